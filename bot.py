@@ -1,0 +1,244 @@
+"""Lightstick: the bot class and the command line (`run`, `hash`, `sandbox`).
+
+The process owns three resources, opened in `run_bot` and closed there: the database (migrated
+before the bot logs in, so a broken database fails fast), the bot's HTTP session, and later the
+hashing process pool. Every failure a self-hoster can cause (no token, a rejected token, missing
+privileged intents, an unreachable database) ends in one readable paragraph and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from config import Settings, SettingsError, load_settings
+from db import bot_state
+from db.engine import Database, DatabaseUnavailable
+
+log = logging.getLogger("lightstick")
+
+# Modules under cogs/ loaded at start; one that fails to load is logged and the rest still load.
+EXTENSIONS: tuple[str, ...] = ()
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+NO_TOKEN_HELP = """\
+Lightstick needs a bot token and none is set. Create an application at
+https://discord.com/developers/applications, open its Bot page, press "Reset Token" and copy the
+token. Then put DISCORD_TOKEN=<your token> in a file named .env in this folder (see
+.env.example) or set it in the environment, and run the bot again. README.md walks through the
+whole set-up, including the two privileged intents and the invite link."""
+
+TOKEN_REJECTED_HELP = """\
+Discord rejected the bot token in DISCORD_TOKEN. It may have been reset, copied with a missing
+character, or belong to a deleted application. Open https://discord.com/developers/applications,
+choose your application, go to Bot, press "Reset Token", and put the new token in .env as
+DISCORD_TOKEN."""
+
+INTENTS_REFUSED_HELP = """\
+Discord refused to connect because the bot asks for privileged intents that are not enabled
+(close code 4014). Lightstick needs the MESSAGE CONTENT intent to see images posted in servers
+and the SERVER MEMBERS intent to know who is a moderator. Open
+https://discord.com/developers/applications, choose your application, go to Bot, and under
+"Privileged Gateway Intents" switch on "Server Members Intent" and "Message Content Intent",
+press Save Changes, then start the bot again."""
+
+
+def lightstick_intents() -> discord.Intents:
+    """Exactly the intents the bot uses: no presences, no voice, no typing."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.members = True  # privileged: mod-role checks, timeouts, account age of reporters
+    intents.guild_messages = True
+    intents.message_content = True  # privileged: attachments and embeds of guild messages
+    return intents
+
+
+def apply_discord_endpoints(settings: Settings) -> None:
+    """Point discord.py at another Discord-compatible server (the sandbox) when configured."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    if settings.discord_cdn_base:
+        discord.asset.Asset.BASE = settings.discord_cdn_base
+
+
+def command_fingerprint(payload: list[dict[str, Any]]) -> str:
+    """A stable digest of a command tree's payload; equal payloads need no new sync."""
+    canonical = json.dumps(
+        sorted(payload, key=lambda c: (c.get("type", 1), c["name"])), sort_keys=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class LightstickTree(app_commands.CommandTree["Lightstick"]):
+    """The command tree, with the one error handler every command falls back to."""
+
+    APOLOGY = (
+        "Sorry, something went wrong on our side. The moderators' bot logged it; please try again."
+    )
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.CheckFailure | app_commands.CommandOnCooldown):
+            message = str(error) or "You can't use this command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error(
+                "Command /%s failed in guild %s", command, interaction.guild_id, exc_info=error
+            )
+            message = self.APOLOGY
+        await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    """Answer privately, whether or not the interaction was already answered."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning("Could not send an ephemeral answer: %s", exc)
+
+
+class Lightstick(commands.AutoShardedBot):
+    """The bot: owns the database handle and settings; cogs do the features."""
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=lightstick_intents(),
+            tree_cls=LightstickTree,
+            help_command=None,
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_messages=1000,
+            chunk_guilds_at_startup=False,
+        )
+        self.settings = settings
+        self.db = database
+        self.failed_extensions: dict[str, str] = {}
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            try:
+                await self.load_extension(extension)
+            except Exception as exc:
+                self.failed_extensions[extension] = repr(exc)
+                log.exception("Could not load %s; the other features still run", extension)
+        await self.sync_commands_if_changed()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync the tree only when its definition changed since the last successful sync."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        commands_ = self.tree.get_commands(guild=guild)
+        fingerprint = command_fingerprint([command.to_dict(self.tree) for command in commands_])
+        scope = f"guild:{guild.id}" if guild else "global"
+        key = f"command-sync:{self.application_id}:{scope}"
+        async with self.db.connect() as conn:
+            previous = await bot_state.get_value(conn, key)
+        if previous == fingerprint:
+            log.info("Commands unchanged since the last sync (%s); not syncing", scope)
+            return False
+        synced = await self.tree.sync(guild=guild)
+        async with self.db.transaction() as conn:
+            await bot_state.set_value(conn, key, fingerprint)
+        log.info("Synced %d commands (%s)", len(synced), scope)
+        return True
+
+    async def on_ready(self) -> None:
+        log.info(
+            "Connected as %s (id %s) to %d servers",
+            self.user,
+            self.user and self.user.id,
+            len(self.guilds),
+        )
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> int:
+    print(textwrap.fill(" ".join(message.split()), width=100), file=sys.stderr)
+    return code
+
+
+async def run_bot(settings: Settings) -> int:
+    if not settings.discord_token:
+        return fail(NO_TOKEN_HELP, EXIT_USAGE)
+    try:
+        database = await Database.open(settings.database_url)
+    except DatabaseUnavailable as exc:
+        return fail(str(exc))
+    try:
+        apply_discord_endpoints(settings)
+        async with Lightstick(settings, database) as bot:
+            await bot.start(settings.discord_token)
+    except discord.LoginFailure:
+        return fail(TOKEN_REJECTED_HELP)
+    except discord.PrivilegedIntentsRequired:
+        return fail(INTENTS_REFUSED_HELP)
+    finally:
+        await database.close()
+    return EXIT_OK
+
+
+def run_hash(paths: Sequence[str]) -> int:
+    return fail("`hash` is not available yet: the media engine has not landed.", EXIT_USAGE)
+
+
+def run_sandbox() -> int:
+    return fail("`sandbox` is not available yet: the Discord sandbox has not landed.", EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lightstick",
+        description="Lightstick, a Discord moderation bot for fandom servers.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the default)")
+    hash_parser = sub.add_parser(
+        "hash", help="print the hashes of local images and videos in the import format"
+    )
+    hash_parser.add_argument("files", nargs="+", metavar="FILE")
+    sub.add_parser("sandbox", help="run the bot against a local Discord-compatible server")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "hash":
+        return run_hash(args.files)
+    if args.command == "sandbox":
+        return run_sandbox()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return fail(f"Lightstick can't start: {exc}", EXIT_USAGE)
+    discord.utils.setup_logging(level=getattr(logging, settings.log_level))
+    try:
+        return asyncio.run(run_bot(settings))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

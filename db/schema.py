@@ -1,0 +1,313 @@
+"""The schema, in SQLAlchemy Core, shared by SQLite and PostgreSQL.
+
+Hashes are stored as lowercase hex (64 digits for PDQ, 16 for pHash): portable across both
+databases, readable in an export, and loaded into the in-memory index as bits at start. Nothing
+here can hold media bytes, on purpose. Discord ids are 64-bit integers. Times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ALGORITHMS = ("pdq", "phash")
+TAKEDOWN_ACTIONS = ("remove", "flag")
+REPORT_TARGETS = ("message", "user")
+REPORT_STATUSES = ("open", "taken_down", "dismissed", "actioned")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _snowflake(name: str, **kwargs: object) -> Column[int]:
+    return Column(name, BigInteger, **kwargs)  # type: ignore[arg-type]
+
+
+bot_state = Table(
+    "bot_state",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+)
+
+guild_settings = Table(
+    "guild_settings",
+    metadata,
+    _snowflake("guild_id", primary_key=True, autoincrement=False),
+    _snowflake("mod_channel_id"),
+    _snowflake("log_channel_id"),
+    _snowflake("mod_role_id"),
+    Column("takedown_action", String(10), nullable=False, server_default="remove"),
+    Column("pdq_confident_radius", Integer, nullable=False, server_default="31"),
+    Column("pdq_review_radius", Integer, nullable=False, server_default="50"),
+    Column("phash_confident_radius", Integer, nullable=False, server_default="8"),
+    Column("phash_review_radius", Integer, nullable=False, server_default="12"),
+    Column("dm_author", Boolean, nullable=False, server_default=text("false")),
+    Column("timeout_on_repeat_minutes", Integer, nullable=False, server_default="0"),
+    Column("repeat_window_hours", Integer, nullable=False, server_default="24"),
+    Column("previews", Boolean, nullable=False, server_default=text("true")),
+    Column("auto_hide_threshold", Integer, nullable=False, server_default="3"),
+    Column("reporter_limit_short", Integer, nullable=False, server_default="5"),
+    Column("reporter_window_short_minutes", Integer, nullable=False, server_default="10"),
+    Column("reporter_limit_daily", Integer, nullable=False, server_default="20"),
+    Column("min_account_age_days", Integer, nullable=False, server_default="0"),
+    Column("dm_reporters", Boolean, nullable=False, server_default=text("true")),
+    Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+    CheckConstraint(_in("takedown_action", TAKEDOWN_ACTIONS), name="takedown_action"),
+    CheckConstraint(
+        "pdq_confident_radius BETWEEN 0 AND 256 AND pdq_review_radius BETWEEN 0 AND 256 "
+        "AND phash_confident_radius BETWEEN 0 AND 64 AND phash_review_radius BETWEEN 0 AND 64",
+        name="radius_range",
+    ),
+)
+
+skipped_channels = Table(
+    "skipped_channels",
+    metadata,
+    _snowflake("guild_id", nullable=False),
+    _snowflake("channel_id", nullable=False),
+    PrimaryKeyConstraint("guild_id", "channel_id"),
+)
+
+# Per-guild counters for case and report numbers: one row, bumped with UPDATE ... RETURNING,
+# so concurrent writers queue on its row lock and numbers never repeat or skip.
+guild_counters = Table(
+    "guild_counters",
+    metadata,
+    _snowflake("guild_id", nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("last_number", Integer, nullable=False),
+    PrimaryKeyConstraint("guild_id", "kind"),
+)
+
+hash_lists = Table(
+    "hash_lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("owner_guild_id", nullable=False, unique=True),
+    Column("share_code", String(32), unique=True),
+    Column("shared", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False, default=_now),
+)
+
+takedown_entries = Table(
+    "takedown_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_id", ForeignKey("hash_lists.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("label_shareable", Boolean, nullable=False, server_default=text("false")),
+    Column("source", String(20), nullable=False),
+    _snowflake("added_by"),
+    Column("added_at", UTCDateTime, nullable=False, default=_now),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("match_count", Integer, nullable=False, server_default="0"),
+    Index(None, "list_id", "enabled"),
+)
+
+# An entry holds one or more hashes: the original, the frames of a video, and the extra
+# hashes (crops, small rotations) computed when it was added from an image.
+entry_hashes = Table(
+    "entry_hashes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="CASCADE"), nullable=False),
+    Column("algorithm", String(10), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("is_variant", Boolean, nullable=False, server_default=text("false")),
+    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+    Index(None, "entry_id"),
+    Index(None, "algorithm", "hash"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    Column("list_id", ForeignKey("hash_lists.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(10), nullable=False),
+    _snowflake("created_by"),
+    Column("created_at", UTCDateTime, nullable=False, default=_now),
+    UniqueConstraint("guild_id", "list_id"),
+    CheckConstraint(_in("action", TAKEDOWN_ACTIONS), name="action"),
+)
+
+allowlist = Table(
+    "allowlist",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    Column("algorithm", String(10), nullable=False),
+    Column("hash", String(64), nullable=False),
+    _snowflake("decided_by"),
+    Column("decided_at", UTCDateTime, nullable=False, default=_now),
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="SET NULL")),
+    UniqueConstraint("guild_id", "algorithm", "hash"),
+    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("target_kind", String(10), nullable=False),
+    # "message:<id>" or "user:<id>": at most one open report per target, whoever reports it.
+    Column("target_key", String(40), nullable=False),
+    _snowflake("target_user_id", nullable=False),
+    _snowflake("channel_id"),
+    _snowflake("message_id"),
+    Column("category", String(30), nullable=False),
+    Column("excerpt", Text, nullable=False, server_default=""),
+    Column("status", String(20), nullable=False, server_default="open"),
+    Column("hidden", Boolean, nullable=False, server_default=text("false")),
+    _snowflake("queue_channel_id"),
+    _snowflake("queue_message_id"),
+    Column("created_at", UTCDateTime, nullable=False, default=_now),
+    _snowflake("resolved_by"),
+    Column("resolved_at", UTCDateTime),
+    Column("resolution_reason", Text),
+    UniqueConstraint("guild_id", "number"),
+    CheckConstraint(_in("target_kind", REPORT_TARGETS), name="target_kind"),
+    CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
+    Index(
+        "uq_reports_open_target",
+        "guild_id",
+        "target_key",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
+)
+
+report_reporters = Table(
+    "report_reporters",
+    metadata,
+    Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    _snowflake("reporter_id", nullable=False),
+    Column("category", String(30), nullable=False),
+    Column("details", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False, default=_now),
+    PrimaryKeyConstraint("report_id", "reporter_id"),
+    Index(None, "reporter_id", "created_at"),
+)
+
+report_hashes = Table(
+    "report_hashes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("algorithm", String(10), nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+    Index(None, "report_id"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("kind", String(40), nullable=False),
+    _snowflake("user_id"),
+    _snowflake("moderator_id"),
+    Column("reason", Text, nullable=False, server_default=""),
+    _snowflake("channel_id"),
+    _snowflake("message_id"),
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="SET NULL")),
+    Column("distance", Integer),
+    Column("report_id", ForeignKey("reports.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False, default=_now),
+    UniqueConstraint("guild_id", "number"),
+    Index(None, "guild_id", "user_id"),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title", String(256), nullable=False),
+    Column("body", Text, nullable=False, server_default=""),
+    Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+    Index(None, "guild_id", "position"),
+)
+
+rule_posts = Table(
+    "rule_posts",
+    metadata,
+    _snowflake("guild_id", nullable=False),
+    _snowflake("channel_id", nullable=False),
+    _snowflake("message_id", nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False, default=_now),
+    PrimaryKeyConstraint("guild_id", "channel_id"),
+)
+
+scan_positions = Table(
+    "scan_positions",
+    metadata,
+    _snowflake("channel_id", primary_key=True, autoincrement=False),
+    _snowflake("guild_id", nullable=False),
+    _snowflake("last_message_id", nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
+    Index(None, "guild_id"),
+)

@@ -1,0 +1,39 @@
+"""INSERT ... ON CONFLICT DO UPDATE for whichever database the connection talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+
+
+def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
+    """The dialect's own `insert`, which knows ON CONFLICT."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    keys: Sequence[str],
+    update: Mapping[str, Any] | None = None,
+) -> Insert:
+    """Insert `values`, or on a conflict of `keys` set `update` (default: the other values)."""
+    statement = dialect_insert(conn, table).values(**values)
+    changes = (
+        dict(update)
+        if update is not None
+        else {name: value for name, value in values.items() if name not in keys}
+    )
+    if "updated_at" in table.c and "updated_at" not in changes:
+        changes["updated_at"] = datetime.now(UTC)
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
