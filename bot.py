@@ -32,6 +32,20 @@ log = logging.getLogger("lightstick")
 # Modules under cogs/ loaded at start; one that fails to load is logged and the rest still load.
 EXTENSIONS: tuple[str, ...] = ()
 
+# What the invite link asks for; README.md explains each one and /config check verifies them.
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True,  # see the channels it scans
+    read_message_history=True,  # catch up after downtime, /takedown scan
+    send_messages=True,  # alerts and the report queue in the mod channel
+    send_messages_in_threads=True,  # answer in threads it scans
+    embed_links=True,  # alerts and reports are embeds
+    attach_files=True,  # the blurred preview on alerts
+    manage_messages=True,  # remove matched and auto-hidden messages
+    moderate_members=True,  # "Timeout author"
+    ban_members=True,  # "Ban author"
+    mention_everyone=True,  # ping a mod role that is not mentionable, on urgent reports only
+)
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -144,7 +158,11 @@ class Lightstick(commands.AutoShardedBot):
             except Exception as exc:
                 self.failed_extensions[extension] = repr(exc)
                 log.exception("Could not load %s; the other features still run", extension)
-        await self.sync_commands_if_changed()
+        try:
+            await self.sync_commands_if_changed()
+        except discord.HTTPException as exc:
+            # The old commands stay registered; the next start tries again (no fingerprint saved).
+            log.error("Could not sync slash commands: %s", exc)
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync the tree only when its definition changed since the last successful sync."""

@@ -69,8 +69,6 @@ class Database:
         parsed = make_url(url)
         options: dict[str, Any] = {}
         if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             options["pool_pre_ping"] = True
@@ -85,6 +83,8 @@ class Database:
             _configure_sqlite(engine)
         database = cls(engine)
         try:
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:"):
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             if migrate:
                 await database.migrate()
             else:

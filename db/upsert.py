@@ -27,8 +27,13 @@ def upsert(
     keys: Sequence[str],
     update: Mapping[str, Any] | None = None,
 ) -> Insert:
-    """Insert `values`, or on a conflict of `keys` set `update` (default: the other values)."""
+    """Insert `values`, or on a conflict of `keys` set `update` (default: the other values).
+
+    An empty `update` keeps the existing row as it is.
+    """
     statement = dialect_insert(conn, table).values(**values)
+    if update is not None and not update:
+        return statement.on_conflict_do_nothing(index_elements=list(keys))
     changes = (
         dict(update)
         if update is not None

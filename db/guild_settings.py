@@ -1,0 +1,137 @@
+"""Per-guild settings: one row per guild, defaults until an admin changes something.
+
+The defaults live in the schema (server defaults), so a guild that never ran /config reads the
+same values a fresh row would hold. Writes go through `update_settings`, which validates names
+and ranges here rather than trusting every caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.schema import TAKEDOWN_ACTIONS, guild_settings, skipped_channels
+from db.upsert import upsert
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    guild_id: int
+    mod_channel_id: int | None = None
+    log_channel_id: int | None = None
+    mod_role_id: int | None = None
+    takedown_action: str = "remove"  # "remove" or "flag"
+    pdq_confident_radius: int = 31  # HMA's confident PDQ threshold
+    pdq_review_radius: int = 50
+    phash_confident_radius: int = 8
+    phash_review_radius: int = 12
+    dm_author: bool = False
+    timeout_on_repeat_minutes: int = 0  # 0: never time out automatically
+    repeat_window_hours: int = 24
+    previews: bool = True
+    auto_hide_threshold: int = 3  # 0: never hide on reports alone
+    reporter_limit_short: int = 5
+    reporter_window_short_minutes: int = 10
+    reporter_limit_daily: int = 20
+    min_account_age_days: int = 0
+    dm_reporters: bool = True
+    skipped_channel_ids: frozenset[int] = frozenset()
+
+
+SETTING_NAMES = frozenset(f.name for f in fields(GuildSettings)) - {
+    "guild_id",
+    "skipped_channel_ids",
+}
+
+# (low, high) for each integer setting; a value outside is refused before it reaches SQL.
+RANGES: dict[str, tuple[int, int]] = {
+    "pdq_confident_radius": (0, 128),
+    "pdq_review_radius": (0, 128),
+    "phash_confident_radius": (0, 32),
+    "phash_review_radius": (0, 32),
+    "timeout_on_repeat_minutes": (0, 40320),  # Discord's longest timeout: 28 days
+    "repeat_window_hours": (1, 24 * 90),
+    "auto_hide_threshold": (0, 50),
+    "reporter_limit_short": (1, 1000),
+    "reporter_window_short_minutes": (1, 1440),
+    "reporter_limit_daily": (1, 10000),
+    "min_account_age_days": (0, 3650),
+}
+
+
+def validate_changes(current: GuildSettings, changes: dict[str, Any]) -> None:
+    """Raise ValueError naming the first unknown or out-of-range setting."""
+    for name, value in changes.items():
+        if name not in SETTING_NAMES:
+            raise ValueError(f"unknown setting {name!r}")
+        if name in RANGES and value is not None:
+            low, high = RANGES[name]
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+    if changes.get("takedown_action", current.takedown_action) not in TAKEDOWN_ACTIONS:
+        raise ValueError("takedown_action must be 'remove' or 'flag'")
+    merged = {**{n: getattr(current, n) for n in SETTING_NAMES}, **changes}
+    for algorithm in ("pdq", "phash"):
+        if merged[f"{algorithm}_review_radius"] < merged[f"{algorithm}_confident_radius"]:
+            raise ValueError(
+                f"the {algorithm} review radius can't be smaller than its confident radius"
+            )
+
+
+async def get_settings(conn: AsyncConnection, guild_id: int) -> GuildSettings:
+    row = (
+        (await conn.execute(select(guild_settings).where(guild_settings.c.guild_id == guild_id)))
+        .mappings()
+        .first()
+    )
+    skipped = frozenset(
+        await conn.scalars(
+            select(skipped_channels.c.channel_id).where(skipped_channels.c.guild_id == guild_id)
+        )
+    )
+    if row is None:
+        return GuildSettings(guild_id=guild_id, skipped_channel_ids=skipped)
+    values = {name: row[name] for name in SETTING_NAMES}
+    return GuildSettings(guild_id=guild_id, skipped_channel_ids=skipped, **values)
+
+
+async def update_settings(conn: AsyncConnection, guild_id: int, **changes: Any) -> GuildSettings:
+    """Change some settings (validated) and return the whole, updated settings."""
+    current = await get_settings(conn, guild_id)
+    validate_changes(current, changes)
+    if changes:
+        await conn.execute(
+            upsert(conn, guild_settings, {"guild_id": guild_id, **changes}, keys=("guild_id",))
+        )
+    return await get_settings(conn, guild_id)
+
+
+async def set_channel_skipped(
+    conn: AsyncConnection, guild_id: int, channel_id: int, skipped: bool
+) -> None:
+    if skipped:
+        await conn.execute(
+            upsert(
+                conn,
+                skipped_channels,
+                {"guild_id": guild_id, "channel_id": channel_id},
+                keys=("guild_id", "channel_id"),
+                update={},
+            )
+        )
+    else:
+        await conn.execute(
+            delete(skipped_channels).where(
+                skipped_channels.c.guild_id == guild_id,
+                skipped_channels.c.channel_id == channel_id,
+            )
+        )
+
+
+async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
+    """Drop a guild's settings (the bot was removed and the owner asked to be forgotten)."""
+    await conn.execute(delete(skipped_channels).where(skipped_channels.c.guild_id == guild_id))
+    await conn.execute(delete(guild_settings).where(guild_settings.c.guild_id == guild_id))

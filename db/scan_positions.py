@@ -1,0 +1,39 @@
+"""The last message scanned in each channel, so the bot can catch up after downtime.
+
+Positions only move forward: a late, out-of-order scan result never rewinds a channel.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.schema import scan_positions
+from db.upsert import dialect_insert
+
+
+async def get_position(conn: AsyncConnection, channel_id: int) -> int | None:
+    return await conn.scalar(
+        select(scan_positions.c.last_message_id).where(scan_positions.c.channel_id == channel_id)
+    )
+
+
+async def advance(conn: AsyncConnection, guild_id: int, channel_id: int, message_id: int) -> None:
+    statement = dialect_insert(conn, scan_positions).values(
+        channel_id=channel_id, guild_id=guild_id, last_message_id=message_id
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["channel_id"],
+        set_={"last_message_id": message_id, "updated_at": statement.excluded.updated_at},
+        where=scan_positions.c.last_message_id < message_id,
+    )
+    await conn.execute(statement)
+
+
+async def guild_positions(conn: AsyncConnection, guild_id: int) -> dict[int, int]:
+    rows = await conn.execute(
+        select(scan_positions.c.channel_id, scan_positions.c.last_message_id).where(
+            scan_positions.c.guild_id == guild_id
+        )
+    )
+    return {channel_id: message_id for channel_id, message_id in rows}

@@ -1,0 +1,365 @@
+"""Takedown lists: a guild's own list, the lists it subscribes to, and their entries.
+
+A list holds hashes only, never media. An entry is one known abusive image or video: one or more
+hashes (a video's frames; the extra crops and rotations computed when it was added from an
+image), a label, and who added it. Removing an entry deletes its hashes, so a withdrawal reaches
+every subscriber at once: they match against the publisher's rows, not copies.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
+from db.upsert import upsert
+from media.hashing import Hash
+
+SHARE_CODE_BYTES = 9  # 12 url-safe characters: unguessable, short enough to paste on a phone
+
+
+@dataclass(frozen=True, slots=True)
+class HashList:
+    id: int
+    owner_guild_id: int
+    share_code: str | None
+    shared: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TakedownEntry:
+    id: int
+    list_id: int
+    label: str
+    label_shareable: bool
+    source: str
+    added_by: int | None
+    added_at: datetime
+    enabled: bool
+    match_count: int
+    hashes: tuple[Hash, ...]  # the entry's own hashes (frames included), variants excluded
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to add: its hashes, the extra variant hashes, and a label."""
+
+    hashes: tuple[Hash, ...]
+    label: str = ""
+    variants: tuple[Hash, ...] = ()
+    label_shareable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    guild_id: int
+    list_id: int
+    action: str
+    created_by: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedHash:
+    """One row of the in-memory index: which entry of which list a hash belongs to."""
+
+    entry_id: int
+    list_id: int
+    hash: Hash
+
+
+def _list(row: RowMapping) -> HashList:
+    return HashList(**row)
+
+
+async def get_own_list(conn: AsyncConnection, guild_id: int) -> HashList:
+    """The guild's own list, created on first use."""
+    await conn.execute(
+        upsert(conn, hash_lists, {"owner_guild_id": guild_id}, keys=("owner_guild_id",), update={})
+    )
+    row = (
+        (await conn.execute(select(hash_lists).where(hash_lists.c.owner_guild_id == guild_id)))
+        .mappings()
+        .one()
+    )
+    return _list(row)
+
+
+async def get_list_by_code(conn: AsyncConnection, share_code: str) -> HashList | None:
+    row = (
+        (
+            await conn.execute(
+                select(hash_lists).where(
+                    hash_lists.c.share_code == share_code.strip(), hash_lists.c.shared.is_(True)
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return _list(row) if row else None
+
+
+async def set_shared(conn: AsyncConnection, guild_id: int, shared: bool) -> HashList:
+    """Make the guild's list subscribable (keeping its code across off/on) or private."""
+    own = await get_own_list(conn, guild_id)
+    code = own.share_code or secrets.token_urlsafe(SHARE_CODE_BYTES)
+    await conn.execute(
+        update(hash_lists).where(hash_lists.c.id == own.id).values(shared=shared, share_code=code)
+    )
+    return await get_own_list(conn, guild_id)
+
+
+async def add_entries(
+    conn: AsyncConnection,
+    guild_id: int,
+    new_entries: Sequence[NewEntry],
+    *,
+    source: str,
+    added_by: int | None,
+) -> list[int]:
+    """Add entries to the guild's own list in bulk; returns their ids in order."""
+    if not new_entries:
+        return []
+    own = await get_own_list(conn, guild_id)
+    rows = [
+        {
+            "list_id": own.id,
+            "label": entry.label,
+            "label_shareable": entry.label_shareable,
+            "source": source,
+            "added_by": added_by,
+        }
+        for entry in new_entries
+    ]
+    result = await conn.execute(
+        takedown_entries.insert().returning(takedown_entries.c.id, sort_by_parameter_order=True),
+        rows,
+    )
+    entry_ids = list(result.scalars())
+    hash_rows = [
+        {"entry_id": entry_id, "algorithm": h.algorithm, "hash": h.hex, "is_variant": variant}
+        for entry_id, entry in zip(entry_ids, new_entries, strict=True)
+        for variant, group in ((False, entry.hashes), (True, entry.variants))
+        for h in group
+    ]
+    if hash_rows:
+        await conn.execute(entry_hashes.insert(), hash_rows)
+    return entry_ids
+
+
+async def add_entry(
+    conn: AsyncConnection,
+    guild_id: int,
+    entry: NewEntry,
+    *,
+    source: str,
+    added_by: int | None,
+) -> TakedownEntry:
+    (entry_id,) = await add_entries(conn, guild_id, [entry], source=source, added_by=added_by)
+    found = await get_entry(conn, guild_id, entry_id)
+    assert found is not None
+    return found
+
+
+async def _hashes_of(conn: AsyncConnection, entry_ids: Sequence[int]) -> dict[int, list[Hash]]:
+    by_entry: dict[int, list[Hash]] = {entry_id: [] for entry_id in entry_ids}
+    rows = await conn.execute(
+        select(entry_hashes.c.entry_id, entry_hashes.c.algorithm, entry_hashes.c.hash)
+        .where(entry_hashes.c.entry_id.in_(entry_ids), entry_hashes.c.is_variant.is_(False))
+        .order_by(entry_hashes.c.id)
+    )
+    for entry_id, algorithm, hex_digits in rows:
+        by_entry[entry_id].append(Hash(algorithm, hex_digits))
+    return by_entry
+
+
+async def _entries(conn: AsyncConnection, query: object) -> list[TakedownEntry]:
+    rows = list((await conn.execute(query)).mappings())  # type: ignore[call-overload]
+    hashes = await _hashes_of(conn, [row["id"] for row in rows])
+    return [TakedownEntry(**row, hashes=tuple(hashes[row["id"]])) for row in rows]
+
+
+def _own_entries(guild_id: int):  # type: ignore[no-untyped-def]
+    return (
+        select(takedown_entries)
+        .join(hash_lists, hash_lists.c.id == takedown_entries.c.list_id)
+        .where(hash_lists.c.owner_guild_id == guild_id)
+    )
+
+
+async def get_entry(conn: AsyncConnection, guild_id: int, entry_id: int) -> TakedownEntry | None:
+    """An entry of the guild's own list (another guild's entry is not found)."""
+    found = await _entries(conn, _own_entries(guild_id).where(takedown_entries.c.id == entry_id))
+    return found[0] if found else None
+
+
+async def get_entry_any_list(conn: AsyncConnection, entry_id: int) -> TakedownEntry | None:
+    """An entry of any list, for alerts about a match from a subscribed list."""
+    found = await _entries(conn, select(takedown_entries).where(takedown_entries.c.id == entry_id))
+    return found[0] if found else None
+
+
+async def list_entries(
+    conn: AsyncConnection,
+    guild_id: int,
+    *,
+    label_contains: str | None = None,
+    limit: int = 10,
+    offset: int = 0,
+) -> list[TakedownEntry]:
+    """The guild's own entries, newest first, optionally filtered by label."""
+    query = _own_entries(guild_id)
+    if label_contains:
+        query = query.where(
+            func.lower(takedown_entries.c.label).contains(label_contains.lower(), autoescape=True)
+        )
+    query = query.order_by(takedown_entries.c.id.desc()).limit(limit).offset(offset)
+    return await _entries(conn, query)
+
+
+async def count_entries(
+    conn: AsyncConnection, guild_id: int, *, label_contains: str | None = None
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(takedown_entries.join(hash_lists))
+        .where(hash_lists.c.owner_guild_id == guild_id)
+    )
+    if label_contains:
+        query = query.where(
+            func.lower(takedown_entries.c.label).contains(label_contains.lower(), autoescape=True)
+        )
+    return (await conn.scalar(query)) or 0
+
+
+async def iter_all_entries(conn: AsyncConnection, guild_id: int) -> AsyncIterator[TakedownEntry]:
+    """Every entry of the guild's own list, oldest first, in pages (for export)."""
+    last_id = 0
+    while True:
+        page = await _entries(
+            conn,
+            _own_entries(guild_id)
+            .where(takedown_entries.c.id > last_id)
+            .order_by(takedown_entries.c.id)
+            .limit(1000),
+        )
+        if not page:
+            return
+        for entry in page:
+            yield entry
+        last_id = page[-1].id
+
+
+async def find_existing_hashes(
+    conn: AsyncConnection, guild_id: int, hashes: Sequence[Hash]
+) -> dict[Hash, int]:
+    """Which of `hashes` the guild's own list already holds (as an entry's own hash): entry ids."""
+    own = await get_own_list(conn, guild_id)
+    wanted = {(h.algorithm, h.hex) for h in hashes}
+    found: dict[Hash, int] = {}
+    chunk = 500
+    values = sorted({h.hex for h in hashes})
+    for start in range(0, len(values), chunk):
+        rows = await conn.execute(
+            select(entry_hashes.c.algorithm, entry_hashes.c.hash, entry_hashes.c.entry_id)
+            .join(takedown_entries, takedown_entries.c.id == entry_hashes.c.entry_id)
+            .where(
+                takedown_entries.c.list_id == own.id,
+                entry_hashes.c.is_variant.is_(False),
+                entry_hashes.c.hash.in_(values[start : start + chunk]),
+            )
+        )
+        for algorithm, hex_digits, entry_id in rows:
+            if (algorithm, hex_digits) in wanted:
+                found[Hash(algorithm, hex_digits)] = entry_id
+    return found
+
+
+async def remove_entry(conn: AsyncConnection, guild_id: int, entry_id: int) -> bool:
+    """Delete an entry of the guild's own list with its hashes; False if it isn't there."""
+    own = await get_own_list(conn, guild_id)
+    result = await conn.execute(
+        delete(takedown_entries).where(
+            takedown_entries.c.id == entry_id, takedown_entries.c.list_id == own.id
+        )
+    )
+    return result.rowcount > 0
+
+
+async def record_match(conn: AsyncConnection, entry_id: int) -> None:
+    await conn.execute(
+        update(takedown_entries)
+        .where(takedown_entries.c.id == entry_id)
+        .values(match_count=takedown_entries.c.match_count + 1)
+    )
+
+
+async def subscribe(
+    conn: AsyncConnection, guild_id: int, list_id: int, action: str, created_by: int | None
+) -> Subscription:
+    """Subscribe (or change the action of an existing subscription)."""
+    await conn.execute(
+        upsert(
+            conn,
+            subscriptions,
+            {"guild_id": guild_id, "list_id": list_id, "action": action, "created_by": created_by},
+            keys=("guild_id", "list_id"),
+            update={"action": action},
+        )
+    )
+    row = (
+        (
+            await conn.execute(
+                select(subscriptions).where(
+                    subscriptions.c.guild_id == guild_id, subscriptions.c.list_id == list_id
+                )
+            )
+        )
+        .mappings()
+        .one()
+    )
+    return Subscription(**row)
+
+
+async def unsubscribe(conn: AsyncConnection, guild_id: int, list_id: int) -> bool:
+    result = await conn.execute(
+        delete(subscriptions).where(
+            subscriptions.c.guild_id == guild_id, subscriptions.c.list_id == list_id
+        )
+    )
+    return result.rowcount > 0
+
+
+async def list_subscriptions(conn: AsyncConnection, guild_id: int) -> list[Subscription]:
+    rows = await conn.execute(
+        select(subscriptions)
+        .where(subscriptions.c.guild_id == guild_id)
+        .order_by(subscriptions.c.id)
+    )
+    return [Subscription(**row) for row in rows.mappings()]
+
+
+async def iter_indexed_hashes(conn: AsyncConnection) -> AsyncIterator[IndexedHash]:
+    """Every hash of every enabled entry (variants included), for building the index."""
+    result = await conn.stream(
+        select(
+            entry_hashes.c.entry_id,
+            takedown_entries.c.list_id,
+            entry_hashes.c.algorithm,
+            entry_hashes.c.hash,
+        )
+        .join(takedown_entries, takedown_entries.c.id == entry_hashes.c.entry_id)
+        .where(takedown_entries.c.enabled.is_(True))
+        .execution_options(yield_per=10_000)
+    )
+    async for entry_id, list_id, algorithm, hex_digits in result:
+        yield IndexedHash(entry_id, list_id, Hash(algorithm, hex_digits))

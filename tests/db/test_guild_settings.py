@@ -1,0 +1,79 @@
+"""Guild settings: defaults, validated changes, skipped channels."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from db import guild_settings
+from db.engine import Database
+from db.guild_settings import GuildSettings
+from db.schema import guild_settings as guild_settings_table
+
+GUILD = 2001
+
+
+async def test_a_new_guild_reads_the_documented_defaults(database: Database) -> None:
+    async with database.connect() as conn:
+        assert await guild_settings.get_settings(conn, GUILD) == GuildSettings(guild_id=GUILD)
+
+
+async def test_schema_defaults_agree_with_the_record_defaults(database: Database) -> None:
+    async with database.transaction() as conn:
+        await conn.execute(guild_settings_table.insert().values(guild_id=GUILD))
+        row = (await conn.execute(select(guild_settings_table))).mappings().one()
+    defaults = GuildSettings(guild_id=GUILD)
+    for name in guild_settings.SETTING_NAMES:
+        assert row[name] == getattr(defaults, name), name
+
+
+async def test_changes_are_stored_and_merged(database: Database) -> None:
+    async with database.transaction() as conn:
+        await guild_settings.update_settings(conn, GUILD, mod_channel_id=55, previews=False)
+        updated = await guild_settings.update_settings(conn, GUILD, takedown_action="flag")
+    async with database.connect() as conn:
+        assert await guild_settings.get_settings(conn, GUILD) == updated
+    assert (updated.mod_channel_id, updated.previews, updated.takedown_action) == (
+        55,
+        False,
+        "flag",
+    )
+    assert updated.pdq_confident_radius == 31
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"pdq_confident_radius": 300}, "between 0 and 128"),
+        ({"takedown_action": "explode"}, "remove' or 'flag"),
+        ({"pdq_review_radius": 20}, "review radius can't be smaller"),
+        ({"no_such_setting": 1}, "unknown setting"),
+    ],
+)
+async def test_bad_values_are_refused_and_change_nothing(
+    database: Database, changes: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        async with database.transaction() as conn:
+            await guild_settings.update_settings(conn, GUILD, **changes)
+    async with database.connect() as conn:
+        assert await guild_settings.get_settings(conn, GUILD) == GuildSettings(guild_id=GUILD)
+
+
+async def test_skipped_channels_are_added_once_and_removed(database: Database) -> None:
+    async with database.transaction() as conn:
+        await guild_settings.set_channel_skipped(conn, GUILD, 10, True)
+        await guild_settings.set_channel_skipped(conn, GUILD, 10, True)
+        await guild_settings.set_channel_skipped(conn, GUILD, 11, True)
+        await guild_settings.set_channel_skipped(conn, GUILD, 11, False)
+    async with database.connect() as conn:
+        settings = await guild_settings.get_settings(conn, GUILD)
+    assert settings.skipped_channel_ids == frozenset({10})
+
+
+async def test_forgetting_a_guild_restores_defaults(database: Database) -> None:
+    async with database.transaction() as conn:
+        await guild_settings.update_settings(conn, GUILD, dm_author=True)
+        await guild_settings.set_channel_skipped(conn, GUILD, 10, True)
+        await guild_settings.forget_guild(conn, GUILD)
+        assert await guild_settings.get_settings(conn, GUILD) == GuildSettings(guild_id=GUILD)

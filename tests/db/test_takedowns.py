@@ -1,0 +1,183 @@
+"""Takedown lists: entries with their hashes, sharing, subscriptions, the index feed."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from db import takedowns
+from db.engine import Database
+from db.takedowns import NewEntry
+from media.hashing import Hash
+
+GUILD = 3001
+SUBSCRIBER = 3002
+
+
+def random_pdq(rng: random.Random) -> Hash:
+    return Hash("pdq", f"{rng.getrandbits(256):064x}")
+
+
+def random_phash(rng: random.Random) -> Hash:
+    return Hash("phash", f"{rng.getrandbits(64):016x}")
+
+
+async def test_entry_is_added_with_hashes_and_variants(database: Database) -> None:
+    rng = random.Random(1)
+    own, variant = random_pdq(rng), random_pdq(rng)
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn,
+            GUILD,
+            NewEntry(hashes=(own, random_phash(rng)), label="fake of A", variants=(variant,)),
+            source="upload",
+            added_by=42,
+        )
+    async with database.connect() as conn:
+        found = await takedowns.get_entry(conn, GUILD, entry.id)
+        indexed = [row async for row in takedowns.iter_indexed_hashes(conn)]
+    assert found == entry
+    assert (entry.label, entry.source, entry.added_by, entry.enabled) == (
+        "fake of A",
+        "upload",
+        42,
+        True,
+    )
+    assert entry.hashes[0] == own and len(entry.hashes) == 2
+    assert {row.hash for row in indexed} == {*entry.hashes, variant}
+    assert {row.entry_id for row in indexed} == {entry.id}
+
+
+async def test_another_guild_cannot_read_or_remove_an_entry(database: Database) -> None:
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn, GUILD, NewEntry(hashes=(random_pdq(random.Random(2)),)), source="hash", added_by=1
+        )
+    async with database.transaction() as conn:
+        assert await takedowns.get_entry(conn, SUBSCRIBER, entry.id) is None
+        assert await takedowns.remove_entry(conn, SUBSCRIBER, entry.id) is False
+        assert await takedowns.get_entry_any_list(conn, entry.id) == entry
+
+
+async def test_list_filters_by_label_and_pages(database: Database) -> None:
+    rng = random.Random(3)
+    async with database.transaction() as conn:
+        await takedowns.add_entries(
+            conn,
+            GUILD,
+            [
+                NewEntry(hashes=(random_pdq(rng),), label=f"{'Idol' if i % 2 else 'other'} {i}")
+                for i in range(9)
+            ],
+            source="import",
+            added_by=1,
+        )
+    async with database.connect() as conn:
+        first = await takedowns.list_entries(conn, GUILD, label_contains="idol", limit=3)
+        rest = await takedowns.list_entries(conn, GUILD, label_contains="idol", limit=3, offset=3)
+        idol_count = await takedowns.count_entries(conn, GUILD, label_contains="IDOL")
+        everything = [entry async for entry in takedowns.iter_all_entries(conn, GUILD)]
+    assert [e.label for e in first] == ["Idol 7", "Idol 5", "Idol 3"]
+    assert [e.label for e in rest] == ["Idol 1"]
+    assert idol_count == 4
+    assert len(everything) == 9 and everything[0].label == "other 0"
+
+
+async def test_label_filter_treats_wildcards_literally(database: Database) -> None:
+    rng = random.Random(4)
+    async with database.transaction() as conn:
+        await takedowns.add_entries(
+            conn,
+            GUILD,
+            [NewEntry((random_pdq(rng),), "100% fake"), NewEntry((random_pdq(rng),), "1000 fake")],
+            source="import",
+            added_by=1,
+        )
+    async with database.connect() as conn:
+        assert await takedowns.count_entries(conn, GUILD, label_contains="0%") == 1
+
+
+async def test_existing_hashes_are_found_for_duplicate_checks(database: Database) -> None:
+    rng = random.Random(5)
+    known, variant, new = random_pdq(rng), random_pdq(rng), random_pdq(rng)
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn, GUILD, NewEntry((known,), variants=(variant,)), source="hash", added_by=1
+        )
+    async with database.connect() as conn:
+        found = await takedowns.find_existing_hashes(conn, GUILD, [known, variant, new])
+        elsewhere = await takedowns.find_existing_hashes(conn, SUBSCRIBER, [known])
+    assert found == {known: entry.id}
+    assert elsewhere == {}
+
+
+async def test_removed_entry_and_its_hashes_are_gone(database: Database) -> None:
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn, GUILD, NewEntry((random_pdq(random.Random(6)),)), source="hash", added_by=1
+        )
+        assert await takedowns.remove_entry(conn, GUILD, entry.id) is True
+        assert await takedowns.remove_entry(conn, GUILD, entry.id) is False
+    async with database.connect() as conn:
+        assert await takedowns.get_entry(conn, GUILD, entry.id) is None
+        assert [row async for row in takedowns.iter_indexed_hashes(conn)] == []
+
+
+async def test_match_count_grows(database: Database) -> None:
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn, GUILD, NewEntry((random_pdq(random.Random(7)),)), source="hash", added_by=1
+        )
+        await takedowns.record_match(conn, entry.id)
+        await takedowns.record_match(conn, entry.id)
+        found = await takedowns.get_entry(conn, GUILD, entry.id)
+    assert found is not None and found.match_count == 2
+
+
+async def test_sharing_gives_a_stable_code_and_private_lists_are_not_found(
+    database: Database,
+) -> None:
+    async with database.transaction() as conn:
+        private = await takedowns.get_own_list(conn, GUILD)
+        shared = await takedowns.set_shared(conn, GUILD, True)
+        again = await takedowns.set_shared(conn, GUILD, True)
+    assert private.share_code is None and shared.shared
+    assert shared.share_code and again.share_code == shared.share_code
+    async with database.transaction() as conn:
+        assert await takedowns.get_list_by_code(conn, shared.share_code) == shared
+        await takedowns.set_shared(conn, GUILD, False)
+        assert await takedowns.get_list_by_code(conn, shared.share_code) is None
+
+
+async def test_subscription_is_created_changed_and_removed(database: Database) -> None:
+    async with database.transaction() as conn:
+        publisher = await takedowns.set_shared(conn, GUILD, True)
+        first = await takedowns.subscribe(conn, SUBSCRIBER, publisher.id, "flag", created_by=9)
+        changed = await takedowns.subscribe(conn, SUBSCRIBER, publisher.id, "remove", 9)
+        listed = await takedowns.list_subscriptions(conn, SUBSCRIBER)
+        assert await takedowns.unsubscribe(conn, SUBSCRIBER, publisher.id) is True
+        assert await takedowns.list_subscriptions(conn, SUBSCRIBER) == []
+    assert first.action == "flag" and changed.action == "remove" and changed.id == first.id
+    assert listed == [changed]
+
+
+async def test_bad_subscription_action_is_refused_by_the_database(database: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as conn:
+            publisher = await takedowns.get_own_list(conn, GUILD)
+            await takedowns.subscribe(conn, SUBSCRIBER, publisher.id, "burn", created_by=9)
+
+
+async def test_bulk_add_of_thousands_keeps_order_and_hashes(database: Database) -> None:
+    rng = random.Random(8)
+    entries = [NewEntry((random_pdq(rng),), f"item {i}") for i in range(3000)]
+    async with database.transaction() as conn:
+        ids = await takedowns.add_entries(conn, GUILD, entries, source="import", added_by=1)
+    async with database.connect() as conn:
+        indexed = {row.entry_id: row.hash async for row in takedowns.iter_indexed_hashes(conn)}
+        sample = await takedowns.get_entry(conn, GUILD, ids[1234])
+    assert len(ids) == 3000 and ids == sorted(ids)
+    assert indexed[ids[0]] == entries[0].hashes[0]
+    assert sample is not None and sample.label == "item 1234"
