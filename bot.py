@@ -152,17 +152,21 @@ class Lightstick(commands.AutoShardedBot):
         self.failed_extensions: dict[str, str] = {}
 
     async def setup_hook(self) -> None:
-        for extension in EXTENSIONS:
-            try:
-                await self.load_extension(extension)
-            except Exception as exc:
-                self.failed_extensions[extension] = repr(exc)
-                log.exception("Could not load %s; the other features still run", extension)
+        await self.load_extensions(EXTENSIONS)
         try:
             await self.sync_commands_if_changed()
         except discord.HTTPException as exc:
             # The old commands stay registered; the next start tries again (no fingerprint saved).
             log.error("Could not sync slash commands: %s", exc)
+
+    async def load_extensions(self, extensions: Sequence[str]) -> None:
+        """Load each extension; one that fails is logged and recorded, and the rest still load."""
+        for extension in extensions:
+            try:
+                await self.load_extension(extension)
+            except Exception as exc:
+                self.failed_extensions[extension] = repr(exc)
+                log.exception("Could not load %s; the other features still run", extension)
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync the tree only when its definition changed since the last successful sync."""

@@ -1,0 +1,63 @@
+"""The bot object itself, without a connection: intents, endpoints, extension loading."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import discord
+import pytest
+
+import bot
+from config import load_settings
+from db.engine import Database
+
+
+@pytest.fixture
+async def lightstick(sqlite_url: str) -> AsyncIterator[bot.Lightstick]:
+    database = await Database.open(sqlite_url)
+    instance = bot.Lightstick(load_settings({}), database)
+    yield instance  # never logged in, so there is no connection to close
+    await database.close()
+
+
+def test_intents_are_exactly_what_the_bot_uses() -> None:
+    intents = bot.lightstick_intents()
+    assert intents.guilds and intents.members and intents.guild_messages
+    assert intents.message_content
+    assert not (intents.presences or intents.typing or intents.voice_states)
+
+
+async def test_one_broken_extension_does_not_stop_the_others(
+    lightstick: bot.Lightstick, caplog: pytest.LogCaptureFixture
+) -> None:
+    await lightstick.load_extensions(
+        ["tests.extensions.broken_cog", "tests.extensions.working_cog"]
+    )
+    assert "tests.extensions.working_cog" in lightstick.extensions
+    assert lightstick.tree.get_command("working") is not None
+    assert "broken on purpose" in lightstick.failed_extensions["tests.extensions.broken_cog"]
+    assert "Could not load tests.extensions.broken_cog" in caplog.text
+
+
+def test_endpoints_are_applied_only_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket,
+        "DEFAULT_GATEWAY",
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+    )
+    monkeypatch.setattr(discord.asset.Asset, "BASE", discord.asset.Asset.BASE)
+    bot.apply_discord_endpoints(load_settings({}))
+    assert discord.http.Route.BASE == "https://discord.com/api/v10"
+    bot.apply_discord_endpoints(
+        load_settings(
+            {
+                "DISCORD_API_BASE": "http://127.0.0.1:8080/api/v10",
+                "DISCORD_GATEWAY_URL": "ws://127.0.0.1:8080/",
+                "DISCORD_CDN_BASE": "http://127.0.0.1:8080",
+            }
+        )
+    )
+    assert discord.http.Route.BASE == "http://127.0.0.1:8080/api/v10"
+    assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:8080/"
+    assert discord.asset.Asset.BASE == "http://127.0.0.1:8080"
