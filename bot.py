@@ -26,11 +26,12 @@ from discord.ext import commands
 from config import Settings, SettingsError, load_settings
 from db import bot_state
 from db.engine import Database, DatabaseUnavailable
+from db.guild_settings import SettingsCache
 
 log = logging.getLogger("lightstick")
 
 # Modules under cogs/ loaded at start; one that fails to load is logged and the rest still load.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("cogs.moderation", "cogs.rules", "cogs.settings")
 
 # What the invite link asks for; README.md explains each one and /config check verifies them.
 REQUIRED_PERMISSIONS = discord.Permissions(
@@ -149,6 +150,7 @@ class Lightstick(commands.AutoShardedBot):
         )
         self.settings = settings
         self.db = database
+        self.guild_settings = SettingsCache(database)
         self.failed_extensions: dict[str, str] = {}
 
     async def setup_hook(self) -> None:

@@ -7,14 +7,19 @@ and ranges here rather than trusting every caller.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import cases
 from db.schema import TAKEDOWN_ACTIONS, guild_settings, skipped_channels
 from db.upsert import upsert
+
+if TYPE_CHECKING:
+    from db.engine import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +140,71 @@ async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
     """Drop a guild's settings (the bot was removed and the owner asked to be forgotten)."""
     await conn.execute(delete(skipped_channels).where(skipped_channels.c.guild_id == guild_id))
     await conn.execute(delete(guild_settings).where(guild_settings.c.guild_id == guild_id))
+
+
+def describe_changes(before: GuildSettings, after: GuildSettings) -> str:
+    """`name: old -> new` for each setting that changed, for the case record."""
+    parts = [
+        f"{name}: {getattr(before, name)} -> {getattr(after, name)}"
+        for name in sorted(SETTING_NAMES)
+        if getattr(before, name) != getattr(after, name)
+    ]
+    if before.skipped_channel_ids != after.skipped_channel_ids:
+        added = sorted(after.skipped_channel_ids - before.skipped_channel_ids)
+        removed = sorted(before.skipped_channel_ids - after.skipped_channel_ids)
+        parts.append(f"skipped channels: +{added} -{removed}")
+    return "; ".join(parts)
+
+
+class SettingsCache:
+    """The one way the bot reads guild settings: cached, and invalidated by every write here.
+
+    Entries also expire after `ttl` seconds, so a change made by another shard process shows up
+    here within that time even without a notification.
+    """
+
+    def __init__(self, database: Database, *, ttl: float = 60.0) -> None:
+        self._database = database
+        self._ttl = ttl
+        self._cached: dict[int, tuple[float, GuildSettings]] = {}
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        now = time.monotonic()
+        hit = self._cached.get(guild_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        async with self._database.connect() as conn:
+            settings = await get_settings(conn, guild_id)
+        self._cached[guild_id] = (now, settings)
+        return settings
+
+    def invalidate(self, guild_id: int) -> None:
+        self._cached.pop(guild_id, None)
+
+    async def change(
+        self,
+        guild_id: int,
+        *,
+        moderator_id: int,
+        changes: dict[str, Any] | None = None,
+        skip: dict[int, bool] | None = None,
+    ) -> tuple[GuildSettings, GuildSettings]:
+        """Apply changes and record them as one case, in one transaction: (before, after).
+
+        `skip` maps channel ids to whether they are skipped. Raises ValueError on a bad value.
+        """
+        try:
+            async with self._database.transaction() as conn:
+                before = await get_settings(conn, guild_id)
+                after = await update_settings(conn, guild_id, **(changes or {}))
+                for channel_id, skipped in (skip or {}).items():
+                    await set_channel_skipped(conn, guild_id, channel_id, skipped)
+                after = await get_settings(conn, guild_id)
+                summary = describe_changes(before, after)
+                if summary:
+                    await cases.create_case(
+                        conn, guild_id, "settings", moderator_id=moderator_id, reason=summary
+                    )
+        finally:
+            self.invalidate(guild_id)
+        return before, after

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from db import guild_settings
+from db import cases, guild_settings
 from db.engine import Database
 from db.guild_settings import GuildSettings
 from db.schema import guild_settings as guild_settings_table
@@ -77,3 +77,35 @@ async def test_forgetting_a_guild_restores_defaults(database: Database) -> None:
         await guild_settings.set_channel_skipped(conn, GUILD, 10, True)
         await guild_settings.forget_guild(conn, GUILD)
         assert await guild_settings.get_settings(conn, GUILD) == GuildSettings(guild_id=GUILD)
+
+
+async def test_cache_serves_reads_and_every_change_invalidates_it(database: Database) -> None:
+    cache = guild_settings.SettingsCache(database)
+    assert (await cache.get(GUILD)).previews is True
+    before, after = await cache.change(
+        GUILD, moderator_id=8, changes={"previews": False}, skip={33: True}
+    )
+    assert before.previews is True and after.previews is False
+    assert await cache.get(GUILD) == after and after.skipped_channel_ids == {33}
+    async with database.connect() as conn:
+        (case,) = await cases.list_cases(conn, GUILD)
+    assert (case.kind, case.moderator_id) == ("settings", 8)
+    assert "previews: True -> False" in case.reason and "+[33]" in case.reason
+
+
+async def test_refused_change_records_no_case_and_keeps_settings(database: Database) -> None:
+    cache = guild_settings.SettingsCache(database)
+    with pytest.raises(ValueError, match="between"):
+        await cache.change(
+            GUILD, moderator_id=8, changes={"auto_hide_threshold": -1}, skip={33: True}
+        )
+    assert await cache.get(GUILD) == GuildSettings(guild_id=GUILD)
+    async with database.connect() as conn:
+        assert await cases.count_cases(conn, GUILD) == 0
+
+
+async def test_a_change_to_nothing_new_records_no_case(database: Database) -> None:
+    cache = guild_settings.SettingsCache(database)
+    await cache.change(GUILD, moderator_id=8, changes={"takedown_action": "remove"})
+    async with database.connect() as conn:
+        assert await cases.count_cases(conn, GUILD) == 0

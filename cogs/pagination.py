@@ -1,0 +1,65 @@
+"""Previous / Next buttons over a long list (cases, takedown entries), for the one who asked.
+
+The pages are ephemeral answers, so the view lives in memory and times out; nothing here needs
+to survive a restart (the member just runs the command again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import discord
+
+Renderer = Callable[[int], Awaitable[discord.Embed]]
+
+
+class PageView(discord.ui.View):
+    """Pages 0..page_count-1, rendered on demand by `render(page)`."""
+
+    def __init__(self, owner_id: int, page_count: int, render: Renderer) -> None:
+        super().__init__(timeout=600)
+        self.owner_id = owner_id
+        self.page_count = max(1, page_count)
+        self.render = render
+        self.page = 0
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.page_count - 1
+        self.position.label = f"{self.page + 1} / {self.page_count}"
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(
+                "These pages belong to someone else; run the command yourself.", ephemeral=True
+            )
+            return False
+        return True
+
+    async def _show(self, interaction: discord.Interaction, page: int) -> None:
+        self.page = max(0, min(page, self.page_count - 1))
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=await self.render(self.page), view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        await self._show(interaction, self.page - 1)
+
+    @discord.ui.button(label="1 / 1", style=discord.ButtonStyle.secondary, disabled=True)
+    async def position(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        await interaction.response.defer()
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        await self._show(interaction, self.page + 1)
+
+
+async def send_pages(interaction: discord.Interaction, page_count: int, render: Renderer) -> None:
+    """Answer privately with page 1, and buttons when there is more than one page."""
+    embed = await render(0)
+    if page_count <= 1:
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+        return
+    view = PageView(interaction.user.id, page_count, render)
+    await interaction.response.send_message(embed=embed, view=view, ephemeral=True)

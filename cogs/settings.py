@@ -1,0 +1,388 @@
+"""/config: admins set Lightstick up from Discord alone, and /config check finds the gaps."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.access import admins_only, require_admin
+from db.guild_settings import GuildSettings
+
+if TYPE_CHECKING:
+    from bot import Lightstick
+
+log = logging.getLogger(__name__)
+
+ON_OFF = {True: "on", False: "off"}
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """A permission the bot needs somewhere, and what stops working without it."""
+
+    attribute: str
+    name: str
+    stops: str
+
+
+SCANNED_CHANNEL_NEEDS = (
+    Need("view_channel", "View Channel", "nothing posted there is scanned"),
+    Need("read_message_history", "Read Message History", "no catch-up after downtime"),
+    Need("manage_messages", "Manage Messages", "matches are alerted but not removed"),
+)
+MOD_CHANNEL_NEEDS = (
+    Need("view_channel", "View Channel", "no alerts or reports reach the moderators"),
+    Need("send_messages", "Send Messages", "no alerts or reports reach the moderators"),
+    Need("embed_links", "Embed Links", "alerts and reports can't be shown"),
+    Need("attach_files", "Attach Files", "alerts come without the blurred preview"),
+)
+SERVER_NEEDS = (
+    Need("moderate_members", "Moderate Members", "the Timeout author button can't work"),
+    Need("ban_members", "Ban Members", "the Ban author button can't work"),
+)
+
+
+def missing(permissions: discord.Permissions, needs: tuple[Need, ...]) -> list[Need]:
+    return [need for need in needs if not getattr(permissions, need.attribute)]
+
+
+def describe_gaps(gaps: list[Need]) -> str:
+    return "; ".join(f"missing **{need.name}**: {need.stops}" for need in gaps)
+
+
+def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
+    def channel(channel_id: int | None) -> str:
+        return f"<#{channel_id}>" if channel_id else "not set"
+
+    skipped = ", ".join(f"<#{c}>" for c in sorted(settings.skipped_channel_ids)) or "none"
+    embed = discord.Embed(
+        title=f"Lightstick settings for {guild.name}", colour=discord.Colour.blurple()
+    )
+    embed.add_field(
+        name="Channels and roles (/config channels, /config roles)",
+        value=(
+            f"Mod channel: {channel(settings.mod_channel_id)}\n"
+            f"Log channel: {channel(settings.log_channel_id)}\n"
+            f"Skipped channels: {skipped}\n"
+            f"Mod role: {f'<@&{settings.mod_role_id}>' if settings.mod_role_id else 'not set'}"
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name="Takedowns (/config takedowns)",
+        value=(
+            f"On a confident match: **{settings.takedown_action}** the message\n"
+            f"PDQ radius: confident {settings.pdq_confident_radius}, "
+            f"review {settings.pdq_review_radius}\n"
+            f"pHash radius: confident {settings.phash_confident_radius}, "
+            f"review {settings.phash_review_radius}\n"
+            f"DM the author: {ON_OFF[settings.dm_author]}\n"
+            f"Timeout on a repeat: "
+            + (
+                f"{settings.timeout_on_repeat_minutes} min within {settings.repeat_window_hours} h"
+                if settings.timeout_on_repeat_minutes
+                else "off"
+            )
+            + f"\nBlurred previews in alerts: {ON_OFF[settings.previews]}"
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name="Reports (/config reports)",
+        value=(
+            "Auto-hide after "
+            + (
+                f"{settings.auto_hide_threshold} sexualized/deepfake reports"
+                if settings.auto_hide_threshold
+                else "reports: off"
+            )
+            + f"\nReports per member: {settings.reporter_limit_short} per "
+            f"{settings.reporter_window_short_minutes} min, {settings.reporter_limit_daily} a day\n"
+            f"Minimum account age to report: {settings.min_account_age_days} days\n"
+            f"DM reporters the outcome: {ON_OFF[settings.dm_reporters]}"
+        ),
+        inline=False,
+    )
+    return embed
+
+
+class Config(commands.Cog):
+    """Server set-up for admins: channels, roles, takedown and report behaviour, and a check."""
+
+    config = app_commands.Group(
+        name="config",
+        description="Set Lightstick up for this server",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+    MAX_CHECK_LINES = 15  # channels listed by /config check before "and N more"
+
+    def __init__(self, bot: Lightstick) -> None:
+        self.bot = bot
+
+    async def _apply(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        changes: dict[str, Any],
+        skip: dict[int, bool] | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        """Save validated changes as one case and answer with what changed."""
+        member = require_admin(interaction)
+        assert interaction.guild is not None
+        if not changes and not skip:
+            settings = await self.bot.guild_settings.get(interaction.guild.id)
+            await interaction.response.send_message(
+                "Pick at least one option to change. The current settings:",
+                embed=settings_embed(interaction.guild, settings),
+                ephemeral=True,
+            )
+            return
+        try:
+            before, after = await self.bot.guild_settings.change(
+                interaction.guild.id, moderator_id=member.id, changes=changes, skip=skip
+            )
+        except ValueError as exc:
+            await interaction.response.send_message(
+                f"That wasn't saved: {exc}. Nothing changed.", ephemeral=True
+            )
+            return
+        answer = "Saved." if before != after else "Those were already the settings."
+        await interaction.response.send_message(
+            "\n".join((answer, *notes)),
+            embed=settings_embed(interaction.guild, after),
+            ephemeral=True,
+        )
+
+    @config.command(name="show", description="Show every Lightstick setting for this server")
+    @admins_only()
+    async def show(self, interaction: discord.Interaction[Lightstick]) -> None:
+        assert interaction.guild is not None
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
+        await interaction.response.send_message(
+            embed=settings_embed(interaction.guild, settings), ephemeral=True
+        )
+
+    @config.command(name="channels", description="Set the mod and log channels; skip channels")
+    @app_commands.describe(
+        mod_channel="Where match alerts and the report queue go",
+        log_channel="Where a short log of every action goes",
+        skip="A channel Lightstick should not scan",
+        unskip="A skipped channel to scan again",
+    )
+    @admins_only()
+    async def channels(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        mod_channel: discord.TextChannel | None = None,
+        log_channel: discord.TextChannel | None = None,
+        skip: discord.TextChannel | None = None,
+        unskip: discord.TextChannel | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        me = interaction.guild.me
+        changes: dict[str, Any] = {}
+        notes: list[str] = []
+        for label, channel, column in (
+            ("mod channel", mod_channel, "mod_channel_id"),
+            ("log channel", log_channel, "log_channel_id"),
+        ):
+            if channel is None:
+                continue
+            gaps = missing(channel.permissions_for(me), MOD_CHANNEL_NEEDS)
+            blocking = [need for need in gaps if need.attribute != "attach_files"]
+            if blocking:
+                names = ", ".join(need.name for need in blocking)
+                await interaction.response.send_message(
+                    f"I can't use {channel.mention} as the {label}: I'm missing {names} there. "
+                    "Give my role those permissions in the channel, then try again. "
+                    "Nothing changed.",
+                    ephemeral=True,
+                )
+                return
+            if gaps:
+                notes.append(f"Note: in {channel.mention}, {describe_gaps(gaps)}.")
+            changes[column] = channel.id
+        if skip is not None and unskip is not None and skip.id == unskip.id:
+            await interaction.response.send_message(
+                "You can't skip and unskip the same channel at once. Nothing changed.",
+                ephemeral=True,
+            )
+            return
+        skipped = {c.id: flag for c, flag in ((skip, True), (unskip, False)) if c is not None}
+        await self._apply(interaction, changes, skipped, tuple(notes))
+
+    @config.command(name="roles", description="Set the moderator role")
+    @app_commands.describe(
+        mod_role="Members with this role can act on alerts and reports",
+        clear="Remove the mod role (only Manage Messages counts as moderator then)",
+    )
+    @admins_only()
+    async def roles(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        mod_role: discord.Role | None = None,
+        clear: bool = False,
+    ) -> None:
+        if mod_role is not None and (mod_role.is_default() or mod_role.managed):
+            reason = "@everyone" if mod_role.is_default() else "a bot or integration role"
+            await interaction.response.send_message(
+                f"{mod_role.mention} is {reason} and can't be the mod role. Nothing changed.",
+                ephemeral=True,
+            )
+            return
+        if mod_role is not None and clear:
+            await interaction.response.send_message(
+                "Choose a mod role or clear it, not both. Nothing changed.", ephemeral=True
+            )
+            return
+        changes: dict[str, Any] = {}
+        if mod_role is not None:
+            changes["mod_role_id"] = mod_role.id
+        elif clear:
+            changes["mod_role_id"] = None
+        await self._apply(interaction, changes)
+
+    @config.command(name="takedowns", description="What happens when a posted image matches")
+    @app_commands.describe(
+        action="On a confident match: remove the message, or only alert the moderators",
+        confident_radius="PDQ distance for a confident match (0-128; default 31)",
+        review_radius="PDQ distance up to which moderators are asked to review (default 50)",
+        dm_author="Send the author a short, neutral notice citing the rule",
+        timeout_minutes="Time out an author whose upload matches again within a day (0: never)",
+        previews="Show a small blurred preview in alerts",
+    )
+    @admins_only()
+    async def takedowns(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        action: Literal["remove", "flag"] | None = None,
+        confident_radius: app_commands.Range[int, 0, 128] | None = None,
+        review_radius: app_commands.Range[int, 0, 128] | None = None,
+        dm_author: bool | None = None,
+        timeout_minutes: app_commands.Range[int, 0, 40320] | None = None,
+        previews: bool | None = None,
+    ) -> None:
+        options = {
+            "takedown_action": action,
+            "pdq_confident_radius": confident_radius,
+            "pdq_review_radius": review_radius,
+            "dm_author": dm_author,
+            "timeout_on_repeat_minutes": timeout_minutes,
+            "previews": previews,
+        }
+        await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
+
+    @config.command(name="reports", description="How reports are handled and limited")
+    @app_commands.describe(
+        auto_hide="Hide a message pending review after this many sexual/deepfake reports (0: off)",
+        per_window="How many reports one member may file per window",
+        window_minutes="The length of that window, in minutes",
+        per_day="How many reports one member may file per day",
+        min_account_age_days="Refuse reports from accounts younger than this (0: allow all)",
+        dm_reporters="Tell reporters by DM when a moderator has reviewed their report",
+    )
+    @admins_only()
+    async def reports(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        auto_hide: app_commands.Range[int, 0, 50] | None = None,
+        per_window: app_commands.Range[int, 1, 1000] | None = None,
+        window_minutes: app_commands.Range[int, 1, 1440] | None = None,
+        per_day: app_commands.Range[int, 1, 10000] | None = None,
+        min_account_age_days: app_commands.Range[int, 0, 3650] | None = None,
+        dm_reporters: bool | None = None,
+    ) -> None:
+        options = {
+            "auto_hide_threshold": auto_hide,
+            "reporter_limit_short": per_window,
+            "reporter_window_short_minutes": window_minutes,
+            "reporter_limit_daily": per_day,
+            "min_account_age_days": min_account_age_days,
+            "dm_reporters": dm_reporters,
+        }
+        await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
+
+    @config.command(name="check", description="Check Lightstick's permissions and set-up here")
+    @admins_only()
+    async def check(self, interaction: discord.Interaction[Lightstick]) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        settings = await self.bot.guild_settings.get(guild.id)
+        embed = discord.Embed(title="Lightstick set-up check", colour=discord.Colour.green())
+        problems = 0
+        for title, lines in (
+            ("Gateway", self._intent_lines()),
+            ("Server-wide", self._server_lines(guild)),
+            ("Mod channel", self._mod_channel_lines(guild, settings)),
+            ("Mod role", self._mod_role_lines(guild, settings)),
+            ("Scanned channels", self._scanned_channel_lines(guild, settings)),
+        ):
+            problems += sum(line.startswith("⚠️") for line in lines)
+            embed.add_field(name=title, value="\n".join(lines)[:1024], inline=False)
+        if problems:
+            embed.colour = discord.Colour.orange()
+            embed.description = f"{problems} thing{'s' if problems != 1 else ''} to fix."
+        else:
+            embed.description = "Everything Lightstick needs is in place."
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    def _intent_lines(self) -> list[str]:
+        if self.bot.intents.message_content:
+            return ["✅ Message Content intent is on: attachments and embeds can be scanned."]
+        return ["⚠️ Message Content intent is off: no image in a message can be scanned."]
+
+    def _server_lines(self, guild: discord.Guild) -> list[str]:
+        gaps = missing(guild.me.guild_permissions, SERVER_NEEDS)
+        if not gaps:
+            return ["✅ Can time out and ban members (below my highest role)."]
+        return [f"⚠️ {describe_gaps([need])}." for need in gaps]
+
+    def _mod_channel_lines(self, guild: discord.Guild, settings: GuildSettings) -> list[str]:
+        channel = guild.get_channel(settings.mod_channel_id) if settings.mod_channel_id else None
+        if channel is None:
+            return [
+                "⚠️ No mod channel: matches are still removed, but nobody is alerted and reports "
+                "have nowhere to go. Set one with /config channels."
+            ]
+        gaps = missing(channel.permissions_for(guild.me), MOD_CHANNEL_NEEDS)
+        if not gaps:
+            return [f"✅ {channel.mention}: can post alerts with previews."]
+        return [f"⚠️ {channel.mention}: {describe_gaps(gaps)}."]
+
+    def _mod_role_lines(self, guild: discord.Guild, settings: GuildSettings) -> list[str]:
+        role = guild.get_role(settings.mod_role_id) if settings.mod_role_id else None
+        if role is None:
+            return ["ℹ️ No mod role: members with Manage Messages are the moderators."]
+        if not role.mentionable and not guild.me.guild_permissions.mention_everyone:
+            return [
+                f"⚠️ {role.mention} can't be pinged by me: urgent reports arrive silently. Make "
+                "it mentionable or give me Mention Everyone."
+            ]
+        return [f"✅ {role.mention} is pinged on urgent reports."]
+
+    def _scanned_channel_lines(self, guild: discord.Guild, settings: GuildSettings) -> list[str]:
+        scanned = [c for c in guild.text_channels if c.id not in settings.skipped_channel_ids]
+        lines = []
+        for channel in scanned:
+            gaps = missing(channel.permissions_for(guild.me), SCANNED_CHANNEL_NEEDS)
+            if gaps:
+                lines.append(f"⚠️ {channel.mention}: {describe_gaps(gaps)}.")
+        healthy = len(scanned) - len(lines)
+        if len(lines) > self.MAX_CHECK_LINES:
+            extra = len(lines) - self.MAX_CHECK_LINES
+            lines = [*lines[: self.MAX_CHECK_LINES], f"…and {extra} more channels with gaps."]
+        skipped = len(settings.skipped_channel_ids)
+        summary = f"✅ {healthy} of {len(scanned)} scanned channels have everything needed."
+        if skipped:
+            summary += f" {skipped} skipped."
+        return [summary, *lines]
+
+
+async def setup(bot: Lightstick) -> None:
+    await bot.add_cog(Config(bot))
