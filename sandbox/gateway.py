@@ -105,6 +105,7 @@ class Connection:
         self.ws = ws
         self.path = path
         self.session: Session | None = None
+        self.number = len(gateway.handshakes)
         self._compressor = zlib.compressobj() if compress else None
         self._queue: asyncio.Queue[dict[str, Any] | int] = asyncio.Queue()
         self.writer = asyncio.create_task(self._write_loop())
@@ -116,25 +117,31 @@ class Connection:
         """Close after everything queued before has been written."""
         self._queue.put_nowait(code)
 
+    async def drained(self) -> None:
+        await self._queue.join()
+
     async def _write_loop(self) -> None:
         while True:
             item = await self._queue.get()
-            if isinstance(item, int):
-                await self.ws.close(code=item)
-                return
-            if self.ws.closed:
-                continue
-            self.gateway.record("out", item, self.session)
-            text = json.dumps(item)
             try:
+                await self._write(item)
+            finally:
+                self._queue.task_done()
+
+    async def _write(self, item: dict[str, Any] | int) -> None:
+        if isinstance(item, int):
+            await self.ws.close(code=item)
+            return
+        if not self.ws.closed:
+            self.gateway.record("out", item, self)
+            text = json.dumps(item)
+            with contextlib.suppress(ConnectionError, RuntimeError):
                 if self._compressor is None:
                     await self.ws.send_str(text)
                 else:
                     data = self._compressor.compress(text.encode())
                     data += self._compressor.flush(zlib.Z_SYNC_FLUSH)
                     await self.ws.send_bytes(data)
-            except (ConnectionError, RuntimeError):
-                continue
 
 
 class Gateway:
@@ -142,13 +149,16 @@ class Gateway:
         self.sandbox = sandbox
         self.sessions: dict[str, Session] = {}
         self.connections: list[Connection] = []
+        self.handshakes: list[dict[str, str]] = []  # path and query of every websocket opened
         self.heartbeat_interval_ms = HEARTBEAT_INTERVAL_MS
 
     # -- what the tests and the REST side call ------------------------------------------------
 
-    def record(self, direction: str, payload: dict[str, Any], session: Session | None) -> None:
+    def record(self, direction: str, payload: dict[str, Any], connection: Connection) -> None:
+        session = connection.session
         self.sandbox.frames.append(
             Frame(
+                connection=connection.number,
                 direction=direction,
                 op=payload.get("op", -1),
                 event=payload.get("t"),
@@ -232,6 +242,11 @@ class Gateway:
         for connection in self._connected():
             connection.send({"op": Op.HEARTBEAT, "d": None})
 
+    async def flushed(self) -> None:
+        """Wait until every frame queued so far has been written to its socket."""
+        for connection in list(self.connections):
+            await connection.drained()
+
     async def stop(self) -> None:
         for connection in list(self.connections):
             connection.writer.cancel()
@@ -243,9 +258,9 @@ class Gateway:
         ws = web.WebSocketResponse(max_msg_size=0, compress=True)
         await ws.prepare(request)
         compress = request.query.get("compress") == "zlib-stream"
+        self.handshakes.append({"path": request.path, **request.query})
         connection = Connection(self, ws, request.path, compress)
         self.connections.append(connection)
-        self.sandbox.connections_opened += 1
         connection.send({"op": Op.HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         try:
             async for msg in ws:
@@ -257,7 +272,7 @@ class Gateway:
                 except ValueError:
                     connection.close(Close.DECODE_ERROR)
                     break
-                self.record("in", payload, connection.session)
+                self.record("in", payload, connection)
                 self._receive(connection, payload)
         finally:
             self._forget(connection, ws.close_code)

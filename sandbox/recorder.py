@@ -44,6 +44,7 @@ class Frame:
     data: Any
     session_id: str | None
     seq: int | None = None
+    connection: int = 0  # which websocket (numbered from 1 in order of connection)
 
 
 class Recorder(Generic[T]):

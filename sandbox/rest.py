@@ -29,8 +29,9 @@ log = logging.getLogger("sandbox.rest")
 API_PREFIX = "/api/v10"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SANDBOX_KEY = web.AppKey("sandbox", object)
-CALL_KEY = "sandbox_call"
-FILES_KEY = "sandbox_files"  # multipart field name -> (filename, bytes)
+CALL_KEY = web.RequestKey("sandbox_call", Call)
+# Multipart field name -> (filename, bytes).
+FILES_KEY = web.RequestKey("sandbox_files", dict[str, tuple[str, bytes]])
 
 # Routes authenticated by the interaction or webhook token in the path, not by the bot token.
 TOKEN_ROUTES = ("/interactions/", "/webhooks/")

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from sandbox import payloads
 from sandbox.errors import DiscordError
-from sandbox.rest import json_body, json_response, no_content, sandbox_of, snowflake
+from sandbox.rest import CALL_KEY, json_body, json_response, no_content, sandbox_of, snowflake
 from sandbox.state import Command
 
 routes = web.RouteTableDef()
@@ -146,7 +146,7 @@ async def list_commands(request: web.Request) -> web.Response:
 async def bulk_overwrite_commands(request: web.Request) -> web.Response:
     _check_app(request)
     guild_id = _guild_scope(request)
-    body = request["sandbox_call"].json
+    body = request[CALL_KEY].json
     if not isinstance(body, list):
         raise DiscordError.invalid_form("_root", "LIST_TYPE_CONVERT", "Only iterables may be used.")
     seen: set[tuple[int, str]] = set()

@@ -22,7 +22,7 @@ from sandbox.permissions import (
     require_above,
     top_role_position,
 )
-from sandbox.rest import json_body, json_response, no_content, sandbox_of, snowflake
+from sandbox.rest import CALL_KEY, json_body, json_response, no_content, sandbox_of, snowflake
 from sandbox.state import Ban, Guild, Member, snowflake_time, utcnow
 
 routes = web.RouteTableDef()
@@ -233,7 +233,7 @@ async def ban_member(request: web.Request) -> web.Response:
         raise DiscordError.invalid_form(
             "delete_message_seconds", "NUMBER_TYPE_MAX", "int value should be <= 604800."
         )
-    guild.bans[user.id] = Ban(user, request["sandbox_call"].reason)
+    guild.bans[user.id] = Ban(user, request[CALL_KEY].reason)
     if member is not None:
         _member_remove(request, guild, member)
     sandbox.gateway.dispatch(

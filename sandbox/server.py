@@ -51,7 +51,6 @@ class Sandbox:
         # Attachments given as slash-command options: in no message, still on the CDN.
         self.loose_attachments: dict[int, Attachment] = {}
         self.recommended_shards = 1
-        self.connections_opened = 0
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
