@@ -1,0 +1,73 @@
+"""The CDN and the media proxy, on the sandbox's own port.
+
+Attachment URLs in message payloads point here (`/cdn/attachments/{channel}/{id}/{name}`), and
+embed images and thumbnails get a `proxy_url` under `/media-proxy/external/...`, which serves
+bytes a test registered for the original URL. The bot must fetch media only from these two
+places (DESIGN.md: never the third-party original), so a test can see exactly what it fetched.
+A missing object is a plain 404 and is recorded, like an unknown REST route.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from sandbox.recorder import Call
+
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+CDN_PREFIX = "/cdn"
+MEDIA_PROXY_PREFIX = "/media-proxy"
+
+
+def _record(sandbox: Sandbox, request: web.Request, route: str, status: int) -> None:
+    sandbox.cdn_requests.append(
+        Call(
+            method=request.method,
+            route=route,
+            path=request.path,
+            params=dict(request.match_info),
+            query=dict(request.query),
+            status=status,
+        )
+    )
+
+
+def build_cdn_routes(sandbox: Sandbox) -> web.RouteTableDef:
+    routes = web.RouteTableDef()
+
+    @routes.get(CDN_PREFIX + "/attachments/{channel_id}/{attachment_id}/{filename}")
+    async def attachment(request: web.Request) -> web.Response:
+        route = "/attachments/{channel_id}/{attachment_id}/{filename}"
+        found = sandbox.find_attachment(int(request.match_info["attachment_id"]))
+        if found is None:
+            _record(sandbox, request, route, 404)
+            return web.Response(status=404, text="Not Found")
+        _record(sandbox, request, route, 200)
+        return web.Response(
+            body=found.data,
+            headers={"Content-Type": found.content_type or "application/octet-stream"},
+        )
+
+    @routes.get(MEDIA_PROXY_PREFIX + "/external/{key}")
+    async def external(request: web.Request) -> web.Response:
+        route = "/external/{key}"
+        url = unquote(request.match_info["key"])
+        media = sandbox.world.external_media.get(url)
+        if media is None:
+            _record(sandbox, request, route, 404)
+            return web.Response(status=404, text="Not Found")
+        _record(sandbox, request, route, 200)
+        content_type, data = media
+        return web.Response(body=data, headers={"Content-Type": content_type})
+
+    @routes.get(CDN_PREFIX + "/{tail:.*}")
+    async def unknown(request: web.Request) -> web.Response:
+        _record(sandbox, request, "<unhandled>", 404)
+        sandbox.unhandled.append(f"GET {request.path}")
+        return web.Response(status=404, text="Not Found")
+
+    return routes

@@ -1,0 +1,252 @@
+"""Creating, editing and deleting messages, shared by channel routes, interaction responses,
+follow-up webhooks and members posting in a scenario.
+
+All four paths must validate the same way (content length, empty messages, Components V2 rules)
+and announce the result the same way (MESSAGE_CREATE/UPDATE/DELETE on the gateway), or a bot
+could pass a test through one path that Discord rejects through another.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sandbox.errors import DiscordError
+from sandbox.state import Attachment, Channel, Message, MessageFlags, User, utcnow
+
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+MAX_CONTENT = 2000
+MAX_EMBEDS = 10
+ACTION_ROW = 1
+# Flags a sender may set; the rest are Discord's to set.
+SENDABLE_FLAGS = (
+    MessageFlags.EPHEMERAL
+    | MessageFlags.SUPPRESS_NOTIFICATIONS
+    | MessageFlags.IS_COMPONENTS_V2
+    | (1 << 2)  # SUPPRESS_EMBEDS
+)
+USER_MENTION = re.compile(r"<@!?([0-9]+)>")
+ROLE_MENTION = re.compile(r"<@&([0-9]+)>")
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the header only; attachments of images carry them on Discord."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:
+        return None
+
+
+def make_attachment(sandbox: Sandbox, filename: str, data: bytes, **extra: Any) -> Attachment:
+    content_type = mimetypes.guess_type(filename)[0]
+    size = image_size(data) if content_type and content_type.startswith("image/") else None
+    return Attachment(
+        id=sandbox.world.ids.next(),
+        filename=filename,
+        content_type=content_type,
+        data=data,
+        width=size[0] if size else None,
+        height=size[1] if size else None,
+        **extra,
+    )
+
+
+def attachments_from_upload(
+    sandbox: Sandbox, payload: dict[str, Any], files: dict[str, tuple[str, bytes]]
+) -> list[Attachment]:
+    """Map `files[n]` form fields to the `attachments` entries of payload_json, as Discord does."""
+    entries = payload.get("attachments")
+    if entries is None:
+        entries = [{"id": i} for i in range(len(files))]
+    made = []
+    for entry in entries:
+        upload = files.get(f"files[{entry['id']}]")
+        if upload is None:
+            continue  # an existing attachment kept on edit; the caller handles those
+        filename = entry.get("filename") or upload[0]
+        made.append(
+            make_attachment(sandbox, filename, upload[1], description=entry.get("description"))
+        )
+    return made
+
+
+def validate(payload: dict[str, Any], *, has_files: bool, flags: int) -> None:
+    content = payload.get("content") or ""
+    embeds = payload.get("embeds") or []
+    components = payload.get("components") or []
+    if len(content) > MAX_CONTENT:
+        raise DiscordError.invalid_form(
+            "content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length."
+        )
+    if len(embeds) > MAX_EMBEDS:
+        raise DiscordError.invalid_form(
+            "embeds", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length."
+        )
+    if flags & MessageFlags.IS_COMPONENTS_V2:
+        if content or embeds:
+            raise DiscordError.invalid_form(
+                "content",
+                "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                "The 'content' and 'embeds' fields cannot be used when using components v2.",
+            )
+    else:
+        for index, component in enumerate(components):
+            if component.get("type") != ACTION_ROW:
+                raise DiscordError.invalid_form(
+                    f"components.{index}",
+                    "UNION_TYPE_CHOICES",
+                    'Value of field "type" must be one of (1,). Set IS_COMPONENTS_V2 for others.',
+                )
+    if not (content or embeds or components or has_files or payload.get("sticker_ids")):
+        raise DiscordError.empty_message()
+
+
+def normalize_embeds(sandbox: Sandbox, embeds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add what Discord adds: the rich type and media-proxy URLs for images and thumbnails."""
+    result = []
+    for embed in embeds:
+        embed = {"type": "rich", **embed}
+        for key in ("image", "thumbnail"):
+            media = embed.get(key)
+            if isinstance(media, dict) and media.get("url"):
+                media = dict(media)
+                media.setdefault("proxy_url", media_proxy_url(sandbox, media["url"]))
+                embed[key] = media
+        result.append(embed)
+    return result
+
+
+def media_proxy_url(sandbox: Sandbox, url: str) -> str:
+    """Discord rewrites embed media to its media proxy; bots must fetch that, not the original."""
+    key = quote(url, safe="")
+    return f"{sandbox.world.media_proxy_base}/external/{key}"
+
+
+def resolve_mentions(
+    sandbox: Sandbox, channel: Channel, content: str, allowed: dict[str, Any] | None
+) -> tuple[list[User], list[int], bool]:
+    """Who the message pings, after `allowed_mentions` (absent: everything in the content)."""
+    parse = set(allowed.get("parse", [])) if allowed is not None else {"users", "roles", "everyone"}
+    allowed_users = {int(u) for u in (allowed or {}).get("users", [])}
+    allowed_roles = {int(r) for r in (allowed or {}).get("roles", [])}
+    users = []
+    for raw in USER_MENTION.findall(content):
+        user = sandbox.world.users.get(int(raw))
+        if user is not None and ("users" in parse or user.id in allowed_users):
+            users.append(user)
+    guild = sandbox.world.guilds.get(channel.guild_id) if channel.guild_id else None
+    roles = [
+        int(raw)
+        for raw in ROLE_MENTION.findall(content)
+        if guild is not None
+        and int(raw) in guild.roles
+        and ("roles" in parse or int(raw) in allowed_roles)
+    ]
+    everyone = "everyone" in parse and ("@everyone" in content or "@here" in content)
+    return users, roles, everyone
+
+
+def create_message(
+    sandbox: Sandbox,
+    channel: Channel,
+    author: User,
+    payload: dict[str, Any],
+    attachments: list[Attachment],
+    *,
+    extra_flags: int = 0,
+    check_body: bool = True,
+    **fields: Any,
+) -> Message:
+    flags = (int(payload.get("flags") or 0) & SENDABLE_FLAGS) | extra_flags
+    if check_body:  # only a deferred answer's placeholder may be empty
+        validate(payload, has_files=bool(attachments), flags=flags)
+    content = payload.get("content") or ""
+    users, roles, everyone = resolve_mentions(
+        sandbox, channel, content, payload.get("allowed_mentions")
+    )
+    message = Message(
+        id=sandbox.world.ids.next(),
+        channel_id=channel.id,
+        guild_id=channel.guild_id,
+        author=author,
+        content=content,
+        embeds=normalize_embeds(sandbox, payload.get("embeds") or []),
+        attachments=attachments,
+        components=payload.get("components") or [],
+        flags=flags,
+        mentions=users,
+        mention_role_ids=roles,
+        mention_everyone=everyone,
+        allowed_mentions=payload.get("allowed_mentions"),
+        message_reference=_reference(channel, payload.get("message_reference")),
+        **{"type": 19 if payload.get("message_reference") else 0, **fields},
+    )
+    sandbox.world.messages[message.id] = message
+    if not message.ephemeral:
+        channel.last_message_id = message.id
+        sandbox.gateway.dispatch_message("MESSAGE_CREATE", message)
+    return message
+
+
+def _reference(channel: Channel, reference: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not reference:
+        return None
+    return {
+        "type": 0,
+        "message_id": str(reference["message_id"]),
+        "channel_id": str(reference.get("channel_id") or channel.id),
+        **({"guild_id": str(channel.guild_id)} if channel.guild_id else {}),
+    }
+
+
+def edit_message(
+    sandbox: Sandbox,
+    message: Message,
+    payload: dict[str, Any],
+    new_attachments: list[Attachment],
+) -> Message:
+    if "content" in payload:
+        message.content = payload["content"] or ""
+    if "embeds" in payload:
+        message.embeds = normalize_embeds(sandbox, payload["embeds"] or [])
+    if "components" in payload:
+        message.components = payload["components"] or []
+    if "flags" in payload and payload["flags"] is not None:
+        keep = message.flags & ~SENDABLE_FLAGS
+        message.flags = (
+            keep
+            | (int(payload["flags"]) & SENDABLE_FLAGS)
+            | (message.flags & MessageFlags.EPHEMERAL)
+        )
+    if "attachments" in payload:
+        kept_ids = {int(a["id"]) for a in payload["attachments"] or [] if "filename" not in a}
+        message.attachments = [a for a in message.attachments if a.id in kept_ids]
+    message.attachments.extend(new_attachments)
+    if message.flags & MessageFlags.LOADING and ("content" in payload or "embeds" in payload):
+        message.flags &= ~MessageFlags.LOADING
+    validate(
+        {"content": message.content, "embeds": message.embeds, "components": message.components},
+        has_files=bool(message.attachments),
+        flags=message.flags,
+    )
+    message.edited_at = utcnow()
+    if not message.ephemeral:
+        sandbox.gateway.dispatch_message("MESSAGE_UPDATE", message)
+    return message
+
+
+def delete_message(sandbox: Sandbox, message: Message) -> None:
+    message.deleted = True
+    channel = sandbox.world.channels.get(message.channel_id)
+    if channel is not None and message.id in channel.pins:
+        channel.pins.remove(message.id)
+    if not message.ephemeral:
+        sandbox.gateway.dispatch_message_delete([message])

@@ -1,0 +1,320 @@
+"""Discord's JSON shapes for the sandbox's objects, shared by REST responses and gateway events.
+
+One place builds each shape so REST and gateway never disagree, and so the OpenAPI check in the
+tests covers what the gateway sends too. Snowflakes and permission sets are strings, as on Discord.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sandbox import permissions
+from sandbox.state import (
+    DM,
+    Attachment,
+    Ban,
+    Channel,
+    Command,
+    Guild,
+    Member,
+    Message,
+    MessageFlags,
+    Role,
+    User,
+    World,
+    snowflake_time,
+)
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def user(u: User) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": str(u.id),
+        "username": u.username,
+        "avatar": None,
+        "discriminator": "0",
+        "public_flags": 0,
+        "flags": 0,
+        "global_name": u.global_name,
+        "primary_guild": None,
+        "banner": None,
+        "accent_color": None,
+        "avatar_decoration_data": None,
+        "collectibles": None,
+    }
+    if u.bot:
+        payload["bot"] = True
+    return payload
+
+
+def current_user(u: User) -> dict[str, Any]:
+    return {**user(u), "mfa_enabled": True, "locale": "en-US", "verified": True}
+
+
+def role(r: Role) -> dict[str, Any]:
+    return {
+        "id": str(r.id),
+        "name": r.name,
+        "permissions": str(r.permissions),
+        "position": r.position,
+        "color": r.color,
+        "colors": {"primary_color": r.color, "secondary_color": None, "tertiary_color": None},
+        "hoist": r.hoist,
+        "managed": r.managed,
+        "mentionable": r.mentionable,
+        "icon": None,
+        "unicode_emoji": None,
+        "flags": 0,
+        "description": None,
+    }
+
+
+def member(m: Member, *, with_user: bool = True) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "avatar": None,
+        "banner": None,
+        "communication_disabled_until": iso(m.communication_disabled_until),
+        "flags": 0,
+        "joined_at": iso(m.joined_at),
+        "nick": m.nick,
+        "pending": False,
+        "premium_since": None,
+        "roles": [str(r) for r in m.roles],
+        "mute": False,
+        "deaf": False,
+    }
+    if with_user:
+        payload["user"] = user(m.user)
+    return payload
+
+
+def interaction_member(guild: Guild, channel: Channel, m: Member) -> dict[str, Any]:
+    perms = permissions.channel_permissions(guild, channel, m)
+    return {**member(m), "permissions": str(perms)}
+
+
+def channel(c: Channel) -> dict[str, Any]:
+    if c.type == DM:
+        return {
+            "id": str(c.id),
+            "type": DM,
+            "flags": 0,
+            "last_message_id": str(c.last_message_id) if c.last_message_id else None,
+            "recipients": [user(u) for u in c.recipients],
+        }
+    return {
+        "id": str(c.id),
+        "type": c.type,
+        "flags": 0,
+        "guild_id": str(c.guild_id),
+        "name": c.name,
+        "position": c.position,
+        "parent_id": str(c.parent_id) if c.parent_id else None,
+        "topic": c.topic,
+        "nsfw": False,
+        "rate_limit_per_user": 0,
+        "last_message_id": str(c.last_message_id) if c.last_message_id else None,
+        "permission_overwrites": [
+            {"id": str(o.id), "type": o.type, "allow": str(o.allow), "deny": str(o.deny)}
+            for o in c.overwrites
+        ],
+    }
+
+
+def guild(g: Guild) -> dict[str, Any]:
+    """The REST guild object (GET /guilds/{id})."""
+    return {
+        "id": str(g.id),
+        "name": g.name,
+        "icon": None,
+        "description": None,
+        "home_header": None,
+        "splash": None,
+        "discovery_splash": None,
+        "features": [],
+        "banner": None,
+        "owner_id": str(g.owner_id),
+        "application_id": None,
+        "region": "deprecated",
+        "afk_channel_id": None,
+        "afk_timeout": 300,
+        "system_channel_id": None,
+        "system_channel_flags": 0,
+        "widget_enabled": False,
+        "widget_channel_id": None,
+        "verification_level": 0,
+        "roles": [role(r) for r in g.roles.values()],
+        "default_message_notifications": 1,
+        "mfa_level": 0,
+        "explicit_content_filter": 0,
+        "max_presences": None,
+        "max_members": 500000,
+        "max_stage_video_channel_users": 50,
+        "max_video_channel_users": 25,
+        "vanity_url_code": None,
+        "premium_tier": 0,
+        "premium_subscription_count": 0,
+        "preferred_locale": "en-US",
+        "rules_channel_id": None,
+        "safety_alerts_channel_id": None,
+        "public_updates_channel_id": None,
+        "premium_progress_bar_enabled": False,
+        "nsfw": False,
+        "nsfw_level": 0,
+        "emojis": [],
+        "stickers": [],
+        "incidents_data": None,
+    }
+
+
+def gateway_guild(world: World, g: Guild, *, with_members: bool) -> dict[str, Any]:
+    """GUILD_CREATE: the REST guild plus channels, members and join data."""
+    bot_member = g.members.get(world.bot.id)
+    members = list(g.members.values()) if with_members else [bot_member] if bot_member else []
+    return {
+        **guild(g),
+        "unavailable": False,
+        "large": len(g.members) > 250,
+        "member_count": len(g.members),
+        "joined_at": iso(bot_member.joined_at if bot_member else None),
+        "channels": [channel(c) for c in world.guild_channels(g)],
+        "members": [member(m) for m in members],
+        "threads": [],
+        "voice_states": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+    }
+
+
+def ban(b: Ban) -> dict[str, Any]:
+    return {"user": user(b.user), "reason": b.reason}
+
+
+def attachment(world: World, message: Message, a: Attachment) -> dict[str, Any]:
+    url = world.attachment_url(message.channel_id, a)
+    payload: dict[str, Any] = {
+        "id": str(a.id),
+        "filename": a.filename,
+        "size": len(a.data),
+        "url": url,
+        "proxy_url": url,
+    }
+    if a.content_type:
+        payload["content_type"] = a.content_type
+    if a.description:
+        payload["description"] = a.description
+    if a.width is not None and a.height is not None:
+        payload["width"], payload["height"] = a.width, a.height
+    if a.ephemeral:
+        payload["ephemeral"] = True
+    return payload
+
+
+def message(world: World, m: Message, *, content_visible: bool = True) -> dict[str, Any]:
+    """A message; without the content intent, content, embeds, files and components are blank."""
+    payload: dict[str, Any] = {
+        "type": m.type,
+        "content": m.content if content_visible else "",
+        "mentions": [user(u) for u in m.mentions],
+        "mention_roles": [str(r) for r in m.mention_role_ids],
+        "attachments": [attachment(world, m, a) for a in m.attachments] if content_visible else [],
+        "embeds": m.embeds if content_visible else [],
+        "timestamp": iso(snowflake_time(m.id)),
+        "edited_timestamp": iso(m.edited_at),
+        "flags": m.flags,
+        "components": m.components if content_visible else [],
+        "id": str(m.id),
+        "channel_id": str(m.channel_id),
+        "author": user(m.author),
+        "pinned": m.pinned,
+        "mention_everyone": m.mention_everyone,
+        "tts": False,
+    }
+    if m.reactions:
+        payload["reactions"] = [
+            {
+                "emoji": {"id": None, "name": r.emoji},
+                "count": len(r.user_ids),
+                "count_details": {"burst": 0, "normal": len(r.user_ids)},
+                "burst_colors": [],
+                "me_burst": False,
+                "me": world.bot.id in r.user_ids,
+            }
+            for r in m.reactions
+        ]
+    if m.webhook_id is not None:
+        payload["webhook_id"] = str(m.webhook_id)
+    if m.application_id is not None:
+        payload["application_id"] = str(m.application_id)
+    if m.interaction_metadata is not None:
+        payload["interaction_metadata"] = m.interaction_metadata
+    if m.message_reference is not None:
+        payload["message_reference"] = m.message_reference
+    return payload
+
+
+def gateway_message(world: World, m: Message, *, content_visible: bool) -> dict[str, Any]:
+    """MESSAGE_CREATE/UPDATE add guild_id and the author's member object."""
+    payload = message(world, m, content_visible=content_visible)
+    if m.guild_id is not None:
+        payload["guild_id"] = str(m.guild_id)
+        author = world.guilds[m.guild_id].members.get(m.author.id)
+        if author is not None:
+            payload["member"] = member(author, with_user=False)
+    return payload
+
+
+def command(world: World, c: Command) -> dict[str, Any]:
+    payload = {
+        "options": [],
+        "description": "",
+        "default_member_permissions": None,
+        "nsfw": False,
+        **c.payload,
+        "id": str(c.id),
+        "application_id": str(world.application.id),
+        "version": str(c.version),
+        "type": c.type,
+    }
+    if c.guild_id is not None:
+        payload["guild_id"] = str(c.guild_id)
+    return payload
+
+
+def application(world: World) -> dict[str, Any]:
+    app = world.application
+    owner = next(u for u in world.users.values() if not u.bot) if world.has_humans() else app.bot
+    return {
+        "id": str(app.id),
+        "name": app.name,
+        "icon": None,
+        "description": "",
+        "type": None,
+        "bot": user(app.bot),
+        "bot_public": False,
+        "bot_require_code_grant": False,
+        "verify_key": "0" * 64,
+        "flags": app.flags,
+        "flags_new": str(app.flags),
+        "redirect_uris": [],
+        "interactions_endpoint_url": None,
+        "role_connections_verification_url": None,
+        "owner": user(owner),
+        "approximate_guild_count": len(world.guilds),
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
+        "explicit_content_filter": 0,
+        "team": None,
+        "eligible_oauth2_scopes": ["bot", "applications.commands"],
+        "tags": [],
+    }
+
+
+def components_v2(flags: int) -> bool:
+    return bool(flags & MessageFlags.IS_COMPONENTS_V2)

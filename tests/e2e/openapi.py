@@ -1,0 +1,87 @@
+"""Check the sandbox's REST answers against Discord's own OpenAPI description.
+
+A shape the sandbox invents (a number where Discord sends a string snowflake, a missing
+required field) would let the bot pass here and fail on Discord, so every 2xx JSON answer a test
+provokes is validated against the response schema Discord publishes for that route and status.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from sandbox.recorder import Call
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# DESIGN.md: Discord's description sits beside the repository, in ../shared/discord-api-spec/.
+SPEC_PATH = REPO_ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
+
+
+def spec_path() -> Path | None:
+    override = os.environ.get("DISCORD_OPENAPI_SPEC")
+    path = Path(override) if override else SPEC_PATH
+    return path if path.is_file() else None
+
+
+@functools.cache
+def _spec() -> dict[str, Any]:
+    path = spec_path()
+    assert path is not None
+    return json.loads(path.read_text())
+
+
+@functools.cache
+def _templates() -> list[tuple[re.Pattern[str], str]]:
+    """Path templates as regexes, literal segments first (`/users/@me` before `{user_id}`)."""
+    found = []
+    for template in _spec()["paths"]:
+        pattern = re.sub(
+            r"\{[^}]+\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+        )
+        found.append((re.compile(f"^{pattern}$"), template))
+    return sorted(found, key=lambda item: item[1].count("{"))
+
+
+def spec_route(path: str) -> str | None:
+    for pattern, template in _templates():
+        if pattern.match(path):
+            return template
+    return None
+
+
+@functools.cache
+def _validator(template: str, method: str, status: int) -> Draft202012Validator | None:
+    operation = _spec()["paths"][template].get(method.lower())
+    if operation is None:
+        return None
+    responses = operation["responses"]
+    response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
+    if response is None:
+        return None
+    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    if schema is None:
+        return None
+    return Draft202012Validator({**schema, "components": _spec()["components"]})
+
+
+def shape_errors(call: Call) -> list[str]:
+    """Why this call's answer does not fit Discord's schema (empty when it fits or is not JSON)."""
+    if not 200 <= call.status < 300 or call.response is None:
+        return []
+    template = spec_route(call.path)
+    if template is None:
+        return [f"{call.method} {call.path}: no such route in Discord's OpenAPI description"]
+    validator = _validator(template, call.method, call.status)
+    if validator is None:
+        return [f"{call.method} {template}: Discord documents no JSON {call.status} answer"]
+    return [
+        f"{call.method} {template} -> {call.status}: {'/'.join(map(str, e.absolute_path))}: "
+        f"{e.message[:300]}"
+        for e in validator.iter_errors(call.response)
+    ]
