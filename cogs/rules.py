@@ -62,12 +62,14 @@ class RuleModal(discord.ui.Modal):
         self.on_done = on_done
         self.rule_title = discord.ui.TextInput(
             label="Title",
+            custom_id="rule-title",
             placeholder="No deepfakes or sexualized edits",
             default=rule.title if rule else None,
             max_length=Rules.TITLE_LIMIT,
         )
         self.body = discord.ui.TextInput(
             label="Details",
+            custom_id="rule-body",
             style=discord.TextStyle.paragraph,
             placeholder="What the rule means, and what happens when it's broken.",
             default=rule.body if rule else None,
