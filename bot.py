@@ -225,7 +225,9 @@ async def run_bot(settings: Settings) -> int:
 
 
 def run_hash(paths: Sequence[str]) -> int:
-    return fail("`hash` is not available yet: the media engine has not landed.", EXIT_USAGE)
+    from media import hash_files  # the worker pool and decoders load only for this command
+
+    return hash_files.run(paths, sys.stdout, sys.stderr)
 
 
 def run_sandbox() -> int:

@@ -1,19 +1,38 @@
-"""Perceptual hashes: the typed value every other module passes around.
+"""Perceptual hashes: the typed value every other module passes around, and how a frame gets them.
 
 Why PDQ first: it is the hash StopNCII, Meta's ThreatExchange and Hasher-Matcher-Actioner share,
 so a takedown list can travel between platforms. pHash (64 bits) is kept for lists that carry
 it. A hash is validated where it enters (`parse_hash`) and is a plain, typed value after that.
+
+Why the dihedral variants: a mirrored or rotated re-upload has a PDQ hash far from the original,
+but PDQ computes all eight rotations and flips of one image for little more than the cost of one,
+so a query carries them and the index answers for any of them.
+
+Why a result with an outcome: a hostile or broken file must never read as "no match, clean".
+`MediaHashes.outcome` says whether hashes exist, and if not, why not.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from media.decode import decode_media
+from media.formats import DecodeLimits, MediaRejected, MediaUndecodable
 
 Algorithm = Literal["pdq", "phash"]
 HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16}
 _HEX = re.compile(r"[0-9a-f]+")
+
+# Below this PDQ quality an image is near-uniform and its hash matches too much (HMA's rule).
+MIN_PDQ_QUALITY = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +84,108 @@ def parse_hash(text: str) -> Hash:
     if algorithm not in HEX_DIGITS:
         raise ValueError(f"unknown hash algorithm {algorithm!r}; use pdq or phash")
     return Hash(algorithm, digits)  # type: ignore[arg-type]
+
+
+class Outcome(enum.StrEnum):
+    """What became of one piece of media; only HASHED carries hashes."""
+
+    HASHED = "hashed"
+    REJECTED = "rejected"  # refused on purpose: too big, too many scans, deadline, memory cap
+    UNDECODABLE = "undecodable"  # not a supported format, truncated, corrupt
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHashes:
+    """The hashes of one picture (an image, or one sampled frame of an animation or video).
+
+    `pdq_variants` are the PDQ hashes of the 7 other rotations and flips, in pdqhash's order:
+    rotate 90, rotate 180, rotate 270, flip vertical, flip horizontal, rotate 90 and flip
+    vertical, rotate 90 and flip horizontal (approximate, as in the reference implementation).
+    `time` is the frame's position in seconds for video, None for still images and animations.
+    """
+
+    pdq: Hash
+    quality: int
+    phash: Hash
+    pdq_variants: tuple[Hash, ...] = ()
+    time: float | None = None
+
+    @property
+    def matchable(self) -> bool:
+        """PDQ of a near-uniform picture matches too much to act on."""
+        return self.quality >= MIN_PDQ_QUALITY
+
+    def pdq_all(self) -> tuple[Hash, ...]:
+        return (self.pdq, *self.pdq_variants)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaHashes:
+    """The result of hashing one file: its outcome, and the hashes of its sampled frames."""
+
+    outcome: Outcome
+    frames: tuple[FrameHashes, ...] = ()
+    kind: str = ""  # "image", "animation" or "video"
+    format: str = ""  # "jpeg", "png", "gif", "webp", "mp4", "mov", "webm"
+    reason: str = ""  # for REJECTED and UNDECODABLE: why, in words a moderator can read
+    extra: tuple[FrameHashes, ...] = field(default=())  # query-side tricks (trimmed bars, ...)
+
+    @classmethod
+    def failed(cls, outcome: Outcome, reason: str, format: str = "") -> MediaHashes:
+        return cls(outcome=outcome, reason=reason, format=format)
+
+    @property
+    def hashed(self) -> bool:
+        return self.outcome is Outcome.HASHED
+
+
+def bits_to_hex(bits: np.ndarray) -> str:
+    """pdqhash gives bits most significant first, as the reference tool prints its hex."""
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+
+
+def pdq_hash(rgb: np.ndarray) -> tuple[Hash, int]:
+    """PDQ of an RGB uint8 array (height, width, 3) and its quality (0-100)."""
+    vector, quality = pdqhash.compute(np.ascontiguousarray(rgb, dtype=np.uint8))
+    return Hash("pdq", bits_to_hex(vector)), int(quality)
+
+
+def pdq_dihedral(rgb: np.ndarray) -> tuple[tuple[Hash, ...], int]:
+    """PDQ of all 8 rotations and flips, the original first, and the quality."""
+    vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb, dtype=np.uint8))
+    return tuple(Hash("pdq", bits_to_hex(v)) for v in vectors), int(quality)
+
+
+def phash64(image: Image.Image) -> Hash:
+    return Hash("phash", str(imagehash.phash(image)))
+
+
+def hash_frame(
+    image: Image.Image, *, variants: bool = True, time: float | None = None
+) -> FrameHashes:
+    """Hash one decoded RGB picture (already downscaled by `media.decode`)."""
+    rgb = np.asarray(image.convert("RGB"))
+    if variants:
+        all_pdq, quality = pdq_dihedral(rgb)
+        pdq, rest = all_pdq[0], all_pdq[1:]
+    else:
+        (pdq, quality), rest = pdq_hash(rgb), ()
+    return FrameHashes(pdq=pdq, quality=quality, phash=phash64(image), pdq_variants=rest, time=time)
+
+
+def hash_media(data: bytes, limits: DecodeLimits | None = None) -> MediaHashes:
+    """Decode and hash a file in this process; every failure becomes an explicit outcome.
+
+    Call it through `media.workers.HashingPool` for untrusted bytes: only a worker process can
+    bound the time and memory a decoder spends.
+    """
+    try:
+        decoded = decode_media(data, limits)
+    except MediaRejected as exc:
+        return MediaHashes.failed(Outcome.REJECTED, exc.reason)
+    except MediaUndecodable as exc:
+        return MediaHashes.failed(Outcome.UNDECODABLE, exc.reason)
+    except MemoryError:
+        return MediaHashes.failed(Outcome.REJECTED, "decoding it needs more memory than allowed")
+    frames = tuple(hash_frame(f.image, time=f.time) for f in decoded.frames)
+    return MediaHashes(Outcome.HASHED, frames, kind=decoded.kind, format=str(decoded.format))

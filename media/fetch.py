@@ -1,0 +1,128 @@
+"""Safe download of media from Discord into memory.
+
+Why so strict: every URL in a message comes from a stranger. We fetch only from hosts the caller
+allows (Discord's CDN and media proxy, or a configured sandbox), follow redirects by hand and
+check every hop, cap the bytes while reading (a Content-Length can lie or be absent), give the
+whole download one deadline, and ask for and accept no compression (a gzip bomb is a bomb).
+The format is decided by magic bytes, not by the name or the Content-Type.
+
+This module knows nothing of Discord or settings: the caller passes the allowed hosts in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+import yarl
+
+from media.formats import MediaFormat, sniff_format
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+CHUNK = 64 * 1024
+
+
+class FetchError(Exception):
+    """A download that produced no media; `reason` is fit for a log line or a moderator."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FetchRejected(FetchError):
+    """Refused by policy: host, scheme, size, encoding, format or too many redirects."""
+
+
+class FetchFailed(FetchError):
+    """The server or the network failed: an HTTP error status, a connection error, the deadline."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    allowed_hosts: frozenset[str]  # "cdn.discordapp.com", or "127.0.0.1:8123" for a sandbox
+    max_bytes: int = 25 * 1024 * 1024
+    deadline_seconds: float = 20.0
+    max_redirects: int = 3
+    allow_http: bool = False  # plain http only for a local sandbox
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMedia:
+    data: bytes
+    format: MediaFormat
+    url: str  # the final URL, after redirects
+
+
+def check_url(url: yarl.URL, policy: FetchPolicy) -> None:
+    """Raise FetchRejected unless `url` is on an allowed host with an allowed scheme."""
+    schemes = {"https", "http"} if policy.allow_http else {"https"}
+    if url.scheme not in schemes:
+        raise FetchRejected(f"the scheme {url.scheme!r} is not allowed")
+    if url.user is not None or url.password is not None:
+        raise FetchRejected("URLs with credentials are not allowed")
+    host = (url.host or "").lower().rstrip(".")
+    name = host if url.explicit_port is None else f"{host}:{url.explicit_port}"
+    if name not in {h.lower() for h in policy.allowed_hosts}:
+        raise FetchRejected(f"the host {name!r} is not an allowed media host")
+
+
+async def fetch_media(
+    session: aiohttp.ClientSession, url: str, policy: FetchPolicy
+) -> FetchedMedia:
+    """Download `url` into memory under `policy`; raise FetchRejected or FetchFailed."""
+    try:
+        target = yarl.URL(url)
+    except (ValueError, TypeError) as exc:
+        raise FetchRejected(f"not a valid URL: {exc}") from exc
+    try:
+        async with asyncio.timeout(policy.deadline_seconds):
+            return await _follow(session, target, policy)
+    except TimeoutError as exc:
+        raise FetchFailed(f"the download took longer than {policy.deadline_seconds:g} s") from exc
+    except aiohttp.ClientError as exc:
+        raise FetchFailed(f"the download failed: {type(exc).__name__}") from exc
+
+
+async def _follow(
+    session: aiohttp.ClientSession, url: yarl.URL, policy: FetchPolicy
+) -> FetchedMedia:
+    for _ in range(policy.max_redirects + 1):
+        check_url(url, policy)
+        async with session.get(
+            url,
+            allow_redirects=False,
+            auto_decompress=False,
+            headers={"Accept-Encoding": "identity"},
+        ) as response:
+            if response.status in REDIRECTS:
+                location = response.headers.get("Location")
+                if not location:
+                    raise FetchFailed(f"HTTP {response.status} without a Location")
+                url = url.join(yarl.URL(location))
+                continue
+            data = await _read_capped(response, policy.max_bytes)
+            fmt = sniff_format(data)
+            if fmt is None:
+                raise FetchRejected("the download is not a supported image or video")
+            return FetchedMedia(data, fmt, str(url))
+    raise FetchRejected(f"more than {policy.max_redirects} redirects")
+
+
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    if response.status != 200:
+        raise FetchFailed(f"HTTP {response.status}")
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise FetchRejected(f"compressed responses ({encoding}) are not accepted")
+    if response.content_length is not None and response.content_length > max_bytes:
+        raise FetchRejected(f"larger than {max_bytes:,} bytes")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.content.iter_chunked(CHUNK):
+        received += len(chunk)
+        if received > max_bytes:
+            raise FetchRejected(f"larger than {max_bytes:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

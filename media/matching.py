@@ -1,0 +1,128 @@
+"""Two match tiers per algorithm, as plain data the scanner and takedown cogs call.
+
+Why two tiers: within the confident radius a match is near-certain and the bot removes the
+message (PDQ 31 is Hasher-Matcher-Actioner's confident threshold); between it and the wider
+review radius a match is likely but not certain, so the moderators get an alert with a
+**Take down** button instead. Both are per-guild settings; these are the defaults.
+
+Why the query side does more than look up one hash: a mirrored or rotated re-upload is matched
+through PDQ's dihedral variants, and a picture with caption bars or borders added is matched
+through the extra hashes `media.reupload` computes (`MediaHashes.extra`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from media.hashing import Algorithm, FrameHashes, Hash, MediaHashes
+from media.index import HammingIndex
+
+
+class Tier(enum.StrEnum):
+    TAKEDOWN = "takedown"  # within the confident radius: remove
+    REVIEW = "review"  # within the review radius: alert the moderators
+
+
+@dataclass(frozen=True, slots=True)
+class Radii:
+    confident: int
+    review: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.confident <= self.review:
+            raise ValueError("the review radius must be at least the confident radius")
+
+    def tier(self, distance: int) -> Tier | None:
+        if distance <= self.confident:
+            return Tier.TAKEDOWN
+        if distance <= self.review:
+            return Tier.REVIEW
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPolicy:
+    """Defaults measured on bench/catch_rate.py; see its output for the false-match rates."""
+
+    pdq: Radii = field(default_factory=lambda: Radii(confident=31, review=45))
+    phash: Radii = field(default_factory=lambda: Radii(confident=8, review=12))
+    mirrors: bool = True  # also match mirrored and rotated copies (PDQ dihedral variants)
+
+    def radii(self, algorithm: Algorithm) -> Radii:
+        return self.pdq if algorithm == "pdq" else self.phash
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry_id: int
+    algorithm: Algorithm
+    distance: int
+    tier: Tier
+    frame: int  # which sampled frame of the upload matched
+
+
+class TakedownIndex:
+    """One HammingIndex per algorithm; an entry may carry many hashes (frames, crops)."""
+
+    def __init__(self) -> None:
+        self.indexes: dict[str, HammingIndex] = {
+            "pdq": HammingIndex(256),
+            "phash": HammingIndex(64),
+        }
+
+    def build(self, entries: Iterable[tuple[int, Hash]]) -> None:
+        grouped: dict[str, list[tuple[int, Hash]]] = {"pdq": [], "phash": []}
+        for entry_id, value in entries:
+            grouped[value.algorithm].append((entry_id, value))
+        for algorithm, rows in grouped.items():
+            self.indexes[algorithm].build(rows)
+
+    def add(self, entry_id: int, hashes: Iterable[Hash]) -> None:
+        for value in hashes:
+            self.indexes[value.algorithm].add(entry_id, value)
+
+    def remove(self, entry_id: int) -> None:
+        for index in self.indexes.values():
+            index.remove(entry_id)
+
+    def __len__(self) -> int:
+        return sum(len(index) for index in self.indexes.values())
+
+
+def frame_matches(
+    frame: FrameHashes, number: int, index: TakedownIndex, policy: MatchPolicy
+) -> list[Match]:
+    """Matches of one frame; near-uniform frames (PDQ quality under 50) match nothing."""
+    if not frame.matchable:
+        return []
+    queries: list[tuple[Algorithm, list[Hash]]] = [
+        ("pdq", list(frame.pdq_all() if policy.mirrors else (frame.pdq,))),
+        ("phash", [frame.phash]),
+    ]
+    found = []
+    for algorithm, hashes in queries:
+        radii = policy.radii(algorithm)
+        for entry_id, distance in index.indexes[algorithm].query_many(hashes, radii.review):
+            tier = radii.tier(distance)
+            if tier is not None:
+                found.append(Match(entry_id, algorithm, distance, tier, number))
+    return found
+
+
+def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -> list[Match]:
+    """The best match per entry across every frame of an upload: takedowns first, nearest first."""
+    best: dict[int, Match] = {}
+    frames = list(enumerate(media.frames)) + [(-1, extra) for extra in media.extra]
+    for number, frame in frames:
+        for match in frame_matches(frame, number, index, policy):
+            current = best.get(match.entry_id)
+            if current is None or _rank(match) < _rank(current):
+                best[match.entry_id] = match
+    return sorted(best.values(), key=_rank)
+
+
+def _rank(match: Match) -> tuple[int, float, int]:
+    bits = 256 if match.algorithm == "pdq" else 64
+    return (0 if match.tier is Tier.TAKEDOWN else 1, match.distance / bits, match.entry_id)

@@ -1,0 +1,217 @@
+"""A pool of killable worker processes that decode and hash untrusted media.
+
+Why processes and not threads: a decoder stuck in C (a crafted progressive JPEG, a corrupt
+video) cannot be interrupted from Python; it can only be killed. Each worker runs one job at a
+time under an address-space cap (RLIMIT_AS), and the parent gives every job a deadline. A worker
+that overruns is killed with SIGKILL and a fresh one takes its place, while the other workers
+keep serving, so the next upload never waits behind a runaway one.
+
+Why an asyncio API: the bot's event loop must never block. The parent waits on each worker's
+pipe with `loop.add_reader`, so a job costs the loop nothing while it runs. Admission is
+bounded: past `workers + max_waiting` jobs in flight, `hash_media` raises `PoolBusy` at once so
+the caller can record the miss instead of queueing without end.
+
+Media bytes travel over an anonymous pipe and live only in memory; nothing here writes them to
+disk or to a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+from media.formats import DecodeLimits
+from media.hashing import MediaHashes, Outcome, hash_media
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[bytes, DecodeLimits], MediaHashes]
+_READY = "ready"
+
+
+class PoolBusy(Exception):
+    """Too many jobs in flight; try later or record the media as not scanned."""
+
+
+class PoolClosed(Exception):
+    """The pool was closed while a job waited for a worker."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    job_seconds: float = 5.0  # deadline for one file, decode and hash
+    memory_bytes: int = 1 << 30  # address-space cap of each worker process
+    max_waiting: int = 64  # jobs admitted beyond one per worker
+    start_seconds: float = 30.0  # a new worker must import and report ready within this
+    decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
+
+
+def _worker_main(conn: Connection, job: Job, limits: DecodeLimits, memory_bytes: int) -> None:
+    """Child process: cap memory, report ready, then hash one job at a time until EOF."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
+    conn.send(_READY)
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        try:
+            result = job(data, limits)
+        except MemoryError:
+            result = MediaHashes.failed(
+                Outcome.REJECTED, "decoding it needs more memory than allowed"
+            )
+        except Exception as exc:  # a decoder bug must become an outcome, not a dead worker
+            result = MediaHashes.failed(
+                Outcome.UNDECODABLE, f"the decoder failed: {type(exc).__name__}"
+            )
+        del data
+        conn.send(result)
+
+
+class _Worker:
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+class HashingPool:
+    """`async with HashingPool(settings) as pool: result = await pool.hash_media(data)`."""
+
+    def __init__(self, settings: PoolSettings | None = None, *, job: Job = hash_media) -> None:
+        self.settings = settings or PoolSettings()
+        self._job = job
+        self._context = multiprocessing.get_context("spawn")  # no forked copy of the bot's state
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._workers: set[_Worker] = set()
+        self._pending = 0
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.killed = 0  # workers killed for a deadline or a crash, for stats
+
+    async def __aenter__(self) -> HashingPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        workers = await asyncio.gather(*(self._spawn() for _ in range(self.settings.workers)))
+        for worker in workers:
+            self._idle.put_nowait(worker)
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        for worker in list(self._workers):
+            worker.kill()
+        await asyncio.gather(*(self._reap(w) for w in list(self._workers)))
+        self._workers.clear()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    async def hash_media(self, data: bytes) -> MediaHashes:
+        """Decode and hash `data` in a worker; a deadline or a crash is a REJECTED outcome."""
+        if self._closed:
+            raise PoolClosed("the hashing pool is closed")
+        if self._pending >= self.settings.workers + self.settings.max_waiting:
+            raise PoolBusy(f"{self._pending} media files are already waiting to be hashed")
+        self._pending += 1
+        try:
+            worker = await self._idle.get()
+            return await self._run(worker, data)
+        finally:
+            self._pending -= 1
+
+    async def _run(self, worker: _Worker, data: bytes) -> MediaHashes:
+        try:
+            worker.conn.send_bytes(data)
+            result = await asyncio.wait_for(self._receive(worker.conn), self.settings.job_seconds)
+        except TimeoutError:
+            self._replace(worker)
+            seconds = self.settings.job_seconds
+            return MediaHashes.failed(Outcome.REJECTED, f"decoding took longer than {seconds:g} s")
+        except (EOFError, OSError, BrokenPipeError):
+            self._replace(worker)
+            return MediaHashes.failed(
+                Outcome.REJECTED, "the worker died decoding it (likely over the memory cap)"
+            )
+        except BaseException:
+            self._replace(worker)  # cancelled: the worker may still be busy with our job
+            raise
+        self._idle.put_nowait(worker)
+        return result
+
+    async def _receive(self, conn: Connection) -> object:
+        loop = asyncio.get_running_loop()
+        readable: asyncio.Future[None] = loop.create_future()
+        fd = conn.fileno()
+        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        try:
+            await readable
+        finally:
+            loop.remove_reader(fd)
+        return conn.recv()
+
+    def _replace(self, worker: _Worker) -> None:
+        self.killed += 1
+        worker.kill()
+        task = asyncio.get_running_loop().create_task(self._respawn(worker))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _respawn(self, dead: _Worker) -> None:
+        await self._reap(dead)
+        self._workers.discard(dead)
+        if self._closed:
+            return
+        try:
+            self._idle.put_nowait(await self._spawn())
+        except Exception:
+            log.exception("Could not start a hashing worker; the pool is one worker short")
+
+    async def _reap(self, worker: _Worker) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, worker.process.join, 5.0)
+
+    async def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe(duplex=True)
+        settings = self.settings
+        process = self._context.Process(
+            target=_worker_main,
+            args=(child, self._job, settings.decode_limits, settings.memory_bytes),
+            name="lightstick-hash",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        self._workers.add(worker)
+        try:
+            ready = await asyncio.wait_for(self._receive(parent), settings.start_seconds)
+        except (TimeoutError, EOFError, OSError) as exc:
+            worker.kill()
+            self._workers.discard(worker)
+            raise RuntimeError("a hashing worker did not start") from exc
+        if ready != _READY:
+            raise RuntimeError(f"a hashing worker said {ready!r} instead of ready")
+        return worker

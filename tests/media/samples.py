@@ -1,0 +1,152 @@
+"""Media the tests build for themselves, in memory: real photos from the pdqhash examples and
+hostile files derived from them. Nothing here is a committed binary except those photos."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+REFERENCE_DIR = Path(__file__).parent / "data" / "pdq_reference"
+
+
+def photo(number: int = 4) -> Image.Image:
+    """One of the ten public-domain photos the pdqhash package tests with."""
+    with Image.open(REFERENCE_DIR / f"image{number}.jpg") as image:
+        return image.convert("RGB")
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A small, valid-looking PNG whose header declares a huge size."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def gif_declaring(width: int, height: int, frame: tuple[int, int] | None = None) -> bytes:
+    """A tiny GIF whose logical screen (or one frame) declares a huge size."""
+    fw, fh = frame or (width, height)
+    screen = struct.pack(
+        "<6sHHBBB",
+        b"GIF89a",
+        width if frame is None else 10,
+        height if frame is None else 10,
+        0x80,
+        0,
+        0,
+    )
+    palette = b"\x00\x00\x00\xff\xff\xff"
+    descriptor = struct.pack("<BHHHHB", 0x2C, 0, 0, fw, fh, 0)
+    data = b"\x02\x02\x44\x01\x00"  # LZW min code size 2, one sub-block, terminator
+    return screen + palette + descriptor + data + b"\x3b"
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A real small JPEG with its frame header patched to declare another size."""
+    data = bytearray(encode(Image.new("RGB", (16, 16), "gray"), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+def webp_declaring(width: int, height: int) -> bytes:
+    """An extended WebP whose canvas header declares a huge size."""
+    data = bytearray(encode(Image.new("RGBA", (16, 16), (1, 2, 3, 128)), "WEBP"))
+    assert data[12:16] == b"VP8X"
+    data[24:27] = (width - 1).to_bytes(3, "little")
+    data[27:30] = (height - 1).to_bytes(3, "little")
+    return bytes(data)
+
+
+def jpeg_with_scans(scans: int) -> bytes:
+    """A progressive JPEG whose last scan is repeated until it has `scans` scans."""
+    data = encode(photo().resize((64, 48)), "JPEG", progressive=True, quality=80)
+    last_sos = data.rindex(b"\xff\xda")
+    body, tail = data[:last_sos], data[last_sos:-2]
+    existing = data.count(b"\xff\xda")
+    return body + tail * max(1, scans - existing + 1) + b"\xff\xd9"
+
+
+def video(
+    pictures: list[Image.Image], fps: int = 10, container: str = "mp4", codec: str = "libx264"
+) -> bytes:
+    """Encode pictures as a video in memory; each picture is one frame."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=container) as output:
+        stream = output.add_stream(codec, rate=fps)
+        stream.width, stream.height = pictures[0].size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        for index, picture in enumerate(pictures):
+            frame = av.VideoFrame.from_image(picture)
+            frame.pts = index
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def noise(size: tuple[int, int], seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (size[1] // 16 + 1, size[0] // 16 + 1, 3), dtype=np.uint8)
+    return Image.fromarray(small).resize(size, Image.Resampling.BICUBIC)
+
+
+def gif_with_frames(count: int, side: int = 8) -> bytes:
+    """A hand-built GIF of `count` tiny frames, each a flat colour from a 4-colour palette."""
+    screen = struct.pack("<6sHHBBB", b"GIF89a", side, side, 0x81, 0, 0)
+    palette = b"\x00\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00\xff"
+    loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    frames = []
+    for index in range(count):
+        control = b"\x21\xf9\x04\x00\x02\x00\x00\x00"  # 20 ms a frame
+        descriptor = struct.pack("<BHHHHB", 0x2C, 0, 0, side, side, 0)
+        # LZW, min code size 2: clear code then a stream of one colour index, then end code.
+        pixels = _lzw_flat(index % 4, side * side)
+        frames.append(control + descriptor + b"\x02" + _sub_blocks(pixels))
+    return screen + palette + loop + b"".join(frames) + b"\x3b"
+
+
+def _lzw_flat(colour: int, count: int) -> bytes:
+    """Uncompressed-style LZW: a clear code before every code keeps the code size at 3 bits."""
+    codes = []
+    for _ in range(count):
+        codes += [4, colour]
+    codes.append(5)
+    value = bits = 0
+    out = bytearray()
+    for code in codes:
+        value |= code << bits
+        bits += 3
+        while bits >= 8:
+            out.append(value & 0xFF)
+            value >>= 8
+            bits -= 8
+    if bits:
+        out.append(value)
+    return bytes(out)
+
+
+def _sub_blocks(data: bytes) -> bytes:
+    blocks = [data[i : i + 255] for i in range(0, len(data), 255)]
+    return b"".join(bytes([len(b)]) + b for b in blocks) + b"\x00"

@@ -1,0 +1,204 @@
+"""Hostile and awkward inputs: each gets a decided outcome, and hashes are of what a viewer sees."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from media.formats import DecodeLimits, MediaFormat, sniff_format
+from media.hashing import MIN_PDQ_QUALITY, Outcome, hash_frame, hash_media
+from tests.media import samples
+
+BOMB = 13000
+
+
+def pdq_of(image: Image.Image) -> object:
+    picture = image.convert("RGB")
+    picture.thumbnail((512, 512), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return hash_frame(picture, variants=False).pdq
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        samples.gif_declaring(BOMB, BOMB),
+        samples.gif_declaring(BOMB, BOMB, frame=(BOMB, BOMB)),
+        samples.jpeg_declaring(BOMB, BOMB),
+        samples.png_declaring(BOMB, BOMB),
+        samples.webp_declaring(BOMB, BOMB),
+    ],
+    ids=["gif-screen", "gif-frame", "jpeg", "png", "webp-canvas"],
+)
+def test_declared_size_bomb_is_rejected_before_decoding(data: bytes) -> None:
+    result = hash_media(data)
+    assert result.outcome is Outcome.REJECTED
+    assert "13000x13000" in result.reason
+
+
+def test_long_thin_image_over_the_side_cap_is_rejected() -> None:
+    assert hash_media(samples.png_declaring(30000, 10)).outcome is Outcome.REJECTED
+
+
+def test_jpeg_with_thousands_of_progressive_scans_is_rejected() -> None:
+    data = samples.jpeg_with_scans(3000)
+    assert data.count(b"\xff\xda") >= 3000
+    result = hash_media(data)
+    assert result.outcome is Outcome.REJECTED
+    assert "scans" in result.reason
+
+
+def test_normal_progressive_jpeg_is_hashed() -> None:
+    data = samples.encode(samples.photo(), "JPEG", progressive=True)
+    assert hash_media(data).outcome is Outcome.HASHED
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
+def test_truncated_image_is_undecodable_not_clean(fmt: str) -> None:
+    data = samples.encode(samples.photo(), fmt)
+    result = hash_media(data[: len(data) // 2])
+    assert result.outcome is Outcome.UNDECODABLE
+    assert result.frames == ()
+
+
+def test_truncated_video_gets_a_decided_outcome() -> None:
+    data = samples.video([samples.noise((64, 48), i) for i in range(20)])
+    result = hash_media(data[: len(data) // 2])
+    assert result.outcome in (Outcome.UNDECODABLE, Outcome.HASHED)
+    assert result.outcome is Outcome.HASHED or result.reason
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"hello, this is not an image", b"%PDF-1.7\n" + b"0" * 100, b"BM" + b"\x00" * 60],
+    ids=["empty", "text", "pdf", "bmp"],
+)
+def test_non_image_is_undecodable(data: bytes) -> None:
+    result = hash_media(data)
+    assert result.outcome is Outcome.UNDECODABLE
+    assert "not a JPEG" in result.reason
+
+
+def test_magic_bytes_decide_the_format() -> None:
+    assert sniff_format(samples.encode(samples.photo(), "PNG")) is MediaFormat.PNG
+    assert sniff_format(samples.encode(samples.photo(), "WEBP")) is MediaFormat.WEBP
+    assert sniff_format(b"\x00\x00\x00\x18ftypqt  ") is MediaFormat.MOV
+    assert sniff_format(b"\x00\x00\x00\x18ftypisom") is MediaFormat.MP4
+    assert sniff_format(b"\x1a\x45\xdf\xa3\x01") is MediaFormat.WEBM
+
+
+def test_huge_exif_and_icc_do_not_stop_hashing() -> None:
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 60000  # ImageDescription
+    data = samples.encode(samples.photo(), "JPEG", exif=exif, icc_profile=b"\x00" * 500_000)
+    result = hash_media(data)
+    assert result.outcome is Outcome.HASHED
+    assert result.frames[0].pdq.distance(pdq_of(samples.photo())) <= 16
+
+
+@pytest.mark.parametrize(
+    ("orientation", "stored"), [(6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270)]
+)
+def test_exif_orientation_is_applied(orientation: int, stored: Image.Transpose) -> None:
+    seen = samples.photo()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = samples.encode(seen.transpose(stored), "JPEG", exif=exif, quality=95)
+    result = hash_media(data)
+    assert result.frames[0].pdq.distance(pdq_of(seen)) <= 16
+    assert result.frames[0].pdq.distance(pdq_of(seen.transpose(stored))) > 64
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped() -> None:
+    grey = np.asarray(samples.photo().convert("L"), dtype=np.uint16) * 257
+    data = samples.encode(Image.fromarray(grey), "PNG")
+    result = hash_media(data)
+    assert result.frames[0].quality >= MIN_PDQ_QUALITY
+    assert result.frames[0].pdq.distance(pdq_of(samples.photo().convert("L"))) <= 8
+
+
+def test_hidden_colour_under_transparent_pixels_does_not_change_the_hash() -> None:
+    base = samples.photo().convert("RGBA")
+    alpha = Image.new("L", base.size, 255)
+    alpha.paste(0, (0, 0, base.width // 2, base.height))
+    base.putalpha(alpha)
+    hidden = np.asarray(base).copy()
+    hidden[:, : base.width // 2, :3] = np.asarray(samples.noise(base.size, 1))[:, : base.width // 2]
+    plain = hash_media(samples.encode(base, "PNG")).frames[0].pdq
+    tricked = hash_media(samples.encode(Image.fromarray(hidden, "RGBA"), "PNG")).frames[0].pdq
+    assert plain == tricked
+    shown = Image.alpha_composite(Image.new("RGBA", base.size, "white"), base)
+    assert plain.distance(pdq_of(shown)) <= 8
+
+
+def test_palette_with_transparency_is_composited_on_white() -> None:
+    image = samples.photo().convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+    image.info["transparency"] = 0
+    result = hash_media(samples.encode(image, "PNG", transparency=0))
+    expected = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
+    assert result.frames[0].pdq.distance(pdq_of(expected)) <= 8
+
+
+def test_animation_with_a_decoy_first_frame_hashes_the_real_picture() -> None:
+    decoy = samples.photo(2).resize((150, 100))
+    real = samples.photo(4).resize(decoy.size)
+    frames = [decoy] + [real] * 8
+    data = samples.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=40)
+    result = hash_media(data)
+    assert result.kind == "animation"
+    target = pdq_of(real)
+    assert min(f.pdq.distance(target) for f in result.frames) <= 31
+    assert result.frames[0].pdq.distance(pdq_of(decoy)) <= 31
+
+
+def test_scene_change_frame_is_sampled() -> None:
+    limits = DecodeLimits(max_sampled_frames=4)
+    frames = [samples.photo(1)] * 40
+    frames[17] = samples.photo(9).resize(frames[0].size)  # a short shot between even samples
+    data = samples.encode(
+        frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=False
+    )
+    result = hash_media(data, limits)
+    target = pdq_of(frames[17])
+    assert min(f.pdq.distance(target) for f in result.frames) <= 31
+
+
+def test_thousands_of_frames_are_sampled_within_the_bound() -> None:
+    data = samples.gif_with_frames(3000)
+    result = hash_media(data)
+    assert result.outcome is Outcome.HASHED
+    assert 1 <= len(result.frames) <= DecodeLimits().max_sampled_frames
+
+
+@pytest.mark.parametrize(
+    ("container", "codec"), [("mp4", "libx264"), ("webm", "libvpx-vp9"), ("mov", "mpeg4")]
+)
+def test_video_is_sampled_about_once_a_second(container: str, codec: str) -> None:
+    pictures = [
+        samples.photo(1 + second).resize((160, 120)) for second in range(5) for _ in range(10)
+    ]
+    result = hash_media(samples.video(pictures, fps=10, container=container, codec=codec))
+    assert result.outcome is Outcome.HASHED
+    assert result.kind == "video"
+    assert [round(f.time or 0) for f in result.frames] == [0, 1, 2, 3, 4]
+    expected = pdq_of(samples.photo(3).resize((160, 120)))
+    assert result.frames[2].pdq.distance(expected) <= 31
+
+
+def test_long_video_is_thinned_to_the_bound() -> None:
+    pictures = [samples.noise((32, 32), i // 2) for i in range(200)]
+    result = hash_media(samples.video(pictures, fps=2), DecodeLimits(max_sampled_frames=6))
+    assert len(result.frames) == 6
+    times = [f.time for f in result.frames]
+    assert times[0] == 0 and times[-1] >= 60
+
+
+def test_video_that_lies_about_its_duration_is_bounded_by_what_it_holds() -> None:
+    data = bytearray(samples.video([samples.noise((32, 32), i) for i in range(30)], fps=10))
+    mvhd = data.index(b"mvhd")
+    struct.pack_into(">I", data, mvhd + 20, 0xFFFFFFFF)  # version 0: duration after timescale
+    result = hash_media(bytes(data))
+    assert result.outcome is Outcome.HASHED
+    assert [round(f.time or 0) for f in result.frames] == [0, 1, 2]

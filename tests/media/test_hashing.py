@@ -1,0 +1,82 @@
+"""PDQ and pHash values: equal to the reference implementation, stable under what matters."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from media.hashing import (
+    MIN_PDQ_QUALITY,
+    Hash,
+    Outcome,
+    hash_frame,
+    hash_media,
+    parse_hash,
+    pdq_hash,
+)
+from tests.media import samples
+
+with open(samples.REFERENCE_DIR / "expected.csv", newline="") as handle:
+    REFERENCE = [(row["file"], row["pdq"], int(row["tolerance"])) for row in csv.DictReader(handle)]
+
+
+@pytest.mark.parametrize(("name", "expected", "tolerance"), REFERENCE)
+def test_pdq_equals_the_reference_implementation(name: str, expected: str, tolerance: int) -> None:
+    with Image.open(samples.REFERENCE_DIR / name) as image:
+        pdq, quality = pdq_hash(np.asarray(image.convert("RGB")))
+    assert pdq.distance(Hash("pdq", expected)) <= tolerance
+    assert quality >= MIN_PDQ_QUALITY
+
+
+@pytest.mark.parametrize(("name", "expected", "tolerance"), REFERENCE[:3])
+def test_hash_media_of_a_jpeg_file_equals_the_reference(
+    name: str, expected: str, tolerance: int
+) -> None:
+    result = hash_media((samples.REFERENCE_DIR / name).read_bytes())
+    assert result.outcome is Outcome.HASHED
+    assert (result.kind, result.format) == ("image", "jpeg")
+    assert result.frames[0].pdq.distance(Hash("pdq", expected)) <= tolerance
+
+
+def test_phash_is_sixteen_hex_digits_and_survives_recompression() -> None:
+    original = hash_media(samples.encode(samples.photo(5), "PNG")).frames[0].phash
+    again = hash_media(samples.encode(samples.photo(5), "JPEG", quality=50)).frames[0].phash
+    assert len(original.hex) == 16
+    assert original.distance(again) <= 6
+
+
+def test_mirrored_upload_matches_one_of_the_dihedral_variants() -> None:
+    frame = hash_frame(samples.photo(3))
+    mirrored = hash_frame(
+        samples.photo(3).transpose(Image.Transpose.FLIP_LEFT_RIGHT), variants=False
+    )
+    assert len(frame.pdq_variants) == 7
+    assert frame.pdq.distance(mirrored.pdq) > 64
+    assert min(v.distance(mirrored.pdq) for v in frame.pdq_all()) <= 31
+
+
+def test_near_uniform_picture_is_not_matchable() -> None:
+    frame = hash_frame(Image.new("RGB", (200, 200), (30, 30, 30)))
+    assert not frame.matchable
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pdq:" + "a" * 64, Hash("pdq", "a" * 64)),
+        ("PDQ " + "B" * 64, Hash("pdq", "b" * 64)),
+        ("phash:0123456789abcdef", Hash("phash", "0123456789abcdef")),
+        ("f" * 64, Hash("pdq", "f" * 64)),
+    ],
+)
+def test_parse_hash_accepts_the_import_forms(text: str, expected: Hash) -> None:
+    assert parse_hash(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "md5:abcd", "pdq:xyz", "phash:" + "a" * 64])
+def test_parse_hash_refuses_bad_hashes_with_a_reason(text: str) -> None:
+    with pytest.raises(ValueError, match=r"\w"):
+        parse_hash(text)

@@ -1,0 +1,83 @@
+"""The index against a brute-force scan, on random hashes planted at chosen distances."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from media.index import HammingIndex
+
+
+def flip(hex_value: str, bits: int, rng: random.Random) -> str:
+    width = len(hex_value) * 4
+    value = int(hex_value, 16)
+    for bit in rng.sample(range(width), bits):
+        value ^= 1 << bit
+    return f"{value:0{len(hex_value)}x}"
+
+
+def brute_force(entries: list[tuple[int, str]], query: str, radius: int) -> list[tuple[int, int]]:
+    best: dict[int, int] = {}
+    for entry_id, value in entries:
+        distance = (int(value, 16) ^ int(query, 16)).bit_count()
+        if distance <= radius:
+            best[entry_id] = min(distance, best.get(entry_id, distance))
+    return sorted(best.items(), key=lambda item: (item[1], item[0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    bits=st.sampled_from([64, 256]),
+    radius=st.integers(0, 80),
+    planted=st.lists(st.integers(0, 100), min_size=1, max_size=12),
+    in_side_list=st.integers(0, 12),
+)
+def test_query_equals_brute_force_with_planted_neighbours(
+    seed: int, bits: int, radius: int, planted: list[int], in_side_list: int
+) -> None:
+    rng = random.Random(seed)
+    digits = bits // 4
+    query = f"{rng.getrandbits(bits):0{digits}x}"
+    entries = [(i, f"{rng.getrandbits(bits):0{digits}x}") for i in range(300)]
+    entries += [(1000 + i, flip(query, min(d, bits), rng)) for i, d in enumerate(planted)]
+    rng.shuffle(entries)
+    index = HammingIndex(bits)
+    split = len(entries) - min(in_side_list, len(entries))
+    index.build(entries[:split])
+    for entry_id, value in entries[split:]:
+        index.add(entry_id, value)
+    assert index.query(query, radius) == brute_force(entries, query, radius)
+
+
+def test_a_hash_at_exactly_the_radius_is_found_and_one_beyond_is_not() -> None:
+    rng = random.Random(7)
+    query = f"{rng.getrandbits(256):064x}"
+    entries = [(1, flip(query, 31, rng)), (2, flip(query, 32, rng))]
+    entries += [(10 + i, f"{rng.getrandbits(256):064x}") for i in range(5000)]
+    index = HammingIndex(256)
+    index.build(entries)
+    assert index.query(query, 31) == [(1, 31)]
+
+
+def test_remove_drops_every_hash_of_an_entry_and_add_after_merge_still_found() -> None:
+    rng = random.Random(3)
+    query = f"{rng.getrandbits(256):064x}"
+    index = HammingIndex(256)
+    index.build([(1, flip(query, 5, rng)), (1, flip(query, 9, rng)), (2, flip(query, 12, rng))])
+    index.add_many((100 + i, f"{rng.getrandbits(256):064x}") for i in range(5000))  # merges
+    index.add(3, flip(query, 2, rng))
+    assert index.query(query, 31) == [(3, 2), (1, 5), (2, 12)]
+    assert index.remove(1) == 2
+    assert index.query(query, 31) == [(3, 2), (2, 12)]
+    assert len(index) == 5002
+
+
+def test_query_many_keeps_the_best_distance_per_entry() -> None:
+    rng = random.Random(5)
+    a, b = f"{rng.getrandbits(64):016x}", f"{rng.getrandbits(64):016x}"
+    index = HammingIndex(64)
+    index.build([(1, flip(a, 3, rng)), (2, flip(b, 1, rng))])
+    assert index.query_many([a, b], 6) == [(2, 1), (1, 3)]

@@ -1,0 +1,66 @@
+"""Match tiers: what the scanner gets back for an upload against the takedown index."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from media.hashing import Hash, hash_media
+from media.matching import MatchPolicy, Radii, TakedownIndex, Tier, match_media
+from tests.media import samples
+
+
+def indexed(*photos: int) -> TakedownIndex:
+    index = TakedownIndex()
+    for number in photos:
+        frame = hash_media(samples.encode(samples.photo(number), "PNG")).frames[0]
+        index.add(number, [frame.pdq, frame.phash])
+    return index
+
+
+def test_recompressed_reupload_is_a_takedown_match() -> None:
+    upload = hash_media(samples.encode(samples.photo(4), "JPEG", quality=40))
+    matches = match_media(upload, indexed(4, 5, 6), MatchPolicy())
+    assert [(m.entry_id, m.tier) for m in matches] == [(4, Tier.TAKEDOWN)]
+
+
+def test_mirrored_reupload_matches_only_when_mirrors_are_on() -> None:
+    mirrored = samples.photo(6).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    upload = hash_media(samples.encode(mirrored, "PNG"))
+    index = indexed(6)
+    assert [m.entry_id for m in match_media(upload, index, MatchPolicy())] == [6]
+    assert match_media(upload, index, MatchPolicy(mirrors=False)) == []
+
+
+def test_distance_between_the_radii_is_a_review_match() -> None:
+    policy = MatchPolicy(pdq=Radii(confident=31, review=45))
+    assert policy.pdq.tier(31) is Tier.TAKEDOWN
+    assert policy.pdq.tier(32) is Tier.REVIEW
+    assert policy.pdq.tier(46) is None
+
+
+def test_review_radius_below_confident_is_refused() -> None:
+    with pytest.raises(ValueError, match="review radius"):
+        Radii(confident=31, review=20)
+
+
+def test_unrelated_photo_does_not_match() -> None:
+    upload = hash_media(samples.encode(samples.photo(1), "PNG"))
+    assert match_media(upload, indexed(2, 3, 4, 5), MatchPolicy()) == []
+
+
+def test_removed_entry_no_longer_matches() -> None:
+    index = indexed(4)
+    index.remove(4)
+    upload = hash_media(samples.encode(samples.photo(4), "PNG"))
+    assert match_media(upload, index, MatchPolicy()) == []
+    assert len(index) == 0
+
+
+def test_build_splits_hashes_by_algorithm() -> None:
+    index = TakedownIndex()
+    index.build(
+        [(1, Hash("pdq", "0" * 64)), (1, Hash("phash", "0" * 16)), (2, Hash("pdq", "f" * 64))]
+    )
+    assert len(index.indexes["pdq"]) == 2
+    assert len(index.indexes["phash"]) == 1

@@ -1,0 +1,78 @@
+"""The worker pool: deadlines, memory caps, crashes, back-pressure; the next job never waits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from media.formats import DecodeLimits
+from media.hashing import Outcome
+from media.workers import HashingPool, PoolBusy, PoolSettings
+from tests.media import jobs, samples
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def photo_jpeg() -> bytes:
+    return samples.encode(samples.photo(), "JPEG")
+
+
+async def test_pool_hashes_an_image() -> None:
+    async with HashingPool(PoolSettings(workers=1)) as pool:
+        result = await pool.hash_media(photo_jpeg())
+    assert result.outcome is Outcome.HASHED
+    assert len(result.frames[0].pdq.hex) == 64
+
+
+async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it() -> None:
+    settings = PoolSettings(workers=2, job_seconds=3.0)
+    async with HashingPool(settings, job=jobs.hang_on_request) as pool:
+        runaway = asyncio.create_task(pool.hash_media(jobs.HANG))
+        await asyncio.sleep(0.2)
+        normal = await pool.hash_media(photo_jpeg())
+        assert normal.outcome is Outcome.HASHED
+        assert not runaway.done()  # the normal job finished while the runaway still ran
+        result = await runaway
+        assert result.outcome is Outcome.REJECTED
+        assert "longer than" in result.reason
+        assert pool.killed == 1
+        after = await asyncio.gather(*(pool.hash_media(photo_jpeg()) for _ in range(3)))
+    assert all(r.outcome is Outcome.HASHED for r in after)
+
+
+async def test_single_worker_pool_recovers_after_a_runaway() -> None:
+    async with HashingPool(
+        PoolSettings(workers=1, job_seconds=1.0), job=jobs.hang_on_request
+    ) as pool:
+        first = await pool.hash_media(jobs.HANG)
+        second = await pool.hash_media(photo_jpeg())
+    assert first.outcome is Outcome.REJECTED
+    assert second.outcome is Outcome.HASHED
+
+
+async def test_bomb_past_relaxed_caps_is_stopped_by_the_memory_cap() -> None:
+    # With the declared-size checks switched off, only the worker's memory cap stands between a
+    # 35-byte GIF declaring 20000x20000 pixels and a multi-gigabyte allocation.
+    relaxed = DecodeLimits(max_side=10**6, max_pixels_other=10**12, max_frames_pixels=10**13)
+    settings = PoolSettings(
+        workers=1, memory_bytes=512 << 20, job_seconds=20.0, decode_limits=relaxed
+    )
+    async with HashingPool(settings) as pool:
+        bomb = await pool.hash_media(samples.gif_declaring(20000, 20000))
+        after = await pool.hash_media(photo_jpeg())
+    assert bomb.outcome is Outcome.REJECTED
+    assert "memory" in bomb.reason
+    assert after.outcome is Outcome.HASHED
+
+
+async def test_admission_is_bounded() -> None:
+    settings = PoolSettings(workers=1, max_waiting=1, job_seconds=2.0)
+    async with HashingPool(settings, job=jobs.hang_on_request) as pool:
+        running = asyncio.create_task(pool.hash_media(jobs.HANG))
+        waiting = asyncio.create_task(pool.hash_media(photo_jpeg()))
+        await asyncio.sleep(0.1)
+        with pytest.raises(PoolBusy):
+            await pool.hash_media(photo_jpeg())
+        assert (await running).outcome is Outcome.REJECTED
+        assert (await waiting).outcome is Outcome.HASHED
