@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -27,6 +28,10 @@ from config import Settings, SettingsError, load_settings
 from db import bot_state
 from db.engine import Database, DatabaseUnavailable
 from db.guild_settings import SettingsCache
+from db.live_index import LiveTakedownIndex
+from media.fetch import FetchPolicy
+from media.pipeline import MediaPipeline
+from media.workers import HashingPool, PoolSettings
 
 log = logging.getLogger("lightstick")
 
@@ -93,6 +98,22 @@ def apply_discord_endpoints(settings: Settings) -> None:
         discord.asset.Asset.BASE = settings.discord_cdn_base
 
 
+DISCORD_MEDIA_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """Media is fetched from Discord's CDN and media proxy only (or the configured stand-ins)."""
+    hosts = set(DISCORD_MEDIA_HOSTS)
+    allow_http = False
+    for base in (settings.discord_cdn_base, settings.discord_api_base):
+        if base:
+            url = yarl.URL(base)
+            host = url.host or ""
+            hosts.add(host if url.explicit_port is None else f"{host}:{url.explicit_port}")
+            allow_http = allow_http or url.scheme == "http"
+    return FetchPolicy(allowed_hosts=frozenset(hosts), allow_http=allow_http)
+
+
 def command_fingerprint(payload: list[dict[str, Any]]) -> str:
     """A stable digest of a command tree's payload; equal payloads need no new sync."""
     canonical = json.dumps(
@@ -136,7 +157,9 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
 class Lightstick(commands.AutoShardedBot):
     """The bot: owns the database handle and settings; cogs do the features."""
 
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(
+        self, settings: Settings, database: Database, pipeline: MediaPipeline | None = None
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=lightstick_intents(),
@@ -151,9 +174,20 @@ class Lightstick(commands.AutoShardedBot):
         self.settings = settings
         self.db = database
         self.guild_settings = SettingsCache(database)
+        self.takedown_index = LiveTakedownIndex(database)
+        self._pipeline = pipeline
         self.failed_extensions: dict[str, str] = {}
 
+    @property
+    def pipeline(self) -> MediaPipeline:
+        """Download and hashing of media; only the command-line run wires it up."""
+        if self._pipeline is None:
+            raise RuntimeError("this bot was built without a media pipeline")
+        return self._pipeline
+
     async def setup_hook(self) -> None:
+        await self.takedown_index.load()
+        self.takedown_index.start_polling()
         await self.load_extensions(EXTENSIONS)
         try:
             await self.sync_commands_if_changed()
@@ -190,6 +224,10 @@ class Lightstick(commands.AutoShardedBot):
         log.info("Synced %d commands (%s)", len(synced), scope)
         return True
 
+    async def close(self) -> None:
+        await self.takedown_index.stop_polling()
+        await super().close()
+
     async def on_ready(self) -> None:
         log.info(
             "Connected as %s (id %s) to %d servers",
@@ -213,8 +251,14 @@ async def run_bot(settings: Settings) -> int:
         return fail(str(exc))
     try:
         apply_discord_endpoints(settings)
-        async with Lightstick(settings, database) as bot:
-            await bot.start(settings.discord_token)
+        pool_settings = PoolSettings(workers=settings.hash_workers)
+        async with (
+            aiohttp.ClientSession(auto_decompress=False) as session,
+            HashingPool(pool_settings) as pool,
+        ):
+            pipeline = MediaPipeline(session, pool, fetch_policy(settings))
+            async with Lightstick(settings, database, pipeline) as bot:
+                await bot.start(settings.discord_token)
     except discord.LoginFailure:
         return fail(TOKEN_REJECTED_HELP)
     except discord.PrivilegedIntentsRequired:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import takedown_changes
 from db.schema import allowlist
 from db.upsert import upsert
 from media.hashing import Hash
@@ -45,6 +46,7 @@ async def allow(
             update={},
         )
     )
+    await takedown_changes.record_scope_change(conn, guild_id)
 
 
 async def disallow(conn: AsyncConnection, guild_id: int, hash_: Hash) -> bool:
@@ -55,6 +57,7 @@ async def disallow(conn: AsyncConnection, guild_id: int, hash_: Hash) -> bool:
             allowlist.c.hash == hash_.hex,
         )
     )
+    await takedown_changes.record_scope_change(conn, guild_id)
     return result.rowcount > 0
 
 

@@ -43,6 +43,8 @@ ALGORITHMS = ("pdq", "phash")
 TAKEDOWN_ACTIONS = ("remove", "flag")
 REPORT_TARGETS = ("message", "user")
 REPORT_STATUSES = ("open", "taken_down", "dismissed", "actioned")
+ALERT_STATUSES = ("open", "not_a_match", "taken_down")
+CHANGE_KINDS = ("entry_added", "entry_removed", "scope_changed")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -310,4 +312,48 @@ scan_positions = Table(
     _snowflake("last_message_id", nullable=False),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     Index(None, "guild_id"),
+)
+
+# Every change to what matches (entries added or removed, subscriptions, sharing, allowlists),
+# in order. Each process applies the rows past the last one it saw, so a change made by one
+# shard process reaches every process's in-memory index without reloading it whole.
+takedown_changes = Table(
+    "takedown_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("entry_id", Integer),
+    _snowflake("guild_id"),
+    Column("created_at", UTCDateTime, nullable=False, default=_now),
+    CheckConstraint(_in("kind", CHANGE_KINDS), name="kind"),
+)
+
+# A match the scanner acted on, with the alert it posted. The upload's own hashes are kept so
+# "Not a match" can allowlist exactly that picture after the message itself is gone.
+match_alerts = Table(
+    "match_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    Column("case_id", ForeignKey("cases.id", ondelete="SET NULL")),
+    _snowflake("channel_id", nullable=False),
+    _snowflake("message_id", nullable=False),
+    _snowflake("author_id", nullable=False),
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="SET NULL")),
+    Column("list_id", ForeignKey("hash_lists.id", ondelete="SET NULL")),
+    Column("algorithm", String(10), nullable=False),
+    Column("distance", Integer, nullable=False),
+    Column("tier", String(10), nullable=False),
+    Column("removed", Boolean, nullable=False),
+    Column("upload_pdq", String(64)),
+    Column("upload_phash", String(16)),
+    _snowflake("alert_channel_id"),
+    _snowflake("alert_message_id"),
+    Column("status", String(20), nullable=False, server_default="open"),
+    _snowflake("resolved_by"),
+    Column("resolved_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False, default=_now),
+    CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
+    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+    Index(None, "guild_id", "author_id"),
 )

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import takedown_changes
 from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
 from media.hashing import Hash
@@ -115,6 +116,8 @@ async def set_shared(conn: AsyncConnection, guild_id: int, shared: bool) -> Hash
     await conn.execute(
         update(hash_lists).where(hash_lists.c.id == own.id).values(shared=shared, share_code=code)
     )
+    if own.shared != shared:
+        await takedown_changes.record_scope_change(conn, None)  # subscribers' scopes change
     return await get_own_list(conn, guild_id)
 
 
@@ -153,7 +156,22 @@ async def add_entries(
     ]
     if hash_rows:
         await conn.execute(entry_hashes.insert(), hash_rows)
+    await takedown_changes.record_entries(conn, "entry_added", entry_ids)
     return entry_ids
+
+
+async def add_variants(conn: AsyncConnection, entry_id: int, hashes: Sequence[Hash]) -> None:
+    """More hashes for an existing entry (a re-upload moderators confirmed, say)."""
+    if not hashes:
+        return
+    await conn.execute(
+        entry_hashes.insert(),
+        [
+            {"entry_id": entry_id, "algorithm": h.algorithm, "hash": h.hex, "is_variant": True}
+            for h in hashes
+        ],
+    )
+    await takedown_changes.record_entries(conn, "entry_added", [entry_id])
 
 
 async def add_entry(
@@ -292,7 +310,10 @@ async def remove_entry(conn: AsyncConnection, guild_id: int, entry_id: int) -> b
             takedown_entries.c.id == entry_id, takedown_entries.c.list_id == own.id
         )
     )
-    return result.rowcount > 0
+    if result.rowcount == 0:
+        return False
+    await takedown_changes.record_entries(conn, "entry_removed", [entry_id])
+    return True
 
 
 async def record_match(conn: AsyncConnection, entry_id: int) -> None:
@@ -316,6 +337,7 @@ async def subscribe(
             update={"action": action},
         )
     )
+    await takedown_changes.record_scope_change(conn, guild_id)
     row = (
         (
             await conn.execute(
@@ -336,6 +358,7 @@ async def unsubscribe(conn: AsyncConnection, guild_id: int, list_id: int) -> boo
             subscriptions.c.guild_id == guild_id, subscriptions.c.list_id == list_id
         )
     )
+    await takedown_changes.record_scope_change(conn, guild_id)
     return result.rowcount > 0
 
 
@@ -348,9 +371,8 @@ async def list_subscriptions(conn: AsyncConnection, guild_id: int) -> list[Subsc
     return [Subscription(**row) for row in rows.mappings()]
 
 
-async def iter_indexed_hashes(conn: AsyncConnection) -> AsyncIterator[IndexedHash]:
-    """Every hash of every enabled entry (variants included), for building the index."""
-    result = await conn.stream(
+def _indexed_hashes_query():  # type: ignore[no-untyped-def]
+    return (
         select(
             entry_hashes.c.entry_id,
             takedown_entries.c.list_id,
@@ -359,7 +381,36 @@ async def iter_indexed_hashes(conn: AsyncConnection) -> AsyncIterator[IndexedHas
         )
         .join(takedown_entries, takedown_entries.c.id == entry_hashes.c.entry_id)
         .where(takedown_entries.c.enabled.is_(True))
-        .execution_options(yield_per=10_000)
     )
+
+
+async def iter_indexed_hashes(conn: AsyncConnection) -> AsyncIterator[IndexedHash]:
+    """Every hash of every enabled entry (variants included), for building the index."""
+    result = await conn.stream(_indexed_hashes_query().execution_options(yield_per=10_000))
     async for entry_id, list_id, algorithm, hex_digits in result:
         yield IndexedHash(entry_id, list_id, Hash(algorithm, hex_digits))
+
+
+async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Sequence[int]) -> list[IndexedHash]:
+    """The index rows of some entries (variants included), for applying changes."""
+    found: list[IndexedHash] = []
+    ids = sorted(set(entry_ids))
+    for start in range(0, len(ids), 1000):
+        rows = await conn.execute(
+            _indexed_hashes_query().where(entry_hashes.c.entry_id.in_(ids[start : start + 1000]))
+        )
+        found += [IndexedHash(e, lst, Hash(a, h)) for e, lst, a, h in rows]
+    return found
+
+
+async def guild_scope_lists(conn: AsyncConnection, guild_id: int) -> dict[int, str]:
+    """The lists a guild matches against: its own ("remove") and its live subscriptions."""
+    own = await get_own_list(conn, guild_id)
+    rows = await conn.execute(
+        select(subscriptions.c.list_id, subscriptions.c.action)
+        .join(hash_lists, hash_lists.c.id == subscriptions.c.list_id)
+        .where(subscriptions.c.guild_id == guild_id, hash_lists.c.shared.is_(True))
+    )
+    lists = {list_id: action for list_id, action in rows}
+    lists[own.id] = "remove"
+    return lists

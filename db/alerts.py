@@ -1,0 +1,142 @@
+"""Match alerts: what the scanner matched, what it did, and what a moderator decided.
+
+An alert outlives the message it is about (which is usually deleted), so it keeps the upload's
+own hashes: "Not a match" allowlists exactly that picture, and "Take down" on a review alert can
+teach the entry this copy. Buttons read their state from here, so they work after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.schema import match_alerts
+from media.hashing import Hash
+
+
+@dataclass(frozen=True, slots=True)
+class MatchAlert:
+    id: int
+    guild_id: int
+    case_id: int | None
+    channel_id: int
+    message_id: int
+    author_id: int
+    entry_id: int | None
+    list_id: int | None
+    algorithm: str
+    distance: int
+    tier: str
+    removed: bool
+    upload_pdq: str | None
+    upload_phash: str | None
+    alert_channel_id: int | None
+    alert_message_id: int | None
+    status: str
+    resolved_by: int | None
+    resolved_at: datetime | None
+    created_at: datetime
+
+    @property
+    def upload_hashes(self) -> list[Hash]:
+        found = []
+        if self.upload_pdq:
+            found.append(Hash("pdq", self.upload_pdq))
+        if self.upload_phash:
+            found.append(Hash("phash", self.upload_phash))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    guild_id: int
+    channel_id: int
+    message_id: int
+    author_id: int
+    entry_id: int
+    list_id: int
+    algorithm: str
+    distance: int
+    tier: str
+    removed: bool
+    upload_pdq: Hash | None
+    upload_phash: Hash | None
+    case_id: int | None = None
+
+
+async def create_alert(conn: AsyncConnection, new: NewAlert) -> MatchAlert:
+    values = {
+        **{k: getattr(new, k) for k in NewAlert.__dataclass_fields__},
+        "upload_pdq": new.upload_pdq.hex if new.upload_pdq else None,
+        "upload_phash": new.upload_phash.hex if new.upload_phash else None,
+    }
+    row = (
+        (await conn.execute(match_alerts.insert().values(**values).returning(*match_alerts.c)))
+        .mappings()
+        .one()
+    )
+    return MatchAlert(**row)
+
+
+async def get_alert(conn: AsyncConnection, alert_id: int) -> MatchAlert | None:
+    row = (
+        (await conn.execute(select(match_alerts).where(match_alerts.c.id == alert_id)))
+        .mappings()
+        .first()
+    )
+    return MatchAlert(**row) if row else None
+
+
+async def set_alert_message(
+    conn: AsyncConnection, alert_id: int, channel_id: int, message_id: int
+) -> None:
+    await conn.execute(
+        update(match_alerts)
+        .where(match_alerts.c.id == alert_id)
+        .values(alert_channel_id=channel_id, alert_message_id=message_id)
+    )
+
+
+async def resolve_alert(
+    conn: AsyncConnection,
+    alert_id: int,
+    *,
+    status: str,
+    resolved_by: int,
+    removed: bool | None = None,
+) -> MatchAlert | None:
+    """Close an open alert; None when someone else already did."""
+    values: dict[str, object] = {
+        "status": status,
+        "resolved_by": resolved_by,
+        "resolved_at": datetime.now(UTC),
+    }
+    if removed is not None:
+        values["removed"] = removed
+    result = await conn.execute(
+        update(match_alerts)
+        .where(match_alerts.c.id == alert_id, match_alerts.c.status == "open")
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        return None
+    return await get_alert(conn, alert_id)
+
+
+async def count_removals_since(
+    conn: AsyncConnection, guild_id: int, author_id: int, since: datetime
+) -> int:
+    """How many of this member's uploads were removed since `since` (for timeout on repeat)."""
+    return (
+        await conn.scalar(
+            select(func.count()).where(
+                match_alerts.c.guild_id == guild_id,
+                match_alerts.c.author_id == author_id,
+                match_alerts.c.removed.is_(True),
+                match_alerts.c.created_at >= since,
+            )
+        )
+    ) or 0

@@ -1,0 +1,117 @@
+"""The in-memory takedown index, kept in step with the database.
+
+Loaded whole at start, then moved forward by the change log (`db.takedown_changes`): after a
+local change (so matching sees it at once) and on a short poll (so a change made by another
+shard process arrives within a second or so). Each guild's scope (own list, live subscriptions,
+allowlist) is cached and dropped when a change touches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+
+from db import allowlist, takedown_changes, takedowns
+from db.engine import Database
+from media.hashing import MediaHashes
+from media.lists import ListIndex, ListMatch, ListScope
+from media.matching import MatchPolicy
+
+log = logging.getLogger(__name__)
+
+
+class LiveTakedownIndex:
+    POLL_SECONDS = 1.0
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.index = ListIndex()
+        self.last_change = 0
+        self._scopes: dict[int, ListScope] = {}
+        self._lock = asyncio.Lock()
+        self._poller: asyncio.Task[None] | None = None
+
+    async def load(self) -> None:
+        started = time.perf_counter()
+        async with self._lock, self.database.connect() as conn:
+            self.last_change = await takedown_changes.latest_change_id(conn)
+            rows = [
+                (row.entry_id, row.list_id, row.hash)
+                async for row in takedowns.iter_indexed_hashes(conn)
+            ]
+        self.index.build(rows)
+        self._scopes.clear()
+        log.info(
+            "Takedown index loaded: %d entries, %d hashes in %.2f s",
+            len(self.index),
+            len(rows),
+            time.perf_counter() - started,
+        )
+
+    async def sync(self) -> int:
+        """Apply changes written since the last sync (by any process); how many were applied."""
+        async with self._lock:
+            async with self.database.connect() as conn:
+                changes = await takedown_changes.changes_since(conn, self.last_change)
+                added = [c.entry_id for c in changes if c.kind == "entry_added" and c.entry_id]
+                rows = await takedowns.indexed_hashes_of(conn, added) if added else []
+            if not changes:
+                return 0
+            by_entry = defaultdict(list)
+            for row in rows:
+                by_entry[row.entry_id].append(row)
+            for change in changes:
+                if change.kind == "scope_changed":
+                    self._forget_scope(change.guild_id)
+                elif change.entry_id is not None:
+                    self.index.remove(change.entry_id)
+                    if change.kind == "entry_added" and by_entry.get(change.entry_id):
+                        entry_rows = by_entry[change.entry_id]
+                        self.index.add(
+                            change.entry_id, entry_rows[0].list_id, [r.hash for r in entry_rows]
+                        )
+            self.last_change = changes[-1].id
+            return len(changes)
+
+    def _forget_scope(self, guild_id: int | None) -> None:
+        if guild_id is None:
+            self._scopes.clear()
+        else:
+            self._scopes.pop(guild_id, None)
+
+    async def scope(self, guild_id: int) -> ListScope:
+        cached = self._scopes.get(guild_id)
+        if cached is not None:
+            return cached
+        async with self.database.transaction() as conn:  # may create the guild's own list
+            lists = await takedowns.guild_scope_lists(conn, guild_id)
+            allowed = await allowlist.allowed_hashes(conn, guild_id)
+        scope = ListScope(lists=lists, allowed=tuple(a.hash for a in allowed))
+        self._scopes[guild_id] = scope
+        return scope
+
+    def has_any(self, scope: ListScope) -> bool:
+        return self.index.has_any(scope)
+
+    def match(self, media: MediaHashes, policy: MatchPolicy, scope: ListScope) -> list[ListMatch]:
+        return self.index.match(media, policy, scope)
+
+    def start_polling(self) -> None:
+        if self._poller is None:
+            self._poller = asyncio.create_task(self._poll(), name="takedown-index-poll")
+
+    async def stop_polling(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.POLL_SECONDS)
+            try:
+                await self.sync()
+            except Exception:
+                log.exception("Could not apply takedown list changes; retrying")

@@ -1,0 +1,110 @@
+"""Which takedown lists a guild matches against, over one in-memory index of every list.
+
+One index holds the hashes of every enabled entry of every list, so a hash shared by many
+servers costs one lookup. Each entry remembers its list; a guild's scope is its own list plus
+the lists it subscribes to (each with its action, "remove" or "flag"), and its allowlist of
+hashes moderators marked "Not a match". A withdrawn entry leaves the index at once, so it stops
+matching for every subscriber together.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from media.hashing import FrameHashes, Hash, MediaHashes
+from media.matching import Match, MatchPolicy, TakedownIndex, Tier, match_media
+
+ALLOWLIST_RADIUS = 8  # an upload this close to a "Not a match" hash is that same picture
+
+
+@dataclass(frozen=True, slots=True)
+class ListScope:
+    """What one guild matches against: list id -> action ("remove" or "flag"), and its allowlist."""
+
+    lists: Mapping[int, str]
+    allowed: tuple[Hash, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListMatch:
+    match: Match
+    list_id: int
+    action: str  # the subscription's action; a guild's own list is "remove"
+
+    @property
+    def removes(self) -> bool:
+        return self.match.tier is Tier.TAKEDOWN and self.action == "remove"
+
+
+@dataclass
+class ListIndex:
+    """The takedown index plus the list each entry belongs to."""
+
+    index: TakedownIndex = field(default_factory=TakedownIndex)
+    entry_lists: dict[int, int] = field(default_factory=dict)
+    list_sizes: Counter[int] = field(default_factory=Counter)
+
+    def build(self, rows: Iterable[tuple[int, int, Hash]]) -> None:
+        """Replace everything with (entry_id, list_id, hash) rows."""
+        entry_lists: dict[int, int] = {}
+        hashes: list[tuple[int, Hash]] = []
+        for entry_id, list_id, value in rows:
+            entry_lists[entry_id] = list_id
+            hashes.append((entry_id, value))
+        self.index = TakedownIndex()
+        self.index.build(hashes)
+        self.entry_lists = entry_lists
+        self.list_sizes = Counter(entry_lists.values())
+
+    def add(self, entry_id: int, list_id: int, hashes: Iterable[Hash]) -> None:
+        """Add an entry's hashes (an entry added twice keeps both sets)."""
+        if entry_id not in self.entry_lists:
+            self.entry_lists[entry_id] = list_id
+            self.list_sizes[list_id] += 1
+        self.index.add(entry_id, hashes)
+
+    def remove(self, entry_id: int) -> None:
+        list_id = self.entry_lists.pop(entry_id, None)
+        if list_id is not None:
+            self.list_sizes[list_id] -= 1
+            self.index.remove(entry_id)
+
+    def __len__(self) -> int:
+        return len(self.entry_lists)
+
+    def has_any(self, scope: ListScope) -> bool:
+        """Whether the scope has any entry at all: no entries, nothing to download."""
+        return any(self.list_sizes[list_id] > 0 for list_id in scope.lists)
+
+    def match(self, media: MediaHashes, policy: MatchPolicy, scope: ListScope) -> list[ListMatch]:
+        """Matches of an upload within the guild's scope, minus its allowlist; best first."""
+        if scope.allowed:
+            media = _without_allowed(media, scope.allowed)
+        found = []
+        for match in match_media(media, self.index, policy):
+            list_id = self.entry_lists.get(match.entry_id)
+            if list_id is not None and list_id in scope.lists:
+                found.append(ListMatch(match, list_id, scope.lists[list_id]))
+        return sorted(found, key=lambda m: (not m.removes, m.match.tier != Tier.TAKEDOWN))
+
+
+def _is_allowed(frame: FrameHashes, allowed: tuple[Hash, ...]) -> bool:
+    return (
+        any(
+            frame.pdq.distance(value) <= ALLOWLIST_RADIUS
+            for value in allowed
+            if value.algorithm == "pdq"
+        )
+        or frame.phash in allowed
+    )
+
+
+def _without_allowed(media: MediaHashes, allowed: tuple[Hash, ...]) -> MediaHashes:
+    """Drop every frame moderators already said is not a match (and, then, its extras)."""
+    frames = tuple(f for f in media.frames if not _is_allowed(f, allowed))
+    if len(frames) == len(media.frames):
+        return media
+    extra = media.extra if frames else ()
+    return MediaHashes(media.outcome, frames, media.kind, media.format, media.reason, extra)

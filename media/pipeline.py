@@ -1,0 +1,107 @@
+"""From a media URL to its hashes: download, decode and hash, each file at most once.
+
+A spam wave of one file must cost one hash, so results are cached twice: by the reference's key
+(an attachment id, or an embed's proxy URL) before anything is downloaded, and by a digest of the
+bytes after, for the same file uploaded again under a new id. Only hashes are cached; the bytes
+are handed back to the caller, who needs them for a moment (a blurred preview) and drops them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import aiohttp
+
+from media.fetch import FetchError, FetchPolicy, FetchRejected, fetch_media
+from media.hashing import MediaHashes, Outcome
+from media.workers import HashingPool
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """One piece of media in a message: an attachment, an embed image or video, a sticker."""
+
+    key: str  # "attachment:<id>" or the proxy URL: what identifies the file before download
+    url: str
+    kind: str  # "attachment", "embed", "sticker"
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HashedMedia:
+    ref: MediaRef
+    hashes: MediaHashes
+    data: bytes | None = None  # the bytes, when they were downloaded for this call
+    cached: bool = False
+
+
+class LRU(Generic[K, V]):
+    """A small least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class MediaPipeline:
+    """Download with `policy`, hash in `pool`, remember the hashes."""
+
+    CACHE_SIZE = 20_000  # about 2 KB of hashes each: tens of MB at most
+
+    def __init__(
+        self, session: aiohttp.ClientSession, pool: HashingPool, policy: FetchPolicy
+    ) -> None:
+        self.session = session
+        self.pool = pool
+        self.policy = policy
+        self._by_key: LRU[str, MediaHashes] = LRU(self.CACHE_SIZE)
+        self._by_digest: LRU[bytes, MediaHashes] = LRU(self.CACHE_SIZE)
+
+    async def fetch(self, ref: MediaRef) -> bytes:
+        """The file's bytes (raises FetchError)."""
+        return (await fetch_media(self.session, ref.url, self.policy)).data
+
+    async def hash_ref(self, ref: MediaRef) -> HashedMedia:
+        cached = self._by_key.get(ref.key)
+        if cached is not None:
+            return HashedMedia(ref, cached, cached=True)
+        try:
+            data = await self.fetch(ref)
+        except FetchRejected as exc:
+            return HashedMedia(ref, MediaHashes.failed(Outcome.REJECTED, exc.reason))
+        except FetchError as exc:
+            # Not cached: a download that failed for a passing reason may work next time.
+            return HashedMedia(ref, MediaHashes.failed(Outcome.REJECTED, str(exc)))
+        hashes = await self.hash_bytes(data)
+        self._by_key.put(ref.key, hashes)
+        return HashedMedia(ref, hashes, data)
+
+    async def hash_bytes(self, data: bytes) -> MediaHashes:
+        digest = hashlib.blake2b(data, digest_size=20).digest()
+        cached = self._by_digest.get(digest)
+        if cached is not None:
+            return cached
+        hashes = await self.pool.hash_media(data)
+        self._by_digest.put(digest, hashes)
+        return hashes
