@@ -1,25 +1,45 @@
-"""The one place that acts: cases, the moderators' view of them, and (later) alerts and buttons.
+"""The one place that acts: removals, timeouts, bans, cases, and the moderators' alerts.
 
-Every action, automatic or by a moderator, is recorded with `db.cases.create_case` inside the
-same transaction as the change it records, so the audit trail can't be skipped.
+Every action, automatic or by a moderator, is recorded with `db.cases.create_case` in the same
+transaction as the change it records, so the audit trail can't be skipped. Alerts carry
+buttons that survive restarts (`DynamicItem`s whose custom id holds the alert id; the state is
+read from the database) and check that whoever clicks is a moderator.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
+import logging
 import math
-from typing import TYPE_CHECKING
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.access import moderators_only
+from cogs.access import AccessDenied, moderators_only, require_moderator
 from cogs.pagination import send_pages
+from db import alerts as alerts_db
+from db import allowlist, takedowns
 from db import cases as cases_db
+from db import rules as rules_db
+from db.alerts import MatchAlert, NewAlert
 from db.cases import Case
+from db.guild_settings import GuildSettings
+from media.fetch import FetchError
+from media.lists import ListMatch
+from media.matching import Tier
+from media.pipeline import HashedMedia
+from media.preview import blurred_preview
 
 if TYPE_CHECKING:
     from bot import Lightstick
+
+log = logging.getLogger(__name__)
 
 CASE_KIND_NAMES = {
     "takedown": "Takedown",
@@ -34,6 +54,10 @@ CASE_KIND_NAMES = {
     "settings": "Settings change",
     "rules": "Rules change",
 }
+PREVIEW_NAME = "SPOILER_lightstick-preview.jpg"  # "SPOILER_" makes Discord blur it until clicked
+REMOVED_COLOUR = discord.Colour.red()
+REVIEW_COLOUR = discord.Colour.orange()
+DONE_COLOUR = discord.Colour.dark_grey()
 
 
 def describe_case(case: Case) -> str:
@@ -52,13 +76,651 @@ def describe_case(case: Case) -> str:
     return f"{line}\n{case.reason[:300]}" if case.reason else line
 
 
+@dataclass(frozen=True, slots=True)
+class EntryInfo:
+    """What an alert may say about the matched entry (labels of other servers stay private)."""
+
+    entry_id: int | None
+    label: str
+    added_by: int | None
+    own_list: bool
+
+
+def can_act_on(me: discord.Member, member: discord.Member) -> str | None:
+    """Why the bot can't time out or ban `member` (role hierarchy), or None."""
+    if member.id == member.guild.owner_id:
+        return f"{member.mention} owns the server"
+    if member.top_role >= me.top_role:
+        return f"{member.mention}'s highest role is not below mine; move my role above it"
+    return None
+
+
+class AlertButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"lightstick:alert:(?P<id>[0-9]+):(?P<action>takedown|notmatch|timeout|ban)",
+):
+    """A button on a match alert; the alert's state is read from the database on each click."""
+
+    LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
+        "takedown": ("Take down", discord.ButtonStyle.danger),
+        "notmatch": ("Not a match", discord.ButtonStyle.secondary),
+        "timeout": ("Timeout author", discord.ButtonStyle.primary),
+        "ban": ("Ban author", discord.ButtonStyle.danger),
+    }
+
+    def __init__(self, alert_id: int, action: str, *, disabled: bool = False) -> None:
+        label, style = self.LABELS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=style,
+                disabled=disabled,
+                custom_id=f"lightstick:alert:{alert_id}:{action}",
+            )
+        )
+        self.alert_id = alert_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> AlertButton:
+        return cls(int(match["id"]), match["action"])
+
+    async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
+        cog: Moderation = interaction.client.get_cog("Moderation")  # type: ignore[assignment]
+        await cog.on_alert_button(interaction, self.alert_id, self.action)
+
+
+def alert_view(alert: MatchAlert) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    closed = alert.status != "open"
+    if not alert.removed:
+        view.add_item(AlertButton(alert.id, "takedown", disabled=closed))
+    view.add_item(AlertButton(alert.id, "notmatch", disabled=closed))
+    view.add_item(AlertButton(alert.id, "timeout"))
+    view.add_item(AlertButton(alert.id, "ban"))
+    return view
+
+
+class ConfirmBan(discord.ui.View):
+    """A second click before a ban: bans are hard to undo for the member."""
+
+    def __init__(self, owner_id: int) -> None:
+        super().__init__(timeout=60)
+        self.owner_id = owner_id
+        self.confirmed: discord.Interaction | None = None
+
+    @discord.ui.button(label="Ban", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message("This isn't your confirmation.", ephemeral=True)
+            return
+        self.confirmed = interaction
+        self.stop()
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        await interaction.response.edit_message(content="Not banned.", view=None)
+        self.stop()
+
+
 class Moderation(commands.Cog):
-    """Cases: the numbered record of every action Lightstick and the moderators took."""
+    """Acts on matches and moderators' decisions, and keeps the numbered record of it all."""
 
     CASES_PER_PAGE = 8  # keeps a page well under an embed's 4096-character description
+    TIMEOUT_MINUTES = 60  # the "Timeout author" button when no repeat timeout is configured
+    DM_NOTICE = (
+        "A message you posted in **{guild}** was removed: it matches an image on the server's "
+        "takedown list of abusive edits and deepfakes{rule}. If you think this is a mistake, "
+        "please contact the server's moderators."
+    )
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(AlertButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(AlertButton)
+
+    # -- acting on a match -------------------------------------------------------------------
+
+    async def act_on_match(
+        self,
+        message: discord.Message,
+        media: HashedMedia,
+        found: ListMatch,
+        settings: GuildSettings,
+    ) -> bool:
+        """Remove (when policy says so), record, alert. Returns whether the message is gone."""
+        guild = message.guild
+        assert guild is not None
+        preview = await self._preview(media) if settings.previews else None
+        remove = found.removes and settings.takedown_action == "remove"
+        problem = await self._delete(message) if remove else None
+        removed = remove and problem is None
+        alert, case = await self._record_match(message, media, found, removed)
+        await self.post_alert(guild, settings, alert, case, preview, problem)
+        if removed:
+            await self._after_removal(message, settings)
+        return removed
+
+    async def _preview(self, media: HashedMedia) -> bytes | None:
+        data = media.data
+        if data is None:
+            try:
+                data = await self.bot.pipeline.fetch(media.ref)
+            except FetchError:
+                return None
+        return await asyncio.to_thread(blurred_preview, data)
+
+    async def _delete(self, message: discord.Message) -> str | None:
+        """Delete a message; a sentence for the moderators when it couldn't be done."""
+        try:
+            await message.delete()
+        except discord.NotFound:
+            return None  # already gone
+        except discord.Forbidden:
+            where = getattr(message.channel, "mention", "that channel")
+            return f"I couldn't remove it: I'm missing **Manage Messages** in {where}."
+        except discord.HTTPException as exc:
+            log.warning("Deleting message %s failed: %s", message.id, exc)
+            return "I couldn't remove it: Discord returned an error. Please remove it by hand."
+        return None
+
+    async def _record_match(
+        self, message: discord.Message, media: HashedMedia, found: ListMatch, removed: bool
+    ) -> tuple[MatchAlert, Case]:
+        assert message.guild is not None
+        frames = media.hashes.frames
+        frame = frames[found.match.frame] if 0 <= found.match.frame < len(frames) else frames[0]
+        tier = str(found.match.tier)
+        async with self.bot.db.transaction() as conn:
+            case = await cases_db.create_case(
+                conn,
+                message.guild.id,
+                "takedown" if removed else "flag",
+                user_id=message.author.id,
+                channel_id=message.channel.id,
+                message_id=message.id,
+                entry_id=found.match.entry_id,
+                distance=found.match.distance,
+                reason=f"{tier} match ({found.match.algorithm}) of a takedown-list entry",
+            )
+            alert = await alerts_db.create_alert(
+                conn,
+                NewAlert(
+                    guild_id=message.guild.id,
+                    channel_id=message.channel.id,
+                    message_id=message.id,
+                    author_id=message.author.id,
+                    entry_id=found.match.entry_id,
+                    list_id=found.list_id,
+                    algorithm=found.match.algorithm,
+                    distance=found.match.distance,
+                    tier=tier,
+                    removed=removed,
+                    upload_pdq=frame.pdq,
+                    upload_phash=frame.phash,
+                    case_id=case.id,
+                ),
+            )
+            await takedowns.record_match(conn, found.match.entry_id)
+        return alert, case
+
+    async def _after_removal(self, message: discord.Message, settings: GuildSettings) -> None:
+        assert message.guild is not None
+        if settings.dm_author:
+            await self._notify_author(message)
+        if settings.timeout_on_repeat_minutes:
+            since = datetime.now(UTC) - timedelta(hours=settings.repeat_window_hours)
+            async with self.bot.db.connect() as conn:
+                removals = await alerts_db.count_removals_since(
+                    conn, message.guild.id, message.author.id, since
+                )
+            if removals >= 2 and isinstance(message.author, discord.Member):
+                problem = await self.timeout_member(
+                    message.author,
+                    minutes=settings.timeout_on_repeat_minutes,
+                    moderator=None,
+                    reason=(
+                        f"{removals} takedown-list matches within {settings.repeat_window_hours} h"
+                    ),
+                )
+                if problem:
+                    log.info(
+                        "Repeat timeout in guild %s not applied: %s", message.guild.id, problem
+                    )
+
+    async def _notify_author(self, message: discord.Message) -> None:
+        assert message.guild is not None
+        rule = await self._takedown_rule(message.guild.id)
+        text = self.DM_NOTICE.format(guild=message.guild.name, rule=rule)
+        try:
+            await message.author.send(text)
+        except discord.HTTPException as exc:  # DMs closed (50007) and the like
+            log.info("Could not DM the author of message %s: %s", message.id, exc)
+
+    async def _takedown_rule(self, guild_id: int) -> str:
+        """ ", see rule 3 (No deepfakes)" when a rule speaks of deepfakes or edits; else ""."""
+        async with self.bot.db.connect() as conn:
+            for rule in await rules_db.list_rules(conn, guild_id):
+                text = f"{rule.title} {rule.body}".lower()
+                if any(word in text for word in ("deepfake", "edit", "sexual", "nsfw")):
+                    return f" (see rule {rule.position}: {rule.title})"
+        return ""
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    async def _entry_info(self, guild_id: int, alert: MatchAlert) -> EntryInfo:
+        async with self.bot.db.transaction() as conn:
+            own = await takedowns.get_own_list(conn, guild_id)
+            entry = (
+                await takedowns.get_entry_any_list(conn, alert.entry_id)
+                if alert.entry_id is not None
+                else None
+            )
+        if entry is None:
+            return EntryInfo(alert.entry_id, "(entry since removed)", None, True)
+        own_list = entry.list_id == own.id
+        label = entry.label if own_list or entry.label_shareable else "(label private)"
+        return EntryInfo(
+            entry.id, label or "(no label)", entry.added_by if own_list else None, own_list
+        )
+
+    async def alert_embed(
+        self, guild: discord.Guild, alert: MatchAlert, case: Case | None, problem: str | None
+    ) -> discord.Embed:
+        entry = await self._entry_info(guild.id, alert)
+        async with self.bot.db.connect() as conn:
+            earlier = await cases_db.count_cases(conn, guild.id, user_id=alert.author_id) - 1
+        settings = await self.bot.guild_settings.get(guild.id)
+        confident = (
+            settings.pdq_confident_radius
+            if alert.algorithm == "pdq"
+            else settings.phash_confident_radius
+        )
+        if alert.removed:
+            title, colour = "Removed a takedown-list match", REMOVED_COLOUR
+        elif alert.tier == str(Tier.TAKEDOWN):
+            title, colour = "Takedown-list match, not removed: please review", REVIEW_COLOUR
+        else:
+            title, colour = "Possible takedown-list match: please review", REVIEW_COLOUR
+        embed = discord.Embed(title=title, colour=colour, timestamp=alert.created_at)
+        embed.add_field(name="Posted by", value=f"<@{alert.author_id}> ({alert.author_id})")
+        where = f"<#{alert.channel_id}>"
+        if not alert.removed:
+            where += f" · [jump](https://discord.com/channels/{guild.id}/{alert.channel_id}/{alert.message_id})"
+        embed.add_field(name="Where", value=where)
+        embed.add_field(name="When", value=f"<t:{int(alert.created_at.timestamp())}:f>")
+        source = "this server's list" if entry.own_list else "a shared list"
+        added = f", added by <@{entry.added_by}>" if entry.added_by else ""
+        embed.add_field(
+            name="Entry", value=f"#{entry.entry_id} · {entry.label} ({source}{added})", inline=False
+        )
+        kind = "confident" if alert.tier == str(Tier.TAKEDOWN) else "review"
+        embed.add_field(
+            name="Match",
+            value=(
+                f"{alert.algorithm.upper()} distance {alert.distance} "
+                f"({kind}; confident is ≤ {confident})"
+            ),
+        )
+        embed.add_field(
+            name="Author's history",
+            value=f"{earlier} earlier case{'s' if earlier != 1 else ''}"
+            if earlier > 0
+            else "No earlier cases",
+        )
+        if problem:
+            embed.add_field(name="Could not act", value=problem, inline=False)
+        if alert.status != "open":
+            decision = "Not a match" if alert.status == "not_a_match" else "Taken down"
+            embed.add_field(
+                name="Decision", value=f"{decision} by <@{alert.resolved_by}>", inline=False
+            )
+            embed.colour = DONE_COLOUR
+        if case is not None:
+            embed.set_footer(text=f"Case #{case.number}")
+        return embed
+
+    async def post_alert(
+        self,
+        guild: discord.Guild,
+        settings: GuildSettings,
+        alert: MatchAlert,
+        case: Case,
+        preview: bytes | None,
+        problem: str | None,
+    ) -> None:
+        channel = guild.get_channel(settings.mod_channel_id) if settings.mod_channel_id else None
+        if not isinstance(channel, discord.TextChannel):
+            log.warning(
+                "Match in guild %s (case #%d) but no mod channel is set; see /config check",
+                guild.id,
+                case.number,
+            )
+            return
+        embed = await self.alert_embed(guild, alert, case, problem)
+        content, mentions = None, discord.AllowedMentions.none()
+        needs_action = not alert.removed
+        if needs_action and settings.mod_role_id:
+            content = f"<@&{settings.mod_role_id}> a takedown-list match needs review."
+            mentions = discord.AllowedMentions(roles=[discord.Object(settings.mod_role_id)])
+        files = [discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=True)] if preview else []
+        permissions = channel.permissions_for(guild.me)
+        if files and not permissions.attach_files:
+            files = []
+            embed.add_field(
+                name="Preview", value="Not shown: I'm missing Attach Files here.", inline=False
+            )
+        try:
+            posted = await channel.send(
+                content, embed=embed, files=files, view=alert_view(alert), allowed_mentions=mentions
+            )
+        except discord.HTTPException as exc:
+            log.warning(
+                "Could not post the alert for case #%d in guild %s: %s", case.number, guild.id, exc
+            )
+            return
+        async with self.bot.db.transaction() as conn:
+            await alerts_db.set_alert_message(conn, alert.id, channel.id, posted.id)
+
+    async def _refresh_alert(self, interaction: discord.Interaction, alert: MatchAlert) -> None:
+        assert interaction.guild is not None
+        embed = await self.alert_embed(interaction.guild, alert, None, None)
+        if interaction.message is not None and interaction.message.embeds:
+            footer = interaction.message.embeds[0].footer.text
+            if footer:
+                embed.set_footer(text=footer)
+        try:
+            if interaction.message is not None:
+                await interaction.message.edit(embed=embed, view=alert_view(alert))
+        except discord.HTTPException as exc:
+            log.info("Could not update alert %s: %s", alert.id, exc)
+
+    # -- alert buttons -----------------------------------------------------------------------
+
+    async def on_alert_button(
+        self, interaction: discord.Interaction[Lightstick], alert_id: int, action: str
+    ) -> None:
+        try:
+            moderator = await require_moderator(interaction)
+        except AccessDenied as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        async with self.bot.db.connect() as conn:
+            alert = await alerts_db.get_alert(conn, alert_id)
+        if alert is None or alert.guild_id != interaction.guild_id:
+            await interaction.response.send_message("That alert no longer exists.", ephemeral=True)
+            return
+        handlers = {
+            "notmatch": self._not_a_match,
+            "takedown": self._take_down_alert,
+            "timeout": self._timeout_author,
+            "ban": self._ban_author,
+        }
+        try:
+            await handlers[action](interaction, alert, moderator)
+        except Exception:
+            log.exception("Alert button %s on alert %s failed", action, alert_id)
+            message = "Sorry, that didn't work. It was logged; please try again."
+            if interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True)
+            else:
+                await interaction.response.send_message(message, ephemeral=True)
+
+    async def _not_a_match(
+        self, interaction: discord.Interaction, alert: MatchAlert, moderator: discord.Member
+    ) -> None:
+        async with self.bot.db.transaction() as conn:
+            resolved = await alerts_db.resolve_alert(
+                conn, alert.id, status="not_a_match", resolved_by=moderator.id
+            )
+            if resolved is None:
+                decided = None
+            else:
+                for value in alert.upload_hashes:
+                    await allowlist.allow(
+                        conn,
+                        alert.guild_id,
+                        value,
+                        decided_by=moderator.id,
+                        entry_id=alert.entry_id,
+                    )
+                decided = await cases_db.create_case(
+                    conn,
+                    alert.guild_id,
+                    "not_a_match",
+                    user_id=alert.author_id,
+                    moderator_id=moderator.id,
+                    entry_id=alert.entry_id,
+                    distance=alert.distance,
+                    reason="Marked not a match; this picture is allowlisted here",
+                )
+        if resolved is None or decided is None:
+            await interaction.response.send_message(
+                "Someone already decided on this alert.", ephemeral=True
+            )
+            return
+        await self.bot.takedown_index.sync()
+        after = (
+            "The message was already removed; let the author know they can post it again."
+            if alert.removed
+            else "The message stays up."
+        )
+        await interaction.response.send_message(
+            f"Marked as not a match (case #{decided.number}). This picture won't be flagged here "
+            f"again. {after}",
+            ephemeral=True,
+        )
+        await self._refresh_alert(interaction, resolved)
+
+    async def _take_down_alert(
+        self, interaction: discord.Interaction, alert: MatchAlert, moderator: discord.Member
+    ) -> None:
+        assert interaction.guild is not None
+        if alert.status != "open":
+            await interaction.response.send_message(
+                "Someone already decided on this alert.", ephemeral=True
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel = interaction.guild.get_channel_or_thread(alert.channel_id)
+        problem = None
+        if isinstance(channel, discord.TextChannel | discord.Thread):
+            problem = await self._delete(channel.get_partial_message(alert.message_id))  # type: ignore[arg-type]
+        if problem:
+            await interaction.followup.send(problem, ephemeral=True)
+            return
+        async with self.bot.db.transaction() as conn:
+            resolved = await alerts_db.resolve_alert(
+                conn, alert.id, status="taken_down", resolved_by=moderator.id, removed=True
+            )
+            own = await takedowns.get_own_list(conn, alert.guild_id)
+            if resolved is not None and alert.entry_id is not None and alert.list_id == own.id:
+                await takedowns.add_variants(conn, alert.entry_id, alert.upload_hashes)
+            case = await cases_db.create_case(
+                conn,
+                alert.guild_id,
+                "takedown",
+                user_id=alert.author_id,
+                moderator_id=moderator.id,
+                channel_id=alert.channel_id,
+                message_id=alert.message_id,
+                entry_id=alert.entry_id,
+                distance=alert.distance,
+                reason="Taken down from a match alert",
+            )
+        await self.bot.takedown_index.sync()
+        await interaction.followup.send(
+            f"Removed (case #{case.number}). Copies this close will be removed automatically.",
+            ephemeral=True,
+        )
+        if resolved is not None:
+            await self._refresh_alert(interaction, resolved)
+
+    async def _member(self, guild: discord.Guild, user_id: int) -> discord.Member | None:
+        member = guild.get_member(user_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.HTTPException:
+                return None
+        return member
+
+    async def _timeout_author(
+        self, interaction: discord.Interaction, alert: MatchAlert, moderator: discord.Member
+    ) -> None:
+        assert interaction.guild is not None
+        member = await self._member(interaction.guild, alert.author_id)
+        if member is None:
+            await interaction.response.send_message(
+                "The author is no longer in the server.", ephemeral=True
+            )
+            return
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
+        minutes = settings.timeout_on_repeat_minutes or self.TIMEOUT_MINUTES
+        problem = await self.timeout_member(
+            member,
+            minutes=minutes,
+            moderator=moderator,
+            reason=f"Takedown-list match (alert {alert.id})",
+        )
+        await interaction.response.send_message(
+            problem or f"{member.mention} is timed out for {minutes} minutes.", ephemeral=True
+        )
+
+    async def _ban_author(
+        self, interaction: discord.Interaction, alert: MatchAlert, moderator: discord.Member
+    ) -> None:
+        assert interaction.guild is not None
+        user = discord.Object(alert.author_id)
+        confirm = ConfirmBan(moderator.id)
+        await interaction.response.send_message(
+            f"Ban <@{alert.author_id}> from the server? Their earlier messages stay.",
+            view=confirm,
+            ephemeral=True,
+        )
+        if await confirm.wait() or confirm.confirmed is None:
+            return
+        problem = await self.ban_user(
+            interaction.guild,
+            user,
+            moderator=moderator,
+            reason=f"Takedown-list match (alert {alert.id})",
+        )
+        await confirm.confirmed.response.edit_message(
+            content=problem or f"<@{alert.author_id}> is banned.", view=None
+        )
+
+    # -- the actions, each recorded as a case ------------------------------------------------
+
+    async def remove_message(
+        self,
+        message: discord.Message,
+        *,
+        moderator: discord.Member | None,
+        reason: str,
+        entry_id: int | None = None,
+        report_id: int | None = None,
+        kind: str = "takedown",
+    ) -> str | None:
+        """Delete a message and record the case; a sentence for the moderator if it failed."""
+        assert message.guild is not None
+        problem = await self._delete(message)
+        if problem:
+            return problem
+        async with self.bot.db.transaction() as conn:
+            await cases_db.create_case(
+                conn,
+                message.guild.id,
+                kind,
+                user_id=message.author.id,
+                moderator_id=moderator.id if moderator else None,
+                channel_id=message.channel.id,
+                message_id=message.id,
+                entry_id=entry_id,
+                report_id=report_id,
+                reason=reason,
+            )
+        return None
+
+    async def timeout_member(
+        self,
+        member: discord.Member,
+        *,
+        minutes: int,
+        moderator: discord.Member | None,
+        reason: str,
+        report_id: int | None = None,
+    ) -> str | None:
+        """Time a member out and record the case; a sentence for the moderator if it failed."""
+        guild = member.guild
+        if not guild.me.guild_permissions.moderate_members:
+            return "I can't time members out: I'm missing **Moderate Members**."
+        blocked = can_act_on(guild.me, member)
+        if blocked:
+            return f"I can't time out {member.mention}: {blocked}."
+        try:
+            await member.timeout(timedelta(minutes=minutes), reason=reason)
+        except discord.Forbidden:
+            return f"Discord refused to time out {member.mention}: check my role and permissions."
+        except discord.HTTPException as exc:
+            log.warning("Timeout of %s failed: %s", member.id, exc)
+            return "Discord returned an error; please try again."
+        async with self.bot.db.transaction() as conn:
+            await cases_db.create_case(
+                conn,
+                guild.id,
+                "timeout",
+                user_id=member.id,
+                moderator_id=moderator.id if moderator else None,
+                report_id=report_id,
+                reason=f"{minutes} min: {reason}",
+            )
+        return None
+
+    async def ban_user(
+        self,
+        guild: discord.Guild,
+        user: discord.abc.Snowflake,
+        *,
+        moderator: discord.Member,
+        reason: str,
+        report_id: int | None = None,
+    ) -> str | None:
+        """Ban and record the case; a sentence for the moderator if it failed."""
+        if not guild.me.guild_permissions.ban_members:
+            return "I can't ban: I'm missing **Ban Members**."
+        member = guild.get_member(user.id)
+        if member is not None:
+            blocked = can_act_on(guild.me, member)
+            if blocked:
+                return f"I can't ban {member.mention}: {blocked}."
+        try:
+            # Explicit: discord.py would otherwise delete a day of their messages.
+            await guild.ban(user, reason=reason, delete_message_seconds=0)
+        except discord.Forbidden:
+            return "Discord refused the ban: check my role and permissions."
+        except discord.HTTPException as exc:
+            log.warning("Ban of %s failed: %s", user.id, exc)
+            return "Discord returned an error; please try again."
+        async with self.bot.db.transaction() as conn:
+            await cases_db.create_case(
+                conn,
+                guild.id,
+                "ban",
+                user_id=user.id,
+                moderator_id=moderator.id,
+                report_id=report_id,
+                reason=reason,
+            )
+        return None
+
+    # -- /cases ------------------------------------------------------------------------------
 
     @app_commands.command(name="cases", description="Moderators: the record of actions taken")
     @app_commands.describe(user="Only the cases about this member")
