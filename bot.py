@@ -275,7 +275,13 @@ def run_hash(paths: Sequence[str]) -> int:
 
 
 def run_sandbox() -> int:
-    return fail("`sandbox` is not available yet: the Discord sandbox has not landed.", EXIT_USAGE)
+    """Run the bot against a local Discord-compatible server and narrate (sandbox/demo.py)."""
+    from sandbox import demo
+
+    try:
+        return asyncio.run(demo.run())
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:

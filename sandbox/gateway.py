@@ -106,6 +106,7 @@ class Connection:
         self.path = path
         self.session: Session | None = None
         self.number = len(gateway.handshakes)
+        self.closed_by_sandbox: int | None = None
         self._compressor = zlib.compressobj() if compress else None
         self._queue: asyncio.Queue[dict[str, Any] | int] = asyncio.Queue()
         self.writer = asyncio.create_task(self._write_loop())
@@ -124,14 +125,15 @@ class Connection:
         while True:
             item = await self._queue.get()
             try:
+                if isinstance(item, int):
+                    self.closed_by_sandbox = item
+                    await self.ws.close(code=item)
+                    return
                 await self._write(item)
             finally:
                 self._queue.task_done()
 
-    async def _write(self, item: dict[str, Any] | int) -> None:
-        if isinstance(item, int):
-            await self.ws.close(code=item)
-            return
+    async def _write(self, item: dict[str, Any]) -> None:
         if not self.ws.closed:
             self.gateway.record("out", item, self)
             text = json.dumps(item)
@@ -275,15 +277,17 @@ class Gateway:
                 self.record("in", payload, connection)
                 self._receive(connection, payload)
         finally:
-            self._forget(connection, ws.close_code)
+            self._forget(connection)
         return ws
 
-    def _forget(self, connection: Connection, close_code: int | None) -> None:
+    def _forget(self, connection: Connection) -> None:
         self.connections.remove(connection)
         session = connection.session
         if session is not None and session.connection is connection:
             session.connection = None
-            if close_code in (1000, 1001):  # a clean close from the client ends the session
+            # A clean close by the client ends the session; any other close can be resumed.
+            by_client = connection.closed_by_sandbox is None
+            if by_client and connection.ws.close_code in (1000, 1001):
                 self.sessions.pop(session.id, None)
         with contextlib.suppress(Exception):
             connection.close(1000)

@@ -180,7 +180,7 @@ def create_message(
         content=content,
         embeds=normalize_embeds(sandbox, payload.get("embeds") or []),
         attachments=attachments,
-        components=payload.get("components") or [],
+        components=normalize_components(sandbox, payload.get("components") or [], attachments),
         flags=flags,
         mentions=users,
         mention_role_ids=roles,
@@ -217,8 +217,14 @@ def edit_message(
         message.content = payload["content"] or ""
     if "embeds" in payload:
         message.embeds = normalize_embeds(sandbox, payload["embeds"] or [])
+    if "attachments" in payload:
+        kept_ids = {int(a["id"]) for a in payload["attachments"] or []}
+        message.attachments = [a for a in message.attachments if a.id in kept_ids]
+    message.attachments.extend(new_attachments)
     if "components" in payload:
-        message.components = payload["components"] or []
+        message.components = normalize_components(
+            sandbox, payload["components"] or [], message.attachments
+        )
     if "flags" in payload and payload["flags"] is not None:
         keep = message.flags & ~SENDABLE_FLAGS
         message.flags = (
@@ -226,10 +232,6 @@ def edit_message(
             | (int(payload["flags"]) & SENDABLE_FLAGS)
             | (message.flags & MessageFlags.EPHEMERAL)
         )
-    if "attachments" in payload:
-        kept_ids = {int(a["id"]) for a in payload["attachments"] or [] if "filename" not in a}
-        message.attachments = [a for a in message.attachments if a.id in kept_ids]
-    message.attachments.extend(new_attachments)
     if message.flags & MessageFlags.LOADING and ("content" in payload or "embeds" in payload):
         message.flags &= ~MessageFlags.LOADING
     validate(
@@ -250,3 +252,109 @@ def delete_message(sandbox: Sandbox, message: Message) -> None:
         channel.pins.remove(message.id)
     if not message.ephemeral:
         sandbox.gateway.dispatch_message_delete([message])
+
+
+# Defaults Discord fills into components it returns, by component type.
+COMPONENT_DEFAULTS: dict[int, dict[str, Any]] = {
+    3: {"min_values": 1, "max_values": 1},
+    4: {"min_length": 0, "max_length": 4000, "label": ""},
+    5: {"min_values": 1, "max_values": 1},
+    6: {"min_values": 1, "max_values": 1},
+    7: {"min_values": 1, "max_values": 1},
+    8: {"min_values": 1, "max_values": 1},
+    11: {"description": None, "spoiler": False},
+    13: {"spoiler": False},
+    14: {"spacing": 1, "divider": True},
+    17: {"accent_color": None, "spoiler": False},
+}
+
+
+def normalize_components(
+    sandbox: Sandbox, components: list[dict[str, Any]], attachments: list[Attachment]
+) -> list[dict[str, Any]]:
+    """What Discord stores and returns: every component numbered (`id`) in tree order, its
+    defaults filled in, and media resolved (`attachment://name` to the uploaded file)."""
+    counter = iter(range(1, 10_000))
+    used = {c["id"] for c in _tree(components) if isinstance(c.get("id"), int)}
+
+    def visit(component: dict[str, Any]) -> dict[str, Any]:
+        result = {**COMPONENT_DEFAULTS.get(component.get("type", 0), {}), **component}
+        if not isinstance(result.get("id"), int):
+            result["id"] = next(i for i in counter if i not in used)
+        for key in ("components",):
+            if isinstance(result.get(key), list):
+                result[key] = [visit(c) for c in result[key]]
+        for key in ("accessory", "component"):
+            if isinstance(result.get(key), dict):
+                result[key] = visit(result[key])
+        if isinstance(result.get("media"), dict):
+            result["media"] = unfurled_media(sandbox, result["media"], attachments)
+        if isinstance(result.get("file"), dict):
+            result["file"] = unfurled_media(sandbox, result["file"], attachments)
+            found = _attachment_named(result["file"], attachments)
+            result.setdefault("name", found.filename if found else "file")
+            result.setdefault("size", len(found.data) if found else 0)
+        if isinstance(result.get("items"), list):
+            result["items"] = [
+                {
+                    "description": None,
+                    "spoiler": False,
+                    **item,
+                    "media": unfurled_media(sandbox, item["media"], attachments),
+                }
+                for item in result["items"]
+            ]
+        return result
+
+    return [visit(c) for c in components]
+
+
+def _tree(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for component in components:
+        found.append(component)
+        found += _tree(component.get("components") or [])
+        for key in ("accessory", "component"):
+            if isinstance(component.get(key), dict):
+                found += _tree([component[key]])
+    return found
+
+
+def _attachment_named(media: dict[str, Any], attachments: list[Attachment]) -> Attachment | None:
+    attachment_id = media.get("attachment_id")
+    return next(
+        (a for a in attachments if attachment_id is not None and str(a.id) == str(attachment_id)),
+        None,
+    )
+
+
+def unfurled_media(
+    sandbox: Sandbox, media: dict[str, Any], attachments: list[Attachment]
+) -> dict[str, Any]:
+    url = str(media.get("url", ""))
+    if "proxy_url" in media and "id" in media:
+        return media  # already resolved (an edit that keeps a component)
+    if url.startswith("attachment://"):
+        name = url.removeprefix("attachment://")
+        found = next((a for a in attachments if a.filename == name), None)
+        if found is None:
+            raise DiscordError.invalid_form(
+                "components", "UNFURLED_MEDIA_ATTACHMENT_NOT_FOUND", f"No attachment {name}"
+            )
+        return {
+            "id": str(found.id),
+            "url": f"{sandbox.world.cdn_base}/attachments/0/{found.id}/{found.filename}",
+            "proxy_url": f"{sandbox.world.cdn_base}/attachments/0/{found.id}/{found.filename}",
+            "width": found.width,
+            "height": found.height,
+            "content_type": found.content_type,
+            "attachment_id": str(found.id),
+        }
+    return {
+        "id": str(sandbox.world.ids.next()),
+        "url": url,
+        "proxy_url": media_proxy_url(sandbox, url),
+        "width": None,
+        "height": None,
+        "content_type": None,
+    }

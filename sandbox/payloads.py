@@ -17,6 +17,7 @@ from sandbox.state import (
     Channel,
     Command,
     Guild,
+    Interaction,
     Member,
     Message,
     MessageFlags,
@@ -270,13 +271,42 @@ def gateway_message(world: World, m: Message, *, content_visible: bool) -> dict[
     return payload
 
 
+def interaction_metadata(interaction: Interaction) -> dict[str, Any]:
+    """What a message says about the interaction that made it; the shape depends on the type."""
+    metadata: dict[str, Any] = {
+        "id": str(interaction.id),
+        "type": interaction.type,
+        "user": user(interaction.user),
+        "authorizing_integration_owners": {"0": str(interaction.guild_id or 0)},
+    }
+    if interaction.original_message_id is not None:
+        metadata["original_response_message_id"] = str(interaction.original_message_id)
+    if interaction.type == 3 and interaction.message_id is not None:
+        metadata["interacted_message_id"] = str(interaction.message_id)
+    if interaction.type == 5 and interaction.opened_by is not None:
+        metadata["triggering_interaction_metadata"] = interaction_metadata(interaction.opened_by)
+    target = interaction.data.get("target_id")
+    if interaction.type == 2 and target is not None:
+        key = "target_message_id" if interaction.data.get("type") == 3 else "target_user"
+        metadata[key] = str(target) if key == "target_message_id" else _target_user(interaction)
+    return metadata
+
+
+def _target_user(interaction: Interaction) -> dict[str, Any]:
+    return interaction.data["resolved"]["users"][str(interaction.data["target_id"])]
+
+
 def command(world: World, c: Command) -> dict[str, Any]:
+    given = {k: v for k, v in c.payload.items() if v is not None}
+    if "default_member_permissions" in given:  # Discord answers with a string bitfield
+        given["default_member_permissions"] = str(given["default_member_permissions"])
     payload = {
         "options": [],
         "description": "",
         "default_member_permissions": None,
         "nsfw": False,
-        **c.payload,
+        "integration_types": [0],
+        **given,
         "id": str(c.id),
         "application_id": str(world.application.id),
         "version": str(c.version),

@@ -228,7 +228,11 @@ async def ban_member(request: web.Request) -> web.Response:
     member = guild.members.get(user.id)
     if member is not None:
         require_above(guild, sandbox.bot_member(guild), member)
-    seconds = int((await json_body(request)).get("delete_message_seconds", 0))
+    # discord.py sends it in the query string (default: one day); Discord also takes the body.
+    body = await json_body(request)
+    seconds = int(
+        body.get("delete_message_seconds", request.query.get("delete_message_seconds", 0))
+    )
     if not 0 <= seconds <= MAX_BAN_DELETE_SECONDS:
         raise DiscordError.invalid_form(
             "delete_message_seconds", "NUMBER_TYPE_MAX", "int value should be <= 604800."

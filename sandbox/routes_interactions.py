@@ -157,12 +157,6 @@ def _create_interaction_message(
     """The bot's answer as a message; a deferred answer is an empty "thinking" placeholder."""
     sandbox = sandbox_of(request)
     channel = sandbox.world.channels[interaction.channel_id]
-    metadata: dict[str, Any] = {
-        "id": str(interaction.id),
-        "type": interaction.type,
-        "user": payloads.user(interaction.user),
-        "authorizing_integration_owners": {"0": str(interaction.guild_id or 0)},
-    }
     return messaging.create_message(
         sandbox,
         channel,
@@ -173,7 +167,7 @@ def _create_interaction_message(
         check_body=not loading,
         application_id=sandbox.world.application.id,
         webhook_id=sandbox.world.application.id,
-        interaction_metadata=metadata,
+        interaction_metadata=payloads.interaction_metadata(interaction),
         type=0 if followup else 20,
     )
 
@@ -194,6 +188,7 @@ def _callback_response(
     }
     if message is not None:
         result["interaction"]["response_message_id"] = str(message.id)
+    if message is not None and kind in (Callback.CHANNEL_MESSAGE, Callback.UPDATE_MESSAGE):
         result["resource"] = {"type": kind, "message": payloads.message(world, message)}
     return result
 

@@ -8,7 +8,7 @@ disabled button cannot be clicked. Each action returns a handle to await the bot
 
     guild = create_guild(sandbox, "K-pop Fans")
     fan = guild.add_member("fan")
-    answer = await fan.run_command("rules", channel=guild.channel("general"), number=2)
+    answer = await fan.run_command("rules", in_channel=guild.channel("general"), number=2)
     message = await answer.message()
 """
 
@@ -276,10 +276,11 @@ class MemberHandle:
     # -- application commands ----------------------------------------------------------------
 
     async def run_command(
-        self, name: str, *, channel: Channel | None = None, **options: Any
+        self, name: str, *, in_channel: Channel | None = None, **options: Any
     ) -> InteractionHandle:
-        """Run `/name` (or `/group sub`) with options by name, as the client would send them."""
-        channel = channel or self._default_channel()
+        """Run `/name` (or `/group sub`) in `in_channel` (default: the guild's first channel)
+        with options by name (`channel=`, `user=` ... are options), as the client sends them."""
+        channel = in_channel or self._default_channel()
         path = name.split()
         command = self._command(path[0], 1, channel)
         resolved: dict[str, dict[str, Any]] = {}
@@ -299,9 +300,9 @@ class MemberHandle:
         return self._start(2, channel, data)
 
     async def run_user_command(
-        self, name: str, target: MemberHandle, *, channel: Channel | None = None
+        self, name: str, target: MemberHandle, *, in_channel: Channel | None = None
     ) -> InteractionHandle:
-        channel = channel or self._default_channel()
+        channel = in_channel or self._default_channel()
         command = self._command(name, 2, channel)
         data = {
             "id": str(command.id),
@@ -365,7 +366,9 @@ class MemberHandle:
         data = {"custom_id": modal["custom_id"], "components": components}
         source = opened_by.interaction
         message = self.sandbox.world.messages.get(source.message_id) if source.message_id else None
-        return self._start(5, self.sandbox.world.channels[source.channel_id], data, message)
+        handle = self._start(5, self.sandbox.world.channels[source.channel_id], data, message)
+        handle.interaction.opened_by = source
+        return handle
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -200,6 +200,7 @@ class Interaction:
     response_data: dict[str, Any] | None = None
     original_message_id: int | None = None
     ephemeral: bool = False
+    opened_by: Interaction | None = None  # for a modal submit: the interaction that opened it
 
 
 @dataclass

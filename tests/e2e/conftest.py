@@ -27,7 +27,8 @@ from sandbox.server import Sandbox
 from tests.e2e.openapi import shape_errors, spec_path
 
 StartBot = Callable[..., Awaitable[BotProcess]]
-BOT_PROCESSES = pytest.StashKey[list[BotProcess]]()
+# Bot processes by test node id, for the failure report (pytest-asyncio's items hide the stash).
+BOT_PROCESSES: dict[str, list[BotProcess]] = {}
 
 MODERATOR_PERMISSIONS = (
     Permission.MANAGE_MESSAGES | Permission.MODERATE_MEMBERS | Permission.KICK_MEMBERS
@@ -38,8 +39,10 @@ MODERATOR_PERMISSIONS = (
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
     """Show what each bot process printed when a test fails."""
     report: pytest.TestReport = yield
-    if report.failed:
-        for index, process in enumerate(item.stash.get(BOT_PROCESSES, [])):
+    if report.when == "teardown":
+        BOT_PROCESSES.pop(item.nodeid, None)
+    elif report.failed:
+        for index, process in enumerate(BOT_PROCESSES.get(item.nodeid, [])):
             report.sections.append((f"bot output (process {index + 1})", process.stderr))
     return report
 
@@ -83,14 +86,12 @@ async def start_bot(
             await process.wait_ready()
         return process
 
+    BOT_PROCESSES[request.node.nodeid] = started
     try:
         yield start
     finally:
-        for index, process in enumerate(started):
+        for process in started:
             await process.stop()
-            request.node.add_report_section(
-                "call", f"bot output (process {index + 1})", process.stderr
-            )
 
 
 @pytest.fixture

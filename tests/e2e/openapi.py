@@ -11,10 +11,12 @@ import functools
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 from sandbox.recorder import Call
 
@@ -82,6 +84,20 @@ def shape_errors(call: Call) -> list[str]:
         return [f"{call.method} {template}: Discord documents no JSON {call.status} answer"]
     return [
         f"{call.method} {template} -> {call.status}: {'/'.join(map(str, e.absolute_path))}: "
-        f"{e.message[:300]}"
-        for e in validator.iter_errors(call.response)
+        f"{e.message[:200]}"
+        for e in _leaves(validator.iter_errors(call.response))
     ]
+
+
+def _leaves(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+    """The innermost errors: for a oneOf, the reasons its matching branch failed."""
+    for error in errors:
+        if error.context:
+            yield from _leaves(e for e in error.context if _branch_type_matches(e))
+        else:
+            yield error
+
+
+def _branch_type_matches(error: ValidationError) -> bool:
+    """Skip oneOf branches rejected only for their discriminating `type` (4 vs 7, ...)."""
+    return not (error.validator == "enum" and list(error.relative_path)[-1:] == ["type"])

@@ -104,8 +104,9 @@ async def test_posted_rules_follow_edits_and_come_back_when_deleted(
     assert field_names(post.embeds[0]) == ["1. Be kind", "2. No leaks"]
 
     await owner.delete(post)
+    before_change = len(sandbox.calls)
     await add_rule(owner, "No deepfakes", position=1)
-    await sandbox.wait_for_call("POST", "/channels/{channel_id}/messages", since=0)
+    await sandbox.wait_for_call("POST", "/channels/{channel_id}/messages", since=before_change)
     live = [
         m
         for m in sandbox.world.messages.values()
