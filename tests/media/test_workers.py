@@ -18,11 +18,14 @@ def photo_jpeg() -> bytes:
     return samples.encode(samples.photo(), "JPEG")
 
 
-async def test_pool_hashes_an_image() -> None:
+async def test_pool_hashes_an_upload_and_an_entry_with_its_crops_and_rotations() -> None:
     async with HashingPool(PoolSettings(workers=1)) as pool:
-        result = await pool.hash_media(photo_jpeg())
-    assert result.outcome is Outcome.HASHED
-    assert len(result.frames[0].pdq.hex) == 64
+        upload = await pool.hash_media(photo_jpeg())
+        entry = await pool.entry_hashes(photo_jpeg())
+    assert upload.outcome is Outcome.HASHED
+    assert len(upload.frames[0].pdq.hex) == 64
+    assert entry.frames == upload.frames
+    assert len(entry.extra) == 10
 
 
 async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it() -> None:
@@ -43,7 +46,7 @@ async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it
 
 async def test_single_worker_pool_recovers_after_a_runaway() -> None:
     async with HashingPool(
-        PoolSettings(workers=1, job_seconds=1.0), job=jobs.hang_on_request
+        PoolSettings(workers=1, job_seconds=3.0), job=jobs.hang_on_request
     ) as pool:
         first = await pool.hash_media(jobs.HANG)
         second = await pool.hash_media(photo_jpeg())
