@@ -79,3 +79,32 @@ async def test_admission_is_bounded() -> None:
             await pool.hash_media(photo_jpeg())
         assert (await running).outcome is Outcome.REJECTED
         assert (await waiting).outcome is Outcome.HASHED
+
+
+async def test_bad_input_suite_is_decided_in_workers_under_1_gib_and_5_s() -> None:
+    hostile = {
+        "gif bomb": samples.gif_declaring(13000, 13000),
+        "jpeg bomb": samples.jpeg_declaring(13000, 13000),
+        "png bomb": samples.png_declaring(13000, 13000),
+        "webp bomb": samples.webp_declaring(13000, 13000),
+        "scans": samples.jpeg_with_scans(3000),
+        "truncated": photo_jpeg()[:2000],
+        "empty": b"",
+        "text": b"just text",
+        "frames": samples.gif_with_frames(3000),
+    }
+    async with HashingPool(PoolSettings(workers=2, job_seconds=5.0, memory_bytes=1 << 30)) as pool:
+        results = await asyncio.gather(*(pool.hash_media(data) for data in hostile.values()))
+        assert pool.killed == 0  # every file was decided by the checks, not by the deadline
+    outcomes = {name: r.outcome for name, r in zip(hostile, results, strict=True)}
+    assert outcomes == {
+        "gif bomb": Outcome.REJECTED,
+        "jpeg bomb": Outcome.REJECTED,
+        "png bomb": Outcome.REJECTED,
+        "webp bomb": Outcome.REJECTED,
+        "scans": Outcome.REJECTED,
+        "truncated": Outcome.UNDECODABLE,
+        "empty": Outcome.UNDECODABLE,
+        "text": Outcome.UNDECODABLE,
+        "frames": Outcome.HASHED,
+    }
