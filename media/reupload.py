@@ -46,16 +46,27 @@ def bar_depth(lines: np.ndarray) -> int:
     caption text and app icons inside the bar do not end it.
     """
     colour = np.median(lines[0], axis=0)
-    near = (np.abs(lines.astype(np.int16) - colour) <= FLAT_TOLERANCE).all(axis=2).mean(axis=1)
-    if near[0] < EDGE_SHARE:
-        return 0
-    below = np.flatnonzero(near < BAR_SHARE)
-    return int(below[0]) if len(below) else len(near)
+    if _share_near(lines[:1], colour)[0] < EDGE_SHARE:
+        return 0  # the common case, a photo to its edge, costs one line
+    for start in range(0, len(lines), 32):  # bars are short: look 32 lines at a time
+        below = np.flatnonzero(_share_near(lines[start : start + 32], colour) < BAR_SHARE)
+        if len(below):
+            return start + int(below[0])
+    return len(lines)
+
+
+def _share_near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """For each line, the share of its pixels within FLAT_TOLERANCE of `colour`."""
+    diff = np.abs(lines.astype(np.int16) - colour.astype(np.int16))
+    # Three channel compares beat .all(axis=2), a slow reduction over an axis of 3.
+    close = (diff[..., 0] <= FLAT_TOLERANCE) & (diff[..., 1] <= FLAT_TOLERANCE)
+    close &= diff[..., 2] <= FLAT_TOLERANCE
+    return close.mean(axis=1)
 
 
 def content_block(picture: Image.Image) -> Image.Image | None:
     """The picture without bars and screenshot chrome, or None when nothing was trimmed."""
-    pixels = np.asarray(picture.convert("RGB"))
+    pixels = np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
     height, width = pixels.shape[:2]
     top, bottom = bar_depth(pixels), height - bar_depth(pixels[::-1])
     if bottom - top < height * MIN_KEEP:
