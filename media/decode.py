@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import io
+import math
 from dataclasses import dataclass
 
 import av
@@ -83,7 +84,10 @@ def _decode_image(data: bytes, declared: Declared, limits: DecodeLimits) -> Deco
     if frames > 1:
         return DecodedMedia(declared.format, "animation", _sample_animation(image, frames, limits))
     if declared.format is MediaFormat.JPEG:
-        image.draft("RGB", (limits.target_side, limits.target_side))
+        # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; accepting 3/4 of the target size
+        # lets a 1080p photo decode at 1/4 (480 px) instead of 1/2, twice as fast.
+        scale = (limits.target_side * 3 / 4) / max(image.size)
+        image.draft("RGB", (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)))
     image.load()
     image = ImageOps.exif_transpose(image) or image
     picture = viewable(image, limits.target_side)

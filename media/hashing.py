@@ -24,8 +24,9 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from media.decode import decode_media
+from media.decode import DecodedMedia, decode_media
 from media.formats import DecodeLimits, MediaRejected, MediaUndecodable
+from media.reupload import content_block, entry_variants
 
 Algorithm = Literal["pdq", "phash"]
 HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16}
@@ -128,7 +129,8 @@ class MediaHashes:
     kind: str = ""  # "image", "animation" or "video"
     format: str = ""  # "jpeg", "png", "gif", "webp", "mp4", "mov", "webm"
     reason: str = ""  # for REJECTED and UNDECODABLE: why, in words a moderator can read
-    extra: tuple[FrameHashes, ...] = field(default=())  # query-side tricks (trimmed bars, ...)
+    # Upload: hashes of the picture inside bars or a screenshot. Entry: crops and rotations.
+    extra: tuple[FrameHashes, ...] = field(default=())
 
     @classmethod
     def failed(cls, outcome: Outcome, reason: str, format: str = "") -> MediaHashes:
@@ -173,19 +175,56 @@ def hash_frame(
     return FrameHashes(pdq=pdq, quality=quality, phash=phash64(image), pdq_variants=rest, time=time)
 
 
-def hash_media(data: bytes, limits: DecodeLimits | None = None) -> MediaHashes:
-    """Decode and hash a file in this process; every failure becomes an explicit outcome.
+def hash_media(
+    data: bytes, limits: DecodeLimits | None = None, *, trim: bool = True
+) -> MediaHashes:
+    """Decode and hash an upload in this process; every failure becomes an explicit outcome.
 
+    With `trim`, a still image that has flat bars or screenshot chrome around it also gets the
+    hashes of the picture inside (`MediaHashes.extra`), see `media.reupload.content_block`.
     Call it through `media.workers.HashingPool` for untrusted bytes: only a worker process can
     bound the time and memory a decoder spends.
     """
+    decoded = _decode(data, limits)
+    if isinstance(decoded, MediaHashes):
+        return decoded
+    extra: tuple[FrameHashes, ...] = ()
+    if trim and decoded.kind == "image":
+        block = content_block(decoded.frames[0].image)
+        extra = (hash_frame(block),) if block is not None else ()
+    return _hashed(decoded, extra)
+
+
+def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> MediaHashes:
+    """Hashes to store when a moderator adds this file to the takedown list.
+
+    `frames` are the file's own hashes (what `hash_media` gives); for a still image, `extra`
+    holds the hashes of its crops and small rotations (`media.reupload.entry_variants`), which
+    the takedown cog stores under the same entry so edited copies match.
+    """
+    decoded = _decode(data, limits)
+    if isinstance(decoded, MediaHashes):
+        return decoded
+    extra: tuple[FrameHashes, ...] = ()
+    if decoded.kind == "image":
+        variants = entry_variants(decoded.frames[0].image)
+        extra = tuple(hash_frame(v, variants=False) for v in variants)
+    return _hashed(decoded, extra)
+
+
+def _decode(data: bytes, limits: DecodeLimits | None) -> DecodedMedia | MediaHashes:
     try:
-        decoded = decode_media(data, limits)
+        return decode_media(data, limits)
     except MediaRejected as exc:
         return MediaHashes.failed(Outcome.REJECTED, exc.reason)
     except MediaUndecodable as exc:
         return MediaHashes.failed(Outcome.UNDECODABLE, exc.reason)
     except MemoryError:
         return MediaHashes.failed(Outcome.REJECTED, "decoding it needs more memory than allowed")
+
+
+def _hashed(decoded: DecodedMedia, extra: tuple[FrameHashes, ...]) -> MediaHashes:
     frames = tuple(hash_frame(f.image, time=f.time) for f in decoded.frames)
-    return MediaHashes(Outcome.HASHED, frames, kind=decoded.kind, format=str(decoded.format))
+    return MediaHashes(
+        Outcome.HASHED, frames, kind=decoded.kind, format=str(decoded.format), extra=extra
+    )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import multiprocessing
 import os
@@ -28,8 +29,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from PIL import Image
+
 from media.formats import DecodeLimits
-from media.hashing import MediaHashes, Outcome, hash_media
+from media.hashing import MediaHashes, Outcome, entry_hashes_for_image, hash_media
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +62,17 @@ def _worker_main(conn: Connection, job: Job, limits: DecodeLimits, memory_bytes:
     """Child process: cap memory, report ready, then hash one job at a time until EOF."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
+    _warm_up()
     conn.send(_READY)
+    jobs: dict[str, Job] = {"media": job, "entry": entry_hashes_for_image}
     while True:
         try:
+            kind = conn.recv()
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
         try:
-            result = job(data, limits)
+            result = jobs[kind](data, limits)
         except MemoryError:
             result = MediaHashes.failed(
                 Outcome.REJECTED, "decoding it needs more memory than allowed"
@@ -77,6 +83,13 @@ def _worker_main(conn: Connection, job: Job, limits: DecodeLimits, memory_bytes:
             )
         del data
         conn.send(result)
+
+
+def _warm_up() -> None:
+    """Hash a tiny picture once, so lazy imports don't eat into the first job's deadline."""
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 64), 40).convert("RGB").save(buffer, "PNG")
+    hash_media(buffer.getvalue())
 
 
 class _Worker:
@@ -131,7 +144,18 @@ class HashingPool:
         return self._pending
 
     async def hash_media(self, data: bytes) -> MediaHashes:
-        """Decode and hash `data` in a worker; a deadline or a crash is a REJECTED outcome."""
+        """Decode and hash an upload in a worker; a deadline or a crash is a REJECTED outcome.
+
+        Still images with bars or screenshot chrome also carry the trimmed picture's hashes
+        in `extra`; pass the result to `media.matching.match_media`.
+        """
+        return await self._submit("media", data)
+
+    async def entry_hashes(self, data: bytes) -> MediaHashes:
+        """Hashes to store for a new takedown entry: `frames`, plus crops/rotations in `extra`."""
+        return await self._submit("entry", data)
+
+    async def _submit(self, kind: str, data: bytes) -> MediaHashes:
         if self._closed:
             raise PoolClosed("the hashing pool is closed")
         if self._pending >= self.settings.workers + self.settings.max_waiting:
@@ -139,12 +163,13 @@ class HashingPool:
         self._pending += 1
         try:
             worker = await self._idle.get()
-            return await self._run(worker, data)
+            return await self._run(worker, kind, data)
         finally:
             self._pending -= 1
 
-    async def _run(self, worker: _Worker, data: bytes) -> MediaHashes:
+    async def _run(self, worker: _Worker, kind: str, data: bytes) -> MediaHashes:
         try:
+            worker.conn.send(kind)
             worker.conn.send_bytes(data)
             result = await asyncio.wait_for(self._receive(worker.conn), self.settings.job_seconds)
         except TimeoutError:

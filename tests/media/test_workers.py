@@ -18,11 +18,14 @@ def photo_jpeg() -> bytes:
     return samples.encode(samples.photo(), "JPEG")
 
 
-async def test_pool_hashes_an_image() -> None:
+async def test_pool_hashes_an_upload_and_an_entry_with_its_crops_and_rotations() -> None:
     async with HashingPool(PoolSettings(workers=1)) as pool:
-        result = await pool.hash_media(photo_jpeg())
-    assert result.outcome is Outcome.HASHED
-    assert len(result.frames[0].pdq.hex) == 64
+        upload = await pool.hash_media(photo_jpeg())
+        entry = await pool.entry_hashes(photo_jpeg())
+    assert upload.outcome is Outcome.HASHED
+    assert len(upload.frames[0].pdq.hex) == 64
+    assert entry.frames == upload.frames
+    assert len(entry.extra) == 10
 
 
 async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it() -> None:
@@ -43,7 +46,7 @@ async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it
 
 async def test_single_worker_pool_recovers_after_a_runaway() -> None:
     async with HashingPool(
-        PoolSettings(workers=1, job_seconds=1.0), job=jobs.hang_on_request
+        PoolSettings(workers=1, job_seconds=3.0), job=jobs.hang_on_request
     ) as pool:
         first = await pool.hash_media(jobs.HANG)
         second = await pool.hash_media(photo_jpeg())
@@ -76,3 +79,32 @@ async def test_admission_is_bounded() -> None:
             await pool.hash_media(photo_jpeg())
         assert (await running).outcome is Outcome.REJECTED
         assert (await waiting).outcome is Outcome.HASHED
+
+
+async def test_bad_input_suite_is_decided_in_workers_under_1_gib_and_5_s() -> None:
+    hostile = {
+        "gif bomb": samples.gif_declaring(13000, 13000),
+        "jpeg bomb": samples.jpeg_declaring(13000, 13000),
+        "png bomb": samples.png_declaring(13000, 13000),
+        "webp bomb": samples.webp_declaring(13000, 13000),
+        "scans": samples.jpeg_with_scans(3000),
+        "truncated": photo_jpeg()[:2000],
+        "empty": b"",
+        "text": b"just text",
+        "frames": samples.gif_with_frames(3000),
+    }
+    async with HashingPool(PoolSettings(workers=2, job_seconds=5.0, memory_bytes=1 << 30)) as pool:
+        results = await asyncio.gather(*(pool.hash_media(data) for data in hostile.values()))
+        assert pool.killed == 0  # every file was decided by the checks, not by the deadline
+    outcomes = {name: r.outcome for name, r in zip(hostile, results, strict=True)}
+    assert outcomes == {
+        "gif bomb": Outcome.REJECTED,
+        "jpeg bomb": Outcome.REJECTED,
+        "png bomb": Outcome.REJECTED,
+        "webp bomb": Outcome.REJECTED,
+        "scans": Outcome.REJECTED,
+        "truncated": Outcome.UNDECODABLE,
+        "empty": Outcome.UNDECODABLE,
+        "text": Outcome.UNDECODABLE,
+        "frames": Outcome.HASHED,
+    }

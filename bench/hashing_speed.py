@@ -1,0 +1,76 @@
+"""Hashing latency per JPEG (1920x1080 and 4000x3000) and pool throughput. Prints figures.
+
+Run: .venv/bin/python bench/hashing_speed.py
+The JPEGs are a public-domain photo from the pdqhash examples, upscaled and re-encoded at q90
+(so they carry less fine detail than a camera's, which makes decoding a little cheaper).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from media.decode import decode_media
+from media.hashing import hash_frame, hash_media
+from media.workers import HashingPool, PoolSettings
+
+PHOTO = Path(__file__).parent.parent / "tests" / "media" / "data" / "pdq_reference" / "image4.jpg"
+
+
+def jpeg(size: tuple[int, int], seed: int = 0) -> bytes:
+    image = Image.open(PHOTO).convert("RGB").resize(size, Image.Resampling.BICUBIC)
+    if seed:  # a different picture per seed, so caches can't flatter the pool figure
+        image = image.rotate(seed % 360)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def median_ms(action, repeat: int = 30) -> float:
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return float(np.median(timings) * 1000)
+
+
+def latency(size: tuple[int, int]) -> None:
+    data = jpeg(size)
+    picture = decode_media(data).frames[0].image
+    total = median_ms(lambda: hash_media(data))
+    decode = median_ms(lambda: decode_media(data))
+    hashes = median_ms(lambda: hash_frame(picture))
+    print(
+        f"{size[0]}x{size[1]} JPEG ({len(data) // 1024} KiB): hash_media {total:.1f} ms "
+        f"(decode to {picture.size[0]}x{picture.size[1]} {decode:.1f} ms, "
+        f"PDQ x8 dihedral + pHash {hashes:.1f} ms), one core"
+    )
+
+
+async def throughput(workers: int, count: int = 120) -> None:
+    files = [jpeg((1920, 1080), seed) for seed in range(1, 13)]
+    in_flight = asyncio.Semaphore(workers * 4)  # stay under the pool's admission bound
+
+    async def one(pool: HashingPool, data: bytes) -> None:
+        async with in_flight:
+            await pool.hash_media(data)
+
+    async with HashingPool(PoolSettings(workers=workers)) as pool:
+        await asyncio.gather(*(one(pool, files[0]) for _ in range(workers)))
+        started = time.perf_counter()
+        await asyncio.gather(*(one(pool, files[i % len(files)]) for i in range(count)))
+        elapsed = time.perf_counter() - started
+    print(f"pool of {workers} workers: {count / elapsed:.1f} 1080p JPEGs/s")
+
+
+if __name__ == "__main__":
+    latency((1920, 1080))
+    latency((4000, 3000))
+    asyncio.run(throughput(1))
+    asyncio.run(throughput(2))

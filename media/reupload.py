@@ -1,0 +1,112 @@
+"""What makes edited re-uploads match: query-side trimming, entry-side extra hashes.
+
+Why: PDQ and pHash survive recompression, resizing, colour changes and blur, but not added
+borders, caption bars, screenshots, crops or rotations; each of those moves most of the picture.
+Two remedies, both measured on bench/catch_rate.py before they were kept:
+
+- Query side (`content_block`): a letterbox, meme caption bars and the chrome of a phone
+  screenshot are rows and columns dominated by one flat colour. The largest block of rows and
+  columns that are not flat is the picture; it is hashed as an extra query.
+- Entry side (`entry_variants`): when a moderator adds a picture to the takedown list, we also
+  store hashes of its central and off-centre crops and of small rotations, so a cropped or tilted
+  copy lands near one of them. Each extra hash is one more chance of a false match, so the set
+  is small and its cost in false matches is part of the benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+FLAT_TOLERANCE = 16  # 0-255 per channel: how close to the bar's colour a pixel must be
+EDGE_SHARE = 0.95  # the outermost line must be this uniform to start a bar
+BAR_SHARE = 0.5  # a line with less of the bar's colour than this is picture
+MIN_KEEP = 0.2  # a "picture" thinner than this share of a side is not one
+MIN_TRIM = 0.04  # trims smaller than this share of a side are not worth another hash
+
+# Entry-side crops: (share of area, anchor x, anchor y); anchors are 0 = left/top, 1 = right/bottom.
+ENTRY_CROPS: tuple[tuple[float, float, float], ...] = (
+    (0.8, 0.5, 0.5),
+    (0.64, 0.5, 0.5),
+    (0.7, 0.0, 0.0),
+    (0.7, 1.0, 0.0),
+    (0.7, 0.0, 1.0),
+    (0.7, 1.0, 1.0),
+)
+ENTRY_ROTATIONS: tuple[float, ...] = (-10.0, -5.0, 5.0, 10.0)
+
+
+def bar_depth(lines: np.ndarray) -> int:
+    """How many lines, from the first, belong to a bar.
+
+    `lines` is (n, length, 3). A bar starts with a line of one colour (a letterbox, a caption
+    bar, a screenshot's background) and goes on while most of each line keeps that colour, so
+    caption text and app icons inside the bar do not end it.
+    """
+    colour = np.median(lines[0], axis=0)
+    if _share_near(lines[:1], colour)[0] < EDGE_SHARE:
+        return 0  # the common case, a photo to its edge, costs one line
+    for start in range(0, len(lines), 32):  # bars are short: look 32 lines at a time
+        below = np.flatnonzero(_share_near(lines[start : start + 32], colour) < BAR_SHARE)
+        if len(below):
+            return start + int(below[0])
+    return len(lines)
+
+
+def _share_near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """For each line, the share of its pixels within FLAT_TOLERANCE of `colour`."""
+    diff = np.abs(lines.astype(np.int16) - colour.astype(np.int16))
+    # Three channel compares beat .all(axis=2), a slow reduction over an axis of 3.
+    close = (diff[..., 0] <= FLAT_TOLERANCE) & (diff[..., 1] <= FLAT_TOLERANCE)
+    close &= diff[..., 2] <= FLAT_TOLERANCE
+    return close.mean(axis=1)
+
+
+def content_block(picture: Image.Image) -> Image.Image | None:
+    """The picture without bars and screenshot chrome, or None when nothing was trimmed."""
+    pixels = np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
+    height, width = pixels.shape[:2]
+    top, bottom = bar_depth(pixels), height - bar_depth(pixels[::-1])
+    if bottom - top < height * MIN_KEEP:
+        return None
+    band = pixels[top:bottom].transpose(1, 0, 2)
+    left, right = bar_depth(band), width - bar_depth(band[::-1])
+    if right - left < width * MIN_KEEP:
+        return None
+    trimmed = (top + height - bottom) / height, (left + width - right) / width
+    if max(trimmed) < MIN_TRIM:
+        return None
+    return picture.crop((left, top, right, bottom))
+
+
+def crop_share(picture: Image.Image, area: float, anchor_x: float, anchor_y: float) -> Image.Image:
+    """A crop keeping `area` of the picture, same aspect, placed by its anchors."""
+    side = math.sqrt(area)
+    width, height = round(picture.width * side), round(picture.height * side)
+    left = round((picture.width - width) * anchor_x)
+    top = round((picture.height - height) * anchor_y)
+    return picture.crop((left, top, left + width, top + height))
+
+
+def rotate_inscribed(picture: Image.Image, degrees: float) -> Image.Image:
+    """Rotate, then crop to the largest centred rectangle of the same aspect with no corners."""
+    rotated = picture.rotate(degrees, resample=Image.Resampling.BILINEAR, expand=False)
+    angle = math.radians(abs(degrees))
+    width, height = picture.size
+    # Largest centred box of aspect w:h inside the rotated w x h rectangle.
+    scale = min(
+        width / (width * math.cos(angle) + height * math.sin(angle)),
+        height / (width * math.sin(angle) + height * math.cos(angle)),
+    )
+    inner_w, inner_h = round(width * scale), round(height * scale)
+    left, top = (width - inner_w) // 2, (height - inner_h) // 2
+    return rotated.crop((left, top, left + inner_w, top + inner_h))
+
+
+def entry_variants(picture: Image.Image) -> list[Image.Image]:
+    """Extra pictures to hash when an image is added to the takedown list (not the original)."""
+    crops = [crop_share(picture, *crop) for crop in ENTRY_CROPS]
+    rotations = [rotate_inscribed(picture, degrees) for degrees in ENTRY_ROTATIONS]
+    return crops + rotations

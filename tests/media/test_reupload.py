@@ -1,0 +1,71 @@
+"""Re-upload tricks: trimming bars and screenshot chrome, extra hashes for crops and rotations."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from media.hashing import Hash, entry_hashes_for_image, hash_frame, hash_media
+from media.reupload import content_block, crop_share, rotate_inscribed
+from tests.media import samples
+
+
+def best_distance(target: Hash, candidates: list[Hash]) -> int:
+    return min(target.distance(candidate) for candidate in candidates)
+
+
+def with_caption_bars(picture: Image.Image) -> Image.Image:
+    bar = picture.height // 5
+    canvas = Image.new("RGB", (picture.width, picture.height + 2 * bar), "white")
+    canvas.paste(picture, (0, bar))
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=bar // 2)
+    draw.text((canvas.width // 2, bar // 2), "WHEN THE BIAS", fill="black", font=font, anchor="mm")
+    return canvas
+
+
+@pytest.mark.parametrize("number", [2, 3, 5])
+def test_photo_with_detail_up_to_its_edges_is_not_trimmed(number: int) -> None:
+    # A flat sky at an edge can be trimmed too; that only adds one query hash.
+    assert content_block(samples.photo(number)) is None
+    assert hash_media(samples.encode(samples.photo(number), "JPEG")).extra == ()
+
+
+def test_caption_bars_are_trimmed_and_the_picture_inside_matches() -> None:
+    original = hash_frame(samples.photo(6), variants=False).pdq
+    upload = hash_media(samples.encode(with_caption_bars(samples.photo(6)), "JPEG"))
+    assert upload.frames[0].pdq.distance(original) > 31
+    assert len(upload.extra) == 1
+    assert upload.extra[0].pdq.distance(original) <= 31
+
+
+def test_letterboxed_picture_is_trimmed_to_the_picture() -> None:
+    picture = samples.photo(8)
+    canvas = Image.new("RGB", (picture.width, picture.width), "black")
+    canvas.paste(picture, (0, (canvas.height - picture.height) // 2))
+    block = content_block(canvas)
+    assert block is not None
+    assert abs(block.height - picture.height) <= 4
+
+
+def test_entry_stores_rotations_so_a_tilted_copy_matches() -> None:
+    picture = samples.photo(3)
+    entry = entry_hashes_for_image(samples.encode(picture, "PNG"))
+    tilted = hash_media(samples.encode(rotate_inscribed(picture, 10), "JPEG")).frames[0].pdq
+    assert tilted.distance(entry.frames[0].pdq) > 31
+    assert best_distance(tilted, [f.pdq for f in entry.extra]) <= 31
+
+
+def test_entry_stores_crops_so_a_corner_crop_matches() -> None:
+    picture = samples.photo(7)
+    entry = entry_hashes_for_image(samples.encode(picture, "PNG"))
+    cropped = hash_media(samples.encode(crop_share(picture, 0.7, 1.0, 0.0), "JPEG")).frames[0]
+    assert best_distance(cropped.pdq, [f.pdq for f in entry.extra]) <= 31
+
+
+def test_animation_entry_has_no_still_image_variants() -> None:
+    frames = [samples.photo(1).resize((120, 80)), samples.photo(2).resize((120, 80))]
+    data = samples.encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    entry = entry_hashes_for_image(data)
+    assert entry.kind == "animation"
+    assert entry.extra == ()
