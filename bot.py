@@ -78,6 +78,12 @@ https://discord.com/developers/applications, choose your application, go to Bot,
 press Save Changes, then start the bot again."""
 
 
+DISCORD_UNREACHABLE_HELP = """\
+Lightstick could not reach Discord ({error}). Check this machine's internet connection and
+firewall (Discord is reached over HTTPS at discord.com and gateway.discord.gg), and that
+DISCORD_API_BASE and DISCORD_GATEWAY_URL are empty unless you run a local sandbox."""
+
+
 def lightstick_intents() -> discord.Intents:
     """Exactly the intents the bot uses: no presences, no voice, no typing."""
     intents = discord.Intents.none()
@@ -249,13 +255,12 @@ async def run_bot(settings: Settings) -> int:
         database = await Database.open(settings.database_url)
     except DatabaseUnavailable as exc:
         return fail(str(exc))
+    apply_discord_endpoints(settings)
+    pool = HashingPool(PoolSettings(workers=settings.hash_workers))
+    # Workers start while the bot logs in; a job waits for the first one to be ready.
+    pool_starting = asyncio.create_task(pool.start(), name="hashing-pool-start")
     try:
-        apply_discord_endpoints(settings)
-        pool_settings = PoolSettings(workers=settings.hash_workers)
-        async with (
-            aiohttp.ClientSession(auto_decompress=False) as session,
-            HashingPool(pool_settings) as pool,
-        ):
+        async with aiohttp.ClientSession(auto_decompress=False) as session:
             pipeline = MediaPipeline(session, pool, fetch_policy(settings))
             async with Lightstick(settings, database, pipeline) as bot:
                 await bot.start(settings.discord_token)
@@ -263,7 +268,12 @@ async def run_bot(settings: Settings) -> int:
         return fail(TOKEN_REJECTED_HELP)
     except discord.PrivilegedIntentsRequired:
         return fail(INTENTS_REFUSED_HELP)
+    except (aiohttp.ClientError, OSError) as exc:
+        return fail(DISCORD_UNREACHABLE_HELP.format(error=exc))
     finally:
+        pool_starting.cancel()
+        await asyncio.gather(pool_starting, return_exceptions=True)
+        await pool.close()
         await database.close()
     return EXIT_OK
 

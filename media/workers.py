@@ -62,7 +62,7 @@ def _worker_main(conn: Connection, job: Job, limits: DecodeLimits, memory_bytes:
     """Child process: cap memory, report ready, then hash one job at a time until EOF."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
-    _warm_up()
+    warm_up()
     conn.send(_READY)
     jobs: dict[str, Job] = {"media": job, "entry": entry_hashes_for_image}
     while True:
@@ -85,7 +85,7 @@ def _worker_main(conn: Connection, job: Job, limits: DecodeLimits, memory_bytes:
         conn.send(result)
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Hash a tiny picture once, so lazy imports don't eat into the first job's deadline."""
     buffer = io.BytesIO()
     Image.effect_noise((64, 64), 40).convert("RGB").save(buffer, "PNG")
@@ -110,7 +110,11 @@ class HashingPool:
     def __init__(self, settings: PoolSettings | None = None, *, job: Job = hash_media) -> None:
         self.settings = settings or PoolSettings()
         self._job = job
-        self._context = multiprocessing.get_context("spawn")  # no forked copy of the bot's state
+        # A fork server, not plain fork: workers fork from a small clean process that has the
+        # decoders imported once, so they carry no copy of the bot's state and a replacement
+        # for a killed worker starts in milliseconds rather than re-importing everything.
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["media.worker_preload"])
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         self._pending = 0
