@@ -160,6 +160,41 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
         log.warning("Could not send an ephemeral answer: %s", exc)
 
 
+class LoopLagMonitor:
+    """Measures how late the event loop wakes up: a blocked loop stalls commands and heartbeats."""
+
+    TICK = 0.05
+    REPORT_EVERY = 30.0
+
+    def __init__(self) -> None:
+        self.worst = 0.0  # seconds, since the last report
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="loop-lag-monitor")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reported = loop.time()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.TICK)
+            self.worst = max(self.worst, loop.time() - before - self.TICK)
+            if loop.time() - reported >= self.REPORT_EVERY:
+                level = logging.WARNING if self.worst > 0.25 else logging.INFO
+                log.log(
+                    level,
+                    "Event loop lag: worst %.1f ms in the last %.0f s",
+                    self.worst * 1000,
+                    self.REPORT_EVERY,
+                )
+                self.worst, reported = 0.0, loop.time()
+
+
 class Lightstick(commands.AutoShardedBot):
     """The bot: owns the database handle and settings; cogs do the features."""
 
@@ -181,6 +216,7 @@ class Lightstick(commands.AutoShardedBot):
         self.db = database
         self.guild_settings = SettingsCache(database)
         self.takedown_index = LiveTakedownIndex(database)
+        self.loop_lag = LoopLagMonitor()
         self._pipeline = pipeline
         self.failed_extensions: dict[str, str] = {}
 
@@ -192,6 +228,7 @@ class Lightstick(commands.AutoShardedBot):
         return self._pipeline
 
     async def setup_hook(self) -> None:
+        self.loop_lag.start()
         await self.takedown_index.load()
         self.takedown_index.start_polling()
         await self.load_extensions(EXTENSIONS)
@@ -231,6 +268,7 @@ class Lightstick(commands.AutoShardedBot):
         return True
 
     async def close(self) -> None:
+        self.loop_lag.stop()
         await self.takedown_index.stop_polling()
         await super().close()
 

@@ -322,6 +322,7 @@ class Config(commands.Cog):
             ("Mod channel", self._mod_channel_lines(guild, settings)),
             ("Mod role", self._mod_role_lines(guild, settings)),
             ("Scanned channels", self._scanned_channel_lines(guild, settings)),
+            ("Media since the bot started", self._outcome_lines(guild)),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
             embed.add_field(name=title, value="\n".join(lines)[:1024], inline=False)
@@ -331,6 +332,21 @@ class Config(commands.Cog):
         else:
             embed.description = "Everything Lightstick needs is in place."
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    def _outcome_lines(self, guild: discord.Guild) -> list[str]:
+        scanner = self.bot.get_cog("Scanner")
+        counts = getattr(scanner, "outcomes", {}).get(guild.id) if scanner else None
+        if not counts:
+            return ["ℹ️ Nothing hashed yet (only while this server's takedown lists have entries)."]
+        lines = [f"✅ {counts.get('hashed', 0)} files hashed."]
+        unscanned = counts.get("rejected", 0) + counts.get("undecodable", 0)
+        if unscanned:
+            lines.append(
+                f"⚠️ {counts.get('rejected', 0)} refused (too large, too slow or built to crash a "
+                f"decoder) and {counts.get('undecodable', 0)} undecodable: these were not checked "
+                "against the lists. The bot's log names each one."
+            )
+        return lines
 
     def _intent_lines(self) -> list[str]:
         if self.bot.intents.message_content:

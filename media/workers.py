@@ -231,7 +231,7 @@ class HashingPool:
             name="lightstick-hash",
             daemon=True,
         )
-        process.start()
+        await asyncio.to_thread(process.start)  # with a fork server, start() waits on a socket
         child.close()
         worker = _Worker(process, parent)
         self._workers.add(worker)

@@ -1,0 +1,157 @@
+"""Scanning under a burst, end to end: the real bot process against the sandbox. Prints figures.
+
+Run: .venv/bin/python bench/scan_burst.py [seconds] [messages_per_second] [images_per_message]
+Defaults: 60 s at 20 messages/s with one 1920x1080 JPEG each (the latency target), then the
+same with 4 images a message (80 images/s, the throughput target). Every image is a distinct
+file (a JPEG comment makes each one's bytes unique, so no cache helps) and a re-upload of the
+takedown-list photo, so every message must end in a DELETE. Figures:
+- post -> DELETE latency, p50 / p99 / max;
+- throughput: images hashed per second over the run, and whether any message was never deleted;
+- event-loop lag: the bot's own worst wake-up delay (its "Event loop lag" log lines);
+- a /rules command every 2 s during the burst: time to its answer.
+Targets (issue 5): p50 <= 150 ms, p99 <= 500 ms; >= 80 images/s, nothing dropped; loop lag
+<= 50 ms; a slash command answered in <= 300 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import statistics
+import struct
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from db import guild_settings, takedowns  # noqa: E402
+from db.engine import Database  # noqa: E402
+from db.takedowns import NewEntry  # noqa: E402
+from media.hashing import hash_media  # noqa: E402
+from sandbox.botprocess import BotProcess  # noqa: E402
+from sandbox.scenario import create_guild  # noqa: E402
+from sandbox.server import Sandbox  # noqa: E402
+from tests.media.samples import photo  # noqa: E402
+
+DELETE = "/channels/{channel_id}/messages/{message_id}"
+LAG = re.compile(r"Event loop lag: worst ([0-9.]+) ms")
+
+
+def full_hd_reupload() -> bytes:
+    picture = photo(4).resize((1920, 1080), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def unique(jpeg: bytes, number: int) -> bytes:
+    """The same picture with a JPEG comment segment holding `number`: new bytes, same pixels."""
+    comment = f"burst {number}".encode()
+    return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + jpeg[2:]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def arrange(workdir: Path, guild_id: int, mod_channel_id: int) -> None:
+    database = await Database.open(f"sqlite+aiosqlite:///{workdir / 'lightstick.db'}")
+    known = hash_media(full_hd_reupload()).frames[0]
+    async with database.transaction() as conn:
+        await takedowns.add_entry(
+            conn, guild_id, NewEntry((known.pdq, known.phash), "bench"), source="hash", added_by=1
+        )
+        await guild_settings.update_settings(
+            conn, guild_id, mod_channel_id=mod_channel_id, previews=False
+        )
+    await database.close()
+
+
+async def burst(seconds: float, rate: float, per_message: int) -> None:
+    sandbox = await Sandbox().start()
+    guild = create_guild(sandbox, "Bench", channels=("general", "mod-queue"))
+    fan = guild.add_member("fan")
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch) / "bot"
+        workdir.mkdir()
+        await arrange(workdir, guild.id, guild.channel("mod-queue").id)
+        bot = await BotProcess(sandbox, workdir, env={"HASH_WORKERS": "2"}).start()
+        await bot.wait_ready(timeout=60)
+        await asyncio.sleep(3)  # let the workers finish starting
+        base = full_hd_reupload()
+        count = int(seconds * rate)
+        files = [
+            [unique(base, n * per_message + k) for k in range(per_message)] for n in range(count)
+        ]
+        latencies: list[float] = []
+        commands: list[float] = []
+
+        async def watch(message_id: int, posted: float) -> None:
+            await sandbox.wait_for_call(
+                "DELETE",
+                DELETE,
+                where=lambda c: c.params["message_id"] == str(message_id),
+                timeout=120,
+            )
+            latencies.append(time.monotonic() - posted)
+
+        async def command() -> None:
+            started = time.monotonic()
+            handle = await fan.run_command("rules")
+            await handle.response(timeout=30)
+            commands.append(time.monotonic() - started)
+
+        watchers, probes = [], []
+        started = time.monotonic()
+        for n in range(count):
+            due = started + n / rate
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            attachments = [(f"{n}-{k}.jpg", data) for k, data in enumerate(files[n])]
+            message = await fan.send(guild.channel("general"), "", files=attachments)
+            watchers.append(asyncio.create_task(watch(message.id, time.monotonic())))
+            if n % int(rate * 2) == 0:
+                probes.append(asyncio.create_task(command()))
+        results = await asyncio.gather(*watchers, return_exceptions=True)
+        elapsed = time.monotonic() - started
+        await asyncio.gather(*probes, return_exceptions=True)
+        await asyncio.sleep(31)  # one more lag report
+        await bot.stop()
+        await sandbox.stop()
+    dropped = sum(isinstance(r, BaseException) for r in results)
+    lags = [float(m.group(1)) for m in LAG.finditer(bot.stderr)]
+    ms = [1000 * v for v in latencies]
+    print(f"burst: {count} messages x {per_message} 1920x1080 JPEG at {rate:g}/s for {seconds:g} s")
+    if ms:
+        print(
+            f"  post -> DELETE: p50 {statistics.median(ms):.0f} ms,"
+            f" p99 {percentile(ms, 0.99):.0f} ms, max {max(ms):.0f} ms"
+        )
+    print(
+        f"  throughput: {len(latencies) * per_message / elapsed:.1f} images/s over {elapsed:.1f} s;"
+        f" messages never deleted: {dropped}"
+    )
+    print(f"  event-loop lag (bot's reports): worst {max(lags, default=float('nan')):.1f} ms")
+    if commands:
+        print(
+            f"  /rules during the burst: median {1000 * statistics.median(commands):.0f} ms,"
+            f" max {1000 * max(commands):.0f} ms ({len(commands)} runs)"
+        )
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
+    rate = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
+    per_message = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    for images in [per_message] if per_message else [1, 4]:
+        asyncio.run(burst(seconds, rate, images))
+
+
+if __name__ == "__main__":
+    main()
