@@ -73,5 +73,5 @@ async def test_bot_retries_a_discord_server_error_at_startup(
 async def test_bot_reconnects_after_the_gateway_drops_it(sandbox: Sandbox, bot: BotProcess) -> None:
     since = len(sandbox.frames)
     sandbox.gateway.close_connections(1011)
-    await sandbox.wait_for_event("RESUMED", since=since, timeout=20)
+    await sandbox.wait_for_event("RESUMED", since=since, timeout=45)
     assert bot.returncode is None
