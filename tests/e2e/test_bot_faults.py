@@ -45,7 +45,7 @@ async def test_bot_identifies_anew_after_invalid_session(sandbox: Sandbox, bot: 
     sandbox.gateway.invalidate_sessions(resumable=False)
     # discord.py waits 5 s before identifying again.
     identify = await sandbox.wait_for_event(
-        op=Op.IDENTIFY, sent_by_bot=True, since=since, timeout=20
+        op=Op.IDENTIFY, sent_by_bot=True, since=since, timeout=45
     )
     await sandbox.wait_for_event("READY", since=since)
     assert identify.connection > 0
