@@ -87,7 +87,7 @@ class BotProcess:
             self._new_line.set()
         self._new_line.set()
 
-    async def wait_ready(self, timeout: float = 30.0) -> None:
+    async def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until the sandbox has sent this bot READY and its guilds (or the bot died)."""
         since = len(self.sandbox.frames)
         ready = asyncio.create_task(
@@ -117,7 +117,7 @@ class BotProcess:
                 self._new_line.clear()
                 await self._new_line.wait()
 
-    async def wait_exit(self, timeout: float = 30.0) -> int:
+    async def wait_exit(self, timeout: float = 60.0) -> int:
         assert self.process is not None
         code = await asyncio.wait_for(self.process.wait(), timeout)
         if self._reader is not None:

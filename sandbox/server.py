@@ -34,7 +34,9 @@ from sandbox.state import (
 
 log = logging.getLogger("sandbox")
 
-DEFAULT_TIMEOUT = 10.0
+# Generous: waits end as soon as the thing happens; only a failure waits this long, and a
+# loaded 2-core CI machine can take seconds to start the bot.
+DEFAULT_TIMEOUT = 20.0
 
 
 class Sandbox:

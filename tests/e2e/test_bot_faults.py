@@ -3,6 +3,8 @@ rate limits and server errors, all injected by the sandbox."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sandbox.botprocess import BotProcess
@@ -10,6 +12,8 @@ from sandbox.gateway import Op
 from sandbox.scenario import GuildHandle
 from sandbox.server import Sandbox
 from tests.e2e.conftest import StartBot
+from tests.e2e.test_scanning import DELETE_ROUTE, KNOWN, arrange
+from tests.media.samples import encode, photo
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +49,7 @@ async def test_bot_identifies_anew_after_invalid_session(sandbox: Sandbox, bot: 
     sandbox.gateway.invalidate_sessions(resumable=False)
     # discord.py waits 5 s before identifying again.
     identify = await sandbox.wait_for_event(
-        op=Op.IDENTIFY, sent_by_bot=True, since=since, timeout=20
+        op=Op.IDENTIFY, sent_by_bot=True, since=since, timeout=45
     )
     await sandbox.wait_for_event("READY", since=since)
     assert identify.connection > 0
@@ -73,5 +77,26 @@ async def test_bot_retries_a_discord_server_error_at_startup(
 async def test_bot_reconnects_after_the_gateway_drops_it(sandbox: Sandbox, bot: BotProcess) -> None:
     since = len(sandbox.frames)
     sandbox.gateway.close_connections(1011)
-    await sandbox.wait_for_event("RESUMED", since=since, timeout=20)
+    await sandbox.wait_for_event("RESUMED", since=since, timeout=45)
+    assert bot.returncode is None
+
+
+async def test_a_403_on_delete_does_not_stop_the_bot_removing_the_next_reupload(
+    sandbox: Sandbox, guild: GuildHandle, start_bot: StartBot, tmp_path: Path
+) -> None:
+    await arrange(tmp_path, guild)
+    bot = await start_bot()
+    sandbox.faults.fail("DELETE", DELETE_ROUTE, 403, code=50013)
+    fan, general = guild.member("fan"), guild.channel("general")
+    image = encode(photo(KNOWN), "PNG")
+    first = await fan.send(general, files=[("fake.png", image)])
+    refused = await sandbox.wait_for_call(
+        "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(first.id), timeout=45
+    )
+    assert refused.status == 403
+    second = await fan.send(general, files=[("fake-again.png", image)])
+    removed = await sandbox.wait_for_call(
+        "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(second.id), timeout=45
+    )
+    assert removed.status == 204
     assert bot.returncode is None
