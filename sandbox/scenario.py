@@ -189,6 +189,10 @@ class GuildHandle:
         self._dispatch("GUILD_ROLE_UPDATE", {"role": payloads.role(role)}, Intent.GUILDS)
         return role
 
+    def open_command_to_everyone(self, name: str) -> None:
+        """What an admin can do in Integrations: let every member see and run a command."""
+        self.guild.opened_commands.add(name)
+
     def set_bot_permissions(self, permissions: int) -> None:
         self.update_role(self.bot_role, permissions=permissions)
 
@@ -419,7 +423,8 @@ class MemberHandle:
         command = min(found, key=lambda c: c.guild_id is None)  # guild commands shadow global
         required = command.payload.get("default_member_permissions")
         perms = channel_permissions(self.guild.guild, channel, self.member)
-        if required is not None and perms & int(required) != int(required):
+        opened = name in self.guild.guild.opened_commands
+        if required is not None and not opened and perms & int(required) != int(required):
             raise ScenarioError(f"{self.user.username} cannot see /{name} (needs {required})")
         return command
 

@@ -122,6 +122,9 @@ class Guild:
     channel_ids: list[int] = field(default_factory=list)
     members: dict[int, Member] = field(default_factory=dict)
     bans: dict[int, Ban] = field(default_factory=dict)
+    # Commands an admin opened to everyone in Server Settings -> Integrations, overriding the
+    # command's default_member_permissions (so the bot's own checks are all that is left).
+    opened_commands: set[str] = field(default_factory=set)
 
     @property
     def everyone(self) -> Role:
