@@ -94,19 +94,45 @@ async def get_own_list(conn: AsyncConnection, guild_id: int) -> HashList:
     return _list(row)
 
 
-async def get_list_by_code(conn: AsyncConnection, share_code: str) -> HashList | None:
-    row = (
-        (
-            await conn.execute(
-                select(hash_lists).where(
-                    hash_lists.c.share_code == share_code.strip(), hash_lists.c.shared.is_(True)
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
+async def get_list_by_code(
+    conn: AsyncConnection, share_code: str, *, shared_only: bool = True
+) -> HashList | None:
+    """The list with this share code; one no longer shared only when `shared_only` is False."""
+    query = select(hash_lists).where(hash_lists.c.share_code == share_code.strip())
+    if shared_only:
+        query = query.where(hash_lists.c.shared.is_(True))
+    row = (await conn.execute(query)).mappings().first()
     return _list(row) if row else None
+
+
+async def count_list_entries(conn: AsyncConnection, list_id: int) -> int:
+    query = select(func.count()).where(takedown_entries.c.list_id == list_id)
+    return (await conn.scalar(query)) or 0
+
+
+async def subscribed_lists(
+    conn: AsyncConnection, guild_id: int
+) -> list[tuple[Subscription, HashList]]:
+    """The guild's subscriptions with the lists they are to, oldest first."""
+    rows = await conn.execute(
+        select(subscriptions, hash_lists.c.owner_guild_id, hash_lists.c.share_code)
+        .add_columns(hash_lists.c.shared, hash_lists.c.created_at.label("list_created_at"))
+        .join(hash_lists, hash_lists.c.id == subscriptions.c.list_id)
+        .where(subscriptions.c.guild_id == guild_id)
+        .order_by(subscriptions.c.id)
+    )
+    found = []
+    for row in rows.mappings():
+        subscription = Subscription(**{c.name: row[c.name] for c in subscriptions.c})
+        hash_list = HashList(
+            id=row["list_id"],
+            owner_guild_id=row["owner_guild_id"],
+            share_code=row["share_code"],
+            shared=row["shared"],
+            created_at=row["list_created_at"],
+        )
+        found.append((subscription, hash_list))
+    return found
 
 
 async def set_shared(conn: AsyncConnection, guild_id: int, shared: bool) -> HashList:

@@ -181,3 +181,26 @@ async def test_bulk_add_of_thousands_keeps_order_and_hashes(database: Database) 
     assert len(ids) == 3000 and ids == sorted(ids)
     assert indexed[ids[0]] == entries[0].hashes[0]
     assert sample is not None and sample.label == "item 1234"
+
+
+async def test_subscriptions_are_listed_with_their_lists_even_when_no_longer_shared(
+    database: Database,
+) -> None:
+    rng = random.Random(9)
+    async with database.transaction() as conn:
+        publisher = await takedowns.set_shared(conn, GUILD, True)
+        await takedowns.add_entries(
+            conn, GUILD, [NewEntry((random_pdq(rng),)) for _ in range(3)], source="hash", added_by=1
+        )
+        subscription = await takedowns.subscribe(conn, SUBSCRIBER, publisher.id, "flag", 9)
+        await takedowns.set_shared(conn, GUILD, False)
+    assert publisher.share_code is not None
+    async with database.connect() as conn:
+        (listed,) = await takedowns.subscribed_lists(conn, SUBSCRIBER)
+        size = await takedowns.count_list_entries(conn, publisher.id)
+        hidden = await takedowns.get_list_by_code(conn, publisher.share_code)
+        found = await takedowns.get_list_by_code(conn, publisher.share_code, shared_only=False)
+    assert listed[0] == subscription
+    assert listed[1].id == publisher.id and listed[1].share_code == publisher.share_code
+    assert listed[1].shared is False
+    assert size == 3 and hidden is None and found is not None and found.id == publisher.id
