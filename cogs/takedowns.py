@@ -31,9 +31,11 @@ from cogs.scanner import ScanResult, media_refs
 from db import cases
 from db import takedowns as takedowns_db
 from db.takedowns import NewEntry, TakedownEntry
+from media.fetch import FetchError
 from media.hash_lists import LABEL_LIMIT, MAX_LINES, ParsedList, parse_hash_list, write_hash_list
-from media.hashing import Hash, MediaHashes, parse_hash
-from media.pipeline import HashedMedia, MediaRef
+from media.hashing import FrameHashes, Hash, MediaHashes, Outcome, parse_hash
+from media.pipeline import MediaRef
+from media.workers import PoolBusy
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -68,13 +70,13 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
-def entry_hashes(media: MediaHashes) -> tuple[Hash, ...]:
-    """What an entry keeps of hashed media: PDQ and pHash of every frame that can match.
+def entry_hashes(frames: Sequence[FrameHashes]) -> tuple[Hash, ...]:
+    """What an entry keeps of hashed frames: PDQ and pHash of every frame that can match.
 
     Near-uniform frames are left out: their hashes would match any other flat picture.
     """
     found: dict[Hash, None] = {}
-    for frame in media.frames:
+    for frame in frames:
         if frame.matchable:
             found[frame.pdq] = None
             found[frame.phash] = None
@@ -85,7 +87,7 @@ def media_problem(media: MediaHashes) -> str | None:
     """Why hashed media can't become an entry, in a moderator's words; None if it can."""
     if not media.hashed:
         return f"I couldn't use that file ({media.reason or media.outcome})"
-    if not entry_hashes(media):
+    if not entry_hashes(media.frames):
         return (
             "that picture is almost a single flat colour, so its hash would match "
             "unrelated pictures"
@@ -93,9 +95,10 @@ def media_problem(media: MediaHashes) -> str | None:
     return None
 
 
-def describe_media(media: MediaHashes, hashes: Sequence[Hash]) -> str:
+def describe_media(media: MediaHashes, entry: NewEntry) -> str:
     what = "1 picture" if media.kind == "image" else plural(len(media.frames), "frame")
-    return f"{what}, {plural(len(hashes), 'hash', 'hashes')}"
+    extra = f" + {len(entry.variants)} for crops and rotations" if entry.variants else ""
+    return f"{what}, {plural(len(entry.hashes), 'hash', 'hashes')}{extra}"
 
 
 def entry_line(entry: TakedownEntry) -> str:
@@ -414,20 +417,38 @@ class Takedowns(commands.Cog):
         share_label: bool,
     ) -> list[AddedMedia | str]:
         """Hash each piece of media (in memory) and add it as an entry; or say why not."""
-        hashed: list[HashedMedia] = await asyncio.gather(
-            *(self.bot.pipeline.hash_ref(ref) for ref in refs)
-        )
+        hashed = await asyncio.gather(*(self._hash_for_entry(ref) for ref in refs))
         results: list[AddedMedia | str] = []
         for media in hashed:
-            problem = media_problem(media.hashes)
+            problem = media_problem(media)
             if problem is not None:
                 results.append(problem)
                 continue
-            hashes = entry_hashes(media.hashes)
-            entry = NewEntry(hashes=hashes, label=label, label_shareable=share_label)
-            described = describe_media(media.hashes, hashes)
+            hashes = entry_hashes(media.frames)
+            entry = NewEntry(
+                hashes=hashes,
+                label=label,
+                variants=tuple(h for h in entry_hashes(media.extra) if h not in hashes),
+                label_shareable=share_label,
+            )
+            described = describe_media(media, entry)
             results.append(await self._save_entry(member, entry, source, described))
         return results
+
+    async def _hash_for_entry(self, ref: MediaRef) -> MediaHashes:
+        """The entry hashes of one file: its frames, and crops and rotations of a still image.
+
+        The bytes live in this call only; the worker pool decodes them under its limits.
+        """
+        try:
+            data = await self.bot.pipeline.fetch(ref)
+            return await self.bot.pipeline.pool.entry_hashes(data)
+        except FetchError as exc:
+            return MediaHashes.failed(Outcome.REJECTED, exc.reason)
+        except PoolBusy:
+            return MediaHashes.failed(
+                Outcome.REJECTED, "the bot is busy hashing other uploads; try again in a minute"
+            )
 
     async def _save_entry(
         self, member: discord.Member, entry: NewEntry, source: str, description: str
@@ -539,8 +560,7 @@ class Takedowns(commands.Cog):
                     conn,
                     guild_id,
                     CASE_KIND,
-                    moderator_id=member.id,
-                    entry_id=entry,
+                    moderator_id=member.id,  # no entry_id: the entry is gone, its number stays
                     reason=f"Removed entry {entry}; label: {found.label or 'none'}",
                 )
         if found is None:
