@@ -743,37 +743,22 @@ class Takedowns(commands.Cog):
     async def _import(
         self, member: discord.Member, filename: str, parsed: ParsedList
     ) -> tuple[int, list[str]]:
-        """Add every new line as an entry, in one transaction with its case; then sync."""
+        """Add the file in one transaction with its case, then sync: how many, and what not."""
         guild_id = member.guild.id
-        skipped = [f"line {r.line} (same hash as line {r.first_line})" for r in parsed.repeats]
         async with self._locks[guild_id]:
             started = time.perf_counter()
             async with self.bot.db.transaction() as conn:
-                existing = await takedowns_db.find_existing_hashes(
-                    conn, guild_id, [line.hash for line in parsed.lines]
-                )
-                fresh = [line for line in parsed.lines if line.hash not in existing]
-                skipped += [
-                    f"line {line.line} (already entry {existing[line.hash]})"
-                    for line in parsed.lines
-                    if line.hash in existing
-                ]
-                await takedowns_db.add_entries(
-                    conn,
-                    guild_id,
-                    [NewEntry(hashes=(line.hash,), label=line.label) for line in fresh],
-                    source="import",
-                    added_by=member.id,
-                )
-                if fresh:
+                result = await takedowns_db.import_list(conn, guild_id, parsed, added_by=member.id)
+                if result.entry_ids:
                     await cases.create_case(
                         conn,
                         guild_id,
                         CASE_KIND,
                         moderator_id=member.id,
                         reason=(
-                            f"Imported {plural(len(fresh), 'entry', 'entries')} from {filename} "
-                            f"({parsed.format}); {plural(len(skipped), 'duplicate')} skipped"
+                            f"Imported {plural(len(result.entry_ids), 'entry', 'entries')} from "
+                            f"{filename} ({parsed.format}); "
+                            f"{plural(len(result.duplicates), 'duplicate')} skipped"
                         ),
                     )
             saved = time.perf_counter()
@@ -781,12 +766,17 @@ class Takedowns(commands.Cog):
                 pass  # a big import is more than one batch of the change log
             log.info(
                 "Import of %d entries: saved in %.2f s, in the index %.2f s later",
-                len(fresh),
+                len(result.entry_ids),
                 saved - started,
                 time.perf_counter() - saved,
             )
-        skipped.sort(key=lambda text: int(text.split()[1]))
-        return len(fresh), skipped
+        skipped = [
+            f"line {d.line} (already entry {d.entry_id})"
+            if d.entry_id is not None
+            else f"line {d.line} (same hash as line {d.first_line})"
+            for d in result.duplicates
+        ]
+        return len(result.entry_ids), skipped
 
     # -- scanning ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import takedown_changes
 from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
+from media.hash_lists import ParsedList
 from media.hashing import Hash
 
 SHARE_CODE_BYTES = 9  # 12 url-safe characters: unguessable, short enough to paste on a phone
@@ -75,6 +76,21 @@ class IndexedHash:
     entry_id: int
     list_id: int
     hash: Hash
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A line of an imported file that was not added: its hash is on the list or in the file."""
+
+    line: int
+    entry_id: int | None = None  # already on the list as this entry
+    first_line: int | None = None  # or: an earlier line of the same file has it
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    entry_ids: tuple[int, ...]
+    duplicates: tuple[Duplicate, ...]  # in file order
 
 
 def _list(row: RowMapping) -> HashList:
@@ -205,6 +221,30 @@ async def _insert_entries(conn: AsyncConnection, rows: list[dict[str, object]]) 
     entry_ids = list(result.scalars())
     assert len(entry_ids) == len(rows), "another writer added entries inside this transaction"
     return entry_ids
+
+
+async def import_list(
+    conn: AsyncConnection, guild_id: int, parsed: ParsedList, *, added_by: int | None
+) -> ImportResult:
+    """Add a checked hash list file to the guild's own list: one entry a line, none doubled."""
+    if not parsed.ok:
+        raise ValueError("a hash list with problems must not be imported")
+    existing = await find_existing_hashes(conn, guild_id, [line.hash for line in parsed.lines])
+    fresh = [line for line in parsed.lines if line.hash not in existing]
+    entry_ids = await add_entries(
+        conn,
+        guild_id,
+        [NewEntry(hashes=(line.hash,), label=line.label) for line in fresh],
+        source="import",
+        added_by=added_by,
+    )
+    duplicates = [Duplicate(r.line, first_line=r.first_line) for r in parsed.repeats]
+    duplicates += [
+        Duplicate(line.line, entry_id=existing[line.hash])
+        for line in parsed.lines
+        if line.hash in existing
+    ]
+    return ImportResult(tuple(entry_ids), tuple(sorted(duplicates, key=lambda d: d.line)))
 
 
 async def add_variants(conn: AsyncConnection, entry_id: int, hashes: Sequence[Hash]) -> None:

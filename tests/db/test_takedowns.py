@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from db import takedowns
 from db.engine import Database
 from db.takedowns import NewEntry
+from media.hash_lists import parse_hash_list
 from media.hashing import Hash
 
 GUILD = 3001
@@ -204,3 +205,39 @@ async def test_subscriptions_are_listed_with_their_lists_even_when_no_longer_sha
     assert listed[1].id == publisher.id and listed[1].share_code == publisher.share_code
     assert listed[1].shared is False
     assert size == 3 and hidden is None and found is not None and found.id == publisher.id
+
+
+async def test_an_import_adds_one_entry_a_line_and_reports_duplicates(database: Database) -> None:
+    rng = random.Random(10)
+    known, first, second = random_pdq(rng), random_pdq(rng), random_phash(rng)
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn, GUILD, NewEntry((known,)), source="hash", added_by=1
+        )
+    text = (
+        "algorithm,hash,label\n"
+        f"pdq,{first.hex},fake A\n"
+        f"pdq,{known.hex},already there\n"
+        f"phash,{second.hex},\n"
+        f"pdq,{first.hex},again\n"
+    )
+    parsed = parse_hash_list(text.encode())
+    async with database.transaction() as conn:
+        result = await takedowns.import_list(conn, GUILD, parsed, added_by=7)
+    assert [(d.line, d.entry_id, d.first_line) for d in result.duplicates] == [
+        (3, entry.id, None),
+        (5, None, 2),
+    ]
+    async with database.connect() as conn:
+        added = [await takedowns.get_entry(conn, GUILD, i) for i in result.entry_ids]
+    assert [(e.hashes, e.label, e.source, e.added_by) for e in added if e] == [
+        ((first,), "fake A", "import", 7),
+        ((second,), "", "import", 7),
+    ]
+
+
+async def test_a_list_with_problems_is_never_imported(database: Database) -> None:
+    parsed = parse_hash_list(b"algorithm,hash,label\npdq,123,x\n")
+    with pytest.raises(ValueError, match="must not be imported"):
+        async with database.transaction() as conn:
+            await takedowns.import_list(conn, GUILD, parsed, added_by=7)
