@@ -156,6 +156,7 @@ class AddedMedia:
 
     entry_id: int
     hashes: tuple[Hash, ...]
+    label: str
     description: str
     already: bool = False
 
@@ -401,7 +402,7 @@ class Takedowns(commands.Cog):
         saved = [a for a in added if isinstance(a, AddedMedia)]
         view = discord.utils.MISSING
         if saved:
-            view = discord.ui.View(timeout=None)
+            view = discord.ui.View(timeout=900)  # the button itself works after that too
             view.add_item(DeleteMessageButton(message.channel.id, message.id, saved[0].entry_id))
         text = self._added_text(added)
         if saved:
@@ -459,7 +460,7 @@ class Takedowns(commands.Cog):
             existing = await takedowns_db.find_existing_hashes(conn, guild_id, entry.hashes)
             if existing:
                 entry_id = existing.get(entry.hashes[0]) or next(iter(existing.values()))
-                return AddedMedia(entry_id, entry.hashes, description, already=True)
+                return AddedMedia(entry_id, entry.hashes, entry.label, description, already=True)
             saved = await takedowns_db.add_entry(
                 conn, guild_id, entry, source=source, added_by=member.id
             )
@@ -475,7 +476,7 @@ class Takedowns(commands.Cog):
                 ),
             )
         await self.bot.takedown_index.sync()
-        return AddedMedia(saved.id, entry.hashes, description)
+        return AddedMedia(saved.id, entry.hashes, entry.label, description)
 
     def _added_text(self, results: Sequence[AddedMedia | str]) -> str:
         lines = []
@@ -489,8 +490,8 @@ class Takedowns(commands.Cog):
                 )
             else:
                 lines.append(
-                    f"Added entry **{result.entry_id}**: `{short_hash(result.hashes[0])}` "
-                    f"({result.description})."
+                    f"Added entry **{result.entry_id}**: `{short_hash(result.hashes[0])}`, "
+                    f"{quoted_label(result.label)} ({result.description})."
                 )
         if any(isinstance(r, AddedMedia) and not r.already for r in results):
             lines.append("Re-uploads will be removed from now on.")

@@ -118,7 +118,7 @@ async def test_a_hash_is_added_shown_listed_and_removed_each_as_a_case(
     pdq = random_pdq(random.Random(1))
     added = await say(moderator, "takedown add", hash=f"pdq:{pdq.hex}", label="fake of idol A")
     number = re.search(r"Added entry \*\*([0-9]+)\*\*", added)
-    assert number and f"`pdq:{pdq.hex[:8]}…`" in added and "1 hash" in added
+    assert number and f"`pdq:{pdq.hex[:8]}…`, “fake of idol A” (1 hash)" in added
     entry = int(number[1])
 
     info = await answer_of(await moderator.run_command("takedown info", entry=entry))
@@ -223,7 +223,7 @@ async def test_an_upload_is_added_without_being_shown_and_its_reuploads_are_remo
     )
     answer = await answer_of(handle)
     pdq, _ = known_hashes()
-    assert f"`pdq:{pdq.hex[:8]}…`" in answer.content
+    assert f"`pdq:{pdq.hex[:8]}…`, “fake of idol B” (1 picture, 2 hashes + " in answer.content
     assert "1 picture, 2 hashes + " in answer.content and "crops and rotations" in answer.content
     assert not answer.attachments and not answer.embeds  # nothing of the image is shown
 
