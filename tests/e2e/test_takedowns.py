@@ -341,6 +341,9 @@ async def test_a_full_size_import_finishes_and_matching_sees_it_at_once(
         f"100,000-line import ({len(data) / 1e6:.1f} MB): answered in {elapsed:.1f} s; "
         f"bot says: {answer.content!r}"
     )
+    for line in bot.lines:
+        if "Import" in line:
+            print(line.split("takedowns", 1)[-1].strip())
     assert "Imported **100,000 entries**" in answer.content
     posted = await guild.member("fan").send(
         guild.channel("general"), "", files=[("again.jpg", reupload())]
