@@ -36,7 +36,13 @@ from media.workers import HashingPool, PoolSettings
 log = logging.getLogger("lightstick")
 
 # Modules under cogs/ loaded at start; one that fails to load is logged and the rest still load.
-EXTENSIONS: tuple[str, ...] = ("cogs.moderation", "cogs.scanner", "cogs.rules", "cogs.settings")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.moderation",
+    "cogs.scanner",
+    "cogs.rules",
+    "cogs.settings",
+    "cogs.takedowns",
+)
 
 # What the invite link asks for; README.md explains each one and /config check verifies them.
 REQUIRED_PERMISSIONS = discord.Permissions(

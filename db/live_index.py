@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from db import allowlist, takedown_changes, takedowns
 from db.engine import Database
-from media.hashing import MediaHashes
+from media.hashing import Hash, MediaHashes
 from media.lists import ListIndex, ListMatch, ListScope
 from media.matching import MatchPolicy
 
@@ -62,18 +62,29 @@ class LiveTakedownIndex:
             by_entry = defaultdict(list)
             for row in rows:
                 by_entry[row.entry_id].append(row)
+            pending: list[tuple[int, int, Hash]] = []  # additions, applied together
+            pending_ids: set[int] = set()
             for change in changes:
+                entry_id = change.entry_id
                 if change.kind == "scope_changed":
                     self._forget_scope(change.guild_id)
-                elif change.entry_id is not None:
-                    self.index.remove(change.entry_id)
-                    if change.kind == "entry_added" and by_entry.get(change.entry_id):
-                        entry_rows = by_entry[change.entry_id]
-                        self.index.add(
-                            change.entry_id, entry_rows[0].list_id, [r.hash for r in entry_rows]
-                        )
+                elif entry_id is not None:
+                    if change.kind == "entry_removed" or entry_id in self.index.entry_lists:
+                        self._add(pending, pending_ids)  # keep the log's order around a removal
+                        self.index.remove(entry_id)
+                    if change.kind == "entry_added" and entry_id not in pending_ids:
+                        pending_ids.add(entry_id)
+                        pending += [(r.entry_id, r.list_id, r.hash) for r in by_entry[entry_id]]
+            self._add(pending, pending_ids)
             self.last_change = changes[-1].id
             return len(changes)
+
+    def _add(self, pending: list[tuple[int, int, Hash]], pending_ids: set[int]) -> None:
+        """Put the additions gathered so far into the index in one step."""
+        if pending:
+            self.index.add_many(pending)
+        pending.clear()
+        pending_ids.clear()
 
     def _forget_scope(self, guild_id: int | None) -> None:
         if guild_id is None:

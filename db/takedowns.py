@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import takedown_changes
 from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
+from media.hash_lists import ParsedList
 from media.hashing import Hash
 
 SHARE_CODE_BYTES = 9  # 12 url-safe characters: unguessable, short enough to paste on a phone
@@ -77,6 +78,21 @@ class IndexedHash:
     hash: Hash
 
 
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A line of an imported file that was not added: its hash is on the list or in the file."""
+
+    line: int
+    entry_id: int | None = None  # already on the list as this entry
+    first_line: int | None = None  # or: an earlier line of the same file has it
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    entry_ids: tuple[int, ...]
+    duplicates: tuple[Duplicate, ...]  # in file order
+
+
 def _list(row: RowMapping) -> HashList:
     return HashList(**row)
 
@@ -94,19 +110,45 @@ async def get_own_list(conn: AsyncConnection, guild_id: int) -> HashList:
     return _list(row)
 
 
-async def get_list_by_code(conn: AsyncConnection, share_code: str) -> HashList | None:
-    row = (
-        (
-            await conn.execute(
-                select(hash_lists).where(
-                    hash_lists.c.share_code == share_code.strip(), hash_lists.c.shared.is_(True)
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
+async def get_list_by_code(
+    conn: AsyncConnection, share_code: str, *, shared_only: bool = True
+) -> HashList | None:
+    """The list with this share code; one no longer shared only when `shared_only` is False."""
+    query = select(hash_lists).where(hash_lists.c.share_code == share_code.strip())
+    if shared_only:
+        query = query.where(hash_lists.c.shared.is_(True))
+    row = (await conn.execute(query)).mappings().first()
     return _list(row) if row else None
+
+
+async def count_list_entries(conn: AsyncConnection, list_id: int) -> int:
+    query = select(func.count()).where(takedown_entries.c.list_id == list_id)
+    return (await conn.scalar(query)) or 0
+
+
+async def subscribed_lists(
+    conn: AsyncConnection, guild_id: int
+) -> list[tuple[Subscription, HashList]]:
+    """The guild's subscriptions with the lists they are to, oldest first."""
+    rows = await conn.execute(
+        select(subscriptions, hash_lists.c.owner_guild_id, hash_lists.c.share_code)
+        .add_columns(hash_lists.c.shared, hash_lists.c.created_at.label("list_created_at"))
+        .join(hash_lists, hash_lists.c.id == subscriptions.c.list_id)
+        .where(subscriptions.c.guild_id == guild_id)
+        .order_by(subscriptions.c.id)
+    )
+    found = []
+    for row in rows.mappings():
+        subscription = Subscription(**{c.name: row[c.name] for c in subscriptions.c})
+        hash_list = HashList(
+            id=row["list_id"],
+            owner_guild_id=row["owner_guild_id"],
+            share_code=row["share_code"],
+            shared=row["shared"],
+            created_at=row["list_created_at"],
+        )
+        found.append((subscription, hash_list))
+    return found
 
 
 async def set_shared(conn: AsyncConnection, guild_id: int, shared: bool) -> HashList:
@@ -143,11 +185,7 @@ async def add_entries(
         }
         for entry in new_entries
     ]
-    result = await conn.execute(
-        takedown_entries.insert().returning(takedown_entries.c.id, sort_by_parameter_order=True),
-        rows,
-    )
-    entry_ids = list(result.scalars())
+    entry_ids = await _insert_entries(conn, rows)
     hash_rows = [
         {"entry_id": entry_id, "algorithm": h.algorithm, "hash": h.hex, "is_variant": variant}
         for entry_id, entry in zip(entry_ids, new_entries, strict=True)
@@ -156,8 +194,57 @@ async def add_entries(
     ]
     if hash_rows:
         await conn.execute(entry_hashes.insert(), hash_rows)
-    await takedown_changes.record_entries(conn, "entry_added", entry_ids)
+    await takedown_changes.record_new_entries(conn, entry_ids)
     return entry_ids
+
+
+async def _insert_entries(conn: AsyncConnection, rows: list[dict[str, object]]) -> list[int]:
+    """Insert entry rows in bulk; their new ids, in the order of `rows`."""
+    if conn.dialect.name != "sqlite":
+        result = await conn.execute(
+            takedown_entries.insert().returning(
+                takedown_entries.c.id, sort_by_parameter_order=True
+            ),
+            rows,
+        )
+        return list(result.scalars())
+    # SQLite can't return ids of a batched INSERT in parameter order, so SQLAlchemy would send
+    # one INSERT a row (a minute for a 100,000-line import). Writers hold SQLite's write lock
+    # (BEGIN IMMEDIATE), so the rows past the largest id are exactly these, in this order.
+    last = (await conn.scalar(select(func.max(takedown_entries.c.id)))) or 0
+    await conn.execute(takedown_entries.insert(), rows)
+    result = await conn.execute(
+        select(takedown_entries.c.id)
+        .where(takedown_entries.c.id > last)
+        .order_by(takedown_entries.c.id)
+    )
+    entry_ids = list(result.scalars())
+    assert len(entry_ids) == len(rows), "another writer added entries inside this transaction"
+    return entry_ids
+
+
+async def import_list(
+    conn: AsyncConnection, guild_id: int, parsed: ParsedList, *, added_by: int | None
+) -> ImportResult:
+    """Add a checked hash list file to the guild's own list: one entry a line, none doubled."""
+    if not parsed.ok:
+        raise ValueError("a hash list with problems must not be imported")
+    existing = await find_existing_hashes(conn, guild_id, [line.hash for line in parsed.lines])
+    fresh = [line for line in parsed.lines if line.hash not in existing]
+    entry_ids = await add_entries(
+        conn,
+        guild_id,
+        [NewEntry(hashes=(line.hash,), label=line.label) for line in fresh],
+        source="import",
+        added_by=added_by,
+    )
+    duplicates = [Duplicate(r.line, first_line=r.first_line) for r in parsed.repeats]
+    duplicates += [
+        Duplicate(line.line, entry_id=existing[line.hash])
+        for line in parsed.lines
+        if line.hash in existing
+    ]
+    return ImportResult(tuple(entry_ids), tuple(sorted(duplicates, key=lambda d: d.line)))
 
 
 async def add_variants(conn: AsyncConnection, entry_id: int, hashes: Sequence[Hash]) -> None:

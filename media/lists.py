@@ -60,10 +60,17 @@ class ListIndex:
 
     def add(self, entry_id: int, list_id: int, hashes: Iterable[Hash]) -> None:
         """Add an entry's hashes (an entry added twice keeps both sets)."""
-        if entry_id not in self.entry_lists:
-            self.entry_lists[entry_id] = list_id
-            self.list_sizes[list_id] += 1
-        self.index.add(entry_id, hashes)
+        self.add_many([(entry_id, list_id, value) for value in hashes])
+
+    def add_many(self, rows: Iterable[tuple[int, int, Hash]]) -> None:
+        """Add (entry_id, list_id, hash) rows of many entries at once."""
+        hashes: list[tuple[int, Hash]] = []
+        for entry_id, list_id, value in rows:
+            if entry_id not in self.entry_lists:
+                self.entry_lists[entry_id] = list_id
+                self.list_sizes[list_id] += 1
+            hashes.append((entry_id, value))
+        self.index.add_many(hashes)
 
     def remove(self, entry_id: int) -> None:
         list_id = self.entry_lists.pop(entry_id, None)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from db import takedowns
 from db.engine import Database
 from db.takedowns import NewEntry
+from media.hash_lists import parse_hash_list
 from media.hashing import Hash
 
 GUILD = 3001
@@ -181,3 +182,62 @@ async def test_bulk_add_of_thousands_keeps_order_and_hashes(database: Database) 
     assert len(ids) == 3000 and ids == sorted(ids)
     assert indexed[ids[0]] == entries[0].hashes[0]
     assert sample is not None and sample.label == "item 1234"
+
+
+async def test_subscriptions_are_listed_with_their_lists_even_when_no_longer_shared(
+    database: Database,
+) -> None:
+    rng = random.Random(9)
+    async with database.transaction() as conn:
+        publisher = await takedowns.set_shared(conn, GUILD, True)
+        await takedowns.add_entries(
+            conn, GUILD, [NewEntry((random_pdq(rng),)) for _ in range(3)], source="hash", added_by=1
+        )
+        subscription = await takedowns.subscribe(conn, SUBSCRIBER, publisher.id, "flag", 9)
+        await takedowns.set_shared(conn, GUILD, False)
+    assert publisher.share_code is not None
+    async with database.connect() as conn:
+        (listed,) = await takedowns.subscribed_lists(conn, SUBSCRIBER)
+        size = await takedowns.count_list_entries(conn, publisher.id)
+        hidden = await takedowns.get_list_by_code(conn, publisher.share_code)
+        found = await takedowns.get_list_by_code(conn, publisher.share_code, shared_only=False)
+    assert listed[0] == subscription
+    assert listed[1].id == publisher.id and listed[1].share_code == publisher.share_code
+    assert listed[1].shared is False
+    assert size == 3 and hidden is None and found is not None and found.id == publisher.id
+
+
+async def test_an_import_adds_one_entry_a_line_and_reports_duplicates(database: Database) -> None:
+    rng = random.Random(10)
+    known, first, second = random_pdq(rng), random_pdq(rng), random_phash(rng)
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn, GUILD, NewEntry((known,)), source="hash", added_by=1
+        )
+    text = (
+        "algorithm,hash,label\n"
+        f"pdq,{first.hex},fake A\n"
+        f"pdq,{known.hex},already there\n"
+        f"phash,{second.hex},\n"
+        f"pdq,{first.hex},again\n"
+    )
+    parsed = parse_hash_list(text.encode())
+    async with database.transaction() as conn:
+        result = await takedowns.import_list(conn, GUILD, parsed, added_by=7)
+    assert [(d.line, d.entry_id, d.first_line) for d in result.duplicates] == [
+        (3, entry.id, None),
+        (5, None, 2),
+    ]
+    async with database.connect() as conn:
+        added = [await takedowns.get_entry(conn, GUILD, i) for i in result.entry_ids]
+    assert [(e.hashes, e.label, e.source, e.added_by) for e in added if e] == [
+        ((first,), "fake A", "import", 7),
+        ((second,), "", "import", 7),
+    ]
+
+
+async def test_a_list_with_problems_is_never_imported(database: Database) -> None:
+    parsed = parse_hash_list(b"algorithm,hash,label\npdq,123,x\n")
+    with pytest.raises(ValueError, match="must not be imported"):
+        async with database.transaction() as conn:
+            await takedowns.import_list(conn, GUILD, parsed, added_by=7)

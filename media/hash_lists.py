@@ -1,0 +1,199 @@
+"""Hash list files: what `/takedown import` reads and `/takedown export` writes.
+
+Two forms come in. Our own is a CSV with the header `algorithm,hash,label` (`pdq` with 64 hex
+digits, `phash` with 16); it is also what `python bot.py hash` prints, so a moderator can add a
+known deepfake without posting it anywhere. The other is ThreatExchange's one signal a line,
+`pdq <hex>`, so lists from StopNCII-style sources load as they are.
+
+Why the whole file is checked before anything is applied: a half-imported list is worse than
+none (nobody knows which half), so a file with one bad line changes nothing, and every bad line
+is named by its number in the file (the header is line 1) so it can be fixed in one go. A hash
+that appears twice is not an error, just not added twice.
+
+Each line becomes its own entry: that is how ThreatExchange and HMA treat a signal, and it keeps
+`/takedown remove` precise. Labels are limited to what the database holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from media.hashing import HEX_DIGITS, Hash
+
+MAX_LINES = 100_000  # hash lines one import takes (header and blank lines not counted)
+LABEL_LIMIT = 200  # takedown_entries.label is String(200)
+HEADER = ("algorithm", "hash", "label")
+CSV_FORMAT = "csv"
+THREATEXCHANGE_FORMAT = "threatexchange"
+WHOLE_FILE = 0  # the line number of a problem with the file itself, not one line
+# algorithm,hash[,label] with no quotes and no comma in the label: checked without the csv module.
+_SIMPLE_CSV_LINE = re.compile(r"\s*([A-Za-z]+)\s*,\s*([0-9A-Fa-f]*)\s*(?:,([^\",]*))?")
+
+
+@dataclass(frozen=True, slots=True)
+class ListLine:
+    """One good line: a hash and its label, and where it was in the file."""
+
+    line: int
+    hash: Hash
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why one line (or, at line 0, the whole file) can't be imported."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason if self.line == WHOLE_FILE else f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """A line whose hash an earlier line of the same file already has."""
+
+    line: int
+    first_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedList:
+    """A checked file: its good lines (first of each hash), repeats, and every problem."""
+
+    format: str
+    lines: tuple[ListLine, ...] = ()
+    repeats: tuple[Repeat, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def parse_hash_list(data: bytes, *, max_lines: int = MAX_LINES) -> ParsedList:
+    """Check a whole hash list file; nothing in it should be applied unless `.ok`."""
+    text = _decode(data)
+    if isinstance(text, Problem):
+        return ParsedList(format="", problems=(text,))
+    numbered = [
+        (number, line.rstrip("\r"))
+        for number, line in enumerate(text.split("\n"), start=1)
+        if line.strip()
+    ]
+    if not numbered:
+        return ParsedList(format="", problems=(Problem(WHOLE_FILE, "the file is empty"),))
+    first_number, first_line = numbered[0]
+    problems: list[Problem] = []
+    if _is_header(first_line):
+        fmt, body = CSV_FORMAT, numbered[1:]
+    elif "," in first_line:
+        fmt, body = CSV_FORMAT, numbered[1:]  # a CSV without its header: say so, check the rest
+        problems.append(
+            Problem(first_number, "the first line must be the header " + ",".join(HEADER))
+        )
+    else:
+        fmt, body = THREATEXCHANGE_FORMAT, numbered
+    if len(body) > max_lines:
+        reason = f"the file has {len(body):,} hash lines; one import takes at most {max_lines:,}"
+        return ParsedList(format=fmt, problems=(Problem(WHOLE_FILE, reason),))
+    if not body and not problems:
+        reason = "the file has a header but no hashes"
+        return ParsedList(format=fmt, problems=(Problem(WHOLE_FILE, reason),))
+    parse_line = _csv_line if fmt == CSV_FORMAT else _threatexchange_line
+    lines: list[ListLine] = []
+    repeats: list[Repeat] = []
+    first_seen: dict[Hash, int] = {}
+    for number, line in body:
+        parsed = parse_line(number, line)
+        if isinstance(parsed, Problem):
+            problems.append(parsed)
+        elif parsed.hash in first_seen:
+            repeats.append(Repeat(number, first_seen[parsed.hash]))
+        else:
+            first_seen[parsed.hash] = number
+            lines.append(parsed)
+    if problems:
+        return ParsedList(format=fmt, problems=tuple(problems))
+    return ParsedList(format=fmt, lines=tuple(lines), repeats=tuple(repeats))
+
+
+def _decode(data: bytes) -> str | Problem:
+    if b"\x00" in data[:4096]:
+        return Problem(WHOLE_FILE, "the file isn't a text file (is it a picture or a document?)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return Problem(line, "isn't UTF-8 text; save the file as UTF-8 CSV")
+
+
+def _is_header(line: str) -> bool:
+    fields = [f.strip().lower() for f in _split_csv(line) or []]
+    return tuple(fields) == HEADER
+
+
+def _split_csv(line: str) -> list[str] | None:
+    try:
+        return next(csv.reader([line], strict=True))
+    except (csv.Error, StopIteration):
+        return None
+
+
+def _csv_line(number: int, line: str) -> ListLine | Problem:
+    simple = _SIMPLE_CSV_LINE.fullmatch(line)  # most lines: no quotes, so no csv machinery
+    if simple is not None:
+        algorithm, digits, label = simple.groups()
+        return _line(number, algorithm.lower(), digits.lower(), (label or "").strip())
+    fields = _split_csv(line)
+    if fields is None:
+        return Problem(number, "a quote is not closed; put labels with commas in double quotes")
+    if len(fields) not in (2, 3):
+        return Problem(
+            number,
+            f"has {len(fields)} field{'s' if len(fields) != 1 else ''}; expected "
+            "algorithm,hash,label (put a label with commas in double quotes)",
+        )
+    algorithm, digits = fields[0].strip().lower(), fields[1].strip().lower()
+    label = fields[2].strip() if len(fields) == 3 else ""
+    return _line(number, algorithm, digits, label)
+
+
+def _threatexchange_line(number: int, line: str) -> ListLine | Problem:
+    parts = line.split()
+    if len(parts) != 2:
+        return Problem(number, "expected a ThreatExchange line like pdq <64 hex digits>")
+    return _line(number, parts[0].lower(), parts[1].lower(), "")
+
+
+def _line(number: int, algorithm: str, digits: str, label: str) -> ListLine | Problem:
+    if len(label) > LABEL_LIMIT:
+        return Problem(number, f"the label is {len(label)} characters; at most {LABEL_LIMIT}")
+    try:
+        return ListLine(number, Hash(algorithm, digits), label)  # type: ignore[arg-type]
+    except ValueError:
+        return Problem(number, _why_not_a_hash(algorithm, digits))
+
+
+def _why_not_a_hash(algorithm: str, digits: str) -> str:
+    expected = HEX_DIGITS.get(algorithm)
+    if expected is None:
+        return f"unknown algorithm {algorithm[:20]!r}; use pdq or phash"
+    if len(digits) != expected:
+        return f"a {algorithm} hash is {expected} hex digits; this one has {len(digits)}"
+    return "the hash has characters that aren't hex digits (0-9, a-f)"
+
+
+def write_hash_list(rows: Iterable[tuple[Hash, str]]) -> str:
+    """The CSV `parse_hash_list` reads back: the header, then one hash and its label a line."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    for value, label in rows:
+        writer.writerow((value.algorithm, value.hex, label))
+    return out.getvalue()

@@ -1,0 +1,115 @@
+"""The live takedown index follows the change log: additions (in bulk too), removals, an entry
+re-added under the same id, subscriptions, and a publisher's withdrawal reaching subscribers."""
+
+from __future__ import annotations
+
+import random
+
+from db import takedowns
+from db.engine import Database
+from db.live_index import LiveTakedownIndex
+from db.takedowns import NewEntry
+from media.hashing import FrameHashes, Hash, MediaHashes, Outcome
+from media.matching import MatchPolicy
+
+PUBLISHER = 4001
+SUBSCRIBER = 4002
+
+
+def random_pdq(rng: random.Random) -> Hash:
+    return Hash("pdq", f"{rng.getrandbits(256):064x}")
+
+
+def upload_of(value: Hash) -> MediaHashes:
+    frame = FrameHashes(pdq=value, quality=100, phash=Hash("phash", "0" * 16))
+    return MediaHashes(Outcome.HASHED, (frame,), kind="image")
+
+
+async def matched(index: LiveTakedownIndex, guild_id: int, value: Hash) -> list[int]:
+    scope = await index.scope(guild_id)
+    return [m.match.entry_id for m in index.match(upload_of(value), MatchPolicy(), scope)]
+
+
+async def sync_all(index: LiveTakedownIndex) -> None:
+    while await index.sync():
+        pass
+
+
+async def test_added_and_removed_entries_match_and_stop_matching(database: Database) -> None:
+    rng = random.Random(1)
+    index = LiveTakedownIndex(database)
+    await index.load()
+    first, second = random_pdq(rng), random_pdq(rng)
+    async with database.transaction() as conn:
+        ids = await takedowns.add_entries(
+            conn, PUBLISHER, [NewEntry((first,)), NewEntry((second,))], source="hash", added_by=1
+        )
+    await sync_all(index)
+    assert await matched(index, PUBLISHER, first) == [ids[0]]
+    assert await matched(index, PUBLISHER, second) == [ids[1]]
+    variant = random_pdq(rng)
+    async with database.transaction() as conn:
+        await takedowns.remove_entry(conn, PUBLISHER, ids[0])
+        await takedowns.add_variants(conn, ids[1], [variant])
+    await sync_all(index)
+    assert await matched(index, PUBLISHER, first) == []
+    assert await matched(index, PUBLISHER, variant) == [ids[1]]
+    assert len(index.index) == 1
+
+
+async def test_a_removed_id_added_again_in_one_batch_ends_up_matching(database: Database) -> None:
+    rng = random.Random(2)
+    index = LiveTakedownIndex(database)
+    await index.load()
+    old, new = random_pdq(rng), random_pdq(rng)
+    async with database.transaction() as conn:
+        (entry_id,) = await takedowns.add_entries(
+            conn, PUBLISHER, [NewEntry((old,))], source="hash", added_by=1
+        )
+        await takedowns.remove_entry(conn, PUBLISHER, entry_id)
+        (again,) = await takedowns.add_entries(
+            conn, PUBLISHER, [NewEntry((new,))], source="hash", added_by=1
+        )
+    await sync_all(index)
+    assert await matched(index, PUBLISHER, new) == [again]
+    assert await matched(index, PUBLISHER, old) == []
+
+
+async def test_a_withdrawn_entry_stops_matching_for_subscribers(database: Database) -> None:
+    rng = random.Random(3)
+    index = LiveTakedownIndex(database)
+    await index.load()
+    value = random_pdq(rng)
+    async with database.transaction() as conn:
+        shared = await takedowns.set_shared(conn, PUBLISHER, True)
+        entry = await takedowns.add_entry(
+            conn, PUBLISHER, NewEntry((value,)), source="hash", added_by=1
+        )
+    await sync_all(index)
+    assert await matched(index, SUBSCRIBER, value) == []
+    async with database.transaction() as conn:
+        await takedowns.subscribe(conn, SUBSCRIBER, shared.id, "flag", created_by=2)
+    await sync_all(index)
+    (found,) = index.match(upload_of(value), MatchPolicy(), await index.scope(SUBSCRIBER))
+    assert found.match.entry_id == entry.id and found.action == "flag" and not found.removes
+    async with database.transaction() as conn:
+        await takedowns.remove_entry(conn, PUBLISHER, entry.id)
+    await sync_all(index)
+    assert await matched(index, SUBSCRIBER, value) == []
+
+
+async def test_a_bulk_import_larger_than_one_batch_of_the_log_is_all_indexed(
+    database: Database,
+) -> None:
+    rng = random.Random(4)
+    index = LiveTakedownIndex(database)
+    await index.load()
+    values = [random_pdq(rng) for _ in range(50_500)]  # the log is read 50,000 changes at a time
+    async with database.transaction() as conn:
+        ids = await takedowns.add_entries(
+            conn, PUBLISHER, [NewEntry((v,)) for v in values], source="import", added_by=1
+        )
+    await sync_all(index)
+    assert len(index.index) == len(values)
+    assert await matched(index, PUBLISHER, values[-1]) == [ids[-1]]
+    assert await matched(index, PUBLISHER, values[0]) == [ids[0]]
