@@ -360,12 +360,12 @@ class Moderation(commands.Cog):
         embed.add_field(
             name="Entry", value=f"#{entry.entry_id} · {entry.label} ({source}{added})", inline=False
         )
-        kind = "confident" if alert.tier == str(Tier.TAKEDOWN) else "review"
+        kind = "confident match" if alert.tier == str(Tier.TAKEDOWN) else "possible match"
         embed.add_field(
             name="Match",
             value=(
-                f"{alert.algorithm.upper()} distance {alert.distance} "
-                f"({kind}; confident is ≤ {confident})"
+                f"{alert.algorithm.upper()} distance {alert.distance}: {kind} "
+                f"(the confident radius is {confident})"
             ),
         )
         embed.add_field(

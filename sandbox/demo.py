@@ -9,6 +9,8 @@ registered says so and is skipped, so the demo always runs with whatever exists.
 
 from __future__ import annotations
 
+import io
+import random
 import sys
 import tempfile
 import textwrap
@@ -16,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+
+from PIL import Image, ImageDraw
 
 from sandbox.botprocess import BotProcess
 from sandbox.gateway import Intent, Op
@@ -124,8 +128,80 @@ async def step_config(demo: Demo) -> None:
     await demo.show_answer(demo.owner, await demo.owner.run_command("config check"))
 
 
+def demo_picture() -> bytes:
+    """A made-up picture standing in for a known abusive edit (the demo ships no real one)."""
+    rng = random.Random(7)
+    picture = Image.new("RGB", (640, 480), (240, 220, 230))
+    draw = ImageDraw.Draw(picture)
+    for _ in range(40):
+        x, y = rng.randrange(640), rng.randrange(480)
+        size = rng.randrange(20, 160)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        draw.ellipse((x, y, x + size, y + size), fill=colour)
+    return _encode(picture, "PNG")
+
+
+def _encode(picture: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def reupload_of(original: bytes) -> bytes:
+    """What a re-upload looks like: smaller and recompressed."""
+    picture = Image.open(io.BytesIO(original)).convert("RGB")
+    return _encode(picture.resize((480, 360)), "JPEG", quality=70)
+
+
+async def step_takedown(demo: Demo) -> None:
+    if not demo.has_command("takedown") or not demo.has_command("config"):
+        demo.say("(/takedown is not available yet: skipped)")
+        return
+    mod_queue = demo.guild.channel("mod-queue")
+    demo.step("The owner picks the channel for moderator alerts")
+    demo.say(f"{demo.owner.user.username}: /config channels mod_channel:#mod-queue", indent=5)
+    await (await demo.owner.run_command("config channels", mod_channel=mod_queue)).message()
+    demo.say("Saved.", indent=5)
+    demo.step("A moderator adds a known abusive edit to the takedown list")
+    original = demo_picture()
+    demo.say(
+        f"{demo.moderator.user.username}: /takedown add image:edit.png label:'fake of idol A' "
+        "(the image is hashed in memory and dropped; only its hashes are kept)",
+        indent=5,
+    )
+    added = await demo.moderator.run_command(
+        "takedown add", image=("edit.png", original), label="fake of idol A"
+    )
+    await demo.show_answer(demo.moderator, added)
+    demo.step("A fan re-posts it, resized and recompressed")
+    mark = len(demo.sandbox.calls)
+    posted = await demo.fan.send(
+        demo.guild.channel("general"),
+        "look what I found",
+        files=[("repost.jpg", reupload_of(original))],
+    )
+    demo.say(f"{demo.fan.user.username} in #general: 'look what I found' + repost.jpg", indent=5)
+    await demo.sandbox.wait_for_call(
+        "DELETE",
+        "/channels/{channel_id}/messages/{message_id}",
+        where=lambda c: c.params["message_id"] == str(posted.id),
+        since=mark,
+    )
+    demo.say("Lightstick removed the message.", indent=5)
+    alert = await demo.sandbox.wait_for_call(
+        "POST",
+        "/channels/{channel_id}/messages",
+        where=lambda c: c.params["channel_id"] == str(mod_queue.id),
+        since=mark,
+    )
+    message = demo.sandbox.world.messages[int(alert.response["id"])]
+    demo.say(f"In #mod-queue: {describe(message)}", indent=5)
+    files = ", ".join(a.filename for a in message.attachments) or "none"
+    demo.say(f"Attached: {files} (a tiny blurred preview, spoiler-tagged).", indent=5)
+
+
 # Each feature appends its step here (takedowns, reports, ...); they run in this order.
-STEPS: list[Step] = [step_connect, step_rules, step_config]
+STEPS: list[Step] = [step_connect, step_rules, step_config, step_takedown]
 
 
 def build_demo_guild(sandbox: Sandbox) -> tuple[GuildHandle, MemberHandle, MemberHandle]:
