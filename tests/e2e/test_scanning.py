@@ -257,11 +257,11 @@ async def test_without_manage_messages_the_alert_says_what_it_could_not_do(
     assert labels[0] == "Take down"
 
 
-async def test_flag_only_guild_alerts_but_does_not_remove(
-    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+async def test_config_flag_only_alerts_but_does_not_remove(
+    sandbox: Sandbox, guild: GuildHandle, scanning_bot: BotProcess
 ) -> None:
-    await arrange(tmp_path, guild, takedown_action="flag")
-    await start_bot(env={"HASH_WORKERS": "1"})
+    saved = await guild.owner.run_command("config takedowns", action="flag")
+    assert (await saved.message()).content.startswith("Saved.")
     message = await guild.member("fan").send(
         guild.channel("general"), "", files=[("x.jpg", reupload())]
     )
@@ -270,16 +270,12 @@ async def test_flag_only_guild_alerts_but_does_not_remove(
     assert "please review" in alert.embeds[0]["title"]
 
 
-async def test_a_skipped_channel_is_not_scanned(
-    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+async def test_config_skipped_channel_is_not_scanned(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, scanning_bot: BotProcess
 ) -> None:
     memes = guild.add_channel("memes")
-    await arrange(tmp_path, guild)
-    database = await Database.open(bot_database_url(tmp_path))
-    async with database.transaction() as conn:
-        await guild_settings.set_channel_skipped(conn, guild.id, memes.id, True)
-    await database.close()
-    await start_bot(env={"HASH_WORKERS": "1"})
+    saved = await guild.owner.run_command("config channels", skip=memes)
+    assert (await saved.message()).content.startswith("Saved.")
     fan = guild.member("fan")
     skipped = await fan.send(memes, "", files=[("x.jpg", reupload())])
     scanned = await fan.send(guild.channel("general"), "", files=[("y.jpg", reupload())])
@@ -287,6 +283,43 @@ async def test_a_skipped_channel_is_not_scanned(
         "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(scanned.id)
     )
     assert not skipped.deleted
+    unskipped = await guild.owner.run_command("config channels", unskip=memes)
+    await unskipped.message()
+    again = await fan.send(memes, "", files=[("z.jpg", reupload())])
+    await sandbox.wait_for_call(
+        "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(again.id)
+    )
+
+
+async def test_config_dm_author_and_previews_off_change_what_happens(
+    sandbox: Sandbox, guild: GuildHandle, scanning_bot: BotProcess
+) -> None:
+    saved = await guild.owner.run_command("config takedowns", dm_author=True, previews=False)
+    assert (await saved.message()).content.startswith("Saved.")
+    fan = guild.member("fan")
+    await fan.send(guild.channel("general"), "", files=[("x.jpg", reupload())])
+    (alert,) = await wait_for_alerts(sandbox, guild, 1)
+    assert alert.attachments == []
+    dm = await sandbox.wait_for_call(
+        "POST",
+        "/channels/{channel_id}/messages",
+        where=lambda c: "takedown list" in str((c.json or {}).get("content", "")),
+    )
+    assert "contact the server's moderators" in dm.json["content"]
+
+
+async def test_config_mod_role_makes_its_members_moderators(
+    sandbox: Sandbox, guild: GuildHandle, scanning_bot: BotProcess
+) -> None:
+    helpers = guild.add_role("Helpers")
+    helper = guild.add_member("helper", roles=[helpers])
+    guild.open_command_to_everyone("cases")
+    before = await helper.run_command("cases")
+    assert (await before.message()).content.startswith("Only this server's moderators")
+    saved = await guild.owner.run_command("config roles", mod_role=helpers)
+    assert (await saved.message()).content.startswith("Saved.")
+    after = await helper.run_command("cases")
+    assert "Settings change" in str((await after.message()).embeds)
 
 
 async def test_messages_posted_while_offline_are_caught_up(
