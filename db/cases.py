@@ -108,6 +108,14 @@ async def list_cases(
     return [_case(row) for row in (await conn.execute(query)).mappings()]
 
 
+async def cases_for_report(conn: AsyncConnection, report_id: int) -> list[Case]:
+    """What was done about one report, oldest first."""
+    rows = await conn.execute(
+        select(cases).where(cases.c.report_id == report_id).order_by(cases.c.number)
+    )
+    return [_case(row) for row in rows.mappings()]
+
+
 async def count_cases(
     conn: AsyncConnection,
     guild_id: int,

@@ -61,6 +61,7 @@ class Reporter:
     reporter_id: int
     category: str
     details: str
+    evidence_url: str | None
     created_at: datetime
 
 
@@ -148,6 +149,7 @@ async def file_report(
     reporter_id: int,
     category: str,
     details: str = "",
+    evidence_url: str | None = None,
 ) -> FiledReport:
     """Open a report on `target` or join the open one. Raises AlreadyReported on a repeat."""
     created = False
@@ -167,7 +169,11 @@ async def file_report(
         raise AlreadyReported(report)
     await conn.execute(
         report_reporters.insert().values(
-            report_id=report.id, reporter_id=reporter_id, category=category, details=details
+            report_id=report.id,
+            reporter_id=reporter_id,
+            category=category,
+            details=details,
+            evidence_url=evidence_url,
         )
     )
     return FiledReport(report, created, await count_reporters(conn, report.id))
@@ -209,20 +215,41 @@ async def get_report_by_number(conn: AsyncConnection, guild_id: int, number: int
     return _report(row) if row else None
 
 
-async def add_hashes(conn: AsyncConnection, report_id: int, hashes: Sequence[Hash]) -> None:
-    known = set(await stored_hashes(conn, report_id))
-    new = [h for h in dict.fromkeys(hashes) if h not in known]
-    if new:
-        await conn.execute(
-            report_hashes.insert(),
-            [{"report_id": report_id, "algorithm": h.algorithm, "hash": h.hex} for h in new],
-        )
+async def add_hashes(
+    conn: AsyncConnection,
+    report_id: int,
+    hashes: Sequence[Hash],
+    *,
+    variants: Sequence[Hash] = (),
+) -> None:
+    """Store the reported media's hashes; `variants` are its crops and rotations."""
+    known = set(await stored_hashes(conn, report_id)) | set(
+        await stored_hashes(conn, report_id, variants=True)
+    )
+    rows = []
+    for is_variant, group in ((False, hashes), (True, variants)):
+        for h in dict.fromkeys(group):
+            if h not in known:
+                known.add(h)
+                rows.append(
+                    {
+                        "report_id": report_id,
+                        "algorithm": h.algorithm,
+                        "hash": h.hex,
+                        "is_variant": is_variant,
+                    }
+                )
+    if rows:
+        await conn.execute(report_hashes.insert(), rows)
 
 
-async def stored_hashes(conn: AsyncConnection, report_id: int) -> list[Hash]:
+async def stored_hashes(
+    conn: AsyncConnection, report_id: int, *, variants: bool = False
+) -> list[Hash]:
+    """The reported media's own hashes, or with `variants` its crops' and rotations'."""
     rows = await conn.execute(
         select(report_hashes.c.algorithm, report_hashes.c.hash)
-        .where(report_hashes.c.report_id == report_id)
+        .where(report_hashes.c.report_id == report_id, report_hashes.c.is_variant.is_(variants))
         .order_by(report_hashes.c.id)
     )
     return [Hash(algorithm, hex_digits) for algorithm, hex_digits in rows]
@@ -236,6 +263,23 @@ async def set_queue_message(
         .where(reports.c.id == report_id)
         .values(queue_channel_id=channel_id, queue_message_id=message_id)
     )
+
+
+async def forget_queue_message(conn: AsyncConnection, message_id: int) -> Report | None:
+    """A queue message was deleted: forget it, so the report is posted again. The report, if any."""
+    row = (
+        (await conn.execute(select(reports).where(reports.c.queue_message_id == message_id)))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    await conn.execute(
+        update(reports)
+        .where(reports.c.id == row["id"])
+        .values(queue_channel_id=None, queue_message_id=None)
+    )
+    return await get_report(conn, row["id"])
 
 
 async def mark_hidden(conn: AsyncConnection, report_id: int) -> None:
@@ -293,3 +337,30 @@ async def list_open_reports(conn: AsyncConnection, guild_id: int, limit: int = 2
         .limit(limit)
     )
     return [_report(row) for row in rows.mappings()]
+
+
+async def open_reports_not_in_queue(
+    conn: AsyncConnection, guild_id: int, limit: int = 10
+) -> list[Report]:
+    """Open reports with no queue message (none was posted, or it was deleted): oldest first."""
+    rows = await conn.execute(
+        select(reports)
+        .where(
+            reports.c.guild_id == guild_id,
+            reports.c.status == "open",
+            reports.c.queue_message_id.is_(None),
+        )
+        .order_by(reports.c.number)
+        .limit(limit)
+    )
+    return [_report(row) for row in rows.mappings()]
+
+
+async def report_numbers(conn: AsyncConnection, report_ids: Sequence[int]) -> dict[int, int]:
+    """Report id -> the report's number in its guild (what moderators and reporters see)."""
+    if not report_ids:
+        return {}
+    rows = await conn.execute(
+        select(reports.c.id, reports.c.number).where(reports.c.id.in_(set(report_ids)))
+    )
+    return {report_id: number for report_id, number in rows}

@@ -246,6 +246,8 @@ report_reporters = Table(
     _snowflake("reporter_id", nullable=False),
     Column("category", String(30), nullable=False),
     Column("details", Text, nullable=False, server_default=""),
+    # A link to the file a reporter attached to /report: Discord keeps the file, we keep no bytes.
+    Column("evidence_url", Text),
     Column("created_at", UTCDateTime, nullable=False, default=_now),
     PrimaryKeyConstraint("report_id", "reporter_id"),
     Index(None, "reporter_id", "created_at"),
@@ -258,6 +260,8 @@ report_hashes = Table(
     Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
     Column("algorithm", String(10), nullable=False),
     Column("hash", String(64), nullable=False),
+    # Crops and rotations of a reported picture: they become the entry's variants on Take down.
+    Column("is_variant", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
     Index(None, "report_id"),
 )

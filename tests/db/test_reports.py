@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db import reports
+from db import cases, reports
 from db.engine import Database
 from db.reports import AlreadyReported, ReportTarget
 from media.hashing import Hash
@@ -129,3 +129,62 @@ async def test_recent_reports_are_counted_per_reporter(database: Database) -> No
         assert await reports.count_recent_reports_by(conn, GUILD, 1, hour_ago) == 3
         assert await reports.count_recent_reports_by(conn, GUILD, 1, datetime.now(UTC)) == 0
         assert await reports.count_recent_reports_by(conn, GUILD + 1, 1, hour_ago) == 0
+
+
+async def test_variant_hashes_are_kept_apart_from_the_pictures_own(database: Database) -> None:
+    crop = Hash("pdq", "cd" * 32)
+    async with database.transaction() as conn:
+        filed = await reports.file_report(conn, GUILD, MESSAGE, reporter_id=1, category="deepfake")
+        await reports.add_hashes(conn, filed.report.id, [PDQ], variants=[crop, PDQ])
+    async with database.connect() as conn:
+        assert await reports.stored_hashes(conn, filed.report.id) == [PDQ]
+        assert await reports.stored_hashes(conn, filed.report.id, variants=True) == [crop]
+
+
+async def test_evidence_links_are_kept_per_reporter(database: Database) -> None:
+    url = "https://cdn.discordapp.com/ephemeral-attachments/1/2/proof.png"
+    async with database.transaction() as conn:
+        filed = await reports.file_report(
+            conn, GUILD, MESSAGE, reporter_id=1, category="privacy", evidence_url=url
+        )
+        await reports.file_report(conn, GUILD, MESSAGE, reporter_id=2, category="privacy")
+        who = await reports.reporters(conn, filed.report.id)
+    assert [r.evidence_url for r in who] == [url, None]
+
+
+async def test_a_deleted_queue_message_is_forgotten_so_the_report_is_posted_again(
+    database: Database,
+) -> None:
+    async with database.transaction() as conn:
+        filed = await reports.file_report(conn, GUILD, MESSAGE, reporter_id=1, category="spam")
+        user = await reports.file_report(
+            conn, GUILD, ReportTarget("user", user_id=78), reporter_id=1, category="spam"
+        )
+        await reports.set_queue_message(conn, filed.report.id, 300, 301)
+        await reports.set_queue_message(conn, user.report.id, 300, 302)
+        assert await reports.open_reports_not_in_queue(conn, GUILD) == []
+        forgotten = await reports.forget_queue_message(conn, 301)
+        assert await reports.forget_queue_message(conn, 999) is None
+        missing = await reports.open_reports_not_in_queue(conn, GUILD)
+    assert forgotten is not None and forgotten.queue_message_id is None
+    assert [r.id for r in missing] == [filed.report.id]
+
+
+async def test_report_numbers_by_id(database: Database) -> None:
+    async with database.transaction() as conn:
+        first = await reports.file_report(conn, GUILD, MESSAGE, reporter_id=1, category="spam")
+        other = await reports.file_report(conn, GUILD + 1, MESSAGE, reporter_id=1, category="spam")
+        numbers = await reports.report_numbers(conn, [first.report.id, other.report.id])
+    assert numbers == {first.report.id: 1, other.report.id: 1}
+
+
+async def test_the_cases_of_a_report_are_listed_oldest_first(database: Database) -> None:
+    async with database.transaction() as conn:
+        filed = await reports.file_report(conn, GUILD, MESSAGE, reporter_id=1, category="deepfake")
+        hidden = await cases.create_case(conn, GUILD, "auto_hide", report_id=filed.report.id)
+        await cases.create_case(conn, GUILD, "timeout", user_id=77)
+        banned = await cases.create_case(
+            conn, GUILD, "ban", user_id=77, moderator_id=5, report_id=filed.report.id
+        )
+        found = await cases.cases_for_report(conn, filed.report.id)
+    assert found == [hidden, banned]
