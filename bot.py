@@ -42,6 +42,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.rules",
     "cogs.settings",
     "cogs.takedowns",
+    "cogs.reports",
 )
 
 # What the invite link asks for; README.md explains each one and /config check verifies them.

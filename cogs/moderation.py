@@ -1,9 +1,11 @@
-"""The one place that acts: removals, timeouts, bans, cases, and the moderators' alerts.
+"""The one place that acts: removals, timeouts, bans, cases, the alerts and the report queue.
 
 Every action, automatic or by a moderator, is recorded with `db.cases.create_case` in the same
-transaction as the change it records, so the audit trail can't be skipped. Alerts carry
-buttons that survive restarts (`DynamicItem`s whose custom id holds the alert id; the state is
-read from the database) and check that whoever clicks is a moderator.
+transaction as the change it records, so the audit trail can't be skipped. Alerts and report
+queue messages carry buttons that survive restarts (`DynamicItem`s whose custom id holds the
+record id; the state is read from the database) and check that whoever clicks is a moderator.
+A queue message is drawn from the database every time, so any change (a new reporter, a
+moderator's action, a restart in between) shows the same, whole picture.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import io
 import logging
 import math
 import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
@@ -20,16 +23,20 @@ from typing import TYPE_CHECKING, ClassVar
 import discord
 from discord import app_commands
 from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cogs.access import AccessDenied, moderators_only, require_moderator
 from cogs.pagination import send_pages
 from db import alerts as alerts_db
 from db import allowlist, takedowns
 from db import cases as cases_db
+from db import reports as reports_db
 from db import rules as rules_db
 from db.alerts import MatchAlert, NewAlert
 from db.cases import Case
 from db.guild_settings import GuildSettings
+from db.reports import CATEGORIES, URGENT_CATEGORIES, Report, Reporter
+from db.takedowns import NewEntry
 from media.fetch import FetchError
 from media.lists import ListMatch
 from media.matching import Tier
@@ -58,9 +65,16 @@ PREVIEW_NAME = "SPOILER_lightstick-preview.jpg"  # "SPOILER_" makes Discord blur
 REMOVED_COLOUR = discord.Colour.red()
 REVIEW_COLOUR = discord.Colour.orange()
 DONE_COLOUR = discord.Colour.dark_grey()
+REPORT_COLOUR = discord.Colour.gold()
+URGENT_COLOUR = discord.Colour.red()
+OUTCOME_NAMES = {"taken_down": "Taken down", "dismissed": "Dismissed", "actioned": "Action taken"}
+EXCERPT_SHOWN = 300  # characters of the reported text on a queue message
+REPORTERS_SHOWN = 10  # reporters named on a queue message; the rest are counted
+
+PreviewSource = Callable[[], Awaitable[bytes | None]]
 
 
-def describe_case(case: Case) -> str:
+def describe_case(case: Case, report_number: int | None = None) -> str:
     kind = CASE_KIND_NAMES.get(case.kind, case.kind.replace("_", " ").capitalize())
     parts = [f"**#{case.number} · {kind}** · <t:{int(case.created_at.timestamp())}:R>"]
     if case.user_id:
@@ -70,7 +84,9 @@ def describe_case(case: Case) -> str:
     if case.entry_id is not None:
         distance = f" at distance {case.distance}" if case.distance is not None else ""
         parts.append(f"Entry {case.entry_id}{distance}")
-    if case.report_id is not None:
+    if report_number is not None:
+        parts.append(f"Report #{report_number}")
+    elif case.report_id is not None:
         parts.append(f"Report id {case.report_id}")
     line = " · ".join(parts)
     return f"{line}\n{case.reason[:300]}" if case.reason else line
@@ -84,6 +100,20 @@ class EntryInfo:
     label: str
     added_by: int | None
     own_list: bool
+
+
+def preview_files(
+    channel: discord.TextChannel, preview: bytes | None, embed: discord.Embed
+) -> list[discord.File]:
+    """The blurred preview as a spoiler file, or a note on the embed when it can't be attached."""
+    if not preview:
+        return []
+    if not channel.permissions_for(channel.guild.me).attach_files:
+        embed.add_field(
+            name="Preview", value="Not shown: I'm missing Attach Files here.", inline=False
+        )
+        return []
+    return [discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=True)]
 
 
 def can_act_on(me: discord.Member, member: discord.Member) -> str | None:
@@ -165,6 +195,212 @@ class ConfirmBan(discord.ui.View):
         self.stop()
 
 
+@dataclass(frozen=True, slots=True)
+class ReportState:
+    """Everything a report's queue message shows, read from the database each time."""
+
+    report: Report
+    reporters: tuple[Reporter, ...]
+    cases: tuple[Case, ...]
+    hashes: int  # hashes kept of the reported media
+
+    @property
+    def urgent(self) -> bool:
+        return any(r.category in URGENT_CATEGORIES for r in self.reporters)
+
+    @property
+    def urgent_reporters(self) -> int:
+        return sum(1 for r in self.reporters if r.category in URGENT_CATEGORIES)
+
+    @property
+    def category(self) -> str:
+        """The first urgent category reported, else the first reporter's."""
+        urgent = (r.category for r in self.reporters if r.category in URGENT_CATEGORIES)
+        return next(urgent, self.report.category)
+
+    @property
+    def message_up(self) -> bool:
+        """Whether the reported message should still be there (as far as the bot did anything)."""
+        report = self.report
+        return (
+            report.target_kind == "message" and not report.hidden and report.status != "taken_down"
+        )
+
+
+class ReportButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"lightstick:report:(?P<id>[0-9]+):(?P<action>takedown|dismiss|timeout|ban)",
+):
+    """A button on a report's queue message; the report is read from the database on each click."""
+
+    LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
+        "takedown": ("Take down", discord.ButtonStyle.danger),
+        "dismiss": ("Dismiss", discord.ButtonStyle.secondary),
+        "timeout": ("Timeout author", discord.ButtonStyle.primary),
+        "ban": ("Ban author", discord.ButtonStyle.danger),
+    }
+
+    def __init__(self, report_id: int, action: str, *, disabled: bool = False) -> None:
+        label, style = self.LABELS[action]
+        custom_id = f"lightstick:report:{report_id}:{action}"
+        super().__init__(
+            discord.ui.Button(label=label, style=style, disabled=disabled, custom_id=custom_id)
+        )
+        self.report_id = report_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> ReportButton:
+        return cls(int(match["id"]), match["action"])
+
+    async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
+        cog: Moderation = interaction.client.get_cog("Moderation")  # type: ignore[assignment]
+        await cog.on_report_button(interaction, self.report_id, self.action)
+
+
+class DismissModal(discord.ui.Modal):
+    """Dismissing a report, with an optional reason the moderators (not the reporters) see."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(title=f"Dismiss report #{report.number}", timeout=600)
+        self.report_id = report.id
+        self.reason = discord.ui.TextInput(
+            custom_id="dismiss-reason",
+            style=discord.TextStyle.paragraph,
+            placeholder="Optional: why no action is needed",
+            required=False,
+            max_length=300,
+        )
+        self.add_item(
+            discord.ui.Label(
+                text="Reason",
+                description="Kept on the case; reporters don't see it.",
+                component=self.reason,
+            )
+        )
+
+    async def on_submit(self, interaction: discord.Interaction[Lightstick]) -> None:  # type: ignore[override]
+        cog: Moderation = interaction.client.get_cog("Moderation")  # type: ignore[assignment]
+        await cog.on_report_button(
+            interaction, self.report_id, "dismissed", reason=self.reason.value.strip()
+        )
+
+
+def _reporter_line(reporter: Reporter) -> str:
+    line = f"<@{reporter.reporter_id}> · {CATEGORIES.get(reporter.category, reporter.category)}"
+    if reporter.details:
+        details = discord.utils.escape_markdown(" ".join(reporter.details.split()))
+        line += f": “{details[:150]}{'…' if len(details) > 150 else ''}”"
+    if reporter.evidence_url:
+        line += f" · [evidence]({reporter.evidence_url})"
+    return line
+
+
+def _reporter_lines(reporters: Sequence[Reporter]) -> str:
+    lines: list[str] = []
+    for reporter in reporters[:REPORTERS_SHOWN]:
+        line = _reporter_line(reporter)
+        if sum(len(x) + 1 for x in lines) + len(line) > 950:
+            break
+        lines.append(line)
+    if len(lines) < len(reporters):
+        lines.append(f"…and {len(reporters) - len(lines)} more")
+    return "\n".join(lines) or "None"
+
+
+def _report_status(state: ReportState) -> str:
+    report = state.report
+    if report.is_open:
+        if report.hidden:
+            return (
+                f"🙈 Hidden pending review: removed after {state.urgent_reporters} reports of "
+                "sexualized content or deepfakes. Take down or dismiss it."
+            )
+        return "Open: waiting for a moderator"
+    outcome = f"{OUTCOME_NAMES.get(report.status, report.status)} by <@{report.resolved_by}>"
+    if report.resolved_at is not None:
+        outcome += f" <t:{int(report.resolved_at.timestamp())}:R>"
+    if report.resolution_reason and report.status == "dismissed":
+        outcome += f"\nReason: {report.resolution_reason}"
+    return outcome
+
+
+def _case_line(case: Case) -> str:
+    kind = CASE_KIND_NAMES.get(case.kind, case.kind)
+    who = f"by <@{case.moderator_id}>" if case.moderator_id else "automatically"
+    return f"Case #{case.number} · {kind} {who}"
+
+
+def report_embed(state: ReportState, notes: Sequence[str] = ()) -> discord.Embed:
+    """The queue message of a report: what, who, by whom, what was done. Urgent ones stand out."""
+    report = state.report
+    name = CATEGORIES.get(state.category, state.category)
+    title = f"Report #{report.number}: {name}"
+    colour = REPORT_COLOUR
+    if state.urgent:
+        title, colour = f"🚨 Urgent report #{report.number}: {name}", URGENT_COLOUR
+    if not report.is_open:
+        colour = DONE_COLOUR
+    embed = discord.Embed(title=title, colour=colour, timestamp=report.created_at)
+    user = report.target_user_id
+    if report.target_kind == "message":
+        text = report.excerpt[:EXCERPT_SHOWN] + ("…" if len(report.excerpt) > EXCERPT_SHOWN else "")
+        embed.description = f">>> {discord.utils.escape_markdown(text)}" if text else "*No text*"
+        where = f"Message by <@{user}> (`{user}`) in <#{report.channel_id}>"
+        if state.message_up:
+            link = f"https://discord.com/channels/{report.guild_id}/{report.channel_id}/{report.message_id}"
+            where += f" · [jump]({link})"
+    else:
+        where = f"Member <@{user}> (`{user}`)"
+    embed.add_field(name="Reported", value=where, inline=False)
+    embed.add_field(
+        name=f"Reporters ({len(state.reporters)}), for moderators only",
+        value=_reporter_lines(state.reporters),
+        inline=False,
+    )
+    if report.target_kind == "message":
+        media = (
+            "Hashed when reported: **Take down** adds it to the takedown list."
+            if state.hashes
+            else "No picture was hashed: **Take down** removes the message only."
+        )
+        embed.add_field(name="Media", value=media, inline=False)
+    embed.add_field(name="Status", value=_report_status(state), inline=False)
+    if state.cases:
+        lines = [_case_line(case) for case in state.cases[-10:]]
+        embed.add_field(name="Actions", value="\n".join(lines), inline=False)
+    if notes:
+        embed.add_field(name="Note", value="\n".join(notes)[:1024], inline=False)
+    embed.set_footer(text=f"Report #{report.number}")
+    return embed
+
+
+def report_reason(report: Report) -> str:
+    """How actions on a report name it, on cases and takedown entries."""
+    return f"Report #{report.number}: {CATEGORIES.get(report.category, report.category)}"
+
+
+def closes_report(report: Report | None) -> bool:
+    """Timeout or ban decides a report on a member; on a message, its content still needs one."""
+    return report is not None and report.target_kind == "user" and report.is_open
+
+
+def report_view(state: ReportState) -> discord.ui.View:
+    """Take down and Dismiss decide once; Timeout and Ban stay until the report is dismissed."""
+    report = state.report
+    view = discord.ui.View(timeout=None)
+    decided = not report.is_open
+    if report.target_kind == "message":
+        view.add_item(ReportButton(report.id, "takedown", disabled=decided))
+    view.add_item(ReportButton(report.id, "dismiss", disabled=decided))
+    dismissed = report.status == "dismissed"
+    view.add_item(ReportButton(report.id, "timeout", disabled=dismissed))
+    view.add_item(ReportButton(report.id, "ban", disabled=dismissed))
+    return view
+
+
 class Moderation(commands.Cog):
     """Acts on matches and moderators' decisions, and keeps the numbered record of it all."""
 
@@ -175,15 +411,29 @@ class Moderation(commands.Cog):
         "takedown list of abusive edits and deepfakes{rule}. If you think this is a mistake, "
         "please contact the server's moderators."
     )
+    # What a reporter hears when their report is closed; never who was punished or how.
+    REPORTER_DM: ClassVar[dict[str, str]] = {
+        "taken_down": "A moderator of **{guild}** reviewed your report #{number} and removed the "
+        "message. Thank you for looking out for everyone there.",
+        "actioned": "A moderator of **{guild}** reviewed your report #{number} and took action. "
+        "Thank you for looking out for everyone there.",
+        "dismissed": "A moderator of **{guild}** reviewed your report #{number} and decided no "
+        "action was needed this time. Thank you for telling them.",
+    }
+    ALREADY_DECIDED = "Someone already decided on this report."
+    REPOSTS_PER_CASES = 10  # open reports /cases posts again at once
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
+        self._background: set[asyncio.Task[None]] = set()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(AlertButton)
+        self.bot.add_dynamic_items(AlertButton, ReportButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(AlertButton)
+        self.bot.remove_dynamic_items(AlertButton, ReportButton)
+        for task in self._background:
+            task.cancel()
 
     # -- acting on a match -------------------------------------------------------------------
 
@@ -409,13 +659,7 @@ class Moderation(commands.Cog):
         if needs_action and settings.mod_role_id:
             content = f"<@&{settings.mod_role_id}> a takedown-list match needs review."
             mentions = discord.AllowedMentions(roles=[discord.Object(settings.mod_role_id)])
-        files = [discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=True)] if preview else []
-        permissions = channel.permissions_for(guild.me)
-        if files and not permissions.attach_files:
-            files = []
-            embed.add_field(
-                name="Preview", value="Not shown: I'm missing Attach Files here.", inline=False
-            )
+        files = preview_files(channel, preview, embed)
         try:
             posted = await channel.send(
                 content, embed=embed, files=files, view=alert_view(alert), allowed_mentions=mentions
@@ -456,21 +700,26 @@ class Moderation(commands.Cog):
         if alert is None or alert.guild_id != interaction.guild_id:
             await interaction.response.send_message("That alert no longer exists.", ephemeral=True)
             return
-        handlers = {
-            "notmatch": self._not_a_match,
-            "takedown": self._take_down_alert,
-            "timeout": self._timeout_author,
-            "ban": self._ban_author,
-        }
+        reason = f"Takedown-list match (alert {alert.id})"
         try:
-            await handlers[action](interaction, alert, moderator)
+            if action == "notmatch":
+                await self._not_a_match(interaction, alert, moderator)
+            elif action == "takedown":
+                await self._take_down_alert(interaction, alert, moderator)
+            elif action == "timeout":
+                await self._timeout_author(interaction, moderator, alert.author_id, reason)
+            else:
+                await self._ban_author(interaction, moderator, alert.author_id, reason)
         except Exception:
             log.exception("Alert button %s on alert %s failed", action, alert_id)
-            message = "Sorry, that didn't work. It was logged; please try again."
-            if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True)
-            else:
-                await interaction.response.send_message(message, ephemeral=True)
+            await self._apologise(interaction)
+
+    async def _apologise(self, interaction: discord.Interaction) -> None:
+        message = "Sorry, that didn't work. It was logged; please try again."
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
 
     async def _not_a_match(
         self, interaction: discord.Interaction, alert: MatchAlert, moderator: discord.Member
@@ -572,49 +821,417 @@ class Moderation(commands.Cog):
         return member
 
     async def _timeout_author(
-        self, interaction: discord.Interaction, alert: MatchAlert, moderator: discord.Member
-    ) -> None:
+        self,
+        interaction: discord.Interaction,
+        moderator: discord.Member,
+        author_id: int,
+        reason: str,
+        report: Report | None = None,
+    ) -> bool:
+        """The "Timeout author" button of an alert or a report; whether the member is timed out."""
         assert interaction.guild is not None
-        member = await self._member(interaction.guild, alert.author_id)
+        member = await self._member(interaction.guild, author_id)
         if member is None:
             await interaction.response.send_message(
                 "The author is no longer in the server.", ephemeral=True
             )
-            return
+            return False
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         minutes = settings.timeout_on_repeat_minutes or self.TIMEOUT_MINUTES
         problem = await self.timeout_member(
             member,
             minutes=minutes,
             moderator=moderator,
-            reason=f"Takedown-list match (alert {alert.id})",
+            reason=reason,
+            report_id=report.id if report else None,
+            close_report=closes_report(report),
         )
         await interaction.response.send_message(
             problem or f"{member.mention} is timed out for {minutes} minutes.", ephemeral=True
         )
+        return problem is None
 
     async def _ban_author(
-        self, interaction: discord.Interaction, alert: MatchAlert, moderator: discord.Member
-    ) -> None:
+        self,
+        interaction: discord.Interaction,
+        moderator: discord.Member,
+        author_id: int,
+        reason: str,
+        report: Report | None = None,
+    ) -> bool:
+        """The "Ban author" button of an alert or a report, with a confirmation; whether banned."""
         assert interaction.guild is not None
-        user = discord.Object(alert.author_id)
         confirm = ConfirmBan(moderator.id)
         await interaction.response.send_message(
-            f"Ban <@{alert.author_id}> from the server? Their earlier messages stay.",
+            f"Ban <@{author_id}> from the server? Their earlier messages stay.",
             view=confirm,
             ephemeral=True,
         )
         if await confirm.wait() or confirm.confirmed is None:
-            return
+            return False
         problem = await self.ban_user(
             interaction.guild,
-            user,
+            discord.Object(author_id),
             moderator=moderator,
-            reason=f"Takedown-list match (alert {alert.id})",
+            reason=reason,
+            report_id=report.id if report else None,
+            close_report=closes_report(report),
         )
         await confirm.confirmed.response.edit_message(
-            content=problem or f"<@{alert.author_id}> is banned.", view=None
+            content=problem or f"<@{author_id}> is banned.", view=None
         )
+        return problem is None
+
+    # -- the report queue --------------------------------------------------------------------
+
+    async def report_state(self, report_id: int) -> ReportState | None:
+        async with self.bot.db.connect() as conn:
+            report = await reports_db.get_report(conn, report_id)
+            if report is None:
+                return None
+            reporters = await reports_db.reporters(conn, report_id)
+            cases = await cases_db.cases_for_report(conn, report_id)
+            hashes = len(await reports_db.stored_hashes(conn, report_id))
+        return ReportState(report, tuple(reporters), tuple(cases), hashes)
+
+    async def show_report(
+        self,
+        guild: discord.Guild,
+        report_id: int,
+        *,
+        preview: PreviewSource | None = None,
+        notes: Sequence[str] = (),
+        repost: bool = False,
+    ) -> None:
+        """Bring a report's queue message up to date, or post it when there is none.
+
+        A queue message deleted by someone is posted again. `repost` replaces the message with a
+        new one (a report that just became urgent pings the moderators, which an edit can't).
+        `preview` makes the blurred preview, only when a message is posted.
+        """
+        state = await self.report_state(report_id)
+        if state is None:
+            return
+        embed, view = report_embed(state, notes), report_view(state)
+        queued = self._queue_message(guild, state.report)
+        if queued is not None and repost:
+            await self._delete(queued)  # type: ignore[arg-type]
+        elif queued is not None:
+            try:
+                await queued.edit(embed=embed, view=view)
+                return
+            except discord.NotFound:
+                log.info(
+                    "Queue message of report #%d is gone; posting it again", state.report.number
+                )
+            except discord.HTTPException as exc:
+                log.warning("Could not update report #%d: %s", state.report.number, exc)
+                return
+        await self._post_report(guild, state, embed, view, preview)
+
+    def _queue_message(self, guild: discord.Guild, report: Report) -> discord.PartialMessage | None:
+        if report.queue_channel_id is None or report.queue_message_id is None:
+            return None
+        channel = guild.get_channel(report.queue_channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            return None
+        return channel.get_partial_message(report.queue_message_id)
+
+    async def _post_report(
+        self,
+        guild: discord.Guild,
+        state: ReportState,
+        embed: discord.Embed,
+        view: discord.ui.View,
+        preview: PreviewSource | None,
+    ) -> None:
+        report = state.report
+        settings = await self.bot.guild_settings.get(guild.id)
+        channel = guild.get_channel(settings.mod_channel_id) if settings.mod_channel_id else None
+        if not isinstance(channel, discord.TextChannel):
+            log.warning(
+                "Report #%d in guild %s is kept, but no mod channel is set; see /config check",
+                report.number,
+                guild.id,
+            )
+            return
+        content, mentions = None, discord.AllowedMentions.none()
+        if state.urgent and report.is_open and settings.mod_role_id:
+            name = CATEGORIES.get(state.category, state.category)
+            content = f"<@&{settings.mod_role_id}> urgent report #{report.number}: {name}"
+            mentions = discord.AllowedMentions(roles=[discord.Object(settings.mod_role_id)])
+        data = await preview() if preview is not None and settings.previews else None
+        files = preview_files(channel, data, embed)
+        try:
+            posted = await channel.send(
+                content, embed=embed, files=files, view=view, allowed_mentions=mentions
+            )
+        except discord.HTTPException as exc:
+            log.warning("Could not post report #%d in guild %s: %s", report.number, guild.id, exc)
+            return
+        async with self.bot.db.transaction() as conn:
+            await reports_db.set_queue_message(conn, report.id, channel.id, posted.id)
+
+    async def hide_reported_message(
+        self, message: discord.Message, report: Report, reporters: int
+    ) -> str | None:
+        """Remove a reported message pending review; a sentence for the moderators if it failed."""
+        assert message.guild is not None
+        problem = await self._delete(message)
+        if problem:
+            return problem
+        async with self.bot.db.transaction() as conn:
+            await reports_db.mark_hidden(conn, report.id)
+            await cases_db.create_case(
+                conn,
+                message.guild.id,
+                "auto_hide",
+                user_id=message.author.id,
+                channel_id=message.channel.id,
+                message_id=message.id,
+                report_id=report.id,
+                reason=(
+                    f"Hidden pending review after {reporters} reports of sexualized content or "
+                    f"deepfakes (report #{report.number})"
+                ),
+            )
+        return None
+
+    async def repost_missing_reports(self, guild: discord.Guild) -> int:
+        """Post again the open reports that have no queue message; how many there were."""
+        async with self.bot.db.connect() as conn:
+            missing = await reports_db.open_reports_not_in_queue(
+                conn, guild.id, limit=self.REPOSTS_PER_CASES
+            )
+        for report in missing:
+            await self.show_report(guild, report.id)
+        return len(missing)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self._forget_queue_messages(
+            payload.guild_id, payload.channel_id, [payload.message_id]
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self._forget_queue_messages(payload.guild_id, payload.channel_id, payload.message_ids)
+
+    async def _forget_queue_messages(
+        self, guild_id: int | None, channel_id: int, message_ids: Iterable[int]
+    ) -> None:
+        """A deleted queue message is posted again by the next report or /cases."""
+        if guild_id is None:
+            return
+        settings = await self.bot.guild_settings.get(guild_id)
+        if channel_id != settings.mod_channel_id:
+            return
+        async with self.bot.db.transaction() as conn:
+            for message_id in message_ids:
+                report = await reports_db.forget_queue_message(conn, message_id)
+                if report is not None and report.is_open:
+                    log.info("The queue message of open report #%d was deleted", report.number)
+
+    def tell_reporters(self, guild: discord.Guild, report: Report) -> None:
+        """DM each reporter that a moderator reviewed their report (if the guild wants that)."""
+        task = asyncio.create_task(self._tell_reporters(guild, report))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _tell_reporters(self, guild: discord.Guild, report: Report) -> None:
+        settings = await self.bot.guild_settings.get(guild.id)
+        if not settings.dm_reporters or report.status not in self.REPORTER_DM:
+            return
+        text = self.REPORTER_DM[report.status].format(guild=guild.name, number=report.number)
+        async with self.bot.db.connect() as conn:
+            reporters = await reports_db.reporters(conn, report.id)
+        for reporter in reporters:
+            try:
+                user = self.bot.get_user(reporter.reporter_id) or await self.bot.fetch_user(
+                    reporter.reporter_id
+                )
+                await user.send(text)
+            except discord.HTTPException as exc:  # DMs closed (50007) and the like
+                log.info(
+                    "Could not DM reporter %s of report %s: %s",
+                    reporter.reporter_id,
+                    report.id,
+                    exc,
+                )
+
+    # -- report buttons ----------------------------------------------------------------------
+
+    async def on_report_button(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        report_id: int,
+        action: str,
+        *,
+        reason: str = "",
+    ) -> None:
+        """A queue button, or (`action` "dismissed") the dismissal form sent back."""
+        try:
+            moderator = await require_moderator(interaction)
+        except AccessDenied as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        async with self.bot.db.connect() as conn:
+            report = await reports_db.get_report(conn, report_id)
+        if report is None or report.guild_id != interaction.guild_id:
+            await interaction.response.send_message("That report no longer exists.", ephemeral=True)
+            return
+        try:
+            if action == "takedown":
+                await self._take_down_report(interaction, report, moderator)
+            elif action == "dismiss":
+                await self._ask_dismissal(interaction, report)
+            elif action == "dismissed":
+                await self._dismiss_report(interaction, report, moderator, reason)
+            else:
+                await self._punish_report_author(interaction, report, moderator, action)
+        except Exception:
+            log.exception("Report button %s on report %s failed", action, report_id)
+            await self._apologise(interaction)
+
+    async def _take_down_report(
+        self, interaction: discord.Interaction, report: Report, moderator: discord.Member
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        if not report.is_open or report.target_kind != "message":
+            await interaction.response.send_message(self.ALREADY_DECIDED, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel = guild.get_channel_or_thread(report.channel_id or 0)
+        if not report.hidden and isinstance(channel, discord.TextChannel | discord.Thread):
+            # Already deleted by its author is fine: the hashes were kept at report time.
+            problem = await self._delete(channel.get_partial_message(report.message_id or 0))  # type: ignore[arg-type]
+            if problem:
+                await interaction.followup.send(problem, ephemeral=True)
+                return
+        async with self.bot.db.transaction() as conn:
+            resolved = await reports_db.resolve(
+                conn, report.id, status="taken_down", resolved_by=moderator.id
+            )
+            if resolved is not None:
+                entry_id = await self._list_reported_media(conn, resolved, moderator)
+                case = await cases_db.create_case(
+                    conn,
+                    guild.id,
+                    "report_takedown",
+                    user_id=report.target_user_id,
+                    moderator_id=moderator.id,
+                    channel_id=report.channel_id,
+                    message_id=report.message_id,
+                    entry_id=entry_id,
+                    report_id=report.id,
+                    reason=f"{report_reason(report)}: taken down",
+                )
+        if resolved is None:
+            await interaction.followup.send(self.ALREADY_DECIDED, ephemeral=True)
+            return
+        if entry_id is not None:
+            await self.bot.takedown_index.sync()
+            listed = "Copies of its picture will be removed automatically from now on."
+        else:
+            listed = "It had no picture to add to the takedown list."
+        await interaction.followup.send(
+            f"Taken down (case #{case.number}). {listed}", ephemeral=True
+        )
+        await self.show_report(guild, report.id)
+        self.tell_reporters(guild, resolved)
+
+    async def _list_reported_media(
+        self, conn: AsyncConnection, report: Report, moderator: discord.Member
+    ) -> int | None:
+        """Put the hashes kept at report time on the takedown list: the entry's id, or None."""
+        own = await reports_db.stored_hashes(conn, report.id)
+        if not own:
+            return None
+        existing = await takedowns.find_existing_hashes(conn, report.guild_id, own)
+        fresh = tuple(h for h in own if h not in existing)
+        if not fresh:
+            return next(iter(existing.values()))
+        variants = tuple(await reports_db.stored_hashes(conn, report.id, variants=True))
+        entry = await takedowns.add_entry(
+            conn,
+            report.guild_id,
+            NewEntry(fresh, label=report_reason(report), variants=variants),
+            source="report",
+            added_by=moderator.id,
+        )
+        return entry.id
+
+    async def _ask_dismissal(self, interaction: discord.Interaction, report: Report) -> None:
+        if not report.is_open:
+            await interaction.response.send_message(self.ALREADY_DECIDED, ephemeral=True)
+            return
+        await interaction.response.send_modal(DismissModal(report))
+
+    async def _dismiss_report(
+        self,
+        interaction: discord.Interaction,
+        report: Report,
+        moderator: discord.Member,
+        reason: str,
+    ) -> None:
+        assert interaction.guild is not None
+        async with self.bot.db.transaction() as conn:
+            resolved = await reports_db.resolve(
+                conn, report.id, status="dismissed", resolved_by=moderator.id, reason=reason or None
+            )
+            if resolved is not None:
+                case = await cases_db.create_case(
+                    conn,
+                    report.guild_id,
+                    "report_dismissed",
+                    user_id=report.target_user_id,
+                    moderator_id=moderator.id,
+                    channel_id=report.channel_id,
+                    message_id=report.message_id,
+                    report_id=report.id,
+                    reason=f"{report_reason(report)}: dismissed"
+                    + (f" ({reason})" if reason else ""),
+                )
+        if resolved is None:
+            await interaction.response.send_message(self.ALREADY_DECIDED, ephemeral=True)
+            return
+        after = (
+            " The message had been hidden and can't be restored; let its author know they may "
+            "post it again."
+            if report.hidden
+            else ""
+        )
+        await interaction.response.send_message(
+            f"Dismissed (case #{case.number}).{after}", ephemeral=True
+        )
+        await self.show_report(interaction.guild, report.id)
+        self.tell_reporters(interaction.guild, resolved)
+
+    async def _punish_report_author(
+        self,
+        interaction: discord.Interaction,
+        report: Report,
+        moderator: discord.Member,
+        action: str,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        if report.status == "dismissed":
+            await interaction.response.send_message(self.ALREADY_DECIDED, ephemeral=True)
+            return
+        act = self._timeout_author if action == "timeout" else self._ban_author
+        done = await act(
+            interaction, moderator, report.target_user_id, report_reason(report), report
+        )
+        if not done:
+            return
+        await self.show_report(guild, report.id)
+        if closes_report(report):
+            async with self.bot.db.connect() as conn:
+                closed = await reports_db.get_report(conn, report.id)
+            if closed is not None and closed.status == "actioned":
+                self.tell_reporters(guild, closed)
 
     # -- the actions, each recorded as a case ------------------------------------------------
 
@@ -656,8 +1273,12 @@ class Moderation(commands.Cog):
         moderator: discord.Member | None,
         reason: str,
         report_id: int | None = None,
+        close_report: bool = False,
     ) -> str | None:
-        """Time a member out and record the case; a sentence for the moderator if it failed."""
+        """Time a member out and record the case; a sentence for the moderator if it failed.
+
+        With `close_report`, the report `report_id` is closed as acted on, in the same transaction.
+        """
         guild = member.guild
         if not guild.me.guild_permissions.moderate_members:
             return "I can't time members out: I'm missing **Moderate Members**."
@@ -681,6 +1302,10 @@ class Moderation(commands.Cog):
                 report_id=report_id,
                 reason=f"{minutes} min: {reason}",
             )
+            if close_report and report_id is not None and moderator is not None:
+                await reports_db.resolve(
+                    conn, report_id, status="actioned", resolved_by=moderator.id, reason=reason
+                )
         return None
 
     async def ban_user(
@@ -691,8 +1316,12 @@ class Moderation(commands.Cog):
         moderator: discord.Member,
         reason: str,
         report_id: int | None = None,
+        close_report: bool = False,
     ) -> str | None:
-        """Ban and record the case; a sentence for the moderator if it failed."""
+        """Ban and record the case; a sentence for the moderator if it failed.
+
+        With `close_report`, the report `report_id` is closed as acted on, in the same transaction.
+        """
         if not guild.me.guild_permissions.ban_members:
             return "I can't ban: I'm missing **Ban Members**."
         member = guild.get_member(user.id)
@@ -718,6 +1347,10 @@ class Moderation(commands.Cog):
                 report_id=report_id,
                 reason=reason,
             )
+            if close_report and report_id is not None:
+                await reports_db.resolve(
+                    conn, report_id, status="actioned", resolved_by=moderator.id, reason=reason
+                )
         return None
 
     # -- /cases ------------------------------------------------------------------------------
@@ -729,6 +1362,19 @@ class Moderation(commands.Cog):
     @moderators_only()
     async def cases(
         self, interaction: discord.Interaction[Lightstick], user: discord.User | None = None
+    ) -> None:
+        assert interaction.guild is not None
+        await self._answer_cases(interaction, user)
+        reposted = await self.repost_missing_reports(interaction.guild)
+        if reposted:
+            await interaction.followup.send(
+                f"{reposted} open report{'s' if reposted != 1 else ''} had no message in the "
+                "report queue; I posted them again.",
+                ephemeral=True,
+            )
+
+    async def _answer_cases(
+        self, interaction: discord.Interaction[Lightstick], user: discord.User | None
     ) -> None:
         assert interaction.guild is not None
         guild_id = interaction.guild.id
@@ -751,9 +1397,14 @@ class Moderation(commands.Cog):
                     limit=self.CASES_PER_PAGE,
                     offset=page * self.CASES_PER_PAGE,
                 )
+                numbers = await reports_db.report_numbers(
+                    conn, [case.report_id for case in found if case.report_id is not None]
+                )
             embed = discord.Embed(
                 title=title,
-                description="\n\n".join(describe_case(case) for case in found),
+                description="\n\n".join(
+                    describe_case(case, numbers.get(case.report_id or 0)) for case in found
+                ),
                 colour=discord.Colour.dark_grey(),
             )
             embed.set_footer(text=f"{total} case{'s' if total != 1 else ''} · newest first")

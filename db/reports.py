@@ -20,6 +20,18 @@ from db.counters import next_number
 from db.schema import REPORT_STATUSES, report_hashes, report_reporters, reports
 from media.hashing import Hash
 
+# What fans choose from (DESIGN.md, "What users see"): stored value -> the name people see.
+CATEGORIES: dict[str, str] = {
+    "sexualized": "Sexualized content",
+    "deepfake": "Deepfake / AI-manipulated",
+    "harassment": "Harassment or hate",
+    "privacy": "Privacy / doxxing",
+    "spam": "Spam or scam",
+    "other": "Other",
+}
+# Urgent: the moderators are pinged, and these reports count toward hiding a message.
+URGENT_CATEGORIES = ("sexualized", "deepfake")
+
 
 class AlreadyReported(Exception):
     """This reporter already reported this message or user; the open report is attached."""
@@ -91,7 +103,7 @@ def _report(row: RowMapping) -> Report:
     return Report(**row)
 
 
-async def _open_report_for(conn: AsyncConnection, guild_id: int, key: str) -> Report | None:
+async def open_report_for(conn: AsyncConnection, guild_id: int, key: str) -> Report | None:
     row = (
         (
             await conn.execute(
@@ -152,20 +164,16 @@ async def file_report(
     evidence_url: str | None = None,
 ) -> FiledReport:
     """Open a report on `target` or join the open one. Raises AlreadyReported on a repeat."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown report category {category!r}")
     created = False
-    report = await _open_report_for(conn, guild_id, target.key)
+    report = await open_report_for(conn, guild_id, target.key)
     if report is None:
         report = await _create_report(conn, guild_id, target, category)
         created = report is not None
-        report = report or await _open_report_for(conn, guild_id, target.key)
+        report = report or await open_report_for(conn, guild_id, target.key)
         assert report is not None
-    already = await conn.scalar(
-        select(report_reporters.c.reporter_id).where(
-            report_reporters.c.report_id == report.id,
-            report_reporters.c.reporter_id == reporter_id,
-        )
-    )
-    if already is not None:
+    if await has_reported(conn, report.id, reporter_id):
         raise AlreadyReported(report)
     await conn.execute(
         report_reporters.insert().values(
@@ -177,6 +185,16 @@ async def file_report(
         )
     )
     return FiledReport(report, created, await count_reporters(conn, report.id))
+
+
+async def has_reported(conn: AsyncConnection, report_id: int, reporter_id: int) -> bool:
+    found = await conn.scalar(
+        select(report_reporters.c.reporter_id).where(
+            report_reporters.c.report_id == report_id,
+            report_reporters.c.reporter_id == reporter_id,
+        )
+    )
+    return found is not None
 
 
 async def count_reporters(

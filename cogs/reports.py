@@ -1,0 +1,530 @@
+"""Reports: fans flag a message or a member, and the moderators decide from one queue.
+
+Three ways in, one path after. `/report` (a message link or a member, with details and a
+screenshot), the message menu **Report message** and the member menu **Report user** (one short
+form: what's wrong, and optional details) all end in `Reports.file`. Each reported message or
+member has one open report that later reporters join, so the moderators see one queue message
+with a count rather than a pile; the queue itself lives in `cogs.moderation`, which acts.
+
+Why the media is hashed at report time: the author may delete the message a minute later, and
+Discord drops its attachments with it. The hashes, never the bytes, are kept with the report, so
+**Take down** can still put the picture on the takedown list.
+
+Why a lock per reported thing: two fans reporting one message at once must not post two queue
+messages, and a message must not be hidden before its media is hashed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.access import is_moderator
+from cogs.scanner import media_refs
+from db import reports as reports_db
+from db.guild_settings import GuildSettings
+from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
+from media.fetch import FetchError
+from media.hashing import Hash, MediaHashes, Outcome
+from media.pipeline import MediaRef
+from media.preview import blurred_preview
+from media.workers import PoolBusy
+
+if TYPE_CHECKING:
+    from bot import Lightstick
+    from cogs.moderation import Moderation
+
+log = logging.getLogger(__name__)
+
+THANKS = (
+    "Thank you. Your report is **#{number}**, and the moderators will review it. The person you "
+    "reported isn't told who reported them."
+)
+THANKS_JOINED = (
+    "Thank you. Others reported this too, so your report joins **#{number}**; the moderators "
+    "will review it. The person you reported isn't told who reported them."
+)
+ALREADY = (
+    "You already reported this: it's report **#{number}**, and the moderators have it. There's "
+    "no need to report it again."
+)
+OWN_MESSAGE = "That's your own message. You can delete it yourself if you want it gone."
+YOURSELF = "You can't report yourself. If something's wrong, please message a moderator."
+ABOUT_ME = (
+    "That's me, the server's moderation bot. If I did something wrong, please tell a moderator."
+)
+TOO_NEW = (
+    "Sorry, your account is too new to send reports here: this server asks for accounts at "
+    "least {days} days old. If something is urgent, please message a moderator."
+)
+TOO_MANY_NOW = (
+    "Thank you for all your reports! You've sent a lot in the last {minutes} minutes, so please "
+    "wait a little before sending more. The moderators have the ones you sent."
+)
+TOO_MANY_TODAY = (
+    "Thank you for all your reports! You've reached today's limit, so please try again "
+    "tomorrow. If something is urgent, message a moderator directly."
+)
+NEED_TARGET = (
+    "Tell me what to report: add a `message` link (long-press or right-click the message, then "
+    "Copy Message Link) or a `user`."
+)
+BAD_LINK = (
+    "That doesn't look like a message link. Long-press or right-click the message, choose Copy "
+    "Message Link, and paste it in `message`."
+)
+OTHER_SERVER = "That message is in another server: please report it there."
+NOT_FOUND = (
+    "I couldn't find that message; it may be deleted already. If it's still there, copy its "
+    "link again and retry."
+)
+FORM_FAILED = "Sorry, something went wrong sending your report. Please try again."
+
+MESSAGE_LINK = re.compile(
+    r"https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/"
+    r"(?P<guild>[0-9]+)/(?P<channel>[0-9]+)/(?P<message>[0-9]+)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLink:
+    guild_id: int
+    channel_id: int
+    message_id: int
+
+
+def parse_message_link(text: str) -> MessageLink | None:
+    """The ids in a Copy Message Link link (discord.com, ptb., canary., discordapp.com)."""
+    found = MESSAGE_LINK.search(text.strip())
+    if found is None:
+        return None
+    return MessageLink(int(found["guild"]), int(found["channel"]), int(found["message"]))
+
+
+def excerpt_of(content: str, limit: int) -> str:
+    """The reported text as moderators read it: one line, cut at a word, at most `limit`."""
+    text = " ".join(content.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def limit_answer(settings: GuildSettings, in_window: int, in_day: int) -> str | None:
+    """The kind refusal for a reporter over the guild's limits, given what they already sent."""
+    if in_window >= settings.reporter_limit_short:
+        return TOO_MANY_NOW.format(minutes=settings.reporter_window_short_minutes)
+    if in_day >= settings.reporter_limit_daily:
+        return TOO_MANY_TODAY
+    return None
+
+
+def account_too_new(created_at: datetime, min_days: int, now: datetime) -> bool:
+    return min_days > 0 and now - created_at < timedelta(days=min_days)
+
+
+def kept_hashes(media: Sequence[MediaHashes]) -> tuple[tuple[Hash, ...], tuple[Hash, ...]]:
+    """What a report keeps of its media: each frame's PDQ and pHash, and (as variants) those of
+    the crops and rotations. Near-uniform frames are left out: they would match any flat picture.
+    """
+    own: dict[Hash, None] = {}
+    variants: dict[Hash, None] = {}
+    for hashed in media:
+        for frames, into in ((hashed.frames, own), (hashed.extra, variants)):
+            for frame in frames:
+                if frame.matchable:
+                    into[frame.pdq] = into[frame.phash] = None
+    return tuple(own), tuple(h for h in variants if h not in own)
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """What a fan reports: the target as stored, and the message when it is one."""
+
+    target: ReportTarget
+    message: discord.Message | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeptMedia:
+    """What hashing a reported message's media gave: a preview to show, and what failed."""
+
+    preview: bytes | None = None
+    problems: tuple[str, ...] = ()
+
+
+class ReportForm(discord.ui.Modal):
+    """The context menus' form: a category choice and an optional details box."""
+
+    def __init__(
+        self, heading: str, on_done: Callable[[discord.Interaction, str, str], Awaitable[None]]
+    ) -> None:
+        super().__init__(title=heading, timeout=900)
+        self.on_done = on_done
+        self.category = discord.ui.Select(
+            custom_id="report-category",
+            placeholder="Choose what fits best",
+            options=[
+                discord.SelectOption(label=name, value=value) for value, name in CATEGORIES.items()
+            ],
+            required=True,
+        )
+        self.details = discord.ui.TextInput(
+            custom_id="report-details",
+            style=discord.TextStyle.paragraph,
+            placeholder="Optional: anything that helps the moderators",
+            required=False,
+            max_length=Reports.DETAILS_LIMIT,
+        )
+        self.add_item(discord.ui.Label(text="What's wrong?", component=self.category))
+        self.add_item(
+            discord.ui.Label(
+                text="Details",
+                description="Only the moderators see this.",
+                component=self.details,
+            )
+        )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        await self.on_done(interaction, self.category.values[0], self.details.value.strip())
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction, error: Exception
+    ) -> None:
+        log.error("The report form failed in guild %s", interaction.guild_id, exc_info=error)
+        if interaction.response.is_done():
+            await interaction.followup.send(FORM_FAILED, ephemeral=True)
+        else:
+            await interaction.response.send_message(FORM_FAILED, ephemeral=True)
+
+
+class Reports(commands.Cog):
+    """Report a message or a member to the moderators, privately: /report, or the Report message
+    and Report user menus. You get a report number; the person you report isn't told who."""
+
+    DETAILS_LIMIT = 500  # room for context, short enough for the queue message
+    EXCERPT_LIMIT = 500  # characters of the reported text kept with the report
+    MEDIA_PER_REPORT = 10  # a message holds at most 10 attachments
+
+    def __init__(self, bot: Lightstick) -> None:
+        self.bot = bot
+        self._locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self.message_menu = app_commands.ContextMenu(
+            name="Report message", callback=self.report_message_menu
+        )
+        self.user_menu = app_commands.ContextMenu(
+            name="Report user", callback=self.report_user_menu
+        )
+        for menu in (self.message_menu, self.user_menu):
+            menu.guild_only = True
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.message_menu)
+        self.bot.tree.add_command(self.user_menu)
+
+    async def cog_unload(self) -> None:
+        for menu in (self.message_menu, self.user_menu):
+            self.bot.tree.remove_command(menu.name, type=menu.type)
+
+    @property
+    def moderation(self) -> Moderation:
+        cog = self.bot.get_cog("Moderation")
+        assert cog is not None, "cogs.moderation must be loaded: it holds the report queue"
+        return cog  # type: ignore[return-value]
+
+    # -- the three ways in -------------------------------------------------------------------
+
+    @app_commands.command(
+        name="report", description="Privately report a message or a member to the moderators"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(
+        category="What's wrong",
+        message="The message's link (long-press or right-click it, then Copy Message Link)",
+        user="The member you're reporting",
+        details="Anything that helps the moderators",
+        evidence="A screenshot that shows the problem (only the moderators see it)",
+    )
+    @app_commands.choices(
+        category=[app_commands.Choice(name=name, value=value) for value, name in CATEGORIES.items()]
+    )
+    async def report(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        category: app_commands.Choice[str],
+        message: str | None = None,
+        user: discord.User | None = None,
+        details: app_commands.Range[str, 1, 500] | None = None,
+        evidence: discord.Attachment | None = None,
+    ) -> None:
+        assert isinstance(interaction.user, discord.Member)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reported: Reported | str
+        if message:
+            reported = await self._linked_message(interaction.user, message)
+        elif user is not None:
+            reported = Reported(ReportTarget("user", user.id))
+        else:
+            reported = NEED_TARGET
+        if isinstance(reported, str):
+            await interaction.followup.send(reported, ephemeral=True)
+            return
+        evidence_url = evidence.url if evidence is not None else None
+        await self.file(interaction, reported, category.value, details or "", evidence_url)
+
+    async def report_message_menu(
+        self, interaction: discord.Interaction[Lightstick], message: discord.Message
+    ) -> None:
+        await self._open_form(interaction, self._message_target(message), "Report this message")
+
+    async def report_user_menu(
+        self, interaction: discord.Interaction[Lightstick], member: discord.Member
+    ) -> None:
+        await self._open_form(
+            interaction, Reported(ReportTarget("user", member.id)), "Report this member"
+        )
+
+    async def _open_form(
+        self, interaction: discord.Interaction[Lightstick], reported: Reported, heading: str
+    ) -> None:
+        """Refuse before the form when we already know the answer, so nobody types for nothing."""
+        assert isinstance(interaction.user, discord.Member)
+        refusal = await self.refusal(interaction.user, reported)
+        if refusal:
+            await interaction.response.send_message(refusal, ephemeral=True)
+            return
+
+        async def send(submitted: discord.Interaction, category: str, details: str) -> None:
+            await self.file(submitted, reported, category, details, None)  # type: ignore[arg-type]
+
+        await interaction.response.send_modal(ReportForm(heading, send))
+
+    def _message_target(self, message: discord.Message) -> Reported:
+        target = ReportTarget(
+            "message",
+            user_id=message.author.id,
+            channel_id=message.channel.id,
+            message_id=message.id,
+            excerpt=excerpt_of(message.content, self.EXCERPT_LIMIT),
+        )
+        return Reported(target, message)
+
+    async def _linked_message(self, member: discord.Member, text: str) -> Reported | str:
+        """The message a link points to, if the reporter may read it; else why not."""
+        link = parse_message_link(text)
+        if link is None:
+            return BAD_LINK
+        if link.guild_id != member.guild.id:
+            return OTHER_SERVER
+        channel = member.guild.get_channel_or_thread(link.channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
+            return NOT_FOUND
+        permissions = channel.permissions_for(member)
+        if not (permissions.view_channel and permissions.read_message_history):
+            return NOT_FOUND  # the same answer as a missing message: hidden channels stay hidden
+        try:
+            message = await channel.fetch_message(link.message_id)
+        except discord.HTTPException:
+            return NOT_FOUND
+        return self._message_target(message)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    async def refusal(self, member: discord.Member, reported: Reported) -> str | None:
+        """Why this member can't file this report, in words for them; None when they can."""
+        target = reported.target
+        if target.user_id == member.id:
+            return OWN_MESSAGE if target.kind == "message" else YOURSELF
+        if self.bot.user is not None and target.user_id == self.bot.user.id:
+            return ABOUT_ME
+        guild_id = member.guild.id
+        settings = await self.bot.guild_settings.get(guild_id)
+        trusted = await is_moderator(self.bot, member)  # moderators aren't limited
+        now = datetime.now(UTC)
+        if not trusted and account_too_new(member.created_at, settings.min_account_age_days, now):
+            return TOO_NEW.format(days=settings.min_account_age_days)
+        async with self.bot.db.connect() as conn:
+            open_report = await reports_db.open_report_for(conn, guild_id, target.key)
+            if open_report is not None and await reports_db.has_reported(
+                conn, open_report.id, member.id
+            ):
+                return ALREADY.format(number=open_report.number)
+            if trusted:
+                return None
+            window = timedelta(minutes=settings.reporter_window_short_minutes)
+            in_window = await reports_db.count_recent_reports_by(
+                conn, guild_id, member.id, now - window
+            )
+            in_day = await reports_db.count_recent_reports_by(
+                conn, guild_id, member.id, now - timedelta(days=1)
+            )
+        return limit_answer(settings, in_window, in_day)
+
+    # -- filing ------------------------------------------------------------------------------
+
+    async def file(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        reported: Reported,
+        category: str,
+        details: str,
+        evidence_url: str | None,
+    ) -> None:
+        """Record the report, thank the reporter, hash the media, maybe hide, update the queue."""
+        member, guild = interaction.user, interaction.guild
+        assert isinstance(member, discord.Member) and guild is not None
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        refusal = await self.refusal(member, reported)  # again: the form may have been open long
+        if refusal:
+            await interaction.followup.send(refusal, ephemeral=True)
+            return
+        target = reported.target
+        async with self._lock(guild.id, target.key):
+            try:
+                async with self.bot.db.transaction() as conn:
+                    filed = await reports_db.file_report(
+                        conn,
+                        guild.id,
+                        target,
+                        reporter_id=member.id,
+                        category=category,
+                        details=details[: self.DETAILS_LIMIT],
+                        evidence_url=evidence_url,
+                    )
+            except AlreadyReported as exc:
+                await interaction.followup.send(
+                    ALREADY.format(number=exc.report.number), ephemeral=True
+                )
+                return
+            thanks = THANKS if filed.created else THANKS_JOINED
+            await interaction.followup.send(
+                thanks.format(number=filed.report.number), ephemeral=True
+            )
+            await self._after_filing(guild, filed, reported, category)
+
+    def _lock(self, guild_id: int, key: str) -> asyncio.Lock:
+        lock = self._locks.get((guild_id, key))
+        if lock is None:
+            lock = self._locks[(guild_id, key)] = asyncio.Lock()
+        return lock
+
+    async def _after_filing(
+        self, guild: discord.Guild, filed: FiledReport, reported: Reported, category: str
+    ) -> None:
+        report, message = filed.report, reported.message
+        settings = await self.bot.guild_settings.get(guild.id)
+        kept = KeptMedia()
+        if message is not None:
+            async with self.bot.db.connect() as conn:
+                hashed_before = bool(await reports_db.stored_hashes(conn, report.id))
+            if not hashed_before:
+                kept = await self._keep_media(report.id, message, settings)
+        async with self.bot.db.connect() as conn:
+            urgent = await reports_db.count_reporters(conn, report.id, categories=URGENT_CATEGORIES)
+        notes = list(kept.problems)
+        problem = await self._hide_if_reported_enough(guild, filed, message, urgent, settings)
+        if problem:
+            notes.append(f"Could not hide the message: {problem}")
+        # A report that just turned urgent is posted anew: an edit can't ping the moderators.
+        became_urgent = not filed.created and category in URGENT_CATEGORIES and urgent == 1
+
+        async def preview() -> bytes | None:
+            return kept.preview or await self._fresh_preview(message)
+
+        await self.moderation.show_report(
+            guild, report.id, preview=preview, notes=notes, repost=became_urgent
+        )
+
+    # -- media -------------------------------------------------------------------------------
+
+    async def _keep_media(
+        self, report_id: int, message: discord.Message, settings: GuildSettings
+    ) -> KeptMedia:
+        """Hash the message's media now and keep the hashes with the report (never the bytes)."""
+        refs = media_refs(message)[: self.MEDIA_PER_REPORT]
+        if not refs:
+            return KeptMedia()
+        results = await asyncio.gather(*(self._entry_hashes(ref) for ref in refs))
+        own, variants = kept_hashes([media for media, _ in results])
+        if own:
+            async with self.bot.db.transaction() as conn:
+                await reports_db.add_hashes(conn, report_id, own, variants=variants)
+        problems = tuple(
+            f"Couldn't hash {ref.name or ref.kind}: {media.reason or media.outcome}"
+            for ref, (media, _) in zip(refs, results, strict=True)
+            if not media.hashed
+        )
+        preview = None
+        if settings.previews:
+            decoded = next((data for media, data in results if media.hashed and data), None)
+            if decoded is not None:
+                preview = await asyncio.to_thread(blurred_preview, decoded)
+        return KeptMedia(preview, problems)
+
+    async def _entry_hashes(self, ref: MediaRef) -> tuple[MediaHashes, bytes | None]:
+        """A file's hashes with its crops and rotations, as a takedown entry keeps them."""
+        try:
+            data = await self.bot.pipeline.fetch(ref)
+            return await self.bot.pipeline.pool.entry_hashes(data), data
+        except FetchError as exc:
+            return MediaHashes.failed(Outcome.REJECTED, exc.reason), None
+        except PoolBusy:
+            return MediaHashes.failed(
+                Outcome.REJECTED, "the bot was busy; try Take down later"
+            ), None
+
+    async def _fresh_preview(self, message: discord.Message | None) -> bytes | None:
+        """A preview for a queue message posted again, from the message if it is still there."""
+        refs = media_refs(message)[:1] if message is not None else []
+        if not refs:
+            return None
+        try:
+            data = await self.bot.pipeline.fetch(refs[0])
+        except FetchError:
+            return None
+        if not (await self.bot.pipeline.hash_bytes(data)).hashed:
+            return None  # only bytes a hashing worker decoded safely are decoded here
+        return await asyncio.to_thread(blurred_preview, data)
+
+    # -- auto-hide ---------------------------------------------------------------------------
+
+    async def _hide_if_reported_enough(
+        self,
+        guild: discord.Guild,
+        filed: FiledReport,
+        message: discord.Message | None,
+        urgent: int,
+        settings: GuildSettings,
+    ) -> str | None:
+        """Remove a message pending review once enough people report it as sexual or a deepfake.
+
+        A moderator's message waits for the other moderators instead: a few accounts must not be
+        able to hide the moderators' own posts.
+        """
+        report = filed.report
+        threshold = settings.auto_hide_threshold
+        if not threshold or urgent < threshold or message is None or report.hidden:
+            return None
+        author = guild.get_member(message.author.id)
+        if author is not None and await is_moderator(self.bot, author):
+            return None
+        return await self.moderation.hide_reported_message(message, report, urgent)
+
+
+async def setup(bot: Lightstick) -> None:
+    await bot.add_cog(Reports(bot))
