@@ -329,7 +329,7 @@ def _report_status(state: ReportState) -> str:
 
 def _case_line(case: Case) -> str:
     kind = CASE_KIND_NAMES.get(case.kind, case.kind)
-    who = f"by <@{case.moderator_id}>" if case.moderator_id else "automatically"
+    who = f"by <@{case.moderator_id}>" if case.moderator_id else "(automatic)"
     return f"Case #{case.number} · {kind} {who}"
 
 
@@ -1102,10 +1102,11 @@ class Moderation(commands.Cog):
             await interaction.response.send_message(self.ALREADY_DECIDED, ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        channel = guild.get_channel_or_thread(report.channel_id or 0)
-        if not report.hidden and isinstance(channel, discord.TextChannel | discord.Thread):
-            # Already deleted by its author is fine: the hashes were kept at report time.
-            problem = await self._delete(channel.get_partial_message(report.message_id or 0))  # type: ignore[arg-type]
+        if not report.hidden and report.channel_id and report.message_id:
+            # Works for archived threads the cache doesn't hold. Already deleted by its author is
+            # fine: the hashes were kept at report time.
+            channel = self.bot.get_partial_messageable(report.channel_id, guild_id=guild.id)
+            problem = await self._delete(channel.get_partial_message(report.message_id))  # type: ignore[arg-type]
             if problem:
                 await interaction.followup.send(problem, ephemeral=True)
                 return

@@ -92,9 +92,7 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = 15.0)
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def queue_shows(
-    sandbox: Sandbox, guild: GuildHandle, number: int, text: str
-) -> Message:
+async def queue_shows(sandbox: Sandbox, guild: GuildHandle, number: int, text: str) -> Message:
     """The queue message of report #number, once its embed contains `text`."""
 
     def find() -> Message | None:
@@ -204,3 +202,202 @@ async def test_message_reports_from_the_menu_and_a_link_share_one_urgent_queue_m
     assert fan.id not in sandbox.world.dm_channels
     assert not public_messages_naming(sandbox, guild, [first.id, second.id])
     assert logged_no_errors(reports_bot)
+
+
+def direct_messages(sandbox: Sandbox, member: MemberHandle) -> list[str]:
+    channel = sandbox.world.dm_channels.get(member.id)
+    return [m.content for m in sandbox.world.messages.values() if m.channel_id == channel]
+
+
+async def click(member: MemberHandle, message: Message, label: str) -> InteractionHandle:
+    return await member.click(message, buttons(message)[label]["custom_id"])
+
+
+async def test_member_reports_share_one_queue_message_and_a_ban_from_it_closes_it(
+    sandbox: Sandbox, guild: GuildHandle, reports_bot: BotProcess
+) -> None:
+    fan, moderator = guild.member("fan"), guild.member("moderator")
+    first, second = guild.add_member("minji"), guild.add_member("hanni")
+
+    assert "#1" in await report_user(first, fan, "harassment")
+    (queued,) = await eventually(lambda: queue(sandbox, guild), "the queue message")
+    assert not queued.content  # not urgent: nobody is pinged
+    assert "Report #1: Harassment or hate" in embed_text(queued)
+    assert list(buttons(queued)) == ["Dismiss", "Timeout author", "Ban author"]
+    yourself = await first.run_user_command("Report user", first)
+    assert "can't report yourself" in await refused_before_the_form(yourself)
+    assert "joins **#1**" in await slash_report(second, category="spam", user=fan)
+    await queue_shows(sandbox, guild, 1, "Reporters (2)")
+
+    asked = await click(moderator, queued, "Ban author")
+    confirmation = await asked.message()
+    await click(moderator, confirmation, "Ban")
+    await sandbox.wait_for_call(
+        "PUT",
+        "/guilds/{guild_id}/bans/{user_id}",
+        where=lambda c: c.params["user_id"] == str(fan.id),
+    )
+    closed = await queue_shows(sandbox, guild, 1, f"Action taken by <@{moderator.id}>")
+    assert "Ban by" in embed_text(closed)
+    assert buttons(closed)["Dismiss"]["disabled"] and not buttons(closed)["Ban author"].get(
+        "disabled"
+    )
+    for reporter in (first, second):
+        dms = await eventually(lambda r=reporter: direct_messages(sandbox, r), "the reporter's DM")
+        assert "reviewed your report #1 and took action" in dms[0]
+    assert not direct_messages(sandbox, fan)
+    assert not public_messages_naming(sandbox, guild, [first.id, second.id])
+    assert logged_no_errors(reports_bot)
+
+
+@pytest.mark.parametrize("deleted_by_author_first", [False, True])
+async def test_take_down_removes_the_message_and_later_reuploads_by_someone_else(
+    sandbox: Sandbox, guild: GuildHandle, reports_bot: BotProcess, deleted_by_author_first: bool
+) -> None:
+    fan, moderator = guild.member("fan"), guild.member("moderator")
+    reporter, copycat = guild.add_member("minji"), guild.add_member("copycat")
+    general = guild.channel("general")
+    posted = await fan.send(general, "", files=[("leak.png", encode(photo(PICTURE), "PNG"))])
+    await report_message(reporter, posted, "sexualized")
+    queued = await queue_shows(sandbox, guild, 1, "Hashed when reported")
+    if deleted_by_author_first:
+        await fan.delete(posted)
+        posted.attachments.clear()  # Discord drops a deleted message's files; so must the CDN here
+
+    taken = await click(moderator, queued, "Take down")
+    answer = await taken.followup()
+    assert "Taken down (case #" in answer.content and "removed automatically" in answer.content
+    assert posted.deleted
+    closed = await queue_shows(sandbox, guild, 1, f"Taken down by <@{moderator.id}>")
+    assert buttons(closed)["Take down"]["disabled"] and buttons(closed)["Dismiss"]["disabled"]
+    assert "jump" not in embed_text(closed)
+
+    smaller = photo(PICTURE).resize((480, 360))
+    copy = await copycat.send(general, "", files=[("again.jpg", encode(smaller, "JPEG"))])
+    await sandbox.wait_for_call(
+        "DELETE", MESSAGE_ROUTE, where=lambda c: c.params["message_id"] == str(copy.id), timeout=20
+    )
+    dms = await eventually(lambda: direct_messages(sandbox, reporter), "the reporter's DM")
+    assert "reviewed your report #1 and removed the message" in dms[0]
+    assert logged_no_errors(reports_bot)
+
+
+async def test_enough_sexual_or_deepfake_reports_hide_the_message_pending_review(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange(tmp_path, guild, auto_hide_threshold=2)
+    bot = await start_bot(env={"HASH_WORKERS": "1"})
+    fan, moderator = guild.member("fan"), guild.member("moderator")
+    spam, deepfake, sexual = (guild.add_member(name) for name in ("minji", "hanni", "dani"))
+    posted = await fan.send(
+        guild.channel("general"), "", files=[("pic.jpg", encode(photo(PICTURE), "JPEG"))]
+    )
+    await report_message(spam, posted, "spam")
+    (first,) = await eventually(lambda: queue(sandbox, guild), "the queue message")
+    assert not first.content
+
+    await report_message(deepfake, posted, "deepfake")
+    urgent = await queue_shows(sandbox, guild, 1, "Reporters (2)")
+    assert urgent.id != first.id and urgent.content.startswith(f"<@&{guild.role('Moderator').id}>")
+    assert first.deleted and not posted.deleted  # one sexual/deepfake report: below 2
+
+    await report_message(sexual, posted, "sexualized")
+    await sandbox.wait_for_call(
+        "DELETE", MESSAGE_ROUTE, where=lambda c: c.params["message_id"] == str(posted.id)
+    )
+    hidden = await queue_shows(sandbox, guild, 1, "Hidden pending review")
+    assert "Hidden after reports (automatic)" in embed_text(hidden)
+
+    asked = await click(moderator, hidden, "Dismiss")
+    form = await moderator.submit_modal(asked, {"dismiss-reason": "a fancam, not an edit"})
+    answer = await form.message()
+    assert "Dismissed (case #" in answer.content and "can't be restored" in answer.content
+    closed = await queue_shows(sandbox, guild, 1, "a fancam, not an edit")
+    assert all(button.get("disabled") for button in buttons(closed).values())
+    for reporter in (spam, deepfake, sexual):
+        dms = await eventually(lambda r=reporter: direct_messages(sandbox, r), "the reporter's DM")
+        assert "decided no action was needed" in dms[0] and "fancam" not in dms[0]
+    assert logged_no_errors(bot)
+
+
+async def test_queue_buttons_work_after_a_restart_and_refuse_non_moderators(
+    sandbox: Sandbox, guild: GuildHandle, reports_bot: BotProcess, start_bot: StartBot
+) -> None:
+    fan, moderator = guild.member("fan"), guild.member("moderator")
+    reporter = guild.add_member("minji")
+    general = guild.channel("general")
+    posted = await fan.send(general, "buy followers at scam.example")
+    await slash_report(reporter, in_channel=general, category="spam", message=link(guild, posted))
+    (queued,) = await eventually(lambda: queue(sandbox, guild), "the queue message")
+    await reports_bot.stop()
+    restarted = await start_bot(env={"HASH_WORKERS": "1"})
+
+    refused = await click(reporter, queued, "Timeout author")
+    assert "Only this server's moderators" in (await refused.message()).content
+    assert fan.member.communication_disabled_until is None
+
+    timed = await click(moderator, queued, "Timeout author")
+    assert "timed out for 60 minutes" in (await timed.message()).content
+    assert fan.member.communication_disabled_until is not None
+    still_open = await queue_shows(sandbox, guild, 1, "Timeout by")
+    assert "Open: waiting for a moderator" in embed_text(still_open)
+
+    asked = await click(moderator, still_open, "Dismiss")
+    form = await moderator.submit_modal(asked, {})
+    assert "Dismissed (case #" in (await form.message()).content
+    await queue_shows(sandbox, guild, 1, f"Dismissed by <@{moderator.id}>")
+    assert not posted.deleted
+    assert logged_no_errors(restarted)
+
+
+async def test_reporters_over_the_limits_and_new_accounts_get_a_kind_answer(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange(tmp_path, guild, reporter_limit_short=2, reporter_window_short_minutes=10)
+    bot = await start_bot(env={"HASH_WORKERS": "1"})
+    fan, reporter = guild.member("fan"), guild.add_member("minji")
+    general = guild.channel("general")
+    posts = [await fan.send(general, f"spam {n}") for n in range(3)]
+    assert "#1" in await slash_report(
+        reporter, in_channel=general, category="spam", message=link(guild, posts[0])
+    )
+    assert "#2" in await report_message(reporter, posts[1], "spam")
+    over = await reporter.run_message_command("Report message", posts[2])
+    assert "please wait a little" in await refused_before_the_form(over)
+    assert "please wait a little" in await slash_report(
+        reporter, in_channel=general, category="spam", message=link(guild, posts[2])
+    )
+
+    changed = await guild.owner.run_command("config reports", min_account_age_days=7)
+    await changed.message()
+    newcomer = guild.add_member("newcomer")
+    refused = await newcomer.run_message_command("Report message", posts[2])
+    assert "account is too new" in await refused_before_the_form(refused)
+    assert "#3" in await report_message(guild.member("moderator"), posts[2], "spam")
+    await eventually(lambda: len(queue(sandbox, guild)) == 3, "three queue messages")
+    assert logged_no_errors(bot)
+
+
+async def test_a_missing_queue_message_is_posted_by_cases_and_on_the_next_report(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange(tmp_path, guild, mod_channel_id=None)
+    bot = await start_bot(env={"HASH_WORKERS": "1"})
+    fan, moderator = guild.member("fan"), guild.member("moderator")
+    first, second = guild.add_member("minji"), guild.add_member("hanni")
+    posted = await fan.send(guild.channel("general"), "you're all ugly")
+    assert "#1" in await report_message(first, posted, "harassment")
+    await bot.wait_for_log("no mod channel is set")
+    assert not queue(sandbox, guild)
+
+    mod_queue = guild.channel("mod-queue")
+    await (await guild.owner.run_command("config channels", mod_channel=mod_queue)).message()
+    cases = await moderator.run_command("cases")
+    assert "posted them again" in (await cases.followup()).content
+    (posted_by_cases,) = await eventually(lambda: queue(sandbox, guild), "the re-posted report")
+
+    await moderator.delete(posted_by_cases)
+    assert "joins **#1**" in await report_message(second, posted, "harassment")
+    again = await queue_shows(sandbox, guild, 1, "Reporters (2)")
+    assert again.id != posted_by_cases.id and len(queue(sandbox, guild)) == 1
+    assert logged_no_errors(bot)
