@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import discord
 from discord import app_commands
@@ -125,12 +125,37 @@ def can_act_on(me: discord.Member, member: discord.Member) -> str | None:
     return None
 
 
+class RecordButton:
+    """What alert and report buttons share: a label and style per action, and a custom id that
+    holds the record's id, so the button works after a restart. Mixed into a `DynamicItem`."""
+
+    KIND: ClassVar[str]  # "alert" or "report", the custom id's second part
+    LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]]
+
+    def __init__(self, record_id: int, action: str, *, disabled: bool = False) -> None:
+        label, style = self.LABELS[action]
+        custom_id = f"lightstick:{self.KIND}:{record_id}:{action}"
+        super().__init__(  # type: ignore[call-arg]
+            discord.ui.Button(label=label, style=style, disabled=disabled, custom_id=custom_id)
+        )
+        self.record_id = record_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["id"]), match["action"])
+
+
 class AlertButton(
+    RecordButton,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"lightstick:alert:(?P<id>[0-9]+):(?P<action>takedown|notmatch|timeout|ban)",
 ):
     """A button on a match alert; the alert's state is read from the database on each click."""
 
+    KIND = "alert"
     LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
         "takedown": ("Take down", discord.ButtonStyle.danger),
         "notmatch": ("Not a match", discord.ButtonStyle.secondary),
@@ -138,28 +163,9 @@ class AlertButton(
         "ban": ("Ban author", discord.ButtonStyle.danger),
     }
 
-    def __init__(self, alert_id: int, action: str, *, disabled: bool = False) -> None:
-        label, style = self.LABELS[action]
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=style,
-                disabled=disabled,
-                custom_id=f"lightstick:alert:{alert_id}:{action}",
-            )
-        )
-        self.alert_id = alert_id
-        self.action = action
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> AlertButton:
-        return cls(int(match["id"]), match["action"])
-
     async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
         cog: Moderation = interaction.client.get_cog("Moderation")  # type: ignore[assignment]
-        await cog.on_alert_button(interaction, self.alert_id, self.action)
+        await cog.on_alert_button(interaction, self.record_id, self.action)
 
 
 def alert_view(alert: MatchAlert) -> discord.ui.View:
@@ -228,11 +234,13 @@ class ReportState:
 
 
 class ReportButton(
+    RecordButton,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"lightstick:report:(?P<id>[0-9]+):(?P<action>takedown|dismiss|timeout|ban)",
 ):
     """A button on a report's queue message; the report is read from the database on each click."""
 
+    KIND = "report"
     LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
         "takedown": ("Take down", discord.ButtonStyle.danger),
         "dismiss": ("Dismiss", discord.ButtonStyle.secondary),
@@ -240,24 +248,9 @@ class ReportButton(
         "ban": ("Ban author", discord.ButtonStyle.danger),
     }
 
-    def __init__(self, report_id: int, action: str, *, disabled: bool = False) -> None:
-        label, style = self.LABELS[action]
-        custom_id = f"lightstick:report:{report_id}:{action}"
-        super().__init__(
-            discord.ui.Button(label=label, style=style, disabled=disabled, custom_id=custom_id)
-        )
-        self.report_id = report_id
-        self.action = action
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> ReportButton:
-        return cls(int(match["id"]), match["action"])
-
     async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
         cog: Moderation = interaction.client.get_cog("Moderation")  # type: ignore[assignment]
-        await cog.on_report_button(interaction, self.report_id, self.action)
+        await cog.on_report_button(interaction, self.record_id, self.action)
 
 
 class DismissModal(discord.ui.Modal):

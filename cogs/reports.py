@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from discord.ext import commands
 
 from cogs.access import is_moderator
 from cogs.scanner import media_refs
+from cogs.takedowns import MESSAGE_LINK, entry_hashes
 from db import reports as reports_db
 from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
@@ -90,11 +90,6 @@ NOT_FOUND = (
 )
 FORM_FAILED = "Sorry, something went wrong sending your report. Please try again."
 
-MESSAGE_LINK = re.compile(
-    r"https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/"
-    r"(?P<guild>[0-9]+)/(?P<channel>[0-9]+)/(?P<message>[0-9]+)"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class MessageLink:
@@ -108,7 +103,7 @@ def parse_message_link(text: str) -> MessageLink | None:
     found = MESSAGE_LINK.search(text.strip())
     if found is None:
         return None
-    return MessageLink(int(found["guild"]), int(found["channel"]), int(found["message"]))
+    return MessageLink(int(found[1]), int(found[2]), int(found[3]))
 
 
 def excerpt_of(content: str, limit: int) -> str:
@@ -136,17 +131,11 @@ def account_too_new(created_at: datetime, min_days: int, now: datetime) -> bool:
 
 
 def kept_hashes(media: Sequence[MediaHashes]) -> tuple[tuple[Hash, ...], tuple[Hash, ...]]:
-    """What a report keeps of its media: each frame's PDQ and pHash, and (as variants) those of
-    the crops and rotations. Near-uniform frames are left out: they would match any flat picture.
-    """
-    own: dict[Hash, None] = {}
-    variants: dict[Hash, None] = {}
-    for hashed in media:
-        for frames, into in ((hashed.frames, own), (hashed.extra, variants)):
-            for frame in frames:
-                if frame.matchable:
-                    into[frame.pdq] = into[frame.phash] = None
-    return tuple(own), tuple(h for h in variants if h not in own)
+    """What a report keeps of its media for **Take down**: what a takedown entry keeps of each
+    file (`cogs.takedowns.entry_hashes`), the crops' and rotations' as variants."""
+    own = tuple(dict.fromkeys(h for m in media for h in entry_hashes(m.frames)))
+    variants = dict.fromkeys(h for m in media for h in entry_hashes(m.extra) if h not in own)
+    return own, tuple(variants)
 
 
 @dataclass(frozen=True, slots=True)
