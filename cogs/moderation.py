@@ -303,6 +303,13 @@ def _reporter_lines(reporters: Sequence[Reporter]) -> str:
     return "\n".join(lines) or "None"
 
 
+def _category_counts(reporters: Sequence[Reporter]) -> str:
+    counts: dict[str, int] = {}
+    for reporter in reporters:
+        counts[reporter.category] = counts.get(reporter.category, 0) + 1
+    return " · ".join(f"{CATEGORIES.get(c, c)} ×{n}" for c, n in counts.items())
+
+
 def _report_status(state: ReportState) -> str:
     report = state.report
     if report.is_open:
@@ -326,8 +333,19 @@ def _case_line(case: Case) -> str:
     return f"Case #{case.number} · {kind} {who}"
 
 
-def report_embed(state: ReportState, notes: Sequence[str] = ()) -> discord.Embed:
-    """The queue message of a report: what, who, by whom, what was done. Urgent ones stand out."""
+def is_private(channel: discord.TextChannel) -> bool:
+    """Whether @everyone is kept out of the channel, so reporters can be named in it."""
+    return not channel.permissions_for(channel.guild.default_role).view_channel
+
+
+def report_embed(
+    state: ReportState, notes: Sequence[str] = (), *, name_reporters: bool = True
+) -> discord.Embed:
+    """The queue message of a report: what, who, by whom, what was done. Urgent ones stand out.
+
+    Reporters are named only where `name_reporters` (a channel everyone can read would tell the
+    reported member who reported them); their categories and count are shown either way.
+    """
     report = state.report
     name = CATEGORIES.get(state.category, state.category)
     title = f"Report #{report.number}: {name}"
@@ -348,9 +366,15 @@ def report_embed(state: ReportState, notes: Sequence[str] = ()) -> discord.Embed
     else:
         where = f"Member <@{user}> (`{user}`)"
     embed.add_field(name="Reported", value=where, inline=False)
+    reporters = (
+        _reporter_lines(state.reporters)
+        if name_reporters
+        else f"{_category_counts(state.reporters)}\nNot named here: everyone can read this "
+        "channel. Make it private to the moderators (deny @everyone View Channel)."
+    )
     embed.add_field(
         name=f"Reporters ({len(state.reporters)}), for moderators only",
-        value=_reporter_lines(state.reporters),
+        value=reporters,
         inline=False,
     )
     if report.target_kind == "message":
@@ -905,13 +929,13 @@ class Moderation(commands.Cog):
         state = await self.report_state(report_id)
         if state is None:
             return
-        embed, view = report_embed(state, notes), report_view(state)
         queued = self._queue_message(guild, state.report)
         if queued is not None and repost:
             await self._delete(queued)  # type: ignore[arg-type]
         elif queued is not None:
+            embed = report_embed(state, notes, name_reporters=is_private(queued.channel))  # type: ignore[arg-type]
             try:
-                await queued.edit(embed=embed, view=view)
+                await queued.edit(embed=embed, view=report_view(state))
                 return
             except discord.NotFound:
                 log.info(
@@ -920,7 +944,7 @@ class Moderation(commands.Cog):
             except discord.HTTPException as exc:
                 log.warning("Could not update report #%d: %s", state.report.number, exc)
                 return
-        await self._post_report(guild, state, embed, view, preview)
+        await self._post_report(guild, state, notes, preview)
 
     def _queue_message(self, guild: discord.Guild, report: Report) -> discord.PartialMessage | None:
         if report.queue_channel_id is None or report.queue_message_id is None:
@@ -934,8 +958,7 @@ class Moderation(commands.Cog):
         self,
         guild: discord.Guild,
         state: ReportState,
-        embed: discord.Embed,
-        view: discord.ui.View,
+        notes: Sequence[str],
         preview: PreviewSource | None,
     ) -> None:
         report = state.report
@@ -948,6 +971,7 @@ class Moderation(commands.Cog):
                 guild.id,
             )
             return
+        embed = report_embed(state, notes, name_reporters=is_private(channel))
         content, mentions = None, discord.AllowedMentions.none()
         if state.urgent and report.is_open and settings.mod_role_id:
             name = CATEGORIES.get(state.category, state.category)
@@ -957,7 +981,11 @@ class Moderation(commands.Cog):
         files = preview_files(channel, data, embed)
         try:
             posted = await channel.send(
-                content, embed=embed, files=files, view=view, allowed_mentions=mentions
+                content,
+                embed=embed,
+                files=files,
+                view=report_view(state),
+                allowed_mentions=mentions,
             )
         except discord.HTTPException as exc:
             log.warning("Could not post report #%d in guild %s: %s", report.number, guild.id, exc)

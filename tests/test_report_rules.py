@@ -178,3 +178,13 @@ def test_a_member_report_has_no_take_down() -> None:
     )
     assert "Member <@40>" in shown(state) and "Media" not in str(report_embed(state).fields)
     assert list(labels(state)) == ["Dismiss", "Timeout author", "Ban author"]
+
+
+def test_where_everyone_can_read_the_queue_reporters_are_counted_not_named() -> None:
+    state = ReportState(
+        report(), (reporter(50, "deepfake", "it's my friend"), reporter(51, "deepfake")), (), 0
+    )
+    embed = report_embed(state, name_reporters=False)
+    text = "\n".join(f.value for f in embed.fields)
+    assert "Deepfake / AI-manipulated ×2" in text and "Not named here" in text
+    assert "<@50>" not in text and "<@51>" not in text and "my friend" not in text

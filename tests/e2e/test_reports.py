@@ -15,6 +15,7 @@ import pytest
 from db import guild_settings
 from db.engine import Database
 from sandbox.botprocess import BotProcess
+from sandbox.permissions import Permission
 from sandbox.scenario import GuildHandle, InteractionHandle, MemberHandle
 from sandbox.server import Sandbox
 from sandbox.state import Message
@@ -31,8 +32,16 @@ def bot_database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'bot' / 'lightstick.db'}"
 
 
-async def arrange(tmp_path: Path, guild: GuildHandle, **settings: Any) -> None:
-    """Before the bot starts: #mod-queue as the mod channel, the Moderator role as mod role."""
+async def arrange(
+    tmp_path: Path, guild: GuildHandle, *, private: bool = True, **settings: Any
+) -> None:
+    """Before the bot starts: #mod-queue as the mod channel, the Moderator role as mod role,
+    and (`private`) only moderators and the bot can read #mod-queue."""
+    if private:
+        mod_queue = guild.channel("mod-queue")
+        guild.set_overwrite(mod_queue, guild.role("@everyone"), deny=Permission.VIEW_CHANNEL)
+        for role in (guild.role("Moderator"), guild.bot_role):
+            guild.set_overwrite(mod_queue, role, allow=Permission.VIEW_CHANNEL)
     (tmp_path / "bot").mkdir(exist_ok=True)
     database = await Database.open(bot_database_url(tmp_path))
     values = {
@@ -381,7 +390,7 @@ async def test_reporters_over_the_limits_and_new_accounts_get_a_kind_answer(
 async def test_a_missing_queue_message_is_posted_by_cases_and_on_the_next_report(
     sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
 ) -> None:
-    await arrange(tmp_path, guild, mod_channel_id=None)
+    await arrange(tmp_path, guild, private=False, mod_channel_id=None)
     bot = await start_bot(env={"HASH_WORKERS": "1"})
     fan, moderator = guild.member("fan"), guild.member("moderator")
     first, second = guild.add_member("minji"), guild.add_member("hanni")
@@ -395,6 +404,8 @@ async def test_a_missing_queue_message_is_posted_by_cases_and_on_the_next_report
     cases = await moderator.run_command("cases")
     assert "posted them again" in (await cases.followup()).content
     (posted_by_cases,) = await eventually(lambda: queue(sandbox, guild), "the re-posted report")
+    text = embed_text(posted_by_cases)
+    assert "Not named here: everyone can read this channel" in text and str(first.id) not in text
 
     await moderator.delete(posted_by_cases)
     assert "joins **#1**" in await report_message(second, posted, "harassment")
