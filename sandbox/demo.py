@@ -9,6 +9,7 @@ registered says so and is skipped, so the demo always runs with whatever exists.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 import sys
@@ -17,7 +18,7 @@ import textwrap
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from PIL import Image, ImageDraw
 
@@ -200,8 +201,94 @@ async def step_takedown(demo: Demo) -> None:
     demo.say(f"Attached: {files} (a tiny blurred preview, spoiler-tagged).", indent=5)
 
 
+def reported_picture() -> bytes:
+    """A made-up picture a fan finds suspicious (the demo ships no real one)."""
+    rng = random.Random(11)
+    picture = Image.new("RGB", (640, 480), (200, 230, 240))
+    draw = ImageDraw.Draw(picture)
+    for _ in range(30):
+        x, y = rng.randrange(640), rng.randrange(480)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        draw.rectangle((x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 200)), fill=colour)
+    return _encode(picture, "JPEG", quality=85)
+
+
+async def step_report(demo: Demo) -> None:
+    if not demo.has_command("Report message") or not demo.has_command("config"):
+        demo.say("(reports are not available yet: skipped)")
+        return
+    guild, sandbox = demo.guild, demo.sandbox
+    mod_queue = guild.channel("mod-queue")
+    demo.step("The owner makes #mod-queue private to the moderators")
+    guild.set_overwrite(mod_queue, guild.role("@everyone"), deny=Permission.VIEW_CHANNEL)
+    for role in (guild.role("Moderator"), guild.bot_role):
+        guild.set_overwrite(mod_queue, role, allow=Permission.VIEW_CHANNEL)
+    await (await demo.owner.run_command("config channels", mod_channel=mod_queue)).message()
+    demo.say("Only moderators can read it, so the report queue may name who reported.", indent=5)
+
+    demo.step("A fan reports a suspicious picture")
+    poster = guild.add_member("yuna")
+    posted = await poster.send(
+        guild.channel("general"), "new pics!!", files=[("pics.jpg", reported_picture())]
+    )
+    demo.say(f"{poster.user.username} in #general: 'new pics!!' + pics.jpg", indent=5)
+    mark = len(sandbox.calls)
+    demo.say(
+        f"{demo.fan.user.username}: Report message -> fills in the form: Deepfake / "
+        "AI-manipulated, 'an AI edit of Jisoo'",
+        indent=5,
+    )
+    opened = await demo.fan.run_message_command("Report message", posted)
+    submitted = await demo.fan.submit_modal(
+        opened, {"report-category": ["deepfake"], "report-details": "an AI edit of Jisoo"}
+    )
+    answer = await submitted.followup()
+    demo.say(f"Lightstick (only {demo.fan.user.username} sees it): {answer.content}", indent=5)
+    queued = await sandbox.wait_for_call(
+        "POST",
+        "/channels/{channel_id}/messages",
+        where=lambda c: c.params["channel_id"] == str(mod_queue.id),
+        since=mark,
+    )
+    queue_message = sandbox.world.messages[int(queued.response["id"])]
+    demo.say(f"In #mod-queue: {describe(queue_message)}", indent=5)
+    demo.say(
+        "The picture's hashes were kept when it was reported (never the picture), so it can be "
+        "taken down even if its author deletes it first.",
+        indent=5,
+    )
+
+    demo.step("A moderator takes it down from the queue")
+    demo.say(f"{demo.moderator.user.username}: clicks Take down", indent=5)
+    take_down = next(
+        c["custom_id"]
+        for row in queue_message.components
+        for c in row["components"]
+        if c["label"] == "Take down"
+    )
+    clicked = await demo.moderator.click(queue_message, take_down)
+    done = await clicked.followup()
+    demo.say(f"Lightstick (only {demo.moderator.user.username} sees it): {done.content}", indent=5)
+    dm_channel = await _eventually(lambda: sandbox.world.dm_channels.get(demo.fan.id))
+    dm = await _eventually(
+        lambda: next(
+            (m for m in sandbox.world.messages.values() if m.channel_id == dm_channel), None
+        )
+    )
+    demo.say(f"{demo.fan.user.username} gets a DM: {dm.content}", indent=5)
+
+
+async def _eventually(check: Callable[[], object], timeout: float = 15.0) -> Any:
+    for _ in range(int(timeout / 0.05)):
+        found = check()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the bot did not answer in time")
+
+
 # Each feature appends its step here (takedowns, reports, ...); they run in this order.
-STEPS: list[Step] = [step_connect, step_rules, step_config, step_takedown]
+STEPS: list[Step] = [step_connect, step_rules, step_config, step_takedown, step_report]
 
 
 def build_demo_guild(sandbox: Sandbox) -> tuple[GuildHandle, MemberHandle, MemberHandle]:
