@@ -484,10 +484,10 @@ class Reports(commands.Cog):
             return None
         try:
             data = await self.bot.pipeline.fetch(refs[0])
-        except FetchError:
+            if not (await self.bot.pipeline.hash_bytes(data)).hashed:
+                return None  # only bytes a hashing worker decoded safely are decoded here
+        except (FetchError, PoolBusy):
             return None
-        if not (await self.bot.pipeline.hash_bytes(data)).hashed:
-            return None  # only bytes a hashing worker decoded safely are decoded here
         return await asyncio.to_thread(blurred_preview, data)
 
     # -- auto-hide ---------------------------------------------------------------------------
