@@ -356,6 +356,9 @@ async def test_queue_buttons_work_after_a_restart_and_refuse_non_moderators(
     assert "Dismissed (case #" in (await form.message()).content
     await queue_shows(sandbox, guild, 1, f"Dismissed by <@{moderator.id}>")
     assert not posted.deleted
+    cases = await (await moderator.run_command("cases", user=fan)).message()
+    listing = embed_text(cases)
+    assert "Report: dismissed" in listing and "Timeout" in listing and "Report #1" in listing
     assert logged_no_errors(restarted)
 
 
