@@ -27,7 +27,7 @@ from media.hashing import FrameHashes, MediaHashes, entry_hashes_for_image, hash
 from media.matching import MatchPolicy
 
 EDIT_NAMES = list(EDITS)
-ENTRY_SLOTS = 11  # the original + up to 10 crops and rotations
+ENTRY_SLOTS = 19  # the original + up to 18 crops and rotations (PDQ only: see entry_hashes)
 QUERY_SLOTS = 16  # 8 dihedral variants of the upload + 8 of its trimmed picture
 FMR_TARGET = 1e-6
 
@@ -143,11 +143,11 @@ def main() -> None:
     )
     hashed = time.perf_counter() - started
     pairs = len(EDIT_NAMES) * pictures * (pictures - 1)
+    real = min(real_count(), pictures)
     print(
-        f"corpus: {pictures} distinct pictures ({min(real_count(), pictures)} real photos, "
-        f"{max(0, pictures - real_count())} procedural photo-like pictures) x {len(EDIT_NAMES)} edits; "
-        f"{pairs:,} upload/other-entry pairs, so <= 1e-6 allows {int(FMR_TARGET * pairs)} false pairs; "
-        f"hashed in {hashed:.0f} s"
+        f"corpus: {pictures} distinct pictures ({real} real photos, {pictures - real} procedural "
+        f"photo-like pictures) x {len(EDIT_NAMES)} edits; {pairs:,} upload/other-entry pairs, "
+        f"so <= 1e-6 allows {int(FMR_TARGET * pairs)} false pairs; hashed in {hashed:.0f} s"
     )
     one, mirror, with_trim = slice(0, 1), slice(0, 8), slice(0, 16)
     original, variants = slice(0, 1), slice(0, ENTRY_SLOTS)
@@ -160,7 +160,7 @@ def main() -> None:
     phash = {
         "plain": min_distances(query_phash, entry_phash, slice(0, 1), original),
         "trim": min_distances(query_phash, entry_phash, slice(0, 2), original),
-        "full": min_distances(query_phash, entry_phash, slice(0, 2), variants),
+        "full": min_distances(query_phash, entry_phash, slice(0, 2), original),
     }
     columns: dict[str, tuple[np.ndarray, str]] = {}
     caught, false = at_thresholds(pdq["plain"], None, 31, 0)
@@ -190,13 +190,25 @@ def main() -> None:
             f"pHash<={policy.phash.confident}, trim, entry variants): {false} false pairs"
         ),
     )
-    _, review_false = at_thresholds(
-        pdq["full"], phash["full"], policy.pdq.review, policy.phash.review
-    )
+    review = policy.pdq.review, policy.phash.review
+    review_caught, review_false = at_thresholds(pdq["full"], phash["full"], *review)
     print_table(columns, trimmed)
     print(
-        f"review tier (PDQ<={policy.pdq.review}, pHash<={policy.phash.review}): {review_false} false pairs of {pairs:,} ({review_false / pairs:.1e})"
+        f"review tier (PDQ<={review[0]}, pHash<={review[1]}, everything on): mean catch "
+        f"{review_caught.mean():.3f}, {review_false} false pairs of {pairs:,} "
+        f"({review_false / pairs:.1e})"
     )
+    print_false_pairs_by_radius(pdq["full"], phash["full"], pairs)
+
+
+def print_false_pairs_by_radius(pdq: np.ndarray, phash: np.ndarray, pairs: int) -> None:
+    """False pairs per radius for each hash alone (everything on), to choose review radii."""
+    others = ~np.eye(pdq.shape[1], dtype=bool)[None]
+    pdq_counts = {t: int(((pdq <= t) & others).sum()) for t in range(30, 80, 4)}
+    phash_counts = {t: int(((phash <= t) & others).sum()) for t in range(6, 17)}
+    print("false pairs by PDQ radius: " + ", ".join(f"{t}: {n}" for t, n in pdq_counts.items()))
+    print("false pairs by pHash radius: " + ", ".join(f"{t}: {n}" for t, n in phash_counts.items()))
+    print(f"(of {pairs:,} pairs)")
 
 
 def print_table(columns: dict[str, tuple[np.ndarray, str]], trimmed: np.ndarray) -> None:

@@ -128,15 +128,12 @@ def meme_bars(picture: Image.Image, rng: random.Random) -> Image.Image:
     canvas = Image.new("RGB", (picture.width, picture.height + 2 * bar), "white")
     canvas.paste(picture, (0, bar))
     draw = ImageDraw.Draw(canvas)
-    font = _font(bar * 2 // 3)
-    draw.text((picture.width // 2, bar // 2), "WHEN THE BIAS", fill="black", font=font, anchor="mm")
-    draw.text(
-        (picture.width // 2, canvas.height - bar // 2),
-        "FINALLY POSTS",
-        fill="black",
-        font=font,
-        anchor="mm",
-    )
+    for text, y in (("WHEN THE BIAS", bar // 2), ("FINALLY POSTS", canvas.height - bar // 2)):
+        font = _font(bar * 2 // 3)
+        width = draw.textlength(text, font=font)
+        if width > picture.width * 0.92:  # meme makers shrink the caption to fit
+            font = _font(int(bar * 2 // 3 * picture.width * 0.92 / width))
+        draw.text((picture.width // 2, y), text, fill="black", font=font, anchor="mm")
     return canvas
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import io
 import math
+import time
 from dataclasses import dataclass
 
 import av
@@ -127,7 +128,10 @@ def _sample_animation(
     kept: dict[int, Image.Image] = {}
     cuts: list[tuple[float, int, Image.Image]] = []  # min-heap of the strongest scene changes
     previous: np.ndarray | None = None
+    stop = time.monotonic() + limits.sampling_seconds
     for index in range(count):
+        if index and time.monotonic() > stop:
+            break
         image.seek(index)
         picture = viewable(image.copy(), limits.target_side)
         signature = np.asarray(picture.convert("L").resize((16, 16)), dtype=np.float32)
@@ -173,21 +177,23 @@ def _sample_video(
 ) -> tuple[DecodedFrame, ...]:
     """About one frame a second; when too many, every other one is dropped and the step doubles.
 
-    The container's declared duration is never trusted: decoded frames and timestamps bound it.
+    The container's declared duration is never trusted: decoded frames, timestamps and a
+    wall-clock budget bound it; what was sampled before the budget ran out is hashed.
     """
     samples: list[DecodedFrame] = []
     step, next_time = 1.0, 0.0
+    stop = time.monotonic() + limits.sampling_seconds
     for decoded, frame in enumerate(container.decode(stream)):
-        if decoded >= limits.max_video_decoded_frames:
+        if decoded >= limits.max_video_decoded_frames or (samples and time.monotonic() > stop):
             break
         check_dimensions(Declared(fmt, frame.width, frame.height), limits)
-        time = float(frame.time) if frame.time is not None else decoded / 30.0
-        if time > limits.max_video_seconds:
+        at = float(frame.time) if frame.time is not None else decoded / 30.0
+        if at > limits.max_video_seconds:
             break
-        if time + 1e-6 < next_time:
+        if at + 1e-6 < next_time:
             continue
-        samples.append(DecodedFrame(_video_picture(frame, limits.target_side), decoded, time))
-        next_time = time + step
+        samples.append(DecodedFrame(_video_picture(frame, limits.target_side), decoded, at))
+        next_time = at + step
         if len(samples) >= 2 * limits.max_sampled_frames:
             samples, step = samples[::2], step * 2
     if len(samples) > limits.max_sampled_frames:

@@ -20,6 +20,8 @@ import yarl
 from media.formats import MediaFormat, sniff_format
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Discord's attachment CDN and media proxy; the caller adds DISCORD_CDN_BASE's host if set.
+DISCORD_MEDIA_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
 CHUNK = 64 * 1024
 
 

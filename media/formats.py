@@ -64,6 +64,9 @@ class DecodeLimits:
     max_video_decoded_frames: int = 3000
     max_video_seconds: float = 600.0
     target_side: int = 512  # decode small: hashes need no more than this
+    # Animations and video stop sampling after this long and hash what they have, so a long
+    # clip is hashed in part instead of hitting the worker's deadline and being rejected.
+    sampling_seconds: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)

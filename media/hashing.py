@@ -140,6 +140,15 @@ class MediaHashes:
     def hashed(self) -> bool:
         return self.outcome is Outcome.HASHED
 
+    def entry_hashes(self) -> tuple[Hash, ...]:
+        """What a takedown entry made from this result stores (see `entry_hashes_for_image`).
+
+        Every frame's PDQ and pHash, and the PDQ of each extra crop and rotation: their pHash
+        raised false matches (bench/catch_rate.py) far more than catches, so it is left out.
+        """
+        own = [h for frame in self.frames for h in (frame.pdq, frame.phash)]
+        return tuple(dict.fromkeys([*own, *(extra.pdq for extra in self.extra)]))
+
 
 def bits_to_hex(bits: np.ndarray) -> str:
     """pdqhash gives bits most significant first, as the reference tool prints its hex."""
@@ -199,8 +208,8 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
     """Hashes to store when a moderator adds this file to the takedown list.
 
     `frames` are the file's own hashes (what `hash_media` gives); for a still image, `extra`
-    holds the hashes of its crops and small rotations (`media.reupload.entry_variants`), which
-    the takedown cog stores under the same entry so edited copies match.
+    holds the hashes of its crops and small rotations (`media.reupload.entry_variants`). The
+    takedown cog stores `result.entry_hashes()` under one entry so edited copies match.
     """
     decoded = _decode(data, limits)
     if isinstance(decoded, MediaHashes):

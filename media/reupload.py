@@ -8,9 +8,10 @@ Two remedies, both measured on bench/catch_rate.py before they were kept:
   screenshot are rows and columns dominated by one flat colour. The largest block of rows and
   columns that are not flat is the picture; it is hashed as an extra query.
 - Entry side (`entry_variants`): when a moderator adds a picture to the takedown list, we also
-  store hashes of its central and off-centre crops and of small rotations, so a cropped or tilted
-  copy lands near one of them. Each extra hash is one more chance of a false match, so the set
-  is small and its cost in false matches is part of the benchmark.
+  store PDQ hashes of its central and off-centre crops and of small rotations, so a cropped or
+  tilted copy lands near one of them. Each extra hash is one more chance of a false match, so
+  its cost in false matches is part of the benchmark; only PDQ is kept for them, because the
+  pHash of crops raised false matches far more than it raised catches.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from PIL import Image
 
 FLAT_TOLERANCE = 16  # 0-255 per channel: how close to the bar's colour a pixel must be
 EDGE_SHARE = 0.95  # the outermost line must be this uniform to start a bar
-BAR_SHARE = 0.5  # a line with less of the bar's colour than this is picture
+BAR_SHARE = 0.5  # a line with less of the bar's colour than this is picture...
+MARGIN_SHARE = 0.03  # ...unless both its ends, this share of its length each, are bar-coloured
+TEXT_SHARE = 0.15  # and the run of such lines is no longer than a line of caption text
 MIN_KEEP = 0.2  # a "picture" thinner than this share of a side is not one
 MIN_TRIM = 0.04  # trims smaller than this share of a side are not worth another hash
 
@@ -34,6 +37,14 @@ ENTRY_CROPS: tuple[tuple[float, float, float], ...] = (
     (0.7, 1.0, 0.0),
     (0.7, 0.0, 1.0),
     (0.7, 1.0, 1.0),
+    (0.7, 0.0, 0.5),
+    (0.7, 1.0, 0.5),
+    (0.55, 0.0, 0.0),
+    (0.55, 1.0, 0.0),
+    (0.55, 0.0, 1.0),
+    (0.55, 1.0, 1.0),
+    (0.55, 0.0, 0.5),
+    (0.55, 1.0, 0.5),
 )
 ENTRY_ROTATIONS: tuple[float, ...] = (-10.0, -5.0, 5.0, 10.0)
 
@@ -42,26 +53,38 @@ def bar_depth(lines: np.ndarray) -> int:
     """How many lines, from the first, belong to a bar.
 
     `lines` is (n, length, 3). A bar starts with a line of one colour (a letterbox, a caption
-    bar, a screenshot's background) and goes on while most of each line keeps that colour, so
-    caption text and app icons inside the bar do not end it.
+    bar, a screenshot's background) and goes on while lines keep that colour on most of their
+    length. A short run of lines that keep it only at both ends (a line of caption text, wide
+    and centred) stays in the bar when a bar line follows it; a long run (a pillarboxed
+    picture) does not.
     """
     colour = np.median(lines[0], axis=0)
-    if _share_near(lines[:1], colour)[0] < EDGE_SHARE:
+    if _near(lines[:1], colour).mean() < EDGE_SHARE:
         return 0  # the common case, a photo to its edge, costs one line
-    for start in range(0, len(lines), 32):  # bars are short: look 32 lines at a time
-        below = np.flatnonzero(_share_near(lines[start : start + 32], colour) < BAR_SHARE)
-        if len(below):
-            return start + int(below[0])
-    return len(lines)
+    near = _near(lines, colour)
+    margin = max(1, int(lines.shape[1] * MARGIN_SHARE))
+    full = near.mean(axis=1) >= BAR_SHARE
+    ends = np.minimum(near[:, :margin].mean(axis=1), near[:, -margin:].mean(axis=1))
+    edged = ends >= EDGE_SHARE
+    longest_text = max(2, int(len(lines) * TEXT_SHARE))
+    depth, run = 0, 0
+    for is_full, is_edged in zip(full.tolist(), edged.tolist(), strict=True):
+        if is_full:
+            depth, run = depth + run + 1, 0
+        elif is_edged and run < longest_text:
+            run += 1
+        else:
+            break
+    return depth
 
 
-def _share_near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """For each line, the share of its pixels within FLAT_TOLERANCE of `colour`."""
+def _near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Which pixels of `lines` are within FLAT_TOLERANCE of `colour` on every channel."""
     diff = np.abs(lines.astype(np.int16) - colour.astype(np.int16))
     # Three channel compares beat .all(axis=2), a slow reduction over an axis of 3.
     close = (diff[..., 0] <= FLAT_TOLERANCE) & (diff[..., 1] <= FLAT_TOLERANCE)
     close &= diff[..., 2] <= FLAT_TOLERANCE
-    return close.mean(axis=1)
+    return close
 
 
 def content_block(picture: Image.Image) -> Image.Image | None:

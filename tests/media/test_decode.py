@@ -202,3 +202,11 @@ def test_video_that_lies_about_its_duration_is_bounded_by_what_it_holds() -> Non
     result = hash_media(bytes(data))
     assert result.outcome is Outcome.HASHED
     assert [round(f.time or 0) for f in result.frames] == [0, 1, 2]
+
+
+def test_sampling_stops_at_its_time_budget_and_hashes_what_it_has() -> None:
+    pictures = [samples.noise((64, 48), i) for i in range(40)]
+    data = samples.video(pictures, fps=2)
+    result = hash_media(data, DecodeLimits(sampling_seconds=0.0))
+    assert result.outcome is Outcome.HASHED
+    assert len(result.frames) == 1  # the first frame is always taken
