@@ -55,6 +55,7 @@ SOURCE_NAMES = {
     "message": "a message",
     "hash": "a hash",
     "import": "an import",
+    "report": "a report taken down",
 }
 
 
