@@ -27,7 +27,7 @@ from media.hashing import FrameHashes, MediaHashes, entry_hashes_for_image, hash
 from media.matching import MatchPolicy
 
 EDIT_NAMES = list(EDITS)
-ENTRY_SLOTS = 19  # the original + up to 18 crops and rotations
+ENTRY_SLOTS = 13  # the original + up to 12 crops and rotations
 QUERY_SLOTS = 16  # 8 dihedral variants of the upload + 8 of its trimmed picture
 FMR_TARGET = 1e-6
 
