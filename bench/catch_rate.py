@@ -27,7 +27,7 @@ from media.hashing import FrameHashes, MediaHashes, entry_hashes_for_image, hash
 from media.matching import MatchPolicy
 
 EDIT_NAMES = list(EDITS)
-ENTRY_SLOTS = 19  # the original + up to 18 crops and rotations (PDQ only: see entry_hashes)
+ENTRY_SLOTS = 13  # the original + up to 12 crops and rotations
 QUERY_SLOTS = 16  # 8 dihedral variants of the upload + 8 of its trimmed picture
 FMR_TARGET = 1e-6
 
@@ -160,7 +160,7 @@ def main() -> None:
     phash = {
         "plain": min_distances(query_phash, entry_phash, slice(0, 1), original),
         "trim": min_distances(query_phash, entry_phash, slice(0, 2), original),
-        "full": min_distances(query_phash, entry_phash, slice(0, 2), original),
+        "full": min_distances(query_phash, entry_phash, slice(0, 2), variants),
     }
     columns: dict[str, tuple[np.ndarray, str]] = {}
     caught, false = at_thresholds(pdq["plain"], None, 31, 0)

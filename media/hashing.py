@@ -141,13 +141,10 @@ class MediaHashes:
         return self.outcome is Outcome.HASHED
 
     def entry_hashes(self) -> tuple[Hash, ...]:
-        """What a takedown entry made from this result stores (see `entry_hashes_for_image`).
-
-        Every frame's PDQ and pHash, and the PDQ of each extra crop and rotation: their pHash
-        raised false matches (bench/catch_rate.py) far more than catches, so it is left out.
-        """
-        own = [h for frame in self.frames for h in (frame.pdq, frame.phash)]
-        return tuple(dict.fromkeys([*own, *(extra.pdq for extra in self.extra)]))
+        """What a takedown entry made from this result stores (see `entry_hashes_for_image`):
+        the PDQ and pHash of every frame and of every extra crop and rotation."""
+        frames = (*self.frames, *self.extra)
+        return tuple(dict.fromkeys(h for frame in frames for h in (frame.pdq, frame.phash)))
 
 
 def bits_to_hex(bits: np.ndarray) -> str:

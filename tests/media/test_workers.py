@@ -25,7 +25,7 @@ async def test_pool_hashes_an_upload_and_an_entry_with_its_crops_and_rotations()
     assert upload.outcome is Outcome.HASHED
     assert len(upload.frames[0].pdq.hex) == 64
     assert entry.frames == upload.frames
-    assert len(entry.extra) == 18
+    assert len(entry.extra) == 12
 
 
 async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it() -> None:
