@@ -252,7 +252,7 @@ class Config(commands.Cog):
     @app_commands.describe(
         action="On a confident match: remove the message, or only alert the moderators",
         confident_radius="PDQ distance for a confident match (0-128; default 31)",
-        review_radius="PDQ distance up to which moderators are asked to review (default 50)",
+        review_radius="PDQ distance up to which moderators are asked to review (default 62)",
         dm_author="Send the author a short, neutral notice citing the rule",
         timeout_minutes="Time out an author whose upload matches again within a day (0: never)",
         previews="Show a small blurred preview in alerts",

@@ -27,7 +27,7 @@ async def test_config_show_lists_every_setting_with_defaults(
     for expected in (
         "Mod channel: not set",
         "On a confident match: **remove** the message",
-        "PDQ radius: confident 31, review 50",
+        "PDQ radius: confident 31, review 62",
         "Blurred previews in alerts: on",
         "Auto-hide after 3 sexualized/deepfake reports",
         "5 per 10 min, 20 a day",
