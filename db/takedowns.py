@@ -479,15 +479,28 @@ async def iter_indexed_hashes(conn: AsyncConnection) -> AsyncIterator[IndexedHas
 
 
 async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Sequence[int]) -> list[IndexedHash]:
-    """The index rows of some entries (variants included), for applying changes."""
+    """The index rows of some entries (variants included), for applying changes.
+
+    Ids come in runs (a bulk import adds consecutive ids), so each run is one range query.
+    """
     found: list[IndexedHash] = []
-    ids = sorted(set(entry_ids))
-    for start in range(0, len(ids), 1000):
+    for low, high in _runs(sorted(set(entry_ids))):
         rows = await conn.execute(
-            _indexed_hashes_query().where(entry_hashes.c.entry_id.in_(ids[start : start + 1000]))
+            _indexed_hashes_query().where(entry_hashes.c.entry_id.between(low, high))
         )
         found += [IndexedHash(e, lst, Hash(a, h)) for e, lst, a, h in rows]
     return found
+
+
+def _runs(ids: Sequence[int]) -> list[tuple[int, int]]:
+    """[1, 2, 3, 7, 8] -> [(1, 3), (7, 8)]."""
+    runs: list[tuple[int, int]] = []
+    for value in ids:
+        if runs and value == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], value)
+        else:
+            runs.append((value, value))
+    return runs
 
 
 async def guild_scope_lists(conn: AsyncConnection, guild_id: int) -> dict[int, str]:
