@@ -362,3 +362,31 @@ async def test_no_image_bytes_reach_the_disk_or_database(
         assert not any(magic in content for magic in MAGIC), path
         for data in posted:
             assert data[200:264] not in content, path
+
+
+@pytest.mark.parametrize(
+    "fault", ["rate_limit", "server_error"], ids=["429 on delete", "5xx on delete"]
+)
+async def test_a_rate_limit_or_server_error_on_delete_is_retried_and_the_match_removed(
+    sandbox: Sandbox, guild: GuildHandle, scanning_bot: BotProcess, fault: str
+) -> None:
+    if fault == "rate_limit":
+        injected = sandbox.faults.rate_limit("DELETE", DELETE_ROUTE, retry_after=0.5)
+    else:
+        injected = sandbox.faults.fail("DELETE", DELETE_ROUTE, 502)
+    message = await guild.member("fan").send(
+        guild.channel("general"), "", files=[("x.jpg", reupload())]
+    )
+    for _ in range(400):
+        statuses = [
+            c.status
+            for c in sandbox.calls_to("DELETE", DELETE_ROUTE)
+            if c.params["message_id"] == str(message.id)
+        ]
+        if 204 in statuses:
+            break
+        await asyncio.sleep(0.05)
+    assert statuses == [429 if fault == "rate_limit" else 502, 204]
+    assert injected.fired == 1 and message.deleted
+    (alert,) = await wait_for_alerts(sandbox, guild, 1)
+    assert alert.embeds[0]["title"] == "Removed a takedown-list match"
