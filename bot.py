@@ -29,7 +29,7 @@ from db import bot_state
 from db.engine import Database, DatabaseUnavailable
 from db.guild_settings import SettingsCache
 from db.live_index import LiveTakedownIndex
-from media.fetch import FetchPolicy
+from media.fetch import DISCORD_MEDIA_HOSTS, FetchPolicy
 from media.pipeline import MediaPipeline
 from media.workers import HashingPool, PoolSettings
 
@@ -109,9 +109,6 @@ def apply_discord_endpoints(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
     if settings.discord_cdn_base:
         discord.asset.Asset.BASE = settings.discord_cdn_base
-
-
-DISCORD_MEDIA_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:

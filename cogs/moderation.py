@@ -464,7 +464,9 @@ class Moderation(commands.Cog):
         """Remove (when policy says so), record, alert. Returns whether the message is gone."""
         guild = message.guild
         assert guild is not None
-        preview = await self._preview(media) if settings.previews else None
+        # Only an alert shows a preview: no mod channel, no decoding for nothing.
+        shown = settings.previews and settings.mod_channel_id is not None
+        preview = await self._preview(media) if shown else None
         remove = found.removes and settings.takedown_action == "remove"
         problem = await self._delete(message) if remove else None
         removed = remove and problem is None
