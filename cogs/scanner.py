@@ -21,6 +21,7 @@ from discord.ext import commands
 
 from db import scan_positions
 from db.guild_settings import GuildSettings
+from db.scan_positions import Position
 from media.hashing import Outcome
 from media.lists import ListMatch
 from media.matching import MatchPolicy, Radii
@@ -92,12 +93,15 @@ class Scanner(commands.Cog):
     CATCH_UP_PER_CHANNEL = 200  # messages read back per channel after downtime
     CATCH_UP_SECONDS = 300  # and no longer than this per catch-up round
     STATS_EVERY_SECONDS = 60
+    POSITIONS_EVERY_SECONDS = 1.0  # scan positions are written in one batch this often
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
         self.queue: asyncio.Queue[ScanJob] = asyncio.Queue(self.QUEUE_SIZE)
         self.outcomes: defaultdict[int, Counter[str]] = defaultdict(Counter)
         self._tasks: list[asyncio.Task[None]] = []
+        # channel id -> the newest message scanned there and not yet saved
+        self._positions: dict[int, Position] = {}
         self._catching_up: asyncio.Task[None] | None = None
         self._last_stats = time.monotonic()
 
@@ -106,12 +110,14 @@ class Scanner(commands.Cog):
         self._tasks = [
             asyncio.create_task(self._consume(), name=f"scanner-{n}") for n in range(consumers)
         ]
+        self._tasks.append(asyncio.create_task(self._save_positions(), name="scan-positions"))
 
     async def cog_unload(self) -> None:
         for task in [*self._tasks, self._catching_up]:
             if task is not None:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush_positions()
 
     @property
     def moderation(self) -> Moderation:
@@ -192,7 +198,7 @@ class Scanner(commands.Cog):
                     )
                     result = ScanResult(tuple(hashed), matches[0], removed)
                     break
-        await self._advance(message)
+        self._advance(message)
         return result
 
     def _skipped(self, message: discord.Message, settings: GuildSettings) -> bool:
@@ -214,10 +220,45 @@ class Scanner(commands.Cog):
                     media.hashes.reason,
                 )
 
-    async def _advance(self, message: discord.Message) -> None:
+    def _advance(self, message: discord.Message) -> None:
+        """Remember the channel's newest scanned message; `flush_positions` saves it.
+
+        One write a second for every channel instead of one per message: under a burst, a
+        transaction per message costs more than the scan. A crash loses at most that second,
+        and catch-up then scans those few messages again, which is harmless.
+        """
         assert message.guild is not None
-        async with self.bot.db.transaction() as conn:
-            await scan_positions.advance(conn, message.guild.id, message.channel.id, message.id)
+        saved = self._positions.get(message.channel.id)
+        if saved is None or saved.message_id < message.id:
+            self._positions[message.channel.id] = Position(
+                message.guild.id, message.channel.id, message.id
+            )
+
+    async def _save_positions(self) -> None:
+        while True:
+            await asyncio.sleep(self.POSITIONS_EVERY_SECONDS)
+            await self.flush_positions()
+
+    async def flush_positions(self) -> None:
+        """Write the remembered scan positions; kept for the next try if the write fails."""
+        pending, self._positions = self._positions, {}
+        if not pending:
+            return
+        try:
+            async with self.bot.db.transaction() as conn:
+                await scan_positions.advance_many(conn, pending.values())
+        except asyncio.CancelledError:
+            self._keep(pending)  # cog_unload flushes them once more
+            raise
+        except Exception:
+            log.exception("Saving the scan positions of %d channels failed", len(pending))
+            self._keep(pending)
+
+    def _keep(self, pending: dict[int, Position]) -> None:
+        for channel_id, position in pending.items():
+            newer = self._positions.get(channel_id)
+            if newer is None or newer.message_id < position.message_id:
+                self._positions[channel_id] = position
 
     def _log_stats(self) -> None:
         now = time.monotonic()
@@ -243,6 +284,7 @@ class Scanner(commands.Cog):
     async def catch_up(self) -> None:
         """Scan what was posted since the last scanned message of each channel (bounded)."""
         deadline = time.monotonic() + self.CATCH_UP_SECONDS
+        await self.flush_positions()  # so the messages scanned just now are not read back
         for guild in list(self.bot.guilds):
             async with self.bot.db.connect() as conn:
                 positions = await scan_positions.guild_positions(conn, guild.id)

@@ -5,11 +5,20 @@ Positions only move forward: a late, out-of-order scan result never rewinds a ch
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.schema import scan_positions
 from db.upsert import dialect_insert
+
+
+class Position(NamedTuple):
+    guild_id: int
+    channel_id: int
+    message_id: int
 
 
 async def get_position(conn: AsyncConnection, channel_id: int) -> int | None:
@@ -18,16 +27,24 @@ async def get_position(conn: AsyncConnection, channel_id: int) -> int | None:
     )
 
 
-async def advance(conn: AsyncConnection, guild_id: int, channel_id: int, message_id: int) -> None:
-    statement = dialect_insert(conn, scan_positions).values(
-        channel_id=channel_id, guild_id=guild_id, last_message_id=message_id
-    )
+async def advance_many(conn: AsyncConnection, positions: Iterable[Position]) -> None:
+    """Move each channel's position forward to its message, in one statement."""
+    rows = [
+        {"channel_id": p.channel_id, "guild_id": p.guild_id, "last_message_id": p.message_id}
+        for p in positions
+    ]
+    if not rows:
+        return
+    statement = dialect_insert(conn, scan_positions)
     statement = statement.on_conflict_do_update(
         index_elements=["channel_id"],
-        set_={"last_message_id": message_id, "updated_at": statement.excluded.updated_at},
-        where=scan_positions.c.last_message_id < message_id,
+        set_={
+            "last_message_id": statement.excluded.last_message_id,
+            "updated_at": statement.excluded.updated_at,
+        },
+        where=scan_positions.c.last_message_id < statement.excluded.last_message_id,
     )
-    await conn.execute(statement)
+    await conn.execute(statement, rows)
 
 
 async def guild_positions(conn: AsyncConnection, guild_id: int) -> dict[int, int]:

@@ -55,20 +55,24 @@ def bar_depth(lines: np.ndarray) -> int:
     colour = np.median(lines[0], axis=0)
     if _near(lines[:1], colour).mean() < EDGE_SHARE:
         return 0  # the common case, a photo to its edge, costs one line
-    near = _near(lines, colour)
     margin = max(1, int(lines.shape[1] * MARGIN_SHARE))
-    full = near.mean(axis=1) >= BAR_SHARE
-    ends = np.minimum(near[:, :margin].mean(axis=1), near[:, -margin:].mean(axis=1))
-    edged = ends >= EDGE_SHARE
     longest_text = max(2, int(len(lines) * TEXT_SHARE))
     depth, run = 0, 0
-    for is_full, is_edged in zip(full.tolist(), edged.tolist(), strict=True):
-        if is_full:
-            depth, run = depth + run + 1, 0
-        elif is_edged and run < longest_text:
-            run += 1
-        else:
-            break
+    # Lines are compared in blocks that double in size, so a thin bar (or a flat sky that only
+    # looks like one) costs a few lines rather than the whole picture.
+    start, block = 0, 16
+    while start < len(lines):
+        near = _near(lines[start : start + block], colour)
+        full = near.mean(axis=1) >= BAR_SHARE
+        ends = np.minimum(near[:, :margin].mean(axis=1), near[:, -margin:].mean(axis=1))
+        for is_full, is_edged in zip(full.tolist(), (ends >= EDGE_SHARE).tolist(), strict=True):
+            if is_full:
+                depth, run = depth + run + 1, 0
+            elif is_edged and run < longest_text:
+                run += 1
+            else:
+                return depth
+        start, block = start + block, block * 2
     return depth
 
 

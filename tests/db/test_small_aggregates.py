@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from db import allowlist, bot_state, scan_positions
 from db.engine import Database
+from db.scan_positions import Position
 from media.hashing import Hash
 
 GUILD = 6001
@@ -27,10 +28,13 @@ async def test_allowlisted_hash_is_kept_once_per_guild(database: Database) -> No
 async def test_scan_position_only_moves_forward(database: Database) -> None:
     async with database.transaction() as conn:
         assert await scan_positions.get_position(conn, 10) is None
-        await scan_positions.advance(conn, GUILD, 10, 500)
-        await scan_positions.advance(conn, GUILD, 10, 400)
-        await scan_positions.advance(conn, GUILD, 11, 700)
-        await scan_positions.advance(conn, GUILD, 11, 800)
+        await scan_positions.advance_many(
+            conn, [Position(GUILD, 10, 500), Position(GUILD, 11, 700)]
+        )
+        await scan_positions.advance_many(
+            conn, [Position(GUILD, 10, 400), Position(GUILD, 11, 800)]
+        )
+        await scan_positions.advance_many(conn, [])
     async with database.connect() as conn:
         assert await scan_positions.get_position(conn, 10) == 500
         assert await scan_positions.guild_positions(conn, GUILD) == {10: 500, 11: 800}
