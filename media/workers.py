@@ -55,12 +55,18 @@ class PoolSettings:
     memory_bytes: int = 1 << 30  # address-space cap of each worker process
     max_waiting: int = 64  # jobs admitted beyond one per worker
     start_seconds: float = 30.0  # a new worker must import and report ready within this
+    # Hashing is batch work; the bot's event loop (gateway, commands) must win the CPU when
+    # both want it. At 10, a worker gets about a tenth of a core the loop also wants.
+    niceness: int = 10
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
 
 
-def _worker_main(conn: Connection, job: Job, limits: DecodeLimits, memory_bytes: int) -> None:
-    """Child process: cap memory, report ready, then hash one job at a time until EOF."""
+def _worker_main(
+    conn: Connection, job: Job, limits: DecodeLimits, memory_bytes: int, niceness: int
+) -> None:
+    """Child process: cap memory, lower priority, report ready, then hash one job at a time."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    os.nice(niceness)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
     warm_up()
     conn.send(_READY)
@@ -227,7 +233,13 @@ class HashingPool:
         settings = self.settings
         process = self._context.Process(
             target=_worker_main,
-            args=(child, self._job, settings.decode_limits, settings.memory_bytes),
+            args=(
+                child,
+                self._job,
+                settings.decode_limits,
+                settings.memory_bytes,
+                settings.niceness,
+            ),
             name="lightstick-hash",
             daemon=True,
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from media.formats import DecodeLimits
-from media.hashing import MediaHashes, hash_media
+from media.hashing import MediaHashes, Outcome, hash_media
 
 HANG = b"please hang"
 
@@ -16,3 +17,8 @@ def hang_on_request(data: bytes, limits: DecodeLimits) -> MediaHashes:
         while True:
             time.sleep(1)
     return hash_media(data, limits)
+
+
+def report_niceness(data: bytes, limits: DecodeLimits) -> MediaHashes:
+    """The worker's scheduling niceness, carried in the reason of a failed result."""
+    return MediaHashes.failed(Outcome.REJECTED, str(os.nice(0)))

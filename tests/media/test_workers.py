@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -26,6 +27,13 @@ async def test_pool_hashes_an_upload_and_an_entry_with_its_crops_and_rotations()
     assert len(upload.frames[0].pdq.hex) == 64
     assert entry.frames == upload.frames
     assert len(entry.extra) == 12
+
+
+async def test_workers_run_at_a_lower_priority_than_the_bot() -> None:
+    settings = PoolSettings(workers=1, niceness=7)
+    async with HashingPool(settings, job=jobs.report_niceness) as pool:
+        result = await pool.hash_media(b"anything")
+    assert int(result.reason) == min(19, os.nice(0) + 7)
 
 
 async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it() -> None:
