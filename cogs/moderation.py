@@ -583,17 +583,17 @@ class Moderation(commands.Cog):
 
     # -- alerts ------------------------------------------------------------------------------
 
-    async def _entry_info(self, guild_id: int, alert: MatchAlert) -> EntryInfo:
-        async with self.bot.db.transaction() as conn:
-            own = await takedowns.get_own_list(conn, guild_id)
-            entry = (
-                await takedowns.get_entry_any_list(conn, alert.entry_id)
-                if alert.entry_id is not None
-                else None
-            )
+    async def _entry_info(
+        self, conn: AsyncConnection, guild_id: int, alert: MatchAlert
+    ) -> EntryInfo:
+        entry = (
+            await takedowns.get_entry_any_list(conn, alert.entry_id)
+            if alert.entry_id is not None
+            else None
+        )
         if entry is None:
             return EntryInfo(alert.entry_id, "(entry since removed)", None, True)
-        own_list = entry.list_id == own.id
+        own_list = await takedowns.list_owner(conn, entry.list_id) == guild_id
         label = entry.label if own_list or entry.label_shareable else "(label private)"
         return EntryInfo(
             entry.id, label or "(no label)", entry.added_by if own_list else None, own_list
@@ -602,8 +602,8 @@ class Moderation(commands.Cog):
     async def alert_embed(
         self, guild: discord.Guild, alert: MatchAlert, case: Case | None, problem: str | None
     ) -> discord.Embed:
-        entry = await self._entry_info(guild.id, alert)
         async with self.bot.db.connect() as conn:
+            entry = await self._entry_info(conn, guild.id, alert)
             earlier = await cases_db.count_cases(conn, guild.id, user_id=alert.author_id) - 1
         settings = await self.bot.guild_settings.get(guild.id)
         confident = (

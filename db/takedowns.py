@@ -110,6 +110,11 @@ async def get_own_list(conn: AsyncConnection, guild_id: int) -> HashList:
     return _list(row)
 
 
+async def list_owner(conn: AsyncConnection, list_id: int) -> int | None:
+    """The guild that owns the list, or None when there is no such list."""
+    return await conn.scalar(select(hash_lists.c.owner_guild_id).where(hash_lists.c.id == list_id))
+
+
 async def get_list_by_code(
     conn: AsyncConnection, share_code: str, *, shared_only: bool = True
 ) -> HashList | None:

@@ -146,6 +146,9 @@ async def test_sharing_gives_a_stable_code_and_private_lists_are_not_found(
         again = await takedowns.set_shared(conn, GUILD, True)
     assert private.share_code is None and shared.shared
     assert shared.share_code and again.share_code == shared.share_code
+    async with database.connect() as conn:
+        assert await takedowns.list_owner(conn, private.id) == GUILD
+        assert await takedowns.list_owner(conn, private.id + 1000) is None
     async with database.transaction() as conn:
         assert await takedowns.get_list_by_code(conn, shared.share_code) == shared
         await takedowns.set_shared(conn, GUILD, False)
