@@ -15,6 +15,7 @@ import io
 import logging
 import math
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -90,6 +91,19 @@ def describe_case(case: Case, report_number: int | None = None) -> str:
         parts.append(f"Report id {case.report_id}")
     line = " · ".join(parts)
     return f"{line}\n{case.reason[:300]}" if case.reason else line
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What is left to do after a match was removed (or not) and recorded."""
+
+    message: discord.Message
+    settings: GuildSettings
+    alert: MatchAlert
+    case: Case
+    preview: bytes | None  # blurred, made in memory
+    problem: str | None  # what the bot could not do, for the alert
+    removed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,17 +454,24 @@ class Moderation(commands.Cog):
     ALREADY_DECIDED = "Someone already decided on this report."
     REPOSTS_PER_CASES = 10  # open reports /cases posts again at once
 
+    FOLLOW_UPS_WAITING = 200  # alerts waiting to be posted; past this, a burst is summarised
+
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
         self._background: set[asyncio.Task[None]] = set()
+        self._follow_ups: asyncio.Queue[FollowUp] = asyncio.Queue(self.FOLLOW_UPS_WAITING)
+        self._unposted: Counter[int] = Counter()  # guild id -> alerts skipped in a burst
+        self._poster: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AlertButton, ReportButton)
+        self._poster = asyncio.create_task(self._post_follow_ups(), name="match-alerts")
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AlertButton, ReportButton)
-        for task in self._background:
-            task.cancel()
+        for task in [*self._background, self._poster]:
+            if task is not None:
+                task.cancel()
 
     # -- acting on a match -------------------------------------------------------------------
 
@@ -461,29 +482,81 @@ class Moderation(commands.Cog):
         found: ListMatch,
         settings: GuildSettings,
     ) -> bool:
-        """Remove (when policy says so), record, alert. Returns whether the message is gone."""
-        guild = message.guild
-        assert guild is not None
+        """Remove (when policy says so) and record; returns whether the message is gone.
+
+        The alert, the DM to the author and a repeat timeout follow in the background, one at a
+        time: in a raid, Discord rate-limits the mod channel, and removing the next re-upload
+        must not wait for the last alert.
+        """
         # Only an alert shows a preview: no mod channel, no decoding for nothing.
         shown = settings.previews and settings.mod_channel_id is not None
-        preview = await self._preview(media) if shown else None
+        data = await self._media_bytes(media) if shown else None  # before the file is deleted
         remove = found.removes and settings.takedown_action == "remove"
         problem = await self._delete(message) if remove else None
         removed = remove and problem is None
         alert, case = await self._record_match(message, media, found, removed)
-        await self.post_alert(guild, settings, alert, case, preview, problem)
-        if removed:
-            await self._after_removal(message, settings)
+        preview = await asyncio.to_thread(blurred_preview, data) if data else None
+        self._follow_up(FollowUp(message, settings, alert, case, preview, problem, removed))
         return removed
 
-    async def _preview(self, media: HashedMedia) -> bytes | None:
-        data = media.data
-        if data is None:
+    async def _media_bytes(self, media: HashedMedia) -> bytes | None:
+        if media.data is not None:
+            return media.data
+        try:
+            return await self.bot.pipeline.fetch(media.ref)
+        except FetchError:
+            return None
+
+    def _follow_up(self, follow_up: FollowUp) -> None:
+        try:
+            self._follow_ups.put_nowait(follow_up)
+        except asyncio.QueueFull:
+            guild_id = follow_up.alert.guild_id
+            self._unposted[guild_id] += 1
+            log.warning(
+                "Alert queue full: case #%d in guild %s is recorded but its alert is skipped",
+                follow_up.case.number,
+                guild_id,
+            )
+
+    async def _post_follow_ups(self) -> None:
+        while True:
+            follow_up = await self._follow_ups.get()
+            message, settings = follow_up.message, follow_up.settings
+            assert message.guild is not None
             try:
-                data = await self.bot.pipeline.fetch(media.ref)
-            except FetchError:
-                return None
-        return await asyncio.to_thread(blurred_preview, data)
+                await self.post_alert(
+                    message.guild,
+                    settings,
+                    follow_up.alert,
+                    follow_up.case,
+                    follow_up.preview,
+                    follow_up.problem,
+                )
+                if follow_up.removed:
+                    await self._after_removal(message, settings)
+                if self._follow_ups.empty():
+                    await self._post_burst_summaries()
+            except Exception:
+                log.exception("Following up case #%d failed", follow_up.case.number)
+
+    async def _post_burst_summaries(self) -> None:
+        """After a burst that overflowed the alert queue: one message per guild saying so."""
+        while self._unposted:
+            guild_id, skipped = self._unposted.popitem()
+            guild = self.bot.get_guild(guild_id)
+            settings = await self.bot.guild_settings.get(guild_id)
+            channel = guild.get_channel(settings.mod_channel_id or 0) if guild else None
+            if not isinstance(channel, discord.TextChannel):
+                continue
+            text = (
+                f"During a burst of matches I recorded {skipped} more without posting an alert "
+                "for each. Every one is a case: see `/cases`."
+            )
+            try:
+                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+            except discord.HTTPException as exc:
+                log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
 
     async def _delete(self, message: discord.Message) -> str | None:
         """Delete a message; a sentence for the moderators when it couldn't be done."""

@@ -404,6 +404,7 @@ async def test_a_subscriber_removes_reuploads_until_the_publisher_withdraws_the_
         remover.channel("general"), "", files=[("copy.jpg", reupload())]
     )
     await wait_deleted(sandbox, removed)
+    await wait_for_message(sandbox, remover.channel("mod-queue").id)  # alerts follow removals
     flagged = await flagger.member("fan").send(
         flagger.channel("general"), "", files=[("copy.jpg", reupload())]
     )
