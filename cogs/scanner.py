@@ -282,15 +282,33 @@ class Scanner(commands.Cog):
             self._catching_up = asyncio.create_task(self.catch_up(), name="scanner-catch-up")
 
     async def catch_up(self) -> None:
-        """Scan what was posted since the last scanned message of each channel (bounded)."""
+        """Scan what was posted since the last scanned message of each channel (bounded).
+
+        A channel with no position yet (created, or first given media, while the bot was away)
+        is read from the guild's newest position: snowflakes order messages across channels.
+        A channel whose newest message is not past its position costs no request.
+        """
         deadline = time.monotonic() + self.CATCH_UP_SECONDS
         await self.flush_positions()  # so the messages scanned just now are not read back
         for guild in list(self.bot.guilds):
             async with self.bot.db.connect() as conn:
                 positions = await scan_positions.guild_positions(conn, guild.id)
-            for channel_id, last_id in positions.items():
+            if not positions:
+                continue  # the first start in this guild: there is no "since" to catch up from
+            newest = max(positions.values())
+            since = {
+                channel.id: newest
+                for channel in (*guild.text_channels, *guild.threads)
+                if (channel.last_message_id or 0) > newest
+            }
+            since.update(positions)
+            for channel_id, last_id in since.items():
                 channel = guild.get_channel_or_thread(channel_id)
                 if not isinstance(channel, discord.TextChannel | discord.Thread):
+                    continue
+                if channel.last_message_id is not None and channel.last_message_id <= last_id:
+                    continue
+                if not channel.permissions_for(guild.me).read_message_history:
                     continue
                 if time.monotonic() > deadline:
                     log.warning("Catch-up stopped at its time limit; later messages stay unscanned")

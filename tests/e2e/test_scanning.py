@@ -342,6 +342,27 @@ async def test_messages_posted_while_offline_are_caught_up(
     )
 
 
+async def test_a_channel_created_while_offline_is_caught_up_too(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    guild: GuildHandle,
+    scanning_bot: BotProcess,
+    start_bot: StartBot,
+) -> None:
+    fan = guild.member("fan")
+    seen = await fan.send(
+        guild.channel("general"), "", files=[("ok.jpg", encode(photo(UNRELATED), "JPEG"))]
+    )
+    await wait_scanned(tmp_path, seen)
+    await scanning_bot.stop()
+    fresh = guild.add_channel("fresh-channel")
+    missed = await fan.send(fresh, "first post in a new channel", files=[("x.jpg", reupload())])
+    await start_bot(env={"HASH_WORKERS": "1"})
+    await sandbox.wait_for_call(
+        "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(missed.id), timeout=20
+    )
+
+
 MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"WEBPVP8", b"ftypisom")
 
 
