@@ -98,6 +98,11 @@ def warm_up() -> None:
     hash_media(buffer.getvalue())
 
 
+def _send_job(conn: Connection, kind: str, data: bytes) -> None:
+    conn.send(kind)
+    conn.send_bytes(data)
+
+
 class _Worker:
     def __init__(self, process: BaseProcess, conn: Connection) -> None:
         self.process = process
@@ -179,9 +184,9 @@ class HashingPool:
 
     async def _run(self, worker: _Worker, kind: str, data: bytes) -> MediaHashes:
         try:
-            worker.conn.send(kind)
-            worker.conn.send_bytes(data)
-            result = await asyncio.wait_for(self._receive(worker.conn), self.settings.job_seconds)
+            result = await asyncio.wait_for(
+                self._exchange(worker.conn, kind, data), self.settings.job_seconds
+            )
         except TimeoutError:
             self._replace(worker)
             seconds = self.settings.job_seconds
@@ -196,6 +201,12 @@ class HashingPool:
             raise
         self._idle.put_nowait(worker)
         return result
+
+    async def _exchange(self, conn: Connection, kind: str, data: bytes) -> object:
+        # Writing megabytes into a pipe blocks until the (lower-priority) worker has read them,
+        # so it happens in a thread, never on the event loop.
+        await asyncio.to_thread(_send_job, conn, kind, data)
+        return await self._receive(conn)
 
     async def _receive(self, conn: Connection) -> object:
         loop = asyncio.get_running_loop()
