@@ -55,6 +55,16 @@ def describe_gaps(gaps: list[Need]) -> str:
     return "; ".join(f"missing **{need.name}**: {need.stops}" for need in gaps)
 
 
+def public_mod_channel(channel: discord.abc.GuildChannel) -> str | None:
+    """A warning when everyone can read the mod channel, else None."""
+    if not channel.permissions_for(channel.guild.default_role).view_channel:
+        return None
+    return (
+        f"everyone can read {channel.mention}, and alerts and reports there name who reported "
+        "and show blurred previews. Hide it from @everyone and let only moderators see it"
+    )
+
+
 def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
     def channel(channel_id: int | None) -> str:
         return f"<#{channel_id}>" if channel_id else "not set"
@@ -207,6 +217,9 @@ class Config(commands.Cog):
                 return
             if gaps:
                 notes.append(f"Note: in {channel.mention}, {describe_gaps(gaps)}.")
+            public = public_mod_channel(channel) if column == "mod_channel_id" else None
+            if public:
+                notes.append(f"⚠️ Saved, but {public}.")
             changes[column] = channel.id
         if skip is not None and unskip is not None and skip.id == unskip.id:
             await interaction.response.send_message(
@@ -367,9 +380,13 @@ class Config(commands.Cog):
                 "have nowhere to go. Set one with /config channels."
             ]
         gaps = missing(channel.permissions_for(guild.me), MOD_CHANNEL_NEEDS)
-        if not gaps:
-            return [f"✅ {channel.mention}: can post alerts with previews."]
-        return [f"⚠️ {channel.mention}: {describe_gaps(gaps)}."]
+        lines = [f"⚠️ {channel.mention}: {describe_gaps(gaps)}."] if gaps else []
+        public = public_mod_channel(channel)
+        if public:
+            lines.append(f"⚠️ {public[0].upper()}{public[1:]}.")
+        return lines or [
+            f"✅ {channel.mention}: private to moderators; can post alerts with previews."
+        ]
 
     def _mod_role_lines(self, guild: discord.Guild, settings: GuildSettings) -> list[str]:
         role = guild.get_role(settings.mod_role_id) if settings.mod_role_id else None

@@ -209,6 +209,12 @@ class GuildHandle:
         channel.overwrites.append(Overwrite(target_id, kind, allow, deny))
         self._dispatch("CHANNEL_UPDATE", payloads.channel(channel), Intent.GUILDS)
 
+    def make_private(self, channel: Channel, *roles: Role) -> None:
+        """Hide `channel` from @everyone; `roles` and the bot's role can still see it."""
+        self.set_overwrite(channel, self.role("@everyone"), deny=Permission.VIEW_CHANNEL)
+        for role in (*roles, self.bot_role):
+            self.set_overwrite(channel, role, allow=Permission.VIEW_CHANNEL)
+
     def add_member(
         self, username: str, *, roles: Sequence[Role] = (), dms_open: bool = True
     ) -> MemberHandle:

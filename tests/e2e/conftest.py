@@ -66,6 +66,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 def guild(sandbox: Sandbox) -> GuildHandle:
     handle = create_guild(sandbox, "Lightstick Test", channels=("general", "mod-queue"))
     moderator_role = handle.add_role("Moderator", MODERATOR_PERMISSIONS, position=1)
+    handle.make_private(handle.channel("mod-queue"), moderator_role)
     handle.add_member("moderator", roles=[moderator_role])
     handle.add_member("fan")
     return handle

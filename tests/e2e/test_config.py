@@ -120,6 +120,25 @@ async def test_config_check_names_a_permission_the_server_withheld(
     assert "1 thing to fix" in text
 
 
+async def test_a_mod_channel_everyone_can_read_is_saved_with_a_warning(
+    guild: GuildHandle, bot: BotProcess
+) -> None:
+    general = guild.channel("general")
+    saved = await (await guild.owner.run_command("config channels", mod_channel=general)).message()
+    assert f"⚠️ Saved, but everyone can read <#{general.id}>" in saved.content
+    check = await guild.owner.run_command("config check")
+    text = embed_text((await check.message()).embeds[0])
+    assert f"Everyone can read <#{general.id}>" in text and "1 thing to fix" in text
+
+    private = guild.channel("mod-queue")
+    saved = await (await guild.owner.run_command("config channels", mod_channel=private)).message()
+    assert "everyone can read" not in saved.content
+    check = await guild.owner.run_command("config check")
+    text = embed_text((await check.message()).embeds[0])
+    assert f"<#{private.id}>: private to moderators" in text
+    assert "Everything Lightstick needs is in place" in text
+
+
 async def test_cases_page_with_buttons(guild: GuildHandle, bot: BotProcess) -> None:
     for radius in range(32, 42):  # the default is 31: every one is a change
         await (await guild.owner.run_command("config takedowns", confident_radius=radius)).message()

@@ -102,7 +102,9 @@ async def scan(member: MemberHandle, **options: object) -> str:
 
 def add_second_guild(sandbox: Sandbox, name: str) -> GuildHandle:
     other = create_guild(sandbox, name, channels=("general", "mod-queue"))
-    other.add_member("moderator", roles=[other.add_role("Moderator", MODERATOR_PERMISSIONS)])
+    moderator_role = other.add_role("Moderator", MODERATOR_PERMISSIONS)
+    other.make_private(other.channel("mod-queue"), moderator_role)
+    other.add_member("moderator", roles=[moderator_role])
     other.add_member("fan")
     return other
 
