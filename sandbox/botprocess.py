@@ -76,6 +76,7 @@ class BotProcess:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group: `stop` can kill its workers too
         )
         self._reader = asyncio.create_task(self._read())
         return self
@@ -125,14 +126,18 @@ class BotProcess:
         return code
 
     async def stop(self) -> None:
-        """Interrupt like Ctrl+C, then kill if the bot does not exit within 5 seconds."""
+        """Interrupt like Ctrl+C; kill it and its workers if it does not exit within 10 seconds.
+
+        The whole process group goes: a hashing worker left behind would hold the output pipe
+        open, and the bot's output would never end.
+        """
         if self.process is None or self.process.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
             self.process.send_signal(signal.SIGINT)
         try:
-            await self.wait_exit(5)
+            await self.wait_exit(10)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.wait_exit(5)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            await self.wait_exit(10)
