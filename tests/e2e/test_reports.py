@@ -33,15 +33,13 @@ def bot_database_url(tmp_path: Path) -> str:
 
 
 async def arrange(
-    tmp_path: Path, guild: GuildHandle, *, private: bool = True, **settings: Any
+    tmp_path: Path, guild: GuildHandle, *, public: bool = False, **settings: Any
 ) -> None:
-    """Before the bot starts: #mod-queue as the mod channel, the Moderator role as mod role,
-    and (`private`) only moderators and the bot can read #mod-queue."""
-    if private:
+    """Before the bot starts: #mod-queue (private to moderators, unless `public`) as the mod
+    channel and the Moderator role as mod role."""
+    if public:
         mod_queue = guild.channel("mod-queue")
-        guild.set_overwrite(mod_queue, guild.role("@everyone"), deny=Permission.VIEW_CHANNEL)
-        for role in (guild.role("Moderator"), guild.bot_role):
-            guild.set_overwrite(mod_queue, role, allow=Permission.VIEW_CHANNEL)
+        guild.set_overwrite(mod_queue, guild.role("@everyone"), allow=Permission.VIEW_CHANNEL)
     (tmp_path / "bot").mkdir(exist_ok=True)
     database = await Database.open(bot_database_url(tmp_path))
     values = {
@@ -393,7 +391,7 @@ async def test_reporters_over_the_limits_and_new_accounts_get_a_kind_answer(
 async def test_a_missing_queue_message_is_posted_by_cases_and_on_the_next_report(
     sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
 ) -> None:
-    await arrange(tmp_path, guild, private=False, mod_channel_id=None)
+    await arrange(tmp_path, guild, public=True, mod_channel_id=None)
     bot = await start_bot(env={"HASH_WORKERS": "1"})
     fan, moderator = guild.member("fan"), guild.member("moderator")
     first, second = guild.add_member("minji"), guild.add_member("hanni")
