@@ -11,9 +11,9 @@ Two remedies, both measured on bench/catch_rate.py before they were kept:
   list, we also store the hashes of its central crops, of crops along its left and right edges
   and of small rotations, so a cropped or tilted copy lands near one of them. Each extra hash is
   one more chance of a false match, so its cost in false matches is part of the benchmark.
-  Central crops and rotations keep PDQ and pHash. Edge crops keep only their pHash: PDQ at 31
-  reached an off-centre crop almost never (0.07 of them against 0.51 for pHash at 8 in the
-  benchmark), so their PDQ would only cost index memory.
+  Central crops and rotations keep PDQ and pHash. Edge crops keep only their pHash: with the
+  earlier 70% edge crops, PDQ at 31 caught 0.06 of off-centre crops and pHash at 8 every one of
+  the 0.51 caught, so their PDQ would only cost index memory.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ MIN_TRIM = 0.04  # trims smaller than this share of a side are not worth another
 # Entry-side crops: (share of area, anchor x, anchor y); anchors are 0 = left/top, 1 = right/bottom.
 ENTRY_CROPS: tuple[tuple[float, float, float], ...] = ((0.8, 0.5, 0.5), (0.64, 0.5, 0.5))
 ENTRY_ROTATIONS: tuple[float, ...] = (-10.0, -5.0, 5.0, 10.0)
-# Edge crops (pHash only): a copy cropped to 60-80% of the area along the left or right edge, at
-# any height. A crop's pHash stays within 8 of the copy's while their sides differ by up to
-# about 3% and their centres by up to about 2.5% of the height, so two sizes cover the range,
-# each at the middles of equal height bands: 5 for 65% of the area, 4 for 75% (less room).
+# Edge crops (pHash only), for a copy cropped to 60-80% of the area along the left or right edge
+# at any height. A crop's pHash is usually within 8 of such a copy's when their sides differ by
+# up to about 3% and their centres by up to about 2% of the height (measured), so two sizes
+# cover the range, each at the middles of equal height bands: 5 for 65% of the area, 4 for 75%
+# (less room to move). Crops along the top or bottom edge would cost as many hashes again.
 EDGE_CROPS: tuple[tuple[float, float, float], ...] = tuple(
     (area, side, (band + 0.5) / bands)
     for area, bands in ((0.65, 5), (0.75, 4))
