@@ -1,16 +1,17 @@
 """Re-upload catch rate per edit at <= 1e-6 false matches between distinct pictures. Prints tables.
 
 Run: .venv/bin/python bench/catch_rate.py [pictures] [processes]
-(pip install scikit-image for its sample photos and LFW faces; without it the corpus has fewer
-real photos.) See bench/corpus.py for what the pictures are: most are procedurally made and
-photo-like, NOT real photos, and the printout says how many are real.
+(install the packages bench/README.md names for their sample photos and LFW faces; without
+them the corpus has fewer real photos.) See bench/corpus.py for what the pictures are: most are
+procedurally made and photo-like, NOT real photos, and the printout says how many are real.
 
 For every picture, the original (JPEG q95) is hashed as a takedown entry, with and without the
-extra crop/rotation hashes (`entry_hashes_for_image`); each of 24 edits is hashed as an upload
-(`hash_media`, with and without trimming). A re-upload is caught when its distance to its own
-entry is within the threshold; a false match is any upload within the threshold of another
-picture's entry. Thresholds are calibrated per configuration: the widest with at most
-floor(1e-6 x pairs) false pairs. Distances are exact (matrix products of +-1 bit vectors).
+extra crop/rotation hashes and edge-crop pHashes (`entry_hashes_for_image`); each of 24 edits
+is hashed as an upload (`hash_media`, with and without trimming). A re-upload is caught when
+its distance to its own entry is within the threshold; a false match is any upload within the
+threshold of another picture's entry. Thresholds are calibrated per configuration: the widest
+with at most floor(1e-6 x pairs) false pairs. Distances are exact (matrix products of +-1 bit
+vectors).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from multiprocessing import Pool
 import numpy as np
 from corpus import EDITS, picture_at, real_count, save
 
-from media.hashing import FrameHashes, MediaHashes, entry_hashes_for_image, hash_media
+from media.hashing import FrameHashes, Hash, MediaHashes, entry_hashes_for_image, hash_media
 from media.matching import MatchPolicy
+from media.reupload import EDGE_CROPS, ENTRY_CROPS, ENTRY_ROTATIONS
 
 EDIT_NAMES = list(EDITS)
-ENTRY_SLOTS = 13  # the original + up to 12 crops and rotations
+PDQ_SLOTS = 1 + len(ENTRY_CROPS) + len(ENTRY_ROTATIONS)  # the original, crops and rotations
+PHASH_SLOTS = PDQ_SLOTS + len(EDGE_CROPS)  # and the edge crops, which keep only their pHash
 QUERY_SLOTS = 16  # 8 dihedral variants of the upload + 8 of its trimmed picture
 FMR_TARGET = 1e-6
 
@@ -37,12 +40,17 @@ def bits(hex_value: str) -> np.ndarray:
 
 
 def entry_bits(media: MediaHashes) -> tuple[np.ndarray, np.ndarray]:
-    frames = [media.frames[0], *media.extra][:ENTRY_SLOTS]
-    frames += [frames[0]] * (ENTRY_SLOTS - len(frames))  # pad with the original
+    frames = [media.frames[0], *media.extra]
     return (
-        np.stack([bits(f.pdq.hex) for f in frames]),
-        np.stack([bits(f.phash.hex) for f in frames]),
+        padded([f.pdq for f in frames], PDQ_SLOTS),
+        padded([*(f.phash for f in frames), *media.edge_phash], PHASH_SLOTS),
     )
+
+
+def padded(hashes: list[Hash], slots: int) -> np.ndarray:
+    """Bits of `slots` hashes; a flat crop left out is replaced by the original (hashes[0])."""
+    hashes = hashes[:slots] + [hashes[0]] * (slots - len(hashes))
+    return np.stack([bits(h.hex) for h in hashes])
 
 
 def query_bits(media: MediaHashes) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +158,7 @@ def main() -> None:
         f"so <= 1e-6 allows {int(FMR_TARGET * pairs)} false pairs; hashed in {hashed:.0f} s"
     )
     one, mirror, with_trim = slice(0, 1), slice(0, 8), slice(0, 16)
-    original, variants = slice(0, 1), slice(0, ENTRY_SLOTS)
+    original, variants = slice(0, 1), slice(None)
     pdq = {
         "plain": min_distances(query_pdq, entry_pdq, one, original),
         "mirror": min_distances(query_pdq, entry_pdq, mirror, original),

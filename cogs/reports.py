@@ -30,7 +30,7 @@ from discord.ext import commands
 
 from cogs.access import is_moderator
 from cogs.scanner import media_refs
-from cogs.takedowns import MESSAGE_LINK, entry_hashes
+from cogs.takedowns import MESSAGE_LINK, entry_hashes, variant_hashes
 from db import reports as reports_db
 from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
@@ -132,9 +132,10 @@ def account_too_new(created_at: datetime, min_days: int, now: datetime) -> bool:
 
 def kept_hashes(media: Sequence[MediaHashes]) -> tuple[tuple[Hash, ...], tuple[Hash, ...]]:
     """What a report keeps of its media for **Take down**: what a takedown entry keeps of each
-    file (`cogs.takedowns.entry_hashes`), the crops' and rotations' as variants."""
+    file (`cogs.takedowns.entry_hashes`), and its crops' and rotations' as variants
+    (`cogs.takedowns.variant_hashes`)."""
     own = tuple(dict.fromkeys(h for m in media for h in entry_hashes(m.frames)))
-    variants = dict.fromkeys(h for m in media for h in entry_hashes(m.extra) if h not in own)
+    variants = dict.fromkeys(h for m in media for h in variant_hashes(m, own))
     return own, tuple(variants)
 
 

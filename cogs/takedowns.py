@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -82,6 +82,12 @@ def entry_hashes(frames: Sequence[FrameHashes]) -> tuple[Hash, ...]:
             found[frame.pdq] = None
             found[frame.phash] = None
     return tuple(found)
+
+
+def variant_hashes(media: MediaHashes, own: Collection[Hash]) -> tuple[Hash, ...]:
+    """What an entry keeps of a still image's crops and rotations, besides its own hashes."""
+    found = dict.fromkeys((*entry_hashes(media.extra), *media.edge_phash))
+    return tuple(h for h in found if h not in own)
 
 
 def media_problem(media: MediaHashes) -> str | None:
@@ -430,7 +436,7 @@ class Takedowns(commands.Cog):
             entry = NewEntry(
                 hashes=hashes,
                 label=label,
-                variants=tuple(h for h in entry_hashes(media.extra) if h not in hashes),
+                variants=variant_hashes(media, hashes),
                 label_shareable=share_label,
             )
             described = describe_media(media, entry)

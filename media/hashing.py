@@ -26,7 +26,7 @@ from PIL import Image
 
 from media.decode import DecodedMedia, decode_media
 from media.formats import DecodeLimits, MediaRejected, MediaUndecodable
-from media.reupload import content_block, entry_variants
+from media.reupload import content_block, edge_crops, entry_variants
 
 Algorithm = Literal["pdq", "phash"]
 HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16}
@@ -131,6 +131,8 @@ class MediaHashes:
     reason: str = ""  # for REJECTED and UNDECODABLE: why, in words a moderator can read
     # Upload: hashes of the picture inside bars or a screenshot. Entry: crops and rotations.
     extra: tuple[FrameHashes, ...] = field(default=())
+    # Entry only: the pHash of each edge crop that is not near-uniform (no PDQ, see reupload).
+    edge_phash: tuple[Hash, ...] = field(default=())
 
     @classmethod
     def failed(cls, outcome: Outcome, reason: str, format: str = "") -> MediaHashes:
@@ -142,9 +144,11 @@ class MediaHashes:
 
     def entry_hashes(self) -> tuple[Hash, ...]:
         """What a takedown entry made from this result stores (see `entry_hashes_for_image`):
-        the PDQ and pHash of every frame and of every extra crop and rotation."""
+        the PDQ and pHash of every frame and of every extra crop and rotation, and the pHash
+        of every edge crop."""
         frames = (*self.frames, *self.extra)
-        return tuple(dict.fromkeys(h for frame in frames for h in (frame.pdq, frame.phash)))
+        found = (h for frame in frames for h in (frame.pdq, frame.phash))
+        return tuple(dict.fromkeys((*found, *self.edge_phash)))
 
 
 def bits_to_hex(bits: np.ndarray) -> str:
@@ -205,17 +209,19 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
     """Hashes to store when a moderator adds this file to the takedown list.
 
     `frames` are the file's own hashes (what `hash_media` gives); for a still image, `extra`
-    holds the hashes of its crops and small rotations (`media.reupload.entry_variants`). The
-    takedown cog stores `result.entry_hashes()` under one entry so edited copies match.
+    holds the hashes of its central crops and small rotations (`media.reupload.entry_variants`)
+    and `edge_phash` the pHash of its edge crops (`media.reupload.edge_crops`). The takedown
+    cog stores them all under one entry so edited copies match.
     """
     decoded = _decode(data, limits)
     if isinstance(decoded, MediaHashes):
         return decoded
-    extra: tuple[FrameHashes, ...] = ()
-    if decoded.kind == "image":
-        variants = entry_variants(decoded.frames[0].image)
-        extra = tuple(hash_frame(v, variants=False) for v in variants)
-    return _hashed(decoded, extra)
+    if decoded.kind != "image":
+        return _hashed(decoded, ())
+    picture = decoded.frames[0].image
+    extra = tuple(hash_frame(v, variants=False) for v in entry_variants(picture))
+    edges = (hash_frame(crop, variants=False) for crop in edge_crops(picture))
+    return _hashed(decoded, extra, tuple(crop.phash for crop in edges if crop.matchable))
 
 
 def _decode(data: bytes, limits: DecodeLimits | None) -> DecodedMedia | MediaHashes:
@@ -229,8 +235,15 @@ def _decode(data: bytes, limits: DecodeLimits | None) -> DecodedMedia | MediaHas
         return MediaHashes.failed(Outcome.REJECTED, "decoding it needs more memory than allowed")
 
 
-def _hashed(decoded: DecodedMedia, extra: tuple[FrameHashes, ...]) -> MediaHashes:
+def _hashed(
+    decoded: DecodedMedia, extra: tuple[FrameHashes, ...], edge_phash: tuple[Hash, ...] = ()
+) -> MediaHashes:
     frames = tuple(hash_frame(f.image, time=f.time) for f in decoded.frames)
     return MediaHashes(
-        Outcome.HASHED, frames, kind=decoded.kind, format=str(decoded.format), extra=extra
+        Outcome.HASHED,
+        frames,
+        kind=decoded.kind,
+        format=str(decoded.format),
+        extra=extra,
+        edge_phash=edge_phash,
     )

@@ -46,8 +46,8 @@ class Radii:
 class MatchPolicy:
     """Defaults measured on bench/catch_rate.py; see its output for the false-match rates."""
 
-    # On 300 pictures x 24 edits with entry crops/rotations: PDQ had no false pair up to 66,
-    # pHash none up to 9, 5 at 10 (2e-6, acceptable for an alert a moderator reviews).
+    # On 300 pictures x 24 edits with entry crops/rotations: PDQ had no false pair up to 70,
+    # pHash none up to 9, 4 at 10 (2e-6, acceptable for an alert a moderator reviews).
     pdq: Radii = field(default_factory=lambda: Radii(confident=31, review=62))
     phash: Radii = field(default_factory=lambda: Radii(confident=8, review=10))
     mirrors: bool = True  # also match mirrored and rotated copies (PDQ dihedral variants)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from media.hashing import Hash, entry_hashes_for_image, hash_frame, hash_media
-from media.reupload import content_block, crop_share, rotate_inscribed
+from media.reupload import EDGE_CROPS, content_block, crop_share, rotate_inscribed
 from tests.media import samples
 
 
@@ -56,11 +56,15 @@ def test_entry_stores_rotations_so_a_tilted_copy_matches() -> None:
     assert best_distance(tilted, [f.pdq for f in entry.extra]) <= 31
 
 
-def test_entry_stores_crops_so_a_corner_crop_matches() -> None:
+@pytest.mark.parametrize("crop", [(0.7, 1.0, 0.0), (0.62, 0.0, 0.6), (0.78, 0.97, 0.3)])
+def test_entry_stores_edge_crops_so_an_off_centre_crop_matches(
+    crop: tuple[float, float, float],
+) -> None:
     picture = samples.photo(7)
     entry = entry_hashes_for_image(samples.encode(picture, "PNG"))
-    cropped = hash_media(samples.encode(crop_share(picture, 0.7, 1.0, 0.0), "JPEG")).frames[0]
-    assert best_distance(cropped.pdq, [f.pdq for f in entry.extra]) <= 31
+    cropped = hash_media(samples.encode(crop_share(picture, *crop), "JPEG")).frames[0]
+    assert cropped.phash.distance(entry.frames[0].phash) > 8
+    assert best_distance(cropped.phash, list(entry.edge_phash)) <= 8
 
 
 def test_animation_entry_has_no_still_image_variants() -> None:
@@ -69,6 +73,7 @@ def test_animation_entry_has_no_still_image_variants() -> None:
     entry = entry_hashes_for_image(data)
     assert entry.kind == "animation"
     assert entry.extra == ()
+    assert entry.edge_phash == ()
 
 
 def test_entry_stores_both_hashes_of_its_picture_and_of_each_crop_and_rotation() -> None:
@@ -78,3 +83,19 @@ def test_entry_stores_both_hashes_of_its_picture_and_of_each_crop_and_rotation()
     assert stored[:2] == (frame.pdq, frame.phash)
     assert {extra.pdq for extra in entry.extra} <= set(stored)
     assert {extra.phash for extra in entry.extra} <= set(stored)
+
+
+def test_entry_stores_only_the_phash_of_each_edge_crop() -> None:
+    entry = entry_hashes_for_image(samples.encode(samples.photo(5), "PNG"))
+    assert len(entry.edge_phash) == len(EDGE_CROPS)
+    assert all(value.algorithm == "phash" for value in entry.edge_phash)
+    assert set(entry.edge_phash) <= set(entry.entry_hashes())
+
+
+def test_flat_edge_crops_are_not_stored() -> None:
+    picture = samples.photo(5)
+    flat_left = Image.new("RGB", (picture.width * 5, picture.height), (90, 120, 160))
+    flat_left.paste(picture, (picture.width * 4, 0))  # crops along the left edge are flat
+    entry = entry_hashes_for_image(samples.encode(flat_left, "PNG"))
+    assert entry.frames[0].matchable
+    assert len(entry.edge_phash) == len(EDGE_CROPS) // 2

@@ -9,6 +9,7 @@ import pytest
 
 from media.formats import DecodeLimits
 from media.hashing import Outcome
+from media.reupload import EDGE_CROPS, ENTRY_CROPS, ENTRY_ROTATIONS
 from media.workers import HashingPool, PoolBusy, PoolSettings
 from tests.media import jobs, samples
 
@@ -26,7 +27,8 @@ async def test_pool_hashes_an_upload_and_an_entry_with_its_crops_and_rotations()
     assert upload.outcome is Outcome.HASHED
     assert len(upload.frames[0].pdq.hex) == 64
     assert entry.frames == upload.frames
-    assert len(entry.extra) == 12
+    assert len(entry.extra) == len(ENTRY_CROPS) + len(ENTRY_ROTATIONS)
+    assert len(entry.edge_phash) == len(EDGE_CROPS)
 
 
 async def test_workers_run_at_a_lower_priority_than_the_bot() -> None:
