@@ -172,6 +172,7 @@ class LoopLagMonitor:
 
     def __init__(self) -> None:
         self.worst = 0.0  # seconds, since the last report
+        self._reported = 0.0  # loop time of the last report
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -181,14 +182,19 @@ class LoopLagMonitor:
         if self._task is not None:
             self._task.cancel()
 
+    def report_startup(self) -> None:
+        """Log the lag so far apart (loading and connecting block more than running does)."""
+        log.info("Event loop lag while starting: worst %.1f ms", self.worst * 1000)
+        self.worst, self._reported = 0.0, asyncio.get_running_loop().time()
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        reported = loop.time()
+        self._reported = loop.time()
         while True:
             before = loop.time()
             await asyncio.sleep(self.TICK)
             self.worst = max(self.worst, loop.time() - before - self.TICK)
-            if loop.time() - reported >= self.REPORT_EVERY:
+            if loop.time() - self._reported >= self.REPORT_EVERY:
                 level = logging.WARNING if self.worst > 0.25 else logging.INFO
                 log.log(
                     level,
@@ -196,7 +202,7 @@ class LoopLagMonitor:
                     self.worst * 1000,
                     self.REPORT_EVERY,
                 )
-                self.worst, reported = 0.0, loop.time()
+                self.worst, self._reported = 0.0, loop.time()
 
 
 class Lightstick(commands.AutoShardedBot):
@@ -221,6 +227,7 @@ class Lightstick(commands.AutoShardedBot):
         self.guild_settings = SettingsCache(database)
         self.takedown_index = LiveTakedownIndex(database)
         self.loop_lag = LoopLagMonitor()
+        self._started = False  # the first READY has been seen
         self._pipeline = pipeline
         self.failed_extensions: dict[str, str] = {}
 
@@ -277,6 +284,9 @@ class Lightstick(commands.AutoShardedBot):
         await super().close()
 
     async def on_ready(self) -> None:
+        if not self._started:
+            self._started = True
+            self.loop_lag.report_startup()
         log.info(
             "Connected as %s (id %s) to %d servers",
             self.user,

@@ -137,7 +137,10 @@ async def burst(seconds: float, rate: float, per_message: int) -> None:
         f"  throughput: {len(latencies) * per_message / elapsed:.1f} images/s over {elapsed:.1f} s;"
         f" messages never deleted: {dropped}"
     )
-    print(f"  event-loop lag (bot's reports): worst {max(lags, default=float('nan')):.1f} ms")
+    print(
+        f"  event-loop lag (bot's reports): worst {max(lags, default=float('nan')):.1f} ms"
+        f" (each 30 s report: {', '.join(f'{lag:.0f}' for lag in lags)} ms)"
+    )
     if commands:
         print(
             f"  /rules during the burst: median {1000 * statistics.median(commands):.0f} ms,"
