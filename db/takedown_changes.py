@@ -14,9 +14,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.bulk import id_runs
 from db.schema import takedown_changes, takedown_entries
-
-BULK_CHUNK = 10_000  # ids a statement; SQLite allows 32,766 bound parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,19 +34,17 @@ async def record_entries(conn: AsyncConnection, kind: str, entry_ids: Sequence[i
 
 
 async def record_new_entries(conn: AsyncConnection, entry_ids: Sequence[int]) -> None:
-    """`entry_added` rows for entries inserted in this transaction, a few statements in all.
+    """`entry_added` rows for entries inserted in this transaction, a statement per id range.
 
-    Copied from the entries table by the database itself: an import of 100,000 entries would
-    otherwise spend seconds turning 100,000 parameter sets into SQL.
+    Copied from the entries table by the database itself: a bulk add has consecutive ids, so an
+    import of 100,000 entries is one INSERT ... SELECT, not 100,000 parameter sets.
     """
-    ids = sorted(entry_ids)
-    for start in range(0, len(ids), BULK_CHUNK):
-        chunk = ids[start : start + BULK_CHUNK]
+    for low, high in id_runs(sorted(entry_ids)):
         await conn.execute(
             takedown_changes.insert().from_select(
                 ["kind", "entry_id"],
                 select(literal("entry_added"), takedown_entries.c.id)
-                .where(takedown_entries.c.id.in_(chunk))
+                .where(takedown_entries.c.id.between(low, high))
                 .order_by(takedown_entries.c.id),
             )
         )
