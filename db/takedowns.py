@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import bulk, takedown_changes
@@ -22,6 +22,7 @@ from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
 from media.hash_lists import ParsedList
 from media.hashing import Hash
+from media.lists import IndexRows
 
 SHARE_CODE_BYTES = 9  # 12 url-safe characters: unguessable, short enough to paste on a phone
 
@@ -464,18 +465,18 @@ async def iter_indexed_hashes(conn: AsyncConnection) -> AsyncIterator[IndexedHas
         yield IndexedHash(entry_id, list_id, Hash(algorithm, hex_digits))
 
 
-async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Sequence[int]) -> list[IndexedHash]:
+async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Sequence[int]) -> IndexRows:
     """The index rows of some entries (variants included), for applying changes.
 
     Ids come in runs (a bulk import adds consecutive ids), so each run is one range query.
     """
-    found: list[IndexedHash] = []
+    rows: list[Row[tuple[int, int, str, str]]] = []
     for low, high in bulk.id_runs(sorted(set(entry_ids))):
-        rows = await conn.execute(
+        result = await conn.execute(
             _indexed_hashes_query().where(entry_hashes.c.entry_id.between(low, high))
         )
-        found += [IndexedHash(e, lst, Hash(a, h)) for e, lst, a, h in rows]
-    return found
+        rows += result.all()
+    return IndexRows.of(rows)
 
 
 async def guild_scope_lists(conn: AsyncConnection, guild_id: int) -> dict[int, str]:

@@ -13,8 +13,11 @@ through the extra hashes `media.reupload` computes (`MediaHashes.extra`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+
+import numpy as np
 
 from media.hashing import Algorithm, FrameHashes, Hash, MediaHashes
 from media.index import HammingIndex
@@ -92,6 +95,19 @@ class TakedownIndex:
         for algorithm, rows in grouped.items():
             if rows:
                 self.indexes[algorithm].add_many(rows)
+
+    def add_hex(
+        self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
+    ) -> None:
+        """Add many hashes given as columns (id, algorithm, hex digits), one step per algorithm."""
+        algorithm_of = np.asarray(algorithms)
+        if not np.isin(algorithm_of, list(self.indexes)).all():
+            raise ValueError(f"unknown hash algorithm among {sorted(set(algorithms))}")
+        ids = np.asarray(entry_ids, dtype=np.int64)
+        for algorithm, index in self.indexes.items():
+            chosen = algorithm_of == algorithm
+            if chosen.any():
+                index.add_hex(ids[chosen], list(compress(hexes, chosen.tolist())))
 
     def remove(self, entry_id: int) -> None:
         for index in self.indexes.values():
