@@ -59,18 +59,15 @@ class LiveTakedownIndex:
         async with self._lock:
             async with self.database.connect() as conn:
                 changes = await takedown_changes.changes_since(conn, self.last_change)
-                added = [c.entry_id for c in changes if c.kind == "entry_added" and c.entry_id]
+                added = changes.added
                 rows = await takedowns.indexed_hashes_of(conn, added) if added else IndexRows()
-            if not changes:
-                return 0
-            for change in changes:
-                if change.kind == "scope_changed":
-                    self._forget_scope(change.guild_id)
-                elif change.entry_id is not None:
-                    self.index.remove(change.entry_id)
+            for guild_id in changes.scopes:
+                self._forget_scope(guild_id)
+            for entry_id in changes.entries:
+                self.index.remove(entry_id)
             self.index.add_many(rows)
-            self.last_change = changes[-1].id
-            return len(changes)
+            self.last_change = changes.last_id
+            return changes.count
 
     def _forget_scope(self, guild_id: int | None) -> None:
         if guild_id is None:

@@ -9,7 +9,7 @@ every subscriber at once: they match against the publisher's rows, not copies.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import bulk, takedown_changes
 from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
-from media.hash_lists import ParsedList
+from media.hash_lists import ListLine, ParsedList
 from media.hashing import Hash
 from media.lists import IndexRows
 
@@ -173,18 +173,44 @@ async def add_entries(
     added_by: int | None,
 ) -> list[int]:
     """Add entries to the guild's own list in bulk; returns their ids in order."""
-    if not new_entries:
+    return await _add(
+        conn,
+        guild_id,
+        [(entry.label, entry.label_shareable) for entry in new_entries],
+        [
+            (position, h, variant)
+            for position, entry in enumerate(new_entries)
+            for variant, group in ((False, entry.hashes), (True, entry.variants))
+            for h in group
+        ],
+        source=source,
+        added_by=added_by,
+    )
+
+
+async def _add(
+    conn: AsyncConnection,
+    guild_id: int,
+    entries: Sequence[tuple[str, bool]],
+    hashes: Sequence[tuple[int, Hash, bool]],
+    *,
+    source: str,
+    added_by: int | None,
+) -> list[int]:
+    """Insert entries (label, label shareable) and their hashes (the entry's position in
+    `entries`, the hash, whether it is a variant), and log them; the new ids in order.
+
+    Plain tuples, not a NewEntry a line: an import adds 100,000 entries.
+    """
+    if not entries:
         return []
     own = await get_own_list(conn, guild_id)
-    entry_ids = await bulk.reserve_ids(conn, takedown_entries, len(new_entries))
+    entry_ids = await bulk.reserve_ids(conn, takedown_entries, len(entries))
     await bulk.insert_rows(
         conn,
         takedown_entries,
         ("id", "label", "label_shareable"),
-        [
-            (entry_id, entry.label, entry.label_shareable)
-            for entry_id, entry in zip(entry_ids, new_entries, strict=True)
-        ],
+        [(entry_id, *entry) for entry_id, entry in zip(entry_ids, entries, strict=True)],
         same={
             "list_id": own.id,
             "source": source,
@@ -196,12 +222,7 @@ async def add_entries(
         conn,
         entry_hashes,
         ("entry_id", "algorithm", "hash", "is_variant"),
-        [
-            (entry_id, h.algorithm, h.hex, variant)
-            for entry_id, entry in zip(entry_ids, new_entries, strict=True)
-            for variant, group in ((False, entry.hashes), (True, entry.variants))
-            for h in group
-        ],
+        [(entry_ids[position], h.algorithm, h.hex, variant) for position, h, variant in hashes],
     )
     await takedown_changes.record_new_entries(conn, entry_ids)
     return entry_ids
@@ -214,20 +235,22 @@ async def import_list(
     if not parsed.ok:
         raise ValueError("a hash list with problems must not be imported")
     existing = await find_existing_hashes(conn, guild_id, [line.hash for line in parsed.lines])
-    fresh = [line for line in parsed.lines if line.hash not in existing]
-    entry_ids = await add_entries(
+    fresh: list[ListLine] = []
+    duplicates = [Duplicate(r.line, first_line=r.first_line) for r in parsed.repeats]
+    for line in parsed.lines:
+        entry_id = existing.get(line.hash)
+        if entry_id is None:
+            fresh.append(line)
+        else:
+            duplicates.append(Duplicate(line.line, entry_id=entry_id))
+    entry_ids = await _add(
         conn,
         guild_id,
-        [NewEntry(hashes=(line.hash,), label=line.label) for line in fresh],
+        [(line.label, False) for line in fresh],
+        [(position, line.hash, False) for position, line in enumerate(fresh)],
         source="import",
         added_by=added_by,
     )
-    duplicates = [Duplicate(r.line, first_line=r.first_line) for r in parsed.repeats]
-    duplicates += [
-        Duplicate(line.line, entry_id=existing[line.hash])
-        for line in parsed.lines
-        if line.hash in existing
-    ]
     return ImportResult(tuple(entry_ids), tuple(sorted(duplicates, key=lambda d: d.line)))
 
 
@@ -356,23 +379,21 @@ async def find_existing_hashes(
     One indexed lookup per algorithm, whether one hash is asked about or a whole import's.
     """
     own = await get_own_list(conn, guild_id)
-    by_algorithm: dict[str, set[str]] = {}
-    for h in hashes:
-        by_algorithm.setdefault(h.algorithm, set()).add(h.hex)
     found: dict[Hash, int] = {}
-    for algorithm, values in by_algorithm.items():
+    for algorithm in {h.algorithm for h in hashes}:
+        asked = [h for h in hashes if h.algorithm == algorithm]
         rows = await conn.execute(
             select(entry_hashes.c.hash, entry_hashes.c.entry_id)
             .join(takedown_entries, takedown_entries.c.id == entry_hashes.c.entry_id)
             .where(
                 entry_hashes.c.algorithm == algorithm,
-                bulk.one_of(conn, entry_hashes.c.hash, sorted(values)),
+                bulk.one_of(conn, entry_hashes.c.hash, sorted({h.hex for h in asked})),
                 entry_hashes.c.is_variant.is_(False),
                 takedown_entries.c.list_id == own.id,
             )
         )
-        for hex_digits, entry_id in rows.all():
-            found[Hash(algorithm, hex_digits)] = entry_id  # type: ignore[arg-type]
+        entry_of: dict[str, int] = dict(rows.all())  # type: ignore[arg-type]
+        found.update((h, entry_of[h.hex]) for h in asked if h.hex in entry_of)
     return found
 
 
@@ -465,7 +486,7 @@ async def iter_indexed_hashes(conn: AsyncConnection) -> AsyncIterator[IndexedHas
         yield IndexedHash(entry_id, list_id, Hash(algorithm, hex_digits))
 
 
-async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Sequence[int]) -> IndexRows:
+async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Iterable[int]) -> IndexRows:
     """The index rows of some entries (variants included), for applying changes.
 
     Ids come in runs (a bulk import adds consecutive ids), so each run is one range query.

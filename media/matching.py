@@ -17,8 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 
-import numpy as np
-
 from media.hashing import Algorithm, FrameHashes, Hash, MediaHashes
 from media.index import HammingIndex
 
@@ -100,14 +98,13 @@ class TakedownIndex:
         self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
     ) -> None:
         """Add many hashes given as columns (id, algorithm, hex digits), one step per algorithm."""
-        algorithm_of = np.asarray(algorithms)
-        if not np.isin(algorithm_of, list(self.indexes)).all():
-            raise ValueError(f"unknown hash algorithm among {sorted(set(algorithms))}")
-        ids = np.asarray(entry_ids, dtype=np.int64)
-        for algorithm, index in self.indexes.items():
-            chosen = algorithm_of == algorithm
-            if chosen.any():
-                index.add_hex(ids[chosen], list(compress(hexes, chosen.tolist())))
+        for algorithm in set(algorithms):
+            if algorithm not in self.indexes:
+                raise ValueError(f"unknown hash algorithm {algorithm!r}")
+            chosen = [a == algorithm for a in algorithms]
+            self.indexes[algorithm].add_hex(
+                list(compress(entry_ids, chosen)), list(compress(hexes, chosen))
+            )
 
     def remove(self, entry_id: int) -> None:
         for index in self.indexes.values():
