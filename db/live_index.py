@@ -61,6 +61,8 @@ class LiveTakedownIndex:
                 changes = await takedown_changes.changes_since(conn, self.last_change)
                 added = changes.added
                 rows = await takedowns.indexed_hashes_of(conn, added) if added else IndexRows()
+            if not changes.count:
+                return 0
             for guild_id in changes.scopes:
                 self._forget_scope(guild_id)
             for entry_id in changes.entries:

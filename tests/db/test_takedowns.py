@@ -262,7 +262,7 @@ async def test_duplicates_are_found_among_more_hashes_than_a_statement_takes_par
     assert len(found) == 40 and elsewhere == {}
 
 
-async def test_entries_added_after_a_bulk_add_and_a_removal_get_fresh_ids(
+async def test_entries_added_after_a_bulk_add_and_a_removal_get_fresh_ids_and_keep_labels(
     database: Database,
 ) -> None:
     rng = random.Random(12)
@@ -274,11 +274,17 @@ async def test_entries_added_after_a_bulk_add_and_a_removal_get_fresh_ids(
             conn, SUBSCRIBER, NewEntry((random_pdq(rng),)), source="hash", added_by=2
         )
         assert await takedowns.remove_entry(conn, SUBSCRIBER, other.id)
+    labels = ["아이돌 딥페이크 😢", 'quote " backslash \\ tab \t']
     async with database.transaction() as conn:
         later = await takedowns.add_entries(
-            conn, GUILD, [NewEntry((random_pdq(rng),)) for _ in range(2)], source="hash", added_by=1
+            conn,
+            GUILD,
+            [NewEntry((random_pdq(rng),), label) for label in labels],
+            source="hash",
+            added_by=1,
         )
     async with database.connect() as conn:
         entries = [await takedowns.get_entry(conn, GUILD, i) for i in [*first, *later]]
     assert first == sorted(first) and later == sorted(later) and later[0] > first[-1]
     assert len(set(first + later)) == 5 and all(e is not None for e in entries)
+    assert [e.label for e in entries[3:] if e] == labels
