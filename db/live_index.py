@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
 
 from db import allowlist, takedown_changes, takedowns
 from db.engine import Database
-from media.hashing import Hash, MediaHashes
-from media.lists import ListIndex, ListMatch, ListScope
+from media.hashing import MediaHashes
+from media.lists import IndexRows, ListIndex, ListMatch, ListScope
 from media.matching import MatchPolicy
 
 log = logging.getLogger(__name__)
@@ -51,40 +50,26 @@ class LiveTakedownIndex:
         )
 
     async def sync(self) -> int:
-        """Apply changes written since the last sync (by any process); how many were applied."""
+        """Apply changes written since the last sync (by any process); how many were applied.
+
+        The hashes are read after the changes, so they are each entry's latest: dropping every
+        entry a change names and adding the latest hashes of those added ends where applying
+        the changes one by one would, in one step for a bulk import.
+        """
         async with self._lock:
             async with self.database.connect() as conn:
                 changes = await takedown_changes.changes_since(conn, self.last_change)
-                added = [c.entry_id for c in changes if c.kind == "entry_added" and c.entry_id]
-                rows = await takedowns.indexed_hashes_of(conn, added) if added else []
-            if not changes:
+                added = changes.added
+                rows = await takedowns.indexed_hashes_of(conn, added) if added else IndexRows()
+            if not changes.count:
                 return 0
-            by_entry = defaultdict(list)
-            for row in rows:
-                by_entry[row.entry_id].append(row)
-            pending: list[tuple[int, int, Hash]] = []  # additions, applied together
-            pending_ids: set[int] = set()
-            for change in changes:
-                entry_id = change.entry_id
-                if change.kind == "scope_changed":
-                    self._forget_scope(change.guild_id)
-                elif entry_id is not None:
-                    if change.kind == "entry_removed" or entry_id in self.index.entry_lists:
-                        self._add(pending, pending_ids)  # keep the log's order around a removal
-                        self.index.remove(entry_id)
-                    if change.kind == "entry_added" and entry_id not in pending_ids:
-                        pending_ids.add(entry_id)
-                        pending += [(r.entry_id, r.list_id, r.hash) for r in by_entry[entry_id]]
-            self._add(pending, pending_ids)
-            self.last_change = changes[-1].id
-            return len(changes)
-
-    def _add(self, pending: list[tuple[int, int, Hash]], pending_ids: set[int]) -> None:
-        """Put the additions gathered so far into the index in one step."""
-        if pending:
-            self.index.add_many(pending)
-        pending.clear()
-        pending_ids.clear()
+            for guild_id in changes.scopes:
+                self._forget_scope(guild_id)
+            for entry_id in changes.entries:
+                self.index.remove(entry_id)
+            self.index.add_many(rows)
+            self.last_change = changes.last_id
+            return changes.count
 
     def _forget_scope(self, guild_id: int | None) -> None:
         if guild_id is None:

@@ -1,8 +1,8 @@
 """The ordered log of changes to what matches, which keeps every process's index current.
 
 Writers add a row in the same transaction as the change; `db.live_index` applies the rows
-past the last one it saw. Rows are small and old ones can be pruned once every process is past
-them (`prune`).
+past the last one it saw, a stretch at a time (`changes_since`). Rows are small and old ones
+can be pruned once every process is past them (`prune`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,20 @@ from datetime import datetime
 from sqlalchemy import delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.bulk import id_runs
 from db.schema import takedown_changes, takedown_entries
-
-BULK_CHUNK = 10_000  # ids a statement; SQLite allows 32,766 bound parameters
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    id: int
-    kind: str  # "entry_added", "entry_removed" or "scope_changed"
-    entry_id: int | None
-    guild_id: int | None  # for scope_changed: whose scope; None: everyone's
+class Changes:
+    """A stretch of the log, summed up for an index: an import writes 100,000 rows, too many
+    for an object each, and an index needs only which entries and scopes they touch."""
+
+    count: int
+    last_id: int  # the newest change read (the one asked from, when there were none)
+    entries: frozenset[int] = frozenset()  # every entry added, given more hashes, or removed
+    added: frozenset[int] = frozenset()  # of those, the ones added or given more hashes
+    scopes: frozenset[int | None] = frozenset()  # guilds whose scope changed; None: everyone's
 
 
 async def record_entries(conn: AsyncConnection, kind: str, entry_ids: Sequence[int]) -> None:
@@ -35,19 +38,17 @@ async def record_entries(conn: AsyncConnection, kind: str, entry_ids: Sequence[i
 
 
 async def record_new_entries(conn: AsyncConnection, entry_ids: Sequence[int]) -> None:
-    """`entry_added` rows for entries inserted in this transaction, a few statements in all.
+    """`entry_added` rows for entries inserted in this transaction, a statement per id range.
 
-    Copied from the entries table by the database itself: an import of 100,000 entries would
-    otherwise spend seconds turning 100,000 parameter sets into SQL.
+    Copied from the entries table by the database itself: a bulk add has consecutive ids, so an
+    import of 100,000 entries is one INSERT ... SELECT, not 100,000 parameter sets.
     """
-    ids = sorted(entry_ids)
-    for start in range(0, len(ids), BULK_CHUNK):
-        chunk = ids[start : start + BULK_CHUNK]
+    for low, high in id_runs(sorted(entry_ids)):
         await conn.execute(
             takedown_changes.insert().from_select(
                 ["kind", "entry_id"],
                 select(literal("entry_added"), takedown_entries.c.id)
-                .where(takedown_entries.c.id.in_(chunk))
+                .where(takedown_entries.c.id.between(low, high))
                 .order_by(takedown_entries.c.id),
             )
         )
@@ -57,9 +58,9 @@ async def record_scope_change(conn: AsyncConnection, guild_id: int | None) -> No
     await conn.execute(takedown_changes.insert().values(kind="scope_changed", guild_id=guild_id))
 
 
-async def changes_since(conn: AsyncConnection, last_id: int, limit: int = 50_000) -> list[Change]:
-    """The next changes after `last_id`, oldest first (plain rows: an import writes 100,000)."""
-    rows = await conn.execute(
+async def changes_since(conn: AsyncConnection, last_id: int, limit: int = 50_000) -> Changes:
+    """The next changes after `last_id`, at most `limit` of them, summed up."""
+    result = await conn.execute(
         select(
             takedown_changes.c.id,
             takedown_changes.c.kind,
@@ -70,7 +71,21 @@ async def changes_since(conn: AsyncConnection, last_id: int, limit: int = 50_000
         .order_by(takedown_changes.c.id)
         .limit(limit)
     )
-    return [Change(*row) for row in rows]
+    rows = result.all()
+    if not rows:
+        return Changes(count=0, last_id=last_id)
+    ids, kinds, entry_ids, guild_ids = zip(*rows, strict=True)  # columns: no lookup by name a row
+    entries: set[int] = set()
+    added: set[int] = set()
+    scopes: set[int | None] = set()
+    for kind, entry_id, guild_id in zip(kinds, entry_ids, guild_ids, strict=True):
+        if kind == "scope_changed":
+            scopes.add(guild_id)
+        elif entry_id:
+            entries.add(entry_id)
+            if kind == "entry_added":
+                added.add(entry_id)
+    return Changes(len(rows), ids[-1], frozenset(entries), frozenset(added), frozenset(scopes))
 
 
 async def latest_change_id(conn: AsyncConnection) -> int:

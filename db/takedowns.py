@@ -9,19 +9,20 @@ every subscriber at once: they match against the publisher's rows, not copies.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import takedown_changes
+from db import bulk, takedown_changes
 from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
-from media.hash_lists import ParsedList
+from media.hash_lists import ListLine, ParsedList
 from media.hashing import Hash
+from media.lists import IndexRows
 
 SHARE_CODE_BYTES = 9  # 12 url-safe characters: unguessable, short enough to paste on a phone
 
@@ -177,54 +178,58 @@ async def add_entries(
     added_by: int | None,
 ) -> list[int]:
     """Add entries to the guild's own list in bulk; returns their ids in order."""
-    if not new_entries:
+    return await _add(
+        conn,
+        guild_id,
+        [(entry.label, entry.label_shareable) for entry in new_entries],
+        [
+            (position, h, variant)
+            for position, entry in enumerate(new_entries)
+            for variant, group in ((False, entry.hashes), (True, entry.variants))
+            for h in group
+        ],
+        source=source,
+        added_by=added_by,
+    )
+
+
+async def _add(
+    conn: AsyncConnection,
+    guild_id: int,
+    entries: Sequence[tuple[str, bool]],
+    hashes: Sequence[tuple[int, Hash, bool]],
+    *,
+    source: str,
+    added_by: int | None,
+) -> list[int]:
+    """Insert entries (label, label shareable) and their hashes (the entry's position in
+    `entries`, the hash, whether it is a variant), and log them; the new ids in order.
+
+    Plain tuples, not a NewEntry a line: an import adds 100,000 entries.
+    """
+    if not entries:
         return []
     own = await get_own_list(conn, guild_id)
-    rows = [
-        {
+    entry_ids = await bulk.reserve_ids(conn, takedown_entries, len(entries))
+    await bulk.insert_rows(
+        conn,
+        takedown_entries,
+        ("id", "label", "label_shareable"),
+        [(entry_id, *entry) for entry_id, entry in zip(entry_ids, entries, strict=True)],
+        same={
             "list_id": own.id,
-            "label": entry.label,
-            "label_shareable": entry.label_shareable,
             "source": source,
             "added_by": added_by,
-        }
-        for entry in new_entries
-    ]
-    entry_ids = await _insert_entries(conn, rows)
-    hash_rows = [
-        {"entry_id": entry_id, "algorithm": h.algorithm, "hash": h.hex, "is_variant": variant}
-        for entry_id, entry in zip(entry_ids, new_entries, strict=True)
-        for variant, group in ((False, entry.hashes), (True, entry.variants))
-        for h in group
-    ]
-    if hash_rows:
-        await conn.execute(entry_hashes.insert(), hash_rows)
-    await takedown_changes.record_new_entries(conn, entry_ids)
-    return entry_ids
-
-
-async def _insert_entries(conn: AsyncConnection, rows: list[dict[str, object]]) -> list[int]:
-    """Insert entry rows in bulk; their new ids, in the order of `rows`."""
-    if conn.dialect.name != "sqlite":
-        result = await conn.execute(
-            takedown_entries.insert().returning(
-                takedown_entries.c.id, sort_by_parameter_order=True
-            ),
-            rows,
-        )
-        return list(result.scalars())
-    # SQLite can't return ids of a batched INSERT in parameter order, so SQLAlchemy would send
-    # one INSERT a row (a minute for a 100,000-line import). Writers hold SQLite's write lock
-    # (BEGIN IMMEDIATE), so the rows past the largest id are exactly these, in this order.
-    last = (await conn.scalar(select(func.max(takedown_entries.c.id)))) or 0
-    await conn.execute(takedown_entries.insert(), rows)
-    result = await conn.execute(
-        select(takedown_entries.c.id)
-        .where(takedown_entries.c.id > last)
-        .order_by(takedown_entries.c.id)
+            "added_at": datetime.now(UTC),
+        },
     )
-    entry_ids = list(result.scalars())
-    assert len(entry_ids) == len(rows), "another writer added entries inside this transaction"
+    await bulk.insert_rows(
+        conn,
+        entry_hashes,
+        ("entry_id", "algorithm", "hash", "is_variant"),
+        [(entry_ids[position], h.algorithm, h.hex, variant) for position, h, variant in hashes],
+    )
+    await takedown_changes.record_new_entries(conn, entry_ids)
     return entry_ids
 
 
@@ -235,20 +240,22 @@ async def import_list(
     if not parsed.ok:
         raise ValueError("a hash list with problems must not be imported")
     existing = await find_existing_hashes(conn, guild_id, [line.hash for line in parsed.lines])
-    fresh = [line for line in parsed.lines if line.hash not in existing]
-    entry_ids = await add_entries(
+    fresh: list[ListLine] = []
+    duplicates = [Duplicate(r.line, first_line=r.first_line) for r in parsed.repeats]
+    for line in parsed.lines:
+        entry_id = existing.get(line.hash)
+        if entry_id is None:
+            fresh.append(line)
+        else:
+            duplicates.append(Duplicate(line.line, entry_id=entry_id))
+    entry_ids = await _add(
         conn,
         guild_id,
-        [NewEntry(hashes=(line.hash,), label=line.label) for line in fresh],
+        [(line.label, False) for line in fresh],
+        [(position, line.hash, False) for position, line in enumerate(fresh)],
         source="import",
         added_by=added_by,
     )
-    duplicates = [Duplicate(r.line, first_line=r.first_line) for r in parsed.repeats]
-    duplicates += [
-        Duplicate(line.line, entry_id=existing[line.hash])
-        for line in parsed.lines
-        if line.hash in existing
-    ]
     return ImportResult(tuple(entry_ids), tuple(sorted(duplicates, key=lambda d: d.line)))
 
 
@@ -372,25 +379,26 @@ async def iter_all_entries(conn: AsyncConnection, guild_id: int) -> AsyncIterato
 async def find_existing_hashes(
     conn: AsyncConnection, guild_id: int, hashes: Sequence[Hash]
 ) -> dict[Hash, int]:
-    """Which of `hashes` the guild's own list already holds (as an entry's own hash): entry ids."""
+    """Which of `hashes` the guild's own list already holds (as an entry's own hash): entry ids.
+
+    One indexed lookup per algorithm, whether one hash is asked about or a whole import's.
+    """
     own = await get_own_list(conn, guild_id)
-    wanted = {(h.algorithm, h.hex) for h in hashes}
     found: dict[Hash, int] = {}
-    chunk = 500
-    values = sorted({h.hex for h in hashes})
-    for start in range(0, len(values), chunk):
+    for algorithm in {h.algorithm for h in hashes}:
+        asked = [h for h in hashes if h.algorithm == algorithm]
         rows = await conn.execute(
-            select(entry_hashes.c.algorithm, entry_hashes.c.hash, entry_hashes.c.entry_id)
+            select(entry_hashes.c.hash, entry_hashes.c.entry_id)
             .join(takedown_entries, takedown_entries.c.id == entry_hashes.c.entry_id)
             .where(
-                takedown_entries.c.list_id == own.id,
+                entry_hashes.c.algorithm == algorithm,
+                bulk.one_of(conn, entry_hashes.c.hash, sorted({h.hex for h in asked})),
                 entry_hashes.c.is_variant.is_(False),
-                entry_hashes.c.hash.in_(values[start : start + chunk]),
+                takedown_entries.c.list_id == own.id,
             )
         )
-        for algorithm, hex_digits, entry_id in rows:
-            if (algorithm, hex_digits) in wanted:
-                found[Hash(algorithm, hex_digits)] = entry_id
+        entry_of: dict[str, int] = dict(rows.all())  # type: ignore[arg-type]
+        found.update((h, entry_of[h.hex]) for h in asked if h.hex in entry_of)
     return found
 
 
@@ -483,29 +491,18 @@ async def iter_indexed_hashes(conn: AsyncConnection) -> AsyncIterator[IndexedHas
         yield IndexedHash(entry_id, list_id, Hash(algorithm, hex_digits))
 
 
-async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Sequence[int]) -> list[IndexedHash]:
+async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Iterable[int]) -> IndexRows:
     """The index rows of some entries (variants included), for applying changes.
 
     Ids come in runs (a bulk import adds consecutive ids), so each run is one range query.
     """
-    found: list[IndexedHash] = []
-    for low, high in _runs(sorted(set(entry_ids))):
-        rows = await conn.execute(
+    rows: list[Row[tuple[int, int, str, str]]] = []
+    for low, high in bulk.id_runs(sorted(set(entry_ids))):
+        result = await conn.execute(
             _indexed_hashes_query().where(entry_hashes.c.entry_id.between(low, high))
         )
-        found += [IndexedHash(e, lst, Hash(a, h)) for e, lst, a, h in rows]
-    return found
-
-
-def _runs(ids: Sequence[int]) -> list[tuple[int, int]]:
-    """[1, 2, 3, 7, 8] -> [(1, 3), (7, 8)]."""
-    runs: list[tuple[int, int]] = []
-    for value in ids:
-        if runs and value == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], value)
-        else:
-            runs.append((value, value))
-    return runs
+        rows += result.all()
+    return IndexRows.of(rows)
 
 
 async def guild_scope_lists(conn: AsyncConnection, guild_id: int) -> dict[int, str]:

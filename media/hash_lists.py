@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,8 +29,6 @@ HEADER = ("algorithm", "hash", "label")
 CSV_FORMAT = "csv"
 THREATEXCHANGE_FORMAT = "threatexchange"
 WHOLE_FILE = 0  # the line number of a problem with the file itself, not one line
-# algorithm,hash[,label] with no quotes and no comma in the label: checked without the csv module.
-_SIMPLE_CSV_LINE = re.compile(r"\s*([A-Za-z]+)\s*,\s*([0-9A-Fa-f]*)\s*(?:,([^\",]*))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +110,9 @@ def parse_hash_list(data: bytes, *, max_lines: int = MAX_LINES) -> ParsedList:
         parsed = parse_line(number, line)
         if isinstance(parsed, Problem):
             problems.append(parsed)
-        elif parsed.hash in first_seen:
-            repeats.append(Repeat(number, first_seen[parsed.hash]))
+        elif (first := first_seen.setdefault(parsed.hash, number)) != number:
+            repeats.append(Repeat(number, first))
         else:
-            first_seen[parsed.hash] = number
             lines.append(parsed)
     if problems:
         return ParsedList(format=fmt, problems=tuple(problems))
@@ -146,11 +142,8 @@ def _split_csv(line: str) -> list[str] | None:
 
 
 def _csv_line(number: int, line: str) -> ListLine | Problem:
-    simple = _SIMPLE_CSV_LINE.fullmatch(line)  # most lines: no quotes, so no csv machinery
-    if simple is not None:
-        algorithm, digits, label = simple.groups()
-        return _line(number, algorithm.lower(), digits.lower(), (label or "").strip())
-    fields = _split_csv(line)
+    # Most lines have no quotes, and then the csv module would split them just as str.split does.
+    fields = _split_csv(line) if '"' in line else line.split(",")
     if fields is None:
         return Problem(number, "a quote is not closed; put labels with commas in double quotes")
     if len(fields) not in (2, 3):

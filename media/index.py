@@ -69,7 +69,13 @@ class HammingIndex:
         self.add_many([(entry_id, value)])
 
     def add_many(self, entries: Iterable[tuple[int, Hash | str]]) -> None:
-        ids, rows = self._rows(entries)
+        self._add_rows(*self._rows(entries))
+
+    def add_hex(self, entry_ids: Sequence[int], hexes: Sequence[str]) -> None:
+        """Add many hashes given as two columns, ids and hex digits (an import adds 100,000)."""
+        self._add_rows(np.asarray(entry_ids, dtype=np.int64), self._bits(hexes))
+
+    def _add_rows(self, ids: np.ndarray, rows: np.ndarray) -> None:
         self._side = np.concatenate([self._side, rows])
         self._side_ids = np.concatenate([self._side_ids, ids])
         if len(self._side_ids) > max(4096, len(self._main_ids) // 16):
@@ -164,13 +170,18 @@ class HammingIndex:
         ids: list[int] = []
         texts: list[str] = []
         for entry_id, value in entries:
-            text = value.hex if isinstance(value, Hash) else value
-            if len(text) != self.nbytes * 2:
-                raise ValueError(f"this index holds {self.bits}-bit hashes, not {text!r}")
             ids.append(entry_id)
-            texts.append(text)
+            texts.append(value.hex if isinstance(value, Hash) else value)
+        return np.array(ids, dtype=np.int64), self._bits(texts)
+
+    def _bits(self, texts: Sequence[str]) -> np.ndarray:
+        """One row of bytes a hash, from hex digits of this index's width (checked)."""
+        digits = self.nbytes * 2
+        if set(map(len, texts)) - {digits}:
+            wrong = next(text for text in texts if len(text) != digits)
+            raise ValueError(f"this index holds {self.bits}-bit hashes, not {wrong!r}")
         rows = np.frombuffer(bytes.fromhex("".join(texts)), dtype=np.uint8)
-        return np.array(ids, dtype=np.int64), rows.reshape(-1, self.nbytes).copy()
+        return rows.reshape(-1, self.nbytes).copy()
 
     def _merge(self) -> None:
         rows = np.concatenate([self._main[self._alive], self._side])

@@ -10,7 +10,7 @@ matching for every subscriber together.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from media.hashing import FrameHashes, Hash, MediaHashes
@@ -38,6 +38,27 @@ class ListMatch:
         return self.match.tier is Tier.TAKEDOWN and self.action == "remove"
 
 
+@dataclass(frozen=True, slots=True)
+class IndexRows:
+    """Hashes for the index as columns: row i is hash (algorithms[i], hexes[i]) of entry
+    entry_ids[i] on list list_ids[i]. A bulk import brings 100,000 at once, too many for an
+    object each; the digits come from the database, checked when stored and again in bulk."""
+
+    entry_ids: Sequence[int] = ()
+    list_ids: Sequence[int] = ()
+    algorithms: Sequence[str] = ()
+    hexes: Sequence[str] = ()
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, int, str, str]]) -> IndexRows:
+        """From (entry_id, list_id, algorithm, hex) rows."""
+        columns = tuple(zip(*rows, strict=True))
+        return cls(*columns) if columns else cls()
+
+    def __len__(self) -> int:
+        return len(self.entry_ids)
+
+
 @dataclass
 class ListIndex:
     """The takedown index plus the list each entry belongs to."""
@@ -60,17 +81,16 @@ class ListIndex:
 
     def add(self, entry_id: int, list_id: int, hashes: Iterable[Hash]) -> None:
         """Add an entry's hashes (an entry added twice keeps both sets)."""
-        self.add_many([(entry_id, list_id, value) for value in hashes])
+        self.add_many(IndexRows.of((entry_id, list_id, h.algorithm, h.hex) for h in hashes))
 
-    def add_many(self, rows: Iterable[tuple[int, int, Hash]]) -> None:
-        """Add (entry_id, list_id, hash) rows of many entries at once."""
-        hashes: list[tuple[int, Hash]] = []
-        for entry_id, list_id, value in rows:
-            if entry_id not in self.entry_lists:
-                self.entry_lists[entry_id] = list_id
-                self.list_sizes[list_id] += 1
-            hashes.append((entry_id, value))
-        self.index.add_many(hashes)
+    def add_many(self, rows: IndexRows) -> None:
+        """Add the hashes of many entries at once."""
+        lists = dict(zip(rows.entry_ids, rows.list_ids, strict=True))
+        for entry_id in lists.keys() & self.entry_lists.keys():
+            del lists[entry_id]  # already here: its list is counted once
+        self.entry_lists.update(lists)
+        self.list_sizes.update(lists.values())
+        self.index.add_hex(rows.entry_ids, rows.algorithms, rows.hexes)
 
     def remove(self, entry_id: int) -> None:
         list_id = self.entry_lists.pop(entry_id, None)

@@ -13,8 +13,9 @@ through the extra hashes `media.reupload` computes (`MediaHashes.extra`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 
 from media.hashing import Algorithm, FrameHashes, Hash, MediaHashes
 from media.index import HammingIndex
@@ -92,6 +93,18 @@ class TakedownIndex:
         for algorithm, rows in grouped.items():
             if rows:
                 self.indexes[algorithm].add_many(rows)
+
+    def add_hex(
+        self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
+    ) -> None:
+        """Add many hashes given as columns (id, algorithm, hex digits), one step per algorithm."""
+        for algorithm in set(algorithms):
+            if algorithm not in self.indexes:
+                raise ValueError(f"unknown hash algorithm {algorithm!r}")
+            chosen = [a == algorithm for a in algorithms]
+            self.indexes[algorithm].add_hex(
+                list(compress(entry_ids, chosen)), list(compress(hexes, chosen))
+            )
 
     def remove(self, entry_id: int) -> None:
         for index in self.indexes.values():

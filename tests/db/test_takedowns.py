@@ -244,3 +244,50 @@ async def test_a_list_with_problems_is_never_imported(database: Database) -> Non
     with pytest.raises(ValueError, match="must not be imported"):
         async with database.transaction() as conn:
             await takedowns.import_list(conn, GUILD, parsed, added_by=7)
+
+
+async def test_duplicates_are_found_among_more_hashes_than_a_statement_takes_parameters(
+    database: Database,
+) -> None:
+    rng = random.Random(11)
+    listed = [random_pdq(rng) for _ in range(35_000)] + [random_phash(rng) for _ in range(5)]
+    async with database.transaction() as conn:
+        ids = await takedowns.add_entries(
+            conn, GUILD, [NewEntry((h,)) for h in listed], source="import", added_by=1
+        )
+    asked = [*listed[::1000], random_pdq(rng), random_phash(rng), *listed[-5:]]
+    asked += [random_pdq(rng) for _ in range(35_000)]  # past SQLite's 32,766 bound parameters
+    async with database.connect() as conn:
+        found = await takedowns.find_existing_hashes(conn, GUILD, asked)
+        elsewhere = await takedowns.find_existing_hashes(conn, SUBSCRIBER, asked)
+    position = {h: n for n, h in enumerate(listed)}
+    assert found == {h: ids[position[h]] for h in asked if h in position}
+    assert len(found) == 40 and elsewhere == {}
+
+
+async def test_entries_added_after_a_bulk_add_and_a_removal_get_fresh_ids_and_keep_labels(
+    database: Database,
+) -> None:
+    rng = random.Random(12)
+    async with database.transaction() as conn:
+        first = await takedowns.add_entries(
+            conn, GUILD, [NewEntry((random_pdq(rng),)) for _ in range(3)], source="hash", added_by=1
+        )
+        other = await takedowns.add_entry(
+            conn, SUBSCRIBER, NewEntry((random_pdq(rng),)), source="hash", added_by=2
+        )
+        assert await takedowns.remove_entry(conn, SUBSCRIBER, other.id)
+    labels = ["아이돌 딥페이크 😢", 'quote " backslash \\ tab \t']
+    async with database.transaction() as conn:
+        later = await takedowns.add_entries(
+            conn,
+            GUILD,
+            [NewEntry((random_pdq(rng),), label) for label in labels],
+            source="hash",
+            added_by=1,
+        )
+    async with database.connect() as conn:
+        entries = [await takedowns.get_entry(conn, GUILD, i) for i in [*first, *later]]
+    assert first == sorted(first) and later == sorted(later) and later[0] > first[-1]
+    assert len(set(first + later)) == 5 and all(e is not None for e in entries)
+    assert [e.label for e in entries[3:] if e] == labels

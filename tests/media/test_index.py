@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,3 +82,17 @@ def test_query_many_keeps_the_best_distance_per_entry() -> None:
     index = HammingIndex(64)
     index.build([(1, flip(a, 3, rng)), (2, flip(b, 1, rng))])
     assert index.query_many([a, b], 6) == [(2, 1), (1, 3)]
+
+
+def test_hashes_added_as_columns_match_like_hashes_added_one_by_one() -> None:
+    rng = random.Random(6)
+    query = f"{rng.getrandbits(256):064x}"
+    near = [flip(query, bits, rng) for bits in (4, 20, 40)]
+    one_by_one, columns = HammingIndex(256), HammingIndex(256)
+    for entry_id, value in enumerate(near, start=1):
+        one_by_one.add(entry_id, value)
+    columns.add_hex([1, 2, 3], near)
+    assert columns.query(query, 31) == one_by_one.query(query, 31) == [(1, 4), (2, 20)]
+    with pytest.raises(ValueError, match="256-bit"):
+        columns.add_hex([4, 5], [query, query[:16]])
+    assert len(columns) == 3
