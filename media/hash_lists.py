@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ HEADER = ("algorithm", "hash", "label")
 CSV_FORMAT = "csv"
 THREATEXCHANGE_FORMAT = "threatexchange"
 WHOLE_FILE = 0  # the line number of a problem with the file itself, not one line
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # PostgreSQL can't store a null in text
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,8 @@ def _threatexchange_line(number: int, line: str) -> ListLine | Problem:
 def _line(number: int, algorithm: str, digits: str, label: str) -> ListLine | Problem:
     if len(label) > LABEL_LIMIT:
         return Problem(number, f"the label is {len(label)} characters; at most {LABEL_LIMIT}")
+    if _CONTROL.search(label):
+        return Problem(number, "the label has a control character (such as a tab or a null)")
     try:
         return ListLine(number, Hash(algorithm, digits), label)  # type: ignore[arg-type]
     except ValueError:

@@ -72,6 +72,8 @@ def test_threatexchange_lines_load_without_labels() -> None:
         (f"pdq {PDQ}", "line 3: has 1 field; expected algorithm,hash,label"),
         (f'pdq,{PDQ},"unclosed', "line 3: a quote is not closed"),
         (f"pdq,{PDQ},{'x' * 201}", "line 3: the label is 201 characters; at most 200"),
+        (f"pdq,{PDQ},fake\tof A", "line 3: the label has a control character"),
+        (f"pdq,{PDQ},fake\x1bof A", "line 3: the label has a control character"),
     ],
 )
 def test_each_bad_csv_line_is_named_by_its_line_number(line: str, reason: str) -> None:
@@ -176,6 +178,16 @@ def test_any_single_line_label_survives_export_and_import(labels: list[str]) -> 
     parsed = parse(write_hash_list(rows))
     assert parsed.ok
     assert [(line.hash, line.label) for line in parsed.lines] == rows
+
+
+def test_a_null_past_the_binary_sniff_is_named_in_its_line() -> None:
+    rows = random_rows(200, seed=3)
+    text = write_hash_list(rows).split("\n")
+    text[150] += ",with a \x00 null" if text[150].count(",") == 1 else " and a \x00 null"
+    parsed = parse("\n".join(text))
+    assert [str(p) for p in parsed.problems] == [
+        "line 151: the label has a control character (such as a tab or a null)"
+    ]
 
 
 def test_a_full_size_list_with_one_bad_line_names_it_quickly() -> None:
