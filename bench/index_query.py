@@ -1,16 +1,18 @@
 """Index query time and memory at 1,000,000 entries (PDQ radius 31, pHash radius 10).
 
-Run: .venv/bin/python bench/index_query.py [entries] [--chunks N] [--radius R]
+Prints figures. Run: .venv/bin/python bench/index_query.py [entries] [--chunks N] [--radius R]
 Hashes are uniformly random, with one neighbour planted per query at a distance within the radius.
 `--chunks` sets the PDQ index's indexed chunks (default: the index's own), `--radius` the PDQ
 radius (default 31; the review tier queries at 62). Memory is every array the index holds for
 its hashes (bytes/entry, each part named), and apart from it the fixed bucket tables, also shown
-spread over the entries.
+spread over the entries. The machine's 1-minute load average closes each line: other work on
+the machine stretches the p99 most.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -56,7 +58,7 @@ def bench(bits: int, radius: int, entries: int, chunks: int | None, queries: int
         f"{memory.bytes_per_hash:.1f} bytes/entry ({parts}) "
         f"+ {memory.fixed / 2**20:.1f} MiB fixed ({memory.fixed / entries:.1f} bytes/entry), "
         f"query median {np.median(ms):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms, "
-        f"planted neighbour found {found}/{queries}"
+        f"planted neighbour found {found}/{queries}; load average {os.getloadavg()[0]:.2f}"
     )
 
 

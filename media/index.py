@@ -2,25 +2,29 @@
 
 Why multi-index hashing: a brute-force scan of a million 256-bit PDQ hashes costs about 10 ms,
 too slow to run for every frame and every dihedral variant of every upload. Cut each hash into
-16-bit chunks and index k of them. If two hashes differ in at most r bits, and the chunks are
+16-bit chunks and index k of them. If two hashes differ in at most r bits and the chunks are
 given radii r_1..r_k with (r_1 + 1) + ... + (r_k + 1) > r, some chunk differs in at most its
 radius (pigeonhole; bits outside the indexed chunks only make that easier). So the query looks
 up, in one table per chunk, the few buckets within that radius of its own chunk, and checks only
-those candidates exactly. For PDQ at radius 31 with 12 chunks that is 8 chunks probed at radius
-2 and 4 at radius 1: 1,164 buckets and about 18,000 candidates out of a million. Radii too wide
-to probe cheaply fall back to a vectorised scan, which is exact too.
+those candidates exactly. For PDQ at radius 31 with 12 chunks, 8 chunks are probed at radius 2
+and 4 at radius 1: 1,164 buckets, about 18,000 candidates out of a million. When the buckets
+would hold a fifth of the rows or more (PDQ's review radius, 62), a vectorised scan is cheaper;
+it is exact too.
 
 Why these layouts: memory, measured in bench/RESULTS.md. Per hash the index keeps the hash
-itself, its entry id, a tombstone bit and one posting per indexed chunk but the first:
+itself, one posting for each indexed chunk but the first, and its entry id:
 - The hashes are sorted by chunk 0, so chunk 0's buckets are runs of rows and need no postings.
-- A posting is a row number in just as many bits as the row count needs (20 bits at a million
-  rows), packed back to back; a lookup reads 8 unaligned bytes and shifts.
-- Entry ids are database ids, any int64; they are stored packed too, as their distance from the
-  smallest id, in as many bits as the spread of ids needs (20 at a million dense ids; a spread
-  past 2^57 is kept as plain 64-bit words). One entry may carry several hashes (frames, crops).
-- Tombstones are one bit per row.
-Fewer chunks would save postings but cost more candidates per query; 12 is where a million PDQ
-hashes fit in 64 bytes each and a query still stays under a millisecond.
+  Candidates are checked on their first 128 bits, which reject almost all of them; only the
+  few left read the rest of their row.
+- A posting is a row number in as many bits as the row count needs (20 at a million rows),
+  packed as many to a 64-bit word as fit whole (3 at 20 bits), so a lookup is one aligned read.
+- Entry ids are database ids, any int64, and one entry may carry several hashes (frames,
+  crops). Each row stores its id's distance from the smallest id, packed the same way in as
+  many bits as the spread of ids needs plus one value: the all-ones value marks a removed row,
+  so tombstones cost nothing and are read with the id. Dense ids take 20 bits at a million.
+Each indexed chunk costs a posting per hash; fewer chunks cost more candidates per query. With
+12, a million PDQ hashes take 64 bytes each (32 hash + 29.3 postings + 2.7 id) plus 3 MiB of
+bucket offsets, and a query costs about what the 16-chunk, 105-byte layout did.
 
 The tables are built in bulk, so additions go to a small side list that is scanned directly and
 merged into the tables when it grows, and removals are tombstones until the next merge.
@@ -33,7 +37,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
-from math import gcd
 
 import numpy as np
 
@@ -43,8 +46,7 @@ CHUNK_BITS = 16
 BUCKETS = 1 << CHUNK_BITS
 DEFAULT_CHUNKS = {64: 4, 256: 12}  # measured in bench/RESULTS.md
 MAX_PROBE_RADIUS = 3  # per-chunk radius; beyond it the buckets alone cost more than a scan
-SCAN_SHARE = 8  # probe only when the expected candidates are under 1/8 of the rows
-MAX_PACKED_WIDTH = 57  # a lookup reads 8 bytes at a byte boundary: 64 - 7 usable bits
+SCAN_SHARE = 5  # probe only when the buckets hold under 1/5 of the rows (measured break-even)
 
 
 def _masks(radius: int) -> np.ndarray:
@@ -108,22 +110,19 @@ class IndexMemory:
 
 
 class PackedInts:
-    """Unsigned integers of `width` bits each, back to back, little-endian bit order.
+    """Unsigned integers of `width` bits each, as many to a 64-bit word as fit whole.
 
-    A lookup reads 8 bytes from a byte boundary, so widths past 57 bits are stored as 64.
+    No value straddles two words, so a lookup is one aligned read, a shift and a mask (reads at
+    arbitrary bit offsets measured twice as slow in numpy). At 20 bits that is 3 to a word.
     """
 
     def __init__(self, count: int, width: int) -> None:
-        self.width = _stored_width(width)
+        self.width = min(max(width, 1), 64)
         self.count = count
-        self.group = _group(width)
-        words = -(-count // self.group) * self.group * self.width // 64
-        self._bytes = np.zeros(words * 8 + 8, dtype=np.uint8)
-        # Every byte offset as the start of a little-endian 64-bit word (unaligned reads), signed
-        # so that the shift needs no cast: the bits it fills are above the value, and masked off.
-        self._windows = np.ndarray((words * 8 + 1,), dtype="<i8", buffer=self._bytes, strides=(1,))
-        self._mask = np.uint64((1 << self.width) - 1)
-        self._signed_mask = self._mask.view(np.int64)
+        self.per_word = 64 // self.width
+        # Signed, so that a shift needs no cast: the bits it fills are above the value, masked off.
+        self._words = np.zeros(-(-count // self.per_word), dtype=np.int64)
+        self._mask = np.uint64((1 << self.width) - 1).view(np.int64)
 
     @classmethod
     def of(cls, values: np.ndarray, width: int) -> PackedInts:
@@ -133,81 +132,51 @@ class PackedInts:
 
     @property
     def nbytes(self) -> int:
-        return self._bytes.nbytes
+        return self._words.nbytes
 
     def put(self, start: int, values: np.ndarray) -> None:
-        """Store `values` from position `start`, a multiple of `group`."""
-        first = start // self.group
-        _pack(values, self.width, self._groups()[first : first + -(-len(values) // self.group)])
+        """Store `values` from position `start`, a multiple of `per_word`; the words were zero."""
+        first = start // self.per_word
+        count = -(-len(values) // self.per_word)
+        slots = np.zeros(count * self.per_word, dtype=np.int64)
+        slots[: len(values)] = values
+        slots = slots.reshape(count, self.per_word)
+        words = self._words[first : first + count]
+        for slot in range(self.per_word):
+            words |= slots[:, slot] << (slot * self.width)
 
     def take(self, index: np.ndarray) -> np.ndarray:
         """The values at `index` (int64 positions), as int64."""
-        return self._at(index * self.width)
+        word, shift = self._place(index)
+        return (self._words[word] >> shift) & self._mask
 
     def take_ranges(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """The values at every position of every [start, end), concatenated."""
-        return self._at(_ranges(starts, ends, self.width))
+        return self.take(_ranges(starts, ends))
 
-    def _at(self, bits: np.ndarray) -> np.ndarray:
-        return (self._windows[bits >> 3] >> (bits & 7)) & self._signed_mask
+    @property
+    def ones(self) -> int:
+        """The all-ones value (as int64, so -1 at 64 bits)."""
+        return int(self._mask)
+
+    def fill(self, index: np.ndarray) -> None:
+        """Set the values at `index` to all ones."""
+        word, shift = self._place(index)
+        np.bitwise_or.at(self._words, word, self._mask << shift)
+
+    def _place(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The word and the shift of each position."""
+        word = index // self.per_word  # np.divmod measured slower
+        return word, (index - word * self.per_word) * self.width
 
     def values(self) -> np.ndarray:
-        """Every value, as uint64."""
-        values = np.empty((len(self._groups()), self.group), dtype=np.uint64)
-        for slot, column in self._columns():
-            values[:, slot] = column
-        return values.ravel()[: self.count]
+        """Every value, as int64."""
+        columns = [(self._words >> (s * self.width)) & self._mask for s in range(self.per_word)]
+        return np.stack(columns, axis=1).ravel()[: self.count]
 
     def find(self, value: int) -> np.ndarray:
         """Positions holding `value`, ascending (a removal looks up one entry id)."""
-        found = [
-            np.flatnonzero(column == np.uint64(value)) * self.group + slot
-            for slot, column in self._columns()
-        ]
-        positions = np.sort(np.concatenate(found))
-        return positions[positions < self.count]
-
-    def _groups(self) -> np.ndarray:
-        """The words as one row per group of values."""
-        return self._bytes[:-8].view(np.uint64).reshape(-1, self.group * self.width // 64)
-
-    def _columns(self) -> Iterable[tuple[int, np.ndarray]]:
-        """Each place of a group and the values held there, one per group."""
-        groups = self._groups()
-        for slot in range(self.group):
-            word, shift = divmod(slot * self.width, 64)
-            column = groups[:, word] >> np.uint64(shift)
-            if shift + self.width > 64:
-                column |= groups[:, word + 1] << np.uint64(64 - shift)
-            yield slot, column & self._mask
-
-
-def _stored_width(width: int) -> int:
-    return 64 if width > MAX_PACKED_WIDTH else max(width, 1)
-
-
-def _group(width: int) -> int:
-    """How many values of `width` bits fill a whole number of 64-bit words."""
-    return 64 // gcd(_stored_width(width), 64)
-
-
-def _pack(values: np.ndarray, width: int, groups: np.ndarray) -> None:
-    """Pack `values` into `groups` (one row of words per group of values), which start zeroed."""
-    group = _group(width)
-    block = 1 << 15  # groups at a time, so the 64-bit copies stay small
-    for first in range(0, len(groups), block):
-        part = values[first * group : (first + block) * group]
-        count = -(-len(part) // group)
-        padded = np.zeros(count * group, dtype=np.uint64)
-        padded[: len(part)] = part
-        slots = padded.reshape(count, group).T.copy()  # one contiguous row per place in a group
-        out = np.zeros((groups.shape[1], count), dtype=np.uint64)
-        for slot in range(group):
-            word, shift = divmod(slot * width, 64)
-            out[word] |= slots[slot] << np.uint64(shift)
-            if shift + width > 64:
-                out[word + 1] |= slots[slot] >> np.uint64(64 - shift)
-        groups[first : first + count] = out.T
+        return np.flatnonzero(self.values() == np.uint64(value).view(np.int64))
 
 
 def _bit_distances(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -218,6 +187,14 @@ def _bit_distances(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     distances = np.zeros(len(rows), dtype=np.uint16)
     for column, word in enumerate(query):
         distances += np.bitwise_count(rows[:, column] ^ word)
+    return distances
+
+
+def _head_distances(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Like _bit_distances for at most 2 words (128 bits fit a byte), with fewer passes."""
+    distances = np.bitwise_count(rows[:, 0] ^ query[0])
+    for column in range(1, len(query)):
+        distances += np.bitwise_count(rows[:, column] ^ query[column])
     return distances
 
 
@@ -271,10 +248,9 @@ class HammingIndex:
     def remove(self, entry_id: int) -> int:
         """Remove every hash of `entry_id`; return how many were removed."""
         rows = np.zeros(0, dtype=np.int64)
-        if self._count and self._id_base <= entry_id < self._id_base + (1 << self._ids.width):
-            rows = self._ids.find(entry_id - self._id_base)
-            rows = rows[self._alive(rows)]
-        np.bitwise_or.at(self._dead, rows >> 3, (1 << (rows & 7)).astype(np.uint8))
+        if self._count and 0 <= entry_id - self._id_base < self._ids.ones % (1 << 64):
+            rows = self._ids.find(entry_id - self._id_base)  # a removed row's id is all ones
+        self._ids.fill(rows)
         self._dead_count += len(rows)
         keep = self._side_ids != entry_id
         removed = len(rows) + int((~keep).sum())
@@ -291,8 +267,7 @@ class HammingIndex:
         per_hash = (
             ("hashes", self._head.nbytes + self._tail.nbytes),
             ("postings", self._postings.nbytes),
-            ("ids", self._ids.nbytes),
-            ("tombstones", self._dead.nbytes),
+            ("ids and tombstones", self._ids.nbytes),
             ("side list", self._side.nbytes + self._side_ids.nbytes),
         )
         return IndexMemory(len(self), per_hash, self._offsets.nbytes)
@@ -317,10 +292,11 @@ class HammingIndex:
     def _query_main(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
         rows = self._candidates(query, radius)
         rows, distances = self._distances(rows, query, radius)
+        ids = self._ids.take(rows)
         if self._dead_count:
-            alive = self._alive(rows)
-            rows, distances = rows[alive], distances[alive]
-        return self._ids.take(rows) + self._id_base, distances
+            alive = ids != self._ids.ones
+            ids, distances = ids[alive], distances[alive]
+        return ids + self._id_base, distances
 
     def _candidates(self, query: np.ndarray, radius: int) -> np.ndarray | None:
         """Rows that may lie within `radius` (None: every row)."""
@@ -352,7 +328,7 @@ class HammingIndex:
             distances = _bit_distances(self._head, head) + _bit_distances(self._tail, tail)
             rows = np.flatnonzero(distances <= radius)
             return rows, distances[rows]
-        distances = _bit_distances(np.take(self._head, rows, axis=0), head)
+        distances = _head_distances(np.take(self._head, rows, axis=0), head)
         near = np.flatnonzero(distances <= radius)
         rows, distances = rows[near], distances[near]
         if len(tail):
@@ -360,9 +336,6 @@ class HammingIndex:
             near = np.flatnonzero(distances <= radius)
             rows, distances = rows[near], distances[near]
         return rows, distances
-
-    def _alive(self, rows: np.ndarray) -> np.ndarray:
-        return ((self._dead[rows >> 3] >> (rows & 7).astype(np.uint8)) & 1) == 0
 
     def _scan(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
         """The side list of recent additions, scanned directly."""
@@ -398,10 +371,10 @@ class HammingIndex:
 
     def _main_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """The live rows of the tables and their entry ids."""
-        alive = self._alive(np.arange(self._count))
-        words = np.concatenate([self._head, self._tail], axis=1)[alive]
-        ids = self._ids.values()[alive].view(np.int64) + self._id_base
-        return words.view(np.uint8), ids
+        ids = self._ids.values()
+        alive = np.flatnonzero(ids != self._ids.ones)
+        words = np.concatenate([self._head, self._tail], axis=1).take(alive, axis=0)
+        return words.view(np.uint8), ids[alive] + self._id_base
 
     def _merge(self) -> None:
         rows, ids = self._main_rows()
@@ -416,13 +389,15 @@ class HammingIndex:
         self._tail = np.ascontiguousarray(words[:, self._head_words :])
         self._id_base = int(ids.min()) if count else 0
         spread = int(ids.max()) - self._id_base if count else 0
-        ids = (ids.take(order) - self._id_base).view(np.uint64)
-        self._ids = PackedInts.of(ids, spread.bit_length())
-        self._dead = np.zeros(-(-count // 8), dtype=np.uint8)
+        if spread >= (1 << 64) - 1:
+            raise ValueError("entry ids must span less than 2**64 - 1")
+        # One more value than the spread needs: all ones marks a removed row.
+        self._ids = PackedInts.of(ids.take(order) - self._id_base, (spread + 1).bit_length())
         self._dead_count = 0
         keys = words.view(np.uint8).view(">u2")
         width = max(count - 1, 1).bit_length()
-        stride = -(-count // _group(width)) * _group(width)  # each chunk starts on a whole word
+        per_word = 64 // width
+        stride = -(-count // per_word) * per_word  # each chunk starts on a whole word
         self._postings = PackedInts((self.chunks - 1) * stride, width)
         offsets = np.zeros((self.chunks, BUCKETS + 1), dtype=np.int64)
         offsets[0, 1:] = np.cumsum(np.bincount(keys[:, 0], minlength=BUCKETS))
