@@ -68,12 +68,12 @@ def chunk_radii(radius: int, chunks: int) -> list[int]:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """The buckets a query looks up, as masks to XOR with its chunks."""
+    """The buckets a query looks up: XOR each mask into its chunk of the query."""
 
-    first: np.ndarray  # masks for chunk 0, whose buckets are runs of rows
-    chunks: np.ndarray  # for every other probe: its chunk,
-    masks: np.ndarray  # its mask,
-    bases: np.ndarray  # and where its chunk's row starts in the flattened offsets table
+    chunks: np.ndarray  # each probe's chunk, chunk 0's first (its buckets are runs of rows)
+    masks: np.ndarray  # its mask
+    bases: np.ndarray  # where its chunk's row starts in the flattened offsets table
+    first: int  # how many probes are chunk 0's
 
 
 @cache
@@ -82,17 +82,14 @@ def _plan(radius: int, chunks: int) -> _Plan | None:
     radii = chunk_radii(radius, chunks)
     if max(radii) > MAX_PROBE_RADIUS:
         return None
-    if sum(len(_PROBES[r]) for r in radii if r >= 0) * SCAN_SHARE > BUCKETS:
+    probes = [(c, _PROBES[r]) for c, r in enumerate(radii) if r >= 0]
+    if sum(len(masks) for _, masks in probes) * SCAN_SHARE > BUCKETS:
         return None  # the buckets would hold more than 1/SCAN_SHARE of the rows
-    probed = [(c, _PROBES[r]) for c, r in enumerate(radii) if c and r >= 0]
-    none = np.zeros(0, dtype=np.int64)
     return _Plan(
-        first=_PROBES[radii[0]] if radii[0] >= 0 else none,
-        chunks=np.concatenate([np.full(len(m), c) for c, m in probed]) if probed else none,
-        masks=np.concatenate([m for _, m in probed]) if probed else none,
-        bases=np.concatenate([np.full(len(m), c * (BUCKETS + 1)) for c, m in probed])
-        if probed
-        else none,
+        chunks=np.concatenate([np.full(len(masks), c) for c, masks in probes]),
+        masks=np.concatenate([masks for _, masks in probes]),
+        bases=np.concatenate([np.full(len(masks), c * (BUCKETS + 1)) for c, masks in probes]),
+        first=len(_PROBES[radii[0]]) if radii[0] >= 0 else 0,
     )
 
 
@@ -149,10 +146,6 @@ class PackedInts:
         """The values at `index` (int64 positions), as int64."""
         word, shift = self._place(index)
         return (self._words[word] >> shift) & self._mask
-
-    def take_ranges(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """The values at every position of every [start, end), concatenated."""
-        return self.take(_ranges(starts, ends))
 
     @property
     def ones(self) -> int:
@@ -304,15 +297,13 @@ class HammingIndex:
         if plan is None:
             return None
         keys = query.view(">u2").astype(np.int64)
-        table = self._offsets.ravel()
-        first = keys[0] ^ plan.first  # chunk 0: its buckets are runs of rows
         buckets = plan.bases + (keys.take(plan.chunks) ^ plan.masks)
-        return np.concatenate(
-            [
-                _ranges(table[first], table[first + 1]),
-                self._postings.take_ranges(table[buckets], table[buckets + 1]),
-            ]
-        )
+        table = self._offsets.ravel()
+        starts, ends = table[buckets], table[buckets + 1]
+        found = _ranges(starts, ends)  # chunk 0's rows, then the other chunks' postings
+        rows = int((ends[: plan.first] - starts[: plan.first]).sum())
+        found[rows:] = self._postings.take(found[rows:])
+        return found
 
     def _distances(
         self, rows: np.ndarray | None, query: np.ndarray, radius: int
