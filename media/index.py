@@ -109,8 +109,8 @@ class IndexMemory:
 class PackedInts:
     """Unsigned integers of `width` bits each, as many to a 64-bit word as fit whole.
 
-    No value straddles two words, so a lookup is one aligned read, a shift and a mask (reads at
-    arbitrary bit offsets measured twice as slow in numpy). At 20 bits that is 3 to a word.
+    No value straddles two words, so a lookup is one aligned read, a shift and a mask (an
+    unaligned read at any bit offset measured twice as slow in numpy). 20 bits: 3 to a word.
     """
 
     def __init__(self, count: int, width: int) -> None:
@@ -131,6 +131,11 @@ class PackedInts:
     def nbytes(self) -> int:
         return self._words.nbytes
 
+    @property
+    def ones(self) -> int:
+        """The all-ones value (as int64, so -1 at 64 bits)."""
+        return int(self._mask)
+
     def put(self, start: int, values: np.ndarray) -> None:
         """Store `values` from position `start`, a multiple of `per_word`; the words were zero."""
         first = start // self.per_word
@@ -146,11 +151,6 @@ class PackedInts:
         """The values at `index` (int64 positions), as int64."""
         word, shift = self._place(index)
         return (self._words[word] >> shift) & self._mask
-
-    @property
-    def ones(self) -> int:
-        """The all-ones value (as int64, so -1 at 64 bits)."""
-        return int(self._mask)
 
     def fill(self, index: np.ndarray) -> None:
         """Set the values at `index` to all ones."""
@@ -191,17 +191,17 @@ def _head_distances(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     return distances
 
 
-def _ranges(starts: np.ndarray, ends: np.ndarray, step: int = 1) -> np.ndarray:
-    """The integers of every [start, end), concatenated and times `step`, without a loop."""
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The integers of every [start, end), concatenated, without a Python loop."""
     lengths = (ends - starts).astype(np.int64)
     nonempty = np.flatnonzero(lengths)
     if not len(nonempty):
         return np.zeros(0, dtype=np.int64)
     starts, lengths = starts[nonempty].astype(np.int64), lengths[nonempty]
     ends = np.cumsum(lengths)
-    steps = np.full(ends[-1], step, dtype=np.int64)
-    steps[0] = starts[0] * step
-    steps[ends[:-1]] = (starts[1:] - (starts[:-1] + lengths[:-1]) + 1) * step
+    steps = np.ones(ends[-1], dtype=np.int64)
+    steps[0] = starts[0]
+    steps[ends[:-1]] = starts[1:] - (starts[:-1] + lengths[:-1]) + 1
     return np.cumsum(steps)
 
 
