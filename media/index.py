@@ -6,8 +6,8 @@ too slow to run for every frame and every dihedral variant of every upload. Cut 
 given radii r_1..r_k with (r_1 + 1) + ... + (r_k + 1) > r, some chunk differs in at most its
 radius (pigeonhole; bits outside the indexed chunks only make that easier). So the query looks
 up, in one table per chunk, the few buckets within that radius of its own chunk, and checks only
-those candidates exactly. For PDQ at radius 31 with 12 chunks, 8 chunks are probed at radius 2
-and 4 at radius 1: 1,164 buckets, about 18,000 candidates out of a million. When the buckets
+those candidates exactly. For PDQ at radius 31 with 14 chunks, 4 chunks are probed at radius 2
+and 10 at radius 1: 718 buckets, about 11,000 candidates out of a million. When the buckets
 would hold a fifth of the rows or more (PDQ's review radius, 62), a vectorised scan is cheaper;
 it is exact too.
 
@@ -22,9 +22,13 @@ itself, one posting for each indexed chunk but the first, and its entry id:
   crops). Each row stores its id's distance from the smallest id, packed the same way in as
   many bits as the spread of ids needs plus one value: the all-ones value marks a removed row,
   so tombstones cost nothing and are read with the id. Dense ids take 20 bits at a million.
-Each indexed chunk costs a posting per hash; fewer chunks cost more candidates per query. With
-12, a million PDQ hashes take 64 bytes each (32 hash + 29.3 postings + 2.7 id) plus 3 MiB of
-bucket offsets, and a query costs about what the 16-chunk, 105-byte layout did.
+Why 14 chunks for PDQ: each indexed chunk costs a posting per hash, and each one fewer costs
+more candidates per query (bench/RESULTS.md has the table). At 14 a million PDQ hashes take
+69.3 bytes each (32 hash + 34.7 postings + 2.7 id) plus 3.5 MiB of bucket offsets, against 105
+bytes and 8 MiB for the 16-chunk layout before, and a query 0.6 of its CPU time: a p99 of
+0.63-0.77 ms on the quietest runs, where the layout before measured 1.1-1.3 ms. 12 chunks fit
+64 bytes but take 0.85-0.9 of the time before, a p99 of 1.0-1.4 ms: no margin for the 1 ms
+target on a machine shared with other work.
 
 The tables are built in bulk, so additions go to a small side list that is scanned directly and
 merged into the tables when it grows, and removals are tombstones until the next merge.
@@ -44,7 +48,7 @@ from media.hashing import Hash
 
 CHUNK_BITS = 16
 BUCKETS = 1 << CHUNK_BITS
-DEFAULT_CHUNKS = {64: 4, 256: 12}  # measured in bench/RESULTS.md
+DEFAULT_CHUNKS = {64: 4, 256: 14}  # the trade of memory for time: bench/RESULTS.md
 MAX_PROBE_RADIUS = 3  # per-chunk radius; beyond it the buckets alone cost more than a scan
 SCAN_SHARE = 5  # probe only when the buckets hold under 1/5 of the rows (measured break-even)
 
