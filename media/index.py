@@ -1,21 +1,45 @@
 """In-memory nearest-neighbour index over hash bits: which entries lie within a radius.
 
 Why multi-index hashing: a brute-force scan of a million 256-bit PDQ hashes costs about 10 ms,
-too slow to run for every frame and every dihedral variant of every upload. Split each hash into
-m chunks of 16 bits; if two hashes differ in at most r bits, at least one chunk differs in at most
-floor(r/m) bits (pigeonhole). So the query looks up, in one table per chunk, the few buckets
-within that small radius of its own chunk, and checks only those candidates exactly. For PDQ at
-radius 31 (m = 16, one flipped bit per chunk) that is 16 x 17 bucket lookups and a few thousand
-candidates out of a million. Wider radii fall back to a vectorised scan, which is exact too.
+too slow to run for every frame and every dihedral variant of every upload. Cut each hash into
+16-bit chunks and index k of them. If two hashes differ in at most r bits and the chunks are
+given radii r_1..r_k with (r_1 + 1) + ... + (r_k + 1) > r, some chunk differs in at most its
+radius (pigeonhole; bits outside the indexed chunks only make that easier). So the query looks
+up, in one table per chunk, the few buckets within that radius of its own chunk, and checks only
+those candidates exactly. For PDQ at radius 31 with 14 chunks, 4 chunks are probed at radius 2
+and 10 at radius 1: 718 buckets, about 11,000 candidates out of a million. When the buckets
+would hold a fifth of the rows or more (PDQ's review radius, 62), a vectorised scan is cheaper;
+it is exact too.
 
-The tables are compact sorted arrays (CSR): built in bulk, so additions go to a small side list
-that is scanned directly and merged into the tables when it grows, and removals are tombstones
-until the next merge. A brute-force scan is the oracle the tests compare against.
+Why these layouts: memory, measured in bench/RESULTS.md. Per hash the index keeps the hash
+itself, one posting for each indexed chunk but the first, and its entry id:
+- The hashes are sorted by chunk 0, so chunk 0's buckets are runs of rows and need no postings.
+  Candidates are checked on their first 128 bits, which reject almost all of them; only the
+  few left read the rest of their row.
+- A posting is a row number in as many bits as the row count needs (20 at a million rows),
+  packed as many to a 64-bit word as fit whole (3 at 20 bits), so a lookup is one aligned read.
+- Entry ids are database ids, any int64, and one entry may carry several hashes (frames,
+  crops). Each row stores its id's distance from the smallest id, packed the same way in as
+  many bits as the spread of ids needs plus one value: the all-ones value marks a removed row,
+  so tombstones cost nothing and are read with the id. Dense ids take 20 bits at a million.
+Why 14 chunks for PDQ: each indexed chunk costs a posting per hash, and each one fewer costs
+more candidates per query (bench/RESULTS.md has the table). At 14 a million PDQ hashes take
+69.3 bytes each (32 hash + 34.7 postings + 2.7 id) plus 3.5 MiB of bucket offsets, against 105
+bytes and 8 MiB for the 16-chunk layout before, and a query 0.6 of its CPU time: a p99 of
+0.63-0.77 ms on the quietest runs, where the layout before measured 1.1-1.3 ms. 12 chunks fit
+64 bytes but take 0.85-0.9 of the time before, a p99 of 1.0-1.4 ms: no margin for the 1 ms
+target on a machine shared with other work.
+
+The tables are built in bulk, so additions go to a small side list that is scanned directly and
+merged into the tables when it grows, and removals are tombstones until the next merge.
+A brute-force scan is the oracle the tests compare against.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
 from itertools import combinations
 
 import numpy as np
@@ -24,7 +48,9 @@ from media.hashing import Hash
 
 CHUNK_BITS = 16
 BUCKETS = 1 << CHUNK_BITS
-MAX_PROBE_RADIUS = 3  # beyond this per-chunk radius, probing costs more than a scan
+DEFAULT_CHUNKS = {64: 4, 256: 14}  # the trade of memory for time: bench/RESULTS.md
+MAX_PROBE_RADIUS = 3  # per-chunk radius; beyond it the buckets alone cost more than a scan
+SCAN_SHARE = 5  # probe only when the buckets hold under 1/5 of the rows (measured break-even)
 
 
 def _masks(radius: int) -> np.ndarray:
@@ -38,23 +64,165 @@ def _masks(radius: int) -> np.ndarray:
 _PROBES = [_masks(r) for r in range(MAX_PROBE_RADIUS + 1)]
 
 
+def chunk_radii(radius: int, chunks: int) -> list[int]:
+    """Per-chunk radii whose (r_i + 1) add up to radius + 1; -1 means "not probed"."""
+    whole, extra = divmod(radius + 1, chunks)
+    return [whole - 1 + (1 if i < extra else 0) for i in range(chunks)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The buckets a query looks up: XOR each mask into its chunk of the query."""
+
+    chunks: np.ndarray  # each probe's chunk, chunk 0's first (its buckets are runs of rows)
+    masks: np.ndarray  # its mask
+    bases: np.ndarray  # where its chunk's row starts in the flattened offsets table
+    first: int  # how many probes are chunk 0's
+
+
+@cache
+def _plan(radius: int, chunks: int) -> _Plan | None:
+    """How to probe `chunks` chunks at `radius`; None when a scan is cheaper."""
+    radii = chunk_radii(radius, chunks)
+    if max(radii) > MAX_PROBE_RADIUS:
+        return None
+    probes = [(c, _PROBES[r]) for c, r in enumerate(radii) if r >= 0]
+    if sum(len(masks) for _, masks in probes) * SCAN_SHARE > BUCKETS:
+        return None  # the buckets would hold more than 1/SCAN_SHARE of the rows
+    return _Plan(
+        chunks=np.concatenate([np.full(len(masks), c) for c, masks in probes]),
+        masks=np.concatenate([masks for _, masks in probes]),
+        bases=np.concatenate([np.full(len(masks), c * (BUCKETS + 1)) for c, masks in probes]),
+        first=len(_PROBES[radii[0]]) if radii[0] >= 0 else 0,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexMemory:
+    """Bytes held by an index: arrays that grow with the hashes, and fixed tables."""
+
+    hashes: int
+    per_hash: tuple[tuple[str, int], ...]  # (part, bytes) for every array sized by the hashes
+    fixed: int  # bucket offset tables, whatever the number of hashes
+
+    @property
+    def bytes_per_hash(self) -> float:
+        return sum(size for _, size in self.per_hash) / max(self.hashes, 1)
+
+
+class PackedInts:
+    """Unsigned integers of `width` bits each, as many to a 64-bit word as fit whole.
+
+    No value straddles two words, so a lookup is one aligned read, a shift and a mask (an
+    unaligned read at any bit offset measured twice as slow in numpy). 20 bits: 3 to a word.
+    """
+
+    def __init__(self, count: int, width: int) -> None:
+        self.width = min(max(width, 1), 64)
+        self.count = count
+        self.per_word = 64 // self.width
+        # Signed, so that a shift needs no cast: the bits it fills are above the value, masked off.
+        self._words = np.zeros(-(-count // self.per_word), dtype=np.int64)
+        self._mask = np.uint64((1 << self.width) - 1).view(np.int64)
+
+    @classmethod
+    def of(cls, values: np.ndarray, width: int) -> PackedInts:
+        packed = cls(len(values), width)
+        packed.put(0, values)
+        return packed
+
+    @property
+    def nbytes(self) -> int:
+        return self._words.nbytes
+
+    @property
+    def ones(self) -> int:
+        """The all-ones value (as int64, so -1 at 64 bits)."""
+        return int(self._mask)
+
+    def put(self, start: int, values: np.ndarray) -> None:
+        """Store `values` from position `start`, a multiple of `per_word`; the words were zero."""
+        first = start // self.per_word
+        count = -(-len(values) // self.per_word)
+        slots = np.zeros(count * self.per_word, dtype=np.int64)
+        slots[: len(values)] = values
+        slots = slots.reshape(count, self.per_word)
+        words = self._words[first : first + count]
+        for slot in range(self.per_word):
+            words |= slots[:, slot] << (slot * self.width)
+
+    def take(self, index: np.ndarray) -> np.ndarray:
+        """The values at `index` (int64 positions), as int64."""
+        word, shift = self._place(index)
+        return (self._words[word] >> shift) & self._mask
+
+    def fill(self, index: np.ndarray) -> None:
+        """Set the values at `index` to all ones."""
+        word, shift = self._place(index)
+        np.bitwise_or.at(self._words, word, self._mask << shift)
+
+    def _place(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The word and the shift of each position."""
+        word = index // self.per_word  # np.divmod measured slower
+        return word, (index - word * self.per_word) * self.width
+
+    def values(self) -> np.ndarray:
+        """Every value, as int64."""
+        columns = [(self._words >> (s * self.width)) & self._mask for s in range(self.per_word)]
+        return np.stack(columns, axis=1).ravel()[: self.count]
+
+    def find(self, value: int) -> np.ndarray:
+        """Positions holding `value`, ascending (a removal looks up one entry id)."""
+        return np.flatnonzero(self.values() == np.uint64(value).view(np.int64))
+
+
+def _bit_distances(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Hamming distance of each row of 64-bit words from `query`.
+
+    Column by column: numpy runs a (rows, 2) ^ (2,) broadcast as one tiny loop per row.
+    """
+    distances = np.zeros(len(rows), dtype=np.uint16)
+    for column, word in enumerate(query):
+        distances += np.bitwise_count(rows[:, column] ^ word)
+    return distances
+
+
+def _head_distances(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Like _bit_distances for at most 2 words (128 bits fit a byte), with fewer passes."""
+    distances = np.bitwise_count(rows[:, 0] ^ query[0])
+    for column in range(1, len(query)):
+        distances += np.bitwise_count(rows[:, column] ^ query[column])
+    return distances
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The integers of every [start, end), concatenated, without a Python loop."""
+    lengths = (ends - starts).astype(np.int64)
+    nonempty = np.flatnonzero(lengths)
+    if not len(nonempty):
+        return np.zeros(0, dtype=np.int64)
+    starts, lengths = starts[nonempty].astype(np.int64), lengths[nonempty]
+    ends = np.cumsum(lengths)
+    steps = np.ones(ends[-1], dtype=np.int64)
+    steps[0] = starts[0]
+    steps[ends[:-1]] = starts[1:] - (starts[:-1] + lengths[:-1]) + 1
+    return np.cumsum(steps)
+
+
 class HammingIndex:
     """Entries are (entry_id, bits); one entry id may carry several hashes (frames, crops)."""
 
-    def __init__(self, bits: int) -> None:
+    def __init__(self, bits: int, chunks: int | None = None) -> None:
         if bits % 64:
             raise ValueError("the index holds whole 64-bit words")
         self.bits = bits
         self.nbytes = bits // 8
-        self.chunks = bits // CHUNK_BITS
-        self._main = np.zeros((0, self.nbytes), dtype=np.uint8)
-        self._main_ids = np.zeros(0, dtype=np.int64)
-        self._alive = np.zeros(0, dtype=bool)
-        self._postings = np.zeros((self.chunks, 0), dtype=np.uint32)
-        self._offsets = np.zeros((self.chunks, BUCKETS + 1), dtype=np.int64)
-        self._side = np.zeros((0, self.nbytes), dtype=np.uint8)
-        self._side_ids = np.zeros(0, dtype=np.int64)
-        self._dead = 0
+        self.chunks = chunks or DEFAULT_CHUNKS.get(bits, bits // CHUNK_BITS)
+        if not 1 <= self.chunks <= bits // CHUNK_BITS:
+            raise ValueError(f"a {bits}-bit hash has 1 to {bits // CHUNK_BITS} chunks")
+        self._head_words = min(2, bits // 64)  # checked first; enough bits to reject almost all
+        self._set_main(np.zeros((0, self.nbytes), dtype=np.uint8), np.zeros(0, dtype=np.int64))
+        self._clear_side()
 
     # -- building and changing -------------------------------------------------------------
 
@@ -62,8 +230,7 @@ class HammingIndex:
         """Replace the whole index with `entries` (entry_id, hash or hex)."""
         ids, rows = self._rows(entries)
         self._set_main(rows, ids)
-        self._side = np.zeros((0, self.nbytes), dtype=np.uint8)
-        self._side_ids = np.zeros(0, dtype=np.int64)
+        self._clear_side()
 
     def add(self, entry_id: int, value: Hash | str) -> None:
         self.add_many([(entry_id, value)])
@@ -78,24 +245,35 @@ class HammingIndex:
     def _add_rows(self, ids: np.ndarray, rows: np.ndarray) -> None:
         self._side = np.concatenate([self._side, rows])
         self._side_ids = np.concatenate([self._side_ids, ids])
-        if len(self._side_ids) > max(4096, len(self._main_ids) // 16):
+        if len(self._side_ids) > max(4096, self._count // 16):
             self._merge()
 
     def remove(self, entry_id: int) -> int:
         """Remove every hash of `entry_id`; return how many were removed."""
-        hits = (self._main_ids == entry_id) & self._alive
-        removed = int(hits.sum())
-        self._alive[hits] = False
-        self._dead += removed
+        rows = np.zeros(0, dtype=np.int64)
+        if self._count and 0 <= entry_id - self._id_base < self._ids.ones % (1 << 64):
+            rows = self._ids.find(entry_id - self._id_base)  # a removed row's id is all ones
+        self._ids.fill(rows)
+        self._dead_count += len(rows)
         keep = self._side_ids != entry_id
-        removed += int((~keep).sum())
+        removed = len(rows) + int((~keep).sum())
         self._side, self._side_ids = self._side[keep], self._side_ids[keep]
-        if self._dead > max(4096, len(self._main_ids) // 4):
+        if self._dead_count > max(4096, self._count // 4):
             self._merge()
         return removed
 
     def __len__(self) -> int:
-        return len(self._main_ids) - self._dead + len(self._side_ids)
+        return self._count - self._dead_count + len(self._side_ids)
+
+    def memory(self) -> IndexMemory:
+        """What the index holds, part by part (the benchmark prints it)."""
+        per_hash = (
+            ("hashes", self._head.nbytes + self._tail.nbytes),
+            ("postings", self._postings.nbytes),
+            ("ids and tombstones", self._ids.nbytes),
+            ("side list", self._side.nbytes + self._side_ids.nbytes),
+        )
+        return IndexMemory(len(self), per_hash, self._offsets.nbytes)
 
     # -- querying ---------------------------------------------------------------------------
 
@@ -115,40 +293,50 @@ class HammingIndex:
         return sorted(best.items(), key=lambda item: (item[1], item[0]))
 
     def _query_main(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-        per_chunk = radius // self.chunks
-        if per_chunk > MAX_PROBE_RADIUS or not len(self._main_ids):
-            return self._distances(None, query, radius)
+        rows = self._candidates(query, radius)
+        rows, distances = self._distances(rows, query, radius)
+        ids = self._ids.take(rows)
+        if self._dead_count:
+            alive = ids != self._ids.ones
+            ids, distances = ids[alive], distances[alive]
+        return ids + self._id_base, distances
+
+    def _candidates(self, query: np.ndarray, radius: int) -> np.ndarray | None:
+        """Rows that may lie within `radius` (None: every row)."""
+        plan = _plan(radius, self.chunks)
+        if plan is None:
+            return None
         keys = query.view(">u2").astype(np.int64)
-        probes = keys[:, None] ^ _PROBES[per_chunk][None, :]
-        rows = np.arange(self.chunks)[:, None]
-        starts = self._offsets[rows, probes].ravel()
-        lengths = self._offsets[rows, probes + 1].ravel() - starts
-        nonempty = lengths > 0
-        starts, lengths = starts[nonempty], lengths[nonempty]
-        if not len(lengths):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        # Concatenate the ranges [start, start + length) without a Python loop.
-        ends = np.cumsum(lengths)
-        flat = np.arange(ends[-1]) + np.repeat(starts - (ends - lengths), lengths)
-        return self._distances(self._postings.ravel()[flat], query, radius)
+        buckets = plan.bases + (keys.take(plan.chunks) ^ plan.masks)
+        table = self._offsets.ravel()
+        starts, ends = table[buckets], table[buckets + 1]
+        found = _ranges(starts, ends)  # chunk 0's rows, then the other chunks' postings
+        rows = int((ends[: plan.first] - starts[: plan.first]).sum())
+        found[rows:] = self._postings.take(found[rows:])
+        return found
 
     def _distances(
-        self, positions: np.ndarray | None, query: np.ndarray, radius: int
+        self, rows: np.ndarray | None, query: np.ndarray, radius: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact distances from `query` to main rows at `positions` (None: every row)."""
-        words = self._main.view(np.uint64)
-        if positions is not None:
-            words = words[positions]
-        counts = np.bitwise_count(words ^ query.view(np.uint64))
-        distances = counts[:, 0].astype(np.int64)
-        for column in range(1, counts.shape[1]):  # a few column adds beat sum(axis=1) here
-            distances += counts[:, column]
-        hits = np.flatnonzero(distances <= radius)
-        rows = hits if positions is None else positions[hits]
-        if self._dead:
-            alive = self._alive[rows]
-            rows, hits = rows[alive], hits[alive]
-        return self._main_ids[rows], distances[hits]
+        """Rows within `radius` of `query` and their distances (rows None: every row).
+
+        The first 128 bits reject almost every random candidate (they differ in 64 +- 6 bits),
+        so only the few that pass read the rest of their row.
+        """
+        words = query.view(np.uint64)
+        head, tail = words[: self._head_words], words[self._head_words :]
+        if rows is None:
+            distances = _bit_distances(self._head, head) + _bit_distances(self._tail, tail)
+            rows = np.flatnonzero(distances <= radius)
+            return rows, distances[rows]
+        distances = _head_distances(np.take(self._head, rows, axis=0), head)
+        near = np.flatnonzero(distances <= radius)
+        rows, distances = rows[near], distances[near]
+        if len(tail):
+            distances += _bit_distances(np.take(self._tail, rows, axis=0), tail)
+            near = np.flatnonzero(distances <= radius)
+            rows, distances = rows[near], distances[near]
+        return rows, distances
 
     def _scan(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
         """The side list of recent additions, scanned directly."""
@@ -183,25 +371,47 @@ class HammingIndex:
         rows = np.frombuffer(bytes.fromhex("".join(texts)), dtype=np.uint8)
         return rows.reshape(-1, self.nbytes).copy()
 
-    def _merge(self) -> None:
-        rows = np.concatenate([self._main[self._alive], self._side])
-        ids = np.concatenate([self._main_ids[self._alive], self._side_ids])
-        self._set_main(rows, ids)
+    def _clear_side(self) -> None:
         self._side = np.zeros((0, self.nbytes), dtype=np.uint8)
         self._side_ids = np.zeros(0, dtype=np.int64)
 
+    def _main_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The live rows of the tables and their entry ids."""
+        ids = self._ids.values()
+        alive = np.flatnonzero(ids != self._ids.ones)
+        words = np.concatenate([self._head, self._tail], axis=1).take(alive, axis=0)
+        return words.view(np.uint8), ids[alive] + self._id_base
+
+    def _merge(self) -> None:
+        rows, ids = self._main_rows()
+        self._set_main(np.concatenate([rows, self._side]), np.concatenate([ids, self._side_ids]))
+        self._clear_side()
+
     def _set_main(self, rows: np.ndarray, ids: np.ndarray) -> None:
-        count = len(ids)
-        self._main = np.ascontiguousarray(rows)
-        self._main_ids = ids
-        self._alive = np.ones(count, dtype=bool)
-        self._dead = 0
-        keys = self._main.view(">u2").astype(np.uint16)  # (count, chunks)
-        self._postings = np.empty((self.chunks, count), dtype=np.uint32)
-        self._offsets = np.empty((self.chunks, BUCKETS + 1), dtype=np.int64)
-        for chunk in range(self.chunks):
-            column = keys[:, chunk]
-            self._postings[chunk] = np.argsort(column, kind="stable")
-            self._offsets[chunk, 0] = chunk * count
-            counts = np.bincount(column, minlength=BUCKETS)
-            self._offsets[chunk, 1:] = chunk * count + np.cumsum(counts)
+        count = self._count = len(ids)
+        order = np.argsort(rows.view(">u2")[:, 0], kind="stable")
+        words = np.take(rows.view(np.uint64), order, axis=0)  # take: fancy indexing is slower
+        self._head = np.ascontiguousarray(words[:, : self._head_words])
+        self._tail = np.ascontiguousarray(words[:, self._head_words :])
+        self._id_base = int(ids.min()) if count else 0
+        spread = int(ids.max()) - self._id_base if count else 0
+        if spread >= (1 << 64) - 1:
+            raise ValueError("entry ids must span less than 2**64 - 1")
+        # One more value than the spread needs: all ones marks a removed row.
+        self._ids = PackedInts.of(ids.take(order) - self._id_base, (spread + 1).bit_length())
+        self._dead_count = 0
+        keys = words.view(np.uint8).view(">u2")
+        width = max(count - 1, 1).bit_length()
+        per_word = 64 // width
+        stride = -(-count // per_word) * per_word  # each chunk starts on a whole word
+        self._postings = PackedInts((self.chunks - 1) * stride, width)
+        offsets = np.zeros((self.chunks, BUCKETS + 1), dtype=np.int64)
+        offsets[0, 1:] = np.cumsum(np.bincount(keys[:, 0], minlength=BUCKETS))
+        for chunk in range(1, self.chunks):
+            column = keys[:, chunk].astype(np.uint16)
+            start = (chunk - 1) * stride
+            self._postings.put(start, np.argsort(column, kind="stable"))
+            offsets[chunk] = start
+            offsets[chunk, 1:] += np.cumsum(np.bincount(column, minlength=BUCKETS))
+        small = offsets[-1, -1] < 1 << 32
+        self._offsets = offsets.astype(np.uint32) if small else offsets

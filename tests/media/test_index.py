@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from media.index import HammingIndex
+from media.index import HammingIndex, PackedInts
 
 
 def flip(hex_value: str, bits: int, rng: random.Random) -> str:
@@ -96,3 +97,78 @@ def test_hashes_added_as_columns_match_like_hashes_added_one_by_one() -> None:
     with pytest.raises(ValueError, match="256-bit"):
         columns.add_hex([4, 5], [query, query[:16]])
     assert len(columns) == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    bits_and_chunks=st.sampled_from([(64, 1), (64, 2), (64, 4), (256, 1), (256, 5), (256, 16)]),
+    radius=st.integers(0, 40),
+    planted=st.lists(st.integers(0, 40), min_size=1, max_size=12),
+    removed=st.sets(st.integers(0, 11), max_size=4),
+)
+def test_every_chunk_count_equals_brute_force_after_removals(
+    seed: int, bits_and_chunks: tuple[int, int], radius: int, planted: list[int], removed: set[int]
+) -> None:
+    bits, chunks = bits_and_chunks
+    rng = random.Random(seed)
+    digits = bits // 4
+    query = f"{rng.getrandbits(bits):0{digits}x}"
+    entries = [(i, f"{rng.getrandbits(bits):0{digits}x}") for i in range(300)]
+    entries += [(1000 + i % 6, flip(query, min(d, bits), rng)) for i, d in enumerate(planted)]
+    index = HammingIndex(bits, chunks)
+    index.build(entries)
+    for entry_id in removed:
+        index.remove(1000 + entry_id)
+    kept = [(entry_id, value) for entry_id, value in entries if entry_id - 1000 not in removed]
+    assert index.query(query, radius) == brute_force(kept, query, radius)
+
+
+def test_ids_past_32_bits_and_far_apart_come_back_exactly() -> None:
+    rng = random.Random(11)
+    query = f"{rng.getrandbits(256):064x}"
+    near = [
+        (2**40 + 7, flip(query, 3, rng)),
+        (-5, flip(query, 4, rng)),
+        (2**62, flip(query, 6, rng)),
+    ]
+    entries = near + [(2**40 + i, f"{rng.getrandbits(256):064x}") for i in range(1000)]
+    index = HammingIndex(256)
+    index.build(entries)
+    assert index.query(query, 31) == [(2**40 + 7, 3), (-5, 4), (2**62, 6)]
+    assert index.remove(2**62) == 1
+    assert index.query(query, 31) == [(2**40 + 7, 3), (-5, 4)]
+
+
+def test_postings_and_ids_take_only_the_bits_the_row_count_needs() -> None:
+    rng = random.Random(13)
+    index = HammingIndex(256, 12)
+    index.build((i, f"{rng.getrandbits(256):064x}") for i in range(1000))
+    words = -(-1000 // 6)  # row numbers and id offsets fit 10 bits: six to a 64-bit word
+    parts = dict(index.memory().per_hash)
+    assert parts["postings"] == 11 * words * 8
+    assert parts["ids and tombstones"] == words * 8
+    assert parts["hashes"] == 1000 * 32
+
+
+@settings(max_examples=60, deadline=None)
+@given(width=st.integers(1, 64), values=st.lists(st.integers(0, 2**64 - 1), max_size=200))
+@example(width=64, values=[2**64 - 1, 2**63, 0, 1])
+@example(width=21, values=[2**21 - 1, 0, 12345, 2**20])
+def test_packed_ints_give_back_every_value(width: int, values: list[int]) -> None:
+    array = np.array([v % (1 << width) for v in values], dtype=np.uint64)
+    packed = PackedInts.of(array, width)
+    assert packed.values().view(np.uint64).tolist() == array.tolist()
+    positions = np.arange(len(array))[::-1]
+    assert packed.take(positions).view(np.uint64).tolist() == array[positions].tolist()
+
+
+def test_a_removed_entry_stays_gone_after_additions_merge_the_tables() -> None:
+    rng = random.Random(17)
+    query = f"{rng.getrandbits(256):064x}"
+    index = HammingIndex(256)
+    index.build([(1, flip(query, 4, rng)), (2, flip(query, 8, rng)), (1, flip(query, 20, rng))])
+    assert index.remove(1) == 2
+    index.add_many((100 + i, f"{rng.getrandbits(256):064x}") for i in range(5000))  # merges
+    assert index.query(query, 31) == [(2, 8)]
+    assert len(index) == 5001
