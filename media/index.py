@@ -51,6 +51,9 @@ BUCKETS = 1 << CHUNK_BITS
 DEFAULT_CHUNKS = {64: 4, 256: 14}  # the trade of memory for time: bench/RESULTS.md
 MAX_PROBE_RADIUS = 3  # per-chunk radius; beyond it the buckets alone cost more than a scan
 SCAN_SHARE = 5  # probe only when the buckets hold under 1/5 of the rows (measured break-even)
+# A small index is scanned whole: below this many rows per probed bucket, looking the buckets up
+# costs more than reading every row (measured: 1,000 PDQ rows scan in half the time of probing).
+SMALL_SCAN = 16
 
 
 def _masks(radius: int) -> np.ndarray:
@@ -212,7 +215,11 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
 class HammingIndex:
     """Entries are (entry_id, bits); one entry id may carry several hashes (frames, crops)."""
 
-    def __init__(self, bits: int, chunks: int | None = None) -> None:
+    def __init__(
+        self, bits: int, chunks: int | None = None, *, small_scan: int = SMALL_SCAN
+    ) -> None:
+        """`small_scan`: scan, not probe, while there are fewer rows than this per probed bucket
+        (tests set 0 to probe at any size)."""
         if bits % 64:
             raise ValueError("the index holds whole 64-bit words")
         self.bits = bits
@@ -220,6 +227,7 @@ class HammingIndex:
         self.chunks = chunks or DEFAULT_CHUNKS.get(bits, bits // CHUNK_BITS)
         if not 1 <= self.chunks <= bits // CHUNK_BITS:
             raise ValueError(f"a {bits}-bit hash has 1 to {bits // CHUNK_BITS} chunks")
+        self.small_scan = small_scan
         self._head_words = min(2, bits // 64)  # checked first; enough bits to reject almost all
         self._set_main(np.zeros((0, self.nbytes), dtype=np.uint8), np.zeros(0, dtype=np.int64))
         self._clear_side()
@@ -304,7 +312,7 @@ class HammingIndex:
     def _candidates(self, query: np.ndarray, radius: int) -> np.ndarray | None:
         """Rows that may lie within `radius` (None: every row)."""
         plan = _plan(radius, self.chunks)
-        if plan is None:
+        if plan is None or self._count < len(plan.masks) * self.small_scan:
             return None
         keys = query.view(">u2").astype(np.int64)
         buckets = plan.bases + (keys.take(plan.chunks) ^ plan.masks)

@@ -29,16 +29,17 @@ def brute_force(entries: list[tuple[int, str]], query: str, radius: int) -> list
     return sorted(best.items(), key=lambda item: (item[1], item[0]))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 2**32),
     bits=st.sampled_from([64, 256]),
     radius=st.integers(0, 80),
     planted=st.lists(st.integers(0, 100), min_size=1, max_size=12),
     in_side_list=st.integers(0, 12),
+    probe_any_size=st.booleans(),
 )
 def test_query_equals_brute_force_with_planted_neighbours(
-    seed: int, bits: int, radius: int, planted: list[int], in_side_list: int
+    seed: int, bits: int, radius: int, planted: list[int], in_side_list: int, probe_any_size: bool
 ) -> None:
     rng = random.Random(seed)
     digits = bits // 4
@@ -46,7 +47,7 @@ def test_query_equals_brute_force_with_planted_neighbours(
     entries = [(i, f"{rng.getrandbits(bits):0{digits}x}") for i in range(300)]
     entries += [(1000 + i, flip(query, min(d, bits), rng)) for i, d in enumerate(planted)]
     rng.shuffle(entries)
-    index = HammingIndex(bits)
+    index = HammingIndex(bits, small_scan=0) if probe_any_size else HammingIndex(bits)
     split = len(entries) - min(in_side_list, len(entries))
     index.build(entries[:split])
     for entry_id, value in entries[split:]:
@@ -59,7 +60,7 @@ def test_a_hash_at_exactly_the_radius_is_found_and_one_beyond_is_not() -> None:
     query = f"{rng.getrandbits(256):064x}"
     entries = [(1, flip(query, 31, rng)), (2, flip(query, 32, rng))]
     entries += [(10 + i, f"{rng.getrandbits(256):064x}") for i in range(5000)]
-    index = HammingIndex(256)
+    index = HammingIndex(256, small_scan=0)
     index.build(entries)
     assert index.query(query, 31) == [(1, 31)]
 
@@ -67,7 +68,7 @@ def test_a_hash_at_exactly_the_radius_is_found_and_one_beyond_is_not() -> None:
 def test_remove_drops_every_hash_of_an_entry_and_add_after_merge_still_found() -> None:
     rng = random.Random(3)
     query = f"{rng.getrandbits(256):064x}"
-    index = HammingIndex(256)
+    index = HammingIndex(256, small_scan=0)
     index.build([(1, flip(query, 5, rng)), (1, flip(query, 9, rng)), (2, flip(query, 12, rng))])
     index.add_many((100 + i, f"{rng.getrandbits(256):064x}") for i in range(5000))  # merges
     index.add(3, flip(query, 2, rng))
@@ -80,7 +81,7 @@ def test_remove_drops_every_hash_of_an_entry_and_add_after_merge_still_found() -
 def test_query_many_keeps_the_best_distance_per_entry() -> None:
     rng = random.Random(5)
     a, b = f"{rng.getrandbits(64):016x}", f"{rng.getrandbits(64):016x}"
-    index = HammingIndex(64)
+    index = HammingIndex(64, small_scan=0)
     index.build([(1, flip(a, 3, rng)), (2, flip(b, 1, rng))])
     assert index.query_many([a, b], 6) == [(2, 1), (1, 3)]
 
@@ -116,7 +117,7 @@ def test_every_chunk_count_equals_brute_force_after_removals(
     query = f"{rng.getrandbits(bits):0{digits}x}"
     entries = [(i, f"{rng.getrandbits(bits):0{digits}x}") for i in range(300)]
     entries += [(1000 + i % 6, flip(query, min(d, bits), rng)) for i, d in enumerate(planted)]
-    index = HammingIndex(bits, chunks)
+    index = HammingIndex(bits, chunks, small_scan=0)
     index.build(entries)
     for entry_id in removed:
         index.remove(1000 + entry_id)
@@ -133,7 +134,7 @@ def test_ids_past_32_bits_and_far_apart_come_back_exactly() -> None:
         (2**62, flip(query, 6, rng)),
     ]
     entries = near + [(2**40 + i, f"{rng.getrandbits(256):064x}") for i in range(1000)]
-    index = HammingIndex(256)
+    index = HammingIndex(256, small_scan=0)
     index.build(entries)
     assert index.query(query, 31) == [(2**40 + 7, 3), (-5, 4), (2**62, 6)]
     assert index.remove(2**62) == 1
@@ -142,7 +143,7 @@ def test_ids_past_32_bits_and_far_apart_come_back_exactly() -> None:
 
 def test_postings_and_ids_take_only_the_bits_the_row_count_needs() -> None:
     rng = random.Random(13)
-    index = HammingIndex(256, 12)
+    index = HammingIndex(256, 12, small_scan=0)
     index.build((i, f"{rng.getrandbits(256):064x}") for i in range(1000))
     words = -(-1000 // 6)  # row numbers and id offsets fit 10 bits: six to a 64-bit word
     parts = dict(index.memory().per_hash)
@@ -166,7 +167,7 @@ def test_packed_ints_give_back_every_value(width: int, values: list[int]) -> Non
 def test_a_removed_entry_stays_gone_after_additions_merge_the_tables() -> None:
     rng = random.Random(17)
     query = f"{rng.getrandbits(256):064x}"
-    index = HammingIndex(256)
+    index = HammingIndex(256, small_scan=0)
     index.build([(1, flip(query, 4, rng)), (2, flip(query, 8, rng)), (1, flip(query, 20, rng))])
     assert index.remove(1) == 2
     index.add_many((100 + i, f"{rng.getrandbits(256):064x}") for i in range(5000))  # merges
