@@ -322,41 +322,25 @@ async def test_config_mod_role_makes_its_members_moderators(
     assert "Settings change" in str((await after.message()).embeds)
 
 
+@pytest.mark.parametrize(
+    "in_new_channel", [False, True], ids=["a scanned channel", "a channel created while down"]
+)
 async def test_messages_posted_while_offline_are_caught_up(
     sandbox: Sandbox,
     tmp_path: Path,
     guild: GuildHandle,
     scanning_bot: BotProcess,
     start_bot: StartBot,
+    in_new_channel: bool,
 ) -> None:
     fan = guild.member("fan")
     general = guild.channel("general")
     seen = await fan.send(general, "", files=[("ok.jpg", encode(photo(UNRELATED), "JPEG"))])
     await wait_scanned(tmp_path, seen)
     await scanning_bot.stop()
-    missed = await fan.send(general, "posted while the bot was down", files=[("x.jpg", reupload())])
+    channel = guild.add_channel("fresh-channel") if in_new_channel else general
+    missed = await fan.send(channel, "posted while the bot was down", files=[("x.jpg", reupload())])
     assert seen.id < missed.id
-    await start_bot(env={"HASH_WORKERS": "1"})
-    await sandbox.wait_for_call(
-        "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(missed.id), timeout=20
-    )
-
-
-async def test_a_channel_created_while_offline_is_caught_up_too(
-    sandbox: Sandbox,
-    tmp_path: Path,
-    guild: GuildHandle,
-    scanning_bot: BotProcess,
-    start_bot: StartBot,
-) -> None:
-    fan = guild.member("fan")
-    seen = await fan.send(
-        guild.channel("general"), "", files=[("ok.jpg", encode(photo(UNRELATED), "JPEG"))]
-    )
-    await wait_scanned(tmp_path, seen)
-    await scanning_bot.stop()
-    fresh = guild.add_channel("fresh-channel")
-    missed = await fan.send(fresh, "first post in a new channel", files=[("x.jpg", reupload())])
     await start_bot(env={"HASH_WORKERS": "1"})
     await sandbox.wait_for_call(
         "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(missed.id), timeout=20
