@@ -65,8 +65,7 @@ class LiveTakedownIndex:
                 return 0
             for guild_id in changes.scopes:
                 self._forget_scope(guild_id)
-            for entry_id in changes.entries:
-                self.index.remove(entry_id)
+            self.index.remove_many(changes.entries)
             self.index.add_many(rows)
             self.last_change = changes.last_id
             return changes.count

@@ -174,10 +174,6 @@ class PackedInts:
         columns = [(self._words >> (s * self.width)) & self._mask for s in range(self.per_word)]
         return np.stack(columns, axis=1).ravel()[: self.count]
 
-    def find(self, value: int) -> np.ndarray:
-        """Positions holding `value`, ascending (a removal looks up one entry id)."""
-        return np.flatnonzero(self.values() == np.uint64(value).view(np.int64))
-
 
 def _bit_distances(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Hamming distance of each row of 64-bit words from `query`.
@@ -258,12 +254,22 @@ class HammingIndex:
 
     def remove(self, entry_id: int) -> int:
         """Remove every hash of `entry_id`; return how many were removed."""
+        return self.remove_many([entry_id])
+
+    def remove_many(self, entry_ids: Iterable[int]) -> int:
+        """Remove every hash of each of `entry_ids` in one pass over the ids (a publisher may
+        withdraw thousands of entries at once); return how many hashes were removed."""
+        wanted = np.fromiter(entry_ids, dtype=np.int64)
         rows = np.zeros(0, dtype=np.int64)
-        if self._count and 0 <= entry_id - self._id_base < self._ids.ones % (1 << 64):
-            rows = self._ids.find(entry_id - self._id_base)  # a removed row's id is all ones
+        if self._count and len(wanted):
+            offsets = wanted - self._id_base
+            offsets = offsets[offsets >= 0]
+            if self._ids.ones >= 0:  # below 64 bits, the all-ones value marks a removed row
+                offsets = offsets[offsets < self._ids.ones]
+            rows = np.flatnonzero(np.isin(self._ids.values(), offsets))
         self._ids.fill(rows)
         self._dead_count += len(rows)
-        keep = self._side_ids != entry_id
+        keep = ~np.isin(self._side_ids, wanted)
         removed = len(rows) + int((~keep).sum())
         self._side, self._side_ids = self._side[keep], self._side_ids[keep]
         if self._dead_count > max(4096, self._count // 4):

@@ -92,11 +92,13 @@ class ListIndex:
         self.list_sizes.update(lists.values())
         self.index.add_hex(rows.entry_ids, rows.algorithms, rows.hexes)
 
-    def remove(self, entry_id: int) -> None:
-        list_id = self.entry_lists.pop(entry_id, None)
-        if list_id is not None:
-            self.list_sizes[list_id] -= 1
-            self.index.remove(entry_id)
+    def remove_many(self, entry_ids: Iterable[int]) -> None:
+        """Remove entries (unknown ones are skipped), in one pass over the index."""
+        present = [e for e in entry_ids if e in self.entry_lists]
+        for entry_id in present:
+            self.list_sizes[self.entry_lists.pop(entry_id)] -= 1
+        if present:
+            self.index.remove_many(present)
 
     def __len__(self) -> int:
         return len(self.entry_lists)

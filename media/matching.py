@@ -13,7 +13,7 @@ through the extra hashes `media.reupload` computes (`MediaHashes.extra`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 
@@ -107,8 +107,11 @@ class TakedownIndex:
             )
 
     def remove(self, entry_id: int) -> None:
+        self.remove_many([entry_id])
+
+    def remove_many(self, entry_ids: Collection[int]) -> None:
         for index in self.indexes.values():
-            index.remove(entry_id)
+            index.remove_many(entry_ids)
 
     def __len__(self) -> int:
         return sum(len(index) for index in self.indexes.values())

@@ -107,9 +107,15 @@ def test_hashes_added_as_columns_match_like_hashes_added_one_by_one() -> None:
     radius=st.integers(0, 40),
     planted=st.lists(st.integers(0, 40), min_size=1, max_size=12),
     removed=st.sets(st.integers(0, 11), max_size=4),
+    at_once=st.booleans(),
 )
 def test_every_chunk_count_equals_brute_force_after_removals(
-    seed: int, bits_and_chunks: tuple[int, int], radius: int, planted: list[int], removed: set[int]
+    seed: int,
+    bits_and_chunks: tuple[int, int],
+    radius: int,
+    planted: list[int],
+    removed: set[int],
+    at_once: bool,
 ) -> None:
     bits, chunks = bits_and_chunks
     rng = random.Random(seed)
@@ -119,8 +125,11 @@ def test_every_chunk_count_equals_brute_force_after_removals(
     entries += [(1000 + i % 6, flip(query, min(d, bits), rng)) for i, d in enumerate(planted)]
     index = HammingIndex(bits, chunks, small_scan=0)
     index.build(entries)
-    for entry_id in removed:
-        index.remove(1000 + entry_id)
+    if at_once:
+        index.remove_many([1000 + entry_id for entry_id in removed] + [99_999])  # one unknown
+    else:
+        for entry_id in removed:
+            index.remove(1000 + entry_id)
     kept = [(entry_id, value) for entry_id, value in entries if entry_id - 1000 not in removed]
     assert index.query(query, radius) == brute_force(kept, query, radius)
 
