@@ -455,6 +455,7 @@ class Moderation(commands.Cog):
     REPOSTS_PER_CASES = 10  # open reports /cases posts again at once
 
     FOLLOW_UPS_WAITING = 200  # alerts waiting to be posted; past this, a burst is summarised
+    FOLLOW_UPS_AT_SHUTDOWN_SECONDS = 5.0  # how long a shutdown waits for queued alerts
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
@@ -469,6 +470,13 @@ class Moderation(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AlertButton, ReportButton)
+        try:  # the connection is still open: post what is queued, within reason
+            await asyncio.wait_for(self._follow_ups.join(), self.FOLLOW_UPS_AT_SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning(
+                "Shutting down with %d match alerts not posted; their cases are recorded",
+                self._follow_ups.qsize(),
+            )
         for task in [*self._background, self._poster]:
             if task is not None:
                 task.cancel()
@@ -523,8 +531,8 @@ class Moderation(commands.Cog):
         while True:
             follow_up = await self._follow_ups.get()
             message, settings = follow_up.message, follow_up.settings
-            assert message.guild is not None
             try:
+                assert message.guild is not None
                 await self.post_alert(
                     message.guild,
                     settings,
@@ -539,6 +547,8 @@ class Moderation(commands.Cog):
                     await self._post_burst_summaries()
             except Exception:
                 log.exception("Following up case #%d failed", follow_up.case.number)
+            finally:
+                self._follow_ups.task_done()
 
     async def _post_burst_summaries(self) -> None:
         """After a burst that overflowed the alert queue: one message per guild saying so."""

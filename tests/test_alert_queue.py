@@ -57,3 +57,7 @@ async def test_alerts_past_the_queue_are_counted_for_one_summary(
     assert moderation._follow_ups.qsize() == 2
     assert moderation._unposted[GUILD] == 2
     assert "case #4 in guild 7001 is recorded but its alert is skipped" in caplog.text
+
+    monkeypatch.setattr(Moderation, "FOLLOW_UPS_AT_SHUTDOWN_SECONDS", 0.1)
+    await moderation.cog_unload()  # nothing posts here, so shutdown gives up and says so
+    assert "Shutting down with 2 match alerts not posted; their cases are recorded" in caplog.text
