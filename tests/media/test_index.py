@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from media.index import HammingIndex, PackedInts
+from media.index import HammingIndex, pack
 
 
 def flip(hex_value: str, bits: int, rng: random.Random) -> str:
@@ -167,7 +167,7 @@ def test_postings_and_ids_take_only_the_bits_the_row_count_needs() -> None:
 @example(width=21, values=[2**21 - 1, 0, 12345, 2**20])
 def test_packed_ints_give_back_every_value(width: int, values: list[int]) -> None:
     array = np.array([v % (1 << width) for v in values], dtype=np.uint64)
-    packed = PackedInts.of(array, width)
+    packed = pack(array, width)
     assert packed.values().view(np.uint64).tolist() == array.tolist()
     positions = np.arange(len(array))[::-1]
     assert packed.take(positions).view(np.uint64).tolist() == array[positions].tolist()
@@ -182,3 +182,31 @@ def test_a_removed_entry_stays_gone_after_additions_merge_the_tables() -> None:
     index.add_many((100 + i, f"{rng.getrandbits(256):064x}") for i in range(5000))  # merges
     assert index.query(query, 31) == [(2, 8)]
     assert len(index) == 5001
+
+
+def test_past_65536_rows_and_with_skewed_chunks_queries_equal_brute_force() -> None:
+    """Row numbers and ids past 16 bits take the split layout; 66,000 hashes sharing their
+    second chunk overflow the bucket table's 16-bit steps. Both must stay exact, removals too."""
+    rng = random.Random(23)
+    query = f"{rng.getrandbits(256):064x}"
+    shared = query[4:8]  # the second 16-bit chunk
+    entries = [(i, f"{rng.getrandbits(256):064x}") for i in range(4000)]
+    for i in range(66_000):
+        value = f"{rng.getrandbits(256):064x}"
+        entries.append((10_000 + i, value[:4] + shared + value[8:]))
+    entries += [(200_000 + i, flip(query, d, rng)) for i, d in enumerate([0, 5, 17, 31, 32, 40])]
+    index = HammingIndex(256, 12, small_scan=0)
+    index.build(entries)
+    assert index.memory().fixed < 2 * 12 * 2**16 * 4  # wider steps only where they overflow
+    removed = {200_001, 10_000, 10_001}
+    assert index.remove_many(removed) == 3
+    alive = [(entry_id, value) for entry_id, value in entries if entry_id not in removed]
+    for radius in (4, 31, 40):
+        assert index.query(query, radius) == brute_force(alive, query, radius)
+    # 29 bits from a shared hash late in its bucket, placed so only the second chunk finds it:
+    # 3 bits in each chunk probed at radius 2, 2 in each probed at radius 1, none in the second.
+    target = entries[4000 + 60_000][1]
+    flips = [bit for chunk in (0, *range(2, 8)) for bit in range(16 * chunk, 16 * chunk + 3)]
+    flips += [bit for chunk in range(8, 12) for bit in range(16 * chunk, 16 * chunk + 2)]
+    hidden = f"{int(target, 16) ^ sum(1 << (255 - bit) for bit in flips):064x}"
+    assert index.query(hidden, 31) == brute_force(alive, hidden, 31) == [(70_000, 29)]
