@@ -6,29 +6,31 @@ too slow to run for every frame and every dihedral variant of every upload. Cut 
 given radii r_1..r_k with (r_1 + 1) + ... + (r_k + 1) > r, some chunk differs in at most its
 radius (pigeonhole; bits outside the indexed chunks only make that easier). So the query looks
 up, in one table per chunk, the few buckets within that radius of its own chunk, and checks only
-those candidates exactly. For PDQ at radius 31 with 14 chunks, 4 chunks are probed at radius 2
-and 10 at radius 1: 718 buckets, about 11,000 candidates out of a million. When the buckets
-would hold a fifth of the rows or more (PDQ's review radius, 62), a vectorised scan is cheaper;
-it is exact too.
+those candidates exactly. When the fields no chunk indexes hold a bit for every chunk, each
+chunk's bucket key borrows one (17 bits: twice the buckets, half the candidates in each, the
+same postings). For PDQ at radius 31 with 11 chunks, 10 are probed at radius 2 and one at
+radius 1: 1,558 buckets, about 12,000 candidates out of a million. When the buckets would hold
+a fifth of the rows or more (PDQ's review radius, 62), a vectorised scan is cheaper; it is exact
+too.
 
 Why these layouts: memory, measured in bench/RESULTS.md. Per hash the index keeps the hash
 itself, one posting for each indexed chunk but the first, and its entry id:
-- The hashes are sorted by chunk 0, so chunk 0's buckets are runs of rows and need no postings.
+- The hashes are sorted by chunk 0's key, so its buckets are runs of rows and need no postings.
   Candidates are checked on their first 128 bits, which reject almost all of them; only the
   few left read the rest of their row.
-- A posting is a row number in as many bits as the row count needs (20 at a million rows),
-  packed as many to a 64-bit word as fit whole (3 at 20 bits), so a lookup is one aligned read.
+- A posting is a row number in as many bits as the row count needs (20 at a million rows): up
+  to 16 bits packed whole into 64-bit words, past 16 a uint16 and the high bits packed apart,
+  so a value never straddles a word and a lookup is aligned reads, shifts and masks.
 - Entry ids are database ids, any int64, and one entry may carry several hashes (frames,
   crops). Each row stores its id's distance from the smallest id, packed the same way in as
   many bits as the spread of ids needs plus one value: the all-ones value marks a removed row,
   so tombstones cost nothing and are read with the id. Dense ids take 20 bits at a million.
-Why 14 chunks for PDQ: each indexed chunk costs a posting per hash, and each one fewer costs
-more candidates per query (bench/RESULTS.md has the table). At 14 a million PDQ hashes take
-69.3 bytes each (32 hash + 34.7 postings + 2.7 id) plus 3.5 MiB of bucket offsets, against 105
-bytes and 8 MiB for the 16-chunk layout before, and a query 0.6 of its CPU time: a p99 of
-0.63-0.77 ms on the quietest runs, where the layout before measured 1.1-1.3 ms. 12 chunks fit
-64 bytes but take 0.85-0.9 of the time before, a p99 of 1.0-1.4 ms: no margin for the 1 ms
-target on a machine shared with other work.
+- Where each bucket begins is a uint16 step from a base kept every 64 buckets (wider steps when
+  a chunk's values are too skewed for 16 bits).
+Why 11 chunks for PDQ: each indexed chunk costs a posting per hash, and each one fewer costs
+more candidates per query (bench/RESULTS.md has the table). At 11, a million PDQ hashes take
+62.5 bytes each in all (32 hash + 25 postings + 2.5 id, and 2.8 MiB of bucket tables), and a
+query's p99 measured 0.6-0.85 ms; 12 chunks of 16-bit keys took 63.6 bytes and 0.7-1.1 ms.
 
 The tables are built in bulk, so additions go to a small side list that is scanned directly and
 merged into the tables when it grows, and removals are tombstones until the next merge.
@@ -46,9 +48,8 @@ import numpy as np
 
 from media.hashing import Hash
 
-CHUNK_BITS = 16
-BUCKETS = 1 << CHUNK_BITS
-DEFAULT_CHUNKS = {64: 4, 256: 12}  # the trade of memory for time: bench/RESULTS.md
+CHUNK_BITS = 16  # a chunk's own bits, one 16-bit field of the hash
+DEFAULT_CHUNKS = {64: 4, 256: 11}  # the trade of memory for time: bench/RESULTS.md
 MAX_PROBE_RADIUS = 3  # per-chunk radius; beyond it the buckets alone cost more than a scan
 SCAN_SHARE = 5  # probe only when the buckets hold under 1/5 of the rows (measured break-even)
 # A small index is scanned whole: below this many rows per probed bucket, looking the buckets up
@@ -56,15 +57,13 @@ SCAN_SHARE = 5  # probe only when the buckets hold under 1/5 of the rows (measur
 SMALL_SCAN = 16
 
 
-def _masks(radius: int) -> np.ndarray:
-    """All 16-bit masks with at most `radius` bits set."""
+@cache
+def _masks(radius: int, key_bits: int) -> np.ndarray:
+    """All `key_bits`-bit masks with at most `radius` bits set."""
     masks = [0]
     for flipped in range(1, radius + 1):
-        masks += [sum(1 << b for b in bits) for bits in combinations(range(CHUNK_BITS), flipped)]
+        masks += [sum(1 << b for b in bits) for bits in combinations(range(key_bits), flipped)]
     return np.array(masks, dtype=np.int64)
-
-
-_PROBES = [_masks(r) for r in range(MAX_PROBE_RADIUS + 1)]
 
 
 def chunk_radii(radius: int, chunks: int) -> list[int]:
@@ -84,19 +83,20 @@ class _Plan:
 
 
 @cache
-def _plan(radius: int, chunks: int) -> _Plan | None:
-    """How to probe `chunks` chunks at `radius`; None when a scan is cheaper."""
+def _plan(radius: int, chunks: int, key_bits: int) -> _Plan | None:
+    """How to probe `chunks` chunks of `key_bits` bits at `radius`; None when a scan is cheaper."""
     radii = chunk_radii(radius, chunks)
     if max(radii) > MAX_PROBE_RADIUS:
         return None
-    probes = [(c, _PROBES[r]) for c, r in enumerate(radii) if r >= 0]
-    if sum(len(masks) for _, masks in probes) * SCAN_SHARE > BUCKETS:
+    probes = [(c, _masks(r, key_bits)) for c, r in enumerate(radii) if r >= 0]
+    if sum(len(masks) for _, masks in probes) * SCAN_SHARE > 1 << key_bits:
         return None  # the buckets would hold more than 1/SCAN_SHARE of the rows
+    row = BucketOffsets.row(1 << key_bits)
     return _Plan(
         chunks=np.concatenate([np.full(len(masks), c) for c, masks in probes]),
         masks=np.concatenate([masks for _, masks in probes]),
-        bases=np.concatenate([np.full(len(masks), c * BucketOffsets.ROW) for c, masks in probes]),
-        first=len(_PROBES[radii[0]]) if radii[0] >= 0 else 0,
+        bases=np.concatenate([np.full(len(masks), c * row) for c, masks in probes]),
+        first=len(probes[0][1]) if radii[0] >= 0 else 0,
     )
 
 
@@ -241,14 +241,19 @@ class BucketOffsets:
     """
 
     GROUP = 64
-    ROW = BUCKETS + GROUP  # a chunk's stretch of the flattened table, a whole number of groups
+
+    @classmethod
+    def row(cls, buckets: int) -> int:
+        """A chunk's stretch of the flattened table: its buckets, padded to whole groups."""
+        return buckets + cls.GROUP
 
     def __init__(self, starts: np.ndarray) -> None:
-        """`starts`: (chunks, BUCKETS + 1), where each bucket begins; the last column, where
+        """`starts`: (chunks, buckets + 1), where each bucket begins; the last column, where
         the chunk's last bucket ends."""
-        table = np.empty((len(starts), self.ROW), dtype=np.int64)
-        table[:, : BUCKETS + 1] = starts
-        table[:, BUCKETS + 1 :] = starts[:, -1:]
+        buckets = starts.shape[1] - 1
+        table = np.empty((len(starts), self.row(buckets)), dtype=np.int64)
+        table[:, : buckets + 1] = starts
+        table[:, buckets + 1 :] = starts[:, -1:]
         flat = table.ravel()
         base = flat[:: self.GROUP]
         steps = flat - np.repeat(base, self.GROUP)
@@ -314,6 +319,10 @@ class HammingIndex:
         self.chunks = chunks or DEFAULT_CHUNKS.get(bits, bits // CHUNK_BITS)
         if not 1 <= self.chunks <= bits // CHUNK_BITS:
             raise ValueError(f"a {bits}-bit hash has 1 to {bits // CHUNK_BITS} chunks")
+        # Each chunk's bucket key borrows one bit from the fields no chunk indexes, when there
+        # are enough: twice the buckets, half the candidates each, for no more postings.
+        spare_bits = bits - self.chunks * CHUNK_BITS
+        self.key_bits = CHUNK_BITS + (1 if spare_bits >= self.chunks else 0)
         self.small_scan = small_scan
         self._head_words = min(2, bits // 64)  # checked first; enough bits to reject almost all
         self._set_main(np.zeros((0, self.nbytes), dtype=np.uint8), np.zeros(0, dtype=np.int64))
@@ -408,10 +417,10 @@ class HammingIndex:
 
     def _candidates(self, query: np.ndarray, radius: int) -> np.ndarray | None:
         """Rows that may lie within `radius` (None: every row)."""
-        plan = _plan(radius, self.chunks)
+        plan = _plan(radius, self.chunks, self.key_bits)
         if plan is None or self._count < len(plan.masks) * self.small_scan:
             return None
-        keys = query.view(">u2").astype(np.int64)
+        keys = self._keys(query.view(">u2")[None, :], np.arange(self.chunks))[0].astype(np.int64)
         buckets = plan.bases + (keys.take(plan.chunks) ^ plan.masks)
         starts, ends = self._offsets.at(buckets), self._offsets.at(buckets + 1)
         found = _ranges(starts, ends)  # chunk 0's rows, then the other chunks' postings
@@ -493,7 +502,7 @@ class HammingIndex:
 
     def _set_main(self, rows: np.ndarray, ids: np.ndarray) -> None:
         count = self._count = len(ids)
-        order = np.argsort(rows.view(">u2")[:, 0], kind="stable")
+        order = self._sort(self._keys(rows.view(">u2"), np.array([0])).ravel())
         words = np.take(rows.view(np.uint64), order, axis=0)  # take: fancy indexing is slower
         self._head = np.ascontiguousarray(words[:, : self._head_words])
         self._tail = np.ascontiguousarray(words[:, self._head_words :])
@@ -504,16 +513,36 @@ class HammingIndex:
         # One more value than the spread needs: all ones marks a removed row.
         self._ids = pack(ids.take(order) - self._id_base, (spread + 1).bit_length())
         self._dead_count = 0
-        keys = words.view(np.uint8).view(">u2")
         width = max(count - 1, 1).bit_length()
         stride = aligned(count, width)  # each chunk starts on a whole word
         self._postings = packed_ints((self.chunks - 1) * stride, width)
-        offsets = np.zeros((self.chunks, BUCKETS + 1), dtype=np.int64)
-        offsets[0, 1:] = np.cumsum(np.bincount(keys[:, 0], minlength=BUCKETS))
-        for chunk in range(1, self.chunks):
-            column = keys[:, chunk].astype(np.uint16)
+        buckets = 1 << self.key_bits
+        offsets = np.zeros((self.chunks, buckets + 1), dtype=np.int64)
+        fields = words.view(np.uint8).view(">u2")
+        for chunk in range(self.chunks):
+            column = self._keys(fields, np.array([chunk])).ravel()
+            if not chunk:  # the rows are in its order: its buckets are runs of rows
+                offsets[0, 1:] = np.cumsum(np.bincount(column, minlength=buckets))
+                continue
             start = (chunk - 1) * stride
-            self._postings.put(start, np.argsort(column, kind="stable"))
+            self._postings.put(start, self._sort(column))
             offsets[chunk] = start
-            offsets[chunk, 1:] += np.cumsum(np.bincount(column, minlength=BUCKETS))
+            offsets[chunk, 1:] += np.cumsum(np.bincount(column, minlength=buckets))
         self._offsets = BucketOffsets(offsets)
+
+    def _keys(self, fields: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+        """The bucket keys (rows, len(chunks)) of `chunks`, from rows of 16-bit fields."""
+        keys = fields[:, chunks].astype(np.uint32)
+        if self.key_bits > CHUNK_BITS:  # the first field no chunk indexes lends each a bit
+            lent = fields[:, self.chunks, None].astype(np.uint32) >> chunks.astype(np.uint32)
+            keys |= (lent & np.uint32(1)) << np.uint32(CHUNK_BITS)
+        return keys
+
+    def _sort(self, keys: np.ndarray) -> np.ndarray:
+        """The stable order of `keys`: numpy's radix sort on the low 16 bits, then the lent bit
+        (a comparison sort of the whole keys measured several times slower at a million)."""
+        order = np.argsort(keys.astype(np.uint16), kind="stable")
+        if self.key_bits > CHUNK_BITS:
+            high = (keys >> CHUNK_BITS).astype(bool).take(order)
+            order = np.concatenate([order[~high], order[high]])
+        return order
