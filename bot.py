@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -173,6 +174,7 @@ class LoopLagMonitor:
     def __init__(self) -> None:
         self.worst = 0.0  # seconds, since the last report
         self._reported = 0.0  # loop time of the last report
+        self._tick_started = 0.0  # loop time the current sleep began
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -183,17 +185,24 @@ class LoopLagMonitor:
             self._task.cancel()
 
     def report_startup(self) -> None:
-        """Log the lag so far apart (loading and connecting block more than running does)."""
+        """Log the lag so far apart (loading and connecting block more than running does).
+
+        The tick under way counts too: a stall just before this call (a start-up step that
+        blocked) has not woken the monitor yet, and must not land in the first running report.
+        """
+        now = asyncio.get_running_loop().time()
+        self.worst = max(self.worst, now - self._tick_started - self.TICK)
         log.info("Event loop lag while starting: worst %.1f ms", self.worst * 1000)
-        self.worst, self._reported = 0.0, asyncio.get_running_loop().time()
+        self.worst, self._reported = 0.0, now
+        self._tick_started = max(self._tick_started, now - self.TICK)  # overdue: due now
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         self._reported = loop.time()
         while True:
-            before = loop.time()
+            self._tick_started = loop.time()
             await asyncio.sleep(self.TICK)
-            self.worst = max(self.worst, loop.time() - before - self.TICK)
+            self.worst = max(self.worst, loop.time() - self._tick_started - self.TICK)
             if loop.time() - self._reported >= self.REPORT_EVERY:
                 level = logging.WARNING if self.worst > 0.25 else logging.INFO
                 log.log(
@@ -203,6 +212,20 @@ class LoopLagMonitor:
                     self.REPORT_EVERY,
                 )
                 self.worst, self._reported = 0.0, loop.time()
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up built out of every later full garbage collection.
+
+    A full collection walks every tracked object, and the modules, discord.py's state and the
+    database layer loaded at start never become garbage. Under a scan burst each full
+    collection walked them all, about 150,000 objects, and stalled the event loop for 65-115
+    ms: the worst loop lag measured there. `gc.freeze` moves them to a generation that is never
+    collected; what is created later is collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+    log.info("Start-up objects exempt from garbage collection: %d", gc.get_freeze_count())
 
 
 class Lightstick(commands.AutoShardedBot):
@@ -286,6 +309,7 @@ class Lightstick(commands.AutoShardedBot):
     async def on_ready(self) -> None:
         if not self._started:
             self._started = True
+            freeze_startup_objects()  # a full collection: part of starting, for the lag report
             self.loop_lag.report_startup()
         log.info(
             "Connected as %s (id %s) to %d servers",

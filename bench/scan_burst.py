@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 import statistics
 import struct
@@ -82,7 +83,9 @@ async def burst(seconds: float, rate: float, per_message: int) -> None:
         workdir = Path(scratch) / "bot"
         workdir.mkdir()
         await arrange(workdir, guild.id, guild.channel("mod-queue").id)
-        bot = await BotProcess(sandbox, workdir, env={"HASH_WORKERS": "2"}).start()
+        workers = os.environ.get("HASH_WORKERS")  # default: the bot's own
+        env = {"HASH_WORKERS": workers} if workers else {}
+        bot = await BotProcess(sandbox, workdir, env=env).start()
         await bot.wait_ready(timeout=60)
         await asyncio.sleep(3)  # let the workers finish starting
         base = full_hd_reupload()

@@ -1,0 +1,78 @@
+"""Download-and-hash caching, against a real aiohttp server and a real hashing worker."""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from media.fetch import FetchPolicy
+from media.hashing import MediaHashes
+from media.pipeline import MediaPipeline, MediaRef
+from media.workers import HashingPool, PoolClosed, PoolSettings
+from tests.media import samples
+
+PHOTOS = {name: samples.encode(samples.photo(n), "JPEG") for n, name in enumerate("abc", start=1)}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[str, Counter[str]]]:
+    """Serves /a, /b, /c and /copy-of-a; counts the requests per path."""
+    downloads: Counter[str] = Counter()
+
+    async def serve(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        downloads[name] += 1
+        return web.Response(body=PHOTOS[name.removeprefix("copy-of-")])
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"127.0.0.1:{runner.addresses[0][1]}", downloads
+    finally:
+        await runner.cleanup()
+
+
+def ref(host: str, name: str, key: str | None = None) -> MediaRef:
+    return MediaRef(key or f"attachment:{name}", f"http://{host}/{name}", "attachment")
+
+
+async def test_a_file_seen_again_is_neither_downloaded_nor_hashed_again(server) -> None:
+    host, downloads = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    async with aiohttp.ClientSession() as session:
+        async with HashingPool(PoolSettings(workers=1)) as pool:
+            pipeline = MediaPipeline(session, pool, policy)
+            first = await pipeline.hash_ref(ref(host, "a"))
+        # The pool is closed: anything that still needed a worker would raise PoolClosed.
+        again = await pipeline.hash_ref(ref(host, "a"))
+        copy = await pipeline.hash_ref(ref(host, "copy-of-a"))  # same bytes, a new attachment
+        with pytest.raises(PoolClosed):
+            await pipeline.hash_ref(ref(host, "b"))
+    assert first.hashes.hashed and not first.cached and first.data == PHOTOS["a"]
+    assert again.cached and again.data is None and again.hashes == first.hashes
+    assert copy.hashes == first.hashes and copy.data == PHOTOS["a"]
+    assert downloads == {"a": 1, "copy-of-a": 1, "b": 1}
+
+
+async def test_the_caches_hold_no_objects_for_the_garbage_collector_to_walk(server) -> None:
+    """A full collection walks every live object; cached results are kept as one bytes each."""
+    host, _ = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    async with aiohttp.ClientSession() as session, HashingPool(PoolSettings(workers=1)) as pool:
+        pipeline = MediaPipeline(session, pool, policy)
+        for name in "abc":
+            await pipeline.hash_ref(ref(host, name))
+        gc.collect()
+        alive = sum(isinstance(thing, MediaHashes) for thing in gc.get_objects())
+        cached = await pipeline.hash_ref(ref(host, "c"))
+    assert alive == 0
+    assert cached.cached and cached.hashes.hashed
