@@ -1,8 +1,10 @@
 """Scanning under a burst, end to end: the real bot process against the sandbox. Prints figures.
 
 Run: .venv/bin/python bench/scan_burst.py [seconds] [messages_per_second] [images_per_message]
-Defaults: 60 s at 20 messages/s with one 1920x1080 JPEG each (the latency target), then the
-same with 4 images a message (80 images/s, the throughput target). Every image is a distinct
+Defaults: 60 s at 20 messages/s with one 1920x1080 JPEG each (the latency target), then 60 s
+at 25 messages/s with 4 images each: 100 images/s offered, above the 80 images/s target, so the
+figure shows how much the bot sustains rather than the rate offered. HASH_WORKERS in the
+environment sets the bot's worker count (default: its own, one per core). Every image is a distinct
 file (a JPEG comment makes each one's bytes unique, so no cache helps) and a re-upload of the
 takedown-list photo, so every message must end in a DELETE. Figures:
 - post -> DELETE latency, p50 / p99 / max;
@@ -96,12 +98,13 @@ async def burst(seconds: float, rate: float, per_message: int) -> None:
         latencies: list[float] = []
         commands: list[float] = []
 
-        async def watch(message_id: int, posted: float) -> None:
+        async def watch(message_id: int, posted: float, since: int) -> None:
             await sandbox.wait_for_call(
                 "DELETE",
                 DELETE,
                 where=lambda c: c.params["message_id"] == str(message_id),
                 timeout=120,
+                since=since,  # calls before the post can't be its DELETE: don't scan them
             )
             latencies.append(time.monotonic() - posted)
 
@@ -117,8 +120,9 @@ async def burst(seconds: float, rate: float, per_message: int) -> None:
             due = started + n / rate
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             attachments = [(f"{n}-{k}.jpg", data) for k, data in enumerate(files[n])]
+            calls = len(sandbox.calls)
             message = await fan.send(guild.channel("general"), "", files=attachments)
-            watchers.append(asyncio.create_task(watch(message.id, time.monotonic())))
+            watchers.append(asyncio.create_task(watch(message.id, time.monotonic(), calls)))
             if n % int(rate * 2) == 0:
                 probes.append(asyncio.create_task(command()))
         results = await asyncio.gather(*watchers, return_exceptions=True)
@@ -152,11 +156,15 @@ async def burst(seconds: float, rate: float, per_message: int) -> None:
 
 
 def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
-    rate = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
-    per_message = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    for images in [per_message] if per_message else [1, 4]:
-        asyncio.run(burst(seconds, rate, images))
+    if len(sys.argv) > 1:
+        seconds, rate, per_message = float(sys.argv[1]), 20.0, 1
+        rate = float(sys.argv[2]) if len(sys.argv) > 2 else rate
+        per_message = int(sys.argv[3]) if len(sys.argv) > 3 else per_message
+        runs = [(seconds, rate, per_message)]
+    else:  # the latency run, then more than the throughput target, to show the ceiling
+        runs = [(60.0, 20.0, 1), (60.0, 25.0, 4)]
+    for seconds, rate, per_message in runs:
+        asyncio.run(burst(seconds, rate, per_message))
 
 
 if __name__ == "__main__":

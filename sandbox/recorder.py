@@ -61,13 +61,15 @@ class Recorder(Generic[T]):
     def append(self, item: T) -> None:
         self.items.append(item)
         index = len(self.items) - 1
-        for waiter in list(self._waiters):
-            predicate, future, since = waiter
+        waiting = []  # one pass: a burst test may have a thousand waiters
+        for predicate, future, since in self._waiters:
             if future.done():
-                self._waiters.remove(waiter)
-            elif index >= since and predicate(item):
+                continue
+            if index >= since and predicate(item):
                 future.set_result(item)
-                self._waiters.remove(waiter)
+                continue
+            waiting.append((predicate, future, since))
+        self._waiters = waiting
 
     def find(self, predicate: Callable[[T], bool], since: int = 0) -> list[T]:
         return [item for item in self.items[since:] if predicate(item)]
