@@ -303,7 +303,7 @@ class Lightstick(commands.AutoShardedBot):
 
     async def close(self) -> None:
         self.loop_lag.stop()
-        await self.takedown_index.stop_polling()
+        await self.takedown_index.close()
         await super().close()
 
     async def on_ready(self) -> None:

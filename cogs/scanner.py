@@ -191,7 +191,7 @@ class Scanner(commands.Cog):
             result = ScanResult(hashed=tuple(hashed))
             policy = match_policy(settings)
             for media in hashed:
-                matches = self.bot.takedown_index.match(media.hashes, policy, scope)
+                matches = await self.bot.takedown_index.match(media.hashes, policy, scope)
                 if matches:
                     removed = await self.moderation.act_on_match(
                         message, media, matches[0], settings

@@ -4,6 +4,12 @@ Loaded whole at start, then moved forward by the change log (`db.takedown_change
 local change (so matching sees it at once) and on a short poll (so a change made by another
 shard process arrives within a second or so). Each guild's scope (own list, live subscriptions,
 allowlist) is cached and dropped when a change touches it.
+
+Matching against a large index runs in a thread. At the review radius the index scans every
+row (about 9 ms a query at a million hashes, several queries an image), which on the event loop
+would stall every command and heartbeat for as long; numpy releases the GIL while it scans. The
+index is only changed while no thread reads it (`_in_use`), and a small index is matched on the
+loop, where a thread's hand-over would cost more than the match.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from db import allowlist, takedown_changes, takedowns
 from db.engine import Database
@@ -23,13 +30,18 @@ log = logging.getLogger(__name__)
 
 class LiveTakedownIndex:
     POLL_SECONDS = 1.0
+    # From this many hashes a match runs in a thread (measured: an image took 1.2 ms to match
+    # against 10,000 hashes, 9.5 ms against 100,000 and 140 ms against a million).
+    THREAD_FROM = 20_000
 
     def __init__(self, database: Database) -> None:
         self.database = database
         self.index = ListIndex()
         self.last_change = 0
         self._scopes: dict[int, ListScope] = {}
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one load or sync at a time
+        self._in_use = asyncio.Lock()  # held by a thread's match, and to change the index
+        self._matcher = ThreadPoolExecutor(1, thread_name_prefix="takedown-match")
         self._poller: asyncio.Task[None] | None = None
 
     async def load(self) -> None:
@@ -40,8 +52,11 @@ class LiveTakedownIndex:
                 (row.entry_id, row.list_id, row.hash)
                 async for row in takedowns.iter_indexed_hashes(conn)
             ]
-        self.index.build(rows)
-        self._scopes.clear()
+            loaded = ListIndex()
+            loaded.build(rows)
+            async with self._in_use:
+                self.index = loaded
+                self._scopes.clear()
         log.info(
             "Takedown index loaded: %d entries, %d hashes in %.2f s",
             len(self.index),
@@ -63,10 +78,11 @@ class LiveTakedownIndex:
                 rows = await takedowns.indexed_hashes_of(conn, added) if added else IndexRows()
             if not changes.count:
                 return 0
-            for guild_id in changes.scopes:
-                self._forget_scope(guild_id)
-            self.index.remove_many(changes.entries)
-            self.index.add_many(rows)
+            async with self._in_use:
+                for guild_id in changes.scopes:
+                    self._forget_scope(guild_id)
+                self.index.remove_many(changes.entries)
+                self.index.add_many(rows)
             self.last_change = changes.last_id
             return changes.count
 
@@ -90,8 +106,14 @@ class LiveTakedownIndex:
     def has_any(self, scope: ListScope) -> bool:
         return self.index.has_any(scope)
 
-    def match(self, media: MediaHashes, policy: MatchPolicy, scope: ListScope) -> list[ListMatch]:
-        return self.index.match(media, policy, scope)
+    async def match(
+        self, media: MediaHashes, policy: MatchPolicy, scope: ListScope
+    ) -> list[ListMatch]:
+        if len(self.index.index) < self.THREAD_FROM:
+            return self.index.match(media, policy, scope)  # on the loop: nothing changes under it
+        async with self._in_use:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._matcher, self.index.match, media, policy, scope)
 
     def start_polling(self) -> None:
         if self._poller is None:
@@ -102,6 +124,11 @@ class LiveTakedownIndex:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
             self._poller = None
+
+    async def close(self) -> None:
+        """Stop polling and let the matching thread end (after a match under way, if any)."""
+        await self.stop_polling()
+        self._matcher.shutdown(wait=False)
 
     async def _poll(self) -> None:
         while True:

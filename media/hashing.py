@@ -119,6 +119,11 @@ class FrameHashes:
     def pdq_all(self) -> tuple[Hash, ...]:
         return (self.pdq, *self.pdq_variants)
 
+    def pdq_and_mirror(self) -> tuple[Hash, ...]:
+        """The picture as it is and flipped left to right, the commonest way a re-upload
+        turns (the mirror is `pdq_variants[4]`, "flip horizontal")."""
+        return (self.pdq, self.pdq_variants[4]) if len(self.pdq_variants) == 7 else (self.pdq,)
+
 
 @dataclass(frozen=True, slots=True)
 class MediaHashes:

@@ -3,7 +3,10 @@ re-added under the same id, subscriptions, and a publisher's withdrawal reaching
 
 from __future__ import annotations
 
+import asyncio
 import random
+import sys
+import threading
 
 from db import takedowns
 from db.engine import Database
@@ -27,7 +30,8 @@ def upload_of(value: Hash) -> MediaHashes:
 
 async def matched(index: LiveTakedownIndex, guild_id: int, value: Hash) -> list[int]:
     scope = await index.scope(guild_id)
-    return [m.match.entry_id for m in index.match(upload_of(value), MatchPolicy(), scope)]
+    found = await index.match(upload_of(value), MatchPolicy(), scope)
+    return [m.match.entry_id for m in found]
 
 
 async def sync_all(index: LiveTakedownIndex) -> None:
@@ -90,7 +94,7 @@ async def test_a_withdrawn_entry_stops_matching_for_subscribers(database: Databa
     async with database.transaction() as conn:
         await takedowns.subscribe(conn, SUBSCRIBER, shared.id, "flag", created_by=2)
     await sync_all(index)
-    (found,) = index.match(upload_of(value), MatchPolicy(), await index.scope(SUBSCRIBER))
+    (found,) = await index.match(upload_of(value), MatchPolicy(), await index.scope(SUBSCRIBER))
     assert found.match.entry_id == entry.id and found.action == "flag" and not found.removes
     async with database.transaction() as conn:
         await takedowns.remove_entry(conn, PUBLISHER, entry.id)
@@ -113,3 +117,47 @@ async def test_a_bulk_import_larger_than_one_batch_of_the_log_is_all_indexed(
     assert len(index.index) == len(values)
     assert await matched(index, PUBLISHER, values[-1]) == [ids[-1]]
     assert await matched(index, PUBLISHER, values[0]) == [ids[0]]
+
+
+async def test_matches_in_the_thread_never_see_the_index_half_changed(database: Database) -> None:
+    """A large index is matched in a thread while changes rebuild its tables on the loop:
+    every match finds its entry, whichever side of a change it lands on."""
+    rng = random.Random(5)
+    index = LiveTakedownIndex(database)
+    index.THREAD_FROM = 0  # every match in the thread, whatever the size
+    await index.load()
+    values = [random_pdq(rng) for _ in range(2000)]
+    async with database.transaction() as conn:
+        ids = await takedowns.add_entries(
+            conn, PUBLISHER, [NewEntry((v,)) for v in values], source="hash", added_by=1
+        )
+    await sync_all(index)
+
+    grown = asyncio.Event()
+
+    async def grow() -> None:
+        for _ in range(4):  # each batch is large enough to rebuild the index's tables
+            batch = [NewEntry((random_pdq(rng),)) for _ in range(5000)]
+            async with database.transaction() as conn:
+                await takedowns.add_entries(conn, PUBLISHER, batch, source="hash", added_by=1)
+            await index.sync()
+        grown.set()
+
+    async def look() -> list[tuple[int, list[int]]]:
+        seen = []
+        while not grown.is_set():
+            pick = rng.randrange(len(values))
+            seen.append((pick, await matched(index, PUBLISHER, values[pick])))
+        return seen
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # hand the GIL between the threads as often as it can
+    try:
+        seen, _ = await asyncio.gather(look(), grow())
+    finally:
+        sys.setswitchinterval(switching)
+    assert any(thread.name.startswith("takedown-match") for thread in threading.enumerate())
+    assert len(seen) > 20
+    assert [found for _, found in seen] == [[ids[pick]] for pick, _ in seen]
+    assert len(index.index) == 22_000
+    await index.close()

@@ -64,3 +64,29 @@ def test_build_splits_hashes_by_algorithm() -> None:
     )
     assert len(index.indexes["pdq"]) == 2
     assert len(index.indexes["phash"]) == 1
+
+
+def flipped(value: Hash, bits: int) -> Hash:
+    """`value` with its lowest `bits` bits inverted: exactly `bits` away."""
+    number = int(value.hex, 16) ^ ((1 << bits) - 1)
+    return Hash(value.algorithm, f"{number:0{len(value.hex)}x}")
+
+
+def test_a_turned_copy_matches_within_the_confident_radius() -> None:
+    turned = samples.photo(6).transpose(Image.Transpose.ROTATE_90)
+    upload = hash_media(samples.encode(turned, "PNG"))
+    matches = match_media(upload, indexed(6), MatchPolicy())
+    assert [(m.entry_id, m.tier) for m in matches] == [(6, Tier.TAKEDOWN)]
+
+
+def test_the_review_radius_looks_at_the_picture_and_its_mirror_not_the_turned_copies() -> None:
+    frame = hash_media(samples.encode(samples.photo(6), "PNG")).frames[0]
+    variants = frame.pdq_variants
+    index = TakedownIndex()
+    index.add(1, [flipped(frame.pdq, 40)])  # as uploaded, 40 bits off: review
+    index.add(2, [flipped(variants[4], 45)])  # mirrored, 45 bits off: review
+    index.add(3, [flipped(variants[0], 40)])  # turned a quarter, 40 bits off: not looked up
+    index.add(4, [flipped(variants[1], 20)])  # turned upside down, 20 bits off: takedown
+    upload = hash_media(samples.encode(samples.photo(6), "PNG"))
+    found = {(m.entry_id, m.tier, m.distance) for m in match_media(upload, index, MatchPolicy())}
+    assert found == {(1, Tier.REVIEW, 40), (2, Tier.REVIEW, 45), (4, Tier.TAKEDOWN, 20)}
