@@ -84,7 +84,7 @@ def signed(bit_array: np.ndarray) -> np.ndarray:
 
 
 def min_distances(
-    queries: np.ndarray, entries: np.ndarray, query_slots: slice, entry_slots: slice
+    queries: np.ndarray, entries: np.ndarray, query_slots: slice | list[int], entry_slots: slice
 ) -> np.ndarray:
     """(edits, pictures, pictures) minimum Hamming distance over the chosen slots."""
     pictures, edits, _, width = queries.shape
@@ -164,6 +164,9 @@ def main() -> None:
         "mirror": min_distances(query_pdq, entry_pdq, mirror, original),
         "trim": min_distances(query_pdq, entry_pdq, with_trim, original),
         "full": min_distances(query_pdq, entry_pdq, with_trim, variants),
+        # What the review radius looks up: the upload and its mirror (pdqhash's "flip
+        # horizontal", slot 5), and the same two of the trimmed picture.
+        "mirrors only": min_distances(query_pdq, entry_pdq, [0, 5, 8, 13], variants),
     }
     phash = {
         "plain": min_distances(query_phash, entry_phash, slice(0, 1), original),
@@ -199,10 +202,15 @@ def main() -> None:
         ),
     )
     review = policy.pdq.review, policy.phash.review
-    review_caught, review_false = at_thresholds(pdq["full"], phash["full"], *review)
+    # As `media.matching` looks: every turn within the confident radius, the upload and its
+    # mirror within the review radius.
+    confident = pdq["full"] <= policy.pdq.confident
+    review_pdq = np.where(confident, pdq["full"], pdq["mirrors only"])
+    review_caught, review_false = at_thresholds(review_pdq, phash["full"], *review)
     print_table(columns, trimmed)
     print(
-        f"review tier (PDQ<={review[0]}, pHash<={review[1]}, everything on): mean catch "
+        f"review tier (PDQ<={review[0]} on the upload and its mirror, pHash<={review[1]}, "
+        f"everything on): mean catch "
         f"{review_caught.mean():.3f}, {review_false} false pairs of {pairs:,} "
         f"({review_false / pairs:.1e})"
     )
