@@ -336,6 +336,11 @@ class HammingIndex:
         self._set_main(rows, ids)
         self._clear_side()
 
+    def build_hex(self, entry_ids: Sequence[int], hexes: Sequence[str]) -> None:
+        """Replace the whole index with hashes given as two columns, ids and hex digits."""
+        self._set_main(self._bits(hexes), np.asarray(entry_ids, dtype=np.int64))
+        self._clear_side()
+
     def add(self, entry_id: int, value: Hash | str) -> None:
         self.add_many([(entry_id, value)])
 

@@ -10,7 +10,7 @@ matching for every subscriber together.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from media.hashing import FrameHashes, Hash, MediaHashes
@@ -58,6 +58,13 @@ class IndexRows:
     def __len__(self) -> int:
         return len(self.entry_ids)
 
+    def hashes(self) -> Iterator[tuple[int, int, Hash]]:
+        """(entry_id, list_id, hash) row by row, for a few rows (a test, a check)."""
+        for entry_id, list_id, algorithm, digits in zip(
+            self.entry_ids, self.list_ids, self.algorithms, self.hexes, strict=True
+        ):
+            yield entry_id, list_id, Hash(algorithm, digits)
+
 
 @dataclass
 class ListIndex:
@@ -67,17 +74,12 @@ class ListIndex:
     entry_lists: dict[int, int] = field(default_factory=dict)
     list_sizes: Counter[int] = field(default_factory=Counter)
 
-    def build(self, rows: Iterable[tuple[int, int, Hash]]) -> None:
-        """Replace everything with (entry_id, list_id, hash) rows."""
-        entry_lists: dict[int, int] = {}
-        hashes: list[tuple[int, Hash]] = []
-        for entry_id, list_id, value in rows:
-            entry_lists[entry_id] = list_id
-            hashes.append((entry_id, value))
+    def build(self, rows: IndexRows) -> None:
+        """Replace everything with these rows."""
         self.index = TakedownIndex()
-        self.index.build(hashes)
-        self.entry_lists = entry_lists
-        self.list_sizes = Counter(entry_lists.values())
+        self.index.build_hex(rows.entry_ids, rows.algorithms, rows.hexes)
+        self.entry_lists = dict(zip(rows.entry_ids, rows.list_ids, strict=True))
+        self.list_sizes = Counter(self.entry_lists.values())
 
     def add(self, entry_id: int, list_id: int, hashes: Iterable[Hash]) -> None:
         """Add an entry's hashes (an entry added twice keeps both sets)."""

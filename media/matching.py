@@ -13,7 +13,7 @@ through the extra hashes `media.reupload` computes (`MediaHashes.extra`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 
@@ -98,13 +98,28 @@ class TakedownIndex:
         self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
     ) -> None:
         """Add many hashes given as columns (id, algorithm, hex digits), one step per algorithm."""
+        for algorithm, ids, digits in self._by_algorithm(entry_ids, algorithms, hexes):
+            self.indexes[algorithm].add_hex(ids, digits)
+
+    def build_hex(
+        self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
+    ) -> None:
+        """Replace everything with hashes given as columns (id, algorithm, hex digits)."""
+        given = {
+            algorithm: (ids, digits)
+            for algorithm, ids, digits in self._by_algorithm(entry_ids, algorithms, hexes)
+        }
+        for algorithm, index in self.indexes.items():
+            index.build_hex(*given.get(algorithm, ((), ())))
+
+    def _by_algorithm(
+        self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
+    ) -> Iterator[tuple[str, list[int], list[str]]]:
         for algorithm in set(algorithms):
             if algorithm not in self.indexes:
                 raise ValueError(f"unknown hash algorithm {algorithm!r}")
             chosen = [a == algorithm for a in algorithms]
-            self.indexes[algorithm].add_hex(
-                list(compress(entry_ids, chosen)), list(compress(hexes, chosen))
-            )
+            yield algorithm, list(compress(entry_ids, chosen)), list(compress(hexes, chosen))
 
     def remove(self, entry_id: int) -> None:
         self.remove_many([entry_id])

@@ -156,7 +156,7 @@ async def test_matches_in_the_thread_never_see_the_index_half_changed(database: 
         seen, _ = await asyncio.gather(look(), grow())
     finally:
         sys.setswitchinterval(switching)
-    assert any(thread.name.startswith("takedown-match") for thread in threading.enumerate())
+    assert any(thread.name.startswith("takedown-index") for thread in threading.enumerate())
     assert len(seen) > 20
     assert [found for _, found in seen] == [[ids[pick]] for pick, _ in seen]
     assert len(index.index) == 22_000

@@ -38,7 +38,7 @@ async def test_entry_is_added_with_hashes_and_variants(database: Database) -> No
         )
     async with database.connect() as conn:
         found = await takedowns.get_entry(conn, GUILD, entry.id)
-        indexed = [row async for row in takedowns.iter_indexed_hashes(conn)]
+        indexed = list((await takedowns.indexed_hash_columns(conn)).hashes())
     assert found == entry
     assert (entry.label, entry.source, entry.added_by, entry.enabled) == (
         "fake of A",
@@ -47,8 +47,8 @@ async def test_entry_is_added_with_hashes_and_variants(database: Database) -> No
         True,
     )
     assert entry.hashes[0] == own and len(entry.hashes) == 2
-    assert {row.hash for row in indexed} == {*entry.hashes, variant}
-    assert {row.entry_id for row in indexed} == {entry.id}
+    assert {value for _, _, value in indexed} == {*entry.hashes, variant}
+    assert {entry_id for entry_id, _, _ in indexed} == {entry.id}
 
 
 async def test_another_guild_cannot_read_or_remove_an_entry(database: Database) -> None:
@@ -123,7 +123,7 @@ async def test_removed_entry_and_its_hashes_are_gone(database: Database) -> None
         assert await takedowns.remove_entry(conn, GUILD, entry.id) is False
     async with database.connect() as conn:
         assert await takedowns.get_entry(conn, GUILD, entry.id) is None
-        assert [row async for row in takedowns.iter_indexed_hashes(conn)] == []
+        assert len(await takedowns.indexed_hash_columns(conn)) == 0
 
 
 async def test_match_count_grows(database: Database) -> None:
@@ -180,7 +180,8 @@ async def test_bulk_add_of_thousands_keeps_order_and_hashes(database: Database) 
     async with database.transaction() as conn:
         ids = await takedowns.add_entries(conn, GUILD, entries, source="import", added_by=1)
     async with database.connect() as conn:
-        indexed = {row.entry_id: row.hash async for row in takedowns.iter_indexed_hashes(conn)}
+        columns = await takedowns.indexed_hash_columns(conn)
+        indexed = {entry_id: value for entry_id, _, value in columns.hashes()}
         sample = await takedowns.get_entry(conn, GUILD, ids[1234])
     assert len(ids) == 3000 and ids == sorted(ids)
     assert indexed[ids[0]] == entries[0].hashes[0]
