@@ -9,16 +9,19 @@ The heavy work on a large index runs in one thread, so the event loop keeps serv
 and heartbeats: matching (at the review radius the index scans every row, about 10 ms a query
 at a million hashes, several queries an image), building it at start, and applying a bulk
 import (its tables are rebuilt, about a second at a million). numpy releases the GIL while it
-works. The index is read and changed under `_in_use`, so no match sees it half changed; a
-small index is matched on the loop, where a thread's hand-over would cost more than the match.
+works, so matches run side by side, one per core. A change waits for the matches under way
+and holds back new ones (`ReadWriteLock`), so no match sees the index half changed; a small
+index is matched on the loop, where a thread's hand-over would cost more than the match.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -30,6 +33,45 @@ from media.matching import MatchPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class ReadWriteLock:
+    """Any number of readers, or one writer; a writer waiting holds back new readers, so a
+    stream of matches can't keep a change out."""
+
+    def __init__(self) -> None:
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+        self._changed = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._writing and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._readers -= 1
+                self._changed.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        async with self._changed:
+            self._writers_waiting += 1
+            try:
+                await self._changed.wait_for(lambda: not self._writing and not self._readers)
+            finally:
+                self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._writing = False
+                self._changed.notify_all()
 
 
 class LiveTakedownIndex:
@@ -44,8 +86,9 @@ class LiveTakedownIndex:
         self.last_change = 0
         self._scopes: dict[int, ListScope] = {}
         self._lock = asyncio.Lock()  # one load or sync at a time
-        self._in_use = asyncio.Lock()  # held to read the index (match) and to change it
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="takedown-index")
+        self._in_use = ReadWriteLock()  # matches read the index; load and sync change it
+        threads = max(1, min(4, os.cpu_count() or 1))
+        self._worker = ThreadPoolExecutor(threads, thread_name_prefix="takedown-index")
         self._poller: asyncio.Task[None] | None = None
 
     async def load(self) -> None:
@@ -56,7 +99,7 @@ class LiveTakedownIndex:
                 rows = await takedowns.indexed_hash_columns(conn)
             loaded = ListIndex()
             await self._in_thread(loaded.build, rows)
-            async with self._in_use:
+            async with self._in_use.writing():
                 self.index = loaded
                 self._scopes.clear()
         log.info(
@@ -80,7 +123,7 @@ class LiveTakedownIndex:
                 rows = await takedowns.indexed_hashes_of(conn, added) if added else IndexRows()
             if not changes.count:
                 return 0
-            async with self._in_use:
+            async with self._in_use.writing():
                 for guild_id in changes.scopes:
                     self._forget_scope(guild_id)
                 await self._in_thread(self._apply, changes.entries, rows)
@@ -117,7 +160,7 @@ class LiveTakedownIndex:
     async def match(
         self, media: MediaHashes, policy: MatchPolicy, scope: ListScope
     ) -> list[ListMatch]:
-        async with self._in_use:
+        async with self._in_use.reading():
             if len(self.index.index) < self.THREAD_FROM:
                 return self.index.match(media, policy, scope)
             return await self._in_thread(self.index.match, media, policy, scope)

@@ -10,7 +10,7 @@ import threading
 
 from db import takedowns
 from db.engine import Database
-from db.live_index import LiveTakedownIndex
+from db.live_index import LiveTakedownIndex, ReadWriteLock
 from db.takedowns import NewEntry
 from media.hashing import FrameHashes, Hash, MediaHashes, Outcome
 from media.matching import MatchPolicy
@@ -161,3 +161,33 @@ async def test_matches_in_the_thread_never_see_the_index_half_changed(database: 
     assert [found for _, found in seen] == [[ids[pick]] for pick, _ in seen]
     assert len(index.index) == 22_000
     await index.close()
+
+
+async def test_matches_share_the_index_and_a_change_waiting_holds_back_new_ones() -> None:
+    lock = ReadWriteLock()
+    events: list[str] = []
+    hold = asyncio.Event()
+
+    async def read(name: str, wait: bool = False) -> None:
+        async with lock.reading():
+            events.append(f"{name} in")
+            if wait:
+                await hold.wait()
+        events.append(f"{name} out")
+
+    async def write() -> None:
+        async with lock.writing():
+            events.append("change in")
+            await asyncio.sleep(0)
+        events.append("change out")
+
+    first = [asyncio.create_task(read(name, wait=True)) for name in ("a", "b")]
+    await asyncio.sleep(0.01)  # both hold the lock together
+    change = asyncio.create_task(write())
+    await asyncio.sleep(0.01)  # waits for a and b
+    late = asyncio.create_task(read("c"))
+    await asyncio.sleep(0.01)  # waits behind the change
+    assert events == ["a in", "b in"]
+    hold.set()
+    await asyncio.gather(*first, change, late)
+    assert events == ["a in", "b in", "a out", "b out", "change in", "change out", "c in", "c out"]
