@@ -135,7 +135,14 @@ class LiveTakedownIndex:
         self.index.add_many(added)
 
     async def _in_thread(self, work: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._worker, work, *args)
+        """Run `work` in the index's threads. Cancelled, it still waits for the thread, which
+        can't be stopped: the caller's lock must be held until the index is left alone."""
+        done = asyncio.get_running_loop().run_in_executor(self._worker, work, *args)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])
+            raise
 
     def _forget_scope(self, guild_id: int | None) -> None:
         if guild_id is None:

@@ -8,6 +8,8 @@ import random
 import sys
 import threading
 
+import pytest
+
 from db import takedowns
 from db.engine import Database
 from db.live_index import LiveTakedownIndex, ReadWriteLock
@@ -191,3 +193,40 @@ async def test_matches_share_the_index_and_a_change_waiting_holds_back_new_ones(
     hold.set()
     await asyncio.gather(*first, change, late)
     assert events == ["a in", "b in", "a out", "b out", "change in", "change out", "c in", "c out"]
+
+
+async def test_a_cancelled_match_keeps_changes_out_until_its_thread_is_done(
+    database: Database,
+) -> None:
+    """The thread can't be stopped: a match cancelled mid-way must not let a change in while
+    the thread still reads the index."""
+    index = LiveTakedownIndex(database)
+    index.THREAD_FROM = 0
+    await index.load()
+    reading = threading.Event()
+    finish = threading.Event()
+
+    def slow_read() -> str:
+        reading.set()
+        finish.wait(5)
+        return "read"
+
+    async def match_slowly() -> str:
+        async with index._in_use.reading():
+            return await index._in_thread(slow_read)
+
+    match = asyncio.create_task(match_slowly())
+    await asyncio.to_thread(reading.wait, 5)
+    match.cancel()
+    async with database.transaction() as conn:
+        await takedowns.add_entry(
+            conn, PUBLISHER, NewEntry((random_pdq(random.Random(6)),)), source="hash", added_by=1
+        )
+    change = asyncio.create_task(index.sync())  # applying it needs the write lock
+    await asyncio.sleep(0.1)
+    assert not change.done() and not match.done()  # both wait for the thread
+    finish.set()
+    assert await change == 1
+    with pytest.raises(asyncio.CancelledError):
+        await match
+    await index.close()
