@@ -222,7 +222,7 @@ def packed_ints(count: int, width: int) -> PackedInts | SplitInts:
 
 def aligned(count: int, width: int) -> int:
     """`count` rounded up to where a `put` may start after it (whole words)."""
-    per_word = 64 // (width - SplitInts.LOW if width > SplitInts.LOW else width)
+    per_word = packed_ints(0, width).per_word
     return -(-count // per_word) * per_word
 
 
@@ -507,7 +507,8 @@ class HammingIndex:
 
     def _set_main(self, rows: np.ndarray, ids: np.ndarray) -> None:
         count = self._count = len(ids)
-        order = self._sort(self._keys(rows.view(">u2"), np.array([0])).ravel())
+        first = self._keys(rows.view(">u2"), np.array([0])).ravel()
+        order = self._sort(first)
         words = np.take(rows.view(np.uint64), order, axis=0)  # take: fancy indexing is slower
         self._head = np.ascontiguousarray(words[:, : self._head_words])
         self._tail = np.ascontiguousarray(words[:, self._head_words :])
@@ -523,12 +524,11 @@ class HammingIndex:
         self._postings = packed_ints((self.chunks - 1) * stride, width)
         buckets = 1 << self.key_bits
         offsets = np.zeros((self.chunks, buckets + 1), dtype=np.int64)
+        # The rows are in chunk 0's order, so its buckets are runs of rows: counts, no postings.
+        offsets[0, 1:] = np.cumsum(np.bincount(first, minlength=buckets))
         fields = words.view(np.uint8).view(">u2")
-        for chunk in range(self.chunks):
+        for chunk in range(1, self.chunks):
             column = self._keys(fields, np.array([chunk])).ravel()
-            if not chunk:  # the rows are in its order: its buckets are runs of rows
-                offsets[0, 1:] = np.cumsum(np.bincount(column, minlength=buckets))
-                continue
             start = (chunk - 1) * stride
             self._postings.put(start, self._sort(column))
             offsets[chunk] = start

@@ -89,9 +89,9 @@ class MediaPipeline:
         return (await fetch_media(self.session, ref.url, self.policy)).data
 
     async def hash_ref(self, ref: MediaRef) -> HashedMedia:
-        cached = _unpickled(self._by_key.get(ref.key))
-        if cached is not None:
-            return HashedMedia(ref, cached, cached=True)
+        pickled = self._by_key.get(ref.key)
+        if pickled is not None:
+            return HashedMedia(ref, _unpickled(pickled), cached=True)
         try:
             data = await self.fetch(ref)
         except FetchRejected as exc:
@@ -99,20 +99,25 @@ class MediaPipeline:
         except FetchError as exc:
             # Not cached: a download that failed for a passing reason may work next time.
             return HashedMedia(ref, MediaHashes.failed(Outcome.REJECTED, str(exc)))
-        hashes = await self.hash_bytes(data)
-        self._by_key.put(ref.key, pickle.dumps(hashes, pickle.HIGHEST_PROTOCOL))
+        hashes, pickled = await self._hash(data)
+        self._by_key.put(ref.key, pickled)
         return HashedMedia(ref, hashes, data)
 
     async def hash_bytes(self, data: bytes) -> MediaHashes:
+        return (await self._hash(data))[0]
+
+    async def _hash(self, data: bytes) -> tuple[MediaHashes, bytes]:
+        """The hashes of `data` and their pickle, which both caches keep (made once)."""
         digest = hashlib.blake2b(data, digest_size=20).digest()
-        cached = _unpickled(self._by_digest.get(digest))
-        if cached is not None:
-            return cached
+        pickled = self._by_digest.get(digest)
+        if pickled is not None:
+            return _unpickled(pickled), pickled
         hashes = await self.pool.hash_media(data)
-        self._by_digest.put(digest, pickle.dumps(hashes, pickle.HIGHEST_PROTOCOL))
-        return hashes
+        pickled = pickle.dumps(hashes, pickle.HIGHEST_PROTOCOL)
+        self._by_digest.put(digest, pickled)
+        return hashes, pickled
 
 
-def _unpickled(cached: bytes | None) -> MediaHashes | None:
+def _unpickled(pickled: bytes) -> MediaHashes:
     # Only this module puts bytes in the caches: pickles of MediaHashes it made itself.
-    return None if cached is None else pickle.loads(cached)
+    return pickle.loads(pickled)

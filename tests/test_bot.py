@@ -74,11 +74,13 @@ async def test_a_stall_just_before_start_up_ends_is_reported_as_start_up_lag(
     monitor = bot.LoopLagMonitor()
     monitor.start()
     await asyncio.sleep(0.12)  # a few ticks
-    time.sleep(0.2)  # noqa: ASYNC251 - the loop blocked, as by a start-up step
+    time.sleep(0.5)  # noqa: ASYNC251 - the loop blocked, as by a start-up step
     with caplog.at_level(logging.INFO, logger="lightstick"):
         monitor.report_startup()
     await asyncio.sleep(0.2)  # running, nothing blocks
     monitor.stop()
     startup = next(r.getMessage() for r in caplog.records if "while starting" in r.getMessage())
-    assert float(startup.split("worst ")[1].split(" ms")[0]) >= 150
-    assert monitor.worst < 0.05
+    # The stall, less the tick it fell in, counts for starting; the running figure would hold
+    # the same 450 ms or more had it been counted there.
+    assert float(startup.split("worst ")[1].split(" ms")[0]) >= 450
+    assert monitor.worst < 0.45
