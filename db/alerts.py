@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.hashes import Hash
 from db.schema import match_alerts
-from media.hashing import Hash
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.hashes import Hash
 from db.counters import next_number
 from db.schema import REPORT_STATUSES, report_hashes, report_reporters, reports
-from media.hashing import Hash
 
 # What fans choose from (DESIGN.md, "What users see"): stored value -> the name people see.
 CATEGORIES: dict[str, str] = {
