@@ -91,14 +91,6 @@ class MediaHashes:
     def hashed(self) -> bool:
         return self.outcome is Outcome.HASHED
 
-    def entry_hashes(self) -> tuple[Hash, ...]:
-        """What a takedown entry made from this result stores (see `entry_hashes_for_image`):
-        the PDQ and pHash of every frame and of every extra crop and rotation, and the pHash
-        of every edge crop."""
-        frames = (*self.frames, *self.extra)
-        found = (h for frame in frames for h in (frame.pdq, frame.phash))
-        return tuple(dict.fromkeys((*found, *self.edge_phash)))
-
 
 def bits_to_hex(bits: np.ndarray) -> str:
     """pdqhash gives bits most significant first, as the reference tool prints its hex."""
