@@ -472,10 +472,10 @@ class Reports(commands.Cog):
             data = await self.bot.pipeline.fetch(ref)
             return await self.bot.pipeline.pool.entry_hashes(data), data
         except FetchError as exc:
-            return MediaHashes.failed(Outcome.REJECTED, exc.reason), None
+            return MediaHashes.failed(exc.outcome, exc.reason), None
         except PoolBusy:
             return MediaHashes.failed(
-                Outcome.REJECTED, "the bot was busy; try Take down later"
+                Outcome.UNFINISHED, "the bot was busy; try Take down later"
             ), None
 
     async def _fresh_preview(self, message: discord.Message | None) -> bytes | None:

@@ -452,10 +452,10 @@ class Takedowns(commands.Cog):
             data = await self.bot.pipeline.fetch(ref)
             return await self.bot.pipeline.pool.entry_hashes(data)
         except FetchError as exc:
-            return MediaHashes.failed(Outcome.REJECTED, exc.reason)
+            return MediaHashes.failed(exc.outcome, exc.reason)
         except PoolBusy:
             return MediaHashes.failed(
-                Outcome.REJECTED, "the bot is busy hashing other uploads; try again in a minute"
+                Outcome.UNFINISHED, "the bot is busy hashing other uploads; try again in a minute"
             )
 
     async def _save_entry(
