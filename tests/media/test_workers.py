@@ -80,49 +80,12 @@ async def test_bomb_past_relaxed_caps_is_stopped_by_the_memory_cap() -> None:
     assert after.outcome is Outcome.HASHED
 
 
-class Gates:
-    """Named pipes through which gated jobs (`jobs.wait_for_release`) say they started and
-    wait for the test to release them: the tests follow events, never the clock."""
-
-    def __init__(self, folder: Path, names: str) -> None:
-        self.started = folder / "started"
-        os.mkfifo(self.started)
-        self.gates = {name: folder / name for name in names}
-        for gate in self.gates.values():
-            os.mkfifo(gate)
-        self._lines: asyncio.StreamReader | None = None
-        self._keep_open = -1
-
-    async def __aenter__(self) -> Gates:
-        reader = os.open(self.started, os.O_RDONLY | os.O_NONBLOCK)
-        self._keep_open = os.open(self.started, os.O_WRONLY)  # no EOF between jobs
-        self._lines = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(self._lines), os.fdopen(reader, "rb")
-        )
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        os.close(self._keep_open)
-
-    def job(self, name: str) -> bytes:
-        return jobs.gated(self.started, self.gates[name], name)
-
-    async def next_started(self) -> str:
-        assert self._lines is not None
-        return (await self._lines.readline()).decode().strip()
-
-    async def release(self, name: str) -> None:
-        await asyncio.to_thread(self.gates[name].write_text, "go")
-
-
 async def test_a_full_pool_makes_callers_wait_their_turn_first_come_first_served(
     tmp_path: Path,
 ) -> None:
     settings = PoolSettings(workers=1, max_waiting=1, admission_seconds=600)
     async with (
-        Gates(tmp_path, "abcd") as gates,
+        jobs.Gates(tmp_path, "abcd") as gates,
         HashingPool(settings, job=jobs.wait_for_release) as pool,
     ):
         tasks = [asyncio.create_task(pool.hash_media(gates.job(name))) for name in "abcd"]
@@ -140,7 +103,7 @@ async def test_a_full_pool_makes_callers_wait_their_turn_first_come_first_served
 async def test_a_job_that_finds_no_room_in_time_says_why(tmp_path: Path) -> None:
     settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
     async with (
-        Gates(tmp_path, "a") as gates,
+        jobs.Gates(tmp_path, "a") as gates,
         HashingPool(settings, job=jobs.wait_for_release) as pool,
     ):
         running = asyncio.create_task(pool.hash_media(gates.job("a")))
