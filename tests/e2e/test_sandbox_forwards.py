@@ -5,8 +5,6 @@ external-image proxy, and the original site is never served."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -19,17 +17,6 @@ from sandbox.state import MessageFlags
 from tests.e2e.test_sandbox_rest import PNG, png
 
 MESSAGES = "/channels/{channel_id}/messages"
-
-
-@pytest.fixture
-async def http(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[HTTPClient]:
-    monkeypatch.setattr(Route, "BASE", sandbox.api_base)
-    client = HTTPClient(asyncio.get_running_loop())
-    await client.static_login(sandbox.world.application.token)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 def snapshot_of(message: dict[str, Any]) -> dict[str, Any]:
