@@ -17,12 +17,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.hash_lists import ListLine, ParsedList
+from core.hashes import Hash, IndexRows
 from db import bulk, takedown_changes
 from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
-from media.hash_lists import ListLine, ParsedList
-from media.hashing import Hash
-from media.lists import IndexRows
 
 SHARE_CODE_BYTES = 9  # 12 url-safe characters: unguessable, short enough to paste on a phone
 
@@ -451,15 +450,6 @@ async def unsubscribe(conn: AsyncConnection, guild_id: int, list_id: int) -> boo
     )
     await takedown_changes.record_scope_change(conn, guild_id)
     return result.rowcount > 0
-
-
-async def list_subscriptions(conn: AsyncConnection, guild_id: int) -> list[Subscription]:
-    rows = await conn.execute(
-        select(subscriptions)
-        .where(subscriptions.c.guild_id == guild_id)
-        .order_by(subscriptions.c.id)
-    )
-    return [Subscription(**row) for row in rows.mappings()]
 
 
 def _indexed_hashes_query():  # type: ignore[no-untyped-def]

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 import bot
-from media.hashing import Hash, MediaHashes, hash_media, parse_hash
+from core.hashes import Hash, parse_hash
+from media.hashing import MediaHashes, hash_media
 from media.matching import MatchPolicy
 from media.outcomes import Outcome
 from media.workers import HashingPool, PoolSettings

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from media.hashing import Hash, hash_media
+from core.hashes import Hash
+from media.hashing import hash_media
 from media.matching import MatchPolicy, Radii, TakedownIndex, Tier, match_media
 from tests.media import samples
 

@@ -7,15 +7,17 @@ import asyncio
 import random
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db import takedowns
+from core.hashes import Hash
+from db import takedown_changes, takedowns
 from db.engine import Database
-from db.live_index import LiveTakedownIndex, ReadWriteLock
 from db.takedowns import NewEntry
-from media.hashing import FrameHashes, Hash, MediaHashes, Outcome
+from media.hashing import FrameHashes, MediaHashes, Outcome
 from media.matching import MatchPolicy
+from services.live_index import LiveTakedownIndex, ReadWriteLock
 
 PUBLISHER = 4001
 SUBSCRIBER = 4002
@@ -230,3 +232,36 @@ async def test_a_cancelled_match_keeps_changes_out_until_its_thread_is_done(
     with pytest.raises(asyncio.CancelledError):
         await match
     await index.close()
+
+
+async def test_the_change_log_is_pruned_and_an_index_left_behind_reloads_whole(
+    database: Database,
+) -> None:
+    rng = random.Random(7)
+    ahead, behind = LiveTakedownIndex(database), LiveTakedownIndex(database)
+    await ahead.load()
+    await behind.load()
+    first, second = random_pdq(rng), random_pdq(rng)
+    async with database.transaction() as conn:
+        (kept_id,) = await takedowns.add_entries(
+            conn, PUBLISHER, [NewEntry((first,))], source="hash", added_by=1
+        )
+        (gone_id,) = await takedowns.add_entries(
+            conn, PUBLISHER, [NewEntry((second,))], source="hash", added_by=1
+        )
+        await takedowns.remove_entry(conn, PUBLISHER, gone_id)
+    await sync_all(ahead)
+    assert await ahead.prune_changes() == 0  # nothing is a week old yet
+    later = datetime.now(UTC) + LiveTakedownIndex.CHANGES_KEPT + timedelta(minutes=1)
+    assert await ahead.prune_changes(now=later) == 2  # the newest change (the removal) stays
+    async with database.connect() as conn:
+        assert (await takedown_changes.changes_since(conn, 0)).count == 1
+
+    # `behind` never read those changes: it notices the gap and loads again from the tables.
+    async with database.transaction() as conn:
+        await takedowns.add_entries(
+            conn, PUBLISHER, [NewEntry((random_pdq(rng),))], source="hash", added_by=1
+        )
+    await sync_all(behind)
+    assert await matched(behind, PUBLISHER, first) == [kept_id]
+    assert await matched(behind, PUBLISHER, second) == []
