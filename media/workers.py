@@ -74,7 +74,10 @@ def _worker_main(
     os.nice(niceness)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
     warm_up()
-    conn.send(_READY)
+    try:
+        conn.send(_READY)
+    except OSError:
+        return  # the pool closed while this worker started (the bot is stopping): nothing to do
     jobs: dict[str, Job] = {"media": job, "entry": entry_hashes_for_image}
     while True:
         try:

@@ -70,13 +70,22 @@ def animation(
     )
 
 
-def hidden_in_flicker(fmt: str) -> bytes:
-    """The listed picture shown for 10 s at frame 12 among 60 noise frames of 30 ms: sampling
-    12 frames evenly by index never lands on it."""
-    frames = flicker(60)
-    frames.insert(12, listed_frame())
-    durations = [30] * len(frames)
-    durations[12] = 10_000
+def hidden_in_flicker(
+    fmt: str,
+    *,
+    position: int = 12,
+    noise_frames: int = 60,
+    flicker_ms: int = 30,
+    shown_ms: int = 10_000,
+    seed: int = 0,
+) -> bytes:
+    """The listed picture shown for `shown_ms` at frame `position` among `noise_frames` noise
+    frames of `flicker_ms` each (by default 10 s at frame 12 among 60 frames of 30 ms:
+    sampling 12 frames evenly by index never lands on it)."""
+    frames = flicker(noise_frames, seed=seed)
+    frames.insert(position, listed_frame())
+    durations = [flicker_ms] * len(frames)
+    durations[position] = shown_ms
     return animation(fmt, frames, durations)
 
 
