@@ -222,11 +222,10 @@ def _video_stream(
             raise MediaUnsupported(
                 f"the video is in {stream.codec_context.name}, a codec the bot does not check"
             )
+        # Every frame is decoded (none skipped): how long a scene lasts is measured from the
+        # frames' own timestamps, and a skipped frame's time would go to the wrong scene.
         stream.thread_type = "AUTO"
         stream.codec_context.thread_count = 2
-        # B-frames no other frame refers to are skipped: half the decoding of most H.264, and
-        # the frames left are still a few hundredths of a second apart.
-        stream.codec_context.skip_frame = "NONREF"
         yield container, stream
 
 

@@ -30,6 +30,7 @@ from media.formats import DecodeLimits
 from media.outcomes import MediaUnfinished
 
 MIN_SHOWN = 0.1  # seconds: shown this long in all, a picture registers with a viewer
+_ROUNDING = 0.001  # three frames of 1/30 s add up to 0.0999...: that is 100 ms
 SAMPLE_EVERY = 1.0  # seconds of display: a moving picture is hashed at least this often
 SIGNATURE_SIDE = 32  # grey pixels a side: finer than the 64x64 DCT's low band PDQ keeps
 # Mean absolute difference (0-255) of two signatures: at most SAME_PICTURE they hash alike;
@@ -109,9 +110,10 @@ class FrameSampler:
             self._scene, self._scene_shown = frame, 0.0
         self._scene_shown += duration
         shown = self._show(sig, duration)
-        if index == 0 or shown >= MIN_SHOWN or start - self._last_sample >= SAMPLE_EVERY:
+        long_enough = MIN_SHOWN - _ROUNDING
+        if index == 0 or shown >= long_enough or start - self._last_sample >= SAMPLE_EVERY:
             self._keep(frame)
-        if self._scene is not None and self._scene_shown >= MIN_SHOWN:
+        if self._scene is not None and self._scene_shown >= long_enough:
             self._keep(self._scene)
             self._scene = None
         self._last = frame
