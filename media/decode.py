@@ -177,10 +177,20 @@ def _sample_animation(
         image.seek(index)
         image.load()  # WebP and AVIF set the frame's duration when it is loaded
         duration = shown_for(image.info.get("duration"))
-        sig = signature(viewable(image, SIGNATURE_SIDE * 2))
+        sig = _frame_signature(image)
         sampler.add(index, start, duration, sig, lambda: viewable(image, limits.target_side))
         start += duration
     return sampler.frames()
+
+
+def _frame_signature(image: Image.Image) -> np.ndarray:
+    """The signature of what a viewer sees in the current frame, made small first (cheap)."""
+    if image.mode not in ("L", "RGB", "RGBA"):
+        return signature(viewable(image, SIGNATURE_SIDE * 2))
+    small = image.resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX)
+    if small.mode == "RGBA":
+        small = Image.alpha_composite(Image.new("RGBA", small.size, BACKGROUND), small)
+    return signature(small)
 
 
 def _decode_video(data: bytes, fmt: MediaFormat, limits: DecodeLimits) -> DecodedMedia:
