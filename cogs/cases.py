@@ -6,7 +6,6 @@ queue message someone deleted is never lost for good.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import discord
@@ -18,7 +17,7 @@ from db import reports as reports_db
 from db.cases import Case
 from moderation.access import moderators_only
 from moderation.names import CASE_KIND_NAMES
-from moderation.pagination import send_pages
+from moderation.pagination import Slice, send_pages
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -80,17 +79,12 @@ class Cases(commands.Cog):
             whom = f" about {user.mention}" if user else ""
             await interaction.response.send_message(f"No cases{whom} yet.", ephemeral=True)
             return
-        pages = math.ceil(total / self.PER_PAGE)
         title = f"Cases about {user}" if user else f"Cases in {interaction.guild.name}"
 
-        async def render(page: int) -> discord.Embed:
+        async def render(rows: Slice) -> discord.Embed:
             async with self.bot.db.connect() as conn:
                 found = await cases_db.list_cases(
-                    conn,
-                    guild_id,
-                    user_id=user_id,
-                    limit=self.PER_PAGE,
-                    offset=page * self.PER_PAGE,
+                    conn, guild_id, user_id=user_id, limit=rows.limit, offset=rows.offset
                 )
                 numbers = await reports_db.report_numbers(
                     conn, [case.report_id for case in found if case.report_id is not None]
@@ -105,7 +99,7 @@ class Cases(commands.Cog):
             embed.set_footer(text=f"{total} case{'s' if total != 1 else ''} · newest first")
             return embed
 
-        await send_pages(interaction, pages, render)
+        await send_pages(interaction, total, self.PER_PAGE, render)
 
 
 async def setup(bot: Lightstick) -> None:

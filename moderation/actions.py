@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bot import Lightstick
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,31 @@ class CaseDraft:
 # (an alert names its case).
 Gate = Callable[[AsyncConnection, CaseDraft], Awaitable[CaseDraft | None]]
 Follow = Callable[[AsyncConnection, Case], Awaitable[None]]
+
+
+class Decision(Generic[T]):
+    """A gate that closes a record (an alert, a report) before its case is written.
+
+    `close` returns the closed record, or None when someone else already decided (then no case
+    is written); `then` may change more in the same transaction and fill in the draft. The
+    closed record is kept in `closed` for what follows (redrawing it, telling reporters).
+    """
+
+    def __init__(
+        self,
+        close: Callable[[AsyncConnection], Awaitable[T | None]],
+        then: Callable[[AsyncConnection, T, CaseDraft], Awaitable[CaseDraft]] | None = None,
+    ) -> None:
+        self._close = close
+        self._then = then
+        self.closed: T | None = None
+
+    async def __call__(self, conn: AsyncConnection, draft: CaseDraft) -> CaseDraft | None:
+        closed = await self._close(conn)
+        if closed is None:
+            return None
+        self.closed = closed
+        return await self._then(conn, closed, draft) if self._then is not None else draft
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +158,27 @@ class ModerationActions:
         if problem:
             return Removal(problem=problem)
         return Removal(case=await self.record(guild_id, draft, gate=gate, follow=follow))
+
+    async def take_down(
+        self,
+        guild_id: int,
+        where: tuple[int, int] | None,
+        draft: CaseDraft,
+        *,
+        gate: Gate | None = None,
+        follow: Follow | None = None,
+    ) -> Removal:
+        """Remove the message at `where` (channel id, message id), if there is one to remove,
+        then record the case.
+
+        The message is reached by its ids alone, so one in an archived thread the cache doesn't
+        hold is removed too, and one its author already deleted is no obstacle.
+        """
+        if where is None:
+            return Removal(case=await self.record(guild_id, draft, gate=gate, follow=follow))
+        channel = self.bot.get_partial_messageable(where[0], guild_id=guild_id)
+        message = channel.get_partial_message(where[1])
+        return await self.remove_message(message, guild_id, draft, gate=gate, follow=follow)
 
     async def timeout_member(
         self,

@@ -6,7 +6,9 @@ moderator clicked, and acts through `bot.actions`, so every decision is a case.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 import discord
@@ -17,10 +19,9 @@ from db import alerts as alerts_db
 from db import allowlist, takedowns
 from db.alerts import MatchAlert
 from db.cases import Case
-from moderation.access import AccessDenied, require_moderator
-from moderation.actions import CaseDraft
-from moderation.buttons import RecordButton, ban_author, timeout_author
-from moderation.replies import apologise
+from moderation import buttons
+from moderation.actions import CaseDraft, Decision
+from moderation.buttons import OnAuthor, RecordButton
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -28,25 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALREADY_DECIDED = "Someone already decided on this alert."
-
-
-class AlertButton(
-    RecordButton,
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"lightstick:alert:(?P<id>[0-9]+):(?P<action>takedown|notmatch|timeout|ban)",
-):
-    """A button on a match alert; the alert's state is read from the database on each click."""
-
-    KIND = "alert"
-    LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
-        "takedown": ("Take down", discord.ButtonStyle.danger),
-        "notmatch": ("Not a match", discord.ButtonStyle.secondary),
-        "timeout": ("Timeout author", discord.ButtonStyle.primary),
-        "ban": ("Ban author", discord.ButtonStyle.danger),
-    }
-
-    async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
-        await on_alert_button(interaction, self.record_id, self.action)
 
 
 def alert_view(alert: MatchAlert) -> discord.ui.View:
@@ -63,59 +45,59 @@ def alert_view(alert: MatchAlert) -> discord.ui.View:
 async def on_alert_button(
     interaction: discord.Interaction[Lightstick], alert_id: int, action: str
 ) -> None:
-    try:
-        moderator = await require_moderator(interaction)
-    except AccessDenied as exc:
-        await interaction.response.send_message(str(exc), ephemeral=True)
+    clicked = await buttons.clicked_record(interaction, alert_id, alerts_db.get_alert, "alert")
+    if clicked is None:
         return
-    async with interaction.client.db.connect() as conn:
-        alert = await alerts_db.get_alert(conn, alert_id)
-    if alert is None or alert.guild_id != interaction.guild_id:
-        await interaction.response.send_message("That alert no longer exists.", ephemeral=True)
-        return
+    moderator, alert = clicked
     reason = f"Takedown-list match (alert {alert.id})"
-    try:
+    async with buttons.apologising(interaction, f"Alert button {action} on alert {alert_id}"):
         if action == "notmatch":
             await _not_a_match(interaction, alert, moderator)
         elif action == "takedown":
             await _take_down(interaction, alert, moderator)
         elif action == "timeout":
-            await timeout_author(interaction, moderator, alert.author_id, reason)
+            await buttons.timeout_author(interaction, OnAuthor(moderator, alert.author_id, reason))
         else:
-            await ban_author(interaction, moderator, alert.author_id, reason)
-    except Exception:
-        log.exception("Alert button %s on alert %s failed", action, alert_id)
-        await apologise(interaction)
+            await buttons.ban_author(interaction, OnAuthor(moderator, alert.author_id, reason))
+
+
+class AlertButton(
+    RecordButton,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"lightstick:alert:(?P<id>[0-9]+):(?P<action>takedown|notmatch|timeout|ban)",
+):
+    """A button on a match alert; the alert's state is read from the database on each click."""
+
+    KIND = "alert"
+    LABELS: ClassVar[dict[str, buttons.Label]] = {
+        "takedown": buttons.TAKE_DOWN,
+        "notmatch": ("Not a match", discord.ButtonStyle.secondary),
+        **buttons.AUTHOR_LABELS,
+    }
+    on_click = staticmethod(on_alert_button)
 
 
 async def _not_a_match(
     interaction: discord.Interaction[Lightstick], alert: MatchAlert, moderator: discord.Member
 ) -> None:
     bot = interaction.client
-    resolved: list[MatchAlert] = []
 
-    async def resolve(conn: AsyncConnection, draft: CaseDraft) -> CaseDraft | None:
-        done = await alerts_db.resolve_alert(
-            conn, alert.id, status=AlertStatus.NOT_A_MATCH, resolved_by=moderator.id
-        )
-        if done is None:
-            return None
-        resolved.append(done)
+    async def allow_picture(conn: AsyncConnection, _: MatchAlert, draft: CaseDraft) -> CaseDraft:
         for value in alert.upload_hashes:
             await allowlist.allow(
                 conn, alert.guild_id, value, decided_by=moderator.id, entry_id=alert.entry_id
             )
         return draft
 
-    draft = CaseDraft(
+    decision = Decision(_closing(alert, AlertStatus.NOT_A_MATCH, moderator), allow_picture)
+
+    draft = _draft(
         CaseKind.NOT_A_MATCH,
         "Marked not a match; this picture is allowlisted here",
-        user_id=alert.author_id,
-        moderator_id=moderator.id,
-        entry_id=alert.entry_id,
-        distance=alert.distance,
+        alert,
+        moderator,
     )
-    decided = await bot.actions.record(alert.guild_id, draft, gate=resolve)
+    decided = await bot.actions.record(alert.guild_id, draft, gate=decision)
     if decided is None:
         await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
         return
@@ -130,7 +112,8 @@ async def _not_a_match(
         f"again. {after}",
         ephemeral=True,
     )
-    await bot.alerts.refresh(interaction, resolved[0])
+    assert decision.closed is not None
+    await bot.alerts.refresh(interaction, decision.closed)
 
 
 async def _take_down(
@@ -143,38 +126,27 @@ async def _take_down(
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
     resolved: list[MatchAlert] = []
+    close = _closing(alert, AlertStatus.TAKEN_DOWN, moderator, removed=True)
 
     async def resolve(conn: AsyncConnection, _case: Case) -> None:
-        done = await alerts_db.resolve_alert(
-            conn, alert.id, status=AlertStatus.TAKEN_DOWN, resolved_by=moderator.id, removed=True
-        )
+        done = await close(conn)
         own = await takedowns.get_own_list(conn, alert.guild_id)
         if done is not None:
             resolved.append(done)
             if alert.entry_id is not None and alert.list_id == own.id:
                 await takedowns.add_variants(conn, alert.entry_id, alert.upload_hashes)
 
-    draft = CaseDraft(
-        CaseKind.TAKEDOWN,
-        "Taken down from a match alert",
-        user_id=alert.author_id,
-        moderator_id=moderator.id,
+    draft = dataclasses.replace(
+        _draft(CaseKind.TAKEDOWN, "Taken down from a match alert", alert, moderator),
         channel_id=alert.channel_id,
         message_id=alert.message_id,
-        entry_id=alert.entry_id,
-        distance=alert.distance,
     )
-    channel = interaction.guild.get_channel_or_thread(alert.channel_id)
-    if isinstance(channel, discord.TextChannel | discord.Thread):
-        removal = await bot.actions.remove_message(
-            channel.get_partial_message(alert.message_id), alert.guild_id, draft, follow=resolve
-        )
-        if removal.problem:
-            await interaction.followup.send(removal.problem, ephemeral=True)
-            return
-        case = removal.case
-    else:
-        case = await bot.actions.record(alert.guild_id, draft, follow=resolve)
+    where = (alert.channel_id, alert.message_id)
+    removal = await bot.actions.take_down(alert.guild_id, where, draft, follow=resolve)
+    if removal.problem:
+        await interaction.followup.send(removal.problem, ephemeral=True)
+        return
+    case = removal.case
     assert case is not None
     await bot.takedown_index.sync()
     await interaction.followup.send(
@@ -183,3 +155,32 @@ async def _take_down(
     )
     if resolved:
         await bot.alerts.refresh(interaction, resolved[0])
+
+
+def _draft(kind: CaseKind, reason: str, alert: MatchAlert, moderator: discord.Member) -> CaseDraft:
+    """A moderator's decision on an alert: about its author, its entry and distance."""
+    return CaseDraft(
+        kind,
+        reason,
+        user_id=alert.author_id,
+        moderator_id=moderator.id,
+        entry_id=alert.entry_id,
+        distance=alert.distance,
+    )
+
+
+def _closing(
+    alert: MatchAlert,
+    status: AlertStatus,
+    moderator: discord.Member,
+    *,
+    removed: bool | None = None,
+) -> Callable[[AsyncConnection], Awaitable[MatchAlert | None]]:
+    """Close the alert as decided, unless someone already did."""
+
+    async def close(conn: AsyncConnection) -> MatchAlert | None:
+        return await alerts_db.resolve_alert(
+            conn, alert.id, status=status, resolved_by=moderator.id, removed=removed
+        )
+
+    return close

@@ -33,8 +33,8 @@ from media.preview import blurred_preview
 from moderation.actions import CaseDraft
 from moderation.alert_buttons import alert_view
 from moderation.messages import message_url
+from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import ALERT_DECISION_NAMES
-from moderation.previews import preview_files
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -250,13 +250,8 @@ class MatchAlerts:
         preview: bytes | None,
         problem: str | None,
     ) -> None:
-        channel = guild.get_channel(settings.mod_channel_id) if settings.mod_channel_id else None
-        if not isinstance(channel, discord.TextChannel):
-            log.warning(
-                "Match in guild %s (case #%d) but no mod channel is set; see /config check",
-                guild.id,
-                case.number,
-            )
+        channel = mod_channel(guild, settings, f"Match (case #{case.number})")
+        if channel is None:
             return
         embed = await self.alert_embed(guild, alert, case, problem)
         content, mentions = None, discord.AllowedMentions.none()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 import discord
@@ -20,10 +21,19 @@ from db import reports as reports_db
 from db import takedowns
 from db.reports import CATEGORIES, Report
 from db.takedowns import NewEntry
-from moderation.access import AccessDenied, require_moderator
-from moderation.actions import CaseDraft
-from moderation.buttons import RecordButton, ban_author, closes_report, timeout_author
-from moderation.replies import apologise
+from moderation.actions import CaseDraft, Decision
+from moderation.buttons import (
+    AUTHOR_LABELS,
+    TAKE_DOWN,
+    Label,
+    OnAuthor,
+    RecordButton,
+    apologising,
+    ban_author,
+    clicked_record,
+    closes_report,
+    timeout_author,
+)
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -31,25 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALREADY_DECIDED = "Someone already decided on this report."
-
-
-class ReportButton(
-    RecordButton,
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"lightstick:report:(?P<id>[0-9]+):(?P<action>takedown|dismiss|timeout|ban)",
-):
-    """A button on a report's queue message; the report is read from the database on each click."""
-
-    KIND = "report"
-    LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
-        "takedown": ("Take down", discord.ButtonStyle.danger),
-        "dismiss": ("Dismiss", discord.ButtonStyle.secondary),
-        "timeout": ("Timeout author", discord.ButtonStyle.primary),
-        "ban": ("Ban author", discord.ButtonStyle.danger),
-    }
-
-    async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
-        await on_report_button(interaction, self.record_id, self.action)
 
 
 def report_view(report: Report) -> discord.ui.View:
@@ -105,17 +96,11 @@ async def on_report_button(
     reason: str = "",
 ) -> None:
     """A queue button, or (`action` "dismissed") the dismissal form sent back."""
-    try:
-        moderator = await require_moderator(interaction)
-    except AccessDenied as exc:
-        await interaction.response.send_message(str(exc), ephemeral=True)
+    clicked = await clicked_record(interaction, report_id, reports_db.get_report, "report")
+    if clicked is None:
         return
-    async with interaction.client.db.connect() as conn:
-        report = await reports_db.get_report(conn, report_id)
-    if report is None or report.guild_id != interaction.guild_id:
-        await interaction.response.send_message("That report no longer exists.", ephemeral=True)
-        return
-    try:
+    moderator, report = clicked
+    async with apologising(interaction, f"Report button {action} on report {report_id}"):
         if action == "takedown":
             await _take_down(interaction, report, moderator)
         elif action == "dismiss":
@@ -124,9 +109,22 @@ async def on_report_button(
             await _dismiss(interaction, report, moderator, reason)
         else:
             await _act_on_author(interaction, report, moderator, action)
-    except Exception:
-        log.exception("Report button %s on report %s failed", action, report_id)
-        await apologise(interaction)
+
+
+class ReportButton(
+    RecordButton,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"lightstick:report:(?P<id>[0-9]+):(?P<action>takedown|dismiss|timeout|ban)",
+):
+    """A button on a report's queue message; the report is read from the database on each click."""
+
+    KIND = "report"
+    LABELS: ClassVar[dict[str, Label]] = {
+        "takedown": TAKE_DOWN,
+        "dismiss": ("Dismiss", discord.ButtonStyle.secondary),
+        **AUTHOR_LABELS,
+    }
+    on_click = staticmethod(on_report_button)
 
 
 def _draft(kind: CaseKind, report: Report, moderator: discord.Member, reason: str) -> CaseDraft:
@@ -151,34 +149,25 @@ async def _take_down(
         await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
-    resolved: list[Report] = []
 
-    async def resolve(conn: AsyncConnection, draft: CaseDraft) -> CaseDraft | None:
-        done = await reports_db.resolve(
-            conn, report.id, status=ReportStatus.TAKEN_DOWN, resolved_by=moderator.id
-        )
-        if done is None:
-            return None
-        resolved.append(done)
-        entry_id = await _list_reported_media(conn, done, moderator)
+    async def list_media(conn: AsyncConnection, closed: Report, draft: CaseDraft) -> CaseDraft:
+        entry_id = await _list_reported_media(conn, closed, moderator)
         return dataclasses.replace(draft, entry_id=entry_id)
+
+    decision = Decision(_closing(report, ReportStatus.TAKEN_DOWN, moderator), list_media)
 
     draft = _draft(
         CaseKind.REPORT_TAKEDOWN, report, moderator, f"{report_reason(report)}: taken down"
     )
+    # Already deleted by its author is fine: the hashes were kept at report time.
+    where = None
     if not report.hidden and report.channel_id and report.message_id:
-        # Works for archived threads the cache doesn't hold. Already deleted by its author is
-        # fine: the hashes were kept at report time.
-        channel = bot.get_partial_messageable(report.channel_id, guild_id=guild.id)
-        removal = await bot.actions.remove_message(
-            channel.get_partial_message(report.message_id), guild.id, draft, gate=resolve
-        )
-        if removal.problem:
-            await interaction.followup.send(removal.problem, ephemeral=True)
-            return
-        case = removal.case
-    else:
-        case = await bot.actions.record(guild.id, draft, gate=resolve)
+        where = (report.channel_id, report.message_id)
+    removal = await bot.actions.take_down(guild.id, where, draft, gate=decision)
+    if removal.problem:
+        await interaction.followup.send(removal.problem, ephemeral=True)
+        return
+    case = removal.case
     if case is None:
         await interaction.followup.send(ALREADY_DECIDED, ephemeral=True)
         return
@@ -189,7 +178,8 @@ async def _take_down(
         listed = "It had no picture to add to the takedown list."
     await interaction.followup.send(f"Taken down (case #{case.number}). {listed}", ephemeral=True)
     await bot.report_queue.show(guild, report.id)
-    bot.report_queue.tell_reporters(guild, resolved[0])
+    assert decision.closed is not None
+    bot.report_queue.tell_reporters(guild, decision.closed)
 
 
 async def _list_reported_media(
@@ -229,23 +219,10 @@ async def _dismiss(
 ) -> None:
     bot = interaction.client
     assert interaction.guild is not None
-    resolved: list[Report] = []
-
-    async def resolve(conn: AsyncConnection, draft: CaseDraft) -> CaseDraft | None:
-        done = await reports_db.resolve(
-            conn,
-            report.id,
-            status=ReportStatus.DISMISSED,
-            resolved_by=moderator.id,
-            reason=reason or None,
-        )
-        if done is not None:
-            resolved.append(done)
-        return draft if done is not None else None
-
+    decision = Decision(_closing(report, ReportStatus.DISMISSED, moderator, reason or None))
     text = f"{report_reason(report)}: dismissed" + (f" ({reason})" if reason else "")
     draft = _draft(CaseKind.REPORT_DISMISSED, report, moderator, text)
-    case = await bot.actions.record(report.guild_id, draft, gate=resolve)
+    case = await bot.actions.record(report.guild_id, draft, gate=decision)
     if case is None:
         await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
         return
@@ -259,7 +236,8 @@ async def _dismiss(
         f"Dismissed (case #{case.number}).{after}", ephemeral=True
     )
     await bot.report_queue.show(interaction.guild, report.id)
-    bot.report_queue.tell_reporters(interaction.guild, resolved[0])
+    assert decision.closed is not None
+    bot.report_queue.tell_reporters(interaction.guild, decision.closed)
 
 
 async def _act_on_author(
@@ -276,7 +254,8 @@ async def _act_on_author(
         await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
         return
     act = timeout_author if action == "timeout" else ban_author
-    done = await act(interaction, moderator, report.target_user_id, report_reason(report), report)
+    step = OnAuthor(moderator, report.target_user_id, report_reason(report), report)
+    done = await act(interaction, step)
     if not done:
         return
     await bot.report_queue.show(guild, report.id)
@@ -285,3 +264,16 @@ async def _act_on_author(
             closed = await reports_db.get_report(conn, report.id)
         if closed is not None and closed.status == ReportStatus.ACTIONED:
             bot.report_queue.tell_reporters(guild, closed)
+
+
+def _closing(
+    report: Report, status: ReportStatus, moderator: discord.Member, reason: str | None = None
+) -> Callable[[AsyncConnection], Awaitable[Report | None]]:
+    """Close the report as decided, unless someone already did."""
+
+    async def close(conn: AsyncConnection) -> Report | None:
+        return await reports_db.resolve(
+            conn, report.id, status=status, resolved_by=moderator.id, reason=reason
+        )
+
+    return close

@@ -25,8 +25,8 @@ from db.reports import CATEGORIES, URGENT_CATEGORIES, Report, Reporter
 from moderation.access import public_mod_channel
 from moderation.actions import CaseDraft, delete_message
 from moderation.messages import message_url
+from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import CASE_KIND_NAMES, REPORT_OUTCOME_NAMES
-from moderation.previews import preview_files
 from moderation.report_buttons import report_view
 
 if TYPE_CHECKING:
@@ -269,13 +269,8 @@ class ReportQueue:
     ) -> None:
         report = state.report
         settings = await self.bot.guild_settings.get(guild.id)
-        channel = guild.get_channel(settings.mod_channel_id) if settings.mod_channel_id else None
-        if not isinstance(channel, discord.TextChannel):
-            log.warning(
-                "Report #%d in guild %s is kept, but no mod channel is set; see /config check",
-                report.number,
-                guild.id,
-            )
+        channel = mod_channel(guild, settings, f"Report #{report.number} is kept")
+        if channel is None:
             return
         embed = report_embed(state, notes, name_reporters=public_mod_channel(channel) is None)
         content, mentions = None, discord.AllowedMentions.none()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,12 +14,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from cogs.takedowns.group import takedown
+from cogs.takedowns.group import record_list_change, takedown
 from cogs.takedowns.texts import plural, quoted_label, short_hash
 from core.hash_lists import LABEL_LIMIT
 from core.hashes import Hash, parse_hash
 from core.vocabulary import CaseKind
-from db import cases
 from db import takedowns as takedowns_db
 from db.takedowns import NewEntry, TakedownEntry
 from media.entries import entry_hashes, frame_hashes
@@ -29,7 +27,7 @@ from media.pipeline import MediaRef
 from moderation.access import moderators_only, require_moderator
 from moderation.actions import CaseDraft
 from moderation.messages import media_refs, parse_message_link
-from moderation.pagination import send_pages
+from moderation.pagination import Slice, send_pages
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -367,17 +365,11 @@ class EntryCommands:
             saved = await takedowns_db.add_entry(
                 conn, guild_id, entry, source=source, added_by=member.id
             )
-            await cases.create_case(
-                conn,
-                guild_id,
-                CaseKind.TAKEDOWN_LIST,
-                moderator_id=member.id,
-                entry_id=saved.id,
-                reason=(
-                    f"Added entry {saved.id} ({short_hash(entry.hashes[0])}, {description}) "
-                    f"from {SOURCE_NAMES[source]}; label: {entry.label or 'none'}"
-                ),
+            reason = (
+                f"Added entry {saved.id} ({short_hash(entry.hashes[0])}, {description}) "
+                f"from {SOURCE_NAMES[source]}; label: {entry.label or 'none'}"
             )
+            await record_list_change(conn, member, reason, entry_id=saved.id)
         await self.bot.takedown_index.sync()
         return AddedMedia(saved.id, entry.hashes, entry.label, description)
 
@@ -412,12 +404,8 @@ class EntryCommands:
             found = await takedowns_db.get_entry(conn, guild_id, entry)
             if found is not None:
                 await takedowns_db.remove_entry(conn, guild_id, entry)
-                await cases.create_case(
-                    conn,
-                    guild_id,
-                    CaseKind.TAKEDOWN_LIST,
-                    moderator_id=member.id,  # no entry_id: the entry is gone, its number stays
-                    reason=f"Removed entry {entry}; label: {found.label or 'none'}",
+                await record_list_change(
+                    conn, member, f"Removed entry {entry}; label: {found.label or 'none'}"
                 )
         if found is None:
             await interaction.response.send_message(
@@ -464,16 +452,11 @@ class EntryCommands:
                 ephemeral=True,
             )
             return
-        pages = math.ceil(total / self.PER_PAGE)
 
-        async def render(page: int) -> discord.Embed:
+        async def render(rows: Slice) -> discord.Embed:
             async with self.bot.db.connect() as conn:
                 found = await takedowns_db.list_entries(
-                    conn,
-                    guild_id,
-                    label_contains=label,
-                    limit=self.PER_PAGE,
-                    offset=page * self.PER_PAGE,
+                    conn, guild_id, label_contains=label, limit=rows.limit, offset=rows.offset
                 )
             embed = discord.Embed(
                 title="Takedown list" + (f" · labels containing “{label}”" if label else ""),
@@ -483,4 +466,4 @@ class EntryCommands:
             embed.set_footer(text=f"{plural(total, 'entry', 'entries')} · /takedown info for one")
             return embed
 
-        await send_pages(interaction, pages, render)
+        await send_pages(interaction, total, self.PER_PAGE, render)

@@ -13,12 +13,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from cogs.takedowns.group import takedown
+from cogs.takedowns.group import record_list_change, takedown
 from cogs.takedowns.texts import plural
 from core.hash_lists import MAX_LINES, ParsedList, parse_hash_list, write_hash_list
 from core.hashes import Hash
-from core.vocabulary import CaseKind
-from db import cases
 from db import takedowns as takedowns_db
 from moderation.access import admins_only, require_admin
 
@@ -165,17 +163,12 @@ class FileCommands:
             async with self.bot.db.transaction() as conn:
                 result = await takedowns_db.import_list(conn, guild_id, parsed, added_by=member.id)
                 if result.entry_ids:
-                    await cases.create_case(
-                        conn,
-                        guild_id,
-                        CaseKind.TAKEDOWN_LIST,
-                        moderator_id=member.id,
-                        reason=(
-                            f"Imported {plural(len(result.entry_ids), 'entry', 'entries')} from "
-                            f"{filename} ({parsed.format}); "
-                            f"{plural(len(result.duplicates), 'duplicate')} skipped"
-                        ),
+                    reason = (
+                        f"Imported {plural(len(result.entry_ids), 'entry', 'entries')} from "
+                        f"{filename} ({parsed.format}); "
+                        f"{plural(len(result.duplicates), 'duplicate')} skipped"
                     )
+                    await record_list_change(conn, member, reason)
             saved = time.perf_counter()
             while await self.bot.takedown_index.sync():
                 pass  # a big import is more than one batch of the change log

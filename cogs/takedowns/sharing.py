@@ -8,10 +8,8 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
-from cogs.takedowns.group import takedown
+from cogs.takedowns.group import record_list_change, takedown
 from cogs.takedowns.texts import plural
-from core.vocabulary import CaseKind
-from db import cases
 from db import takedowns as takedowns_db
 from moderation.access import admins_only, require_admin
 
@@ -38,12 +36,8 @@ class SharingCommands:
             before = await takedowns_db.get_own_list(conn, guild_id)
             after = await takedowns_db.set_shared(conn, guild_id, not stop)
             if before.shared != after.shared:
-                await cases.create_case(
-                    conn,
-                    guild_id,
-                    CaseKind.TAKEDOWN_LIST,
-                    moderator_id=member.id,
-                    reason=f"{'Stopped sharing' if stop else 'Shared'} the takedown list",
+                await record_list_change(
+                    conn, member, f"{'Stopped sharing' if stop else 'Shared'} the takedown list"
                 )
         await self.bot.takedown_index.sync()
         if stop:
@@ -83,12 +77,8 @@ class SharingCommands:
             if found is not None and found.owner_guild_id != guild_id:
                 await takedowns_db.subscribe(conn, guild_id, found.id, action, member.id)
                 size = await takedowns_db.count_list_entries(conn, found.id)
-                await cases.create_case(
-                    conn,
-                    guild_id,
-                    CaseKind.TAKEDOWN_LIST,
-                    moderator_id=member.id,
-                    reason=f"Subscribed to shared list {found.share_code} (action: {action})",
+                await record_list_change(
+                    conn, member, f"Subscribed to shared list {found.share_code} (action: {action})"
                 )
         if found is None or found.owner_guild_id == guild_id:
             await interaction.response.send_message(
@@ -119,12 +109,8 @@ class SharingCommands:
             found = await takedowns_db.get_list_by_code(conn, code, shared_only=False)
             left = found is not None and await takedowns_db.unsubscribe(conn, guild_id, found.id)
             if left:
-                await cases.create_case(
-                    conn,
-                    guild_id,
-                    CaseKind.TAKEDOWN_LIST,
-                    moderator_id=member.id,
-                    reason=f"Unsubscribed from shared list {code.strip()}",
+                await record_list_change(
+                    conn, member, f"Unsubscribed from shared list {code.strip()}"
                 )
         if not left:
             await interaction.response.send_message(

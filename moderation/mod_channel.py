@@ -1,4 +1,4 @@
-"""The blurred preview on an alert or a queue message, attached as a spoiler.
+"""Posting in the mod channel: finding it, and attaching the blurred preview as a spoiler.
 
 The preview itself is made in memory by `media.preview`; this only attaches it, or says on the
 embed why it isn't there.
@@ -7,8 +7,13 @@ embed why it isn't there.
 from __future__ import annotations
 
 import io
+import logging
 
 import discord
+
+from db.guild_settings import GuildSettings
+
+log = logging.getLogger(__name__)
 
 PREVIEW_NAME = "SPOILER_lightstick-preview.jpg"  # "SPOILER_" makes Discord blur it until clicked
 
@@ -25,3 +30,14 @@ def preview_files(
         )
         return []
     return [discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=True)]
+
+
+def mod_channel(
+    guild: discord.Guild, settings: GuildSettings, what: str
+) -> discord.TextChannel | None:
+    """The server's mod channel, or None after logging that `what` has nowhere to go."""
+    channel = guild.get_channel(settings.mod_channel_id) if settings.mod_channel_id else None
+    if isinstance(channel, discord.TextChannel):
+        return channel
+    log.warning("%s in guild %s, but no mod channel is set; see /config check", what, guild.id)
+    return None
