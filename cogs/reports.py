@@ -37,7 +37,7 @@ from media.preview import blurred_preview
 from media.workers import PoolBusy
 from moderation.access import is_moderator
 from moderation.forms import form_id
-from moderation.i18n import N_, Texts, guild_texts, member_texts, plural_text
+from moderation.i18n import N_, Phrase, Texts, guild_texts, member_texts, plural_text
 from moderation.messages import media_refs, parse_message_link
 
 if TYPE_CHECKING:
@@ -413,7 +413,7 @@ class Reports(commands.Cog):
         problem = await self._hide_if_reported_enough(guild, filed, message, urgent, settings)
         if problem:
             tr = guild_texts(settings.language, guild)  # the queue speaks the server's language
-            notes.append(tr("Could not hide the message: {problem}", problem=problem))
+            notes.append(tr("Could not hide the message: {problem}", problem=tr.read(problem)))
         # A report that just turned urgent is posted anew: an edit can't ping the moderators.
         became_urgent = not filed.created and category in URGENT_CATEGORIES and urgent == 1
 
@@ -481,7 +481,7 @@ class Reports(commands.Cog):
         message: discord.Message | None,
         urgent: int,
         settings: GuildSettings,
-    ) -> str | None:
+    ) -> Phrase | None:
         """Remove a message pending review once enough people report it as sexual or a deepfake.
 
         A moderator's message waits for the other moderators instead: a few accounts must not be

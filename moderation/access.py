@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from moderation.i18n import N_, member_texts
+from moderation.i18n import N_, Phrase, member_texts, phrase
 from services.moderation_policy import MemberStanding, counts_as_admin, counts_as_moderator
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def admins_only():  # type: ignore[no-untyped-def]
     return app_commands.check(predicate)
 
 
-def public_mod_channel(channel: discord.abc.GuildChannel) -> str | None:
+def public_mod_channel(channel: discord.abc.GuildChannel) -> Phrase | None:
     """A warning when everyone can read the mod channel, else None.
 
     Where everyone can read it, the report queue does not name reporters: the reported member
@@ -97,7 +97,8 @@ def public_mod_channel(channel: discord.abc.GuildChannel) -> str | None:
     """
     if not channel.permissions_for(channel.guild.default_role).view_channel:
         return None
-    return (
-        f"everyone can read {channel.mention}, and alerts and reports there name who reported "
-        "and show blurred previews. Hide it from @everyone and let only moderators see it"
+    return phrase(
+        "Everyone can read {channel}, and alerts and reports there name who reported and show "
+        "blurred previews. Hide it from @everyone and let only moderators see it.",
+        channel=channel.mention,
     )

@@ -25,7 +25,13 @@ from db.rules import Rule
 from moderation.i18n import texts
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {**DEFAULT_KEYWORDS, "tr": None, "plural": (1, 2), "plural_text": (1, 2)}
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "tr": None,
+    "plural": (1, 2),
+    "plural_text": (1, 2),
+    "phrase": None,
+}
 TRANSLATED = [language for language in locales.LANGUAGES if language != locales.SOURCE_LANGUAGE]
 DISCORD_NAME = re.compile(r"^[-_'\w]{1,32}$")
 
