@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 
 def describe_case(tr: Texts, case: Case, report_number: int | None = None) -> str:
-    """One case as /cases lists it, in the moderator's language; its reason is the record's own
-    words (written when the case was, or typed by a moderator)."""
+    """One case as /cases lists it, in the moderator's language; its reason is quoted as the
+    record has it (written when the case was, or typed by a moderator)."""
     kind = tr(CASE_KIND_NAMES[case.kind])
     parts = [f"**#{case.number} · {kind}** · <t:{int(case.created_at.timestamp())}:R>"]
     if case.user_id:
@@ -44,7 +44,7 @@ def describe_case(tr: Texts, case: Case, report_number: int | None = None) -> st
     elif case.report_id is not None:
         parts.append(tr("Report id {id}", id=case.report_id))
     line = " · ".join(parts)
-    return f"{line}\n{case.reason[:300]}" if case.reason else line
+    return f"{line}\n> {case.reason[:300]}" if case.reason else line
 
 
 class Cases(commands.Cog):

@@ -26,7 +26,7 @@ from db import reports as reports_db
 from db import rules as rules_db
 from db.cases import Case
 from db.guild_settings import GuildSettings
-from moderation.i18n import N_, Phrase, guild_texts, phrase, texts
+from moderation.i18n import N_, Phrase, guild_texts, phrase, source_texts
 from services.moderation_policy import repeat_timeout_minutes, takedown_rule
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def can_act_on(me: discord.Member, member: discord.Member) -> Phrase | None:
 
 def in_english(problem: Phrase) -> str:
     """A problem as the log reads it."""
-    return texts("en").read(problem)
+    return source_texts().read(problem)
 
 
 async def delete_message(message: discord.Message | discord.PartialMessage) -> Phrase | None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.reports import Report
 from moderation.access import AccessDenied, require_moderator
-from moderation.i18n import N_, Texts, member_texts, texts
+from moderation.i18n import N_, Texts, member_texts, source_texts
 from moderation.replies import apologise
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class RecordButton:
         self, record_id: int, action: str, *, disabled: bool = False, tr: Texts | None = None
     ) -> None:
         label, style = self.LABELS[action]
-        label = (tr or texts("en"))(label)
+        label = (tr or source_texts())(label)
         custom_id = f"lightstick:{self.KIND}:{record_id}:{action}"
         super().__init__(  # type: ignore[call-arg]
             discord.ui.Button(label=label, style=style, disabled=disabled, custom_id=custom_id)

@@ -132,6 +132,12 @@ def texts(language: str) -> Texts:
     return Texts(language, locales.catalog(language))
 
 
+def source_texts() -> Texts:
+    """The source language's strings: for what nobody reads in Discord (the log, a button
+    rebuilt from a click's custom id)."""
+    return texts(locales.SOURCE_LANGUAGE)
+
+
 def member_texts(interaction: discord.Interaction) -> Texts:
     """For a reply only this member sees: their Discord client's language."""
     return texts(locales.language_of(str(interaction.locale)))
