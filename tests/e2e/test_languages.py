@@ -92,6 +92,7 @@ def untranslated(text: str) -> str:
     while previous != text:
         previous, text = text, re.sub(r"⟦[^⟦⟧]*⟧", "", text)
     text = re.sub(r"<[@#][!&]?\d+>|<t:\d+(:\w)?>", "", text)
+    text = text.replace("ℹ", "")  # the ℹ️ emoji, which str.isalpha takes for a letter
     return "".join(ch for ch in text if ch.isalpha())
 
 
@@ -246,7 +247,7 @@ async def test_a_server_set_to_korean_gets_korean_alerts_queue_messages_and_dms(
         "처리 기록 #"
     )
     notice = await eventually(lambda: direct_messages(sandbox, fan), "the author's DM")
-    assert notice[0].startswith(f"**{guild.name}**에 올리신 메시지가 삭제되었어요.")
+    assert notice[0].startswith(f"**{guild.guild.name}**에 올리신 메시지가 삭제되었어요.")
 
     decided = await click(moderator, alert, "일치 아님")  # the moderator's client is en-US
     assert (await decided.message()).content.startswith("Marked as not a match (case #")
@@ -270,7 +271,7 @@ async def test_a_server_set_to_korean_gets_korean_alerts_queue_messages_and_dms(
     assert form["title"] == "Dismiss report #1"  # the owner's client speaks English
     await (await guild.owner.submit_modal(asked, {"dismiss-reason": "ok"})).message()
     told = await eventually(lambda: direct_messages(sandbox, korean), "the reporter's DM")
-    assert told[0].startswith(f"**{guild.name}**의 운영진이 신고 #1을(를) 검토했고")
+    assert told[0].startswith(f"**{guild.guild.name}**의 운영진이 신고 #1을(를) 검토했고")
     assert not direct_messages(sandbox, english)
 
 
