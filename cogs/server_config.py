@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ON_OFF = {True: "on", False: "off"}
+AUTOMATIC = "auto"  # /config language: follow the server's preferred locale
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +346,24 @@ class Config(commands.Cog):
             "dm_reporters": dm_reporters,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
+
+    @config.command(
+        name="language", description="The language of alerts, the report queue, DMs and posts"
+    )
+    @app_commands.describe(language="Members' own replies always follow their Discord language")
+    @app_commands.choices(
+        language=[
+            app_commands.Choice(name="Server's Discord language", value=AUTOMATIC),
+            app_commands.Choice(name="English", value="en"),
+            app_commands.Choice(name="한국어 (Korean)", value="ko"),
+        ]
+    )
+    @admins_only()
+    async def language(
+        self, interaction: discord.Interaction[Lightstick], language: app_commands.Choice[str]
+    ) -> None:
+        chosen = None if language.value == AUTOMATIC else language.value
+        await self._apply(interaction, {"language": chosen})
 
     @config.command(name="check", description="Check Lightstick's permissions and set-up here")
     @admins_only()

@@ -48,6 +48,7 @@ class GuildSettings:
     crafted_action: str = "remove"
     unfinished_action: str = "alert"
     unsupported_action: str = "alert"
+    language: str | None = None  # shared posts' language; None: the server's preferred locale
     skipped_channel_ids: frozenset[int] = frozenset()
 
 

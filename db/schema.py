@@ -117,6 +117,8 @@ guild_settings = Table(
     Column("crafted_action", String(10), nullable=False, server_default="remove"),
     Column("unfinished_action", String(10), nullable=False, server_default="alert"),
     Column("unsupported_action", String(10), nullable=False, server_default="alert"),
+    # The language of the server's shared posts; NULL follows the server's preferred locale.
+    Column("language", String(16), nullable=True),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     CheckConstraint(_in("takedown_action", TAKEDOWN_ACTIONS), name="takedown_action"),
     CheckConstraint(

@@ -6,8 +6,8 @@ app makes them); files the bot could not finish and unsupported or corrupt ones 
 kinds join the checked list: a message removed because its file could not be checked, and a
 kick (the avatar alert's button). The kinds are written out as they are at this revision.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
