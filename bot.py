@@ -38,6 +38,7 @@ from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_text
 from moderation.replies import send_ephemeral
 from moderation.report_queue import ReportQueue
 from moderation.scanning import MessageScanner
+from moderation.unreadable import UnreadableFiles
 from process_settings import Settings, SettingsError, load_settings
 from services.live_index import LiveTakedownIndex
 
@@ -253,6 +254,7 @@ class Lightstick(commands.AutoShardedBot):
         self.takedown_index = LiveTakedownIndex(database)
         self.actions = ModerationActions(self)
         self.alerts = MatchAlerts(self)
+        self.unreadable = UnreadableFiles(self)
         self.report_queue = ReportQueue(self)
         self.forms = OpenForms(self)
         self.scanner = MessageScanner(self)
@@ -273,6 +275,7 @@ class Lightstick(commands.AutoShardedBot):
         await self.takedown_index.load()
         self.takedown_index.start_polling()
         self.alerts.start()
+        self.unreadable.start()
         self.scanner.start()
         await self.tree.set_translator(CommandTranslator())
         await self.load_extensions(EXTENSIONS)
@@ -322,6 +325,7 @@ class Lightstick(commands.AutoShardedBot):
         # While the connection is still open: scanning stops, queued alerts are posted.
         await self.scanner.close()
         await self.alerts.close()
+        await self.unreadable.close()
         await self.report_queue.close()
         self.loop_lag.stop()
         await self.takedown_index.close()

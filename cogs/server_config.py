@@ -173,11 +173,42 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
         inline=False,
     )
     embed.add_field(
+        name=tr("Files the bot can't check (/config takedowns)"),
+        value=unreadable_policy_lines(tr, settings),
+        inline=False,
+    )
+    embed.add_field(
         name=tr("Language (/config language)"),
         value=language_line(tr, guild, settings),
         inline=False,
     )
     return embed
+
+
+UnreadableAction = Literal["remove", "alert", "ignore"]
+UNREADABLE_ACTION_WORDS = {
+    "remove": N_("remove the message and alert"),
+    "alert": N_("alert the moderators"),
+    "ignore": N_("only count it"),
+}
+# Each kind of file the bot could not check, as the settings name it (media.outcomes words).
+UNREADABLE_KINDS = {
+    "crafted": N_("Refused as crafted or hostile"),
+    "unfinished": N_("Could not be checked to the end"),
+    "unsupported": N_("Unsupported or corrupt"),
+}
+
+
+def unreadable_policy_lines(tr: Texts, settings: GuildSettings) -> str:
+    """What the server does with each kind of file the bot could not check."""
+    return "\n".join(
+        tr(
+            "{kind}: **{action}**",
+            kind=tr(UNREADABLE_KINDS[kind]),
+            action=tr(UNREADABLE_ACTION_WORDS[getattr(settings, f"{kind}_action")]),
+        )
+        for kind in UNREADABLE_KINDS
+    )
 
 
 class Config(commands.Cog):
@@ -343,6 +374,9 @@ class Config(commands.Cog):
         dm_author="Send the author a short, neutral notice citing the rule",
         timeout_minutes="Time out an author whose upload matches again within a day (0: never)",
         previews="Show a small blurred preview in alerts",
+        crafted="A file built to hurt decoders (no camera makes one): default remove and alert",
+        unfinished="A file too large, long or slow to check to the end: default alert",
+        unsupported="A file in a format the bot doesn't read, or corrupt: default alert",
     )
     @admins_only()
     async def takedowns(
@@ -354,6 +388,9 @@ class Config(commands.Cog):
         dm_author: bool | None = None,
         timeout_minutes: app_commands.Range[int, 0, 40320] | None = None,
         previews: bool | None = None,
+        crafted: UnreadableAction | None = None,
+        unfinished: UnreadableAction | None = None,
+        unsupported: UnreadableAction | None = None,
     ) -> None:
         options = {
             "takedown_action": action,
@@ -362,6 +399,9 @@ class Config(commands.Cog):
             "dm_author": dm_author,
             "timeout_on_repeat_minutes": timeout_minutes,
             "previews": previews,
+            "crafted_action": crafted,
+            "unfinished_action": unfinished,
+            "unsupported_action": unsupported,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 
@@ -430,6 +470,7 @@ class Config(commands.Cog):
             (tr("Mod role"), self._mod_role_lines(tr, guild, settings)),
             (tr("Scanned channels"), self._scanned_channel_lines(tr, guild, settings)),
             (tr("Media since the bot started"), self._outcome_lines(tr, guild)),
+            (tr("Files the bot can't check"), self._unreadable_lines(tr, settings)),
             (tr("Language (/config language)"), [f"ℹ️ {language_line(tr, guild, settings)}"]),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
@@ -465,6 +506,25 @@ class Config(commands.Cog):
                     crafted=tr.number(crafted),
                     unfinished=tr.number(unfinished),
                     unsupported=tr.number(unsupported),
+                )
+            )
+        return lines
+
+    def _unreadable_lines(self, tr: Texts, settings: GuildSettings) -> list[str]:
+        """The policy for files the bot can't check; ignoring one kind is worth a warning."""
+        lines = [f"ℹ️ {line}" for line in unreadable_policy_lines(tr, settings).splitlines()]
+        ignored = [
+            tr(UNREADABLE_KINDS[name])
+            for name in ("crafted", "unfinished", "unsupported")
+            if getattr(settings, f"{name}_action") == "ignore"
+        ]
+        if ignored:
+            lines.append(
+                "⚠️ "
+                + tr(
+                    "Ignored ({kinds}): such a file stays up unchecked and nobody is told. A "
+                    "listed picture can be wrapped in one; consider `alert`.",
+                    kinds=", ".join(ignored),
                 )
             )
         return lines

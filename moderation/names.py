@@ -18,6 +18,8 @@ CASE_KIND_NAMES: dict[CaseKind, str] = {
     CaseKind.TAKEDOWN_LIST: N_("Takedown list change"),
     CaseKind.SETTINGS: N_("Settings change"),
     CaseKind.RULES: N_("Rules change"),
+    CaseKind.UNREADABLE: N_("Removed: file not checkable"),
+    CaseKind.KICK: N_("Kick"),
 }
 REPORT_OUTCOME_NAMES: dict[ReportStatus, str] = {
     ReportStatus.OPEN: N_("Open"),
