@@ -42,7 +42,6 @@ from media.fetch import FetchError
 from media.list_scope import ListMatch
 from media.matching import Tier
 from media.pipeline import HashedMedia
-from media.preview import blurred_preview
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -503,7 +502,7 @@ class Moderation(commands.Cog):
         problem = await self._delete(message) if remove else None
         removed = remove and problem is None
         alert, case = await self._record_match(message, media, found, removed)
-        preview = await asyncio.to_thread(blurred_preview, data) if data else None
+        preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self._follow_up(FollowUp(message, settings, alert, case, preview, problem, removed))
         return removed
 

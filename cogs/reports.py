@@ -38,7 +38,6 @@ from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledRepo
 from media.fetch import FetchError
 from media.hashing import MediaHashes, Outcome
 from media.pipeline import MediaRef
-from media.preview import blurred_preview
 from media.workers import PoolBusy
 
 if TYPE_CHECKING:
@@ -464,7 +463,7 @@ class Reports(commands.Cog):
         if settings.previews:
             decoded = next((data for media, data in results if media.hashed and data), None)
             if decoded is not None:
-                preview = await asyncio.to_thread(blurred_preview, decoded)
+                preview = await self.bot.pipeline.blurred_preview(decoded)
         return KeptMedia(preview, problems)
 
     async def _entry_hashes(self, ref: MediaRef) -> tuple[MediaHashes, bytes | None]:
@@ -486,11 +485,9 @@ class Reports(commands.Cog):
             return None
         try:
             data = await self.bot.pipeline.fetch(refs[0])
-            if not (await self.bot.pipeline.hash_bytes(data)).hashed:
-                return None  # only bytes a hashing worker decoded safely are decoded here
-        except (FetchError, PoolBusy):
+        except FetchError:
             return None
-        return await asyncio.to_thread(blurred_preview, data)
+        return await self.bot.pipeline.blurred_preview(data)
 
     # -- auto-hide ---------------------------------------------------------------------------
 

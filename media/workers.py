@@ -6,13 +6,21 @@ time under an address-space cap (RLIMIT_AS), and the parent gives every job a de
 that overruns is killed with SIGKILL and a fresh one takes its place, while the other workers
 keep serving, so the next upload never waits behind a runaway one.
 
-Why an asyncio API: the bot's event loop must never block. The parent waits on each worker's
-pipe with `loop.add_reader`, so a job costs the loop nothing while it runs. Admission is
-bounded: past `workers + max_waiting` jobs in flight, `hash_media` raises `PoolBusy` at once so
-the caller can record the miss instead of queueing without end.
+Why an asyncio API: the bot's event loop must never block. The parent talks to each worker over
+a non-blocking socket driven by the loop (`loop.sock_sendall`, `loop.sock_recv_into`), so a job
+costs the loop nothing while it runs, and a worker that sends half a reply and stalls runs into
+the job's deadline instead of freezing the loop. Admission is bounded: past
+`workers + max_waiting` jobs in flight, `hash_media` raises `PoolBusy` at once so the caller can
+record the miss instead of queueing without end.
 
-Media bytes travel over an anonymous pipe and live only in memory; nothing here writes them to
-disk or to a log.
+Why workers are trusted with nothing: they start with a clean environment (no token, no
+database URL; `media.worker_environment`), and they answer with plain data that the parent
+reads strictly (`media.worker_protocol`), never with pickles: a decoder exploited into running
+code in a worker must not get to run code in the bot. A reply out of shape is refused, the job
+counts as not finished, and the worker is replaced.
+
+Media bytes travel over an anonymous socket pair and live only in memory; nothing here writes
+them to disk or to a log.
 """
 
 from __future__ import annotations
@@ -24,20 +32,43 @@ import logging
 import multiprocessing
 import os
 import resource
+import socket
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Protocol, TypeVar
 
 from PIL import Image
 
 from media.formats import DecodeLimits
 from media.hashing import MediaHashes, Outcome, entry_hashes_for_image, hash_media
+from media.preview import blurred_preview
+from media.worker_protocol import (
+    MAX_REPLY_BYTES,
+    READY,
+    BadReply,
+    JobKind,
+    check_preview,
+    decode_hashes,
+    encode_hashes,
+)
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[bytes, DecodeLimits], MediaHashes]
-_READY = "ready"
+T = TypeVar("T")
+# multiprocessing's framing, which the worker's Connection reads and writes: a signed 32-bit
+# big-endian length, then the bytes.
+_LENGTH = struct.Struct("!i")
+
+
+class Job(Protocol):
+    """What a worker runs for an upload (tests substitute their own)."""
+
+    def __call__(
+        self, data: bytes, limits: DecodeLimits, *, explicit: bool = False
+    ) -> MediaHashes: ...
 
 
 class PoolBusy(Exception):
@@ -46,6 +77,14 @@ class PoolBusy(Exception):
 
 class PoolClosed(Exception):
     """The pool was closed while a job waited for a worker."""
+
+
+class _NotFinished(Exception):
+    """A job ended without a usable reply: deadline, crash, or a reply out of shape."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,31 +103,42 @@ class PoolSettings:
 def _worker_main(
     conn: Connection, job: Job, limits: DecodeLimits, memory_bytes: int, niceness: int
 ) -> None:
-    """Child process: cap memory, lower priority, report ready, then hash one job at a time."""
+    """Child process: cap memory, lower priority, report ready, then answer one job at a time."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     os.nice(niceness)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
     warm_up()
-    conn.send(_READY)
-    jobs: dict[str, Job] = {"media": job, "entry": entry_hashes_for_image}
+    conn.send_bytes(READY)
     while True:
         try:
-            kind = conn.recv()
+            kind = JobKind(conn.recv_bytes().decode())
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        try:
-            result = jobs[kind](data, limits)
-        except MemoryError:
-            result = MediaHashes.failed(
-                Outcome.REJECTED, "decoding it needs more memory than allowed"
-            )
-        except Exception as exc:  # a decoder bug must become an outcome, not a dead worker
-            result = MediaHashes.failed(
-                Outcome.UNDECODABLE, f"the decoder failed: {type(exc).__name__}"
-            )
+        reply = _answer(kind, data, job, limits)
         del data
-        conn.send(result)
+        conn.send_bytes(reply)
+
+
+def _answer(kind: JobKind, data: bytes, job: Job, limits: DecodeLimits) -> bytes:
+    """The reply to one job, as plain data; a failure is an outcome, never a dead worker."""
+    if kind is JobKind.PREVIEW:
+        try:
+            return blurred_preview(data, limits) or b""
+        except Exception:  # a preview is a courtesy: the alert goes without one
+            return b""
+    try:
+        if kind is JobKind.ENTRY:
+            result = entry_hashes_for_image(data, limits)
+        else:
+            result = job(data, limits, explicit=kind is JobKind.MEDIA_EXPLICIT)
+    except MemoryError:
+        result = MediaHashes.failed(Outcome.REJECTED, "decoding it needs more memory than allowed")
+    except Exception as exc:  # a decoder bug must become an outcome, not a dead worker
+        result = MediaHashes.failed(
+            Outcome.UNDECODABLE, f"the decoder failed: {type(exc).__name__}"
+        )
+    return encode_hashes(result)
 
 
 def warm_up() -> None:
@@ -98,21 +148,16 @@ def warm_up() -> None:
     hash_media(buffer.getvalue())
 
 
-def _send_job(conn: Connection, kind: str, data: bytes) -> None:
-    conn.send(kind)
-    conn.send_bytes(data)
-
-
 class _Worker:
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, sock: socket.socket) -> None:
         self.process = process
-        self.conn = conn
+        self.sock = sock  # non-blocking: only the event loop reads and writes it
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
-            self.conn.close()
+            self.sock.close()
 
 
 class HashingPool:
@@ -123,15 +168,16 @@ class HashingPool:
         self._job = job
         # A fork server, not plain fork: workers fork from a small clean process that has the
         # decoders imported once, so they carry no copy of the bot's state and a replacement
-        # for a killed worker starts in milliseconds rather than re-importing everything.
+        # for a killed worker starts in milliseconds rather than re-importing everything. The
+        # first preload restarts the fork server without the bot's secrets in its environment.
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["media.worker_preload"])
+        self._context.set_forkserver_preload(["media.worker_environment", "media.worker_preload"])
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         self._pending = 0
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self.killed = 0  # workers killed for a deadline or a crash, for stats
+        self.killed = 0  # workers killed for a deadline, a crash or a bad reply, for stats
 
     async def __aenter__(self) -> HashingPool:
         await self.start()
@@ -158,19 +204,35 @@ class HashingPool:
     def pending(self) -> int:
         return self._pending
 
-    async def hash_media(self, data: bytes) -> MediaHashes:
+    async def hash_media(self, data: bytes, *, explicit: bool = False) -> MediaHashes:
         """Decode and hash an upload in a worker; a deadline or a crash is a REJECTED outcome.
 
         Still images with bars or screenshot chrome also carry the trimmed picture's hashes
-        in `extra`; pass the result to `media.matching.match_media`.
+        in `extra`; pass the result to `media.matching.match_media`. With `explicit`, the
+        result also carries `explicit_score` (see `media.classifier`).
         """
-        return await self._submit("media", data)
+        kind = JobKind.MEDIA_EXPLICIT if explicit else JobKind.MEDIA
+        return await self._hashes(kind, data)
 
     async def entry_hashes(self, data: bytes) -> MediaHashes:
         """Hashes to store for a new takedown entry: `frames`, plus crops/rotations in `extra`."""
-        return await self._submit("entry", data)
+        return await self._hashes(JobKind.ENTRY, data)
 
-    async def _submit(self, kind: str, data: bytes) -> MediaHashes:
+    async def blurred_preview(self, data: bytes) -> bytes | None:
+        """The small blurred JPEG an alert shows (`media.preview`), made in a worker under the
+        same deadline and memory cap as hashing; None when the file can't be decoded in time."""
+        try:
+            return await self._submit(JobKind.PREVIEW, data, check_preview)
+        except _NotFinished:
+            return None
+
+    async def _hashes(self, kind: JobKind, data: bytes) -> MediaHashes:
+        try:
+            return await self._submit(kind, data, decode_hashes)
+        except _NotFinished as exc:
+            return MediaHashes.failed(Outcome.REJECTED, exc.reason)
+
+    async def _submit(self, kind: JobKind, data: bytes, read: Callable[[bytes], T]) -> T:
         if self._closed:
             raise PoolClosed("the hashing pool is closed")
         if self._pending >= self.settings.workers + self.settings.max_waiting:
@@ -178,46 +240,37 @@ class HashingPool:
         self._pending += 1
         try:
             worker = await self._idle.get()
-            return await self._run(worker, kind, data)
+            return await self._run(worker, kind, data, read)
         finally:
             self._pending -= 1
 
-    async def _run(self, worker: _Worker, kind: str, data: bytes) -> MediaHashes:
+    async def _run(
+        self, worker: _Worker, kind: JobKind, data: bytes, read: Callable[[bytes], T]
+    ) -> T:
+        """Send the job, read the reply within the deadline; any failure replaces the worker."""
         try:
-            result = await asyncio.wait_for(
-                self._exchange(worker.conn, kind, data), self.settings.job_seconds
-            )
+            async with asyncio.timeout(self.settings.job_seconds):
+                await _send(worker.sock, kind.encode())
+                await _send(worker.sock, data)
+                result = read(await _receive(worker.sock))
         except TimeoutError:
             self._replace(worker)
             seconds = self.settings.job_seconds
-            return MediaHashes.failed(Outcome.REJECTED, f"decoding took longer than {seconds:g} s")
-        except (EOFError, OSError, BrokenPipeError):
+            raise _NotFinished(f"decoding took longer than {seconds:g} s") from None
+        except BadReply as exc:
             self._replace(worker)
-            return MediaHashes.failed(
-                Outcome.REJECTED, "the worker died decoding it (likely over the memory cap)"
-            )
+            log.warning("A hashing worker sent a malformed %s reply (%s); replaced it", kind, exc)
+            raise _NotFinished(
+                "hashing could not finish: the worker's reply was malformed"
+            ) from None
+        except (EOFError, OSError):
+            self._replace(worker)
+            raise _NotFinished("the worker died decoding it (likely over the memory cap)") from None
         except BaseException:
             self._replace(worker)  # cancelled: the worker may still be busy with our job
             raise
         self._idle.put_nowait(worker)
         return result
-
-    async def _exchange(self, conn: Connection, kind: str, data: bytes) -> object:
-        # Writing megabytes into a pipe blocks until the (lower-priority) worker has read them,
-        # so it happens in a thread, never on the event loop.
-        await asyncio.to_thread(_send_job, conn, kind, data)
-        return await self._receive(conn)
-
-    async def _receive(self, conn: Connection) -> object:
-        loop = asyncio.get_running_loop()
-        readable: asyncio.Future[None] = loop.create_future()
-        fd = conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
-        try:
-            await readable
-        finally:
-            loop.remove_reader(fd)
-        return conn.recv()
 
     def _replace(self, worker: _Worker) -> None:
         self.killed += 1
@@ -256,14 +309,49 @@ class HashingPool:
         )
         await asyncio.to_thread(process.start)  # with a fork server, start() waits on a socket
         child.close()
-        worker = _Worker(process, parent)
+        sock = socket.socket(fileno=os.dup(parent.fileno()))
+        parent.close()
+        sock.setblocking(False)
+        worker = _Worker(process, sock)
         self._workers.add(worker)
         try:
-            ready = await asyncio.wait_for(self._receive(parent), settings.start_seconds)
-        except (TimeoutError, EOFError, OSError) as exc:
+            async with asyncio.timeout(settings.start_seconds):
+                ready = await _receive(sock)
+        except (TimeoutError, EOFError, OSError, BadReply) as exc:
             worker.kill()
             self._workers.discard(worker)
             raise RuntimeError("a hashing worker did not start") from exc
-        if ready != _READY:
-            raise RuntimeError(f"a hashing worker said {ready!r} instead of ready")
+        if ready != READY:
+            worker.kill()
+            self._workers.discard(worker)
+            raise RuntimeError(f"a hashing worker said {ready[:40]!r} instead of ready")
         return worker
+
+
+async def _send(sock: socket.socket, payload: bytes) -> None:
+    """One message as the worker's Connection reads it. Megabytes go out as the (lower
+    priority) worker reads them, without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendall(sock, _LENGTH.pack(len(payload)))
+    await loop.sock_sendall(sock, payload)
+
+
+async def _receive(sock: socket.socket) -> bytes:
+    """One message from a worker, refused past MAX_REPLY_BYTES before any of it is read."""
+    (length,) = _LENGTH.unpack(await _read_exactly(sock, _LENGTH.size))
+    if not 0 <= length <= MAX_REPLY_BYTES:
+        raise BadReply(f"a reply of {length} bytes (at most {MAX_REPLY_BYTES})")
+    return await _read_exactly(sock, length)
+
+
+async def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = await loop.sock_recv_into(sock, view[got:])
+        if count == 0:
+            raise EOFError("the worker closed its end")
+        got += count
+    return bytes(buffer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,7 +16,7 @@ from media.fetch import FetchPolicy
 from media.hashing import MediaHashes
 from media.pipeline import MediaPipeline, MediaRef
 from media.workers import HashingPool, PoolClosed, PoolSettings
-from tests.media import samples
+from tests.media import jobs, samples
 
 PHOTOS = {name: samples.encode(samples.photo(n), "JPEG") for n, name in enumerate("abc", start=1)}
 
@@ -81,3 +83,44 @@ async def test_the_caches_hold_no_objects_for_the_garbage_collector_to_walk(serv
         cached = await pipeline.hash_ref(ref(host, "c"))
     assert after == before
     assert cached.cached and cached.hashes.hashed
+
+
+async def test_a_score_asked_for_is_never_answered_by_a_cached_result_without_one(server) -> None:
+    host, downloads = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    async with aiohttp.ClientSession() as session:
+        async with HashingPool(PoolSettings(workers=1)) as pool:
+            pipeline = MediaPipeline(session, pool, policy)
+            plain = await pipeline.hash_ref(ref(host, "a"))
+            scored = await pipeline.hash_ref(ref(host, "a"), explicit=True)
+            plain_bytes = await pipeline.hash_bytes(PHOTOS["b"])
+            scored_bytes = await pipeline.hash_bytes(PHOTOS["b"], explicit=True)
+        # The pool is closed: from here on, anything not answered by a cache raises PoolClosed.
+        again = await pipeline.hash_ref(ref(host, "a"), explicit=True)
+        copy = await pipeline.hash_ref(ref(host, "copy-of-a"), explicit=True)
+        unasked = await pipeline.hash_ref(ref(host, "a"))
+    assert plain.hashes.explicit_score is None
+    assert scored.hashes.explicit_score is not None and not scored.cached
+    assert scored.hashes.frames == plain.hashes.frames
+    assert plain_bytes.explicit_score is None and scored_bytes.explicit_score is not None
+    assert again.cached and again.hashes == scored.hashes
+    assert copy.hashes == scored.hashes
+    assert unasked.cached and unasked.hashes == plain.hashes  # no score unless asked for
+    assert downloads == {"a": 2, "copy-of-a": 1}
+
+
+async def test_a_preview_is_skipped_rather_than_queued_when_the_workers_are_busy() -> None:
+    settings = PoolSettings(workers=1, max_waiting=0)
+    async with (
+        aiohttp.ClientSession() as session,
+        HashingPool(settings, job=jobs.hang_on_request) as pool,
+    ):
+        pipeline = MediaPipeline(session, pool, FetchPolicy(frozenset()))
+        assert await pipeline.blurred_preview(PHOTOS["a"]) is not None
+        runaway = asyncio.create_task(pool.hash_media(jobs.HANG))
+        await asyncio.sleep(0)  # the runaway takes the only worker
+        assert pool.pending == 1
+        assert await pipeline.blurred_preview(PHOTOS["a"]) is None
+        runaway.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runaway
