@@ -102,16 +102,20 @@ _loaded: ExplicitClassifier | None = None
 def explicit_score(pictures: Sequence[Image.Image]) -> float:
     """The best score among up to MAX_SCORED_FRAMES of `pictures`, spread evenly over them.
 
-    Loads the model the first time it is called in this process (a hashing worker), then keeps
-    it. Raises ExplicitModelError when the model can't be loaded or run.
+    Raises ExplicitModelError when the model can't be loaded or run.
     """
-    global _loaded
     if not pictures:
         raise ValueError("no picture to score")
+    return load_model().score([pictures[i] for i in scored_frames(len(pictures))])
+
+
+def load_model() -> ExplicitClassifier:
+    """This process's classifier, loaded on the first call (in a hashing worker) and kept."""
+    global _loaded
     if _loaded is None:
         _loaded = ExplicitClassifier()
         log.info("Loaded the explicit-image model from %s", _loaded.model_path)
-    return _loaded.score([pictures[i] for i in scored_frames(len(pictures))])
+    return _loaded
 
 
 def scored_frames(count: int) -> list[int]:

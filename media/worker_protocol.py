@@ -46,6 +46,7 @@ class JobKind(enum.StrEnum):
     MEDIA_EXPLICIT = "media+explicit"  # hash an upload and score it with the classifier
     ENTRY = "entry"  # hash a new takedown entry, with its crops and rotations
     PREVIEW = "preview"  # make the blurred preview an alert shows
+    LOAD_MODEL = "load-model"  # load the explicit-image model before the first scored file
 
 
 class BadReply(ValueError):

@@ -42,6 +42,7 @@ from typing import Protocol, TypeVar
 
 from PIL import Image
 
+from media.classifier import ExplicitModelError, load_model
 from media.formats import DecodeLimits
 from media.hashing import MediaHashes, Outcome, entry_hashes_for_image, hash_media
 from media.preview import blurred_preview
@@ -125,6 +126,12 @@ def _worker_main(
 
 def _answer(kind: JobKind, data: bytes, job: Job, limits: DecodeLimits) -> bytes:
     """The reply to one job, as plain data; a failure is an outcome, never a dead worker."""
+    if kind is JobKind.LOAD_MODEL:
+        try:
+            load_model()
+        except ExplicitModelError:  # each scored file then says so in the worker's log
+            log.exception("The explicit-image model could not be loaded")
+        return READY
     if kind is JobKind.PREVIEW:
         try:
             return blurred_preview(data, limits) or b""
@@ -155,6 +162,7 @@ class _Worker:
     def __init__(self, process: BaseProcess, sock: socket.socket) -> None:
         self.process = process
         self.sock = sock  # non-blocking: only the event loop reads and writes it
+        self.model_loaded = False  # the explicit-image model, loaded before the first score
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
@@ -257,10 +265,13 @@ class HashingPool:
     ) -> T:
         """Send the job, read the reply within the deadline; any failure replaces the worker."""
         try:
+            if kind is JobKind.MEDIA_EXPLICIT and not worker.model_loaded:
+                await self._load_model(worker)
             async with asyncio.timeout(self.settings.job_seconds):
-                await _send(worker.sock, kind.encode())
-                await _send(worker.sock, data)
-                result = read(await _receive(worker.sock))
+                result = read(await _ask(worker.sock, kind, data))
+        except _NotFinished:
+            self._replace(worker)
+            raise
         except TimeoutError:
             self._replace(worker)
             seconds = self.settings.job_seconds
@@ -279,6 +290,22 @@ class HashingPool:
             raise
         self._idle.put_nowait(worker)
         return result
+
+    async def _load_model(self, worker: _Worker) -> None:
+        """Load the explicit-image model in a worker before its first scored file, under the
+        start-up deadline: on a busy machine, loading takes seconds that no file's deadline
+        should pay for (a worker killed for it would have to load it again)."""
+        seconds = self.settings.start_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                reply = await _ask(worker.sock, JobKind.LOAD_MODEL, b"")
+        except TimeoutError:
+            raise _NotFinished(
+                f"the explicit-image model took longer than {seconds:g} s to load"
+            ) from None
+        if reply != READY:
+            raise BadReply(f"{reply[:40]!r} instead of ready after loading the model")
+        worker.model_loaded = True
 
     def _replace(self, worker: _Worker) -> None:
         self.killed += 1
@@ -334,6 +361,12 @@ class HashingPool:
             self._workers.discard(worker)
             raise RuntimeError(f"a hashing worker said {ready[:40]!r} instead of ready")
         return worker
+
+
+async def _ask(sock: socket.socket, kind: JobKind, data: bytes) -> bytes:
+    await _send(sock, kind.encode())
+    await _send(sock, data)
+    return await _receive(sock)
 
 
 async def _send(sock: socket.socket, payload: bytes) -> None:

@@ -19,6 +19,8 @@ from tests.media import jobs, samples
 
 pytestmark = pytest.mark.timeout(120)
 SAFE = 0.2  # Yahoo's guidance: below 0.2 is safe
+# A generous deadline: on a busy machine a slow score must not read as a file that failed.
+SCORING = PoolSettings(workers=1, job_seconds=30.0)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +118,7 @@ async def test_a_worker_scores_files_as_the_package_scores_them(
         "shapes png": small_file(samples.skin_tone_shapes(), "PNG"),
         "shapes webp": small_file(samples.skin_tone_shapes(), "WEBP"),
     }
-    async with HashingPool(PoolSettings(workers=1)) as pool:
+    async with HashingPool(SCORING) as pool:
         results = {name: await pool.hash_media(data, explicit=True) for name, data in files.items()}
     for name, data in files.items():
         score = results[name].explicit_score
@@ -135,7 +137,7 @@ async def test_animations_and_videos_count_their_best_sampled_frame() -> None:
         "video": samples.video([square[0], explicit, square[1], square[2]], fps=1),
         "benign video": samples.video(square, fps=1),
     }
-    async with HashingPool(PoolSettings(workers=1)) as pool:
+    async with HashingPool(SCORING) as pool:
         scores = {
             name: (await pool.hash_media(data, explicit=True)).explicit_score
             for name, data in files.items()
@@ -147,7 +149,7 @@ async def test_animations_and_videos_count_their_best_sampled_frame() -> None:
 
 async def test_the_model_is_loaded_only_when_a_job_asks_for_a_score() -> None:
     photo = samples.encode(samples.photo(), "JPEG")
-    async with HashingPool(PoolSettings(workers=1), job=jobs.report_model_loaded) as pool:
+    async with HashingPool(SCORING, job=jobs.report_model_loaded) as pool:
         before = (await pool.hash_media(photo)).reason
         after = (await pool.hash_media(photo, explicit=True)).reason
     assert before == "onnxruntime loaded: False"
@@ -155,7 +157,7 @@ async def test_the_model_is_loaded_only_when_a_job_asks_for_a_score() -> None:
 
 
 async def test_no_score_unless_asked_and_none_for_a_file_that_does_not_decode() -> None:
-    async with HashingPool(PoolSettings(workers=1)) as pool:
+    async with HashingPool(SCORING) as pool:
         plain = await pool.hash_media(samples.encode(samples.skin_tone_shapes(), "PNG"))
         broken = await pool.hash_media(b"not a picture", explicit=True)
     assert plain.hashed and plain.explicit_score is None

@@ -89,7 +89,7 @@ async def test_a_score_asked_for_is_never_answered_by_a_cached_result_without_on
     host, downloads = server
     policy = FetchPolicy(frozenset({host}), allow_http=True)
     async with aiohttp.ClientSession() as session:
-        async with HashingPool(PoolSettings(workers=1)) as pool:
+        async with HashingPool(PoolSettings(workers=1, job_seconds=30.0)) as pool:
             pipeline = MediaPipeline(session, pool, policy)
             plain = await pipeline.hash_ref(ref(host, "a"))
             scored = await pipeline.hash_ref(ref(host, "a"), explicit=True)
