@@ -31,6 +31,12 @@ from db.guild_settings import SettingsCache
 from media.fetch import DISCORD_MEDIA_HOSTS, FetchPolicy
 from media.pipeline import MediaPipeline
 from media.workers import HashingPool, PoolSettings
+from moderation.actions import ModerationActions
+from moderation.alerts import MatchAlerts
+from moderation.forms import OpenForms
+from moderation.replies import send_ephemeral
+from moderation.report_queue import ReportQueue
+from moderation.scanning import MessageScanner
 from process_settings import Settings, SettingsError, load_settings
 from services.live_index import LiveTakedownIndex
 
@@ -44,6 +50,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.server_config",
     "cogs.takedowns",
     "cogs.reports",
+    "cogs.cases",
 )
 
 # What the invite link asks for; README.md explains each one and /config check verifies them.
@@ -154,17 +161,6 @@ class LightstickTree(app_commands.CommandTree["Lightstick"]):
         await send_ephemeral(interaction, message)
 
 
-async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
-    """Answer privately, whether or not the interaction was already answered."""
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
-    except discord.HTTPException as exc:
-        log.warning("Could not send an ephemeral answer: %s", exc)
-
-
 class LoopLagMonitor:
     """Measures how late the event loop wakes up: a blocked loop stalls commands and heartbeats."""
 
@@ -229,7 +225,9 @@ def freeze_startup_objects() -> None:
 
 
 class Lightstick(commands.AutoShardedBot):
-    """The bot: owns the database handle and settings; cogs do the features."""
+    """The bot: owns the database, the settings and the services every cog shares (the
+    actions with their cases, match alerts, the report queue, the scanner); cogs are the
+    commands, menus and listeners, and reach each other only through these."""
 
     def __init__(
         self, settings: Settings, database: Database, pipeline: MediaPipeline | None = None
@@ -249,6 +247,11 @@ class Lightstick(commands.AutoShardedBot):
         self.db = database
         self.guild_settings = SettingsCache(database)
         self.takedown_index = LiveTakedownIndex(database)
+        self.actions = ModerationActions(self)
+        self.alerts = MatchAlerts(self)
+        self.report_queue = ReportQueue(self)
+        self.forms = OpenForms(self)
+        self.scanner = MessageScanner(self)
         self.loop_lag = LoopLagMonitor()
         self._started = False  # the first READY has been seen
         self._pipeline = pipeline
@@ -265,6 +268,8 @@ class Lightstick(commands.AutoShardedBot):
         self.loop_lag.start()
         await self.takedown_index.load()
         self.takedown_index.start_polling()
+        self.alerts.start()
+        self.scanner.start()
         await self.load_extensions(EXTENSIONS)
         try:
             await self.sync_commands_if_changed()
@@ -302,6 +307,10 @@ class Lightstick(commands.AutoShardedBot):
         return True
 
     async def close(self) -> None:
+        # While the connection is still open: scanning stops, queued alerts are posted.
+        await self.scanner.close()
+        await self.alerts.close()
+        await self.report_queue.close()
         self.loop_lag.stop()
         await self.takedown_index.close()
         await super().close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -28,21 +28,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.access import is_moderator
-from cogs.scanner import media_refs
-from cogs.takedowns import MESSAGE_LINK, entry_hashes, variant_hashes
-from core.hashes import Hash
 from db import reports as reports_db
 from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
+from media.entries import EntryHashes, entry_hashes
 from media.fetch import FetchError
-from media.hashing import MediaHashes, Outcome
-from media.pipeline import MediaRef
-from media.workers import PoolBusy
+from moderation.access import is_moderator
+from moderation.forms import form_id
+from moderation.messages import media_refs, parse_message_link
 
 if TYPE_CHECKING:
     from bot import Lightstick
-    from cogs.moderation import Moderation
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +87,6 @@ NOT_FOUND = (
 FORM_FAILED = "Sorry, something went wrong sending your report. Please try again."
 
 
-@dataclass(frozen=True, slots=True)
-class MessageLink:
-    guild_id: int
-    channel_id: int
-    message_id: int
-
-
-def parse_message_link(text: str) -> MessageLink | None:
-    """The ids in a Copy Message Link link (discord.com, ptb., canary., discordapp.com)."""
-    found = MESSAGE_LINK.search(text.strip())
-    if found is None:
-        return None
-    return MessageLink(int(found[1]), int(found[2]), int(found[3]))
-
-
 def excerpt_of(content: str, limit: int) -> str:
     """The reported text as moderators read it: one line, cut at a word, at most `limit`."""
     text = " ".join(content.split())
@@ -130,15 +111,6 @@ def account_too_new(created_at: datetime, min_days: int, now: datetime) -> bool:
     return min_days > 0 and now - created_at < timedelta(days=min_days)
 
 
-def kept_hashes(media: Sequence[MediaHashes]) -> tuple[tuple[Hash, ...], tuple[Hash, ...]]:
-    """What a report keeps of its media for **Take down**: what a takedown entry keeps of each
-    file (`cogs.takedowns.entry_hashes`), and its crops' and rotations' as variants
-    (`cogs.takedowns.variant_hashes`)."""
-    own = tuple(dict.fromkeys(h for m in media for h in entry_hashes(m.frames)))
-    variants = dict.fromkeys(h for m in media for h in variant_hashes(m, own))
-    return own, tuple(variants)
-
-
 @dataclass(frozen=True, slots=True)
 class Reported:
     """What a fan reports: the target as stored, and the message when it is one."""
@@ -159,9 +131,12 @@ class ReportForm(discord.ui.Modal):
     """The context menus' form: a category choice and an optional details box."""
 
     def __init__(
-        self, heading: str, on_done: Callable[[discord.Interaction, str, str], Awaitable[None]]
+        self,
+        custom_id: str,
+        heading: str,
+        on_done: Callable[[discord.Interaction, str, str], Awaitable[None]],
     ) -> None:
-        super().__init__(title=heading, timeout=900)
+        super().__init__(title=heading, timeout=None, custom_id=custom_id)
         self.on_done = on_done
         self.category = discord.ui.Select(
             custom_id="report-category",
@@ -230,12 +205,6 @@ class Reports(commands.Cog):
         for menu in (self.message_menu, self.user_menu):
             self.bot.tree.remove_command(menu.name, type=menu.type)
 
-    @property
-    def moderation(self) -> Moderation:
-        cog = self.bot.get_cog("Moderation")
-        assert cog is not None, "cogs.moderation must be loaded: it holds the report queue"
-        return cog  # type: ignore[return-value]
-
     # -- the three ways in -------------------------------------------------------------------
 
     @app_commands.command(
@@ -301,7 +270,8 @@ class Reports(commands.Cog):
         async def send(submitted: discord.Interaction, category: str, details: str) -> None:
             await self.file(submitted, reported, category, details, None)  # type: ignore[arg-type]
 
-        await interaction.response.send_modal(ReportForm(heading, send))
+        form = ReportForm(form_id("report", interaction), heading, send)
+        await self.bot.forms.show(interaction, form)
 
     def _message_target(self, message: discord.Message) -> Reported:
         target = ReportTarget(
@@ -436,7 +406,7 @@ class Reports(commands.Cog):
         async def preview() -> bytes | None:
             return kept.preview or await self._fresh_preview(message)
 
-        await self.moderation.show_report(
+        await self.bot.report_queue.show(
             guild, report.id, preview=preview, notes=notes, repost=became_urgent
         )
 
@@ -449,11 +419,11 @@ class Reports(commands.Cog):
         refs = media_refs(message)[: self.MEDIA_PER_REPORT]
         if not refs:
             return KeptMedia()
-        results = await asyncio.gather(*(self._entry_hashes(ref) for ref in refs))
-        own, variants = kept_hashes([media for media, _ in results])
-        if own:
+        results = await asyncio.gather(*(self.bot.pipeline.hash_for_entry(ref) for ref in refs))
+        kept: EntryHashes = entry_hashes([media for media, _ in results])
+        if kept.usable:
             async with self.bot.db.transaction() as conn:
-                await reports_db.add_hashes(conn, report_id, own, variants=variants)
+                await reports_db.add_hashes(conn, report_id, kept.own, variants=kept.variants)
         problems = tuple(
             f"Couldn't hash {ref.name or ref.kind}: {media.reason or media.outcome}"
             for ref, (media, _) in zip(refs, results, strict=True)
@@ -465,18 +435,6 @@ class Reports(commands.Cog):
             if decoded is not None:
                 preview = await self.bot.pipeline.blurred_preview(decoded)
         return KeptMedia(preview, problems)
-
-    async def _entry_hashes(self, ref: MediaRef) -> tuple[MediaHashes, bytes | None]:
-        """A file's hashes with its crops and rotations, as a takedown entry keeps them."""
-        try:
-            data = await self.bot.pipeline.fetch(ref)
-            return await self.bot.pipeline.pool.entry_hashes(data), data
-        except FetchError as exc:
-            return MediaHashes.failed(Outcome.REJECTED, exc.reason), None
-        except PoolBusy:
-            return MediaHashes.failed(
-                Outcome.REJECTED, "the bot was busy; try Take down later"
-            ), None
 
     async def _fresh_preview(self, message: discord.Message | None) -> bytes | None:
         """A preview for a queue message posted again, from the message if it is still there."""
@@ -511,7 +469,7 @@ class Reports(commands.Cog):
         author = guild.get_member(message.author.id)
         if author is not None and await is_moderator(self.bot, author):
             return None
-        return await self.moderation.hide_reported_message(message, report, urgent)
+        return await self.bot.report_queue.hide_reported_message(message, report, urgent)
 
 
 async def setup(bot: Lightstick) -> None:

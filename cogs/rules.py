@@ -11,10 +11,10 @@ from discord import app_commands
 from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cogs.access import admins_only, is_moderator, require_admin
 from db import cases
 from db import rules as rules_db
 from db.rules import Rule, RuleNotFound
+from moderation.access import admins_only, is_moderator, require_admin
 
 if TYPE_CHECKING:
     from bot import Lightstick

@@ -10,8 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.access import admins_only, require_admin
 from db.guild_settings import GuildSettings
+from moderation.access import admins_only, public_mod_channel, require_admin
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -53,16 +53,6 @@ def missing(permissions: discord.Permissions, needs: tuple[Need, ...]) -> list[N
 
 def describe_gaps(gaps: list[Need]) -> str:
     return "; ".join(f"missing **{need.name}**: {need.stops}" for need in gaps)
-
-
-def public_mod_channel(channel: discord.abc.GuildChannel) -> str | None:
-    """A warning when everyone can read the mod channel, else None."""
-    if not channel.permissions_for(channel.guild.default_role).view_channel:
-        return None
-    return (
-        f"everyone can read {channel.mention}, and alerts and reports there name who reported "
-        "and show blurred previews. Hide it from @everyone and let only moderators see it"
-    )
 
 
 def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
@@ -347,8 +337,7 @@ class Config(commands.Cog):
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     def _outcome_lines(self, guild: discord.Guild) -> list[str]:
-        scanner = self.bot.get_cog("Scanner")
-        counts = getattr(scanner, "outcomes", {}).get(guild.id) if scanner else None
+        counts = self.bot.scanner.outcomes.get(guild.id)
         if not counts:
             return ["ℹ️ Nothing hashed yet (only while this server's takedown lists have entries)."]
         lines = [f"✅ {counts.get('hashed', 0)} files hashed."]

@@ -1,8 +1,9 @@
-"""Perceptual hashes: the typed value every other module passes around, and how a frame gets them.
+"""Perceptual hashes: how a decoded picture gets them (the value itself is `core.hashes.Hash`).
 
 Why PDQ first: it is the hash StopNCII, Meta's ThreatExchange and Hasher-Matcher-Actioner share,
 so a takedown list can travel between platforms. pHash (64 bits) is kept for lists that carry
-it. A hash is validated where it enters (`parse_hash`) and is a plain, typed value after that.
+it. A hash is validated where it enters (`core.hashes.parse_hash`) and is a plain, typed value
+after that.
 
 Why the dihedral variants: a mirrored or rotated re-upload has a PDQ hash far from the original,
 but PDQ computes all eight rotations and flips of one image for little more than the cost of one,
@@ -98,14 +99,6 @@ class MediaHashes:
     @property
     def hashed(self) -> bool:
         return self.outcome is Outcome.HASHED
-
-    def entry_hashes(self) -> tuple[Hash, ...]:
-        """What a takedown entry made from this result stores (see `entry_hashes_for_image`):
-        the PDQ and pHash of every frame and of every extra crop and rotation, and the pHash
-        of every edge crop."""
-        frames = (*self.frames, *self.extra)
-        found = (h for frame in frames for h in (frame.pdq, frame.phash))
-        return tuple(dict.fromkeys((*found, *self.edge_phash)))
 
 
 def bits_to_hex(bits: np.ndarray) -> str:

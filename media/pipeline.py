@@ -112,6 +112,22 @@ class MediaPipeline:
         self._by_key.put(ref.key, pickled)
         return HashedMedia(ref, hashes, data)
 
+    async def hash_for_entry(self, ref: MediaRef) -> tuple[MediaHashes, bytes | None]:
+        """A file's hashes as a takedown entry keeps them (its frames, and a still image's crops
+        and rotations), with its bytes for a preview; a failure is an outcome, never raised.
+
+        Not cached: an entry is made once, and needs hashes the scan cache doesn't hold.
+        """
+        try:
+            data = await self.fetch(ref)
+        except FetchError as exc:
+            return MediaHashes.failed(Outcome.REJECTED, exc.reason), None
+        try:
+            return await self.pool.entry_hashes(data), data
+        except PoolBusy:
+            busy = "the bot is busy hashing other uploads; try again in a minute"
+            return MediaHashes.failed(Outcome.REJECTED, busy), None
+
     async def hash_bytes(self, data: bytes, *, explicit: bool = False) -> MediaHashes:
         return (await self._hash(data, explicit))[0]
 

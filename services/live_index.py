@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from core.hashes import IndexRows
@@ -77,6 +78,10 @@ class ReadWriteLock:
 
 class LiveTakedownIndex:
     POLL_SECONDS = 1.0
+    # The change log is pruned this often, keeping this long: every process reads it each
+    # second, so a week is far behind any that runs; one that fell behind it reloads whole.
+    PRUNE_EVERY_SECONDS = 3600.0
+    CHANGES_KEPT = timedelta(days=7)
     # From this many hashes a match runs in a thread (measured: an image took 1.6 ms to match
     # against 10,000 PDQ hashes, 5 ms against 100,000, 40 ms against a million).
     THREAD_FROM = 20_000
@@ -93,16 +98,20 @@ class LiveTakedownIndex:
         self._poller: asyncio.Task[None] | None = None
 
     async def load(self) -> None:
-        started = time.perf_counter()
         async with self._lock:
-            async with self.database.connect() as conn:
-                self.last_change = await takedown_changes.latest_change_id(conn)
-                rows = await takedowns.indexed_hash_columns(conn)
-            loaded = ListIndex()
-            await self._in_thread(loaded.build, rows)
-            async with self._in_use.writing():
-                self.index = loaded
-                self._scopes.clear()
+            await self._load()
+
+    async def _load(self) -> None:
+        """Build the index from the tables (the caller holds the lock)."""
+        started = time.perf_counter()
+        async with self.database.connect() as conn:
+            self.last_change = await takedown_changes.latest_change_id(conn)
+            rows = await takedowns.indexed_hash_columns(conn)
+        loaded = ListIndex()
+        await self._in_thread(loaded.build, rows)
+        async with self._in_use.writing():
+            self.index = loaded
+            self._scopes.clear()
         log.info(
             "Takedown index loaded: %d entries, %d hashes in %.2f s",
             len(self.index),
@@ -118,6 +127,12 @@ class LiveTakedownIndex:
         the changes one by one would, in one step for a bulk import.
         """
         async with self._lock:
+            async with self.database.connect() as conn:
+                oldest = await takedown_changes.oldest_change_id(conn)
+            if oldest is not None and oldest > self.last_change + 1:
+                log.warning("Changes past this index were pruned; loading it again whole")
+                await self._load()
+                return 1
             async with self.database.connect() as conn:
                 changes = await takedown_changes.changes_since(conn, self.last_change)
                 added = changes.added
@@ -188,10 +203,24 @@ class LiveTakedownIndex:
         await self.stop_polling()
         self._worker.shutdown(wait=False)
 
+    async def prune_changes(self, now: datetime | None = None) -> int:
+        """Drop changes older than `CHANGES_KEPT` from the log, so it doesn't grow forever."""
+        before = (now or datetime.now(UTC)) - self.CHANGES_KEPT
+        async with self.database.transaction() as conn:
+            pruned = await takedown_changes.prune(conn, before)
+        if pruned:
+            log.info("Pruned %d takedown list changes older than %s", pruned, before)
+        return pruned
+
     async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        pruned_at = -self.PRUNE_EVERY_SECONDS
         while True:
             await asyncio.sleep(self.POLL_SECONDS)
             try:
                 await self.sync()
+                if loop.time() - pruned_at >= self.PRUNE_EVERY_SECONDS:
+                    pruned_at = loop.time()
+                    await self.prune_changes()
             except Exception:
                 log.exception("Could not apply takedown list changes; retrying")
