@@ -13,8 +13,9 @@ import io
 
 from PIL import Image, ImageFilter
 
-from media.decode import decode_media
-from media.formats import DecodeLimits, MediaRejected, MediaUndecodable
+from media.decode import decode_first_picture
+from media.formats import DecodeLimits
+from media.outcomes import MediaFailure
 
 PREVIEW_SIDE = 160  # pixels on the longer side of the preview as shown
 DETAIL_SIDE = 20  # pixels kept before scaling up: faces are not recognisable at this size
@@ -27,12 +28,9 @@ def blurred_preview(data: bytes, limits: DecodeLimits | None = None) -> bytes | 
     Call it through `media.workers.HashingPool.blurred_preview` for untrusted bytes.
     """
     try:
-        decoded = decode_media(data, limits)
-    except (MediaRejected, MediaUndecodable, MemoryError):
+        return blur(decode_first_picture(data, limits))
+    except (MediaFailure, MemoryError):
         return None
-    if not decoded.frames:
-        return None
-    return blur(decoded.frames[0].image)
 
 
 def blur(image: Image.Image) -> bytes:

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 from core.hashes import Hash
 from media.formats import MediaFormat
-from media.hashing import FrameHashes, MediaHashes, Outcome
+from media.hashing import FrameHashes, MediaHashes
+from media.outcomes import Outcome
 
 READY = b"ready"  # a new worker's first message, once its imports are warm
 MAX_REPLY_BYTES = 1 << 20  # a 12-frame video's hashes take about 7 KB, a preview a few KB

@@ -9,15 +9,18 @@ keep serving, so the next upload never waits behind a runaway one.
 Why an asyncio API: the bot's event loop must never block. The parent talks to each worker over
 a non-blocking socket driven by the loop (`loop.sock_sendall`, `loop.sock_recv_into`), so a job
 costs the loop nothing while it runs, and a worker that sends half a reply and stalls runs into
-the job's deadline instead of freezing the loop. Admission is bounded: past
-`workers + max_waiting` jobs in flight, `hash_media` raises `PoolBusy` at once so the caller can
-record the miss instead of queueing without end.
+the job's deadline instead of freezing the loop.
+
+Back-pressure, never loss: at most `workers + max_waiting` jobs are admitted at a time; past
+that a caller waits its turn (first come, first served) instead of being turned away, so a burst
+slows scanning down. Only a job that found no room for `admission_seconds` gives up, with
+`PoolBusy` saying why, and the caller records the file as "could not finish", never as clean.
 
 Why workers are trusted with nothing: they start with a clean environment (no token, no
 database URL; `media.worker_environment`), and they answer with plain data that the parent
 reads strictly (`media.worker_protocol`), never with pickles: a decoder exploited into running
 code in a worker must not get to run code in the bot. A reply out of shape is refused, the job
-counts as not finished, and the worker is replaced.
+could not finish (UNFINISHED), and the worker is replaced.
 
 Media bytes travel over an anonymous socket pair and live only in memory; nothing here writes
 them to disk or to a log.
@@ -44,7 +47,8 @@ from PIL import Image
 
 from media.classifier import ExplicitModelError, load_model
 from media.formats import DecodeLimits
-from media.hashing import MediaHashes, Outcome, entry_hashes_for_image, hash_media
+from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
+from media.outcomes import Outcome
 from media.preview import blurred_preview
 from media.worker_protocol import (
     MAX_REPLY_BYTES,
@@ -73,7 +77,7 @@ class Job(Protocol):
 
 
 class PoolBusy(Exception):
-    """Too many jobs in flight; try later or record the media as not scanned."""
+    """No room in the pool for `admission_seconds`; the media was not checked (say so)."""
 
 
 class PoolClosed(Exception):
@@ -97,6 +101,7 @@ class PoolSettings:
     # 115 MB, so the cap has 128 MiB over 1 GiB for those files to decode with the check on.
     memory_bytes: int = (1 << 30) + (128 << 20)
     max_waiting: int = 64  # jobs admitted beyond one per worker
+    admission_seconds: float = 120.0  # a job waits this long for room before PoolBusy
     start_seconds: float = 30.0  # a new worker must import and report ready within this
     # Hashing is batch work; the bot's event loop (gateway, commands) must win the CPU when
     # both want it. At 10, a worker gets about a tenth of a core the loop also wants.
@@ -112,7 +117,10 @@ def _worker_main(
     os.nice(niceness)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
     warm_up()
-    conn.send_bytes(READY)
+    try:
+        conn.send_bytes(READY)
+    except OSError:
+        return  # the pool closed while this worker started (the bot is stopping): nothing to do
     while True:
         try:
             kind = JobKind(conn.recv_bytes().decode())
@@ -143,10 +151,12 @@ def _answer(kind: JobKind, data: bytes, job: Job, limits: DecodeLimits) -> bytes
         else:
             result = job(data, limits, explicit=kind is JobKind.MEDIA_EXPLICIT)
     except MemoryError:
-        result = MediaHashes.failed(Outcome.REJECTED, "decoding it needs more memory than allowed")
+        result = MediaHashes.failed(
+            Outcome.UNFINISHED, "decoding it needs more memory than the bot allows"
+        )
     except Exception as exc:  # a decoder bug must become an outcome, not a dead worker
         result = MediaHashes.failed(
-            Outcome.UNDECODABLE, f"the decoder failed: {type(exc).__name__}"
+            Outcome.UNSUPPORTED, f"the decoder failed: {type(exc).__name__}"
         )
     return encode_hashes(result)
 
@@ -185,6 +195,8 @@ class HashingPool:
         self._context.set_forkserver_preload(["media.worker_environment", "media.worker_preload"])
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
+        # Admission: FIFO, so a job that waited longest gets the next room.
+        self._room = asyncio.Semaphore(self.settings.workers + self.settings.max_waiting)
         self._pending = 0
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -213,6 +225,7 @@ class HashingPool:
 
     @property
     def pending(self) -> int:
+        """Jobs admitted or waiting for admission."""
         return self._pending
 
     @property
@@ -221,7 +234,9 @@ class HashingPool:
         return tuple(w.process.pid for w in self._workers if w.process.pid is not None)
 
     async def hash_media(self, data: bytes, *, explicit: bool = False) -> MediaHashes:
-        """Decode and hash an upload in a worker; a deadline or a crash is a REJECTED outcome.
+        """Decode and hash an upload in a worker; a deadline, a crash or a bad reply is UNFINISHED.
+
+        Waits its turn when the pool is full; raises PoolBusy only after `admission_seconds`.
 
         Still images with bars or screenshot chrome also carry the trimmed picture's hashes
         in `extra`; pass the result to `media.matching.match_media`. With `explicit`, the
@@ -236,7 +251,8 @@ class HashingPool:
 
     async def blurred_preview(self, data: bytes) -> bytes | None:
         """The small blurred JPEG an alert shows (`media.preview`), made in a worker under the
-        same deadline and memory cap as hashing; None when the file can't be decoded in time."""
+        same deadline and memory cap as hashing; None when the file can't be decoded in time.
+        Waits its turn like hashing (PoolBusy after `admission_seconds`)."""
         try:
             return await self._submit(JobKind.PREVIEW, data, check_preview)
         except _NotFinished:
@@ -246,19 +262,32 @@ class HashingPool:
         try:
             return await self._submit(kind, data, decode_hashes)
         except _NotFinished as exc:
-            return MediaHashes.failed(Outcome.REJECTED, exc.reason)
+            return MediaHashes.failed(Outcome.UNFINISHED, exc.reason)
 
     async def _submit(self, kind: JobKind, data: bytes, read: Callable[[bytes], T]) -> T:
         if self._closed:
             raise PoolClosed("the hashing pool is closed")
-        if self._pending >= self.settings.workers + self.settings.max_waiting:
-            raise PoolBusy(f"{self._pending} media files are already waiting to be hashed")
         self._pending += 1
         try:
-            worker = await self._idle.get()
-            return await self._run(worker, kind, data, read)
+            await self._admit()
+            try:
+                worker = await self._idle.get()
+                return await self._run(worker, kind, data, read)
+            finally:
+                self._room.release()
         finally:
             self._pending -= 1
+
+    async def _admit(self) -> None:
+        seconds = self.settings.admission_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                await self._room.acquire()
+        except TimeoutError:
+            raise PoolBusy(
+                f"the bot was too busy to check it: no room to hash it for {seconds:g} s "
+                f"({self._pending} files were waiting)"
+            ) from None
 
     async def _run(
         self, worker: _Worker, kind: JobKind, data: bytes, read: Callable[[bytes], T]
@@ -275,16 +304,18 @@ class HashingPool:
         except TimeoutError:
             self._replace(worker)
             seconds = self.settings.job_seconds
-            raise _NotFinished(f"decoding took longer than {seconds:g} s") from None
+            raise _NotFinished(f"checking it took longer than {seconds:g} s") from None
         except BadReply as exc:
             self._replace(worker)
             log.warning("A hashing worker sent a malformed %s reply (%s); replaced it", kind, exc)
             raise _NotFinished(
-                "hashing could not finish: the worker's reply was malformed"
+                "the process checking it sent a malformed reply (it was replaced)"
             ) from None
         except (EOFError, OSError):
             self._replace(worker)
-            raise _NotFinished("the worker died decoding it (likely over the memory cap)") from None
+            raise _NotFinished(
+                "the process checking it died (most likely over the memory cap)"
+            ) from None
         except BaseException:
             self._replace(worker)  # cancelled: the worker may still be busy with our job
             raise

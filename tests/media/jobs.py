@@ -1,7 +1,9 @@
-"""Jobs the pool tests run in worker processes: the real hasher, plus ways to make it misbehave."""
+"""Jobs the pool tests run in worker processes: the real hasher, plus ways to make it hang,
+wait for the test's word (`Gates`) or misbehave as a decoder taken over by a crafted file."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import pickle
@@ -9,11 +11,14 @@ import struct
 import sys
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from media.formats import DecodeLimits
-from media.hashing import MediaHashes, Outcome, hash_media
+from media.hashing import MediaHashes, hash_media
+from media.outcomes import Outcome
 
 HANG = b"please hang"
+GATED = b"gated\n"
 
 
 def hang_on_request(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
@@ -25,13 +30,68 @@ def hang_on_request(data: bytes, limits: DecodeLimits, *, explicit: bool = False
 
 
 def report_niceness(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
-    """The worker's scheduling niceness, carried in the reason of a failed result."""
-    return MediaHashes.failed(Outcome.REJECTED, str(os.nice(0)))
+    """The worker's scheduling niceness, carried in the reason of a result."""
+    return MediaHashes.failed(Outcome.UNSUPPORTED, str(os.nice(0)))
 
 
 def report_pid(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
-    """The worker's process id, carried in the reason of a failed result."""
-    return MediaHashes.failed(Outcome.REJECTED, str(os.getpid()))
+    """The worker's process id, carried in the reason of a result."""
+    return MediaHashes.failed(Outcome.UNSUPPORTED, str(os.getpid()))
+
+
+def gated(started: Path, gate: Path, name: str) -> bytes:
+    """A job for `wait_for_release`: it says `name` on `started`, then waits on `gate`."""
+    return GATED + f"{started}\n{gate}\n{name}".encode()
+
+
+def wait_for_release(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
+    """A gated job announces itself on its `started` pipe and blocks until the test writes to
+    its `gate` pipe; its name comes back as the reason. Anything else is hashed as usual."""
+    if not data.startswith(GATED):
+        return hash_media(data, limits, explicit=explicit)
+    started, gate, name = data.removeprefix(GATED).decode().split("\n")
+    with open(started, "w") as announce:
+        announce.write(name + "\n")
+    with open(gate) as wait:
+        wait.read()
+    return MediaHashes.failed(Outcome.UNSUPPORTED, name)
+
+
+class Gates:
+    """Named pipes through which gated jobs (`jobs.wait_for_release`) say they started and
+    wait for the test to release them: the tests follow events, never the clock."""
+
+    def __init__(self, folder: Path, names: str) -> None:
+        self.started = folder / "started"
+        os.mkfifo(self.started)
+        self.gates = {name: folder / name for name in names}
+        for gate in self.gates.values():
+            os.mkfifo(gate)
+        self._lines: asyncio.StreamReader | None = None
+        self._keep_open = -1
+
+    async def __aenter__(self) -> Gates:
+        reader = os.open(self.started, os.O_RDONLY | os.O_NONBLOCK)
+        self._keep_open = os.open(self.started, os.O_WRONLY)  # no EOF between jobs
+        self._lines = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(self._lines), os.fdopen(reader, "rb")
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        os.close(self._keep_open)
+
+    def job(self, name: str) -> bytes:
+        return gated(self.started, self.gates[name], name)
+
+    async def next_started(self) -> str:
+        assert self._lines is not None
+        return (await self._lines.readline()).decode().strip()
+
+    async def release(self, name: str) -> None:
+        await asyncio.to_thread(self.gates[name].write_text, "go")
 
 
 # Requests to misbehave_on_request: each reply is what a decoder taken over by a crafted file
@@ -73,5 +133,5 @@ def report_model_loaded(
     """Hash as usual, then say whether this worker has the classifier's runtime loaded."""
     hash_media(data, limits, explicit=explicit)
     return MediaHashes.failed(
-        Outcome.REJECTED, f"onnxruntime loaded: {'onnxruntime' in sys.modules}"
+        Outcome.UNSUPPORTED, f"onnxruntime loaded: {'onnxruntime' in sys.modules}"
     )

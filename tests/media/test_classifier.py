@@ -13,7 +13,7 @@ from media.classifier import (
     ExplicitClassifier,
     scored_frames,
 )
-from media.hashing import Outcome
+from media.outcomes import Outcome
 from media.workers import HashingPool, PoolSettings
 from tests.media import jobs, samples
 
@@ -161,4 +161,4 @@ async def test_no_score_unless_asked_and_none_for_a_file_that_does_not_decode() 
         plain = await pool.hash_media(samples.encode(samples.skin_tone_shapes(), "PNG"))
         broken = await pool.hash_media(b"not a picture", explicit=True)
     assert plain.hashed and plain.explicit_score is None
-    assert broken.outcome is Outcome.UNDECODABLE and broken.explicit_score is None
+    assert broken.outcome is Outcome.UNSUPPORTED and broken.explicit_score is None

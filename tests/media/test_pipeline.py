@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -14,6 +14,7 @@ from aiohttp import web
 
 from media.fetch import FetchPolicy
 from media.hashing import MediaHashes
+from media.outcomes import Outcome
 from media.pipeline import MediaPipeline, MediaRef
 from media.workers import HashingPool, PoolClosed, PoolSettings
 from tests.media import jobs, samples
@@ -109,18 +110,42 @@ async def test_a_score_asked_for_is_never_answered_by_a_cached_result_without_on
     assert downloads == {"a": 2, "copy-of-a": 1}
 
 
-async def test_a_preview_is_skipped_rather_than_queued_when_the_workers_are_busy() -> None:
-    settings = PoolSettings(workers=1, max_waiting=0)
+async def test_a_file_the_busy_pool_had_no_room_for_could_not_finish_and_is_not_cached(
+    server, tmp_path: Path
+) -> None:
+    host, downloads = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
     async with (
+        jobs.Gates(tmp_path, "a") as gates,
         aiohttp.ClientSession() as session,
-        HashingPool(settings, job=jobs.hang_on_request) as pool,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        pipeline = MediaPipeline(session, pool, policy)
+        busy = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        turned_away = await pipeline.hash_ref(ref(host, "a"))
+        await gates.release("a")
+        await busy
+        later = await pipeline.hash_ref(ref(host, "a"))
+    assert turned_away.hashes.outcome is Outcome.UNFINISHED
+    assert "too busy to check it" in turned_away.hashes.reason
+    assert later.hashes.hashed and not later.cached
+    assert downloads["a"] == 2
+
+
+async def test_a_preview_the_busy_pool_had_no_room_for_is_skipped(tmp_path: Path) -> None:
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
+    async with (
+        jobs.Gates(tmp_path, "a") as gates,
+        aiohttp.ClientSession() as session,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
     ):
         pipeline = MediaPipeline(session, pool, FetchPolicy(frozenset()))
-        assert await pipeline.blurred_preview(PHOTOS["a"]) is not None
-        runaway = asyncio.create_task(pool.hash_media(jobs.HANG))
-        await asyncio.sleep(0)  # the runaway takes the only worker
-        assert pool.pending == 1
-        assert await pipeline.blurred_preview(PHOTOS["a"]) is None
-        runaway.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await runaway
+        shown = await pipeline.blurred_preview(PHOTOS["a"])
+        busy = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        skipped = await pipeline.blurred_preview(PHOTOS["a"])
+        await gates.release("a")
+        await busy
+    assert shown is not None and skipped is None

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from media.hashing import MediaHashes, Outcome, entry_hashes_for_image, hash_media
+from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
+from media.outcomes import Outcome
 from media.preview import blurred_preview
 from media.worker_protocol import (
     MAX_PREVIEW_BYTES,
@@ -33,7 +34,7 @@ def real_results() -> dict[str, MediaHashes]:
         "entry": entry_hashes_for_image(photo_jpeg()),
         "video": hash_media(clip),
         "undecodable": hash_media(b"not a picture"),
-        "rejected": hash_media(samples.gif_declaring(13000, 13000)),
+        "crafted": hash_media(samples.gif_declaring(13000, 13000)),
     }
 
 
@@ -48,7 +49,7 @@ def hashed_document() -> dict[str, Any]:
 
 
 def failed_document() -> dict[str, Any]:
-    return json.loads(encode_hashes(MediaHashes.failed(Outcome.REJECTED, "too big")))
+    return json.loads(encode_hashes(MediaHashes.failed(Outcome.CRAFTED, "too big")))
 
 
 def edit(change: Callable[[dict[str, Any]], object], start=hashed_document) -> bytes:
@@ -66,11 +67,11 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "not utf-8": b"\xff\xfe{}",
     "not json": b"{'outcome': 'hashed'}",
     "a list": b"[]",
-    "nan": lambda: encode_hashes(MediaHashes.failed(Outcome.REJECTED, "x")).replace(
+    "nan": lambda: encode_hashes(MediaHashes.failed(Outcome.CRAFTED, "x")).replace(
         b'"explicit_score":null', b'"explicit_score":NaN'
     ),
-    "a key twice": lambda: encode_hashes(MediaHashes.failed(Outcome.REJECTED, "x")).replace(
-        b'{"outcome":"rejected"', b'{"outcome":"hashed","outcome":"rejected"'
+    "a key twice": lambda: encode_hashes(MediaHashes.failed(Outcome.CRAFTED, "x")).replace(
+        b'{"outcome":"crafted"', b'{"outcome":"hashed","outcome":"crafted"'
     ),
     "a field more": lambda: edit(lambda d: d.update(code="run me")),
     "a field less": lambda: edit(lambda d: d.pop("extra")),
@@ -95,9 +96,9 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "a reason too long": lambda: edit(lambda d: d.update(reason="x" * 501), failed_document),
     "hashed with no frames": lambda: edit(lambda d: d.update(frames=[])),
     "hashed with a reason": lambda: edit(lambda d: d.update(reason="but why")),
-    "rejected with frames": lambda: edit(lambda d: d.update(outcome="rejected", reason="x")),
-    "rejected with a score": lambda: edit(lambda d: d.update(explicit_score=0.5), failed_document),
-    "rejected without a reason": lambda: edit(lambda d: d.update(reason=""), failed_document),
+    "failed with frames": lambda: edit(lambda d: d.update(outcome="unfinished", reason="x")),
+    "failed with a score": lambda: edit(lambda d: d.update(explicit_score=0.5), failed_document),
+    "failed without a reason": lambda: edit(lambda d: d.update(reason=""), failed_document),
     "deeply nested": b"[" * 100_000 + b"]" * 100_000,
 }
 
