@@ -96,9 +96,10 @@ class _NotFinished(Exception):
 class PoolSettings:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     job_seconds: float = 5.0  # deadline for one file, decode and hash
-    # Address-space cap of each worker process. The largest files the decode limits allow peak
-    # at 880-990 MB (a 40 MP RGBA WebP: 992); the explicit-image model, once loaded, adds about
-    # 115 MB, so the cap has 128 MiB over 1 GiB for those files to decode with the check on.
+    # Address-space cap of each worker process: 1 GiB for decoding, and 128 MiB for the
+    # explicit-image model, which adds about 115 MB once loaded. Measured: a 40 MP RGBA PNG
+    # peaks at 992 MB and a 29 MP RGBA WebP at 948 MB without the model; at 1 GiB both were
+    # refused for memory with it, at this cap both decode.
     memory_bytes: int = (1 << 30) + (128 << 20)
     max_waiting: int = 64  # jobs admitted beyond one per worker
     admission_seconds: float = 120.0  # a job waits this long for room before PoolBusy
