@@ -45,8 +45,10 @@ log = logging.getLogger(__name__)
 # Yahoo's guidance: below 0.2 safe, above 0.8 pornographic, in between undecided. At 0.8 none of
 # the benign pictures in bench/explicit_speed.py's corpus is flagged (their highest is printed).
 DEFAULT_THRESHOLD = 0.8
-# Frames scored in an animation or video, spread over the frames the worker sampled for hashing
-# (first, scene changes, evenly spaced): each costs as much as a still image.
+# Frames scored in an animation or video, spread over the pictures the worker picked to hash
+# (first included): each costs as much as a still image (25-30 ms of CPU), where hashing one
+# costs about 3. So a single explicit frame hidden among many may go unscored; the takedown
+# list still checks every picked picture.
 MAX_SCORED_FRAMES = 4
 
 
