@@ -33,8 +33,6 @@ from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
 from media.entries import EntryHashes, entry_hashes
 from media.fetch import FetchError
-from media.preview import blurred_preview
-from media.workers import PoolBusy
 from moderation.access import is_moderator
 from moderation.forms import form_id
 from moderation.i18n import N_, Phrase, Texts, guild_texts, member_texts, plural_text
@@ -456,7 +454,7 @@ class Reports(commands.Cog):
         if settings.previews:
             decoded = next((data for media, data in results if media.hashed and data), None)
             if decoded is not None:
-                preview = await asyncio.to_thread(blurred_preview, decoded)
+                preview = await self.bot.pipeline.blurred_preview(decoded)
         return KeptMedia(preview, problems)
 
     async def _fresh_preview(self, message: discord.Message | None) -> bytes | None:
@@ -466,11 +464,9 @@ class Reports(commands.Cog):
             return None
         try:
             data = await self.bot.pipeline.fetch(refs[0])
-            if not (await self.bot.pipeline.hash_bytes(data)).hashed:
-                return None  # only bytes a hashing worker decoded safely are decoded here
-        except (FetchError, PoolBusy):
+        except FetchError:
             return None
-        return await asyncio.to_thread(blurred_preview, data)
+        return await self.bot.pipeline.blurred_preview(data)
 
     # -- auto-hide ---------------------------------------------------------------------------
 

@@ -29,7 +29,6 @@ from media.fetch import FetchError
 from media.list_scope import ListMatch
 from media.matching import Tier
 from media.pipeline import HashedMedia
-from media.preview import blurred_preview
 from moderation.actions import CaseDraft
 from moderation.alert_buttons import alert_view
 from moderation.i18n import N_, Phrase, Texts, guild_texts
@@ -142,7 +141,7 @@ class MatchAlerts:
                 message.guild.id, _match_case(message, found, False), follow=record_alert
             )
         assert case is not None
-        preview = await asyncio.to_thread(blurred_preview, data) if data else None
+        preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.queue_follow_up(
             FollowUp(message, settings, recorded[0], case, preview, problem, removed)
         )

@@ -274,6 +274,11 @@ async def test_a_server_set_to_korean_gets_korean_alerts_queue_messages_and_dms(
     assert told[0].startswith(f"**{guild.guild.name}**의 운영진이 신고 #1을(를) 검토했고")
     assert not direct_messages(sandbox, english)
 
+    shown = await (await guild.owner.run_command("config show")).message()
+    assert "Posts, alerts and DMs: **Korean**" in embed_text(shown)  # the owner reads English
+    check = await (await guild.owner.run_command("config check")).message()
+    assert check.embeds[0]["title"] == "Lightstick 설정 점검"  # about the server: its language
+
 
 async def test_a_pseudo_locale_run_of_moderation_finds_no_text_built_outside_the_catalogs(
     tmp_path: Any, sandbox: Sandbox, guild: GuildHandle, start_bot: StartBot
