@@ -43,6 +43,10 @@ class GuildSettings:
     reporter_limit_daily: int = 20
     min_account_age_days: int = 0
     dm_reporters: bool = True
+    # Reporters who count towards auto-hide: accounts this old, members this long.
+    auto_hide_min_account_days: int = 30
+    auto_hide_min_member_days: int = 7
+    retention_days: int = 180  # closed reports' text and notes, alerts; cases are kept
     skipped_channel_ids: frozenset[int] = frozenset()
 
 
@@ -64,6 +68,9 @@ RANGES: dict[str, tuple[int, int]] = {
     "reporter_window_short_minutes": (1, 1440),
     "reporter_limit_daily": (1, 10000),
     "min_account_age_days": (0, 3650),
+    "auto_hide_min_account_days": (0, 3650),
+    "auto_hide_min_member_days": (0, 3650),
+    "retention_days": (7, 3650),
 }
 
 

@@ -133,7 +133,7 @@ def report_embed(
 ) -> discord.Embed:
     """The queue message of a report: what, who, by whom, what was done. Urgent ones stand out.
 
-    Reporters are named only where `name_reporters` (a channel everyone can read would tell the
+    Reporters are named only where `name_reporters` (a channel fans can read would tell the
     reported member who reported them); their categories and count are shown either way.
     """
     report = state.report
@@ -159,8 +159,8 @@ def report_embed(
     reporters = (
         _reporter_lines(state.reporters)
         if name_reporters
-        else f"{_category_counts(state.reporters)}\nNot named here: everyone can read this "
-        "channel. Make it private to the moderators (deny @everyone View Channel)."
+        else f"{_category_counts(state.reporters)}\nNot named here: members who aren't "
+        "moderators can read this channel (`/config check` says who)."
     )
     embed.add_field(
         name=f"Reporters ({len(state.reporters)}), for moderators only",
@@ -238,7 +238,9 @@ class ReportQueue:
         if queued is not None and repost:
             await delete_message(queued)
         elif queued is not None:
-            private = public_mod_channel(queued.channel) is None  # type: ignore[arg-type]
+            settings = await self.bot.guild_settings.get(guild.id)
+            channel = queued.channel
+            private = public_mod_channel(channel, settings.mod_role_id) is None  # type: ignore[arg-type]
             embed = report_embed(state, notes, name_reporters=private)
             try:
                 await queued.edit(embed=embed, view=report_view(state.report))
@@ -272,7 +274,9 @@ class ReportQueue:
         channel = mod_channel(guild, settings, f"Report #{report.number} is kept")
         if channel is None:
             return
-        embed = report_embed(state, notes, name_reporters=public_mod_channel(channel) is None)
+        embed = report_embed(
+            state, notes, name_reporters=public_mod_channel(channel, settings.mod_role_id) is None
+        )
         content, mentions = None, discord.AllowedMentions.none()
         if state.urgent and report.is_open and settings.mod_role_id:
             name = CATEGORIES.get(state.category, state.category)

@@ -1,0 +1,130 @@
+"""Trust end to end: moderators act only within their rank, reporters stay unnamed wherever a
+fan could read the queue, and a moderator's own message is never auto-hidden, even though the
+bot (without member chunking) has never cached the moderator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.permissions import Permission
+from sandbox.scenario import GuildHandle
+from sandbox.server import Sandbox
+from tests.e2e.conftest import StartBot
+from tests.e2e.test_config import embed_text as embed_dict_text
+from tests.e2e.test_reports import (
+    MESSAGE_ROUTE,
+    PICTURE,
+    arrange,
+    buttons,
+    click,
+    embed_text,
+    eventually,
+    logged_no_errors,
+    queue,
+    queue_shows,
+    report_message,
+    report_user,
+)
+from tests.media.samples import encode, photo
+
+pytestmark = pytest.mark.e2e
+
+BAN_ROUTE = "/guilds/{guild_id}/bans/{user_id}"
+
+
+async def test_a_moderator_bans_a_fan_but_not_an_admin_a_moderator_or_without_ban_members(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    # Every member here joined before the bot started: its member cache holds none of them.
+    admin = guild.add_member("admin", roles=[guild.add_role("Admin", Permission.ADMINISTRATOR)])
+    other_moderator = guild.add_member("seulgi", roles=[guild.role("Moderator")])
+    helper_role = guild.add_role("Helper", 0, position=1)
+    guild.set_overwrite(guild.channel("mod-queue"), helper_role, allow=Permission.VIEW_CHANNEL)
+    helper = guild.add_member("helper", roles=[helper_role])
+    await arrange(tmp_path, guild, mod_role_id=helper_role.id)
+    bot = await start_bot(env={"HASH_WORKERS": "1"})
+    fan, moderator, reporter = guild.member("fan"), guild.member("moderator"), guild.add_member("a")
+
+    await report_user(reporter, admin, "harassment")
+    (on_admin,) = await eventually(lambda: queue(sandbox, guild), "the report on the admin")
+    refused = await click(moderator, on_admin, "Ban author")
+    answer = await refused.message()
+    assert refused.ephemeral and "they are an Administrator" in answer.content
+
+    await report_user(reporter, other_moderator, "harassment")
+    on_moderator = await queue_shows(sandbox, guild, 2, "Reporters (1)")
+    refused = await click(moderator, on_moderator, "Timeout author")
+    assert "they are a moderator" in (await refused.message()).content
+    assert other_moderator.member.communication_disabled_until is None
+
+    await report_user(reporter, fan, "harassment")
+    on_fan = await queue_shows(sandbox, guild, 3, "Reporters (1)")
+    refused = await click(helper, on_fan, "Ban author")
+    assert "need the **Ban Members** permission" in (await refused.message()).content
+    assert not sandbox.calls_to("PUT", BAN_ROUTE)
+
+    asked = await click(moderator, on_fan, "Ban author")
+    await click(moderator, await asked.message(), "Ban")
+    banned = await sandbox.wait_for_call("PUT", BAN_ROUTE)
+    assert banned.params["user_id"] == str(fan.id)
+    assert len(sandbox.calls_to("PUT", BAN_ROUTE)) == 1
+    assert logged_no_errors(bot)
+
+
+async def test_reporters_are_not_named_where_a_verified_role_can_read_the_mod_channel(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    verified = guild.add_role("Verified", 0, position=1)
+    mod_queue = guild.channel("mod-queue")
+    guild.set_overwrite(mod_queue, verified, allow=Permission.VIEW_CHANNEL)  # @everyone denied
+    reporter = guild.add_member("minji", roles=[verified])
+    await arrange(tmp_path, guild)
+    bot = await start_bot(env={"HASH_WORKERS": "1"})
+
+    await report_user(reporter, guild.member("fan"), "harassment")
+    (queued,) = await eventually(lambda: queue(sandbox, guild), "the queue message")
+    text = embed_text(queued)
+    assert "Not named here" in text and str(reporter.id) not in text
+    check = await guild.owner.run_command("config check")
+    checked = embed_dict_text((await check.message()).embeds[0])
+    assert f"<@&{verified.id}> can read <#{mod_queue.id}>" in checked
+    assert "@everyone can read" not in checked
+
+    guild.set_overwrite(mod_queue, verified, deny=Permission.VIEW_CHANNEL)
+    await report_user(guild.add_member("hanni"), guild.member("fan"), "spam")
+    named = await queue_shows(sandbox, guild, 1, "Reporters (2)")
+    assert f"<@{reporter.id}>" in embed_text(named)
+    assert logged_no_errors(bot)
+
+
+async def test_a_moderators_message_is_never_auto_hidden_though_the_bot_never_cached_them(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange(
+        tmp_path,
+        guild,
+        auto_hide_threshold=2,
+        auto_hide_min_account_days=0,
+        auto_hide_min_member_days=0,
+    )
+    bot = await start_bot(env={"HASH_WORKERS": "1"})
+    moderator, fan = guild.member("moderator"), guild.member("fan")
+    general = guild.channel("general")
+    picture = [("pic.jpg", encode(photo(PICTURE), "JPEG"))]
+    by_moderator = await moderator.send(general, "", files=picture)
+    by_fan = await fan.send(general, "", files=picture)
+    for name in ("minji", "hanni"):
+        reporter = guild.add_member(name)
+        await report_message(reporter, by_moderator, "sexualized")
+        await report_message(reporter, by_fan, "sexualized")
+
+    await sandbox.wait_for_call(
+        "DELETE", MESSAGE_ROUTE, where=lambda c: c.params["message_id"] == str(by_fan.id)
+    )
+    on_moderator = await queue_shows(sandbox, guild, 1, "Reporters (2)")
+    assert "Open: waiting for a moderator" in embed_text(on_moderator)
+    assert not by_moderator.deleted
+    assert "Take down" in buttons(on_moderator)
+    assert logged_no_errors(bot)
