@@ -15,6 +15,7 @@ from db import cases
 from db import rules as rules_db
 from db.rules import Rule, RuleNotFound
 from moderation.access import admins_only, is_moderator, require_admin
+from moderation.shown_text import fit_embed
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -38,14 +39,16 @@ def rules_embed(guild_name: str, rules: list[Rule]) -> discord.Embed:
         )
     if not rules:
         embed.description = NO_RULES
-    return embed
+    return fit_embed(embed)
 
 
 def rule_embed(rule: Rule) -> discord.Embed:
-    return discord.Embed(
-        title=f"Rule {rule.position}: {rule.title}",
-        description=rule.body or None,
-        colour=RULES_COLOUR,
+    return fit_embed(
+        discord.Embed(
+            title=f"Rule {rule.position}: {rule.title}",
+            description=rule.body or None,
+            colour=RULES_COLOUR,
+        )
     )
 
 

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from db.guild_settings import GuildSettings
 from moderation.access import admins_only, public_mod_channel, require_admin
+from moderation.shown_text import fit_embed
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -112,7 +113,7 @@ def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Emb
         ),
         inline=False,
     )
-    return embed
+    return fit_embed(embed)
 
 
 class Config(commands.Cog):
@@ -352,7 +353,7 @@ class Config(commands.Cog):
             embed.description = f"{problems} thing{'s' if problems != 1 else ''} to fix."
         else:
             embed.description = "Everything Lightstick needs is in place."
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
     def _outcome_lines(self, guild: discord.Guild) -> list[str]:
         counts = self.bot.scanner.outcomes.get(guild.id)

@@ -28,6 +28,7 @@ from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import CASE_KIND_NAMES, REPORT_OUTCOME_NAMES
 from moderation.report_buttons import report_view
+from moderation.shown_text import fit_embed
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -181,7 +182,7 @@ def report_embed(
     if notes:
         embed.add_field(name="Note", value="\n".join(notes)[:1024], inline=False)
     embed.set_footer(text=f"Report #{report.number}")
-    return embed
+    return fit_embed(embed)
 
 
 class ReportQueue:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.botprocess import BotProcess
 from sandbox.permissions import Permission
 from sandbox.scenario import GuildHandle
 from sandbox.server import Sandbox
@@ -27,6 +28,7 @@ from tests.e2e.test_reports import (
     report_message,
     report_user,
 )
+from tests.e2e.test_rules import add_rule
 from tests.media.samples import encode, photo
 
 pytestmark = pytest.mark.e2e
@@ -128,3 +130,15 @@ async def test_a_moderators_message_is_never_auto_hidden_though_the_bot_never_ca
     assert not by_moderator.deleted
     assert "Take down" in buttons(on_moderator)
     assert logged_no_errors(bot)
+
+
+async def test_a_rule_with_the_longest_title_allowed_is_shown_by_number(
+    guild: GuildHandle, bot: BotProcess
+) -> None:
+    title = "No reposting of edits " + "x" * 228  # 250 characters, the form's limit
+    assert len(title) == 250
+    await add_rule(guild.owner, title, "Body.", position=1)
+    shown = await (await guild.member("fan").run_command("rules", number=1)).message()
+    embed = shown.embeds[0]
+    assert len(embed["title"]) <= 256 and embed["title"].startswith("Rule 1: No reposting")
+    assert embed["title"].endswith("…") and embed["description"] == "Body."
