@@ -143,12 +143,6 @@ async def set_channel_skipped(
         )
 
 
-async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
-    """Drop a guild's settings (the bot was removed and the owner asked to be forgotten)."""
-    await conn.execute(delete(skipped_channels).where(skipped_channels.c.guild_id == guild_id))
-    await conn.execute(delete(guild_settings).where(guild_settings.c.guild_id == guild_id))
-
-
 def describe_changes(before: GuildSettings, after: GuildSettings) -> str:
     """`name: old -> new` for each setting that changed, for the case record."""
     parts = [
