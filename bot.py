@@ -38,6 +38,7 @@ from moderation.report_queue import ReportQueue
 from moderation.scanning import MessageScanner
 from process_settings import Settings, SettingsError, load_settings
 from services.live_index import LiveTakedownIndex
+from services.retention import RetentionJob
 
 log = logging.getLogger("lightstick")
 
@@ -50,6 +51,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.takedowns",
     "cogs.reports",
     "cogs.cases",
+    "cogs.privacy",
 )
 
 # What the invite link asks for; README.md explains each one and /config check verifies them.
@@ -251,6 +253,7 @@ class Lightstick(commands.AutoShardedBot):
         self.report_queue = ReportQueue(self)
         self.scanner = MessageScanner(self)
         self.loop_lag = LoopLagMonitor()
+        self.retention = RetentionJob(database, self.guild_settings)
         self._started = False  # the first READY has been seen
         self._pipeline = pipeline
         self.failed_extensions: dict[str, str] = {}
@@ -268,6 +271,7 @@ class Lightstick(commands.AutoShardedBot):
         self.takedown_index.start_polling()
         self.alerts.start()
         self.scanner.start()
+        self.retention.start()
         await self.load_extensions(EXTENSIONS)
         try:
             await self.sync_commands_if_changed()
@@ -309,6 +313,7 @@ class Lightstick(commands.AutoShardedBot):
         await self.scanner.close()
         await self.alerts.close()
         await self.report_queue.close()
+        await self.retention.close()
         self.loop_lag.stop()
         await self.takedown_index.close()
         await super().close()

@@ -89,6 +89,9 @@ class Forgotten:
     reports_by: int  # reports they filed, their notes with them
     alerts: int  # alerts on their messages
     cases: int  # cases about them, reasons cleared (the numbers and ids stay)
+    # (channel id, message id) of the deleted reports' queue messages, to delete too
+    queue_messages: tuple[tuple[int, int], ...] = ()
+    redraw: tuple[int, ...] = ()  # reports they had joined: their queue messages change
 
 
 async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> Forgotten:
@@ -98,15 +101,19 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
     Where they acted as a moderator (resolved a report or an alert, added an entry, decided a
     hash), their id is cleared from that record.
     """
-    about = await conn.execute(
-        delete(reports).where(reports.c.guild_id == guild_id, reports.c.target_user_id == user_id)
-    )
-    in_guild = select(reports.c.id).where(reports.c.guild_id == guild_id)
-    by = await conn.execute(
-        delete(report_reporters).where(
-            report_reporters.c.reporter_id == user_id, report_reporters.c.report_id.in_(in_guild)
+    about_them = (reports.c.guild_id == guild_id) & (reports.c.target_user_id == user_id)
+    queued = await conn.execute(
+        select(reports.c.queue_channel_id, reports.c.queue_message_id).where(
+            about_them, reports.c.queue_message_id.is_not(None)
         )
     )
+    queue_messages = tuple((row[0], row[1]) for row in queued)
+    about = await conn.execute(delete(reports).where(about_them))
+    theirs = (report_reporters.c.reporter_id == user_id) & report_reporters.c.report_id.in_(
+        select(reports.c.id).where(reports.c.guild_id == guild_id)
+    )
+    redraw = tuple(await conn.scalars(select(report_reporters.c.report_id).where(theirs)))
+    by = await conn.execute(delete(report_reporters).where(theirs))
     alerts = await conn.execute(
         delete(match_alerts).where(
             match_alerts.c.guild_id == guild_id, match_alerts.c.author_id == user_id
@@ -137,7 +144,9 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
         .where(takedown_entries.c.id.in_(own_entries), takedown_entries.c.added_by == user_id)
         .values(added_by=None)
     )
-    return Forgotten(about.rowcount, by.rowcount, alerts.rowcount, case_rows.rowcount)
+    return Forgotten(
+        about.rowcount, by.rowcount, alerts.rowcount, case_rows.rowcount, queue_messages, redraw
+    )
 
 
 async def record_departure(conn: AsyncConnection, guild_id: int, at: datetime) -> None:
@@ -155,6 +164,10 @@ async def cancel_departure(conn: AsyncConnection, guild_id: int) -> None:
 async def departed_before(conn: AsyncConnection, before: datetime) -> list[int]:
     query = select(departed_guilds.c.guild_id).where(departed_guilds.c.left_at < before)
     return sorted(await conn.scalars(query))
+
+
+async def departed_guild_ids(conn: AsyncConnection) -> list[int]:
+    return sorted(await conn.scalars(select(departed_guilds.c.guild_id)))
 
 
 async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
