@@ -397,6 +397,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Our own loggers: their DEBUG lines name ids and counts, never content.
+OWN_LOGGERS = ("lightstick", "cogs", "moderation", "services", "media", "db", "core")
+
+
+def setup_logging(level_name: str) -> None:
+    """The log at `level_name` for our own modules; other libraries' at INFO at most, because
+    their DEBUG lines carry what must never reach a log: discord.py's every gateway event
+    (message content) and interaction URLs (tokens), aiosqlite's SQL parameters (reports'
+    text and notes)."""
+    level = getattr(logging, level_name)
+    discord.utils.setup_logging(level=max(level, logging.INFO))
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "hash":
@@ -407,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         return fail(f"Lightstick can't start: {exc}", EXIT_USAGE)
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level))
+    setup_logging(settings.log_level)
     try:
         return asyncio.run(run_bot(settings))
     except KeyboardInterrupt:

@@ -373,6 +373,13 @@ class Reports(commands.Cog):
                     ALREADY.format(number=exc.report.number), ephemeral=True
                 )
                 return
+            log.debug(  # ids only: never the reported text or the reporter's note
+                "Report #%d filed in guild %s by %s (%s)",
+                filed.report.number,
+                guild.id,
+                member.id,
+                category,
+            )
             thanks = THANKS if filed.created else THANKS_JOINED
             await interaction.followup.send(
                 thanks.format(number=filed.report.number), ephemeral=True

@@ -142,3 +142,22 @@ async def test_a_rule_with_the_longest_title_allowed_is_shown_by_number(
     embed = shown.embeds[0]
     assert len(embed["title"]) <= 256 and embed["title"].startswith("Rule 1: No reposting")
     assert embed["title"].endswith("…") and embed["description"] == "Body."
+
+
+async def test_debug_logging_writes_no_message_content_report_text_or_interaction_token(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange(tmp_path, guild)
+    bot = await start_bot(env={"HASH_WORKERS": "1", "LOG_LEVEL": "DEBUG"})
+    fan, reporter = guild.member("fan"), guild.add_member("minji")
+    posted = await fan.send(guild.channel("general"), "secret-content-kiwi")
+    opened = await reporter.run_message_command("Report message", posted)
+    submitted = await reporter.submit_modal(
+        opened, {"report-category": ["harassment"], "report-details": "secret-note-mango"}
+    )
+    await submitted.followup()
+    await queue_shows(sandbox, guild, 1, "secret-note-mango")
+    assert "Report #1 filed in guild" in bot.stderr  # debug logging is on
+    for secret in ("secret-content-kiwi", "secret-note-mango", submitted.interaction.token):
+        assert secret not in bot.stderr
+    assert logged_no_errors(bot)
