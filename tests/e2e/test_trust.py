@@ -4,6 +4,7 @@ bot (without member chunking) has never cached the moderator."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,15 @@ from tests.e2e.test_reports import (
     report_user,
 )
 from tests.e2e.test_rules import add_rule
+from tests.e2e.test_takedowns import (
+    KNOWN,
+    add_second_guild,
+    reupload,
+    say,
+    set_mod_channel,
+    wait_for_message,
+)
+from tests.e2e.test_takedowns import embed_text as takedown_embed_text
 from tests.media.samples import encode, photo
 
 pytestmark = pytest.mark.e2e
@@ -161,3 +171,43 @@ async def test_debug_logging_writes_no_message_content_report_text_or_interactio
     for secret in ("secret-content-kiwi", "secret-note-mango", submitted.interaction.token):
         assert secret not in bot.stderr
     assert logged_no_errors(bot)
+
+
+async def test_a_shared_label_is_shown_inert_and_a_new_share_code_shuts_the_old_one_out(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    publisher = guild.owner
+    label = "@everyone **free** [prize](https://phish.example/x)"
+    await say(
+        publisher,
+        "takedown add",
+        image=("fake.png", encode(photo(KNOWN), "PNG")),
+        label=label,
+        share_label=True,
+    )
+    code = re.search(r"Its code is `([^`]+)`", await say(publisher, "takedown share"))
+    assert code
+    subscriber = add_second_guild(sandbox, "Subscriber")
+    await sandbox.gateway.flushed()
+    await set_mod_channel(subscriber)
+    await say(subscriber.owner, "takedown subscribe", code=code[1], action="flag")
+    await subscriber.member("fan").send(
+        subscriber.channel("general"), "", files=[("copy.jpg", reupload())]
+    )
+    alert = await wait_for_message(sandbox, subscriber.channel("mod-queue").id)
+    shown = takedown_embed_text(alert)
+    assert "free" in shown and "@everyone" not in shown and "https://phish" not in shown
+    assert "**free**" not in shown.replace("\\*", "")  # bold markers are escaped
+    assert not alert.content and not alert.mention_everyone
+
+    rotated = await say(publisher, "takedown share", new_code=True)
+    new_code = re.search(r"new share code: `([^`]+)`", rotated)
+    assert new_code and new_code[1] != code[1] and "1 subscription to the list ended" in rotated
+    latecomer = add_second_guild(sandbox, "Latecomer")
+    await sandbox.gateway.flushed()
+    refused = await say(latecomer.owner, "takedown subscribe", code=code[1], action="remove")
+    assert "No shared list has the code" in refused
+    joined = await say(latecomer.owner, "takedown subscribe", code=new_code[1], action="remove")
+    assert "Subscribed to list" in joined
+    left = await say(subscriber.owner, "takedown unsubscribe", code=code[1])
+    assert "Unsubscribed" not in left  # the old subscription had already ended
