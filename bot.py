@@ -33,6 +33,7 @@ from media.pipeline import MediaPipeline
 from media.workers import HashingPool, PoolSettings
 from moderation.actions import ModerationActions
 from moderation.alerts import MatchAlerts
+from moderation.forms import OpenForms
 from moderation.replies import send_ephemeral
 from moderation.report_queue import ReportQueue
 from moderation.scanning import MessageScanner
@@ -251,6 +252,7 @@ class Lightstick(commands.AutoShardedBot):
         self.actions = ModerationActions(self)
         self.alerts = MatchAlerts(self)
         self.report_queue = ReportQueue(self)
+        self.forms = OpenForms(self)
         self.scanner = MessageScanner(self)
         self.loop_lag = LoopLagMonitor()
         self.retention = RetentionJob(database, self.guild_settings)

@@ -36,6 +36,7 @@ from media.fetch import FetchError
 from media.preview import blurred_preview
 from media.workers import PoolBusy
 from moderation.access import fetched_is_moderator, is_moderator
+from moderation.forms import form_id
 from moderation.messages import media_refs, parse_message_link
 from services.moderation_policy import established_reporter
 
@@ -133,9 +134,12 @@ class ReportForm(discord.ui.Modal):
     """The context menus' form: a category choice and an optional details box."""
 
     def __init__(
-        self, heading: str, on_done: Callable[[discord.Interaction, str, str], Awaitable[None]]
+        self,
+        custom_id: str,
+        heading: str,
+        on_done: Callable[[discord.Interaction, str, str], Awaitable[None]],
     ) -> None:
-        super().__init__(title=heading, timeout=900)
+        super().__init__(title=heading, timeout=None, custom_id=custom_id)
         self.on_done = on_done
         self.category = discord.ui.Select(
             custom_id="report-category",
@@ -269,7 +273,8 @@ class Reports(commands.Cog):
         async def send(submitted: discord.Interaction, category: str, details: str) -> None:
             await self.file(submitted, reported, category, details, None)  # type: ignore[arg-type]
 
-        await interaction.response.send_modal(ReportForm(heading, send))
+        form = ReportForm(form_id("report", interaction), heading, send)
+        await self.bot.forms.show(interaction, form)
 
     def _message_target(self, message: discord.Message) -> Reported:
         target = ReportTarget(

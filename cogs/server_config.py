@@ -360,12 +360,14 @@ class Config(commands.Cog):
         if not counts:
             return ["ℹ️ Nothing hashed yet (only while this server's takedown lists have entries)."]
         lines = [f"✅ {counts.get('hashed', 0)} files hashed."]
-        unscanned = counts.get("rejected", 0) + counts.get("undecodable", 0)
-        if unscanned:
+        crafted, unfinished, unsupported = (
+            counts.get(kind, 0) for kind in ("crafted", "unfinished", "unsupported")
+        )
+        if crafted + unfinished + unsupported:
             lines.append(
-                f"⚠️ {counts.get('rejected', 0)} refused (too large, too slow or built to crash a "
-                f"decoder) and {counts.get('undecodable', 0)} undecodable: these were not checked "
-                "against the lists. The bot's log names each one."
+                f"⚠️ {crafted} refused as crafted, {unfinished} too large, long or slow to check "
+                f"and {unsupported} unsupported or corrupt: these were not checked against the "
+                "lists. The bot's log names each one."
             )
         return lines
 

@@ -34,6 +34,7 @@ from moderation.buttons import (
     closes_report,
     timeout_author,
 )
+from moderation.forms import form_id
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -64,8 +65,10 @@ def report_reason(report: Report) -> str:
 class DismissModal(discord.ui.Modal):
     """Dismissing a report, with an optional reason the moderators (not the reporters) see."""
 
-    def __init__(self, report: Report) -> None:
-        super().__init__(title=f"Dismiss report #{report.number}", timeout=600)
+    def __init__(self, custom_id: str, report: Report) -> None:
+        super().__init__(
+            title=f"Dismiss report #{report.number}", timeout=None, custom_id=custom_id
+        )
         self.report_id = report.id
         self.reason = discord.ui.TextInput(
             custom_id="dismiss-reason",
@@ -208,7 +211,8 @@ async def _ask_dismissal(interaction: discord.Interaction[Lightstick], report: R
     if not report.is_open:
         await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
         return
-    await interaction.response.send_modal(DismissModal(report))
+    form = DismissModal(form_id("dismiss", interaction), report)
+    await interaction.client.forms.show(interaction, form)
 
 
 async def _dismiss(

@@ -1,10 +1,11 @@
 """The scenario API: what tests (and the demo) do as the people in a server.
 
 Build a world (`sandbox.create_guild(...)`, `guild.add_member(...)`), then act as a member the
-way the Discord client would: post messages with images and embeds, run slash and context-menu
-commands, click buttons, pick from selects, fill in modals. The client's own rules apply: a
-command must be registered and visible to the member, required options must be there, a
-disabled button cannot be clicked. Each action returns a handle to await the bot's answer.
+way the Discord client would: post messages with images and embeds, forward messages, share
+links that unfurl into previews (`sandbox.world.add_link_preview(...)`), run slash and
+context-menu commands, click buttons, pick from selects, fill in modals. The client's own rules
+apply: a command must be registered and visible to the member, required options must be there,
+a disabled button cannot be clicked. Each action returns a handle to await the bot's answer.
 
     guild = create_guild(sandbox, "K-pop Fans")
     fan = guild.add_member("fan")
@@ -39,6 +40,7 @@ from sandbox.state import (
     Message,
     MessageFlags,
     Overwrite,
+    ReferenceType,
     Role,
     User,
     utcnow,
@@ -268,6 +270,35 @@ class MemberHandle:
         if reply_to is not None:
             payload["message_reference"] = {"message_id": reply_to.id}
         return messaging.create_message(self.sandbox, channel, self.user, payload, attachments)
+
+    async def forward(self, message: Message, to: Channel) -> Message:
+        """Forward `message` into `to`, as the client's Forward does: the new message carries a
+        snapshot of the original (of the first original, for a forward of a forward)."""
+        self._require_in(to)
+        reference = {
+            "type": ReferenceType.FORWARD,
+            "message_id": message.id,
+            "channel_id": message.channel_id,
+        }
+        payload = {"message_reference": reference}
+        return messaging.create_message(self.sandbox, to, self.user, payload, [])
+
+    async def send_embed(
+        self,
+        channel: Channel,
+        *,
+        image: str | None = None,
+        thumbnail: str | None = None,
+        title: str = "",
+    ) -> Message:
+        """Post a rich embed showing pictures from other sites (registered with
+        `World.add_external_image`); Discord serves them through its media proxy."""
+        embed: dict[str, Any] = {"title": title} if title else {}
+        if image:
+            embed["image"] = {"url": image}
+        if thumbnail:
+            embed["thumbnail"] = {"url": thumbnail}
+        return await self.send(channel, embeds=[embed])
 
     async def edit(self, message: Message, content: str | None = None, **fields: Any) -> Message:
         payload = dict(fields)
@@ -508,8 +539,7 @@ class MemberHandle:
         return attachment
 
     def _attachment_payload(self, attachment: Attachment) -> dict[str, Any]:
-        holder = Message(id=0, channel_id=0, guild_id=None, author=self.user)
-        return payloads.attachment(self.sandbox.world, holder, attachment)
+        return payloads.attachment(self.sandbox.world, 0, attachment)
 
     def _resolved_member(self, member: Member, channel: Channel) -> dict[str, Any]:
         data = payloads.interaction_member(self.guild.guild, channel, member)

@@ -15,10 +15,12 @@ answers that fit Discord's OpenAPI description; the bot's output is attached to 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from discord.http import HTTPClient, Route
 
 from sandbox.botprocess import BotProcess
 from sandbox.permissions import Permission
@@ -63,6 +65,18 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     for call in server.calls:
         problems += shape_errors(call)
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+async def http(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[HTTPClient]:
+    """discord.py's own REST client, logged in as the bot, talking to the sandbox."""
+    monkeypatch.setattr(Route, "BASE", sandbox.api_base)
+    client = HTTPClient(asyncio.get_running_loop())
+    await client.static_login(sandbox.world.application.token)
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 @pytest.fixture

@@ -39,7 +39,19 @@ def spec_path() -> Path:
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    return json.loads(spec_path().read_text())
+    return _with_known_lags(json.loads(spec_path().read_text()))
+
+
+def _with_known_lags(spec: dict[str, Any]) -> dict[str, Any]:
+    """Where Discord's published description lags its documentation, the documentation wins.
+
+    `MessageReferenceType` lists only DEFAULT (0); the Messages resource documents FORWARD (1),
+    which every forwarded message carries in its `message_reference`.
+    """
+    types = spec["components"]["schemas"]["MessageReferenceType"]["oneOf"]
+    if not any(t.get("const") == 1 for t in types):
+        types.append({"title": "FORWARD", "description": "a forwarded message", "const": 1})
+    return spec
 
 
 @functools.cache
