@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from db.guild_settings import GuildSettings
 from moderation.access import admins_only, public_mod_channel, require_admin
-from moderation.shown_text import fit_embed
+from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -347,7 +347,7 @@ class Config(commands.Cog):
             ("Media since the bot started", self._outcome_lines(guild)),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
-            embed.add_field(name=title, value="\n".join(lines)[:1024], inline=False)
+            embed.add_field(name=title, value=shorten("\n".join(lines), FIELD_VALUE), inline=False)
         if problems:
             embed.colour = discord.Colour.orange()
             embed.description = f"{problems} thing{'s' if problems != 1 else ''} to fix."

@@ -28,7 +28,7 @@ from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import CASE_KIND_NAMES, REPORT_OUTCOME_NAMES
 from moderation.report_buttons import report_view
-from moderation.shown_text import fit_embed
+from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -82,7 +82,7 @@ def _reporter_line(reporter: Reporter) -> str:
     line = f"<@{reporter.reporter_id}> · {CATEGORIES.get(reporter.category, reporter.category)}"
     if reporter.details:
         details = discord.utils.escape_markdown(" ".join(reporter.details.split()))
-        line += f": “{details[:150]}{'…' if len(details) > 150 else ''}”"
+        line += f": “{shorten(details, 150)}”"
     if reporter.evidence_url:
         line += f" · [evidence]({reporter.evidence_url})"
     return line
@@ -148,7 +148,7 @@ def report_embed(
     embed = discord.Embed(title=title, colour=colour, timestamp=report.created_at)
     user = report.target_user_id
     if report.target_kind == "message":
-        text = report.excerpt[:EXCERPT_SHOWN] + ("…" if len(report.excerpt) > EXCERPT_SHOWN else "")
+        text = shorten(report.excerpt, EXCERPT_SHOWN)
         embed.description = f">>> {discord.utils.escape_markdown(text)}" if text else "*No text*"
         where = f"Message by <@{user}> (`{user}`) in <#{report.channel_id}>"
         if state.message_up and report.channel_id and report.message_id:
@@ -180,7 +180,7 @@ def report_embed(
         lines = [_case_line(case) for case in state.cases[-10:]]
         embed.add_field(name="Actions", value="\n".join(lines), inline=False)
     if notes:
-        embed.add_field(name="Note", value="\n".join(notes)[:1024], inline=False)
+        embed.add_field(name="Note", value=shorten("\n".join(notes), FIELD_VALUE), inline=False)
     embed.set_footer(text=f"Report #{report.number}")
     return fit_embed(embed)
 
