@@ -26,15 +26,25 @@ class AccessDenied(app_commands.CheckFailure):
     """The member lacks the role or permission; the message is shown to them as it is."""
 
 
-def standing(member: discord.Member) -> MemberStanding:
-    permissions = member.guild_permissions
+def _standing(
+    permissions: discord.Permissions, role_ids: frozenset[int], *, top_role: int, owner: bool
+) -> MemberStanding:
     return MemberStanding(
         manage_messages=permissions.manage_messages,
         manage_guild=permissions.manage_guild,
         administrator=permissions.administrator,
-        role_ids=frozenset(role.id for role in member.roles),
+        role_ids=role_ids,
         ban_members=permissions.ban_members,
         moderate_members=permissions.moderate_members,
+        top_role=top_role,
+        owner=owner,
+    )
+
+
+def standing(member: discord.Member) -> MemberStanding:
+    return _standing(
+        member.guild_permissions,
+        frozenset(role.id for role in member.roles),
         top_role=member.top_role.position,
         owner=member.id == member.guild.owner_id,
     )
@@ -105,13 +115,7 @@ def admins_only():  # type: ignore[no-untyped-def]
 
 def role_standing(role: discord.Role) -> MemberStanding:
     """A member holding only this role (and @everyone)."""
-    permissions = role.permissions
-    return MemberStanding(
-        manage_messages=permissions.manage_messages,
-        manage_guild=permissions.manage_guild,
-        administrator=permissions.administrator,
-        role_ids=frozenset({role.id}),
-    )
+    return _standing(role.permissions, frozenset({role.id}), top_role=role.position, owner=False)
 
 
 def mod_channel_readers(channel: discord.abc.GuildChannel, mod_role_id: int | None) -> list[str]:

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.e2e
 
 MESSAGE_ROUTE = "/channels/{channel_id}/messages/{message_id}"
 PICTURE = 5
+# The sandbox's accounts are minutes old: let them count towards auto-hide.
+AUTO_HIDE_BY_ANYONE = {"auto_hide_min_account_days": 0, "auto_hide_min_member_days": 0}
 
 
 def bot_database_url(tmp_path: Path) -> str:
@@ -292,13 +294,7 @@ async def test_take_down_removes_the_message_and_later_reuploads_by_someone_else
 async def test_enough_sexual_or_deepfake_reports_hide_the_message_pending_review(
     sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
 ) -> None:
-    await arrange(  # the sandbox's accounts are minutes old: let them count
-        tmp_path,
-        guild,
-        auto_hide_threshold=2,
-        auto_hide_min_account_days=0,
-        auto_hide_min_member_days=0,
-    )
+    await arrange(tmp_path, guild, auto_hide_threshold=2, **AUTO_HIDE_BY_ANYONE)
     bot = await start_bot(env={"HASH_WORKERS": "1"})
     fan, moderator = guild.member("fan"), guild.member("moderator")
     spam, deepfake, sexual = (guild.add_member(name) for name in ("minji", "hanni", "dani"))

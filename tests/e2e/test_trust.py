@@ -16,6 +16,7 @@ from sandbox.server import Sandbox
 from tests.e2e.conftest import StartBot
 from tests.e2e.test_config import embed_text as embed_dict_text
 from tests.e2e.test_reports import (
+    AUTO_HIDE_BY_ANYONE,
     MESSAGE_ROUTE,
     PICTURE,
     arrange,
@@ -114,13 +115,7 @@ async def test_reporters_are_not_named_where_a_verified_role_can_read_the_mod_ch
 async def test_a_moderators_message_is_never_auto_hidden_though_the_bot_never_cached_them(
     sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
 ) -> None:
-    await arrange(
-        tmp_path,
-        guild,
-        auto_hide_threshold=2,
-        auto_hide_min_account_days=0,
-        auto_hide_min_member_days=0,
-    )
+    await arrange(tmp_path, guild, auto_hide_threshold=2, **AUTO_HIDE_BY_ANYONE)
     bot = await start_bot(env={"HASH_WORKERS": "1"})
     moderator, fan = guild.member("moderator"), guild.member("fan")
     general = guild.channel("general")
