@@ -31,7 +31,8 @@ class RulesTooLong(ValueError):
     """The change would break one of Discord's length limits; nothing was saved."""
 
 
-def rules_embed(guild_name: str, rules: list[Rule]) -> discord.Embed:
+def all_rules_embed(guild_name: str, rules: list[Rule]) -> discord.Embed:
+    """Every rule, whole: `_check_limits` measures this before a change is saved."""
     embed = discord.Embed(title=f"{guild_name} rules", colour=RULES_COLOUR)
     for rule in rules:
         embed.add_field(
@@ -39,7 +40,13 @@ def rules_embed(guild_name: str, rules: list[Rule]) -> discord.Embed:
         )
     if not rules:
         embed.description = NO_RULES
-    return fit_embed(embed)
+    return embed
+
+
+def rules_embed(guild_name: str, rules: list[Rule]) -> discord.Embed:
+    """The rules as shown: whole when the limits held when they were saved; a server renamed
+    to a longer name since could push them over, and then the last fields are cut."""
+    return fit_embed(all_rules_embed(guild_name, rules))
 
 
 def rule_embed(rule: Rule) -> discord.Embed:
@@ -174,7 +181,7 @@ class Rules(commands.Cog):
     def _check_limits(self, guild_name: str, rules: list[Rule]) -> None:
         if len(rules) > self.MAX_RULES:
             raise RulesTooLong(f"a server can have at most {self.MAX_RULES} rules")
-        if len(rules_embed(guild_name, rules)) > self.EMBED_LIMIT:
+        if len(all_rules_embed(guild_name, rules)) > self.EMBED_LIMIT:
             raise RulesTooLong(
                 f"all the rules together must stay under {self.EMBED_LIMIT} characters "
                 "(Discord's limit for one message); shorten some first"

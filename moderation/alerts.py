@@ -313,10 +313,12 @@ class MatchAlerts:
         embed.add_field(name="Where", value=where)
         embed.add_field(name="When", value=f"<t:{int(alert.created_at.timestamp())}:f>")
         source = "this server's list" if entry.own_list else "a shared list"
+        # Another server wrote a shared list's label: it can't format, ping or link here.
+        shown_label = entry.label if entry.own_list else inert(entry.label)
         added = f", added by <@{entry.added_by}>" if entry.added_by else ""
         embed.add_field(
             name="Entry",
-            value=f"#{entry.entry_id} · {inert(entry.label)} ({source}{added})",
+            value=f"#{entry.entry_id} · {shown_label} ({source}{added})",
             inline=False,
         )
         kind = "confident match" if alert.tier == str(Tier.TAKEDOWN) else "possible match"

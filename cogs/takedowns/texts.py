@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import discord
+
 from core.hashes import Hash
-from moderation.shown_text import inert
 
 
 def short_hash(value: Hash) -> str:
@@ -11,8 +12,9 @@ def short_hash(value: Hash) -> str:
 
 
 def quoted_label(label: str) -> str:
-    """A label as moderators read it: inert (it may come from another server's shared list)."""
-    return f"“{inert(label)}”" if label else "no label"
+    """A label of this server's own list, as its moderators wrote it (a channel it names stays
+    a link); labels of other servers' lists are shown `inert`."""
+    return f"“{discord.utils.escape_markdown(label)}”" if label else "no label"
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
