@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
 class Privacy(commands.Cog):
     """Forget a member; remember when the bot left a server, so its data can end."""
 
@@ -53,10 +57,11 @@ class Privacy(commands.Cog):
             forgotten = await retention.forget_member(conn, guild.id, user.id)
         log.info("Forgot member %s in guild %s", user.id, guild.id)
         await interaction.response.send_message(
-            f"Forgot <@{user.id}>: {forgotten.reports_about} reports about them, "
-            f"{forgotten.reports_by} reports they filed (their notes with them) and "
-            f"{forgotten.alerts} alerts are deleted. {forgotten.cases} cases about them keep "
-            "only their number and the member's id, as the server's audit record.",
+            f"Forgot <@{user.id}>: {_count(forgotten.reports_about, 'report')} about them, "
+            f"{_count(forgotten.reports_by, 'report')} they filed (their notes with them) and "
+            f"{_count(forgotten.alerts, 'alert')} deleted. {_count(forgotten.cases, 'case')} "
+            "about them keep only their number and the member's id, as the server's audit "
+            "record.",
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

@@ -206,3 +206,30 @@ async def test_a_shared_label_is_shown_inert_and_a_new_share_code_shuts_the_old_
     assert "Subscribed to list" in joined
     left = await say(subscriber.owner, "takedown unsubscribe", code=code[1])
     assert "Unsubscribed" not in left  # the old subscription had already ended
+
+
+async def test_forget_removes_a_members_reports_and_their_part_in_others(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange(tmp_path, guild)
+    bot = await start_bot(env={"HASH_WORKERS": "1"})
+    fan, minji, hanni = guild.member("fan"), guild.add_member("minji"), guild.add_member("hanni")
+    await report_user(minji, fan, "harassment")
+    (about_fan,) = await eventually(lambda: queue(sandbox, guild), "the report on fan")
+    posted = await guild.add_member("dani").send(guild.channel("general"), "spam link")
+    await report_message(minji, posted, "spam", "secret-note-of-minji")
+    await report_message(hanni, posted, "spam")
+    await queue_shows(sandbox, guild, 2, "Reporters (2)")
+
+    guild.open_command_to_everyone("forget")  # as an admin could in Integrations
+    refused = await fan.run_command("forget", user=minji)
+    assert "Only this server's admins" in (await refused.message()).content
+    answer = await (await guild.owner.run_command("forget", user=fan)).message()
+    assert "1 report about them" in answer.content and "0 cases about them" in answer.content
+    await eventually(lambda: about_fan.deleted, "the queue message about fan to go")
+    answer = await (await guild.owner.run_command("forget", user=minji)).message()
+    assert "1 report they filed" in answer.content
+    redrawn = await queue_shows(sandbox, guild, 2, "Reporters (1)")
+    assert str(minji.id) not in embed_text(redrawn)
+    assert "secret-note-of-minji" not in embed_text(redrawn)
+    assert logged_no_errors(bot)
