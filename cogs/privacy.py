@@ -35,11 +35,7 @@ class Privacy(commands.Cog):
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self._departed: set[int] = set()  # servers left, as the database said at start
-
-    async def cog_load(self) -> None:
-        async with self.bot.db.connect() as conn:
-            self._departed = set(await retention.departed_guild_ids(conn))
+        self._departed: set[int] | None = None  # servers left, read once when first needed
 
     @app_commands.command(
         name="forget", description="Admins: delete the reports, notes and alerts about a member"
@@ -75,7 +71,7 @@ class Privacy(commands.Cog):
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         async with self.bot.db.transaction() as conn:
             await retention.record_departure(conn, guild.id, datetime.now(UTC))
-        self._departed.add(guild.id)
+        (await self._left()).add(guild.id)
         log.info(
             "Removed from guild %s; its data is deleted in %d days unless it invites me back",
             guild.id,
@@ -89,11 +85,17 @@ class Privacy(commands.Cog):
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """Re-invited while the bot was offline: the server arrives at start, not as a join."""
-        if guild.id in self._departed:
+        if guild.id in await self._left():
             await self._back(guild)
 
+    async def _left(self) -> set[int]:
+        if self._departed is None:
+            async with self.bot.db.connect() as conn:
+                self._departed = set(await retention.departed_guild_ids(conn))
+        return self._departed
+
     async def _back(self, guild: discord.Guild) -> None:
-        self._departed.discard(guild.id)
+        (await self._left()).discard(guild.id)
         async with self.bot.db.transaction() as conn:
             await retention.cancel_departure(conn, guild.id)
 

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from db.guild_settings import GuildSettings
+from media.outcomes import Outcome
 from moderation.access import admins_only, public_mod_channel, require_admin
 from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ON_OFF = {True: "on", False: "off"}
+AUTOMATIC = "auto"  # /config language: follow the server's preferred locale
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,11 @@ def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Emb
         inline=False,
     )
     embed.add_field(
+        name="Files the bot can't check (/config takedowns)",
+        value=unreadable_policy_lines(settings),
+        inline=False,
+    )
+    embed.add_field(
         name="Reports (/config reports)",
         value=(
             "Auto-hide after "
@@ -114,6 +121,26 @@ def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Emb
         inline=False,
     )
     return fit_embed(embed)
+
+
+UnreadableAction = Literal["remove", "alert", "ignore"]
+UNREADABLE_ACTION_WORDS = {
+    "remove": "remove the message and alert",
+    "alert": "alert the moderators",
+    "ignore": "only count it",
+}
+
+
+def unreadable_policy_lines(settings: GuildSettings) -> str:
+    """What the server does with each kind of file the bot could not check."""
+    return "\n".join(
+        f"{outcome.description.capitalize()}: **{UNREADABLE_ACTION_WORDS[action]}**"
+        for outcome, action in (
+            (Outcome.CRAFTED, settings.crafted_action),
+            (Outcome.UNFINISHED, settings.unfinished_action),
+            (Outcome.UNSUPPORTED, settings.unsupported_action),
+        )
+    )
 
 
 class Config(commands.Cog):
@@ -269,6 +296,9 @@ class Config(commands.Cog):
         dm_author="Send the author a short, neutral notice citing the rule",
         timeout_minutes="Time out an author whose upload matches again within a day (0: never)",
         previews="Show a small blurred preview in alerts",
+        crafted="A file built to hurt decoders (no camera makes one): default remove and alert",
+        unfinished="A file too large, long or slow to check to the end: default alert",
+        unsupported="A file in a format the bot doesn't read, or corrupt: default alert",
     )
     @admins_only()
     async def takedowns(
@@ -280,6 +310,9 @@ class Config(commands.Cog):
         dm_author: bool | None = None,
         timeout_minutes: app_commands.Range[int, 0, 40320] | None = None,
         previews: bool | None = None,
+        crafted: UnreadableAction | None = None,
+        unfinished: UnreadableAction | None = None,
+        unsupported: UnreadableAction | None = None,
     ) -> None:
         options = {
             "takedown_action": action,
@@ -288,6 +321,9 @@ class Config(commands.Cog):
             "dm_author": dm_author,
             "timeout_on_repeat_minutes": timeout_minutes,
             "previews": previews,
+            "crafted_action": crafted,
+            "unfinished_action": unfinished,
+            "unsupported_action": unsupported,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 
@@ -330,6 +366,24 @@ class Config(commands.Cog):
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 
+    @config.command(
+        name="language", description="The language of alerts, the report queue, DMs and posts"
+    )
+    @app_commands.describe(language="Members' own replies always follow their Discord language")
+    @app_commands.choices(
+        language=[
+            app_commands.Choice(name="Server's Discord language", value=AUTOMATIC),
+            app_commands.Choice(name="English", value="en"),
+            app_commands.Choice(name="한국어 (Korean)", value="ko"),
+        ]
+    )
+    @admins_only()
+    async def language(
+        self, interaction: discord.Interaction[Lightstick], language: app_commands.Choice[str]
+    ) -> None:
+        chosen = None if language.value == AUTOMATIC else language.value
+        await self._apply(interaction, {"language": chosen})
+
     @config.command(name="check", description="Check Lightstick's permissions and set-up here")
     @admins_only()
     async def check(self, interaction: discord.Interaction[Lightstick]) -> None:
@@ -345,6 +399,7 @@ class Config(commands.Cog):
             ("Mod role", self._mod_role_lines(guild, settings)),
             ("Scanned channels", self._scanned_channel_lines(guild, settings)),
             ("Media since the bot started", self._outcome_lines(guild)),
+            ("Files the bot can't check", self._unreadable_lines(settings)),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
             embed.add_field(name=title, value=shorten("\n".join(lines), FIELD_VALUE), inline=False)
@@ -368,6 +423,21 @@ class Config(commands.Cog):
                 f"⚠️ {crafted} refused as crafted, {unfinished} too large, long or slow to check "
                 f"and {unsupported} unsupported or corrupt: these were not checked against the "
                 "lists. The bot's log names each one."
+            )
+        return lines
+
+    def _unreadable_lines(self, settings: GuildSettings) -> list[str]:
+        """The policy for files the bot can't check; ignoring one kind is worth a warning."""
+        lines = [f"ℹ️ {line}" for line in unreadable_policy_lines(settings).splitlines()]
+        ignored = [
+            name
+            for name in ("crafted", "unfinished", "unsupported")
+            if getattr(settings, f"{name}_action") == "ignore"
+        ]
+        if ignored:
+            lines.append(
+                f"⚠️ Ignored ({', '.join(ignored)}): such a file stays up unchecked and nobody is "
+                "told. A listed picture can be wrapped in one; consider `alert`."
             )
         return lines
 

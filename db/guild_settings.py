@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import cases
-from db.schema import TAKEDOWN_ACTIONS, guild_settings, skipped_channels
+from db.schema import TAKEDOWN_ACTIONS, UNREADABLE_ACTIONS, guild_settings, skipped_channels
 from db.upsert import upsert
 
 if TYPE_CHECKING:
@@ -43,6 +43,12 @@ class GuildSettings:
     reporter_limit_daily: int = 20
     min_account_age_days: int = 0
     dm_reporters: bool = True
+    # A file the bot could not check is never clean: "remove" (and alert), "alert" or "ignore",
+    # by why (media.outcomes): crafted files no real camera makes are removed by default.
+    crafted_action: str = "remove"
+    unfinished_action: str = "alert"
+    unsupported_action: str = "alert"
+    language: str | None = None  # shared posts' language; None: the server's preferred locale
     # Reporters who count towards auto-hide: accounts this old, members this long.
     auto_hide_min_account_days: int = 30
     auto_hide_min_member_days: int = 7
@@ -54,6 +60,9 @@ SETTING_NAMES = frozenset(f.name for f in fields(GuildSettings)) - {
     "guild_id",
     "skipped_channel_ids",
 }
+
+# The policy for each kind of file the bot could not check, by the outcome's name.
+UNREADABLE_SETTINGS = ("crafted_action", "unfinished_action", "unsupported_action")
 
 # (low, high) for each integer setting; a value outside is refused before it reaches SQL.
 RANGES: dict[str, tuple[int, int]] = {
@@ -85,6 +94,9 @@ def validate_changes(current: GuildSettings, changes: dict[str, Any]) -> None:
                 raise ValueError(f"{name} must be between {low} and {high}, not {value}")
     if changes.get("takedown_action", current.takedown_action) not in TAKEDOWN_ACTIONS:
         raise ValueError("takedown_action must be 'remove' or 'flag'")
+    for name in UNREADABLE_SETTINGS:
+        if changes.get(name, getattr(current, name)) not in UNREADABLE_ACTIONS:
+            raise ValueError(f"{name} must be 'remove', 'alert' or 'ignore'")
     merged = {**{n: getattr(current, n) for n in SETTING_NAMES}, **changes}
     for algorithm in ("pdq", "phash"):
         if merged[f"{algorithm}_review_radius"] < merged[f"{algorithm}_confident_radius"]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -46,6 +47,7 @@ class HashedMedia:
     hashes: MediaHashes
     data: bytes | None = None  # the bytes, when they were downloaded for this call
     cached: bool = False
+    busy: bool = False  # UNFINISHED only because the pool had no room in time: worth a retry
 
 
 class LRU(Generic[K, V]):
@@ -101,7 +103,30 @@ class MediaPipeline:
         hashes, pickled = await self._hash(data)
         if pickled is not None:
             self._by_key.put(ref.key, pickled)
-        return HashedMedia(ref, hashes, data)
+        return HashedMedia(ref, hashes, data, busy=self._turned_away(hashes, pickled))
+
+    async def hash_ref_patiently(
+        self,
+        ref: MediaRef,
+        attempts: int,
+        on_busy: Callable[[HashedMedia, int], None] | None = None,
+    ) -> HashedMedia:
+        """`hash_ref`, tried again (up to `attempts` in all) while the pool turns it away.
+
+        Between tries it waits for the pool to have room, so under a burst the caller slows down
+        with the pool rather than losing the file; `on_busy(result, attempt)` hears of each try
+        turned away. The last result is returned either way: still busy after every attempt, it
+        is UNFINISHED with the pool's reason, for the caller to handle as its policy says.
+        """
+        for attempt in range(1, attempts + 1):
+            result = await self.hash_ref(ref)
+            if not result.busy:
+                return result
+            if on_busy is not None:
+                on_busy(result, attempt)
+            if attempt < attempts:
+                await self.pool.wait_for_room()
+        return result
 
     async def hash_for_entry(self, ref: MediaRef) -> tuple[MediaHashes, bytes | None]:
         """A file's hashes as a takedown entry keeps them (its frames, and a still image's crops
@@ -139,6 +164,11 @@ class MediaPipeline:
         pickled = pickle.dumps(hashes, pickle.HIGHEST_PROTOCOL)
         self._by_digest.put(digest, pickled)
         return hashes, pickled
+
+    @staticmethod
+    def _turned_away(hashes: MediaHashes, pickled: bytes | None) -> bool:
+        # Only a result the pool never ran goes uncached while UNFINISHED: see `_hash`.
+        return pickled is None and hashes.outcome is Outcome.UNFINISHED
 
 
 def _unpickled(pickled: bytes) -> MediaHashes:

@@ -137,8 +137,9 @@ class HashingPool:
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         # Admission: FIFO, so a job that waited longest gets the next room.
-        self._room = asyncio.Semaphore(self.settings.workers + self.settings.max_waiting)
+        self._room = asyncio.Semaphore(self.capacity)
         self._pending = 0
+        self._left = asyncio.Condition()  # notified whenever a job leaves the pool
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.killed = 0  # workers killed for a deadline or a crash, for stats
@@ -169,6 +170,20 @@ class HashingPool:
         """Jobs admitted or waiting for admission."""
         return self._pending
 
+    @property
+    def capacity(self) -> int:
+        """Jobs admitted at once: one running per worker and `max_waiting` in line."""
+        return self.settings.workers + self.settings.max_waiting
+
+    async def wait_for_room(self) -> None:
+        """Until fewer jobs are admitted or waiting than the pool takes at once.
+
+        A caller turned away (PoolBusy) waits here before trying again: the wait follows the
+        pool's own progress, not a guess at how long a burst lasts.
+        """
+        async with self._left:
+            await self._left.wait_for(lambda: self._pending < self.capacity or self._closed)
+
     async def hash_media(self, data: bytes) -> MediaHashes:
         """Decode and hash an upload in a worker; a deadline or a crash is UNFINISHED.
 
@@ -196,6 +211,8 @@ class HashingPool:
                 self._room.release()
         finally:
             self._pending -= 1
+            async with self._left:
+                self._left.notify_all()
 
     async def _admit(self) -> None:
         seconds = self.settings.admission_seconds

@@ -12,18 +12,22 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from moderation.i18n import N_, member_texts
 from services.moderation_policy import MemberStanding, counts_as_admin, counts_as_moderator
 
 if TYPE_CHECKING:
     from bot import Lightstick
 
-NOT_A_MODERATOR = "Only this server's moderators can do that."
-NOT_AN_ADMIN = "Only this server's admins (Manage Server permission) can do that."
-SERVER_ONLY = "This works inside a server, not in DMs."
+NOT_A_MODERATOR = N_("Only this server's moderators can do that.")
+NOT_AN_ADMIN = N_("Only this server's admins (Manage Server permission) can do that.")
+SERVER_ONLY = N_("This works inside a server, not in DMs.")
 
 
 class AccessDenied(app_commands.CheckFailure):
     """The member lacks the role or permission; the message is shown to them as it is."""
+
+    def __init__(self, interaction: discord.Interaction, message: str) -> None:
+        super().__init__(member_texts(interaction)(message))
 
 
 def _standing(
@@ -75,21 +79,21 @@ async def fetched_is_moderator(bot: Lightstick, guild: discord.Guild, user_id: i
 
 def _member(interaction: discord.Interaction) -> discord.Member:
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
-        raise AccessDenied(SERVER_ONLY)
+        raise AccessDenied(interaction, SERVER_ONLY)
     return interaction.user
 
 
 async def require_moderator(interaction: discord.Interaction[Lightstick]) -> discord.Member:
     member = _member(interaction)
     if not await is_moderator(interaction.client, member):
-        raise AccessDenied(NOT_A_MODERATOR)
+        raise AccessDenied(interaction, NOT_A_MODERATOR)
     return member
 
 
 def require_admin(interaction: discord.Interaction) -> discord.Member:
     member = _member(interaction)
     if not is_admin(member):
-        raise AccessDenied(NOT_AN_ADMIN)
+        raise AccessDenied(interaction, NOT_AN_ADMIN)
     return member
 
 

@@ -88,10 +88,11 @@ def create_guild(
     owner: str = "owner",
     bot_permissions: int = BOT_DEFAULT,
     channels: Sequence[str] = ("general",),
+    preferred_locale: str = "en-US",
 ) -> GuildHandle:
     """A guild with @everyone, the bot (with a managed role), its owner and some text channels."""
     world = sandbox.world
-    guild = Guild(id=world.ids.next(), name=name, owner_id=0)
+    guild = Guild(id=world.ids.next(), name=name, owner_id=0, preferred_locale=preferred_locale)
     world.guilds[guild.id] = guild
     guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", EVERYONE_DEFAULT, 0)
     handle = GuildHandle(sandbox, guild)
@@ -218,10 +219,17 @@ class GuildHandle:
             self.set_overwrite(channel, role, allow=Permission.VIEW_CHANNEL)
 
     def add_member(
-        self, username: str, *, roles: Sequence[Role] = (), dms_open: bool = True
+        self,
+        username: str,
+        *,
+        roles: Sequence[Role] = (),
+        dms_open: bool = True,
+        locale: str = "en-US",
     ) -> MemberHandle:
+        """A new member; `locale` is their Discord client's language (interactions carry it)."""
         user = self.sandbox.world.add_user(username)
         user.dms_open = dms_open
+        user.locale = locale
         member = Member(user, self.guild.id, roles=[r.id for r in roles])
         self.guild.members[user.id] = member
         data = {**payloads.member(member), "guild_id": str(self.guild.id)}
@@ -654,7 +662,7 @@ def _interaction_payload(
         "type": interaction.type,
         "data": interaction.data,
         "guild_id": str(guild.id),
-        "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+        "guild": {"id": str(guild.id), "locale": guild.preferred_locale, "features": []},
         "channel_id": str(channel.id),
         "channel": {
             **payloads.channel(channel),
@@ -664,8 +672,8 @@ def _interaction_payload(
         "token": interaction.token,
         "version": 1,
         "app_permissions": str(bot_perms),
-        "locale": "en-US",
-        "guild_locale": "en-US",
+        "locale": member.user.locale,
+        "guild_locale": guild.preferred_locale,
         "entitlements": [],
         "authorizing_integration_owners": {"0": str(guild.id)},
         "context": 0,

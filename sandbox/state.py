@@ -55,6 +55,7 @@ class User:
     bot: bool = False
     global_name: str | None = None
     dms_open: bool = True  # False: the user blocks DMs from server members (error 50007)
+    locale: str = "en-US"  # the language of their Discord client, sent with each interaction
 
 
 @dataclass
@@ -125,6 +126,7 @@ class Guild:
     # Commands an admin opened to everyone in Server Settings -> Integrations, overriding the
     # command's default_member_permissions (so the bot's own checks are all that is left).
     opened_commands: set[str] = field(default_factory=set)
+    preferred_locale: str = "en-US"  # Server Settings -> Overview -> Server Primary Language
 
     @property
     def everyone(self) -> Role:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
-PACKAGES = ("cogs", "core", "db", "media", "moderation", "services", "sandbox")
+PACKAGES = ("cogs", "core", "db", "locales", "media", "moderation", "services", "sandbox")
 NAMED = re.compile(r"`((?:[\w.]+/)*[\w.]+\.py)`")
 
 

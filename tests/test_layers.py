@@ -18,6 +18,7 @@ FORBIDDEN = {
     "media": {"discord", "db", "cogs", "services", "sandbox", "bot"},
     "db": {"discord", "media", "cogs", "services", "sandbox", "bot"},
     "core": {"discord", "media", "db", "cogs", "services", "sandbox", "bot"},
+    "locales": {"discord", "media", "db", "cogs", "services", "moderation", "sandbox", "bot"},
     "services": {"discord", "cogs", "moderation", "sandbox", "bot"},
     "moderation": {"cogs", "sandbox"},
 }

@@ -12,11 +12,13 @@ from cogs.reports import account_too_new, excerpt_of, limit_answer
 from db.cases import Case
 from db.guild_settings import GuildSettings
 from db.reports import Report, Reporter
+from moderation.i18n import texts
 from moderation.messages import MessageLink, parse_message_link
 from moderation.report_buttons import report_view
 from moderation.report_queue import ReportState, report_embed
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+ENGLISH = texts("en")
 
 
 @pytest.mark.parametrize(
@@ -54,10 +56,10 @@ def test_limits_answer_kindly_once_the_window_or_the_day_is_full() -> None:
         reporter_window_short_minutes=10,
         reporter_limit_daily=20,
     )
-    assert limit_answer(settings, in_window=4, in_day=19) is None
-    now = limit_answer(settings, in_window=5, in_day=5)
+    assert limit_answer(ENGLISH, settings, in_window=4, in_day=19) is None
+    now = limit_answer(ENGLISH, settings, in_window=5, in_day=5)
     assert now is not None and "last 10 minutes" in now and "Thank you" in now
-    today = limit_answer(settings, in_window=0, in_day=20)
+    today = limit_answer(ENGLISH, settings, in_window=0, in_day=20)
     assert today is not None and "tomorrow" in today
 
 

@@ -108,3 +108,59 @@ async def test_a_file_the_busy_pool_had_no_room_for_could_not_finish_and_is_not_
     assert "too busy to check it" in turned_away.hashes.reason
     assert later.hashes.hashed and not later.cached
     assert downloads["a"] == 2
+
+
+async def test_a_file_turned_away_by_the_busy_pool_waits_for_room_and_is_hashed(
+    server, tmp_path: Path
+) -> None:
+    host, downloads = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
+    turned_away: list[int] = []
+    async with (
+        jobs.Gates(tmp_path, "a") as gates,
+        aiohttp.ClientSession() as session,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        pipeline = MediaPipeline(session, pool, policy)
+        busy = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        was_busy = asyncio.Event()
+
+        def heard(result, attempt: int) -> None:  # type: ignore[no-untyped-def]
+            assert result.busy and "too busy" in result.hashes.reason
+            turned_away.append(attempt)
+            was_busy.set()
+
+        patient = asyncio.create_task(pipeline.hash_ref_patiently(ref(host, "b"), 3, heard))
+        await was_busy.wait()
+        assert not patient.done()  # waiting for room, not given up
+        await gates.release("a")
+        await busy
+        result = await patient
+    assert result.hashes.hashed and not result.busy
+    assert turned_away == [1] and downloads["b"] == 2
+
+
+async def test_a_file_still_turned_away_after_every_attempt_says_why(
+    server, tmp_path: Path
+) -> None:
+    host, _ = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
+    turned_away: list[int] = []
+    async with (
+        jobs.Gates(tmp_path, "a") as gates,
+        aiohttp.ClientSession() as session,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        pipeline = MediaPipeline(session, pool, policy)
+        busy = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        result = await pipeline.hash_ref_patiently(
+            ref(host, "b"), 1, lambda _, attempt: turned_away.append(attempt)
+        )
+        await gates.release("a")
+        await busy
+    assert result.busy and result.hashes.outcome is Outcome.UNFINISHED
+    assert "too busy to check it" in result.hashes.reason and turned_away == [1]

@@ -5,8 +5,8 @@ reported (`established`; reports filed before this revision count, as they did).
 text and notes and old alerts are kept `retention_days` (180 by default). A server the bot left
 is remembered in `departed_guilds`, so its data can be deleted a set time later.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
