@@ -19,6 +19,7 @@ from moderation.access import moderators_only
 from moderation.i18n import Texts, member_texts
 from moderation.names import CASE_KIND_NAMES
 from moderation.pagination import Slice, send_pages
+from moderation.shown_text import fit_embed, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -44,7 +45,7 @@ def describe_case(tr: Texts, case: Case, report_number: int | None = None) -> st
     elif case.report_id is not None:
         parts.append(tr("Report id {id}", id=case.report_id))
     line = " · ".join(parts)
-    return f"{line}\n> {case.reason[:300]}" if case.reason else line
+    return f"{line}\n> {shorten(case.reason, 300)}" if case.reason else line
 
 
 class Cases(commands.Cog):
@@ -117,7 +118,7 @@ class Cases(commands.Cog):
             embed.set_footer(
                 text=tr.plural("{count} case · newest first", "{count} cases · newest first", total)
             )
-            return embed
+            return fit_embed(embed)
 
         await send_pages(interaction, total, self.PER_PAGE, render)
 

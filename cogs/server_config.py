@@ -13,6 +13,7 @@ from discord.ext import commands
 from db.guild_settings import GuildSettings
 from moderation.access import admins_only, public_mod_channel, require_admin
 from moderation.i18n import N_, Texts, guild_texts, member_texts
+from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -144,9 +145,13 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
     )
     auto_hide = (
         tr.plural(
-            "Auto-hide after {count} sexualized/deepfake report",
-            "Auto-hide after {count} sexualized/deepfake reports",
+            "Auto-hide after {count} sexualized/deepfake report from accounts at least {account} "
+            "days old, members for at least {member} days",
+            "Auto-hide after {count} sexualized/deepfake reports from accounts at least {account} "
+            "days old, members for at least {member} days",
             settings.auto_hide_threshold,
+            account=tr.number(settings.auto_hide_min_account_days),
+            member=tr.number(settings.auto_hide_min_member_days),
         )
         if settings.auto_hide_threshold
         else tr("Auto-hide after reports: off")
@@ -168,6 +173,11 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
                     settings.min_account_age_days,
                 ),
                 tr("DM reporters the outcome: {on}", on=on_off(settings.dm_reporters)),
+                tr(
+                    "Closed reports' text and notes, and alerts, kept: {days} days "
+                    "(cases are kept)",
+                    days=tr.number(settings.retention_days),
+                ),
             )
         ),
         inline=False,
@@ -182,7 +192,7 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
         value=language_line(tr, guild, settings),
         inline=False,
     )
-    return embed
+    return fit_embed(embed)
 
 
 UnreadableAction = Literal["remove", "alert", "ignore"]
@@ -289,6 +299,7 @@ class Config(commands.Cog):
         assert interaction.guild is not None
         tr = member_texts(interaction)
         me = interaction.guild.me
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
         changes: dict[str, Any] = {}
         notes: list[str] = []
         for refusal, channel, column in (
@@ -313,7 +324,11 @@ class Config(commands.Cog):
                         gaps=describe_gaps(tr, gaps),
                     )
                 )
-            public = public_mod_channel(channel) if column == "mod_channel_id" else None
+            public = (
+                public_mod_channel(channel, settings.mod_role_id)
+                if column == "mod_channel_id"
+                else None
+            )
             if public:
                 notes.append(tr("⚠️ Saved, but: {warning}", warning=tr.read(public)))
             changes[column] = channel.id
@@ -413,6 +428,9 @@ class Config(commands.Cog):
         per_day="How many reports one member may file per day",
         min_account_age_days="Refuse reports from accounts younger than this (0: allow all)",
         dm_reporters="Tell reporters by DM when a moderator has reviewed their report",
+        auto_hide_account_days="Only accounts at least this old count towards auto-hide",
+        auto_hide_member_days="Only members for at least this long count towards auto-hide",
+        keep_days="Days closed reports' text and notes, and alerts, are kept (cases stay)",
     )
     @admins_only()
     async def reports(
@@ -424,6 +442,9 @@ class Config(commands.Cog):
         per_day: app_commands.Range[int, 1, 10000] | None = None,
         min_account_age_days: app_commands.Range[int, 0, 3650] | None = None,
         dm_reporters: bool | None = None,
+        auto_hide_account_days: app_commands.Range[int, 0, 3650] | None = None,
+        auto_hide_member_days: app_commands.Range[int, 0, 3650] | None = None,
+        keep_days: app_commands.Range[int, 7, 3650] | None = None,
     ) -> None:
         options = {
             "auto_hide_threshold": auto_hide,
@@ -432,6 +453,9 @@ class Config(commands.Cog):
             "reporter_limit_daily": per_day,
             "min_account_age_days": min_account_age_days,
             "dm_reporters": dm_reporters,
+            "auto_hide_min_account_days": auto_hide_account_days,
+            "auto_hide_min_member_days": auto_hide_member_days,
+            "retention_days": keep_days,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 
@@ -474,7 +498,7 @@ class Config(commands.Cog):
             (tr("Language (/config language)"), [f"ℹ️ {language_line(tr, guild, settings)}"]),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
-            embed.add_field(name=title, value="\n".join(lines)[:1024], inline=False)
+            embed.add_field(name=title, value=shorten("\n".join(lines), FIELD_VALUE), inline=False)
         if problems:
             embed.colour = discord.Colour.orange()
             embed.description = tr.plural(
@@ -482,7 +506,7 @@ class Config(commands.Cog):
             )
         else:
             embed.description = tr("Everything Lightstick needs is in place.")
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
     def _outcome_lines(self, tr: Texts, guild: discord.Guild) -> list[str]:
         counts = self.bot.scanner.outcomes.get(guild.id)
@@ -556,7 +580,7 @@ class Config(commands.Cog):
             ]
         gaps = missing(channel.permissions_for(guild.me), MOD_CHANNEL_NEEDS)
         lines = [f"⚠️ {channel.mention}: {describe_gaps(tr, gaps)}."] if gaps else []
-        public = public_mod_channel(channel)
+        public = public_mod_channel(channel, settings.mod_role_id)
         if public:
             lines.append(f"⚠️ {tr.read(public)}")
         return lines or [

@@ -49,6 +49,10 @@ class GuildSettings:
     unfinished_action: str = "alert"
     unsupported_action: str = "alert"
     language: str | None = None  # shared posts' language; None: the server's preferred locale
+    # Reporters who count towards auto-hide: accounts this old, members this long.
+    auto_hide_min_account_days: int = 30
+    auto_hide_min_member_days: int = 7
+    retention_days: int = 180  # closed reports' text and notes, alerts; cases are kept
     skipped_channel_ids: frozenset[int] = frozenset()
 
 
@@ -73,6 +77,9 @@ RANGES: dict[str, tuple[int, int]] = {
     "reporter_window_short_minutes": (1, 1440),
     "reporter_limit_daily": (1, 10000),
     "min_account_age_days": (0, 3650),
+    "auto_hide_min_account_days": (0, 3650),
+    "auto_hide_min_member_days": (0, 3650),
+    "retention_days": (7, 3650),
 }
 
 
@@ -146,12 +153,6 @@ async def set_channel_skipped(
                 skipped_channels.c.channel_id == channel_id,
             )
         )
-
-
-async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
-    """Drop a guild's settings (the bot was removed and the owner asked to be forgotten)."""
-    await conn.execute(delete(skipped_channels).where(skipped_channels.c.guild_id == guild_id))
-    await conn.execute(delete(guild_settings).where(guild_settings.c.guild_id == guild_id))
 
 
 def describe_changes(before: GuildSettings, after: GuildSettings) -> str:

@@ -119,6 +119,9 @@ guild_settings = Table(
     Column("unsupported_action", String(10), nullable=False, server_default="alert"),
     # The language of the server's shared posts; NULL follows the server's preferred locale.
     Column("language", String(16), nullable=True),
+    Column("auto_hide_min_account_days", Integer, nullable=False, server_default="30"),
+    Column("auto_hide_min_member_days", Integer, nullable=False, server_default="7"),
+    Column("retention_days", Integer, nullable=False, server_default="180"),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     CheckConstraint(_in("takedown_action", TAKEDOWN_ACTIONS), name="takedown_action"),
     CheckConstraint(
@@ -265,6 +268,9 @@ report_reporters = Table(
     Column("details", Text, nullable=False, server_default=""),
     # A link to the file a reporter attached to /report: Discord keeps the file, we keep no bytes.
     Column("evidence_url", Text),
+    # Whether the account was old enough, and long enough in the server, when it reported to
+    # count towards auto-hide: fresh accounts can't brigade a message away.
+    Column("established", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", UTCDateTime, nullable=False, default=_now),
     PrimaryKeyConstraint("report_id", "reporter_id"),
     Index(None, "reporter_id", "created_at"),
@@ -378,4 +384,13 @@ match_alerts = Table(
     CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
     CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
     Index(None, "guild_id", "author_id"),
+)
+
+# Servers the bot was removed from, and when: their data is deleted a set time later (long
+# enough for an owner who re-invites it by mistake or after a quarrel to find everything there).
+departed_guilds = Table(
+    "departed_guilds",
+    metadata,
+    _snowflake("guild_id", primary_key=True, autoincrement=False),
+    Column("left_at", UTCDateTime, nullable=False, default=_now),
 )

@@ -35,6 +35,7 @@ from moderation.i18n import N_, Phrase, Texts, guild_texts
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import ALERT_DECISION_NAMES
+from moderation.shown_text import fit_embed, inert
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -370,12 +371,16 @@ class MatchAlerts:
             embed.colour = DONE_COLOUR
         if case is not None:
             embed.set_footer(text=tr("Case #{number}", number=case.number))
-        return embed
+        return fit_embed(embed)
 
 
 def _entry_line(tr: Texts, entry: EntryInfo) -> str:
     """Which entry matched, whose list it is on, and who added it (own list only)."""
-    label = entry.label if entry.label is not None else tr(entry.hidden or NO_LABEL)
+    # Another server wrote a shared list's label: it can't format, ping or link here.
+    if entry.label is None:
+        label = tr(entry.hidden or NO_LABEL)
+    else:
+        label = entry.label if entry.own_list else inert(entry.label)
     if entry.own_list and entry.added_by:
         return tr(
             "#{entry} · {label} (this server's list, added by {moderator})",

@@ -14,9 +14,10 @@ import discord
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.reports import Report
-from moderation.access import AccessDenied, require_moderator
+from moderation.access import AccessDenied, require_moderator, standing
 from moderation.i18n import N_, Texts, member_texts, source_texts
 from moderation.replies import apologise
+from services.moderation_policy import AuthorAction, rank_refusal
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BAN, CANCEL = N_("Ban"), N_("Cancel")
+# Why not, by rank: the reason is the policy's words (services.moderation_policy), in English.
+CANT_ACT = {
+    AuthorAction.TIMEOUT: N_("You can't time out {member}: {why}."),
+    AuthorAction.BAN: N_("You can't ban {member}: {why}."),
+}
 TIMEOUT_MINUTES = 60  # the "Timeout author" button when no repeat timeout is configured
 Label = tuple[str, discord.ButtonStyle]
 TAKE_DOWN: Label = (N_("Take down"), discord.ButtonStyle.danger)
@@ -143,14 +149,39 @@ def closes_report(report: Report | None) -> bool:
 
 
 async def fetch_member(guild: discord.Guild, user_id: int) -> discord.Member | None:
-    """The member from the cache, or from Discord; None if they left."""
+    """The member from the cache, or from Discord; None if they left.
+
+    Any other error from Discord is raised: a rank can't be judged on a guess.
+    """
     member = guild.get_member(user_id)
     if member is None:
         try:
             member = await guild.fetch_member(user_id)
-        except discord.HTTPException:
+        except discord.NotFound:
             return None
     return member
+
+
+async def outranked(
+    interaction: discord.Interaction[Lightstick],
+    step: OnAuthor,
+    member: discord.Member | None,
+    action: AuthorAction,
+) -> bool:
+    """Whether the moderator may not act on the member by rank; if so, they have been told why,
+    privately."""
+    assert interaction.guild is not None
+    settings = await interaction.client.guild_settings.get(interaction.guild.id)
+    target = standing(member) if member is not None else None
+    refusal = rank_refusal(standing(step.moderator), target, action, settings.mod_role_id)
+    if refusal is None:
+        return False
+    await interaction.response.send_message(
+        member_texts(interaction)(CANT_ACT[action], member=f"<@{step.author_id}>", why=refusal),
+        ephemeral=True,
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +211,8 @@ async def timeout_author(interaction: discord.Interaction[Lightstick], step: OnA
             tr("The author is no longer in the server."), ephemeral=True
         )
         return False
+    if await outranked(interaction, step, member, AuthorAction.TIMEOUT):
+        return False
     settings = await interaction.client.guild_settings.get(guild.id)
     minutes = settings.timeout_on_repeat_minutes or TIMEOUT_MINUTES
     problem = await interaction.client.actions.timeout_member(
@@ -208,6 +241,9 @@ async def ban_author(interaction: discord.Interaction[Lightstick], step: OnAutho
     guild = interaction.guild
     assert guild is not None
     tr = member_texts(interaction)
+    member = await fetch_member(guild, step.author_id)
+    if await outranked(interaction, step, member, AuthorAction.BAN):
+        return False
     confirm = ConfirmBan(tr, step.moderator.id)
     await interaction.response.send_message(
         tr(
@@ -221,7 +257,7 @@ async def ban_author(interaction: discord.Interaction[Lightstick], step: OnAutho
         return False
     problem = await interaction.client.actions.ban_user(
         guild,
-        discord.Object(step.author_id),
+        member or discord.Object(step.author_id),
         moderator=step.moderator,
         reason=step.reason,
         **step.report_fields(),

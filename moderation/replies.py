@@ -7,6 +7,7 @@ import logging
 import discord
 
 from moderation.i18n import N_, member_texts
+from moderation.shown_text import MESSAGE, shorten
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +16,7 @@ APOLOGY = N_("Sorry, that didn't work. It was logged; please try again.")
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Answer privately, whether or not the interaction was already answered."""
+    message = shorten(message, MESSAGE)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)

@@ -29,6 +29,7 @@ from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import CASE_KIND_NAMES, REPORT_OUTCOME_NAMES
 from moderation.report_buttons import report_view
+from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -91,7 +92,7 @@ def _reporter_line(tr: Texts, reporter: Reporter) -> str:
     )
     if reporter.details:
         details = discord.utils.escape_markdown(" ".join(reporter.details.split()))
-        line += f": “{details[:150]}{'…' if len(details) > 150 else ''}”"
+        line += f": “{shorten(details, 150)}”"
     if reporter.evidence_url:
         line += " · " + tr("[evidence]({link})", link=reporter.evidence_url)
     return line
@@ -165,7 +166,7 @@ def report_embed(
     """The queue message of a report, in the server's language (`tr`): what, who, by whom, what
     was done. Urgent ones stand out.
 
-    Reporters are named only where `name_reporters` (a channel everyone can read would tell the
+    Reporters are named only where `name_reporters` (a channel fans can read would tell the
     reported member who reported them); their categories and count are shown either way.
     """
     report = state.report
@@ -180,7 +181,7 @@ def report_embed(
     embed = discord.Embed(title=title, colour=colour, timestamp=report.created_at)
     user = report.target_user_id
     if report.target_kind == "message":
-        text = report.excerpt[:EXCERPT_SHOWN] + ("…" if len(report.excerpt) > EXCERPT_SHOWN else "")
+        text = shorten(report.excerpt, EXCERPT_SHOWN)
         embed.description = (
             f">>> {discord.utils.escape_markdown(text)}" if text else tr("*No text*")
         )
@@ -202,8 +203,8 @@ def report_embed(
         else _category_counts(tr, state.reporters)
         + "\n"
         + tr(
-            "Not named here: everyone can read this channel. Make it private to the moderators "
-            "(deny @everyone View Channel)."
+            "Not named here: members who aren't moderators can read this channel "
+            "(`/config check` says who)."
         )
     )
     embed.add_field(
@@ -223,9 +224,9 @@ def report_embed(
         lines = [_case_line(tr, case) for case in state.cases[-10:]]
         embed.add_field(name=tr("Actions"), value="\n".join(lines), inline=False)
     if notes:
-        embed.add_field(name=tr("Note"), value="\n".join(notes)[:1024], inline=False)
+        embed.add_field(name=tr("Note"), value=shorten("\n".join(notes), FIELD_VALUE), inline=False)
     embed.set_footer(text=tr("Report #{number}", number=report.number))
-    return embed
+    return fit_embed(embed)
 
 
 class ReportQueue:
@@ -290,7 +291,8 @@ class ReportQueue:
         if queued is not None and repost:
             await delete_message(queued)
         elif queued is not None:
-            private = public_mod_channel(queued.channel) is None  # type: ignore[arg-type]
+            channel = queued.channel
+            private = public_mod_channel(channel, settings.mod_role_id) is None  # type: ignore[arg-type]
             embed = report_embed(state, tr, notes, name_reporters=private)
             try:
                 await queued.edit(embed=embed, view=report_view(state.report, tr))
@@ -325,7 +327,7 @@ class ReportQueue:
         if channel is None:
             return
         tr = guild_texts(settings.language, guild)
-        private = public_mod_channel(channel) is None
+        private = public_mod_channel(channel, settings.mod_role_id) is None
         embed = report_embed(state, tr, notes, name_reporters=private)
         content, mentions = None, discord.AllowedMentions.none()
         if state.urgent and report.is_open and settings.mod_role_id:

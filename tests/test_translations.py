@@ -210,7 +210,9 @@ def the_fullest_report() -> ReportState:
         resolution_reason="r" * 300,
     )  # fmt: skip
     reporters = tuple(
-        Reporter(7, 10**18 + n, "deepfake", "d" * 1000, "https://cdn.example/" + "x" * 200, now)
+        Reporter(
+            7, 10**18 + n, "deepfake", "d" * 1000, "https://cdn.example/" + "x" * 200, True, now
+        )
         for n in range(60)
     )
     cases = tuple(

@@ -29,6 +29,7 @@ from moderation.actions import CaseDraft
 from moderation.i18n import N_, Phrase, Texts, member_texts, phrase, source_texts
 from moderation.messages import media_refs, parse_message_link
 from moderation.pagination import Slice, send_pages
+from moderation.shown_text import fit_embed
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -132,7 +133,7 @@ def entry_embed(tr: Texts, entry: TakedownEntry) -> discord.Embed:
         if entry.label_shareable
         else tr("Label kept private from subscribing servers")
     )
-    return embed
+    return fit_embed(embed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,6 +547,6 @@ class EntryCommands:
                     total,
                 )
             )
-            return embed
+            return fit_embed(embed)
 
         await send_pages(interaction, total, self.PER_PAGE, render)

@@ -20,6 +20,7 @@ from db import takedowns as takedowns_db
 from db.takedowns import Duplicate
 from moderation.access import admins_only, require_admin
 from moderation.i18n import Texts, member_texts
+from moderation.shown_text import MESSAGE, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -198,7 +199,9 @@ class FileCommands:
             attachments.append(
                 discord.File(io.BytesIO(listing.encode()), filename="import-problems.txt")
             )
-        await interaction.edit_original_response(content=text[:2000], attachments=attachments)
+        await interaction.edit_original_response(
+            content=shorten(text, MESSAGE), attachments=attachments
+        )
 
     async def _import(
         self, member: discord.Member, filename: str, parsed: ParsedList

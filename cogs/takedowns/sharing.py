@@ -27,11 +27,22 @@ class SharingCommands:
     # -- sharing -----------------------------------------------------------------------------
 
     @takedown.command(name="share", description="Admins: let other servers subscribe to this list")
-    @app_commands.describe(stop="Stop sharing: subscribers stop matching against this list")
+    @app_commands.describe(
+        stop="Stop sharing: subscribers stop matching against this list",
+        new_code="Replace the code (if it leaked): every current subscription ends",
+    )
     @admins_only()
-    async def share(self, interaction: discord.Interaction[Lightstick], stop: bool = False) -> None:
+    async def share(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        stop: bool = False,
+        new_code: bool = False,
+    ) -> None:
         member = require_admin(interaction)
         guild_id = member.guild.id
+        if new_code and not stop:
+            await self._rotate(interaction, member)
+            return
         async with self.bot.db.transaction() as conn:
             before = await takedowns_db.get_own_list(conn, guild_id)
             after = await takedowns_db.set_shared(conn, guild_id, not stop)
@@ -63,6 +74,40 @@ class SharingCommands:
             ),
             ephemeral=True,
         )
+
+    async def _rotate(
+        self, interaction: discord.Interaction[Lightstick], member: discord.Member
+    ) -> None:
+        async with self.bot.db.transaction() as conn:
+            rotated, ended = await takedowns_db.rotate_share_code(conn, member.guild.id)
+            await record_list_change(conn, member, f"New share code; {ended:,} subscriptions ended")
+        await self.bot.takedown_index.sync()
+        tr = member_texts(interaction)
+        values = {"code": rotated.share_code}
+        answer = (
+            tr.plural(
+                "This server's list has a new share code: `{code}`. The old code no longer works, "
+                "and {count} subscription to the list ended: give the new code to the servers you "
+                "want to share with.",
+                "This server's list has a new share code: `{code}`. The old code no longer works, "
+                "and {count} subscriptions to the list ended: give the new code to the servers "
+                "you want to share with.",
+                ended,
+                **values,
+            )
+            if rotated.shared
+            else tr.plural(
+                "This server's list has a new share code: `{code}` (the list isn't shared yet: "
+                "`/takedown share`). The old code no longer works, and {count} subscription to "
+                "the list ended: give the new code to the servers you want to share with.",
+                "This server's list has a new share code: `{code}` (the list isn't shared yet: "
+                "`/takedown share`). The old code no longer works, and {count} subscriptions to "
+                "the list ended: give the new code to the servers you want to share with.",
+                ended,
+                **values,
+            )
+        )
+        await interaction.response.send_message(answer, ephemeral=True)
 
     @takedown.command(name="subscribe", description="Admins: match against another server's list")
     @app_commands.describe(
