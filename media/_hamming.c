@@ -78,46 +78,73 @@ AVX512 static inline __m512i word_distance(__m512i row, uint64_t query) {
     return _mm512_popcnt_epi64(_mm512_xor_si512(row, _mm512_set1_epi64((long long)query)));
 }
 
-/* Two blocks (16 rows) against every query; `valid` masks the rows past the end. The words
- * stay in registers (8 for PDQ) while the queries stream past them. */
-AVX512 static inline void scan_pair(const uint64_t *pair, int64_t first_row, uint32_t valid,
-                                     int words, const uint64_t *queries, const int32_t *radii,
-                                     int32_t k, Hits *hits) {
-    __m512i a[MAX_WORDS], b[MAX_WORDS];
-    for (int w = 0; w < words; w++) {
-        a[w] = _mm512_loadu_si512(pair + w * LANES);
-        b[w] = _mm512_loadu_si512(pair + (words + w) * LANES);
+AVX512 static inline void report(uint32_t near, __m512i da, __m512i db, int64_t first_row,
+                                  int32_t q, Hits *hits) {
+    uint64_t distances[PAIR];
+    _mm512_storeu_si512(distances, da);
+    _mm512_storeu_si512(distances + LANES, db);
+    while (near) {
+        int lane = __builtin_ctz(near);
+        near &= near - 1;
+        hit(hits, first_row + lane, q, (int32_t)distances[lane]);
     }
-    for (int32_t q = 0; q < k; q++) {
-        const uint64_t *query = queries + (int64_t)q * words;
-        const __m512i radius = _mm512_set1_epi64(radii[q]);
-        __m512i da = _mm512_setzero_si512(), db = _mm512_setzero_si512();
-        int w = 0;
-        if (uses_head(words, radii[q])) {
-            for (; w < HEAD_WORDS; w++) {
-                da = _mm512_add_epi64(da, word_distance(a[w], query[w]));
-                db = _mm512_add_epi64(db, word_distance(b[w], query[w]));
-            }
-            uint32_t near = _mm512_cmple_epu64_mask(da, radius) |
-                            ((uint32_t)_mm512_cmple_epu64_mask(db, radius) << LANES);
-            if (!(near & valid)) {
+}
+
+AVX512 static inline uint32_t within(__m512i da, __m512i db, __m512i radius) {
+    return _mm512_cmple_epu64_mask(da, radius) |
+           ((uint32_t)_mm512_cmple_epu64_mask(db, radius) << LANES);
+}
+
+/* 256-bit hashes (PDQ), two blocks (16 rows) at a time: their 8 words stay in registers while
+ * the queries stream past; `valid` masks the rows past the end. */
+AVX512 static void scan_avx512_pdq(const uint64_t *blocks, int64_t count, const uint64_t *queries,
+                                   const int32_t *radii, int32_t k, Hits *hits) {
+    for (int64_t first = 0; first < count; first += PAIR) {
+        const uint64_t *x = blocks + first * MAX_WORDS;
+        uint32_t valid = count - first >= PAIR ? 0xFFFFu : (1u << (count - first)) - 1u;
+        __m512i a0 = _mm512_loadu_si512(x), a1 = _mm512_loadu_si512(x + 8);
+        __m512i a2 = _mm512_loadu_si512(x + 16), a3 = _mm512_loadu_si512(x + 24);
+        __m512i b0 = _mm512_loadu_si512(x + 32), b1 = _mm512_loadu_si512(x + 40);
+        __m512i b2 = _mm512_loadu_si512(x + 48), b3 = _mm512_loadu_si512(x + 56);
+        for (int32_t q = 0; q < k; q++) {
+            const uint64_t *query = queries + 4 * (int64_t)q;
+            const int32_t r = radii[q];
+            const __m512i radius = _mm512_set1_epi64(r);
+            __m512i da = _mm512_add_epi64(word_distance(a0, query[0]), word_distance(a1, query[1]));
+            __m512i db = _mm512_add_epi64(word_distance(b0, query[0]), word_distance(b1, query[1]));
+            if (r < HEAD_LIMIT && !(within(da, db, radius) & valid)) {
                 continue;
             }
+            da = _mm512_add_epi64(da, _mm512_add_epi64(word_distance(a2, query[2]),
+                                                       word_distance(a3, query[3])));
+            db = _mm512_add_epi64(db, _mm512_add_epi64(word_distance(b2, query[2]),
+                                                       word_distance(b3, query[3])));
+            uint32_t near = within(da, db, radius) & valid;
+            if (near) {
+                report(near, da, db, first, q, hits);
+            }
         }
-        for (; w < words; w++) {
-            da = _mm512_add_epi64(da, word_distance(a[w], query[w]));
-            db = _mm512_add_epi64(db, word_distance(b[w], query[w]));
-        }
-        uint32_t near = (_mm512_cmple_epu64_mask(da, radius) |
-                         ((uint32_t)_mm512_cmple_epu64_mask(db, radius) << LANES)) & valid;
-        if (near) {
-            uint64_t distances[PAIR];
-            _mm512_storeu_si512(distances, da);
-            _mm512_storeu_si512(distances + LANES, db);
-            while (near) {
-                int lane = __builtin_ctz(near);
-                near &= near - 1;
-                hit(hits, first_row + lane, q, (int32_t)distances[lane]);
+    }
+}
+
+/* Narrower hashes (pHash is one word): the same, without the check on the first words. */
+AVX512 static void scan_avx512_narrow(const uint64_t *blocks, int64_t count, int words,
+                                      const uint64_t *queries, const int32_t *radii, int32_t k,
+                                      Hits *hits) {
+    for (int64_t first = 0; first < count; first += PAIR) {
+        const uint64_t *x = blocks + first * words;
+        uint32_t valid = count - first >= PAIR ? 0xFFFFu : (1u << (count - first)) - 1u;
+        for (int32_t q = 0; q < k; q++) {
+            const uint64_t *query = queries + (int64_t)q * words;
+            __m512i da = _mm512_setzero_si512(), db = _mm512_setzero_si512();
+            for (int w = 0; w < words; w++) {
+                da = _mm512_add_epi64(da, word_distance(_mm512_loadu_si512(x + w * LANES), query[w]));
+                db = _mm512_add_epi64(
+                    db, word_distance(_mm512_loadu_si512(x + (words + w) * LANES), query[w]));
+            }
+            uint32_t near = within(da, db, _mm512_set1_epi64(radii[q])) & valid;
+            if (near) {
+                report(near, da, db, first, q, hits);
             }
         }
     }
@@ -126,17 +153,10 @@ AVX512 static inline void scan_pair(const uint64_t *pair, int64_t first_row, uin
 AVX512 static void scan_avx512(const uint64_t *blocks, int64_t count, int words,
                                const uint64_t *queries, const int32_t *radii, int32_t k,
                                Hits *hits) {
-    /* Specialised per width so the word loops unroll and the words stay in registers. */
-    for (int64_t first = 0; first < count; first += PAIR) {
-        int64_t left = count - first;
-        uint32_t valid = left >= PAIR ? 0xFFFFu : (1u << left) - 1u;
-        const uint64_t *pair = blocks + (first / LANES) * words * LANES;
-        switch (words) {
-        case 1: scan_pair(pair, first, valid, 1, queries, radii, k, hits); break;
-        case 2: scan_pair(pair, first, valid, 2, queries, radii, k, hits); break;
-        case 3: scan_pair(pair, first, valid, 3, queries, radii, k, hits); break;
-        default: scan_pair(pair, first, valid, 4, queries, radii, k, hits); break;
-        }
+    if (words == MAX_WORDS) {
+        scan_avx512_pdq(blocks, count, queries, radii, k, hits);
+    } else {
+        scan_avx512_narrow(blocks, count, words, queries, radii, k, hits);
     }
 }
 

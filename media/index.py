@@ -139,13 +139,15 @@ class Found:
             np.concatenate([getattr(part, name) for part in parts]).astype(np.int64)
             for name in ("query_numbers", "entry_ids", "distances")
         )
-        order = np.lexsort((ids, distances, numbers))
+        if not len(ids):
+            return cls(numbers, ids, distances)
+        # Grouped by (query, entry), nearest first: each group's first row is the one kept.
+        order = np.lexsort((distances, ids, numbers))
         numbers, ids, distances = numbers[order], ids[order], distances[order]
-        # Sorted by distance inside each query, so an entry's first row is its nearest.
-        pairs = np.stack([numbers, ids], axis=1)
-        _, first = np.unique(pairs, axis=0, return_index=True)
-        keep = np.sort(first)
-        return cls(numbers[keep], ids[keep], distances[keep])
+        first = np.r_[True, (numbers[1:] != numbers[:-1]) | (ids[1:] != ids[:-1])]
+        numbers, ids, distances = numbers[first], ids[first], distances[first]
+        order = np.lexsort((ids, distances, numbers))
+        return cls(numbers[order], ids[order], distances[order])
 
     def of_query(self, number: int) -> list[tuple[int, int]]:
         """(entry_id, distance) of one query, nearest first."""
