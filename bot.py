@@ -25,14 +25,14 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from config import Settings, SettingsError, load_settings
 from db import bot_state
 from db.engine import Database, DatabaseUnavailable
 from db.guild_settings import SettingsCache
-from db.live_index import LiveTakedownIndex
 from media.fetch import DISCORD_MEDIA_HOSTS, FetchPolicy
 from media.pipeline import MediaPipeline
 from media.workers import HashingPool, PoolSettings
+from process_settings import Settings, SettingsError, load_settings
+from services.live_index import LiveTakedownIndex
 
 log = logging.getLogger("lightstick")
 
@@ -41,7 +41,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.moderation",
     "cogs.scanner",
     "cogs.rules",
-    "cogs.settings",
+    "cogs.server_config",
     "cogs.takedowns",
     "cogs.reports",
 )

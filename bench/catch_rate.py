@@ -24,7 +24,8 @@ from multiprocessing import Pool
 import numpy as np
 from corpus import EDITS, picture_at, real_count, save
 
-from media.hashing import FrameHashes, Hash, MediaHashes, entry_hashes_for_image, hash_media
+from core.hashes import Hash
+from media.hashing import FrameHashes, MediaHashes, entry_hashes_for_image, hash_media
 from media.matching import MatchPolicy
 from media.reupload import EDGE_CROPS, ENTRY_CROPS, ENTRY_ROTATIONS
 

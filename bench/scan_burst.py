@@ -36,10 +36,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.hashes import Hash  # noqa: E402
 from db import guild_settings, takedowns  # noqa: E402
 from db.engine import Database  # noqa: E402
 from db.takedowns import NewEntry  # noqa: E402
-from media.hashing import Hash, hash_media  # noqa: E402
+from media.hashing import hash_media  # noqa: E402
 from sandbox.botprocess import BotProcess  # noqa: E402
 from sandbox.scenario import create_guild  # noqa: E402
 from sandbox.server import Sandbox  # noqa: E402

@@ -39,7 +39,7 @@ from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, Report, Reporter
 from db.takedowns import NewEntry
 from media.fetch import FetchError
-from media.lists import ListMatch
+from media.list_scope import ListMatch
 from media.matching import Tier
 from media.pipeline import HashedMedia
 from media.preview import blurred_preview

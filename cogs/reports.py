@@ -31,11 +31,12 @@ from discord.ext import commands
 from cogs.access import is_moderator
 from cogs.scanner import media_refs
 from cogs.takedowns import MESSAGE_LINK, entry_hashes, variant_hashes
+from core.hashes import Hash
 from db import reports as reports_db
 from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
 from media.fetch import FetchError
-from media.hashing import Hash, MediaHashes, Outcome
+from media.hashing import MediaHashes, Outcome
 from media.pipeline import MediaRef
 from media.preview import blurred_preview
 from media.workers import PoolBusy

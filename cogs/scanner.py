@@ -23,7 +23,7 @@ from db import scan_positions
 from db.guild_settings import GuildSettings
 from db.scan_positions import Position
 from media.hashing import Outcome
-from media.lists import ListMatch
+from media.list_scope import ListMatch
 from media.matching import MatchPolicy, Radii
 from media.pipeline import HashedMedia, MediaRef
 

@@ -4,7 +4,7 @@ A moderator adds a known deepfake once, from an upload, a message or a hash stri
 on the scanner removes its re-uploads. Only hashes are kept: the media is downloaded into
 memory, hashed in the worker pool and dropped, and no answer ever shows the picture. Lists
 travel between servers by share code, and between platforms as hash list files
-(`media.hash_lists`). Every change is a case, and the live index is synced right after the
+(`core.hash_lists`). Every change is a case, and the live index is synced right after the
 change commits, so matching sees it at once.
 """
 
@@ -28,12 +28,13 @@ from discord.ext import commands
 from cogs.access import admins_only, moderators_only, require_admin, require_moderator
 from cogs.pagination import send_pages
 from cogs.scanner import ScanResult, media_refs
+from core.hash_lists import LABEL_LIMIT, MAX_LINES, ParsedList, parse_hash_list, write_hash_list
+from core.hashes import Hash, parse_hash
 from db import cases
 from db import takedowns as takedowns_db
 from db.takedowns import NewEntry, TakedownEntry
 from media.fetch import FetchError
-from media.hash_lists import LABEL_LIMIT, MAX_LINES, ParsedList, parse_hash_list, write_hash_list
-from media.hashing import FrameHashes, Hash, MediaHashes, Outcome, parse_hash
+from media.hashing import FrameHashes, MediaHashes, Outcome
 from media.pipeline import MediaRef
 from media.workers import PoolBusy
 

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.hashes import Hash
+from core.vocabulary import AlertStatus
 from db.schema import match_alerts
-from media.hashing import Hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class MatchAlert:
     upload_phash: str | None
     alert_channel_id: int | None
     alert_message_id: int | None
-    status: str
+    status: AlertStatus
     resolved_by: int | None
     resolved_at: datetime | None
     created_at: datetime
@@ -78,7 +79,7 @@ async def create_alert(conn: AsyncConnection, new: NewAlert) -> MatchAlert:
         .mappings()
         .one()
     )
-    return MatchAlert(**row)
+    return MatchAlert(**{**row, "status": AlertStatus(row["status"])})
 
 
 async def get_alert(conn: AsyncConnection, alert_id: int) -> MatchAlert | None:
@@ -87,7 +88,7 @@ async def get_alert(conn: AsyncConnection, alert_id: int) -> MatchAlert | None:
         .mappings()
         .first()
     )
-    return MatchAlert(**row) if row else None
+    return MatchAlert(**{**row, "status": AlertStatus(row["status"])}) if row else None
 
 
 async def set_alert_message(

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.hashes import Hash
 from db import takedown_changes
 from db.schema import allowlist
 from db.upsert import upsert
-from media.hashing import Hash
 
 
 @dataclass(frozen=True, slots=True)

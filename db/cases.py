@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.vocabulary import CaseKind
 from db.counters import next_number
 from db.schema import cases
 
@@ -22,7 +23,7 @@ class Case:
     id: int
     guild_id: int
     number: int
-    kind: str
+    kind: CaseKind
     user_id: int | None
     moderator_id: int | None
     reason: str
@@ -35,13 +36,13 @@ class Case:
 
 
 def _case(row: RowMapping) -> Case:
-    return Case(**row)
+    return Case(**{**row, "kind": CaseKind(row["kind"])})
 
 
 async def create_case(
     conn: AsyncConnection,
     guild_id: int,
-    kind: str,
+    kind: CaseKind,
     *,
     user_id: int | None = None,
     moderator_id: int | None = None,

@@ -16,9 +16,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.hashes import Hash
+from core.vocabulary import ReportStatus
 from db.counters import next_number
 from db.schema import REPORT_STATUSES, report_hashes, report_reporters, reports
-from media.hashing import Hash
 
 # What fans choose from (DESIGN.md, "What users see"): stored value -> the name people see.
 CATEGORIES: dict[str, str] = {
@@ -53,7 +54,7 @@ class Report:
     message_id: int | None
     category: str
     excerpt: str
-    status: str
+    status: ReportStatus
     hidden: bool
     queue_channel_id: int | None
     queue_message_id: int | None
@@ -100,7 +101,7 @@ class FiledReport:
 
 
 def _report(row: RowMapping) -> Report:
-    return Report(**row)
+    return Report(**{**row, "status": ReportStatus(row["status"])})
 
 
 async def open_report_for(conn: AsyncConnection, guild_id: int, key: str) -> Report | None:

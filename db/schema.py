@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from core.vocabulary import AlertStatus, CaseKind, ReportStatus
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -42,8 +44,9 @@ metadata = MetaData(
 ALGORITHMS = ("pdq", "phash")
 TAKEDOWN_ACTIONS = ("remove", "flag")
 REPORT_TARGETS = ("message", "user")
-REPORT_STATUSES = ("open", "taken_down", "dismissed", "actioned")
-ALERT_STATUSES = ("open", "not_a_match", "taken_down")
+REPORT_STATUSES = tuple(status.value for status in ReportStatus)
+ALERT_STATUSES = tuple(status.value for status in AlertStatus)
+CASE_KINDS = tuple(kind.value for kind in CaseKind)
 CHANGE_KINDS = ("entry_added", "entry_removed", "scope_changed")
 
 
@@ -284,6 +287,7 @@ cases = Table(
     Column("created_at", UTCDateTime, nullable=False, default=_now),
     UniqueConstraint("guild_id", "number"),
     Index(None, "guild_id", "user_id"),
+    CheckConstraint(_in("kind", CASE_KINDS), name="kind"),
 )
 
 rules = Table(

@@ -1,6 +1,6 @@
 """The ordered log of changes to what matches, which keeps every process's index current.
 
-Writers add a row in the same transaction as the change; `db.live_index` applies the rows
+Writers add a row in the same transaction as the change; `services.live_index` applies the rows
 past the last one it saw, a stretch at a time (`changes_since`). Rows are small and old ones
 can be pruned once every process is past them (`prune`).
 """

@@ -17,12 +17,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.hash_lists import ListLine, ParsedList
+from core.hashes import Hash, IndexRows
 from db import bulk, takedown_changes
 from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
-from media.hash_lists import ListLine, ParsedList
-from media.hashing import Hash
-from media.lists import IndexRows
 
 SHARE_CODE_BYTES = 9  # 12 url-safe characters: unguessable, short enough to paste on a phone
 

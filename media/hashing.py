@@ -15,76 +15,20 @@ Why a result with an outcome: a hostile or broken file must never read as "no ma
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
-from typing import Literal
 
 import imagehash
 import numpy as np
 import pdqhash
 from PIL import Image
 
+from core.hashes import Hash
 from media.decode import DecodedMedia, decode_media
 from media.formats import DecodeLimits, MediaRejected, MediaUndecodable
 from media.reupload import content_block, edge_crops, entry_variants
 
-Algorithm = Literal["pdq", "phash"]
-HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16}
-_HEX = re.compile(r"[0-9a-f]+")
-
 # Below this PDQ quality an image is near-uniform and its hash matches too much (HMA's rule).
 MIN_PDQ_QUALITY = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Hash:
-    """One perceptual hash: its algorithm and its bits as lowercase hex."""
-
-    algorithm: Algorithm
-    hex: str
-
-    def __post_init__(self) -> None:
-        expected = HEX_DIGITS.get(self.algorithm)
-        if expected is None:
-            raise ValueError(f"unknown hash algorithm {self.algorithm!r}; use pdq or phash")
-        if len(self.hex) != expected or not _HEX.fullmatch(self.hex):
-            raise ValueError(
-                f"a {self.algorithm} hash is {expected} lowercase hex digits, not {self.hex!r}"
-            )
-
-    @property
-    def bits(self) -> int:
-        return len(self.hex) * 4
-
-    def distance(self, other: Hash) -> int:
-        """Hamming distance; only defined between hashes of one algorithm."""
-        if other.algorithm != self.algorithm:
-            raise ValueError(f"can't compare a {self.algorithm} hash with a {other.algorithm} one")
-        return (int(self.hex, 16) ^ int(other.hex, 16)).bit_count()
-
-    def __str__(self) -> str:
-        return f"{self.algorithm}:{self.hex}"
-
-
-def parse_hash(text: str) -> Hash:
-    """Parse `pdq:<64 hex>`, `phash:<16 hex>`, `pdq <64 hex>` or bare 64 hex (PDQ).
-
-    Raises ValueError with a reason a moderator can act on.
-    """
-    cleaned = text.strip()
-    if not cleaned:
-        raise ValueError("the hash is empty")
-    for separator in (":", " ", "\t"):
-        if separator in cleaned:
-            algorithm, _, digits = cleaned.partition(separator)
-            algorithm = algorithm.strip().lower()
-            digits = digits.strip().lower()
-            break
-    else:
-        algorithm, digits = "pdq", cleaned.lower()
-    if algorithm not in HEX_DIGITS:
-        raise ValueError(f"unknown hash algorithm {algorithm!r}; use pdq or phash")
-    return Hash(algorithm, digits)  # type: ignore[arg-type]
 
 
 class Outcome(enum.StrEnum):

@@ -46,8 +46,8 @@ from itertools import combinations
 
 import numpy as np
 
+from core.hashes import Hash
 from media.blocked_rows import BlockedRows
-from media.hashing import Hash
 
 CHUNK_BITS = 16  # a chunk's own bits, one 16-bit field of the hash
 DEFAULT_CHUNKS = {64: 4, 256: 11}  # the trade of memory for time: bench/RESULTS.md

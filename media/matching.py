@@ -17,7 +17,8 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 
-from media.hashing import Algorithm, Hash, MediaHashes
+from core.hashes import Algorithm, Hash
+from media.hashing import MediaHashes
 from media.index import HammingIndex
 
 

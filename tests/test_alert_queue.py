@@ -9,13 +9,13 @@ import pytest
 
 import bot
 from cogs.moderation import FollowUp, Moderation
-from config import load_settings
+from core.hashes import Hash
 from db import alerts, cases, takedowns
 from db.alerts import NewAlert
 from db.engine import Database
 from db.guild_settings import GuildSettings
 from db.takedowns import NewEntry
-from media.hashing import Hash
+from process_settings import load_settings
 
 GUILD = 7001
 PDQ = Hash("pdq", "ab" * 32)

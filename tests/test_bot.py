@@ -11,8 +11,8 @@ import discord
 import pytest
 
 import bot
-from config import load_settings
 from db.engine import Database
+from process_settings import load_settings
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
+from core.vocabulary import CaseKind
 from db import cases
 from db.engine import Database
 
@@ -85,3 +87,15 @@ async def test_forgetting_a_member_keeps_the_numbered_trail(database: Database) 
     async with database.connect() as conn:
         (case,) = await cases.list_cases(conn, GUILD)
     assert (case.number, case.user_id, case.reason) == (1, None, "")
+
+
+async def test_a_case_kind_outside_the_vocabulary_is_refused(database: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as conn:
+            await cases.create_case(conn, GUILD, "smite", user_id=7)
+    async with database.transaction() as conn:
+        for kind in CaseKind:
+            await cases.create_case(conn, GUILD, kind, user_id=7)
+    async with database.connect() as conn:
+        stored = {case.kind for case in await cases.list_cases(conn, GUILD, limit=100)}
+    assert stored == {kind.value for kind in CaseKind}

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.hashes import Hash
 from db import cases, reports
 from db.engine import Database
 from db.reports import AlreadyReported, ReportTarget
-from media.hashing import Hash
 
 GUILD = 4001
 MESSAGE = ReportTarget("message", user_id=77, channel_id=5, message_id=900, excerpt="look")

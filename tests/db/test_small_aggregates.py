@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from core.hashes import Hash
 from db import allowlist, bot_state, scan_positions
 from db.engine import Database
 from db.scan_positions import Position
-from media.hashing import Hash
 
 GUILD = 6001
 PDQ = Hash("pdq", "0123456789abcdef" * 4)

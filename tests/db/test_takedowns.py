@@ -7,11 +7,11 @@ import random
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from core.hash_lists import parse_hash_list
+from core.hashes import Hash
 from db import takedowns
 from db.engine import Database
 from db.takedowns import NewEntry
-from media.hash_lists import parse_hash_list
-from media.hashing import Hash
 
 GUILD = 3001
 SUBSCRIBER = 3002

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from media.hash_lists import write_hash_list
-from media.hashing import Hash, hash_media
+from core.hash_lists import write_hash_list
+from core.hashes import Hash
+from media.hashing import hash_media
 from sandbox.botprocess import BotProcess
 from sandbox.scenario import (
     GuildHandle,

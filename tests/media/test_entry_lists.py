@@ -7,7 +7,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from media.lists import EntryLists
+from media.list_scope import EntryLists
 
 changes = st.lists(
     st.tuples(st.booleans(), st.lists(st.integers(0, 60), max_size=30), st.integers(1, 4)),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import bot
-from media.hashing import parse_hash
+from core.hashes import parse_hash
 from tests.media import samples
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from media.hash_lists import (
+from core.hash_lists import (
     CSV_FORMAT,
     MAX_LINES,
     THREATEXCHANGE_FORMAT,
@@ -18,7 +18,7 @@ from media.hash_lists import (
     parse_hash_list,
     write_hash_list,
 )
-from media.hashing import Hash
+from core.hashes import Hash
 
 PDQ = "f" * 32 + "0" * 32
 PDQ_2 = "0123456789abcdef" * 4

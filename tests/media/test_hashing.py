@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from media.hashing import (
-    MIN_PDQ_QUALITY,
-    Hash,
-    Outcome,
-    hash_frame,
-    hash_media,
-    parse_hash,
-    pdq_hash,
-)
+from core.hashes import Hash, parse_hash
+from media.hashing import MIN_PDQ_QUALITY, Outcome, hash_frame, hash_media, pdq_hash
 from tests.media import samples
 
 with open(samples.REFERENCE_DIR / "expected.csv", newline="") as handle:

@@ -7,7 +7,8 @@ import random
 import pytest
 from PIL import Image
 
-from media.hashing import FrameHashes, Hash, MediaHashes, Outcome, hash_media
+from core.hashes import Hash
+from media.hashing import FrameHashes, MediaHashes, Outcome, hash_media
 from media.index import HammingIndex
 from media.matching import MatchPolicy, Radii, TakedownIndex, Tier, match_media
 from tests.media import samples

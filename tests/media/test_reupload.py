@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from media.hashing import Hash, entry_hashes_for_image, hash_frame, hash_media
+from core.hashes import Hash
+from media.hashing import entry_hashes_for_image, hash_frame, hash_media
 from media.reupload import EDGE_CROPS, content_block, crop_share, rotate_inscribed
 from tests.media import samples
 

@@ -10,12 +10,13 @@ import threading
 
 import pytest
 
+from core.hashes import Hash
 from db import takedowns
 from db.engine import Database
-from db.live_index import LiveTakedownIndex, ReadWriteLock
 from db.takedowns import NewEntry
-from media.hashing import FrameHashes, Hash, MediaHashes, Outcome
+from media.hashing import FrameHashes, MediaHashes, Outcome
 from media.matching import MatchPolicy
+from services.live_index import LiveTakedownIndex, ReadWriteLock
 
 PUBLISHER = 4001
 SUBSCRIBER = 4002

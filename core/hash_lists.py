@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from media.hashing import HEX_DIGITS, Hash
+from core.hashes import HEX_DIGITS, Hash
 
 MAX_LINES = 100_000  # hash lines one import takes (header and blank lines not counted)
 LABEL_LIMIT = 200  # takedown_entries.label is String(200)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config import SettingsError, load_settings, normalize_database_url
+from process_settings import SettingsError, load_settings, normalize_database_url
 
 
 def test_defaults_need_nothing_but_give_no_token() -> None:

@@ -10,12 +10,13 @@ matching for every subscriber together.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from media.hashing import FrameHashes, Hash, MediaHashes
+from core.hashes import Hash, IndexRows
+from media.hashing import FrameHashes, MediaHashes
 from media.matching import Match, MatchPolicy, TakedownIndex, Tier, match_media
 
 ALLOWLIST_RADIUS = 8  # an upload this close to a "Not a match" hash is that same picture
@@ -38,34 +39,6 @@ class ListMatch:
     @property
     def removes(self) -> bool:
         return self.match.tier is Tier.TAKEDOWN and self.action == "remove"
-
-
-@dataclass(frozen=True, slots=True)
-class IndexRows:
-    """Hashes for the index as columns: row i is hash (algorithms[i], hexes[i]) of entry
-    entry_ids[i] on list list_ids[i]. A bulk import brings 100,000 at once, too many for an
-    object each; the digits come from the database, checked when stored and again in bulk."""
-
-    entry_ids: Sequence[int] = ()
-    list_ids: Sequence[int] = ()
-    algorithms: Sequence[str] = ()
-    hexes: Sequence[str] = ()
-
-    @classmethod
-    def of(cls, rows: Iterable[tuple[int, int, str, str]]) -> IndexRows:
-        """From (entry_id, list_id, algorithm, hex) rows."""
-        columns = tuple(zip(*rows, strict=True))
-        return cls(*columns) if columns else cls()
-
-    def __len__(self) -> int:
-        return len(self.entry_ids)
-
-    def hashes(self) -> Iterator[tuple[int, int, Hash]]:
-        """(entry_id, list_id, hash) row by row, for a few rows (a test, a check)."""
-        for entry_id, list_id, algorithm, digits in zip(
-            self.entry_ids, self.list_ids, self.algorithms, self.hexes, strict=True
-        ):
-            yield entry_id, list_id, Hash(algorithm, digits)
 
 
 class EntryLists:

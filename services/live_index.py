@@ -25,10 +25,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from core.hashes import IndexRows
 from db import allowlist, takedown_changes, takedowns
 from db.engine import Database
 from media.hashing import MediaHashes
-from media.lists import IndexRows, ListIndex, ListMatch, ListScope
+from media.list_scope import ListIndex, ListMatch, ListScope
 from media.matching import MatchPolicy
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,96 @@
+"""Hashes as plain, typed values: the one vocabulary `media/` and `db/` share.
+
+A hash is validated where it enters (`parse_hash`, or `Hash` itself) and is a plain value after
+that, so the database layer can store and return hashes without importing any image code. This
+module uses the standard library only: importing it costs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Algorithm = Literal["pdq", "phash"]
+HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16}
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Hash:
+    """One perceptual hash: its algorithm and its bits as lowercase hex."""
+
+    algorithm: Algorithm
+    hex: str
+
+    def __post_init__(self) -> None:
+        expected = HEX_DIGITS.get(self.algorithm)
+        if expected is None:
+            raise ValueError(f"unknown hash algorithm {self.algorithm!r}; use pdq or phash")
+        if len(self.hex) != expected or not _HEX.fullmatch(self.hex):
+            raise ValueError(
+                f"a {self.algorithm} hash is {expected} lowercase hex digits, not {self.hex!r}"
+            )
+
+    @property
+    def bits(self) -> int:
+        return len(self.hex) * 4
+
+    def distance(self, other: Hash) -> int:
+        """Hamming distance; only defined between hashes of one algorithm."""
+        if other.algorithm != self.algorithm:
+            raise ValueError(f"can't compare a {self.algorithm} hash with a {other.algorithm} one")
+        return (int(self.hex, 16) ^ int(other.hex, 16)).bit_count()
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+
+def parse_hash(text: str) -> Hash:
+    """Parse `pdq:<64 hex>`, `phash:<16 hex>`, `pdq <64 hex>` or bare 64 hex (PDQ).
+
+    Raises ValueError with a reason a moderator can act on.
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        raise ValueError("the hash is empty")
+    for separator in (":", " ", "\t"):
+        if separator in cleaned:
+            algorithm, _, digits = cleaned.partition(separator)
+            algorithm = algorithm.strip().lower()
+            digits = digits.strip().lower()
+            break
+    else:
+        algorithm, digits = "pdq", cleaned.lower()
+    if algorithm not in HEX_DIGITS:
+        raise ValueError(f"unknown hash algorithm {algorithm!r}; use pdq or phash")
+    return Hash(algorithm, digits)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRows:
+    """Hashes for the index as columns: row i is hash (algorithms[i], hexes[i]) of entry
+    entry_ids[i] on list list_ids[i]. A bulk import brings 100,000 at once, too many for an
+    object each; the digits come from the database, checked when stored and again in bulk."""
+
+    entry_ids: Sequence[int] = ()
+    list_ids: Sequence[int] = ()
+    algorithms: Sequence[str] = ()
+    hexes: Sequence[str] = ()
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, int, str, str]]) -> IndexRows:
+        """From (entry_id, list_id, algorithm, hex) rows."""
+        columns = tuple(zip(*rows, strict=True))
+        return cls(*columns) if columns else cls()
+
+    def __len__(self) -> int:
+        return len(self.entry_ids)
+
+    def hashes(self) -> Iterator[tuple[int, int, Hash]]:
+        """(entry_id, list_id, hash) row by row, for a few rows (a test, a check)."""
+        for entry_id, list_id, algorithm, digits in zip(
+            self.entry_ids, self.list_ids, self.algorithms, self.hexes, strict=True
+        ):
+            yield entry_id, list_id, Hash(algorithm, digits)

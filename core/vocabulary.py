@@ -1,0 +1,36 @@
+"""The record's vocabularies: what a case, a report and a match alert can be.
+
+Stored as their string values (the database checks them with a constraint), compared as enums
+in code, and named for people in one table (`moderation.names`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class CaseKind(enum.StrEnum):
+    TAKEDOWN = "takedown"  # a message removed as a takedown-list match (by the bot or a moderator)
+    FLAG = "flag"  # a match sent to the moderators without removing it
+    NOT_A_MATCH = "not_a_match"  # a moderator cleared an alert; the picture is allowlisted
+    TIMEOUT = "timeout"
+    BAN = "ban"
+    REPORT_TAKEDOWN = "report_takedown"
+    REPORT_DISMISSED = "report_dismissed"
+    AUTO_HIDE = "auto_hide"  # removed pending review after enough urgent reports
+    TAKEDOWN_LIST = "takedown_list"  # an entry added, removed or imported
+    SETTINGS = "settings"
+    RULES = "rules"
+
+
+class ReportStatus(enum.StrEnum):
+    OPEN = "open"
+    TAKEN_DOWN = "taken_down"
+    DISMISSED = "dismissed"
+    ACTIONED = "actioned"  # the member was timed out or banned
+
+
+class AlertStatus(enum.StrEnum):
+    OPEN = "open"
+    NOT_A_MATCH = "not_a_match"
+    TAKEN_DOWN = "taken_down"
