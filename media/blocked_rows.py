@@ -34,18 +34,20 @@ class ScanHits:
 class BlockedRows:
     """`count` hashes of `words` 64-bit words each, in blocks of 8 rows, padded to whole pairs."""
 
-    def __init__(self, rows: np.ndarray) -> None:
-        """`rows`: (count, words) uint64, one hash a row."""
+    def __init__(self, rows: np.ndarray, order: np.ndarray | None = None) -> None:
+        """`rows`: (count, words) uint64, one hash a row, taken in `order` when given (the
+        index sorts them); copied once, word by word, into the blocks."""
         count, words = rows.shape
-        padded = -(-count // PAIR) * PAIR
-        blocks = np.zeros((padded, words), dtype=np.uint64)
-        blocks[:count] = rows
         self.count = count
         self.words = words
-        # (blocks, 8, words) -> (blocks, words, 8): one word of 8 rows is 64 contiguous bytes.
-        self._flat = np.ascontiguousarray(
-            blocks.reshape(-1, LANES, words).transpose(0, 2, 1)
-        ).ravel()
+        full = count // LANES
+        self._flat = np.zeros(-(-count // PAIR) * PAIR * words, dtype=np.uint64)
+        blocks = self._flat.reshape(-1, words, LANES)  # (blocks, words, 8)
+        for word in range(words):
+            column = rows[:, word] if order is None else rows[:, word].take(order)
+            blocks[:full, word, :] = column[: full * LANES].reshape(full, LANES)
+            if count > full * LANES:
+                blocks[full, word, : count - full * LANES] = column[full * LANES :]
 
     @property
     def nbytes(self) -> int:

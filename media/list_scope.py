@@ -17,7 +17,8 @@ import numpy as np
 
 from core.hashes import Hash, IndexRows
 from media.hashing import FrameHashes, MediaHashes
-from media.matching import Match, MatchPolicy, TakedownIndex, Tier, match_media
+from media.index import hex_rows
+from media.matching import INDEX_BITS, Match, MatchPolicy, TakedownIndex, Tier, match_media
 
 ALLOWLIST_RADIUS = 8  # an upload this close to a "Not a match" hash is that same picture
 
@@ -118,6 +119,54 @@ class EntryLists:
         self._ids, self._lists = ids[order], lists[order]
         self._recent.clear()
         self._removed = 0
+
+
+class IndexLoader:
+    """A takedown index as it arrives from the database, a batch of rows at a time.
+
+    Why batches turned to arrays at once: ten million rows kept as Python strings and ints
+    until the end took gigabytes; as arrays they are the index's own size.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_BITS}
+        self._lists: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_BITS}
+        self._rows: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_BITS}
+        self.count = 0
+
+    def add(self, algorithm: str, batch: Sequence[tuple[int, int, str, str]]) -> None:
+        """(entry_id, list_id, algorithm, hex) rows, all of `algorithm`; an unknown algorithm
+        or a malformed hash raises ValueError."""
+        bits = INDEX_BITS.get(algorithm)  # type: ignore[call-overload]
+        if bits is None:
+            raise ValueError(f"unknown hash algorithm {algorithm!r}")
+        if not batch:
+            return
+        ids, lists, algorithms, digits = zip(*batch, strict=True)
+        if set(algorithms) != {algorithm}:
+            raise ValueError(f"a batch of {algorithm} hashes holds {sorted(set(algorithms))}")
+        self._ids[algorithm].append(np.array(ids, dtype=np.int64))
+        self._lists[algorithm].append(np.array(lists, dtype=np.int64))
+        self._rows[algorithm].append(hex_rows(digits, bits))
+        self.count += len(batch)
+
+    def build(self) -> ListIndex:
+        """The index of every row added (the loader lets go of its arrays as it builds)."""
+        loaded = ListIndex()
+        ids, lists = [], []
+        for algorithm, bits in INDEX_BITS.items():
+            ids.append(_joined(self._ids.pop(algorithm), np.int64))
+            lists.append(_joined(self._lists.pop(algorithm), np.int64))
+            rows = _joined(self._rows.pop(algorithm), np.uint8, bits // 8)
+            loaded.index.indexes[algorithm].build_rows(ids[-1], rows)
+        loaded.entry_lists = EntryLists(np.concatenate(ids), np.concatenate(lists))
+        return loaded
+
+
+def _joined(parts: list[np.ndarray], dtype: type, width: int | None = None) -> np.ndarray:
+    if parts:
+        return np.concatenate(parts)
+    return np.zeros((0, width) if width else 0, dtype=dtype)
 
 
 @dataclass

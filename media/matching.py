@@ -67,14 +67,14 @@ class Match:
     frame: int  # which sampled frame of the upload matched
 
 
+INDEX_BITS: dict[Algorithm, int] = {"pdq": 256, "phash": 64}
+
+
 class TakedownIndex:
     """One HammingIndex per algorithm; an entry may carry many hashes (frames, crops)."""
 
     def __init__(self) -> None:
-        self.indexes: dict[str, HammingIndex] = {
-            "pdq": HammingIndex(256),
-            "phash": HammingIndex(64),
-        }
+        self.indexes = {name: HammingIndex(bits) for name, bits in INDEX_BITS.items()}
 
     def build(self, entries: Iterable[tuple[int, Hash]]) -> None:
         grouped: dict[str, list[tuple[int, Hash]]] = {"pdq": [], "phash": []}

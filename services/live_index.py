@@ -25,12 +25,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from core.hashes import IndexRows
 from db import allowlist, takedown_changes, takedowns
 from db.engine import Database
 from media.hashing import MediaHashes
-from media.list_scope import ListIndex, ListMatch, ListScope
-from media.matching import MatchPolicy
+from media.list_scope import IndexLoader, ListIndex, ListMatch, ListScope
+from media.matching import INDEX_BITS, MatchPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,20 +97,34 @@ class LiveTakedownIndex:
     async def load(self) -> None:
         started = time.perf_counter()
         async with self._lock:
+            loader = IndexLoader()
             async with self.database.connect() as conn:
                 self.last_change = await takedown_changes.latest_change_id(conn)
-                rows = await takedowns.indexed_hash_columns(conn)
-            loaded = ListIndex()
-            await self._in_thread(loaded.build, rows)
+                for algorithm in INDEX_BITS:
+                    await self._read_into(loader, conn, algorithm)
+            loaded = await self._in_thread(loader.build)
             async with self._in_use.writing():
                 self.index = loaded
                 self._scopes.clear()
         log.info(
             "Takedown index loaded: %d entries, %d hashes in %.2f s",
             len(self.index),
-            len(rows),
+            loader.count,
             time.perf_counter() - started,
         )
+
+    async def _read_into(self, loader: IndexLoader, conn: AsyncConnection, algorithm: str) -> None:
+        """Read one algorithm's hashes into `loader`: each batch is turned into arrays in the
+        index's thread while the driver reads the next."""
+        converting: asyncio.Future[None] | None = None
+        try:
+            async for batch in takedowns.indexed_hash_batches(conn, algorithm):
+                if converting is not None:
+                    await converting
+                converting = asyncio.ensure_future(self._in_thread(loader.add, algorithm, batch))
+        finally:
+            if converting is not None:
+                await converting
 
     async def sync(self) -> int:
         """Apply changes written since the last sync (by any process); how many were applied.
