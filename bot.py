@@ -265,6 +265,7 @@ class Lightstick(commands.AutoShardedBot):
         self.loop_lag.start()
         await self.takedown_index.load()
         self.takedown_index.start_polling()
+        self.guild_settings.start_polling()
         await self.load_extensions(EXTENSIONS)
         try:
             await self.sync_commands_if_changed()
@@ -303,6 +304,7 @@ class Lightstick(commands.AutoShardedBot):
 
     async def close(self) -> None:
         self.loop_lag.stop()
+        await self.guild_settings.stop_polling()
         await self.takedown_index.close()
         await super().close()
 
