@@ -208,6 +208,13 @@ class LiveTakedownIndex:
         while True:
             await asyncio.sleep(self.POLL_SECONDS)
             try:
-                await self.sync()
+                applied = await self.sync()
             except Exception:
                 log.exception("Could not apply takedown list changes; retrying")
+                continue
+            if applied:  # made by another process: this one's own were applied as it made them
+                log.info(
+                    "Takedown index: applied %d changes (through change %d)",
+                    applied,
+                    self.last_change,
+                )
