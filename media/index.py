@@ -9,15 +9,22 @@ up, in one table per chunk, the few buckets within that radius of its own chunk,
 those candidates exactly. When the fields no chunk indexes hold a bit for every chunk, each
 chunk's bucket key borrows one (17 bits: twice the buckets, half the candidates in each, the
 same postings). For PDQ at radius 31 with 11 chunks, 10 are probed at radius 2 and one at
-radius 1: 1,558 buckets, about 12,000 candidates out of a million. When the buckets would hold
-a fifth of the rows or more (PDQ's review radius, 62), a vectorised scan is cheaper; it is exact
-too.
+radius 1: 1,558 buckets, about 12,000 candidates out of a million.
+
+Why a compiled scan beside it: at PDQ's review radius (62) the buckets would hold a fifth of
+the rows or more, so every row is read instead, by `media._hamming` (AVX-512 popcounts, 8 rows
+an instruction): about 1 ms a million rows, at the memory's pace. An upload asks for many
+lookups at once (picture, mirror and turns, trimmed view, frames, at two radii); `search`
+answers them all in one pass over the rows, each at its own radius, which costs little more
+than one: the rows are read once, and a lookup at the confident radius needs only the first
+128 bits of most rows. A few narrow lookups alone still probe the buckets.
 
 Why these layouts: memory, measured in bench/RESULTS.md. Per hash the index keeps the hash
 itself, one posting for each indexed chunk but the first, and its entry id:
 - The hashes are sorted by chunk 0's key, so its buckets are runs of rows and need no postings.
-  Candidates are checked on their first 128 bits, which reject almost all of them; only the
-  few left read the rest of their row.
+  They are kept once, in blocks of 8 rows for the scan (`media.blocked_rows`). Candidates are
+  checked on their first 128 bits, which reject almost all of them; only the few left read
+  the rest of their row.
 - A posting is a row number in as many bits as the row count needs (20 at a million rows): up
   to 16 bits packed whole into 64-bit words, past 16 a uint16 and the high bits packed apart,
   so a value never straddles a word and a lookup is aligned reads, shifts and masks.
