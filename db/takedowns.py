@@ -490,7 +490,7 @@ async def indexed_hash_columns(conn: AsyncConnection) -> IndexRows:
 
 async def indexed_hash_batches(
     conn: AsyncConnection, algorithm: str | None = None, size: int = 20_000
-) -> AsyncIterator[list[tuple[int, int, str, str]]]:
+) -> AsyncIterator[Sequence[Sequence]]:
     """What `indexed_hash_columns` reads (of one algorithm, if given), as batches of
     (entry_id, list_id, algorithm, hex) rows straight from the driver, for a caller that turns
     each batch into arrays at once.
@@ -515,7 +515,7 @@ async def indexed_hash_batches(
             await stack.enter_async_context(raw.transaction())
         cursor = await raw.cursor(sql)
         while batch := await cursor.fetch(size):
-            yield [tuple(record) for record in batch]
+            yield batch  # asyncpg's records are sequences already: no copy a row
 
 
 async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Iterable[int]) -> IndexRows:

@@ -134,7 +134,7 @@ class IndexLoader:
         self._rows: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_BITS}
         self.count = 0
 
-    def add(self, algorithm: str, batch: Sequence[tuple[int, int, str, str]]) -> None:
+    def add(self, algorithm: str, batch: Sequence[Sequence]) -> None:
         """(entry_id, list_id, algorithm, hex) rows, all of `algorithm`; an unknown algorithm
         or a malformed hash raises ValueError."""
         bits = INDEX_BITS.get(algorithm)  # type: ignore[call-overload]
