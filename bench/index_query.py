@@ -88,7 +88,13 @@ def queries_near(
     return np.array(near), targets
 
 
-def bench_pdq(entries: int, chunks: int | None, rng: np.random.Generator, count: int) -> None:
+def bench_pdq(
+    entries: int,
+    chunks: int | None,
+    rng: np.random.Generator,
+    count: int,
+    with_multihash: bool = True,
+) -> None:
     rows = random_rows(rng, entries, 32)
     hexes = [row.tobytes().hex() for row in rows]
     index = HammingIndex(256, chunks)
@@ -110,14 +116,16 @@ def bench_pdq(entries: int, chunks: int | None, rng: np.random.Generator, count:
         flat = faiss.IndexBinaryFlat(256)
         flat.add(rows)
         flat_build = time.perf_counter() - started
-        started = time.perf_counter()
-        multi = faiss.IndexBinaryMultiHash(256, 16, 16)
-        multi.nflip = 1  # 16 tables x (1 + 1) > 31: exact at the confident radius
-        multi.add(rows)
-        print(
-            f"  faiss: flat build {flat_build:.2f} s, {flat.ntotal * 32 / entries:.1f} "
-            f"bytes/entry; multi-hash build {time.perf_counter() - started:.2f} s; {load()}"
+        line = (
+            f"  faiss: flat build {flat_build:.2f} s, {flat.ntotal * 32 / entries:.1f} bytes/entry"
         )
+        if with_multihash:
+            started = time.perf_counter()
+            multi = faiss.IndexBinaryMultiHash(256, 16, 16)
+            multi.nflip = 1  # 16 tables x (1 + 1) > 31: exact at the confident radius
+            multi.add(rows)
+            line += f"; multi-hash build {time.perf_counter() - started:.2f} s"
+        print(f"{line}; {load()}")
 
     def hex_of(near: np.ndarray) -> list[str]:
         return [row.tobytes().hex() for row in near]
@@ -138,7 +146,7 @@ def bench_pdq(entries: int, chunks: int | None, rng: np.random.Generator, count:
             line += f"; faiss {figures(ms)} (found {hits}/{count})"
         print(f"{line}; {load()}")
     for pictures in (1, 2):
-        bench_image(index, flat, multi, rows, rng, count, pictures)
+        bench_image(index, flat if multi is not None else None, multi, rows, rng, count, pictures)
 
 
 def bench_image(
@@ -203,10 +211,13 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--no-phash", action="store_true")
+    parser.add_argument(
+        "--no-multihash", action="store_true", help="skip faiss's multi-hash (slow to build)"
+    )
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     print(f"seed {seed}; faiss {faiss.__version__ if faiss else 'not installed'}")
     generator = np.random.default_rng(seed)
-    bench_pdq(args.entries, args.chunks, generator, args.queries)
+    bench_pdq(args.entries, args.chunks, generator, args.queries, not args.no_multihash)
     if not args.no_phash:
         bench_phash(args.entries, generator, args.queries)
