@@ -16,8 +16,8 @@ import json
 import logging
 import sys
 import textwrap
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 import aiohttp
 import discord
@@ -31,6 +31,13 @@ from db.guild_settings import SettingsCache
 from media.fetch import DISCORD_MEDIA_HOSTS, FetchPolicy
 from media.pipeline import MediaPipeline
 from media.workers import HashingPool, PoolSettings
+from moderation.actions import ModerationActions
+from moderation.alerts import MatchAlerts
+from moderation.forms import OpenForms
+from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_texts, use_pseudo_locale
+from moderation.replies import send_ephemeral
+from moderation.report_queue import ReportQueue
+from moderation.scanning import MessageScanner
 from process_settings import Settings, SettingsError, load_settings
 from services.live_index import LiveTakedownIndex
 
@@ -44,6 +51,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.server_config",
     "cogs.takedowns",
     "cogs.reports",
+    "cogs.cases",
 )
 
 # What the invite link asks for; README.md explains each one and /config check verifies them.
@@ -136,33 +144,24 @@ def command_fingerprint(payload: list[dict[str, Any]]) -> str:
 class LightstickTree(app_commands.CommandTree["Lightstick"]):
     """The command tree, with the one error handler every command falls back to."""
 
-    APOLOGY = (
+    APOLOGY = N_(
         "Sorry, something went wrong on our side. The moderators' bot logged it; please try again."
     )
+    NOT_HERE = N_("You can't use this command here.")
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
+        tr = member_texts(interaction)
         if isinstance(error, app_commands.CheckFailure | app_commands.CommandOnCooldown):
-            message = str(error) or "You can't use this command here."
+            message = str(error) or tr(self.NOT_HERE)
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error(
                 "Command /%s failed in guild %s", command, interaction.guild_id, exc_info=error
             )
-            message = self.APOLOGY
+            message = tr(self.APOLOGY)
         await send_ephemeral(interaction, message)
-
-
-async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
-    """Answer privately, whether or not the interaction was already answered."""
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
-    except discord.HTTPException as exc:
-        log.warning("Could not send an ephemeral answer: %s", exc)
 
 
 class LoopLagMonitor:
@@ -229,7 +228,9 @@ def freeze_startup_objects() -> None:
 
 
 class Lightstick(commands.AutoShardedBot):
-    """The bot: owns the database handle and settings; cogs do the features."""
+    """The bot: owns the database, the settings and the services every cog shares (the
+    actions with their cases, match alerts, the report queue, the scanner); cogs are the
+    commands, menus and listeners, and reach each other only through these."""
 
     def __init__(
         self, settings: Settings, database: Database, pipeline: MediaPipeline | None = None
@@ -246,9 +247,15 @@ class Lightstick(commands.AutoShardedBot):
             chunk_guilds_at_startup=False,
         )
         self.settings = settings
+        use_pseudo_locale(settings.pseudo_locale)
         self.db = database
         self.guild_settings = SettingsCache(database)
         self.takedown_index = LiveTakedownIndex(database)
+        self.actions = ModerationActions(self)
+        self.alerts = MatchAlerts(self)
+        self.report_queue = ReportQueue(self)
+        self.forms = OpenForms(self)
+        self.scanner = MessageScanner(self)
         self.loop_lag = LoopLagMonitor()
         self._started = False  # the first READY has been seen
         self._pipeline = pipeline
@@ -266,6 +273,9 @@ class Lightstick(commands.AutoShardedBot):
         await self.takedown_index.load()
         self.takedown_index.start_polling()
         self.guild_settings.start_polling()
+        self.alerts.start()
+        self.scanner.start()
+        await self.tree.set_translator(CommandTranslator())
         await self.load_extensions(EXTENSIONS)
         try:
             await self.sync_commands_if_changed()
@@ -287,8 +297,7 @@ class Lightstick(commands.AutoShardedBot):
         guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
-        commands_ = self.tree.get_commands(guild=guild)
-        fingerprint = command_fingerprint([command.to_dict(self.tree) for command in commands_])
+        fingerprint = command_fingerprint(await self.command_payload(guild))
         scope = f"guild:{guild.id}" if guild else "global"
         key = f"command-sync:{self.application_id}:{scope}"
         async with self.db.connect() as conn:
@@ -302,7 +311,19 @@ class Lightstick(commands.AutoShardedBot):
         log.info("Synced %d commands (%s)", len(synced), scope)
         return True
 
+    async def command_payload(self, guild: discord.abc.Snowflake | None) -> list[dict[str, Any]]:
+        """The commands as sync sends them, translations included (a new catalog re-syncs)."""
+        translator = self.tree.translator
+        commands_ = self.tree.get_commands(guild=guild)
+        if translator is None:
+            return [command.to_dict(self.tree) for command in commands_]
+        return [await c.get_translated_payload(self.tree, translator) for c in commands_]
+
     async def close(self) -> None:
+        # While the connection is still open: scanning stops, queued alerts are posted.
+        await self.scanner.close()
+        await self.alerts.close()
+        await self.report_queue.close()
         self.loop_lag.stop()
         await self.guild_settings.stop_polling()
         await self.takedown_index.close()
@@ -319,6 +340,51 @@ class Lightstick(commands.AutoShardedBot):
             self.user and self.user.id,
             len(self.guilds),
         )
+
+
+class _RecordingTranslator(app_commands.Translator):
+    """Notes every string a command sync would ask to translate, with its catalog context."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], None] = {}  # ordered, without repeats
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        self.seen[(COMMAND_CONTEXTS[context.location], string.message)] = None
+        return None
+
+
+def command_strings() -> list[tuple[str, str]]:
+    """(context, English) of every name, description, option and choice the commands show,
+    read from the command tree itself, so no string a member sees is left out of the catalog."""
+
+    async def collect() -> list[tuple[str, str]]:
+        bot = Lightstick(Settings(discord_token=None, database_url="sqlite://"), None)  # type: ignore[arg-type]
+        await bot.load_extensions(EXTENSIONS)
+        if bot.failed_extensions:
+            raise RuntimeError(f"extensions failed to load: {bot.failed_extensions}")
+        recorder = _RecordingTranslator()
+        for command in bot.tree.get_commands():
+            await command.get_translated_payload(bot.tree, recorder)
+        return list(recorder.seen)
+
+    return asyncio.run(collect())
+
+
+def extract_command_strings(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, Any, list[str]]]:
+    """Babel extractor (`lightstick_commands` in locales/babel.cfg): this file's marked strings,
+    then every command string, with its context ("command name", "option description", …)."""
+    from babel.messages.extract import extract_python
+
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    for context, message in command_strings():
+        yield 0, "pgettext", (context, message), []
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> int:

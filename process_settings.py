@@ -35,6 +35,7 @@ class Settings:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     hash_workers: int = 2
+    pseudo_locale: bool = False  # every string as ⟦text⟧: finds text built outside the catalogs
 
 
 def normalize_database_url(url: str) -> str:
@@ -132,4 +133,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shard_count=shard_count,
         shard_ids=_shard_ids(env, shard_count),
         hash_workers=hash_workers or max(1, os.cpu_count() or 1),
+        pseudo_locale=env.get("PSEUDO_LOCALE", "").strip() == "1",
     )

@@ -1,6 +1,7 @@
 """Scanning under a burst, end to end: the real bot process against the sandbox. Prints figures.
 
 Run: .venv/bin/python bench/scan_burst.py [seconds] [messages/s] [images/message] [other entries]
+         [--forwards SHARE] [--animations SHARE] [--seed N]
 Defaults: 60 s at 20 messages/s with one 1920x1080 JPEG each (the latency target), then 60 s
 at 25 messages/s with 4 images each: 100 images/s offered, above the 80 images/s target, so the
 figure shows how much the bot sustains rather than the rate offered. HASH_WORKERS in the
@@ -8,9 +9,15 @@ environment sets the bot's worker count (default: its own, one per core). "other
 that many unrelated entries (a random PDQ and pHash each) on the list beside the bench photo,
 to see matching against a large list. Every image is a distinct file (a JPEG comment makes each
 one's bytes unique, so no cache helps) and a re-upload of the takedown-list photo, so every
-message must end in a DELETE. Figures:
-- post -> DELETE latency, p50 / p99 / max;
-- throughput: images hashed per second over the run, and whether any message was never deleted;
+message must end in a DELETE.
+
+`--forwards 0.1 --animations 0.1` makes a tenth of the posts forwards (of messages posted
+before the bot started, in a channel of their own, each with its own copies of the photo) and a
+tenth animations (a GIF with the photo hidden for 10 s among flickering frames, from the
+evasion corpus, made distinct per file the same way). Which posts are which is drawn with the
+printed seed. Figures:
+- post -> DELETE latency, p50 / p99 / max, and per kind of post when the mix is on;
+- throughput: images hashed per second over the run, and which messages were never deleted;
 - event-loop lag: the bot's own worst wake-up delay (its "Event loop lag" log lines);
 - a /rules command every 2 s during the burst: time to its answer.
 Targets (issue 5): p50 <= 150 ms, p99 <= 500 ms; >= 80 images/s, nothing dropped; loop lag
@@ -19,6 +26,7 @@ Targets (issue 5): p50 <= 150 ms, p99 <= 500 ms; >= 80 images/s, nothing dropped
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import os
@@ -29,6 +37,8 @@ import struct
 import sys
 import tempfile
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -44,6 +54,7 @@ from media.hashing import hash_media  # noqa: E402
 from sandbox.botprocess import BotProcess  # noqa: E402
 from sandbox.scenario import create_guild  # noqa: E402
 from sandbox.server import Sandbox  # noqa: E402
+from tests.media.evasion import hidden_in_flicker  # noqa: E402
 from tests.media.samples import photo  # noqa: E402
 
 DELETE = "/channels/{channel_id}/messages/{message_id}"
@@ -61,6 +72,12 @@ def unique(jpeg: bytes, number: int) -> bytes:
     """The same picture with a JPEG comment segment holding `number`: new bytes, same pixels."""
     comment = f"burst {number}".encode()
     return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + jpeg[2:]
+
+
+def unique_gif(gif: bytes, number: int) -> bytes:
+    """The same animation with a GIF comment extension holding `number` before its trailer."""
+    comment = f"burst {number}".encode()
+    return gif[:-1] + b"\x21\xfe" + bytes([len(comment)]) + comment + b"\x00\x3b"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -96,10 +113,52 @@ async def arrange(workdir: Path, guild_id: int, mod_channel_id: int, others: int
     await database.close()
 
 
-async def burst(seconds: float, rate: float, per_message: int, others: int = 0) -> None:
+@dataclass(frozen=True)
+class Mix:
+    forwards: float = 0.0  # share of posts that forward an earlier message
+    animations: float = 0.0  # share of posts that are animations
+    seed: int = 0
+
+    def kinds(self, count: int) -> list[str]:
+        rng = random.Random(self.seed)
+        drawn = []
+        for _ in range(count):
+            roll = rng.random()
+            if roll < self.forwards:
+                drawn.append("forward")
+            elif roll < self.forwards + self.animations:
+                drawn.append("animation")
+            else:
+                drawn.append("photo")
+        return drawn
+
+
+async def burst(
+    seconds: float, rate: float, per_message: int, others: int = 0, mix: Mix | None = None
+) -> None:
+    mix = mix or Mix()
+    load = os.getloadavg()[0]
     sandbox = await Sandbox().start()
-    guild = create_guild(sandbox, "Bench", channels=("general", "mod-queue"))
+    guild = create_guild(sandbox, "Bench", channels=("general", "mod-queue", "elsewhere"))
     fan = guild.add_member("fan")
+    count = int(seconds * rate)
+    kinds = mix.kinds(count)
+    base, gif = full_hd_reupload(), hidden_in_flicker("GIF")
+
+    def files_for(n: int) -> list[tuple[str, bytes]]:
+        if kinds[n] == "animation":
+            return [
+                (f"{n}-{k}.gif", unique_gif(gif, n * per_message + k)) for k in range(per_message)
+            ]
+        return [(f"{n}-{k}.jpg", unique(base, n * per_message + k)) for k in range(per_message)]
+
+    # Forwarded messages are posted before the bot starts: it has not seen them (no catch-up
+    # on a first start), as with a forward from another server.
+    sources = {
+        n: await fan.send(guild.channel("elsewhere"), "", files=files_for(n))
+        for n in range(count)
+        if kinds[n] == "forward"
+    }
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch) / "bot"
         workdir.mkdir()
@@ -109,15 +168,11 @@ async def burst(seconds: float, rate: float, per_message: int, others: int = 0) 
         bot = await BotProcess(sandbox, workdir, env=env).start()
         await bot.wait_ready(timeout=300)  # a million-entry list takes a while to load
         await asyncio.sleep(3)  # let the workers finish starting
-        base = full_hd_reupload()
-        count = int(seconds * rate)
-        files = [
-            [unique(base, n * per_message + k) for k in range(per_message)] for n in range(count)
-        ]
-        latencies: list[float] = []
+        latencies: dict[str, list[float]] = {"photo": [], "animation": [], "forward": []}
+        deleted_at: list[float] = []
         commands: list[float] = []
 
-        async def watch(message_id: int, posted: float, since: int) -> None:
+        async def watch(message_id: int, kind: str, posted: float, since: int) -> None:
             await sandbox.wait_for_call(
                 "DELETE",
                 DELETE,
@@ -125,7 +180,8 @@ async def burst(seconds: float, rate: float, per_message: int, others: int = 0) 
                 timeout=120,
                 since=since,  # calls before the post can't be its DELETE: don't scan them
             )
-            latencies.append(time.monotonic() - posted)
+            deleted_at.append(time.monotonic())
+            latencies[kind].append(time.monotonic() - posted)
 
         async def command() -> None:
             started = time.monotonic()
@@ -138,34 +194,50 @@ async def burst(seconds: float, rate: float, per_message: int, others: int = 0) 
         for n in range(count):
             due = started + n / rate
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            attachments = [(f"{n}-{k}.jpg", data) for k, data in enumerate(files[n])]
             calls = len(sandbox.calls)
-            message = await fan.send(guild.channel("general"), "", files=attachments)
-            watchers.append(asyncio.create_task(watch(message.id, time.monotonic(), calls)))
+            if kinds[n] == "forward":
+                message = await fan.forward(sources[n], guild.channel("general"))
+            else:
+                message = await fan.send(guild.channel("general"), "", files=files_for(n))
+            watch_it = watch(message.id, kinds[n], time.monotonic(), calls)
+            watchers.append(asyncio.create_task(watch_it))
             if n % int(rate * 2) == 0:
                 probes.append(asyncio.create_task(command()))
         results = await asyncio.gather(*watchers, return_exceptions=True)
-        elapsed = time.monotonic() - started
+        elapsed = max(deleted_at, default=time.monotonic()) - started
         await asyncio.gather(*probes, return_exceptions=True)
         await asyncio.sleep(31)  # one more lag report
         await bot.stop()
         await sandbox.stop()
-    dropped = sum(isinstance(r, BaseException) for r in results)
+    never = Counter(
+        kind for kind, r in zip(kinds, results, strict=True) if isinstance(r, BaseException)
+    )
     lags = [float(m.group(1)) for m in LAG.finditer(bot.stderr)]
-    ms = [1000 * v for v in latencies]
     listed = f"; {others:,} other entries on the list" if others else ""
+    mixed = (
+        f"; {kinds.count('forward')} forwards, {kinds.count('animation')} animated GIFs"
+        f" (seed {mix.seed})"
+        if mix.forwards or mix.animations
+        else ""
+    )
     print(
         f"burst: {count} messages x {per_message} 1920x1080 JPEG at {rate:g}/s for {seconds:g} s"
-        f"{listed}"
+        f"{listed}{mixed}; load average before {load:.1f}, after {os.getloadavg()[0]:.1f}"
     )
+    ms = [1000 * v for values in latencies.values() for v in values]
     if ms:
         print(
             f"  post -> DELETE: p50 {statistics.median(ms):.0f} ms,"
             f" p99 {percentile(ms, 0.99):.0f} ms, max {max(ms):.0f} ms"
         )
+    for kind, values in latencies.items():
+        if values and mixed:
+            print(f"    {kind}s: p50 {1000 * statistics.median(values):.0f} ms ({len(values)})")
+    removed = sum(len(values) for values in latencies.values())
     print(
-        f"  throughput: {len(latencies) * per_message / elapsed:.1f} images/s over {elapsed:.1f} s;"
-        f" messages never deleted: {dropped}"
+        f"  throughput: {removed * per_message / elapsed:.1f} images/s over {elapsed:.1f} s;"
+        f" messages never deleted: {sum(never.values())}"
+        + (f" ({', '.join(f'{n} {kind}s' for kind, n in never.items())})" if never else "")
     )
     print(
         f"  event-loop lag (bot's reports): worst {max(lags, default=float('nan')):.1f} ms"
@@ -179,16 +251,25 @@ async def burst(seconds: float, rate: float, per_message: int, others: int = 0) 
 
 
 def main() -> None:
-    if len(sys.argv) > 1:
-        seconds, rate, per_message = float(sys.argv[1]), 20.0, 1
-        rate = float(sys.argv[2]) if len(sys.argv) > 2 else rate
-        per_message = int(sys.argv[3]) if len(sys.argv) > 3 else per_message
-        others = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("numbers", nargs="*", help="seconds, messages/s, images/message, others")
+    parser.add_argument("--forwards", type=float, default=0.0, help="share of posts (0.1)")
+    parser.add_argument("--animations", type=float, default=0.0, help="share of posts (0.1)")
+    parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(10**6))
+    args = parser.parse_args()
+    mix = Mix(args.forwards, args.animations, args.seed)
+    if args.numbers:
+        seconds, rate, per_message, others = 60.0, 20.0, 1, 0
+        given = [float(v) for v in args.numbers]
+        seconds = given[0]
+        rate = given[1] if len(given) > 1 else rate
+        per_message = int(given[2]) if len(given) > 2 else per_message
+        others = int(given[3]) if len(given) > 3 else others
         runs = [(seconds, rate, per_message, others)]
     else:  # the latency run, then more than the throughput target, to show the ceiling
         runs = [(60.0, 20.0, 1, 0), (60.0, 25.0, 4, 0)]
     for seconds, rate, per_message, others in runs:
-        asyncio.run(burst(seconds, rate, per_message, others))
+        asyncio.run(burst(seconds, rate, per_message, others, mix))
 
 
 if __name__ == "__main__":

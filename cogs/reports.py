@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -28,83 +28,70 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.access import is_moderator
-from cogs.scanner import media_refs
-from cogs.takedowns import MESSAGE_LINK, entry_hashes, variant_hashes
-from core.hashes import Hash
 from db import reports as reports_db
 from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
+from media.entries import EntryHashes, entry_hashes
 from media.fetch import FetchError
-from media.hashing import MediaHashes, Outcome
-from media.pipeline import MediaRef
 from media.preview import blurred_preview
 from media.workers import PoolBusy
+from moderation.access import is_moderator
+from moderation.forms import form_id
+from moderation.i18n import N_, Texts, guild_texts, member_texts, plural_text
+from moderation.messages import media_refs, parse_message_link
 
 if TYPE_CHECKING:
     from bot import Lightstick
-    from cogs.moderation import Moderation
 
 log = logging.getLogger(__name__)
 
-THANKS = (
+THANKS = N_(
     "Thank you. Your report is **#{number}**, and the moderators will review it. The person you "
     "reported isn't told who reported them."
 )
-THANKS_JOINED = (
+THANKS_JOINED = N_(
     "Thank you. Others reported this too, so your report joins **#{number}**; the moderators "
     "will review it. The person you reported isn't told who reported them."
 )
-ALREADY = (
+ALREADY = N_(
     "You already reported this: it's report **#{number}**, and the moderators have it. There's "
     "no need to report it again."
 )
-OWN_MESSAGE = "That's your own message. You can delete it yourself if you want it gone."
-YOURSELF = "You can't report yourself. If something's wrong, please message a moderator."
-ABOUT_ME = (
+OWN_MESSAGE = N_("That's your own message. You can delete it yourself if you want it gone.")
+YOURSELF = N_("You can't report yourself. If something's wrong, please message a moderator.")
+ABOUT_ME = N_(
     "That's me, the server's moderation bot. If I did something wrong, please tell a moderator."
 )
-TOO_NEW = (
+TOO_NEW = plural_text(
     "Sorry, your account is too new to send reports here: this server asks for accounts at "
-    "least {days} days old. If something is urgent, please message a moderator."
+    "least {count} day old. If something is urgent, please message a moderator.",
+    "Sorry, your account is too new to send reports here: this server asks for accounts at "
+    "least {count} days old. If something is urgent, please message a moderator.",
 )
-TOO_MANY_NOW = (
-    "Thank you for all your reports! You've sent a lot in the last {minutes} minutes, so please "
-    "wait a little before sending more. The moderators have the ones you sent."
+TOO_MANY_NOW = plural_text(
+    "Thank you for all your reports! You've sent a lot in the last minute, so please wait a "
+    "little before sending more. The moderators have the ones you sent.",
+    "Thank you for all your reports! You've sent a lot in the last {count} minutes, so please "
+    "wait a little before sending more. The moderators have the ones you sent.",
 )
-TOO_MANY_TODAY = (
+TOO_MANY_TODAY = N_(
     "Thank you for all your reports! You've reached today's limit, so please try again "
     "tomorrow. If something is urgent, message a moderator directly."
 )
-NEED_TARGET = (
+NEED_TARGET = N_(
     "Tell me what to report: add a `message` link (long-press or right-click the message, then "
     "Copy Message Link) or a `user`."
 )
-BAD_LINK = (
+BAD_LINK = N_(
     "That doesn't look like a message link. Long-press or right-click the message, choose Copy "
     "Message Link, and paste it in `message`."
 )
-OTHER_SERVER = "That message is in another server: please report it there."
-NOT_FOUND = (
+OTHER_SERVER = N_("That message is in another server: please report it there.")
+NOT_FOUND = N_(
     "I couldn't find that message; it may be deleted already. If it's still there, copy its "
     "link again and retry."
 )
-FORM_FAILED = "Sorry, something went wrong sending your report. Please try again."
-
-
-@dataclass(frozen=True, slots=True)
-class MessageLink:
-    guild_id: int
-    channel_id: int
-    message_id: int
-
-
-def parse_message_link(text: str) -> MessageLink | None:
-    """The ids in a Copy Message Link link (discord.com, ptb., canary., discordapp.com)."""
-    found = MESSAGE_LINK.search(text.strip())
-    if found is None:
-        return None
-    return MessageLink(int(found[1]), int(found[2]), int(found[3]))
+FORM_FAILED = N_("Sorry, something went wrong sending your report. Please try again.")
 
 
 def excerpt_of(content: str, limit: int) -> str:
@@ -118,26 +105,17 @@ def excerpt_of(content: str, limit: int) -> str:
     return cut + "…"
 
 
-def limit_answer(settings: GuildSettings, in_window: int, in_day: int) -> str | None:
+def limit_answer(tr: Texts, settings: GuildSettings, in_window: int, in_day: int) -> str | None:
     """The kind refusal for a reporter over the guild's limits, given what they already sent."""
     if in_window >= settings.reporter_limit_short:
-        return TOO_MANY_NOW.format(minutes=settings.reporter_window_short_minutes)
+        return tr.count(TOO_MANY_NOW, settings.reporter_window_short_minutes)
     if in_day >= settings.reporter_limit_daily:
-        return TOO_MANY_TODAY
+        return tr(TOO_MANY_TODAY)
     return None
 
 
 def account_too_new(created_at: datetime, min_days: int, now: datetime) -> bool:
     return min_days > 0 and now - created_at < timedelta(days=min_days)
-
-
-def kept_hashes(media: Sequence[MediaHashes]) -> tuple[tuple[Hash, ...], tuple[Hash, ...]]:
-    """What a report keeps of its media for **Take down**: what a takedown entry keeps of each
-    file (`cogs.takedowns.entry_hashes`), and its crops' and rotations' as variants
-    (`cogs.takedowns.variant_hashes`)."""
-    own = tuple(dict.fromkeys(h for m in media for h in entry_hashes(m.frames)))
-    variants = dict.fromkeys(h for m in media for h in variant_hashes(m, own))
-    return own, tuple(variants)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,30 +138,36 @@ class ReportForm(discord.ui.Modal):
     """The context menus' form: a category choice and an optional details box."""
 
     def __init__(
-        self, heading: str, on_done: Callable[[discord.Interaction, str, str], Awaitable[None]]
+        self,
+        tr: Texts,
+        custom_id: str,
+        heading: str,
+        on_done: Callable[[discord.Interaction, str, str], Awaitable[None]],
     ) -> None:
-        super().__init__(title=heading, timeout=900)
+        super().__init__(title=heading, timeout=None, custom_id=custom_id)
+        self.tr = tr
         self.on_done = on_done
         self.category = discord.ui.Select(
             custom_id="report-category",
-            placeholder="Choose what fits best",
+            placeholder=tr("Choose what fits best"),
             options=[
-                discord.SelectOption(label=name, value=value) for value, name in CATEGORIES.items()
+                discord.SelectOption(label=tr.choice(name), value=value)
+                for value, name in CATEGORIES.items()
             ],
             required=True,
         )
         self.details = discord.ui.TextInput(
             custom_id="report-details",
             style=discord.TextStyle.paragraph,
-            placeholder="Optional: anything that helps the moderators",
+            placeholder=tr("Optional: anything that helps the moderators"),
             required=False,
             max_length=Reports.DETAILS_LIMIT,
         )
-        self.add_item(discord.ui.Label(text="What's wrong?", component=self.category))
+        self.add_item(discord.ui.Label(text=tr("What's wrong?"), component=self.category))
         self.add_item(
             discord.ui.Label(
-                text="Details",
-                description="Only the moderators see this.",
+                text=tr("Details"),
+                description=tr("Only the moderators see this."),
                 component=self.details,
             )
         )
@@ -195,10 +179,11 @@ class ReportForm(discord.ui.Modal):
         self, interaction: discord.Interaction, error: Exception
     ) -> None:
         log.error("The report form failed in guild %s", interaction.guild_id, exc_info=error)
+        failed = member_texts(interaction)(FORM_FAILED)
         if interaction.response.is_done():
-            await interaction.followup.send(FORM_FAILED, ephemeral=True)
+            await interaction.followup.send(failed, ephemeral=True)
         else:
-            await interaction.response.send_message(FORM_FAILED, ephemeral=True)
+            await interaction.response.send_message(failed, ephemeral=True)
 
 
 class Reports(commands.Cog):
@@ -230,12 +215,6 @@ class Reports(commands.Cog):
     async def cog_unload(self) -> None:
         for menu in (self.message_menu, self.user_menu):
             self.bot.tree.remove_command(menu.name, type=menu.type)
-
-    @property
-    def moderation(self) -> Moderation:
-        cog = self.bot.get_cog("Moderation")
-        assert cog is not None, "cogs.moderation must be loaded: it holds the report queue"
-        return cog  # type: ignore[return-value]
 
     # -- the three ways in -------------------------------------------------------------------
 
@@ -272,7 +251,7 @@ class Reports(commands.Cog):
         else:
             reported = NEED_TARGET
         if isinstance(reported, str):
-            await interaction.followup.send(reported, ephemeral=True)
+            await interaction.followup.send(member_texts(interaction)(reported), ephemeral=True)
             return
         evidence_url = evidence.url if evidence is not None else None
         await self.file(interaction, reported, category.value, details or "", evidence_url)
@@ -280,13 +259,13 @@ class Reports(commands.Cog):
     async def report_message_menu(
         self, interaction: discord.Interaction[Lightstick], message: discord.Message
     ) -> None:
-        await self._open_form(interaction, self._message_target(message), "Report this message")
+        await self._open_form(interaction, self._message_target(message), N_("Report this message"))
 
     async def report_user_menu(
         self, interaction: discord.Interaction[Lightstick], member: discord.Member
     ) -> None:
         await self._open_form(
-            interaction, Reported(ReportTarget("user", member.id)), "Report this member"
+            interaction, Reported(ReportTarget("user", member.id)), N_("Report this member")
         )
 
     async def _open_form(
@@ -294,7 +273,8 @@ class Reports(commands.Cog):
     ) -> None:
         """Refuse before the form when we already know the answer, so nobody types for nothing."""
         assert isinstance(interaction.user, discord.Member)
-        refusal = await self.refusal(interaction.user, reported)
+        tr = member_texts(interaction)
+        refusal = await self.refusal(interaction.user, reported, tr)
         if refusal:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
@@ -302,7 +282,8 @@ class Reports(commands.Cog):
         async def send(submitted: discord.Interaction, category: str, details: str) -> None:
             await self.file(submitted, reported, category, details, None)  # type: ignore[arg-type]
 
-        await interaction.response.send_modal(ReportForm(heading, send))
+        form = ReportForm(tr, form_id("report", interaction), tr(heading), send)
+        await self.bot.forms.show(interaction, form)
 
     def _message_target(self, message: discord.Message) -> Reported:
         target = ReportTarget(
@@ -335,25 +316,26 @@ class Reports(commands.Cog):
 
     # -- checks ------------------------------------------------------------------------------
 
-    async def refusal(self, member: discord.Member, reported: Reported) -> str | None:
+    async def refusal(self, member: discord.Member, reported: Reported, tr: Texts) -> str | None:
         """Why this member can't file this report, in words for them; None when they can."""
         target = reported.target
         if target.user_id == member.id:
-            return OWN_MESSAGE if target.kind == "message" else YOURSELF
+            own = OWN_MESSAGE if target.kind == "message" else YOURSELF
+            return tr(own)
         if self.bot.user is not None and target.user_id == self.bot.user.id:
-            return ABOUT_ME
+            return tr(ABOUT_ME)
         guild_id = member.guild.id
         settings = await self.bot.guild_settings.get(guild_id)
         trusted = await is_moderator(self.bot, member)  # moderators aren't limited
         now = datetime.now(UTC)
         if not trusted and account_too_new(member.created_at, settings.min_account_age_days, now):
-            return TOO_NEW.format(days=settings.min_account_age_days)
+            return tr.count(TOO_NEW, settings.min_account_age_days)
         async with self.bot.db.connect() as conn:
             open_report = await reports_db.open_report_for(conn, guild_id, target.key)
             if open_report is not None and await reports_db.has_reported(
                 conn, open_report.id, member.id
             ):
-                return ALREADY.format(number=open_report.number)
+                return tr(ALREADY, number=open_report.number)
             if trusted:
                 return None
             window = timedelta(minutes=settings.reporter_window_short_minutes)
@@ -363,7 +345,7 @@ class Reports(commands.Cog):
             in_day = await reports_db.count_recent_reports_by(
                 conn, guild_id, member.id, now - timedelta(days=1)
             )
-        return limit_answer(settings, in_window, in_day)
+        return limit_answer(tr, settings, in_window, in_day)
 
     # -- filing ------------------------------------------------------------------------------
 
@@ -380,7 +362,9 @@ class Reports(commands.Cog):
         assert isinstance(member, discord.Member) and guild is not None
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
-        refusal = await self.refusal(member, reported)  # again: the form may have been open long
+        tr = member_texts(interaction)
+        # again: the form may have been open long
+        refusal = await self.refusal(member, reported, tr)
         if refusal:
             await interaction.followup.send(refusal, ephemeral=True)
             return
@@ -399,13 +383,11 @@ class Reports(commands.Cog):
                     )
             except AlreadyReported as exc:
                 await interaction.followup.send(
-                    ALREADY.format(number=exc.report.number), ephemeral=True
+                    tr(ALREADY, number=exc.report.number), ephemeral=True
                 )
                 return
             thanks = THANKS if filed.created else THANKS_JOINED
-            await interaction.followup.send(
-                thanks.format(number=filed.report.number), ephemeral=True
-            )
+            await interaction.followup.send(tr(thanks, number=filed.report.number), ephemeral=True)
             await self._after_filing(guild, filed, reported, category)
 
     def _lock(self, guild_id: int, key: str) -> asyncio.Lock:
@@ -424,39 +406,49 @@ class Reports(commands.Cog):
             async with self.bot.db.connect() as conn:
                 hashed_before = bool(await reports_db.stored_hashes(conn, report.id))
             if not hashed_before:
-                kept = await self._keep_media(report.id, message, settings)
+                kept = await self._keep_media(report.id, message, settings, guild)
         async with self.bot.db.connect() as conn:
             urgent = await reports_db.count_reporters(conn, report.id, categories=URGENT_CATEGORIES)
         notes = list(kept.problems)
         problem = await self._hide_if_reported_enough(guild, filed, message, urgent, settings)
         if problem:
-            notes.append(f"Could not hide the message: {problem}")
+            tr = guild_texts(settings.language, guild)  # the queue speaks the server's language
+            notes.append(tr("Could not hide the message: {problem}", problem=problem))
         # A report that just turned urgent is posted anew: an edit can't ping the moderators.
         became_urgent = not filed.created and category in URGENT_CATEGORIES and urgent == 1
 
         async def preview() -> bytes | None:
             return kept.preview or await self._fresh_preview(message)
 
-        await self.moderation.show_report(
+        await self.bot.report_queue.show(
             guild, report.id, preview=preview, notes=notes, repost=became_urgent
         )
 
     # -- media -------------------------------------------------------------------------------
 
     async def _keep_media(
-        self, report_id: int, message: discord.Message, settings: GuildSettings
+        self,
+        report_id: int,
+        message: discord.Message,
+        settings: GuildSettings,
+        guild: discord.Guild,
     ) -> KeptMedia:
         """Hash the message's media now and keep the hashes with the report (never the bytes)."""
         refs = media_refs(message)[: self.MEDIA_PER_REPORT]
         if not refs:
             return KeptMedia()
-        results = await asyncio.gather(*(self._entry_hashes(ref) for ref in refs))
-        own, variants = kept_hashes([media for media, _ in results])
-        if own:
+        results = await asyncio.gather(*(self.bot.pipeline.hash_for_entry(ref) for ref in refs))
+        kept: EntryHashes = entry_hashes([media for media, _ in results])
+        if kept.usable:
             async with self.bot.db.transaction() as conn:
-                await reports_db.add_hashes(conn, report_id, own, variants=variants)
+                await reports_db.add_hashes(conn, report_id, kept.own, variants=kept.variants)
+        tr = guild_texts(settings.language, guild)  # for the queue message
         problems = tuple(
-            f"Couldn't hash {ref.name or ref.kind}: {media.reason or media.outcome}"
+            tr(
+                "Couldn't hash {file}: {reason}",
+                file=ref.name or ref.kind,
+                reason=media.reason or media.outcome,
+            )
             for ref, (media, _) in zip(refs, results, strict=True)
             if not media.hashed
         )
@@ -466,18 +458,6 @@ class Reports(commands.Cog):
             if decoded is not None:
                 preview = await asyncio.to_thread(blurred_preview, decoded)
         return KeptMedia(preview, problems)
-
-    async def _entry_hashes(self, ref: MediaRef) -> tuple[MediaHashes, bytes | None]:
-        """A file's hashes with its crops and rotations, as a takedown entry keeps them."""
-        try:
-            data = await self.bot.pipeline.fetch(ref)
-            return await self.bot.pipeline.pool.entry_hashes(data), data
-        except FetchError as exc:
-            return MediaHashes.failed(Outcome.REJECTED, exc.reason), None
-        except PoolBusy:
-            return MediaHashes.failed(
-                Outcome.REJECTED, "the bot was busy; try Take down later"
-            ), None
 
     async def _fresh_preview(self, message: discord.Message | None) -> bytes | None:
         """A preview for a queue message posted again, from the message if it is still there."""
@@ -514,7 +494,7 @@ class Reports(commands.Cog):
         author = guild.get_member(message.author.id)
         if author is not None and await is_moderator(self.bot, author):
             return None
-        return await self.moderation.hide_reported_message(message, report, urgent)
+        return await self.bot.report_queue.hide_reported_message(message, report, urgent)
 
 
 async def setup(bot: Lightstick) -> None:

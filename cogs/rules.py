@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -11,10 +12,12 @@ from discord import app_commands
 from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cogs.access import admins_only, is_moderator, require_admin
 from db import cases
 from db import rules as rules_db
 from db.rules import Rule, RuleNotFound
+from locales import SOURCE_LANGUAGE
+from moderation.access import admins_only, is_moderator, require_admin
+from moderation.i18n import N_, Texts, every_language, guild_texts, member_texts, texts
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -22,28 +25,46 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RULES_COLOUR = discord.Colour.from_rgb(255, 95, 162)
-NO_RULES = "This server hasn't written any rules yet."
+NO_RULES = N_("This server hasn't written any rules yet.")
+NO_SUCH_RULE = N_("There's no rule {number}.")
 MAX_RULES = 25  # one embed field each; Discord allows 25 fields
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChange:
+    """What a change did, as a catalog string and its values: the admin reads it in their
+    language, the case keeps it in the source language."""
+
+    text: str
+    values: dict[str, str | int]
+
+    def read(self, tr: Texts) -> str:
+        return tr(self.text, **self.values)
 
 
 class RulesTooLong(ValueError):
     """The change would break one of Discord's length limits; nothing was saved."""
 
+    def __init__(self, message: str, **values: int) -> None:
+        super().__init__(message)
+        self.message, self.values = message, values
 
-def rules_embed(guild_name: str, rules: list[Rule]) -> discord.Embed:
-    embed = discord.Embed(title=f"{guild_name} rules", colour=RULES_COLOUR)
+
+def rules_embed(tr: Texts, guild_name: str, rules: list[Rule]) -> discord.Embed:
+    """The rules as one embed: the framing in `tr`'s language, the rules as the admins wrote."""
+    embed = discord.Embed(title=tr("{server} rules", server=guild_name), colour=RULES_COLOUR)
     for rule in rules:
         embed.add_field(
             name=f"{rule.position}. {rule.title}", value=rule.body or "\u200b", inline=False
         )
     if not rules:
-        embed.description = NO_RULES
+        embed.description = tr(NO_RULES)
     return embed
 
 
-def rule_embed(rule: Rule) -> discord.Embed:
+def rule_embed(tr: Texts, rule: Rule) -> discord.Embed:
     return discord.Embed(
-        title=f"Rule {rule.position}: {rule.title}",
+        title=tr("Rule {number}: {title}", number=rule.position, title=rule.title),
         description=rule.body or None,
         colour=RULES_COLOUR,
     )
@@ -54,6 +75,7 @@ class RuleModal(discord.ui.Modal):
 
     def __init__(
         self,
+        tr: Texts,
         heading: str,
         on_done: Callable[[discord.Interaction, str, str], Awaitable[None]],
         rule: Rule | None = None,
@@ -61,17 +83,17 @@ class RuleModal(discord.ui.Modal):
         super().__init__(title=heading, timeout=900)
         self.on_done = on_done
         self.rule_title = discord.ui.TextInput(
-            label="Title",
+            label=tr("Title"),
             custom_id="rule-title",
-            placeholder="No deepfakes or sexualized edits",
+            placeholder=tr("No deepfakes or sexualized edits"),
             default=rule.title if rule else None,
             max_length=Rules.TITLE_LIMIT,
         )
         self.body = discord.ui.TextInput(
-            label="Details",
+            label=tr("Details"),
             custom_id="rule-body",
             style=discord.TextStyle.paragraph,
-            placeholder="What the rule means, and what happens when it's broken.",
+            placeholder=tr("What the rule means, and what happens when it's broken."),
             default=rule.body if rule else None,
             required=False,
             max_length=Rules.BODY_LIMIT,
@@ -117,64 +139,90 @@ class Rules(commands.Cog):
         public: bool = False,
     ) -> None:
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
+        tr = member_texts(interaction)
+        may_post = public and await is_moderator(self.bot, interaction.user)
+        if may_post:  # a post for everyone speaks the server's language
+            settings = await self.bot.guild_settings.get(interaction.guild.id)
+            tr = guild_texts(settings.language, interaction.guild)
         try:
-            embed = await self._embed_for(interaction.guild, number)
+            embed = await self._embed_for(tr, interaction.guild, number)
         except RuleNotFound:
             count = len(await self._list(interaction.guild.id))
             await interaction.response.send_message(
-                f"There's no rule {number}; this server has {count} "
-                f"rule{'s' if count != 1 else ''}.",
+                tr.plural(
+                    "There's no rule {number}; this server has {count} rule.",
+                    "There's no rule {number}; this server has {count} rules.",
+                    count,
+                    number=number,
+                ),
                 ephemeral=True,
             )
             return
-        if public and not await is_moderator(self.bot, interaction.user):
+        if public and not may_post:
             await interaction.response.send_message(
-                "Only moderators can post the rules for everyone. Here they are just for you:",
+                tr("Only moderators can post the rules for everyone. Here they are just for you:"),
                 embed=embed,
                 ephemeral=True,
             )
             return
         await interaction.response.send_message(embed=embed, ephemeral=not public)
 
-    async def _embed_for(self, guild: discord.Guild, number: int | None) -> discord.Embed:
+    async def _embed_for(
+        self, tr: Texts, guild: discord.Guild, number: int | None
+    ) -> discord.Embed:
         if number is None:
-            return rules_embed(guild.name, await self._list(guild.id))
+            return rules_embed(tr, guild.name, await self._list(guild.id))
         async with self.bot.db.connect() as conn:
-            return rule_embed(await rules_db.get_rule(conn, guild.id, number))
+            return rule_embed(tr, await rules_db.get_rule(conn, guild.id, number))
 
     async def _change(
         self,
         interaction: discord.Interaction[Lightstick],
-        change: Callable[[AsyncConnection], Awaitable[str]],
+        change: Callable[[AsyncConnection], Awaitable[RuleChange]],
     ) -> None:
         """Apply one change and its case in one transaction, then refresh the posted rules."""
         member = require_admin(interaction)
         guild = interaction.guild
         assert guild is not None
+        tr = member_texts(interaction)
         try:
             async with self.bot.db.transaction() as conn:
                 summary = await change(conn)
                 self._check_limits(guild.name, await rules_db.list_rules(conn, guild.id))
+                reason = summary.read(texts(SOURCE_LANGUAGE))
                 await cases.create_case(
-                    conn, guild.id, "rules", moderator_id=member.id, reason=summary
+                    conn, guild.id, "rules", moderator_id=member.id, reason=reason
                 )
-        except (RuleNotFound, RulesTooLong) as exc:
+        except RuleNotFound as exc:
+            problem = tr(NO_SUCH_RULE, number=exc.position)
             await interaction.response.send_message(
-                f"{str(exc).capitalize()}. Nothing changed.", ephemeral=True
+                tr("{problem} Nothing changed.", problem=problem), ephemeral=True
             )
             return
-        await interaction.response.send_message(f"{summary}.", ephemeral=True)
-        problems = await self.refresh_posts(guild)
+        except RulesTooLong as exc:
+            problem = tr(exc.message, **exc.values)
+            await interaction.response.send_message(
+                tr("{problem} Nothing changed.", problem=problem), ephemeral=True
+            )
+            return
+        await interaction.response.send_message(summary.read(tr), ephemeral=True)
+        problems = await self.refresh_posts(guild, tr)
         if problems:
             await interaction.followup.send("\n".join(problems), ephemeral=True)
 
     def _check_limits(self, guild_name: str, rules: list[Rule]) -> None:
         if len(rules) > self.MAX_RULES:
-            raise RulesTooLong(f"a server can have at most {self.MAX_RULES} rules")
-        if len(rules_embed(guild_name, rules)) > self.EMBED_LIMIT:
+            raise RulesTooLong(N_("A server can have at most {limit} rules."), limit=self.MAX_RULES)
+        # The longest framing of any language must fit, as the post may be in any of them.
+        if max(len(rules_embed(tr, guild_name, rules)) for tr in every_language()) > (
+            self.EMBED_LIMIT
+        ):
             raise RulesTooLong(
-                f"all the rules together must stay under {self.EMBED_LIMIT} characters "
-                "(Discord's limit for one message); shorten some first"
+                N_(
+                    "All the rules together must stay under {limit} characters (Discord's "
+                    "limit for one message); shorten some first."
+                ),
+                limit=self.EMBED_LIMIT,
             )
 
     @manage.command(name="add", description="Add a rule (opens a form)")
@@ -186,13 +234,17 @@ class Rules(commands.Cog):
         position: app_commands.Range[int, 1, MAX_RULES] | None = None,
     ) -> None:
         async def save(submitted: discord.Interaction, title: str, body: str) -> None:
-            async def change(conn: AsyncConnection) -> str:
+            async def change(conn: AsyncConnection) -> RuleChange:
                 rule = await rules_db.add_rule(conn, submitted.guild_id, title, body, position)
-                return f"Added rule {rule.position}: {rule.title}"
+                return RuleChange(
+                    N_("Added rule {number}: {title}."),
+                    {"number": rule.position, "title": rule.title},
+                )
 
             await self._change(submitted, change)
 
-        await interaction.response.send_modal(RuleModal("New rule", save))
+        tr = member_texts(interaction)
+        await interaction.response.send_modal(RuleModal(tr, tr("New rule"), save))
 
     @manage.command(name="edit", description="Edit a rule's title or details (opens a form)")
     @app_commands.describe(number="The rule to edit")
@@ -203,23 +255,28 @@ class Rules(commands.Cog):
         number: app_commands.Range[int, 1, MAX_RULES],
     ) -> None:
         assert interaction.guild_id is not None
+        tr = member_texts(interaction)
         try:
             async with self.bot.db.connect() as conn:
                 rule = await rules_db.get_rule(conn, interaction.guild_id, number)
-        except RuleNotFound as exc:
-            await interaction.response.send_message(f"{str(exc).capitalize()}.", ephemeral=True)
+        except RuleNotFound:
+            await interaction.response.send_message(tr(NO_SUCH_RULE, number=number), ephemeral=True)
             return
 
         async def save(submitted: discord.Interaction, title: str, body: str) -> None:
-            async def change(conn: AsyncConnection) -> str:
+            async def change(conn: AsyncConnection) -> RuleChange:
                 edited = await rules_db.edit_rule(
                     conn, submitted.guild_id, number, title=title, body=body
                 )
-                return f"Edited rule {edited.position}: {edited.title}"
+                return RuleChange(
+                    N_("Edited rule {number}: {title}."),
+                    {"number": edited.position, "title": edited.title},
+                )
 
             await self._change(submitted, change)
 
-        await interaction.response.send_modal(RuleModal(f"Edit rule {number}", save, rule))
+        heading = tr("Edit rule {number}", number=number)
+        await interaction.response.send_modal(RuleModal(tr, heading, save, rule))
 
     @manage.command(name="remove", description="Remove a rule; the ones after it move up")
     @app_commands.describe(number="The rule to remove")
@@ -229,9 +286,11 @@ class Rules(commands.Cog):
         interaction: discord.Interaction[Lightstick],
         number: app_commands.Range[int, 1, MAX_RULES],
     ) -> None:
-        async def change(conn: AsyncConnection) -> str:
+        async def change(conn: AsyncConnection) -> RuleChange:
             rule = await rules_db.remove_rule(conn, interaction.guild_id, number)
-            return f"Removed rule {number}: {rule.title}"
+            return RuleChange(
+                N_("Removed rule {number}: {title}."), {"number": number, "title": rule.title}
+            )
 
         await self._change(interaction, change)
 
@@ -244,9 +303,12 @@ class Rules(commands.Cog):
         number: app_commands.Range[int, 1, MAX_RULES],
         to: app_commands.Range[int, 1, MAX_RULES],
     ) -> None:
-        async def change(conn: AsyncConnection) -> str:
+        async def change(conn: AsyncConnection) -> RuleChange:
             rule = await rules_db.move_rule(conn, interaction.guild_id, number, to)
-            return f"Moved rule {number} ({rule.title}) to number {rule.position}"
+            return RuleChange(
+                N_("Moved rule {number} ({title}) to number {position}."),
+                {"number": number, "title": rule.title, "position": rule.position},
+            )
 
         await self._change(interaction, change)
 
@@ -258,24 +320,29 @@ class Rules(commands.Cog):
     ) -> None:
         guild = interaction.guild
         assert guild is not None
+        tr = member_texts(interaction)
         rules = await self._list(guild.id)
         if not rules:
             await interaction.response.send_message(
-                f"{NO_RULES} Add one with /manage-rules add.", ephemeral=True
+                tr("This server hasn't written any rules yet. Add one with /manage-rules add."),
+                ephemeral=True,
             )
             return
         permissions = channel.permissions_for(guild.me)
         if not (permissions.view_channel and permissions.send_messages and permissions.embed_links):
             await interaction.response.send_message(
-                f"I can't post in {channel.mention}: I need View Channel, Send Messages and "
-                "Embed Links there.",
+                tr(
+                    "I can't post in {channel}: I need View Channel, Send Messages and Embed "
+                    "Links there.",
+                    channel=channel.mention,
+                ),
                 ephemeral=True,
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.connect() as conn:
             existing = {p.channel_id: p for p in await rules_db.list_posts(conn, guild.id)}
-        problem = await self._publish(guild, channel, rules, existing.get(channel.id))
+        problem = await self._publish(guild, channel, rules, existing.get(channel.id), tr)
         if problem:
             await interaction.followup.send(problem, ephemeral=True)
             return
@@ -289,7 +356,10 @@ class Rules(commands.Cog):
                 reason=f"Posted the rules in #{channel.name}",
             )
         await interaction.followup.send(
-            f"Posted the rules in {channel.mention}. Later changes will update that message.",
+            tr(
+                "Posted the rules in {channel}. Later changes will update that message.",
+                channel=channel.mention,
+            ),
             ephemeral=True,
         )
 
@@ -299,9 +369,12 @@ class Rules(commands.Cog):
         channel: discord.TextChannel | discord.Thread,
         rules: list[Rule],
         post: rules_db.RulePost | None,
+        tr: Texts,
     ) -> str | None:
-        """Edit the posted message in place, or post it anew if it's gone. A problem, or None."""
-        embed = rules_embed(guild.name, rules)
+        """Edit the posted message in place, or post it anew if it's gone. A problem (in `tr`,
+        the admin's language), or None. The post itself speaks the server's language."""
+        settings = await self.bot.guild_settings.get(guild.id)
+        embed = rules_embed(guild_texts(settings.language, guild), guild.name, rules)
         try:
             if post is not None:
                 try:
@@ -313,17 +386,18 @@ class Rules(commands.Cog):
                     )
             message = await channel.send(embed=embed)
         except discord.Forbidden:
-            return (
-                f"I couldn't update the rules in {channel.mention}: I'm missing permissions there."
+            return tr(
+                "I couldn't update the rules in {channel}: I'm missing permissions there.",
+                channel=channel.mention,
             )
         except discord.HTTPException as exc:
             log.warning("Could not publish rules in guild %s: %s", guild.id, exc)
-            return "Discord didn't accept the rules message; please try again in a moment."
+            return tr("Discord didn't accept the rules message; please try again in a moment.")
         async with self.bot.db.transaction() as conn:
             await rules_db.save_post(conn, guild.id, message.channel.id, message.id)
         return None
 
-    async def refresh_posts(self, guild: discord.Guild) -> list[str]:
+    async def refresh_posts(self, guild: discord.Guild, tr: Texts) -> list[str]:
         """Bring every posted rules message up to date; returns problems to tell the admin."""
         async with self.bot.db.connect() as conn:
             posts = await rules_db.list_posts(conn, guild.id)
@@ -335,7 +409,7 @@ class Rules(commands.Cog):
                 async with self.bot.db.transaction() as conn:
                     await rules_db.forget_post(conn, guild.id, post.channel_id)
                 continue
-            problem = await self._publish(guild, channel, rules, post)
+            problem = await self._publish(guild, channel, rules, post, tr)
             if problem:
                 problems.append(problem)
         return problems

@@ -1,332 +1,38 @@
-"""Every posted image, GIF and video checked against the takedown lists.
-
-MESSAGE_CREATE / MESSAGE_UPDATE -> the media references of the message -> a bounded queue ->
-download and hash (each file once) -> the guild's lists, minus its allowlist -> `cogs.moderation`
-acts. The queue is bounded so a burst of uploads slows scanning down instead of dropping
-messages or stalling the gateway: a full queue makes the event handler wait, not the bot.
-After downtime or a reconnect, each channel is caught up from its last scanned message.
-"""
+"""Hands every new and edited message to the scanner (`moderation.scanning`), and starts
+catch-up when the bot connects or resumes."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
-from db import scan_positions
-from db.guild_settings import GuildSettings
-from db.scan_positions import Position
-from media.hashing import Outcome
-from media.list_scope import ListMatch
-from media.matching import MatchPolicy, Radii
-from media.pipeline import HashedMedia, MediaRef
-
 if TYPE_CHECKING:
     from bot import Lightstick
-    from cogs.moderation import Moderation
-
-log = logging.getLogger(__name__)
-
-MEDIA_TYPES = ("image/", "video/")
-MEDIA_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".mp4", ".mov", ".webm", ".m4v")
-
-
-def media_refs(message: discord.Message) -> list[MediaRef]:
-    """The media in a message that can be hashed: attachments, embed media, stickers.
-
-    Embed media is fetched through Discord's media proxy (`proxy_url`), never from the original
-    third-party site, and Lottie stickers (vector animations) are not pictures to hash.
-    """
-    refs: list[MediaRef] = []
-    for attachment in message.attachments:
-        kind = (attachment.content_type or "").lower()
-        if kind.startswith(MEDIA_TYPES) or attachment.filename.lower().endswith(MEDIA_SUFFIXES):
-            refs.append(
-                MediaRef(
-                    f"attachment:{attachment.id}", attachment.url, "attachment", attachment.filename
-                )
-            )
-    for embed in message.embeds:
-        for part in (embed.image, embed.thumbnail, embed.video):
-            proxy_url = getattr(part, "proxy_url", None)
-            if proxy_url:
-                refs.append(MediaRef(proxy_url, proxy_url, "embed"))
-    for sticker in message.stickers:
-        if sticker.format is not discord.StickerFormatType.lottie:
-            refs.append(MediaRef(f"sticker:{sticker.id}", sticker.url, "sticker", sticker.name))
-    return list({ref.key: ref for ref in refs}.values())
-
-
-def match_policy(settings: GuildSettings) -> MatchPolicy:
-    return MatchPolicy(
-        pdq=Radii(settings.pdq_confident_radius, settings.pdq_review_radius),
-        phash=Radii(settings.phash_confident_radius, settings.phash_review_radius),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class ScanResult:
-    """What scanning one message found and did."""
-
-    hashed: tuple[HashedMedia, ...] = ()
-    match: ListMatch | None = None
-    removed: bool = False
-    skipped: bool = False  # the channel is skipped by /config channels
-
-
-@dataclass(frozen=True, slots=True)
-class ScanJob:
-    message: discord.Message
-    queued_at: float
 
 
 class Scanner(commands.Cog):
     """Scans every new and edited message's media against this server's takedown lists."""
 
-    QUEUE_SIZE = 500  # messages waiting before new ones wait for room (back-pressure)
-    CATCH_UP_PER_CHANNEL = 200  # messages read back per channel after downtime
-    CATCH_UP_SECONDS = 300  # and no longer than this per catch-up round
-    STATS_EVERY_SECONDS = 60
-    POSITIONS_EVERY_SECONDS = 1.0  # scan positions are written in one batch this often
-
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self.queue: asyncio.Queue[ScanJob] = asyncio.Queue(self.QUEUE_SIZE)
-        self.outcomes: defaultdict[int, Counter[str]] = defaultdict(Counter)
-        self._tasks: list[asyncio.Task[None]] = []
-        # channel id -> the newest message scanned there and not yet saved
-        self._positions: dict[int, Position] = {}
-        self._catching_up: asyncio.Task[None] | None = None
-        self._last_stats = time.monotonic()
-
-    async def cog_load(self) -> None:
-        consumers = self.bot.pipeline.pool.settings.workers * 2  # downloads overlap hashing
-        self._tasks = [
-            asyncio.create_task(self._consume(), name=f"scanner-{n}") for n in range(consumers)
-        ]
-        self._tasks.append(asyncio.create_task(self._save_positions(), name="scan-positions"))
-
-    async def cog_unload(self) -> None:
-        for task in [*self._tasks, self._catching_up]:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.flush_positions()
-
-    @property
-    def moderation(self) -> Moderation:
-        cog = self.bot.get_cog("Moderation")
-        assert cog is not None, "cogs.moderation must be loaded for scanning to act"
-        return cog  # type: ignore[return-value]
-
-    # -- intake ------------------------------------------------------------------------------
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        await self.enqueue(message)
+        await self.bot.scanner.enqueue(message)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        before = payload.cached_message
-        after = payload.message
-        if before is not None and {r.key for r in media_refs(before)} >= {
-            r.key for r in media_refs(after)
-        }:
-            return  # a text edit: the media were scanned already
-        await self.enqueue(after)
+        await self.bot.scanner.enqueue_edit(payload.cached_message, payload.message)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        self._start_catch_up()
+        self.bot.scanner.start_catch_up()
 
     @commands.Cog.listener()
     async def on_resumed(self) -> None:
-        self._start_catch_up()
-
-    async def enqueue(self, message: discord.Message) -> None:
-        if not self._wanted(message):
-            return
-        if self.queue.full():
-            log.warning("Scan queue full (%d messages): new messages wait", self.queue.qsize())
-        await self.queue.put(ScanJob(message, time.monotonic()))
-
-    def _wanted(self, message: discord.Message) -> bool:
-        if message.guild is None or message.author.id == self.bot.user.id:  # type: ignore[union-attr]
-            return False
-        return bool(media_refs(message))
-
-    # -- scanning ----------------------------------------------------------------------------
-
-    async def _consume(self) -> None:
-        while True:
-            job = await self.queue.get()
-            try:
-                await self.scan(job.message)
-            except Exception:
-                log.exception("Scanning message %s failed", job.message.id)
-            finally:
-                self.queue.task_done()
-                self._log_stats()
-
-    async def scan(self, message: discord.Message, *, skip_channels: bool = True) -> ScanResult:
-        """Hash the message's media and hand the best match to moderation, which acts."""
-        guild = message.guild
-        assert guild is not None
-        settings = await self.bot.guild_settings.get(guild.id)
-        if skip_channels and self._skipped(message, settings):
-            return ScanResult(skipped=True)
-        scope = await self.bot.takedown_index.scope(guild.id)
-        result = ScanResult()
-        if self.bot.takedown_index.has_any(scope):
-            hashed = await asyncio.gather(
-                *(self.bot.pipeline.hash_ref(ref) for ref in media_refs(message))
-            )
-            self._count(guild.id, hashed)
-            result = ScanResult(hashed=tuple(hashed))
-            policy = match_policy(settings)
-            for media in hashed:
-                matches = await self.bot.takedown_index.match(media.hashes, policy, scope)
-                if matches:
-                    removed = await self.moderation.act_on_match(
-                        message, media, matches[0], settings
-                    )
-                    result = ScanResult(tuple(hashed), matches[0], removed)
-                    break
-        self._advance(message)
-        return result
-
-    def _skipped(self, message: discord.Message, settings: GuildSettings) -> bool:
-        channel = message.channel
-        parent_id = getattr(channel, "parent_id", None)
-        return (
-            channel.id in settings.skipped_channel_ids or parent_id in settings.skipped_channel_ids
-        )
-
-    def _count(self, guild_id: int, hashed: list[HashedMedia]) -> None:
-        for media in hashed:
-            self.outcomes[guild_id][str(media.hashes.outcome)] += 1
-            if media.hashes.outcome is not Outcome.HASHED:
-                log.info(
-                    "Media %s in guild %s %s: %s",
-                    media.ref.kind,
-                    guild_id,
-                    media.hashes.outcome,
-                    media.hashes.reason,
-                )
-
-    def _advance(self, message: discord.Message) -> None:
-        """Remember the channel's newest scanned message; `flush_positions` saves it.
-
-        One write a second for every channel instead of one per message: under a burst, a
-        transaction per message costs more than the scan. A crash loses at most that second,
-        and catch-up then scans those few messages again, which is harmless.
-        """
-        assert message.guild is not None
-        saved = self._positions.get(message.channel.id)
-        if saved is None or saved.message_id < message.id:
-            self._positions[message.channel.id] = Position(
-                message.guild.id, message.channel.id, message.id
-            )
-
-    async def _save_positions(self) -> None:
-        while True:
-            await asyncio.sleep(self.POSITIONS_EVERY_SECONDS)
-            await self.flush_positions()
-
-    async def flush_positions(self) -> None:
-        """Write the remembered scan positions; kept for the next try if the write fails."""
-        pending, self._positions = self._positions, {}
-        if not pending:
-            return
-        try:
-            async with self.bot.db.transaction() as conn:
-                await scan_positions.advance_many(conn, pending.values())
-        except asyncio.CancelledError:
-            self._keep(pending)  # cog_unload flushes them once more
-            raise
-        except Exception:
-            log.exception("Saving the scan positions of %d channels failed", len(pending))
-            self._keep(pending)
-
-    def _keep(self, pending: dict[int, Position]) -> None:
-        for channel_id, position in pending.items():
-            newer = self._positions.get(channel_id)
-            if newer is None or newer.message_id < position.message_id:
-                self._positions[channel_id] = position
-
-    def _log_stats(self) -> None:
-        now = time.monotonic()
-        if now - self._last_stats < self.STATS_EVERY_SECONDS:
-            return
-        self._last_stats = now
-        totals: Counter[str] = Counter()
-        for counts in self.outcomes.values():
-            totals.update(counts)
-        log.info(
-            "Scan queue depth %d; media so far: %s; hashing workers replaced: %d",
-            self.queue.qsize(),
-            dict(totals),
-            self.bot.pipeline.pool.killed,
-        )
-
-    # -- catch-up ----------------------------------------------------------------------------
-
-    def _start_catch_up(self) -> None:
-        if self._catching_up is None or self._catching_up.done():
-            self._catching_up = asyncio.create_task(self.catch_up(), name="scanner-catch-up")
-
-    async def catch_up(self) -> None:
-        """Scan what was posted since the last scanned message of each channel (bounded).
-
-        A channel with no position yet (created, or first given media, while the bot was away)
-        is read from the guild's newest position: snowflakes order messages across channels.
-        A channel whose newest message is not past its position costs no request.
-        """
-        deadline = time.monotonic() + self.CATCH_UP_SECONDS
-        await self.flush_positions()  # so the messages scanned just now are not read back
-        for guild in list(self.bot.guilds):
-            async with self.bot.db.connect() as conn:
-                positions = await scan_positions.guild_positions(conn, guild.id)
-            if not positions:
-                continue  # the first start in this guild: there is no "since" to catch up from
-            newest = max(positions.values())
-            since = {
-                channel.id: newest
-                for channel in (*guild.text_channels, *guild.threads)
-                if (channel.last_message_id or 0) > newest
-            }
-            since.update(positions)
-            for channel_id, last_id in since.items():
-                channel = guild.get_channel_or_thread(channel_id)
-                if not isinstance(channel, discord.TextChannel | discord.Thread):
-                    continue
-                if channel.last_message_id is not None and channel.last_message_id <= last_id:
-                    continue
-                if not channel.permissions_for(guild.me).read_message_history:
-                    continue
-                if time.monotonic() > deadline:
-                    log.warning("Catch-up stopped at its time limit; later messages stay unscanned")
-                    return
-                await self._catch_up_channel(channel, last_id)
-
-    async def _catch_up_channel(
-        self, channel: discord.TextChannel | discord.Thread, last_id: int
-    ) -> None:
-        try:
-            async for message in channel.history(
-                limit=self.CATCH_UP_PER_CHANNEL, after=discord.Object(last_id), oldest_first=True
-            ):
-                await self.enqueue(message)
-        except discord.Forbidden:
-            log.info("No Read Message History in channel %s: catch-up skipped", channel.id)
-        except discord.HTTPException as exc:
-            log.warning("Catch-up of channel %s failed: %s", channel.id, exc)
+        self.bot.scanner.start_catch_up()
 
 
 async def setup(bot: Lightstick) -> None:

@@ -10,8 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.access import admins_only, require_admin
 from db.guild_settings import GuildSettings
+from moderation.access import admins_only, public_mod_channel, require_admin
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ON_OFF = {True: "on", False: "off"}
+AUTOMATIC = "auto"  # /config language: follow the server's preferred locale
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +54,6 @@ def missing(permissions: discord.Permissions, needs: tuple[Need, ...]) -> list[N
 
 def describe_gaps(gaps: list[Need]) -> str:
     return "; ".join(f"missing **{need.name}**: {need.stops}" for need in gaps)
-
-
-def public_mod_channel(channel: discord.abc.GuildChannel) -> str | None:
-    """A warning when everyone can read the mod channel, else None."""
-    if not channel.permissions_for(channel.guild.default_role).view_channel:
-        return None
-    return (
-        f"everyone can read {channel.mention}, and alerts and reports there name who reported "
-        "and show blurred previews. Hide it from @everyone and let only moderators see it"
-    )
 
 
 def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
@@ -321,6 +312,24 @@ class Config(commands.Cog):
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 
+    @config.command(
+        name="language", description="The language of alerts, the report queue, DMs and posts"
+    )
+    @app_commands.describe(language="Members' own replies always follow their Discord language")
+    @app_commands.choices(
+        language=[
+            app_commands.Choice(name="Server's Discord language", value=AUTOMATIC),
+            app_commands.Choice(name="English", value="en"),
+            app_commands.Choice(name="한국어 (Korean)", value="ko"),
+        ]
+    )
+    @admins_only()
+    async def language(
+        self, interaction: discord.Interaction[Lightstick], language: app_commands.Choice[str]
+    ) -> None:
+        chosen = None if language.value == AUTOMATIC else language.value
+        await self._apply(interaction, {"language": chosen})
+
     @config.command(name="check", description="Check Lightstick's permissions and set-up here")
     @admins_only()
     async def check(self, interaction: discord.Interaction[Lightstick]) -> None:
@@ -347,17 +356,18 @@ class Config(commands.Cog):
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     def _outcome_lines(self, guild: discord.Guild) -> list[str]:
-        scanner = self.bot.get_cog("Scanner")
-        counts = getattr(scanner, "outcomes", {}).get(guild.id) if scanner else None
+        counts = self.bot.scanner.outcomes.get(guild.id)
         if not counts:
             return ["ℹ️ Nothing hashed yet (only while this server's takedown lists have entries)."]
         lines = [f"✅ {counts.get('hashed', 0)} files hashed."]
-        unscanned = counts.get("rejected", 0) + counts.get("undecodable", 0)
-        if unscanned:
+        crafted, unfinished, unsupported = (
+            counts.get(kind, 0) for kind in ("crafted", "unfinished", "unsupported")
+        )
+        if crafted + unfinished + unsupported:
             lines.append(
-                f"⚠️ {counts.get('rejected', 0)} refused (too large, too slow or built to crash a "
-                f"decoder) and {counts.get('undecodable', 0)} undecodable: these were not checked "
-                "against the lists. The bot's log names each one."
+                f"⚠️ {crafted} refused as crafted, {unfinished} too large, long or slow to check "
+                f"and {unsupported} unsupported or corrupt: these were not checked against the "
+                "lists. The bot's log names each one."
             )
         return lines
 

@@ -1,0 +1,2 @@
+"""Value types shared by every layer, on the standard library alone: hashes, hash list files,
+and the vocabularies of the record."""

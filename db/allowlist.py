@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import Hash
@@ -49,18 +49,6 @@ async def allow(
     await takedown_changes.record_scope_change(conn, guild_id)
 
 
-async def disallow(conn: AsyncConnection, guild_id: int, hash_: Hash) -> bool:
-    result = await conn.execute(
-        delete(allowlist).where(
-            allowlist.c.guild_id == guild_id,
-            allowlist.c.algorithm == hash_.algorithm,
-            allowlist.c.hash == hash_.hex,
-        )
-    )
-    await takedown_changes.record_scope_change(conn, guild_id)
-    return result.rowcount > 0
-
-
 async def allowed_hashes(conn: AsyncConnection, guild_id: int) -> list[AllowedHash]:
     rows = await conn.execute(
         select(allowlist).where(allowlist.c.guild_id == guild_id).order_by(allowlist.c.id)
@@ -75,14 +63,3 @@ async def allowed_hashes(conn: AsyncConnection, guild_id: int) -> list[AllowedHa
         )
         for row in rows
     ]
-
-
-async def is_allowed(conn: AsyncConnection, guild_id: int, hash_: Hash) -> bool:
-    found = await conn.scalar(
-        select(allowlist.c.id).where(
-            allowlist.c.guild_id == guild_id,
-            allowlist.c.algorithm == hash_.algorithm,
-            allowlist.c.hash == hash_.hex,
-        )
-    )
-    return found is not None

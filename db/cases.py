@@ -80,19 +80,6 @@ async def create_case(
     return _case(row)
 
 
-async def get_case(conn: AsyncConnection, guild_id: int, number: int) -> Case | None:
-    row = (
-        (
-            await conn.execute(
-                select(cases).where(cases.c.guild_id == guild_id, cases.c.number == number)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return _case(row) if row else None
-
-
 async def list_cases(
     conn: AsyncConnection,
     guild_id: int,

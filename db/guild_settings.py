@@ -48,6 +48,7 @@ class GuildSettings:
     reporter_limit_daily: int = 20
     min_account_age_days: int = 0
     dm_reporters: bool = True
+    language: str | None = None  # shared posts' language; None: the server's preferred locale
     skipped_channel_ids: frozenset[int] = frozenset()
 
 

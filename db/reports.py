@@ -221,19 +221,6 @@ async def get_report(conn: AsyncConnection, report_id: int) -> Report | None:
     return _report(row) if row else None
 
 
-async def get_report_by_number(conn: AsyncConnection, guild_id: int, number: int) -> Report | None:
-    row = (
-        (
-            await conn.execute(
-                select(reports).where(reports.c.guild_id == guild_id, reports.c.number == number)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return _report(row) if row else None
-
-
 async def add_hashes(
     conn: AsyncConnection,
     report_id: int,
@@ -346,16 +333,6 @@ async def count_recent_reports_by(
             )
         )
     ) or 0
-
-
-async def list_open_reports(conn: AsyncConnection, guild_id: int, limit: int = 25) -> list[Report]:
-    rows = await conn.execute(
-        select(reports)
-        .where(reports.c.guild_id == guild_id, reports.c.status == "open")
-        .order_by(reports.c.number)
-        .limit(limit)
-    )
-    return [_report(row) for row in rows.mappings()]
 
 
 async def open_reports_not_in_queue(

@@ -21,12 +21,6 @@ class Position(NamedTuple):
     message_id: int
 
 
-async def get_position(conn: AsyncConnection, channel_id: int) -> int | None:
-    return await conn.scalar(
-        select(scan_positions.c.last_message_id).where(scan_positions.c.channel_id == channel_id)
-    )
-
-
 async def advance_many(conn: AsyncConnection, positions: Iterable[Position]) -> None:
     """Move each channel's position forward to its message, in one statement."""
     rows = [

@@ -112,6 +112,8 @@ guild_settings = Table(
     Column("reporter_limit_daily", Integer, nullable=False, server_default="20"),
     Column("min_account_age_days", Integer, nullable=False, server_default="0"),
     Column("dm_reporters", Boolean, nullable=False, server_default=text("true")),
+    # The language of the server's shared posts; NULL follows the server's preferred locale.
+    Column("language", String(16), nullable=True),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     CheckConstraint(_in("takedown_action", TAKEDOWN_ACTIONS), name="takedown_action"),
     CheckConstraint(

@@ -92,8 +92,21 @@ async def latest_change_id(conn: AsyncConnection) -> int:
     return (await conn.scalar(select(func.max(takedown_changes.c.id)))) or 0
 
 
+async def oldest_change_id(conn: AsyncConnection) -> int | None:
+    """The first change still in the log (None when it is empty)."""
+    return await conn.scalar(select(func.min(takedown_changes.c.id)))
+
+
 async def prune(conn: AsyncConnection, before: datetime) -> int:
+    """Delete the changes written before `before`, always keeping the newest; how many went.
+
+    The newest stays so that ids keep growing: SQLite gives a new row the largest id + 1, and
+    an emptied log would hand out ids that every running index has already read past.
+    """
+    newest = select(func.max(takedown_changes.c.id)).scalar_subquery()
     result = await conn.execute(
-        delete(takedown_changes).where(takedown_changes.c.created_at < before)
+        delete(takedown_changes).where(
+            takedown_changes.c.created_at < before, takedown_changes.c.id < newest
+        )
     )
     return result.rowcount

@@ -453,15 +453,6 @@ async def unsubscribe(conn: AsyncConnection, guild_id: int, list_id: int) -> boo
     return result.rowcount > 0
 
 
-async def list_subscriptions(conn: AsyncConnection, guild_id: int) -> list[Subscription]:
-    rows = await conn.execute(
-        select(subscriptions)
-        .where(subscriptions.c.guild_id == guild_id)
-        .order_by(subscriptions.c.id)
-    )
-    return [Subscription(**row) for row in rows.mappings()]
-
-
 def _indexed_hashes_query():  # type: ignore[no-untyped-def]
     return (
         select(

@@ -1,56 +1,60 @@
 """Hardened decoding: untrusted bytes in, small RGB pictures of what a viewer sees out.
 
 Every file is vetted by `media.formats` first (declared sizes, JPEG scans and segments, PNG
-chunks, GIF blocks), then decoded small: JPEG in draft mode, everything scaled to at most
-`target_side` pixels, because PDQ and pHash look at no more than 64x64 anyway.
+chunks, GIF blocks, WebP chunks, AVIF boxes, the frame budget), then decoded small: JPEG in
+draft mode, everything scaled to at most `target_side` pixels, because PDQ and pHash look at no
+more than 64x64 anyway. A video's codec is read from its container (`media.containers`) and
+only H.264, HEVC, VP8, VP9 and AV1 reach FFmpeg, through the demuxer its format names.
 
 Why the care about "what a viewer sees": the naive hash is of the wrong picture for an
 EXIF-rotated JPEG, a 16-bit PNG (clipped to white by a plain convert), transparent pixels whose
 hidden colour differs from what is shown, and an animation whose first frame is a decoy. So we
 apply EXIF orientation, scale 16-bit data, composite transparency on a fixed background, and
-sample animation and video frames (first, scene changes, evenly spaced; bounded).
+choose animation and video frames by display time (`media.frames`).
 
-This module raises `MediaRejected` / `MediaUndecodable`; it never answers "clean". Time and
-memory are bounded by the worker process that runs it (`media.workers`).
+This module raises the failures of `media.outcomes`; it never answers "clean". Time and memory
+are bounded by the worker process that runs it (`media.workers`).
 """
 
 from __future__ import annotations
 
-import heapq
+import contextlib
 import io
 import math
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import av
 import numpy as np
 from PIL import Image, ImageOps
 
+from media.containers import iso_video_codec, matroska_video_codec
 from media.formats import (
     Declared,
     DecodeLimits,
     MediaFormat,
-    MediaRejected,
-    MediaUndecodable,
     check_dimensions,
+    check_frame_budget,
     check_structure,
 )
+from media.frames import SIGNATURE_SIDE, DecodedFrame, FrameSampler, signature
+from media.outcomes import MediaCrafted, MediaFailure, MediaUnfinished, MediaUnsupported
 
 BACKGROUND = (255, 255, 255, 255)  # transparency is shown on white; fixed so hashes agree
-SCENE_CHANGE = 24.0  # mean absolute difference (0-255) of 16x16 greys that counts as a cut
+# Browsers, and so Discord's client, show a frame that asks for 10 ms or less for 100 ms.
+FAST_FRAME_SECONDS = 0.010
+SHOWN_INSTEAD = 0.100
+VIDEO_DEMUXERS = {MediaFormat.MP4: "mov", MediaFormat.MOV: "mov", MediaFormat.WEBM: "matroska"}
+VIDEO_DECODERS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "libdav1d"})
 _PIL_FORMATS = {
     MediaFormat.JPEG: "JPEG",
     MediaFormat.PNG: "PNG",
     MediaFormat.GIF: "GIF",
     MediaFormat.WEBP: "WEBP",
+    MediaFormat.AVIF: "AVIF",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedFrame:
-    image: Image.Image  # RGB, at most target_side on its longer side
-    index: int = 0  # frame number in an animation; 0 for a still image
-    time: float | None = None  # seconds, for video
+_PIL_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
+_VIDEO_ERRORS = (av.error.FFmpegError, ValueError, IndexError, EOFError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,29 +65,68 @@ class DecodedMedia:
 
 
 def decode_media(data: bytes, limits: DecodeLimits | None = None) -> DecodedMedia:
-    """Decode a file's frames to hash, or raise MediaRejected / MediaUndecodable."""
+    """Decode a file's frames to hash, or raise a `media.outcomes.MediaFailure`."""
     limits = limits or DecodeLimits()
     declared = check_structure(data, limits)
     if declared.format.is_video:
         return _decode_video(data, declared.format, limits)
-    try:
+    with _pillow_failures(declared.format):
         return _decode_image(data, declared, limits)
-    except (MediaRejected, MediaUndecodable, MemoryError):
+
+
+def decode_first_picture(data: bytes, limits: DecodeLimits | None = None) -> Image.Image:
+    """The picture a file opens with (for a preview): no frame sampling, same vetting."""
+    limits = limits or DecodeLimits()
+    declared = check_structure(data, limits)
+    if declared.format.is_video:
+        try:
+            with _video_stream(data, declared.format) as (container, stream):
+                for frame in container.decode(stream):
+                    return _video_picture(frame, limits.target_side)
+        except _VIDEO_ERRORS as exc:
+            raise MediaUnsupported(f"the {declared.format} could not be decoded: {exc}") from exc
+        raise MediaUnsupported(f"the {declared.format} has no decodable frame")
+    with _pillow_failures(declared.format):
+        image = _open(data, declared, limits)
+        if getattr(image, "n_frames", 1) > 1:
+            return viewable(image, limits.target_side)
+        return _still(image, declared, limits)
+
+
+@contextlib.contextmanager
+def _pillow_failures(fmt: MediaFormat) -> Iterator[None]:
+    """Pillow's exceptions become outcomes: a bomb is crafted, anything else unsupported."""
+    try:
+        yield
+    except MediaFailure:
         raise
     except Image.DecompressionBombError as exc:
-        raise MediaRejected(f"Pillow refused it as a decompression bomb: {exc}") from exc
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError) as exc:
-        raise MediaUndecodable(f"the {declared.format} could not be decoded: {exc}") from exc
+        raise MediaCrafted(f"Pillow refused it as a decompression bomb: {exc}") from exc
+    except MemoryError as exc:
+        raise MediaUnfinished("decoding it needs more memory than the bot allows") from exc
+    except _PIL_ERRORS as exc:
+        raise MediaUnsupported(f"the {fmt} could not be decoded: {exc}") from exc
 
 
-def _decode_image(data: bytes, declared: Declared, limits: DecodeLimits) -> DecodedMedia:
+def _open(data: bytes, declared: Declared, limits: DecodeLimits) -> Image.Image:
     # Our own caps were checked above; Pillow's global bomb check must not be stricter than them.
     Image.MAX_IMAGE_PIXELS = max(limits.max_pixels_jpeg, limits.max_pixels_other)
     image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[declared.format]])
     check_dimensions(Declared(declared.format, *image.size), limits)
+    return image
+
+
+def _decode_image(data: bytes, declared: Declared, limits: DecodeLimits) -> DecodedMedia:
+    image = _open(data, declared, limits)
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
+        check_frame_budget(Declared(declared.format, *image.size, frames), limits)
         return DecodedMedia(declared.format, "animation", _sample_animation(image, frames, limits))
+    picture = _still(image, declared, limits)
+    return DecodedMedia(declared.format, "image", (DecodedFrame(picture),))
+
+
+def _still(image: Image.Image, declared: Declared, limits: DecodeLimits) -> Image.Image:
     if declared.format is MediaFormat.JPEG:
         # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; accepting 3/4 of the target size
         # lets a 1080p photo decode at 1/4 (480 px) instead of 1/2, twice as fast.
@@ -91,8 +134,7 @@ def _decode_image(data: bytes, declared: Declared, limits: DecodeLimits) -> Deco
         image.draft("RGB", (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)))
     image.load()
     image = ImageOps.exif_transpose(image) or image
-    picture = viewable(image, limits.target_side)
-    return DecodedMedia(declared.format, "image", (DecodedFrame(picture),))
+    return viewable(image, limits.target_side)
 
 
 def viewable(image: Image.Image, side: int) -> Image.Image:
@@ -101,6 +143,8 @@ def viewable(image: Image.Image, side: int) -> Image.Image:
     if image.mode not in ("L", "RGB", "RGBA"):
         has_alpha = "A" in image.getbands() or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
+    else:
+        image = image.copy()  # thumbnail() works in place; the decoder's frame must stay
     image.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     if image.mode == "RGBA":
         canvas = Image.new("RGBA", image.size, BACKGROUND)
@@ -117,56 +161,91 @@ def _eight_bit(image: Image.Image) -> Image.Image:
     return image
 
 
+def shown_for(milliseconds: float | None) -> float:
+    """Seconds a frame is on screen, as a browser shows it (0-10 ms frames last 100 ms)."""
+    seconds = (milliseconds or 0) / 1000
+    return SHOWN_INSTEAD if seconds <= FAST_FRAME_SECONDS else seconds
+
+
 def _sample_animation(
     image: Image.Image, frames: int, limits: DecodeLimits
 ) -> tuple[DecodedFrame, ...]:
-    """First frame, evenly spaced frames and the strongest scene changes; at most N in all."""
-    per_frame = max(1, image.size[0] * image.size[1])
-    count = min(frames, limits.max_frames_scanned, max(1, limits.max_frames_pixels // per_frame))
-    budget = max(1, limits.max_sampled_frames)
-    even = set(_spread(count, max(1, budget // 2)))
-    kept: dict[int, Image.Image] = {}
-    cuts: list[tuple[float, int, Image.Image]] = []  # min-heap of the strongest scene changes
-    previous: np.ndarray | None = None
-    stop = time.monotonic() + limits.sampling_seconds
-    for index in range(count):
-        if index and time.monotonic() > stop:
-            break
+    """Every frame is decoded in order (each builds on the last); `FrameSampler` picks."""
+    sampler = FrameSampler(limits)
+    start = 0.0
+    for index in range(frames):
         image.seek(index)
-        picture = viewable(image.copy(), limits.target_side)
-        signature = np.asarray(picture.convert("L").resize((16, 16)), dtype=np.float32)
-        change = 0.0 if previous is None else float(np.abs(signature - previous).mean())
-        previous = signature
-        if index == 0 or index in even:
-            kept[index] = picture
-        elif change >= SCENE_CHANGE:
-            heapq.heappush(cuts, (change, index, picture))
-            if len(cuts) > budget:
-                heapq.heappop(cuts)
-    for _, index, picture in sorted(cuts, reverse=True)[: max(0, budget - len(kept))]:
-        kept[index] = picture
-    return tuple(DecodedFrame(kept[i], index=i) for i in sorted(kept))
+        image.load()  # WebP and AVIF set the frame's duration when it is loaded
+        duration = shown_for(image.info.get("duration"))
+        sig = _frame_signature(image)
+        sampler.add(index, start, duration, sig, lambda: viewable(image, limits.target_side))
+        start += duration
+    return sampler.frames()
 
 
-_VIDEO_ERRORS = (av.error.FFmpegError, ValueError, IndexError, EOFError, OSError)
+def _frame_signature(image: Image.Image) -> np.ndarray:
+    """The signature of what a viewer sees in the current frame, made small first (cheap)."""
+    if image.mode not in ("L", "RGB", "RGBA"):
+        return signature(viewable(image, SIGNATURE_SIDE * 2))
+    small = image.resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX)
+    if small.mode == "RGBA":
+        small = Image.alpha_composite(Image.new("RGBA", small.size, BACKGROUND), small)
+    return signature(small)
 
 
 def _decode_video(data: bytes, fmt: MediaFormat, limits: DecodeLimits) -> DecodedMedia:
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            if not container.streams.video:
-                raise MediaUndecodable("the video has no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "SLICE"
-            stream.codec_context.thread_count = 1  # predictable memory inside the worker
+        with _video_stream(data, fmt) as (container, stream):
+            _check_declared_length(container, limits)
             frames = _sample_video(container, stream, fmt, limits)
-    except (MediaRejected, MediaUndecodable, MemoryError):
+    except (MediaFailure, MemoryError):
         raise
     except _VIDEO_ERRORS as exc:
-        raise MediaUndecodable(f"the {fmt} could not be decoded: {exc}") from exc
+        raise MediaUnsupported(f"the {fmt} could not be decoded: {exc}") from exc
     if not frames:
-        raise MediaUndecodable(f"the {fmt} has no decodable frame")
+        raise MediaUnsupported(f"the {fmt} has no decodable frame")
     return DecodedMedia(fmt, "video", frames)
+
+
+@contextlib.contextmanager
+def _video_stream(
+    data: bytes, fmt: MediaFormat
+) -> Iterator[tuple[av.container.InputContainer, av.video.stream.VideoStream]]:
+    """The container opened with the demuxer its format names, and its vetted video stream.
+
+    The codec is read from the container's own boxes first: a codec the bot doesn't decode is
+    refused before FFmpeg opens anything.
+    """
+    if fmt is MediaFormat.WEBM:
+        matroska_video_codec(data)
+    else:
+        iso_video_codec(data)
+    try:
+        container = av.open(io.BytesIO(data), mode="r", format=VIDEO_DEMUXERS[fmt])
+    except _VIDEO_ERRORS as exc:
+        raise MediaUnsupported(f"the {fmt} could not be opened: {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise MediaUnsupported(f"the {fmt} has no video stream")
+        stream = container.streams.video[0]
+        if stream.codec_context.name not in VIDEO_DECODERS:
+            raise MediaUnsupported(
+                f"the video is in {stream.codec_context.name}, a codec the bot does not check"
+            )
+        # Every frame is decoded (none skipped): how long a scene lasts is measured from the
+        # frames' own timestamps, and a skipped frame's time would go to the wrong scene.
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = 2
+        yield container, stream
+
+
+def _check_declared_length(container: av.container.InputContainer, limits: DecodeLimits) -> None:
+    seconds = (container.duration or 0) / av.time_base
+    if seconds > limits.max_video_seconds:
+        raise MediaUnfinished(
+            f"the video is {seconds:.0f} s long; the bot checks videos up to "
+            f"{limits.max_video_seconds:.0f} s"
+        )
 
 
 def _sample_video(
@@ -175,35 +254,51 @@ def _sample_video(
     fmt: MediaFormat,
     limits: DecodeLimits,
 ) -> tuple[DecodedFrame, ...]:
-    """About one frame a second; when too many, every other one is dropped and the step doubles.
+    """Every decoded frame goes to `FrameSampler`, shown until the next one starts.
 
-    The container's declared duration is never trusted: decoded frames, timestamps and a
-    wall-clock budget bound it; what was sampled before the budget ran out is hashed.
+    The container's declared duration is never trusted alone: decoded frames and their
+    timestamps bound the work, and past the limits the video is "could not finish".
     """
-    samples: list[DecodedFrame] = []
-    step, next_time = 1.0, 0.0
-    stop = time.monotonic() + limits.sampling_seconds
+    sampler = FrameSampler(limits)
+    rate = float(stream.average_rate or 30)
+    held: tuple[int, float, np.ndarray, av.VideoFrame] | None = None
     for decoded, frame in enumerate(container.decode(stream)):
-        if decoded >= limits.max_video_decoded_frames or (samples and time.monotonic() > stop):
-            break
+        if decoded >= limits.max_video_frames:
+            raise MediaUnfinished(
+                f"the video has more than {limits.max_video_frames:,} frames; "
+                "the bot looks at up to that many"
+            )
         check_dimensions(Declared(fmt, frame.width, frame.height), limits)
-        at = float(frame.time) if frame.time is not None else decoded / 30.0
+        at = float(frame.time) if frame.time is not None else decoded / rate
         if at > limits.max_video_seconds:
-            break
-        if at + 1e-6 < next_time:
-            continue
-        samples.append(DecodedFrame(_video_picture(frame, limits.target_side), decoded, at))
-        next_time = at + step
-        if len(samples) >= 2 * limits.max_sampled_frames:
-            samples, step = samples[::2], step * 2
-    if len(samples) > limits.max_sampled_frames:
-        samples = [samples[i] for i in _spread(len(samples), limits.max_sampled_frames)]
-    return tuple(samples)
+            raise MediaUnfinished(
+                f"the video runs past {limits.max_video_seconds:.0f} s; "
+                "the bot checks videos up to that long"
+            )
+        sig = _video_signature(frame)
+        if held is not None:
+            _add_video_frame(sampler, held, max(0.0, at - held[1]), limits)
+        held = (decoded, at, sig, frame)
+    if held is not None:
+        _add_video_frame(sampler, held, 1 / rate, limits)
+    return sampler.frames()
 
 
-def _spread(count: int, picks: int) -> list[int]:
-    """`picks` indexes evenly spread over range(count), first and last included."""
-    return np.linspace(0, count - 1, picks).round().astype(int).tolist()
+def _add_video_frame(
+    sampler: FrameSampler,
+    held: tuple[int, float, np.ndarray, av.VideoFrame],
+    duration: float,
+    limits: DecodeLimits,
+) -> None:
+    index, at, sig, frame = held
+    sampler.add(index, at, duration, sig, lambda: _video_picture(frame, limits.target_side))
+
+
+def _video_signature(frame: av.VideoFrame) -> np.ndarray:
+    grey = frame.reformat(
+        width=SIGNATURE_SIDE, height=SIGNATURE_SIDE, format="gray", interpolation="AREA"
+    )
+    return grey.to_ndarray().astype(np.float32).ravel()
 
 
 def _video_picture(frame: av.VideoFrame, side: int) -> Image.Image:

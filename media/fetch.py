@@ -1,10 +1,16 @@
 """Safe download of media from Discord into memory.
 
 Why so strict: every URL in a message comes from a stranger. We fetch only from hosts the caller
-allows (Discord's CDN and media proxy, or a configured sandbox), follow redirects by hand and
-check every hop, cap the bytes while reading (a Content-Length can lie or be absent), give the
-whole download one deadline, and ask for and accept no compression (a gzip bomb is a bomb).
-The format is decided by magic bytes, not by the name or the Content-Type.
+allows (Discord's CDN and media proxy, or a configured sandbox) and from Discord's external-image
+proxy (`images-ext-N.discordapp.net`, which serves link previews and embed images; matched by
+exact pattern, https only), follow redirects by hand and check every hop, cap the bytes while
+reading (a Content-Length can lie or be absent), give the whole download one deadline, and ask
+for and accept no compression (a gzip bomb is a bomb). The format is decided by magic bytes, not
+by the name or the Content-Type.
+
+A failed download says which kind of "could not check" it is (`FetchError.outcome`): over the
+byte cap, past the deadline or a server error is UNFINISHED; a host, scheme, encoding or format
+the bot refuses is UNSUPPORTED.
 
 This module knows nothing of Discord or settings: the caller passes the allowed hosts in.
 """
@@ -12,33 +18,45 @@ This module knows nothing of Discord or settings: the caller passes the allowed 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import aiohttp
 import yarl
 
 from media.formats import MediaFormat, sniff_format
+from media.outcomes import Outcome
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Discord's attachment CDN and media proxy; the caller adds DISCORD_CDN_BASE's host if set.
 DISCORD_MEDIA_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
+# Discord's external-image proxy: images-ext-1.discordapp.net, images-ext-2..., on https only.
+DISCORD_EXTERNAL_PROXY = re.compile(r"images-ext-[0-9]{1,3}\.discordapp\.net")
 CHUNK = 64 * 1024
 
 
 class FetchError(Exception):
-    """A download that produced no media; `reason` is fit for a log line or a moderator."""
+    """A download that produced no media; `reason` is fit for a log line or a moderator, and
+    `outcome` is the kind of "could not check" it is."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, outcome: Outcome) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.outcome = outcome
 
 
 class FetchRejected(FetchError):
     """Refused by policy: host, scheme, size, encoding, format or too many redirects."""
 
+    def __init__(self, reason: str, outcome: Outcome = Outcome.UNSUPPORTED) -> None:
+        super().__init__(reason, outcome)
+
 
 class FetchFailed(FetchError):
     """The server or the network failed: an HTTP error status, a connection error, the deadline."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, Outcome.UNFINISHED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +65,9 @@ class FetchPolicy:
     max_bytes: int = 25 * 1024 * 1024
     deadline_seconds: float = 20.0
     max_redirects: int = 3
-    allow_http: bool = False  # plain http only for a local sandbox
+    allow_http: bool = False  # plain http only for a local sandbox (never for the patterns)
+    # Hosts allowed by exact pattern (the whole name must match), on https and port 443 only.
+    host_patterns: tuple[re.Pattern[str], ...] = field(default=(DISCORD_EXTERNAL_PROXY,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +86,13 @@ def check_url(url: yarl.URL, policy: FetchPolicy) -> None:
         raise FetchRejected("URLs with credentials are not allowed")
     host = (url.host or "").lower().rstrip(".")
     name = host if url.explicit_port is None else f"{host}:{url.explicit_port}"
-    if name not in {h.lower() for h in policy.allowed_hosts}:
-        raise FetchRejected(f"the host {name!r} is not an allowed media host")
+    if name in {h.lower() for h in policy.allowed_hosts}:
+        return
+    if any(pattern.fullmatch(host) for pattern in policy.host_patterns):
+        if url.scheme == "https" and url.explicit_port in (None, 443):
+            return
+        raise FetchRejected(f"the host {host!r} is allowed on https only")
+    raise FetchRejected(f"the host {name!r} is not an allowed media host")
 
 
 async def fetch_media(
@@ -101,30 +126,33 @@ async def _follow(
             if response.status in REDIRECTS:
                 location = response.headers.get("Location")
                 if not location:
-                    raise FetchFailed(f"HTTP {response.status} without a Location")
+                    raise FetchFailed(
+                        f"the server answered HTTP {response.status} without a Location"
+                    )
                 url = url.join(yarl.URL(location))
                 continue
             data = await _read_capped(response, policy.max_bytes)
             fmt = sniff_format(data)
             if fmt is None:
-                raise FetchRejected("the download is not a supported image or video")
+                raise FetchRejected("the download is not an image or video format the bot reads")
             return FetchedMedia(data, fmt, str(url))
-    raise FetchRejected(f"more than {policy.max_redirects} redirects")
+    raise FetchRejected(f"more than {policy.max_redirects} redirects", Outcome.UNFINISHED)
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     if response.status != 200:
-        raise FetchFailed(f"HTTP {response.status}")
+        raise FetchFailed(f"the server answered HTTP {response.status}")
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise FetchRejected(f"compressed responses ({encoding}) are not accepted")
+    too_large = f"the file is larger than the {max_bytes // (1024 * 1024)} MiB the bot downloads"
     if response.content_length is not None and response.content_length > max_bytes:
-        raise FetchRejected(f"larger than {max_bytes:,} bytes")
+        raise FetchRejected(too_large, Outcome.UNFINISHED)
     chunks: list[bytes] = []
     received = 0
     async for chunk in response.content.iter_chunked(CHUNK):
         received += len(chunk)
         if received > max_bytes:
-            raise FetchRejected(f"larger than {max_bytes:,} bytes")
+            raise FetchRejected(too_large, Outcome.UNFINISHED)
         chunks.append(chunk)
     return b"".join(chunks)

@@ -4,7 +4,9 @@ Why: a moderator who holds a known deepfake can add it to the takedown list with
 anywhere. The files are as untrusted as any upload (they come from the wild), so they are decoded
 in the same killable worker pool, with a longer deadline since a local video may be long.
 Output is CSV with the header `algorithm,hash,label`; one PDQ and one pHash line per picture,
-and per sampled frame of an animation or video.
+and per frame of an animation or video chosen by what a viewer sees (`media.frames`). A file
+that can't be checked is named on stderr with its kind (`crafted`, `unfinished`,
+`unsupported`, see `media.outcomes`) and the reason.
 """
 
 from __future__ import annotations
@@ -15,25 +17,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from media.formats import DecodeLimits
 from media.hashing import FrameHashes, MediaHashes
 from media.workers import HashingPool, PoolSettings
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 LOCAL_JOB_SECONDS = 60.0
+# Decoding gives up (as "could not finish") a little before the worker would be killed.
+LOCAL_LIMITS = DecodeLimits(work_seconds=LOCAL_JOB_SECONDS - 5.0)
 
 
-def frame_label(name: str, media: MediaHashes, number: int, frame: FrameHashes) -> str:
-    if media.kind == "video" and frame.time is not None:
+def frame_label(name: str, media: MediaHashes, frame: FrameHashes) -> str:
+    if media.kind in ("video", "animation") and frame.time is not None:
         return f"{name} at {frame.time:.1f}s"
-    if media.kind == "animation":
-        return f"{name} frame {number + 1}"
     return name
 
 
 def write_rows(out: TextIO, name: str, media: MediaHashes) -> None:
     writer = csv.writer(out, lineterminator="\n")
-    for number, frame in enumerate(media.frames):
-        label = frame_label(name, media, number, frame)
+    for frame in media.frames:
+        label = frame_label(name, media, frame)
         writer.writerow(["pdq", frame.pdq.hex, label])
         writer.writerow(["phash", frame.phash.hex, label])
 
@@ -42,7 +45,7 @@ async def hash_files(paths: Sequence[str], out: TextIO, err: TextIO) -> int:
     """Print every file's hashes; report each unreadable file on `err`; 1 if any failed."""
     failed = False
     out.write("algorithm,hash,label\n")
-    settings = PoolSettings(workers=1, job_seconds=LOCAL_JOB_SECONDS)
+    settings = PoolSettings(workers=1, job_seconds=LOCAL_JOB_SECONDS, decode_limits=LOCAL_LIMITS)
     async with HashingPool(settings) as pool:
         for path in paths:
             problem = await _hash_one(pool, Path(path), out, err)
@@ -68,7 +71,7 @@ async def _hash_one(pool: HashingPool, path: Path, out: TextIO, err: TextIO) -> 
         return data
     media = await pool.hash_media(data)
     if not media.hashed:
-        return f"{media.outcome}: {media.reason}"
+        return f"{media.outcome} ({media.outcome.description}): {media.reason}"
     write_rows(out, path.name, media)
     weak = sum(1 for frame in media.frames if not frame.matchable)
     if weak:

@@ -1,20 +1,21 @@
-"""Perceptual hashes: the typed value every other module passes around, and how a frame gets them.
+"""Perceptual hashes: how a decoded picture gets them (the value itself is `core.hashes.Hash`).
 
 Why PDQ first: it is the hash StopNCII, Meta's ThreatExchange and Hasher-Matcher-Actioner share,
 so a takedown list can travel between platforms. pHash (64 bits) is kept for lists that carry
-it. A hash is validated where it enters (`parse_hash`) and is a plain, typed value after that.
+it. A hash is validated where it enters (`core.hashes.parse_hash`) and is a plain, typed value
+after that.
 
 Why the dihedral variants: a mirrored or rotated re-upload has a PDQ hash far from the original,
 but PDQ computes all eight rotations and flips of one image for little more than the cost of one,
 so a query carries them and the index answers for any of them.
 
 Why a result with an outcome: a hostile or broken file must never read as "no match, clean".
-`MediaHashes.outcome` says whether hashes exist, and if not, why not.
+`MediaHashes.outcome` says whether hashes exist, and if not, which kind of failure it was
+(`media.outcomes`: crafted, unfinished, unsupported) and why.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 import imagehash
@@ -24,19 +25,12 @@ from PIL import Image
 
 from core.hashes import Hash
 from media.decode import DecodedMedia, decode_media
-from media.formats import DecodeLimits, MediaRejected, MediaUndecodable
+from media.formats import DecodeLimits
+from media.outcomes import MediaFailure, Outcome
 from media.reupload import content_block, edge_crops, entry_variants
 
 # Below this PDQ quality an image is near-uniform and its hash matches too much (HMA's rule).
 MIN_PDQ_QUALITY = 50
-
-
-class Outcome(enum.StrEnum):
-    """What became of one piece of media; only HASHED carries hashes."""
-
-    HASHED = "hashed"
-    REJECTED = "rejected"  # refused on purpose: too big, too many scans, deadline, memory cap
-    UNDECODABLE = "undecodable"  # not a supported format, truncated, corrupt
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +40,8 @@ class FrameHashes:
     `pdq_variants` are the PDQ hashes of the 7 other rotations and flips, in pdqhash's order:
     rotate 90, rotate 180, rotate 270, flip vertical, flip horizontal, rotate 90 and flip
     vertical, rotate 90 and flip horizontal (approximate, as in the reference implementation).
-    `time` is the frame's position in seconds for video, None for still images and animations.
+    `time` is when the frame is first shown, in seconds, for animations and video; None for
+    still images.
     """
 
     pdq: Hash
@@ -77,7 +72,7 @@ class MediaHashes:
     frames: tuple[FrameHashes, ...] = ()
     kind: str = ""  # "image", "animation" or "video"
     format: str = ""  # "jpeg", "png", "gif", "webp", "mp4", "mov", "webm"
-    reason: str = ""  # for REJECTED and UNDECODABLE: why, in words a moderator can read
+    reason: str = ""  # when not hashed: why, in words a moderator can read
     # Upload: hashes of the picture inside bars or a screenshot. Entry: crops and rotations.
     extra: tuple[FrameHashes, ...] = field(default=())
     # Entry only: the pHash of each edge crop that is not near-uniform (no PDQ, see reupload).
@@ -91,13 +86,14 @@ class MediaHashes:
     def hashed(self) -> bool:
         return self.outcome is Outcome.HASHED
 
-    def entry_hashes(self) -> tuple[Hash, ...]:
-        """What a takedown entry made from this result stores (see `entry_hashes_for_image`):
-        the PDQ and pHash of every frame and of every extra crop and rotation, and the pHash
-        of every edge crop."""
-        frames = (*self.frames, *self.extra)
-        found = (h for frame in frames for h in (frame.pdq, frame.phash))
-        return tuple(dict.fromkeys((*found, *self.edge_phash)))
+    @property
+    def explanation(self) -> str:
+        """The outcome and its reason in one line, for an alert or a log line."""
+        return (
+            f"{self.outcome.description}: {self.reason}"
+            if self.reason
+            else self.outcome.description
+        )
 
 
 def bits_to_hex(bits: np.ndarray) -> str:
@@ -176,12 +172,12 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
 def _decode(data: bytes, limits: DecodeLimits | None) -> DecodedMedia | MediaHashes:
     try:
         return decode_media(data, limits)
-    except MediaRejected as exc:
-        return MediaHashes.failed(Outcome.REJECTED, exc.reason)
-    except MediaUndecodable as exc:
-        return MediaHashes.failed(Outcome.UNDECODABLE, exc.reason)
+    except MediaFailure as exc:
+        return MediaHashes.failed(exc.outcome, exc.reason)
     except MemoryError:
-        return MediaHashes.failed(Outcome.REJECTED, "decoding it needs more memory than allowed")
+        return MediaHashes.failed(
+            Outcome.UNFINISHED, "decoding it needs more memory than the bot allows"
+        )
 
 
 def _hashed(

@@ -21,9 +21,10 @@ from typing import Generic, TypeVar
 
 import aiohttp
 
-from media.fetch import FetchError, FetchPolicy, FetchRejected, fetch_media
-from media.hashing import MediaHashes, Outcome
-from media.workers import HashingPool
+from media.fetch import FetchError, FetchPolicy, fetch_media
+from media.hashing import MediaHashes
+from media.outcomes import Outcome
+from media.workers import HashingPool, PoolBusy
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -94,25 +95,47 @@ class MediaPipeline:
             return HashedMedia(ref, _unpickled(pickled), cached=True)
         try:
             data = await self.fetch(ref)
-        except FetchRejected as exc:
-            return HashedMedia(ref, MediaHashes.failed(Outcome.REJECTED, exc.reason))
         except FetchError as exc:
             # Not cached: a download that failed for a passing reason may work next time.
-            return HashedMedia(ref, MediaHashes.failed(Outcome.REJECTED, str(exc)))
+            return HashedMedia(ref, MediaHashes.failed(exc.outcome, exc.reason))
         hashes, pickled = await self._hash(data)
-        self._by_key.put(ref.key, pickled)
+        if pickled is not None:
+            self._by_key.put(ref.key, pickled)
         return HashedMedia(ref, hashes, data)
+
+    async def hash_for_entry(self, ref: MediaRef) -> tuple[MediaHashes, bytes | None]:
+        """A file's hashes as a takedown entry keeps them (its frames, and a still image's crops
+        and rotations), with its bytes for a preview; a failure is an outcome, never raised.
+
+        Not cached: an entry is made once, and needs hashes the scan cache doesn't hold.
+        """
+        try:
+            data = await self.fetch(ref)
+        except FetchError as exc:
+            return MediaHashes.failed(exc.outcome, exc.reason), None
+        try:
+            return await self.pool.entry_hashes(data), data
+        except PoolBusy:
+            busy = "the bot is busy hashing other uploads; try again in a minute"
+            return MediaHashes.failed(Outcome.UNFINISHED, busy), None
 
     async def hash_bytes(self, data: bytes) -> MediaHashes:
         return (await self._hash(data))[0]
 
-    async def _hash(self, data: bytes) -> tuple[MediaHashes, bytes]:
-        """The hashes of `data` and their pickle, which both caches keep (made once)."""
+    async def _hash(self, data: bytes) -> tuple[MediaHashes, bytes | None]:
+        """The hashes of `data` and their pickle, which both caches keep (made once).
+
+        When the pool had no room for it in time, the result says so (UNFINISHED, with the
+        pool's reason) and has no pickle: it is not cached, as it may fit next time.
+        """
         digest = hashlib.blake2b(data, digest_size=20).digest()
         pickled = self._by_digest.get(digest)
         if pickled is not None:
             return _unpickled(pickled), pickled
-        hashes = await self.pool.hash_media(data)
+        try:
+            hashes = await self.pool.hash_media(data)
+        except PoolBusy as exc:
+            return MediaHashes.failed(Outcome.UNFINISHED, str(exc)), None
         pickled = pickle.dumps(hashes, pickle.HIGHEST_PROTOCOL)
         self._by_digest.put(digest, pickled)
         return hashes, pickled

@@ -12,8 +12,9 @@ import io
 
 from PIL import Image, ImageFilter
 
-from media.decode import decode_media
-from media.formats import DecodeLimits, MediaRejected, MediaUndecodable
+from media.decode import decode_first_picture
+from media.formats import DecodeLimits
+from media.outcomes import MediaFailure
 
 PREVIEW_SIDE = 160  # pixels on the longer side of the preview as shown
 DETAIL_SIDE = 20  # pixels kept before scaling up: faces are not recognisable at this size
@@ -23,12 +24,9 @@ BLUR_RADIUS = 6
 def blurred_preview(data: bytes, limits: DecodeLimits | None = None) -> bytes | None:
     """A blurred JPEG of the first picture in `data`, or None when it can't be decoded."""
     try:
-        decoded = decode_media(data, limits)
-    except (MediaRejected, MediaUndecodable, MemoryError):
+        return blur(decode_first_picture(data, limits))
+    except (MediaFailure, MemoryError):
         return None
-    if not decoded.frames:
-        return None
-    return blur(decoded.frames[0].image)
 
 
 def blur(image: Image.Image) -> bytes:

@@ -7,9 +7,12 @@ that overruns is killed with SIGKILL and a fresh one takes its place, while the 
 keep serving, so the next upload never waits behind a runaway one.
 
 Why an asyncio API: the bot's event loop must never block. The parent waits on each worker's
-pipe with `loop.add_reader`, so a job costs the loop nothing while it runs. Admission is
-bounded: past `workers + max_waiting` jobs in flight, `hash_media` raises `PoolBusy` at once so
-the caller can record the miss instead of queueing without end.
+pipe with `loop.add_reader`, so a job costs the loop nothing while it runs.
+
+Back-pressure, never loss: at most `workers + max_waiting` jobs are admitted at a time; past
+that a caller waits its turn (first come, first served) instead of being turned away, so a burst
+slows scanning down. Only a job that found no room for `admission_seconds` gives up, with
+`PoolBusy` saying why, and the caller records the file as "could not finish", never as clean.
 
 Media bytes travel over an anonymous pipe and live only in memory; nothing here writes them to
 disk or to a log.
@@ -32,7 +35,8 @@ from multiprocessing.process import BaseProcess
 from PIL import Image
 
 from media.formats import DecodeLimits
-from media.hashing import MediaHashes, Outcome, entry_hashes_for_image, hash_media
+from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
+from media.outcomes import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ _READY = "ready"
 
 
 class PoolBusy(Exception):
-    """Too many jobs in flight; try later or record the media as not scanned."""
+    """No room in the pool for `admission_seconds`; the media was not checked (say so)."""
 
 
 class PoolClosed(Exception):
@@ -54,6 +58,7 @@ class PoolSettings:
     job_seconds: float = 5.0  # deadline for one file, decode and hash
     memory_bytes: int = 1 << 30  # address-space cap of each worker process
     max_waiting: int = 64  # jobs admitted beyond one per worker
+    admission_seconds: float = 120.0  # a job waits this long for room before PoolBusy
     start_seconds: float = 30.0  # a new worker must import and report ready within this
     # Hashing is batch work; the bot's event loop (gateway, commands) must win the CPU when
     # both want it. At 10, a worker gets about a tenth of a core the loop also wants.
@@ -69,7 +74,10 @@ def _worker_main(
     os.nice(niceness)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
     warm_up()
-    conn.send(_READY)
+    try:
+        conn.send(_READY)
+    except OSError:
+        return  # the pool closed while this worker started (the bot is stopping): nothing to do
     jobs: dict[str, Job] = {"media": job, "entry": entry_hashes_for_image}
     while True:
         try:
@@ -81,11 +89,11 @@ def _worker_main(
             result = jobs[kind](data, limits)
         except MemoryError:
             result = MediaHashes.failed(
-                Outcome.REJECTED, "decoding it needs more memory than allowed"
+                Outcome.UNFINISHED, "decoding it needs more memory than the bot allows"
             )
         except Exception as exc:  # a decoder bug must become an outcome, not a dead worker
             result = MediaHashes.failed(
-                Outcome.UNDECODABLE, f"the decoder failed: {type(exc).__name__}"
+                Outcome.UNSUPPORTED, f"the decoder failed: {type(exc).__name__}"
             )
         del data
         conn.send(result)
@@ -128,6 +136,8 @@ class HashingPool:
         self._context.set_forkserver_preload(["media.worker_preload"])
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
+        # Admission: FIFO, so a job that waited longest gets the next room.
+        self._room = asyncio.Semaphore(self.settings.workers + self.settings.max_waiting)
         self._pending = 0
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -156,10 +166,13 @@ class HashingPool:
 
     @property
     def pending(self) -> int:
+        """Jobs admitted or waiting for admission."""
         return self._pending
 
     async def hash_media(self, data: bytes) -> MediaHashes:
-        """Decode and hash an upload in a worker; a deadline or a crash is a REJECTED outcome.
+        """Decode and hash an upload in a worker; a deadline or a crash is UNFINISHED.
+
+        Waits its turn when the pool is full; raises PoolBusy only after `admission_seconds`.
 
         Still images with bars or screenshot chrome also carry the trimmed picture's hashes
         in `extra`; pass the result to `media.matching.match_media`.
@@ -173,14 +186,27 @@ class HashingPool:
     async def _submit(self, kind: str, data: bytes) -> MediaHashes:
         if self._closed:
             raise PoolClosed("the hashing pool is closed")
-        if self._pending >= self.settings.workers + self.settings.max_waiting:
-            raise PoolBusy(f"{self._pending} media files are already waiting to be hashed")
         self._pending += 1
         try:
-            worker = await self._idle.get()
-            return await self._run(worker, kind, data)
+            await self._admit()
+            try:
+                worker = await self._idle.get()
+                return await self._run(worker, kind, data)
+            finally:
+                self._room.release()
         finally:
             self._pending -= 1
+
+    async def _admit(self) -> None:
+        seconds = self.settings.admission_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                await self._room.acquire()
+        except TimeoutError:
+            raise PoolBusy(
+                f"the bot was too busy to check it: no room to hash it for {seconds:g} s "
+                f"({self._pending} files were waiting)"
+            ) from None
 
     async def _run(self, worker: _Worker, kind: str, data: bytes) -> MediaHashes:
         try:
@@ -190,11 +216,14 @@ class HashingPool:
         except TimeoutError:
             self._replace(worker)
             seconds = self.settings.job_seconds
-            return MediaHashes.failed(Outcome.REJECTED, f"decoding took longer than {seconds:g} s")
+            return MediaHashes.failed(
+                Outcome.UNFINISHED, f"checking it took longer than {seconds:g} s"
+            )
         except (EOFError, OSError, BrokenPipeError):
             self._replace(worker)
             return MediaHashes.failed(
-                Outcome.REJECTED, "the worker died decoding it (likely over the memory cap)"
+                Outcome.UNFINISHED,
+                "the process checking it died (most likely over the memory cap)",
             )
         except BaseException:
             self._replace(worker)  # cancelled: the worker may still be busy with our job

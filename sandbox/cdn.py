@@ -1,10 +1,12 @@
 """The CDN and the media proxy, on the sandbox's own port.
 
-Attachment URLs in message payloads point here (`/cdn/attachments/{channel}/{id}/{name}`), and
-embed images and thumbnails get a `proxy_url` under `/media-proxy/external/...`, which serves
-bytes a test registered for the original URL. The bot must fetch media only from these two
-places (DESIGN.md: never the third-party original), so a test can see exactly what it fetched.
-A missing object is a plain 404 and is recorded, like an unknown REST route.
+Attachment URLs in message payloads point here (`/cdn/attachments/{channel}/{id}/{name}`),
+embed images and thumbnails get a `proxy_url` under `/media-proxy/external/...`, and link
+previews a `proxy_url` under `/images-ext-1/external/...` (Discord's external-image proxy,
+`images-ext-N.discordapp.net`); both proxies serve bytes a test registered for the original URL.
+The bot must fetch media only from these places (DESIGN.md: never the third-party original), so
+a test can see exactly what it fetched. A missing object is a plain 404 and is recorded, like an
+unknown REST route.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 CDN_PREFIX = "/cdn"
 MEDIA_PROXY_PREFIX = "/media-proxy"
+EXTERNAL_PROXY_PREFIX = "/images-ext-{n:[0-9]+}"
 
 
 def _record(sandbox: Sandbox, request: web.Request, route: str, status: int) -> None:
@@ -52,9 +55,7 @@ def build_cdn_routes(sandbox: Sandbox) -> web.RouteTableDef:
             headers={"Content-Type": found.content_type or "application/octet-stream"},
         )
 
-    @routes.get(MEDIA_PROXY_PREFIX + "/external/{key}")
-    async def external(request: web.Request) -> web.Response:
-        route = "/external/{key}"
+    async def external(request: web.Request, route: str) -> web.Response:
         url = unquote(request.match_info["key"])
         media = sandbox.world.external_media.get(url)
         if media is None:
@@ -63,6 +64,14 @@ def build_cdn_routes(sandbox: Sandbox) -> web.RouteTableDef:
         _record(sandbox, request, route, 200)
         content_type, data = media
         return web.Response(body=data, headers={"Content-Type": content_type})
+
+    @routes.get(MEDIA_PROXY_PREFIX + "/external/{key}")
+    async def media_proxy(request: web.Request) -> web.Response:
+        return await external(request, "/external/{key}")
+
+    @routes.get(EXTERNAL_PROXY_PREFIX + "/external/{key}")
+    async def external_proxy(request: web.Request) -> web.Response:
+        return await external(request, "/images-ext-{n}/external/{key}")
 
     @routes.get(CDN_PREFIX + "/{tail:.*}")
     async def unknown(request: web.Request) -> web.Response:

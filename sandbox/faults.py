@@ -1,4 +1,4 @@
-"""Fault injection: make chosen REST routes fail the way Discord fails.
+"""Fault injection: make chosen REST routes fail the way Discord fails, or answer late.
 
 A rule matches a method and a route template and fires a set number of times. A 429 carries
 Discord's JSON body and a `Via` header, because discord.py treats a 429 without them as a
@@ -22,9 +22,36 @@ class Fault:
     fired: int = 0
 
 
+@dataclass
+class Lag:
+    """Answers that reach the bot late, after Discord (the sandbox) has acted on the call."""
+
+    method: str
+    route: str
+    seconds: float
+    times: int = 1
+    fired: int = 0
+
+
 class Faults:
     def __init__(self) -> None:
         self.rules: list[Fault] = []
+        self.lags: list[Lag] = []
+
+    def answer_late(self, method: str, route: str, seconds: float, *, times: int = 1) -> Lag:
+        """The next `times` calls are carried out at once (a test sees them, and the member sees
+        what they show) but their answer reaches the bot `seconds` later, as over a slow
+        network: what a member does meanwhile reaches the bot before its own answer does."""
+        lag = Lag(method.upper(), route, seconds, times)
+        self.lags.append(lag)
+        return lag
+
+    def lag(self, method: str, route: str) -> float:
+        for lag in self.lags:
+            if lag.method == method and lag.route == route and lag.fired < lag.times:
+                lag.fired += 1
+                return lag.seconds
+        return 0.0
 
     def fail(
         self,

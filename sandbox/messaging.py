@@ -4,6 +4,13 @@ follow-up webhooks and members posting in a scenario.
 All four paths must validate the same way (content length, empty messages, Components V2 rules)
 and announce the result the same way (MESSAGE_CREATE/UPDATE/DELETE on the gateway), or a bot
 could pass a test through one path that Discord rejects through another.
+
+Two things Discord adds to messages live here too, as Discord documents them: forwards (a
+`message_reference` of type FORWARD; the new message carries a snapshot of the original in
+`message_snapshots`, a forward of a forward the first one's snapshot) and link previews (a link
+to a known page or picture unfurls, in a MESSAGE_UPDATE after the MESSAGE_CREATE, into an embed
+whose picture is served through the external-image proxy, `images-ext-N.discordapp.net` on
+Discord; the embed's `url` points at the original site, which the sandbox never serves).
 """
 
 from __future__ import annotations
@@ -15,7 +22,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sandbox.errors import DiscordError
-from sandbox.state import Attachment, Channel, Message, MessageFlags, User, utcnow
+from sandbox.permissions import Permission, channel_permissions
+from sandbox.state import (
+    Attachment,
+    Channel,
+    Message,
+    MessageFlags,
+    ReferenceType,
+    Snapshot,
+    User,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from sandbox.server import Sandbox
@@ -28,9 +45,12 @@ SENDABLE_FLAGS = (
     MessageFlags.EPHEMERAL
     | MessageFlags.SUPPRESS_NOTIFICATIONS
     | MessageFlags.IS_COMPONENTS_V2
-    | (1 << 2)  # SUPPRESS_EMBEDS
+    | MessageFlags.SUPPRESS_EMBEDS
 )
 USER_MENTION = re.compile(r"<@!?([0-9]+)>")
+LINK = re.compile(r"https?://[^\s<>]+")
+# Message types Discord lets a member forward: DEFAULT, REPLY, CHAT_INPUT_COMMAND, CONTEXT_MENU.
+FORWARDABLE_TYPES = (0, 19, 20, 23)
 ROLE_MENTION = re.compile(r"<@&([0-9]+)>")
 
 
@@ -78,7 +98,9 @@ def attachments_from_upload(
     return made
 
 
-def validate(payload: dict[str, Any], *, has_files: bool, flags: int) -> None:
+def validate(
+    payload: dict[str, Any], *, has_files: bool, flags: int, forward: bool = False
+) -> None:
     content = payload.get("content") or ""
     embeds = payload.get("embeds") or []
     components = payload.get("components") or []
@@ -105,7 +127,7 @@ def validate(payload: dict[str, Any], *, has_files: bool, flags: int) -> None:
                     "UNION_TYPE_CHOICES",
                     'Value of field "type" must be one of (1,). Set IS_COMPONENTS_V2 for others.',
                 )
-    if not (content or embeds or components or has_files or payload.get("sticker_ids")):
+    if not (content or embeds or components or has_files or payload.get("sticker_ids") or forward):
         raise DiscordError.empty_message()
 
 
@@ -128,6 +150,96 @@ def media_proxy_url(sandbox: Sandbox, url: str) -> str:
     """Discord rewrites embed media to its media proxy; bots must fetch that, not the original."""
     key = quote(url, safe="")
     return f"{sandbox.world.media_proxy_base}/external/{key}"
+
+
+def external_proxy_url(sandbox: Sandbox, url: str) -> str:
+    """A link preview's picture, through the external-image proxy (images-ext on Discord)."""
+    key = quote(url, safe="")
+    return f"{sandbox.world.external_proxy_base}/external/{key}"
+
+
+def _preview_image(sandbox: Sandbox, url: str) -> dict[str, Any]:
+    content_type, data = sandbox.world.external_media[url]
+    size = image_size(data) or (0, 0)
+    return {
+        "url": url,
+        "proxy_url": external_proxy_url(sandbox, url),
+        "width": size[0],
+        "height": size[1],
+        "content_type": content_type,
+    }
+
+
+def link_previews(sandbox: Sandbox, content: str) -> list[dict[str, Any]]:
+    """The embeds Discord unfurls from the links in `content`: a known page (with its picture
+    as the thumbnail) or a picture linked directly."""
+    world, embeds = sandbox.world, []
+    for url in dict.fromkeys(LINK.findall(content)):
+        page = world.link_previews.get(url)
+        if page is not None:
+            thumbnail = _preview_image(sandbox, page.image_url)
+            embeds.append(
+                {"type": "article", "url": url, "title": page.title, "thumbnail": thumbnail}
+            )
+        elif world.external_media.get(url, ("",))[0].startswith("image/"):
+            embeds.append({"type": "image", "url": url, "thumbnail": _preview_image(sandbox, url)})
+    return embeds
+
+
+def unfurl(sandbox: Sandbox, message: Message) -> None:
+    """Add the link previews a message's content calls for, as Discord does after posting it."""
+    if message.ephemeral or message.flags & MessageFlags.SUPPRESS_EMBEDS:
+        return
+    shown = {embed.get("url") for embed in message.embeds}
+    new = [e for e in link_previews(sandbox, message.content) if e["url"] not in shown]
+    if new:
+        message.embeds = [*message.embeds, *new]
+        sandbox.gateway.dispatch_message("MESSAGE_UPDATE", message)
+
+
+def forward_of(
+    sandbox: Sandbox, author: User, reference: dict[str, Any]
+) -> tuple[dict[str, Any], Snapshot]:
+    """The reference and snapshot of a forward, checked as Discord checks them."""
+    for field_name in ("message_id", "channel_id"):
+        if not reference.get(field_name):
+            raise DiscordError.invalid_form(
+                f"message_reference.{field_name}", "BASE_TYPE_REQUIRED", "This field is required"
+            )
+    source_channel = sandbox.channel(int(reference["channel_id"]))
+    if source_channel.guild_id is not None:
+        guild = sandbox.guild(source_channel.guild_id)
+        member = guild.members.get(author.id)
+        perms = channel_permissions(guild, source_channel, member) if member else 0
+        if not perms & Permission.VIEW_CHANNEL:
+            raise DiscordError.missing_access()
+    source = sandbox.message(source_channel, int(reference["message_id"]))
+    if source.type not in FORWARDABLE_TYPES:
+        raise DiscordError.invalid_form(
+            "message_reference", "MESSAGE_REFERENCE_INVALID_TYPE", "This message can't be forwarded"
+        )
+    shot = source.snapshots[0] if source.snapshots else _snapshot_of(source)
+    made = {
+        "type": ReferenceType.FORWARD,
+        "message_id": str(source.id),
+        "channel_id": str(source_channel.id),
+    }
+    if source_channel.guild_id is not None:
+        made["guild_id"] = str(source_channel.guild_id)
+    return made, shot
+
+
+def _snapshot_of(source: Message) -> Snapshot:
+    return Snapshot(
+        source_id=source.id,
+        source_channel_id=source.channel_id,
+        type=source.type,
+        content=source.content,
+        embeds=[dict(embed) for embed in source.embeds],
+        attachments=list(source.attachments),
+        flags=source.flags & ~MessageFlags.HAS_SNAPSHOT,
+        edited_at=source.edited_at,
+    )
 
 
 def resolve_mentions(
@@ -166,12 +278,20 @@ def create_message(
     **fields: Any,
 ) -> Message:
     flags = (int(payload.get("flags") or 0) & SENDABLE_FLAGS) | extra_flags
+    requested = payload.get("message_reference") or None
+    forward = requested is not None and requested.get("type") == ReferenceType.FORWARD
     if check_body:  # only a deferred answer's placeholder may be empty
-        validate(payload, has_files=bool(attachments), flags=flags)
+        validate(payload, has_files=bool(attachments), flags=flags, forward=forward)
     content = payload.get("content") or ""
     users, roles, everyone = resolve_mentions(
         sandbox, channel, content, payload.get("allowed_mentions")
     )
+    snapshots: list[Snapshot] = []
+    if forward:
+        reference, shot = forward_of(sandbox, author, requested)
+        snapshots, flags = [shot], flags | MessageFlags.HAS_SNAPSHOT
+    else:
+        reference = _reference(channel, requested)
     message = Message(
         id=sandbox.world.ids.next(),
         channel_id=channel.id,
@@ -186,13 +306,15 @@ def create_message(
         mention_role_ids=roles,
         mention_everyone=everyone,
         allowed_mentions=payload.get("allowed_mentions"),
-        message_reference=_reference(channel, payload.get("message_reference")),
-        **{"type": 19 if payload.get("message_reference") else 0, **fields},
+        message_reference=reference,
+        snapshots=snapshots,
+        **{"type": 19 if reference and not forward else 0, **fields},
     )
     sandbox.world.messages[message.id] = message
     if not message.ephemeral:
         channel.last_message_id = message.id
         sandbox.gateway.dispatch_message("MESSAGE_CREATE", message)
+        unfurl(sandbox, message)
     return message
 
 
@@ -242,6 +364,7 @@ def edit_message(
     message.edited_at = utcnow()
     if not message.ephemeral:
         sandbox.gateway.dispatch_message("MESSAGE_UPDATE", message)
+        unfurl(sandbox, message)
     return message
 
 

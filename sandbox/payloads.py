@@ -22,6 +22,7 @@ from sandbox.state import (
     Message,
     MessageFlags,
     Role,
+    Snapshot,
     User,
     World,
     snowflake_time,
@@ -159,7 +160,7 @@ def guild(g: Guild) -> dict[str, Any]:
         "vanity_url_code": None,
         "premium_tier": 0,
         "premium_subscription_count": 0,
-        "preferred_locale": "en-US",
+        "preferred_locale": g.preferred_locale,
         "rules_channel_id": None,
         "safety_alerts_channel_id": None,
         "public_updates_channel_id": None,
@@ -197,8 +198,8 @@ def ban(b: Ban) -> dict[str, Any]:
     return {"user": user(b.user), "reason": b.reason}
 
 
-def attachment(world: World, message: Message, a: Attachment) -> dict[str, Any]:
-    url = world.attachment_url(message.channel_id, a)
+def attachment(world: World, channel_id: int, a: Attachment) -> dict[str, Any]:
+    url = world.attachment_url(channel_id, a)
     payload: dict[str, Any] = {
         "id": str(a.id),
         "filename": a.filename,
@@ -224,7 +225,9 @@ def message(world: World, m: Message, *, content_visible: bool = True) -> dict[s
         "content": m.content if content_visible else "",
         "mentions": [user(u) for u in m.mentions],
         "mention_roles": [str(r) for r in m.mention_role_ids],
-        "attachments": [attachment(world, m, a) for a in m.attachments] if content_visible else [],
+        "attachments": (
+            [attachment(world, m.channel_id, a) for a in m.attachments] if content_visible else []
+        ),
         "embeds": m.embeds if content_visible else [],
         "timestamp": iso(snowflake_time(m.id)),
         "edited_timestamp": iso(m.edited_at),
@@ -257,7 +260,34 @@ def message(world: World, m: Message, *, content_visible: bool = True) -> dict[s
         payload["interaction_metadata"] = m.interaction_metadata
     if m.message_reference is not None:
         payload["message_reference"] = m.message_reference
+    if m.snapshots:
+        payload["message_snapshots"] = [
+            {"message": snapshot(world, shot, content_visible=content_visible)}
+            for shot in m.snapshots
+        ]
     return payload
+
+
+def snapshot(world: World, shot: Snapshot, *, content_visible: bool) -> dict[str, Any]:
+    """A forward's copy of the original: the minimal message fields, no author, no id.
+
+    Without the content intent it is blanked like the message around it."""
+    return {
+        "type": shot.type,
+        "content": shot.content if content_visible else "",
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": (
+            [attachment(world, shot.source_channel_id, a) for a in shot.attachments]
+            if content_visible
+            else []
+        ),
+        "embeds": shot.embeds if content_visible else [],
+        "timestamp": iso(snowflake_time(shot.source_id)),
+        "edited_timestamp": iso(shot.edited_at),
+        "flags": shot.flags,
+        "components": [],
+    }
 
 
 def gateway_message(world: World, m: Message, *, content_visible: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ sandbox does not implement answers 404 and lands in `Sandbox.unhandled`, so gaps
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -127,6 +128,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response = await _answer(request, handler, sandbox, call)
     finally:
         sandbox.calls.append(call)
+    late = sandbox.faults.lag(call.method, call.route)
+    if late:
+        await asyncio.sleep(late)  # the network's delay, not a test's wait
     return response
 
 

@@ -91,6 +91,85 @@ def _guild_scope(request: web.Request) -> int | None:
     return guild.id
 
 
+# Discord's locales (AvailableLocalesEnum); a localization under any other key is refused.
+LOCALES = frozenset(
+    [
+        "ar",
+        "bg",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en-GB",
+        "en-US",
+        "es-419",
+        "es-ES",
+        "fi",
+        "fr",
+        "he",
+        "hi",
+        "hr",
+        "hu",
+        "id",
+        "it",
+        "ja",
+        "ko",
+        "lt",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "ru",
+        "sv-SE",
+        "th",
+        "tr",
+        "uk",
+        "vi",
+        "zh-CN",
+        "zh-TW",
+    ]
+)
+
+
+def _valid_name(name: str) -> bool:
+    return bool(COMMAND_NAME.match(name)) and name == name.lower()
+
+
+def validate_localizations(where: str, payload: dict[str, Any], *, chat_input: bool) -> None:
+    """`name_localizations` and `description_localizations` as Discord checks them: known
+    locales, names that are valid names (lower case for chat input and options), descriptions
+    of 1-100 characters; then the same for every option and choice below."""
+    for locale, name in (payload.get("name_localizations") or {}).items():
+        if locale not in LOCALES:
+            raise DiscordError.invalid_form(
+                f"{where}.name_localizations", "LOCALE_INVALID", f"Invalid locale {locale!r}"
+            )
+        if (chat_input and not _valid_name(name)) or not 1 <= len(name) <= 32:
+            raise DiscordError.invalid_form(
+                f"{where}.name_localizations.{locale}",
+                "APPLICATION_COMMAND_INVALID_NAME",
+                "Command name is invalid",
+            )
+    for locale, text in (payload.get("description_localizations") or {}).items():
+        if locale not in LOCALES or not 1 <= len(text) <= 100:
+            raise DiscordError.invalid_form(
+                f"{where}.description_localizations.{locale}",
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            )
+    for i, option in enumerate(payload.get("options") or []):
+        validate_localizations(f"{where}.options.{i}", option, chat_input=True)
+        for j, choice in enumerate(option.get("choices") or []):
+            for locale, name in (choice.get("name_localizations") or {}).items():
+                if locale not in LOCALES or not 1 <= len(name) <= 100:
+                    raise DiscordError.invalid_form(
+                        f"{where}.options.{i}.choices.{j}.name_localizations.{locale}",
+                        "BASE_TYPE_BAD_LENGTH",
+                        "Must be between 1 and 100 in length.",
+                    )
+
+
 def validate_command(index: int, payload: dict[str, Any]) -> None:
     name = payload.get("name", "")
     kind = payload.get("type", CHAT_INPUT)
@@ -106,6 +185,7 @@ def validate_command(index: int, payload: dict[str, Any]) -> None:
         raise DiscordError.invalid_form(
             f"{index}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
         )
+    validate_localizations(str(index), payload, chat_input=kind == CHAT_INPUT)
     if len(payload.get("options") or []) > 25:
         raise DiscordError.invalid_form(
             f"{index}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."

@@ -1,10 +1,11 @@
 """The scenario API: what tests (and the demo) do as the people in a server.
 
 Build a world (`sandbox.create_guild(...)`, `guild.add_member(...)`), then act as a member the
-way the Discord client would: post messages with images and embeds, run slash and context-menu
-commands, click buttons, pick from selects, fill in modals. The client's own rules apply: a
-command must be registered and visible to the member, required options must be there, a
-disabled button cannot be clicked. Each action returns a handle to await the bot's answer.
+way the Discord client would: post messages with images and embeds, forward messages, share
+links that unfurl into previews (`sandbox.world.add_link_preview(...)`), run slash and
+context-menu commands, click buttons, pick from selects, fill in modals. The client's own rules
+apply: a command must be registered and visible to the member, required options must be there,
+a disabled button cannot be clicked. Each action returns a handle to await the bot's answer.
 
     guild = create_guild(sandbox, "K-pop Fans")
     fan = guild.add_member("fan")
@@ -39,6 +40,7 @@ from sandbox.state import (
     Message,
     MessageFlags,
     Overwrite,
+    ReferenceType,
     Role,
     User,
     utcnow,
@@ -86,6 +88,7 @@ def create_guild(
     owner: str = "owner",
     bot_permissions: int = BOT_DEFAULT,
     channels: Sequence[str] = ("general",),
+    preferred_locale: str = "en-US",
     shard: tuple[int, int] | None = None,
 ) -> GuildHandle:
     """A guild with @everyone, the bot (with a managed role), its owner and some text channels.
@@ -93,7 +96,7 @@ def create_guild(
     `shard` (shard_id, shard_count) picks an id that Discord routes to that shard."""
     world = sandbox.world
     guild_id = world.ids.next() if shard is None else world.ids.next_on_shard(*shard)
-    guild = Guild(id=guild_id, name=name, owner_id=0)
+    guild = Guild(id=guild_id, name=name, owner_id=0, preferred_locale=preferred_locale)
     world.guilds[guild.id] = guild
     guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", EVERYONE_DEFAULT, 0)
     handle = GuildHandle(sandbox, guild)
@@ -220,10 +223,17 @@ class GuildHandle:
             self.set_overwrite(channel, role, allow=Permission.VIEW_CHANNEL)
 
     def add_member(
-        self, username: str, *, roles: Sequence[Role] = (), dms_open: bool = True
+        self,
+        username: str,
+        *,
+        roles: Sequence[Role] = (),
+        dms_open: bool = True,
+        locale: str = "en-US",
     ) -> MemberHandle:
+        """A new member; `locale` is their Discord client's language (interactions carry it)."""
         user = self.sandbox.world.add_user(username)
         user.dms_open = dms_open
+        user.locale = locale
         member = Member(user, self.guild.id, roles=[r.id for r in roles])
         self.guild.members[user.id] = member
         data = {**payloads.member(member), "guild_id": str(self.guild.id)}
@@ -272,6 +282,35 @@ class MemberHandle:
         if reply_to is not None:
             payload["message_reference"] = {"message_id": reply_to.id}
         return messaging.create_message(self.sandbox, channel, self.user, payload, attachments)
+
+    async def forward(self, message: Message, to: Channel) -> Message:
+        """Forward `message` into `to`, as the client's Forward does: the new message carries a
+        snapshot of the original (of the first original, for a forward of a forward)."""
+        self._require_in(to)
+        reference = {
+            "type": ReferenceType.FORWARD,
+            "message_id": message.id,
+            "channel_id": message.channel_id,
+        }
+        payload = {"message_reference": reference}
+        return messaging.create_message(self.sandbox, to, self.user, payload, [])
+
+    async def send_embed(
+        self,
+        channel: Channel,
+        *,
+        image: str | None = None,
+        thumbnail: str | None = None,
+        title: str = "",
+    ) -> Message:
+        """Post a rich embed showing pictures from other sites (registered with
+        `World.add_external_image`); Discord serves them through its media proxy."""
+        embed: dict[str, Any] = {"title": title} if title else {}
+        if image:
+            embed["image"] = {"url": image}
+        if thumbnail:
+            embed["thumbnail"] = {"url": thumbnail}
+        return await self.send(channel, embeds=[embed])
 
     async def edit(self, message: Message, content: str | None = None, **fields: Any) -> Message:
         payload = dict(fields)
@@ -512,8 +551,7 @@ class MemberHandle:
         return attachment
 
     def _attachment_payload(self, attachment: Attachment) -> dict[str, Any]:
-        holder = Message(id=0, channel_id=0, guild_id=None, author=self.user)
-        return payloads.attachment(self.sandbox.world, holder, attachment)
+        return payloads.attachment(self.sandbox.world, 0, attachment)
 
     def _resolved_member(self, member: Member, channel: Channel) -> dict[str, Any]:
         data = payloads.interaction_member(self.guild.guild, channel, member)
@@ -628,7 +666,7 @@ def _interaction_payload(
         "type": interaction.type,
         "data": interaction.data,
         "guild_id": str(guild.id),
-        "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+        "guild": {"id": str(guild.id), "locale": guild.preferred_locale, "features": []},
         "channel_id": str(channel.id),
         "channel": {
             **payloads.channel(channel),
@@ -638,8 +676,8 @@ def _interaction_payload(
         "token": interaction.token,
         "version": 1,
         "app_permissions": str(bot_perms),
-        "locale": "en-US",
-        "guild_locale": "en-US",
+        "locale": member.user.locale,
+        "guild_locale": guild.preferred_locale,
         "entitlements": [],
         "authorizing_integration_owners": {"0": str(guild.id)},
         "context": 0,

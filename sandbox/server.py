@@ -84,6 +84,7 @@ class Sandbox:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.world.cdn_base = f"{self.base_url}/cdn"
         self.world.media_proxy_base = f"{self.base_url}/media-proxy"
+        self.world.external_proxy_base = f"{self.base_url}/images-ext-1"
         return self
 
     async def stop(self) -> None:

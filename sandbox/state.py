@@ -63,6 +63,7 @@ class User:
     bot: bool = False
     global_name: str | None = None
     dms_open: bool = True  # False: the user blocks DMs from server members (error 50007)
+    locale: str = "en-US"  # the language of their Discord client, sent with each interaction
 
 
 @dataclass
@@ -133,6 +134,7 @@ class Guild:
     # Commands an admin opened to everyone in Server Settings -> Integrations, overriding the
     # command's default_member_permissions (so the bot's own checks are all that is left).
     opened_commands: set[str] = field(default_factory=set)
+    preferred_locale: str = "en-US"  # Server Settings -> Overview -> Server Primary Language
 
     @property
     def everyone(self) -> Role:
@@ -149,6 +151,32 @@ class Attachment:
     width: int | None = None
     height: int | None = None
     ephemeral: bool = False
+
+
+@dataclass
+class Snapshot:
+    """What a forward carries: a copy of the forwarded message's content at that moment.
+
+    Immutable on Discord: later edits or deletion of the original do not reach it. A forward
+    of a forward carries the first one's snapshot (a snapshot never nests).
+    """
+
+    source_id: int  # the message whose content this is (its timestamp comes from the id)
+    source_channel_id: int  # where its attachments live on the CDN
+    type: int
+    content: str
+    embeds: list[dict[str, Any]]
+    attachments: list[Attachment]
+    flags: int
+    edited_at: dt.datetime | None
+
+
+@dataclass
+class LinkPreview:
+    """A web page's preview as Discord unfurls it: a title and a picture (`og:image`)."""
+
+    title: str
+    image_url: str  # registered in World.external_media
 
 
 @dataclass
@@ -179,6 +207,7 @@ class Message:
     application_id: int | None = None
     interaction_metadata: dict[str, Any] | None = None
     message_reference: dict[str, Any] | None = None
+    snapshots: list[Snapshot] = field(default_factory=list)  # a forward's copy of the original
     allowed_mentions: dict[str, Any] | None = None
     deleted: bool = False
 
@@ -188,10 +217,17 @@ class Message:
 
 
 class MessageFlags:
+    SUPPRESS_EMBEDS = 1 << 2
     EPHEMERAL = 1 << 6
     LOADING = 1 << 7
     SUPPRESS_NOTIFICATIONS = 1 << 12
+    HAS_SNAPSHOT = 1 << 14  # a forward
     IS_COMPONENTS_V2 = 1 << 15
+
+
+class ReferenceType:
+    DEFAULT = 0  # a reply
+    FORWARD = 1
 
 
 @dataclass
@@ -263,7 +299,23 @@ class World:
         self.application = Application(id=self.ids.next(), name=app_name, bot=bot_user, token=token)
         self.cdn_base = ""  # set by the server once it knows its port
         self.media_proxy_base = ""
-        self.external_media: dict[str, tuple[str, bytes]] = {}  # proxy key -> (type, bytes)
+        self.external_proxy_base = ""  # Discord's images-ext-N.discordapp.net, stood in for
+        # Pictures on other sites, by their original URL, served only through the proxies.
+        self.external_media: dict[str, tuple[str, bytes]] = {}  # URL -> (type, bytes)
+        self.link_previews: dict[str, LinkPreview] = {}  # page URL -> its preview
+
+    def add_external_image(self, url: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        """A picture on another site: a link to it unfurls, an embed can show it."""
+        self.external_media[url] = (content_type, data)
+
+    def add_link_preview(
+        self, page_url: str, image: bytes, *, title: str = "", content_type: str = "image/jpeg"
+    ) -> str:
+        """A web page whose link unfurls into a preview with `image`; returns the image's URL."""
+        image_url = f"{page_url.rstrip('/')}/preview.jpg"
+        self.add_external_image(image_url, image, content_type)
+        self.link_previews[page_url] = LinkPreview(title or page_url, image_url)
+        return image_url
 
     @property
     def bot(self) -> User:

@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -81,6 +82,10 @@ class ReadWriteLock:
 
 class LiveTakedownIndex:
     POLL_SECONDS = 1.0
+    # The change log is pruned this often, keeping this long: every process reads it each
+    # second, so a week is far behind any that runs; one that fell behind it reloads whole.
+    PRUNE_EVERY_SECONDS = 3600.0
+    CHANGES_KEPT = timedelta(days=7)
     # From this many hashes a match runs in a thread (measured with the compiled scan: an image
     # took 0.3-0.4 ms to match against 10,000 PDQ and pHash hashes, 0.9 ms against 100,000, 3-9
     # ms against a million; a thread's hand-over costs about 0.1 ms).
@@ -98,17 +103,21 @@ class LiveTakedownIndex:
         self._poller: asyncio.Task[None] | None = None
 
     async def load(self) -> None:
-        started = time.perf_counter()
         async with self._lock:
-            loader = IndexLoader()
-            async with self.database.connect() as conn:
-                self.last_change = await takedown_changes.latest_change_id(conn)
-                for algorithm in INDEX_BITS:
-                    await self._read_into(loader, conn, algorithm)
-            loaded = await self._in_thread(loader.build)
-            async with self._in_use.writing():
-                self.index = loaded
-                self._scopes.clear()
+            await self._load()
+
+    async def _load(self) -> None:
+        """Build the index from the tables (the caller holds the lock)."""
+        started = time.perf_counter()
+        loader = IndexLoader()
+        async with self.database.connect() as conn:
+            self.last_change = await takedown_changes.latest_change_id(conn)
+            for algorithm in INDEX_BITS:
+                await self._read_into(loader, conn, algorithm)
+        loaded = await self._in_thread(loader.build)
+        async with self._in_use.writing():
+            self.index = loaded
+            self._scopes.clear()
         log.info(
             "Takedown index loaded: %d entries, %d hashes in %.2f s",
             len(self.index),
@@ -137,6 +146,12 @@ class LiveTakedownIndex:
         the changes one by one would, in one step for a bulk import.
         """
         async with self._lock:
+            async with self.database.connect() as conn:
+                oldest = await takedown_changes.oldest_change_id(conn)
+            if oldest is not None and oldest > self.last_change + 1:
+                log.warning("Changes past this index were pruned; loading it again whole")
+                await self._load()
+                return 1
             async with self.database.connect() as conn:
                 changes = await takedown_changes.changes_since(conn, self.last_change)
                 added = changes.added
@@ -207,11 +222,25 @@ class LiveTakedownIndex:
         await self.stop_polling()
         self._worker.shutdown(wait=False)
 
+    async def prune_changes(self, now: datetime | None = None) -> int:
+        """Drop changes older than `CHANGES_KEPT` from the log, so it doesn't grow forever."""
+        before = (now or datetime.now(UTC)) - self.CHANGES_KEPT
+        async with self.database.transaction() as conn:
+            pruned = await takedown_changes.prune(conn, before)
+        if pruned:
+            log.info("Pruned %d takedown list changes older than %s", pruned, before)
+        return pruned
+
     async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        pruned_at = -self.PRUNE_EVERY_SECONDS
         while True:
             await asyncio.sleep(self.POLL_SECONDS)
             try:
                 applied = await self.sync()
+                if loop.time() - pruned_at >= self.PRUNE_EVERY_SECONDS:
+                    pruned_at = loop.time()
+                    await self.prune_changes()
             except Exception:
                 log.exception("Could not apply takedown list changes; retrying")
                 continue

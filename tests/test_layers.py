@@ -1,5 +1,6 @@
-"""The layers hold: `media/` and `db/` know nothing of Discord, `db/` nothing of `media/`, and
-`core/` (the shared value types) needs nothing outside the standard library.
+"""The layers hold: `media/` and `db/` know nothing of Discord, `db/` nothing of `media/`,
+`core/` (the shared value types) needs nothing outside the standard library, and no cog
+imports another (what cogs share lives in `moderation/`, as services on the bot).
 
 Read from the source with `ast`, so an import hidden inside a function counts too.
 """
@@ -17,7 +18,9 @@ FORBIDDEN = {
     "media": {"discord", "db", "cogs", "services", "sandbox", "bot"},
     "db": {"discord", "media", "cogs", "services", "sandbox", "bot"},
     "core": {"discord", "media", "db", "cogs", "services", "sandbox", "bot"},
-    "services": {"discord", "cogs", "sandbox", "bot"},
+    "locales": {"discord", "media", "db", "cogs", "services", "moderation", "sandbox", "bot"},
+    "services": {"discord", "cogs", "moderation", "sandbox", "bot"},
+    "moderation": {"cogs", "sandbox"},
 }
 
 
@@ -61,3 +64,33 @@ def test_the_checker_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     module = tmp_path / "hidden.py"
     module.write_text("def later():\n    import discord.ui\n    from media import hashing\n")
     assert imported_packages(module) >= {"discord", "media"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The full dotted name of every absolute import in one module."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_no_cog_imports_another_cog() -> None:
+    offences = []
+    for path in modules("cogs"):
+        own = "cogs." + path.relative_to(ROOT / "cogs").parts[0].removesuffix(".py")
+        for name in imported_modules(path):
+            if name.startswith("cogs.") and name.split(".")[:2] != own.split("."):
+                offences.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offences == []
+
+
+def test_no_cog_looks_another_up_by_name() -> None:
+    offences = [
+        str(path.relative_to(ROOT))
+        for path in (*modules("cogs"), *modules("moderation"))
+        if "get_cog(" in path.read_text()
+    ]
+    assert offences == []

@@ -106,16 +106,16 @@ async def test_after_resolution_a_new_report_can_be_opened(database: Database) -
     assert new.created and new.report.number == 2
 
 
-async def test_queue_message_hidden_flag_and_lookup_by_number(database: Database) -> None:
+async def test_queue_message_and_hidden_flag_are_kept(database: Database) -> None:
     async with database.transaction() as conn:
         filed = await reports.file_report(conn, GUILD, MESSAGE, reporter_id=1, category="deepfake")
         await reports.set_queue_message(conn, filed.report.id, 300, 301)
         await reports.mark_hidden(conn, filed.report.id)
     async with database.connect() as conn:
-        found = await reports.get_report_by_number(conn, GUILD, 1)
-        open_ones = await reports.list_open_reports(conn, GUILD)
+        found = await reports.get_report(conn, filed.report.id)
+        unqueued = await reports.open_reports_not_in_queue(conn, GUILD, limit=10)
     assert found is not None and (found.queue_channel_id, found.queue_message_id) == (300, 301)
-    assert found.hidden and open_ones == [found]
+    assert found.hidden and found.is_open and found.number == 1 and unqueued == []
 
 
 async def test_recent_reports_are_counted_per_reporter(database: Database) -> None:

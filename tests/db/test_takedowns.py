@@ -160,11 +160,11 @@ async def test_subscription_is_created_changed_and_removed(database: Database) -
         publisher = await takedowns.set_shared(conn, GUILD, True)
         first = await takedowns.subscribe(conn, SUBSCRIBER, publisher.id, "flag", created_by=9)
         changed = await takedowns.subscribe(conn, SUBSCRIBER, publisher.id, "remove", 9)
-        listed = await takedowns.list_subscriptions(conn, SUBSCRIBER)
+        listed = await takedowns.subscribed_lists(conn, SUBSCRIBER)
         assert await takedowns.unsubscribe(conn, SUBSCRIBER, publisher.id) is True
-        assert await takedowns.list_subscriptions(conn, SUBSCRIBER) == []
+        assert await takedowns.subscribed_lists(conn, SUBSCRIBER) == []
     assert first.action == "flag" and changed.action == "remove" and changed.id == first.id
-    assert listed == [changed]
+    assert [subscription for subscription, _ in listed] == [changed]
 
 
 async def test_bad_subscription_action_is_refused_by_the_database(database: Database) -> None:

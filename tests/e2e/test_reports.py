@@ -413,3 +413,21 @@ async def test_a_missing_queue_message_is_posted_by_cases_and_on_the_next_report
     again = await queue_shows(sandbox, guild, 1, "Reporters (2)")
     assert again.id != posted_by_cases.id and len(queue(sandbox, guild)) == 1
     assert logged_no_errors(bot)
+
+
+async def test_a_form_sent_back_before_the_bot_hears_its_answer_still_counts(
+    sandbox: Sandbox, guild: GuildHandle, reports_bot: BotProcess
+) -> None:
+    # The form is on the member's screen as soon as Discord has it; the bot's own answer can
+    # still be on its way. A quick reporter (and a loaded test machine) must not lose the report.
+    callback = "/interactions/{interaction_id}/{interaction_token}/callback"
+    posted = await guild.member("fan").send(guild.channel("general"), "look at this")
+    sandbox.faults.answer_late("POST", callback, 1.0)
+    assert "#1" in await report_message(guild.add_member("minji"), posted, "spam")
+    moderator = guild.member("moderator")
+    (queued,) = await eventually(lambda: queue(sandbox, guild), "the queue message")
+    sandbox.faults.answer_late("POST", callback, 1.0, times=2)
+    asked = await moderator.click(queued, buttons(queued)["Dismiss"]["custom_id"])
+    dismissed = await moderator.submit_modal(asked, {"dismiss-reason": "seen it"})
+    assert "Dismissed" in (await dismissed.message()).content
+    assert logged_no_errors(reports_bot)

@@ -62,7 +62,7 @@ async def test_unknown_rule_numbers_get_a_clear_private_answer(
     assert (await answer.message()).content == "There's no rule 4; this server has 1 rule."
     assert answer.ephemeral
     removed = await guild.owner.run_command("manage-rules remove", number=2)
-    assert (await removed.message()).content == "There is no rule 2. Nothing changed."
+    assert (await removed.message()).content == "There's no rule 2. Nothing changed."
 
 
 async def test_only_moderators_post_rules_publicly(guild: GuildHandle, bot: BotProcess) -> None:

@@ -192,3 +192,25 @@ async def test_each_shard_gets_only_its_guilds_and_their_messages_as_discord_rou
     stray = await connect()
     closed = await stray.identify(sandbox.world.application.token, BOT_INTENTS, [2, 2])
     assert closed == {"close": 4010}
+
+
+async def test_a_link_unfurls_in_an_update_after_the_create_and_forwards_carry_snapshots(
+    sandbox: Sandbox, guild: GuildHandle, connect: Any
+) -> None:
+    client = await connect()
+    await client.identify(sandbox.world.application.token, BOT_INTENTS)
+    await client.until("GUILD_CREATE")
+    fan, channel = guild.member("fan"), guild.channel("general")
+    sandbox.world.add_link_preview("https://example.com/fancam", b"\xff\xd8\xff jpeg", title="cam")
+    posted = await fan.send(channel, "look https://example.com/fancam")
+    created = await client.until("MESSAGE_CREATE")
+    assert created["d"]["embeds"] == []  # Discord unfurls after posting
+    updated = await client.until("MESSAGE_UPDATE")
+    assert updated["d"]["id"] == str(posted.id) and updated["d"]["edited_timestamp"] is None
+    preview = updated["d"]["embeds"][0]
+    assert preview["type"] == "article" and preview["url"] == "https://example.com/fancam"
+    assert preview["thumbnail"]["proxy_url"].startswith(sandbox.world.external_proxy_base)
+    await fan.forward(posted, channel)
+    forwarded = (await client.until("MESSAGE_CREATE"))["d"]
+    assert forwarded["message_reference"]["type"] == 1
+    assert forwarded["message_snapshots"][0]["message"]["embeds"] == [preview]

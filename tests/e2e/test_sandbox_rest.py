@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-from collections.abc import AsyncIterator
 
 import discord
 import pytest
@@ -31,17 +30,6 @@ def png(width: int = 2, height: int = 3) -> bytes:
 
 
 PNG = png()
-
-
-@pytest.fixture
-async def http(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[HTTPClient]:
-    monkeypatch.setattr(Route, "BASE", sandbox.api_base)
-    client = HTTPClient(asyncio.get_running_loop())
-    await client.static_login(sandbox.world.application.token)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def register(http: HTTPClient, sandbox: Sandbox, guild: GuildHandle) -> None:

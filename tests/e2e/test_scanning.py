@@ -75,7 +75,8 @@ async def wait_scanned(tmp_path: Path, message, timeout: float = 15.0) -> None: 
     try:
         for _ in range(int(timeout / 0.05)):
             async with database.connect() as conn:
-                position = await scan_positions.get_position(conn, message.channel_id)
+                positions = await scan_positions.guild_positions(conn, message.guild_id)
+            position = positions.get(message.channel_id)
             if position is not None and position >= message.id:
                 return
             await asyncio.sleep(0.05)

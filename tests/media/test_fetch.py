@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+import yarl
 from aiohttp import web
 
-from media.fetch import FetchFailed, FetchPolicy, FetchRejected, fetch_media
+from media.fetch import FetchFailed, FetchPolicy, FetchRejected, check_url, fetch_media
 from media.formats import MediaFormat
+from media.outcomes import Outcome
 from tests.media import samples
 
 JPEG = samples.encode(samples.photo(), "JPEG")
@@ -102,34 +104,40 @@ async def test_redirect_to_another_host_is_rejected(server: str) -> None:
         await fetch(server, "/away")
 
 
-async def test_redirect_loop_is_rejected(server: str) -> None:
-    with pytest.raises(FetchRejected, match="redirects"):
+async def test_redirect_loop_could_not_finish(server: str) -> None:
+    with pytest.raises(FetchRejected, match="redirects") as refused:
         await fetch(server, "/loop")
+    assert refused.value.outcome is Outcome.UNFINISHED
 
 
-async def test_byte_cap_is_enforced_while_reading(server: str) -> None:
-    with pytest.raises(FetchRejected, match="larger than"):
+async def test_byte_cap_is_enforced_while_reading_and_could_not_finish(server: str) -> None:
+    with pytest.raises(FetchRejected, match="larger than") as refused:
         await fetch(server, "/endless", max_bytes=1_000_000)
+    assert refused.value.outcome is Outcome.UNFINISHED
 
 
 async def test_deadline_covers_the_whole_download(server: str) -> None:
-    with pytest.raises(FetchFailed, match="longer than"):
+    with pytest.raises(FetchFailed, match="longer than") as failed:
         await fetch(server, "/slow", deadline_seconds=0.5)
+    assert failed.value.outcome is Outcome.UNFINISHED
 
 
-async def test_compressed_response_is_rejected(server: str) -> None:
-    with pytest.raises(FetchRejected, match="compressed"):
+async def test_compressed_response_is_unsupported(server: str) -> None:
+    with pytest.raises(FetchRejected, match="compressed") as refused:
         await fetch(server, "/gzip")
+    assert refused.value.outcome is Outcome.UNSUPPORTED
 
 
-async def test_non_media_is_rejected(server: str) -> None:
-    with pytest.raises(FetchRejected, match="not a supported"):
+async def test_non_media_is_unsupported(server: str) -> None:
+    with pytest.raises(FetchRejected, match="not an image or video format") as refused:
         await fetch(server, "/text")
+    assert refused.value.outcome is Outcome.UNSUPPORTED
 
 
-async def test_http_error_status_fails(server: str) -> None:
-    with pytest.raises(FetchFailed, match="HTTP 404"):
+async def test_http_error_status_could_not_finish(server: str) -> None:
+    with pytest.raises(FetchFailed, match="HTTP 404") as failed:
         await fetch(server, "/missing")
+    assert failed.value.outcome is Outcome.UNFINISHED
 
 
 async def test_host_not_allowed_is_rejected_without_connecting(server: str) -> None:
@@ -153,3 +161,38 @@ async def test_url_outside_the_policy_is_rejected(url: str) -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FetchRejected):
             await fetch_media(session, url, policy)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://images-ext-1.discordapp.net/external/aBc/https/example.com/a.png",
+        "https://images-ext-2.discordapp.net/external/aBc/https/example.com/a.png",
+        "https://IMAGES-EXT-12.discordapp.net./external/aBc/https/example.com/a.png",
+        "https://images-ext-1.discordapp.net:443/external/aBc/https/example.com/a.png",
+    ],
+)
+def test_discords_external_image_proxy_is_allowed_by_pattern(url: str) -> None:
+    check_url(yarl.URL(url), FetchPolicy(allowed_hosts=frozenset({"cdn.discordapp.com"})))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://images-ext-1.discordapp.net/external/aBc/https/example.com/a.png",
+        "https://images-ext-1.discordapp.net:8443/external/aBc/a.png",
+        "https://images-ext-1.discordapp.net.evil.example/external/a.png",
+        "https://evil-images-ext-1.discordapp.net/external/a.png",
+        "https://images-ext-x.discordapp.net/external/a.png",
+        "https://images-ext-1234.discordapp.net/external/a.png",
+        "https://images-ext-1.discordapp.com/external/a.png",
+        "https://images-ext-1.evil.discordapp.net/external/a.png",
+        "https://user@images-ext-1.discordapp.net/external/a.png",
+    ],
+)
+def test_lookalikes_of_the_external_image_proxy_are_refused(url: str) -> None:
+    # allow_http as for a local sandbox: the proxy's pattern stays https only even then.
+    policy = FetchPolicy(allowed_hosts=frozenset({"cdn.discordapp.com"}), allow_http=True)
+    with pytest.raises(FetchRejected) as refused:
+        check_url(yarl.URL(url), policy)
+    assert refused.value.outcome is Outcome.UNSUPPORTED

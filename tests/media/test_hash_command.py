@@ -53,6 +53,8 @@ def test_hash_command_reports_each_bad_file_and_exits_non_zero(
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out.count("good.png") == 2
-    assert "bomb.gif: rejected: declares 13000x13000" in captured.err
-    assert "notes.jpg: undecodable" in captured.err
+    assert (
+        "bomb.gif: crafted (refused as crafted or hostile): it declares 13000x13000" in captured.err
+    )
+    assert "notes.jpg: unsupported (unsupported or corrupt)" in captured.err
     assert "missing.png: can't read it" in captured.err

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -12,9 +14,10 @@ from aiohttp import web
 
 from media.fetch import FetchPolicy
 from media.hashing import MediaHashes
+from media.outcomes import Outcome
 from media.pipeline import MediaPipeline, MediaRef
 from media.workers import HashingPool, PoolClosed, PoolSettings
-from tests.media import samples
+from tests.media import jobs, samples
 
 PHOTOS = {name: samples.encode(samples.photo(n), "JPEG") for n, name in enumerate("abc", start=1)}
 
@@ -81,3 +84,27 @@ async def test_the_caches_hold_no_objects_for_the_garbage_collector_to_walk(serv
         cached = await pipeline.hash_ref(ref(host, "c"))
     assert after == before
     assert cached.cached and cached.hashes.hashed
+
+
+async def test_a_file_the_busy_pool_had_no_room_for_could_not_finish_and_is_not_cached(
+    server, tmp_path: Path
+) -> None:
+    host, downloads = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
+    async with (
+        jobs.Gates(tmp_path, "a") as gates,
+        aiohttp.ClientSession() as session,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        pipeline = MediaPipeline(session, pool, policy)
+        busy = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        turned_away = await pipeline.hash_ref(ref(host, "a"))
+        await gates.release("a")
+        await busy
+        later = await pipeline.hash_ref(ref(host, "a"))
+    assert turned_away.hashes.outcome is Outcome.UNFINISHED
+    assert "too busy to check it" in turned_away.hashes.reason
+    assert later.hashes.hashed and not later.cached
+    assert downloads["a"] == 2

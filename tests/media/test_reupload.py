@@ -6,6 +6,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from core.hashes import Hash
+from media.entries import entry_hashes
 from media.hashing import entry_hashes_for_image, hash_frame, hash_media
 from media.reupload import EDGE_CROPS, content_block, crop_share, rotate_inscribed
 from tests.media import samples
@@ -79,18 +80,18 @@ def test_animation_entry_has_no_still_image_variants() -> None:
 
 def test_entry_stores_both_hashes_of_its_picture_and_of_each_crop_and_rotation() -> None:
     entry = entry_hashes_for_image(samples.encode(samples.photo(5), "PNG"))
-    stored = entry.entry_hashes()
+    stored = entry_hashes([entry])
     frame = entry.frames[0]
-    assert stored[:2] == (frame.pdq, frame.phash)
-    assert {extra.pdq for extra in entry.extra} <= set(stored)
-    assert {extra.phash for extra in entry.extra} <= set(stored)
+    assert stored.own == (frame.pdq, frame.phash)
+    assert {extra.pdq for extra in entry.extra} <= set(stored.variants)
+    assert {extra.phash for extra in entry.extra} <= set(stored.variants)
 
 
 def test_entry_stores_only_the_phash_of_each_edge_crop() -> None:
     entry = entry_hashes_for_image(samples.encode(samples.photo(5), "PNG"))
     assert len(entry.edge_phash) == len(EDGE_CROPS)
     assert all(value.algorithm == "phash" for value in entry.edge_phash)
-    assert set(entry.edge_phash) <= set(entry.entry_hashes())
+    assert set(entry.edge_phash) <= set(entry_hashes([entry]).variants)
 
 
 def test_flat_edge_crops_are_not_stored() -> None:

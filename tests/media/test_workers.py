@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 
@@ -47,7 +48,7 @@ async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it
         assert normal.outcome is Outcome.HASHED
         assert not runaway.done()  # the normal job finished while the runaway still ran
         result = await runaway
-        assert result.outcome is Outcome.REJECTED
+        assert result.outcome is Outcome.UNFINISHED
         assert "longer than" in result.reason
         assert pool.killed == 1
         after = await asyncio.gather(*(pool.hash_media(photo_jpeg()) for _ in range(3)))
@@ -60,7 +61,7 @@ async def test_single_worker_pool_recovers_after_a_runaway() -> None:
     ) as pool:
         first = await pool.hash_media(jobs.HANG)
         second = await pool.hash_media(photo_jpeg())
-    assert first.outcome is Outcome.REJECTED
+    assert first.outcome is Outcome.UNFINISHED
     assert second.outcome is Outcome.HASHED
 
 
@@ -74,21 +75,44 @@ async def test_bomb_past_relaxed_caps_is_stopped_by_the_memory_cap() -> None:
     async with HashingPool(settings) as pool:
         bomb = await pool.hash_media(samples.gif_declaring(20000, 20000))
         after = await pool.hash_media(photo_jpeg())
-    assert bomb.outcome is Outcome.REJECTED
+    assert bomb.outcome is Outcome.UNFINISHED
     assert "memory" in bomb.reason
     assert after.outcome is Outcome.HASHED
 
 
-async def test_admission_is_bounded() -> None:
-    settings = PoolSettings(workers=1, max_waiting=1, job_seconds=2.0)
-    async with HashingPool(settings, job=jobs.hang_on_request) as pool:
-        running = asyncio.create_task(pool.hash_media(jobs.HANG))
-        waiting = asyncio.create_task(pool.hash_media(photo_jpeg()))
-        await asyncio.sleep(0.1)
-        with pytest.raises(PoolBusy):
+async def test_a_full_pool_makes_callers_wait_their_turn_first_come_first_served(
+    tmp_path: Path,
+) -> None:
+    settings = PoolSettings(workers=1, max_waiting=1, admission_seconds=600)
+    async with (
+        jobs.Gates(tmp_path, "abcd") as gates,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        tasks = [asyncio.create_task(pool.hash_media(gates.job(name))) for name in "abcd"]
+        order = []
+        for name in "abcd":
+            order.append(await gates.next_started())
+            if name == "a":
+                assert pool.pending == 4  # one running, one admitted, two waiting for room
+            await gates.release(order[-1])
+        results = await asyncio.gather(*tasks)
+    assert order == ["a", "b", "c", "d"]
+    assert [r.reason for r in results] == ["a", "b", "c", "d"]
+
+
+async def test_a_job_that_finds_no_room_in_time_says_why(tmp_path: Path) -> None:
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
+    async with (
+        jobs.Gates(tmp_path, "a") as gates,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        running = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        with pytest.raises(PoolBusy, match="too busy to check it"):
             await pool.hash_media(photo_jpeg())
-        assert (await running).outcome is Outcome.REJECTED
-        assert (await waiting).outcome is Outcome.HASHED
+        await gates.release("a")
+        assert (await running).reason == "a"
+        assert (await pool.hash_media(photo_jpeg())).outcome is Outcome.HASHED
 
 
 async def test_bad_input_suite_is_decided_in_workers_under_1_gib_and_5_s() -> None:
@@ -108,13 +132,13 @@ async def test_bad_input_suite_is_decided_in_workers_under_1_gib_and_5_s() -> No
         assert pool.killed == 0  # every file was decided by the checks, not by the deadline
     outcomes = {name: r.outcome for name, r in zip(hostile, results, strict=True)}
     assert outcomes == {
-        "gif bomb": Outcome.REJECTED,
-        "jpeg bomb": Outcome.REJECTED,
-        "png bomb": Outcome.REJECTED,
-        "webp bomb": Outcome.REJECTED,
-        "scans": Outcome.REJECTED,
-        "truncated": Outcome.UNDECODABLE,
-        "empty": Outcome.UNDECODABLE,
-        "text": Outcome.UNDECODABLE,
+        "gif bomb": Outcome.CRAFTED,
+        "jpeg bomb": Outcome.CRAFTED,
+        "png bomb": Outcome.CRAFTED,
+        "webp bomb": Outcome.CRAFTED,
+        "scans": Outcome.CRAFTED,
+        "truncated": Outcome.UNSUPPORTED,
+        "empty": Outcome.UNSUPPORTED,
+        "text": Outcome.UNSUPPORTED,
         "frames": Outcome.HASHED,
     }

@@ -7,11 +7,13 @@ import asyncio
 import random
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import Hash
-from db import takedowns
+from db import takedown_changes, takedowns
 from db.engine import Database
 from db.takedowns import NewEntry
 from media.hashing import FrameHashes, MediaHashes, Outcome
@@ -42,15 +44,24 @@ async def sync_all(index: LiveTakedownIndex) -> None:
         pass
 
 
-async def test_added_and_removed_entries_match_and_stop_matching(database: Database) -> None:
-    rng = random.Random(1)
+async def loaded(database: Database) -> LiveTakedownIndex:
     index = LiveTakedownIndex(database)
     await index.load()
+    return index
+
+
+async def listed(conn: AsyncConnection, *values: Hash) -> list[int]:
+    """Put each hash on the publisher's list as an entry of its own; their ids."""
+    entries = [NewEntry((value,)) for value in values]
+    return await takedowns.add_entries(conn, PUBLISHER, entries, source="hash", added_by=1)
+
+
+async def test_added_and_removed_entries_match_and_stop_matching(database: Database) -> None:
+    rng = random.Random(1)
+    index = await loaded(database)
     first, second = random_pdq(rng), random_pdq(rng)
     async with database.transaction() as conn:
-        ids = await takedowns.add_entries(
-            conn, PUBLISHER, [NewEntry((first,)), NewEntry((second,))], source="hash", added_by=1
-        )
+        ids = await listed(conn, first, second)
     await sync_all(index)
     assert await matched(index, PUBLISHER, first) == [ids[0]]
     assert await matched(index, PUBLISHER, second) == [ids[1]]
@@ -66,17 +77,12 @@ async def test_added_and_removed_entries_match_and_stop_matching(database: Datab
 
 async def test_a_removed_id_added_again_in_one_batch_ends_up_matching(database: Database) -> None:
     rng = random.Random(2)
-    index = LiveTakedownIndex(database)
-    await index.load()
+    index = await loaded(database)
     old, new = random_pdq(rng), random_pdq(rng)
     async with database.transaction() as conn:
-        (entry_id,) = await takedowns.add_entries(
-            conn, PUBLISHER, [NewEntry((old,))], source="hash", added_by=1
-        )
+        (entry_id,) = await listed(conn, old)
         await takedowns.remove_entry(conn, PUBLISHER, entry_id)
-        (again,) = await takedowns.add_entries(
-            conn, PUBLISHER, [NewEntry((new,))], source="hash", added_by=1
-        )
+        (again,) = await listed(conn, new)
     await sync_all(index)
     assert await matched(index, PUBLISHER, new) == [again]
     assert await matched(index, PUBLISHER, old) == []
@@ -231,3 +237,28 @@ async def test_a_cancelled_match_keeps_changes_out_until_its_thread_is_done(
     with pytest.raises(asyncio.CancelledError):
         await match
     await index.close()
+
+
+async def test_the_change_log_is_pruned_and_an_index_left_behind_reloads_whole(
+    database: Database,
+) -> None:
+    rng = random.Random(7)
+    ahead, behind = await loaded(database), await loaded(database)
+    first, second = random_pdq(rng), random_pdq(rng)
+    async with database.transaction() as conn:
+        (kept_id,) = await listed(conn, first)
+        (gone_id,) = await listed(conn, second)
+        await takedowns.remove_entry(conn, PUBLISHER, gone_id)
+    await sync_all(ahead)
+    assert await ahead.prune_changes() == 0  # nothing is a week old yet
+    later = datetime.now(UTC) + LiveTakedownIndex.CHANGES_KEPT + timedelta(minutes=1)
+    assert await ahead.prune_changes(now=later) == 2  # the newest change (the removal) stays
+    async with database.connect() as conn:
+        assert (await takedown_changes.changes_since(conn, 0)).count == 1
+
+    # `behind` never read those changes: it notices the gap and loads again from the tables.
+    async with database.transaction() as conn:
+        await listed(conn, random_pdq(rng))
+    await sync_all(behind)
+    assert await matched(behind, PUBLISHER, first) == [kept_id]
+    assert await matched(behind, PUBLISHER, second) == []

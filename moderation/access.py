@@ -12,46 +12,60 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from moderation.i18n import N_, member_texts
+from services.moderation_policy import MemberStanding, counts_as_admin, counts_as_moderator
+
 if TYPE_CHECKING:
     from bot import Lightstick
 
-NOT_A_MODERATOR = "Only this server's moderators can do that."
-NOT_AN_ADMIN = "Only this server's admins (Manage Server permission) can do that."
-SERVER_ONLY = "This works inside a server, not in DMs."
+NOT_A_MODERATOR = N_("Only this server's moderators can do that.")
+NOT_AN_ADMIN = N_("Only this server's admins (Manage Server permission) can do that.")
+SERVER_ONLY = N_("This works inside a server, not in DMs.")
 
 
 class AccessDenied(app_commands.CheckFailure):
     """The member lacks the role or permission; the message is shown to them as it is."""
 
+    def __init__(self, interaction: discord.Interaction, message: str) -> None:
+        super().__init__(member_texts(interaction)(message))
+
+
+def standing(member: discord.Member) -> MemberStanding:
+    permissions = member.guild_permissions
+    return MemberStanding(
+        manage_messages=permissions.manage_messages,
+        manage_guild=permissions.manage_guild,
+        administrator=permissions.administrator,
+        role_ids=frozenset(role.id for role in member.roles),
+    )
+
 
 def is_admin(member: discord.Member) -> bool:
-    return member.guild_permissions.manage_guild or member.guild_permissions.administrator
+    return counts_as_admin(standing(member))
 
 
 async def is_moderator(bot: Lightstick, member: discord.Member) -> bool:
-    if member.guild_permissions.manage_messages or is_admin(member):
-        return True
     settings = await bot.guild_settings.get(member.guild.id)
-    return settings.mod_role_id is not None and member.get_role(settings.mod_role_id) is not None
+    return counts_as_moderator(standing(member), settings.mod_role_id)
 
 
 def _member(interaction: discord.Interaction) -> discord.Member:
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
-        raise AccessDenied(SERVER_ONLY)
+        raise AccessDenied(interaction, SERVER_ONLY)
     return interaction.user
 
 
 async def require_moderator(interaction: discord.Interaction[Lightstick]) -> discord.Member:
     member = _member(interaction)
     if not await is_moderator(interaction.client, member):
-        raise AccessDenied(NOT_A_MODERATOR)
+        raise AccessDenied(interaction, NOT_A_MODERATOR)
     return member
 
 
 def require_admin(interaction: discord.Interaction) -> discord.Member:
     member = _member(interaction)
     if not is_admin(member):
-        raise AccessDenied(NOT_AN_ADMIN)
+        raise AccessDenied(interaction, NOT_AN_ADMIN)
     return member
 
 
@@ -73,3 +87,17 @@ def admins_only():  # type: ignore[no-untyped-def]
         return True
 
     return app_commands.check(predicate)
+
+
+def public_mod_channel(channel: discord.abc.GuildChannel) -> str | None:
+    """A warning when everyone can read the mod channel, else None.
+
+    Where everyone can read it, the report queue does not name reporters: the reported member
+    would learn who reported them.
+    """
+    if not channel.permissions_for(channel.guild.default_role).view_channel:
+        return None
+    return (
+        f"everyone can read {channel.mention}, and alerts and reports there name who reported "
+        "and show blurred previews. Hide it from @everyone and let only moderators see it"
+    )

@@ -6,7 +6,9 @@ to survive a restart (the member just runs the command again).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import discord
 
@@ -55,8 +57,27 @@ class PageView(discord.ui.View):
         await self._show(interaction, self.page + 1)
 
 
-async def send_pages(interaction: discord.Interaction, page_count: int, render: Renderer) -> None:
-    """Answer privately with page 1, and buttons when there is more than one page."""
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """The rows one page shows: `limit` of them from `offset` (newest first, as listed)."""
+
+    limit: int
+    offset: int
+
+
+async def send_pages(
+    interaction: discord.Interaction,
+    total: int,
+    per_page: int,
+    render_slice: Callable[[Slice], Awaitable[discord.Embed]],
+) -> None:
+    """Answer privately with the first page of `total` rows, and buttons when there is more
+    than one page; each page is rendered when shown."""
+    page_count = math.ceil(total / per_page)
+
+    async def render(page: int) -> discord.Embed:
+        return await render_slice(Slice(per_page, page * per_page))
+
     embed = await render(0)
     if page_count <= 1:
         await interaction.response.send_message(embed=embed, ephemeral=True)

@@ -1,5 +1,5 @@
-"""The rules behind reports that need no Discord: links, excerpts, limits, kept hashes, and what a
-queue message shows in each state."""
+"""The rules behind reports that need no Discord: links, excerpts, limits, and what a queue
+message shows in each state."""
 
 from __future__ import annotations
 
@@ -8,22 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cogs.moderation import ReportState, report_embed, report_view
-from cogs.reports import (
-    MessageLink,
-    account_too_new,
-    excerpt_of,
-    kept_hashes,
-    limit_answer,
-    parse_message_link,
-)
+from cogs.reports import account_too_new, excerpt_of, limit_answer
 from db.cases import Case
 from db.guild_settings import GuildSettings
 from db.reports import Report, Reporter
-from media.hashing import hash_media
-from tests.media.samples import encode, photo
+from moderation.i18n import texts
+from moderation.messages import MessageLink, parse_message_link
+from moderation.report_buttons import report_view
+from moderation.report_queue import ReportState, report_embed
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+ENGLISH = texts("en")
 
 
 @pytest.mark.parametrize(
@@ -61,10 +56,10 @@ def test_limits_answer_kindly_once_the_window_or_the_day_is_full() -> None:
         reporter_window_short_minutes=10,
         reporter_limit_daily=20,
     )
-    assert limit_answer(settings, in_window=4, in_day=19) is None
-    now = limit_answer(settings, in_window=5, in_day=5)
+    assert limit_answer(ENGLISH, settings, in_window=4, in_day=19) is None
+    now = limit_answer(ENGLISH, settings, in_window=5, in_day=5)
     assert now is not None and "last 10 minutes" in now and "Thank you" in now
-    today = limit_answer(settings, in_window=0, in_day=20)
+    today = limit_answer(ENGLISH, settings, in_window=0, in_day=20)
     assert today is not None and "tomorrow" in today
 
 
@@ -72,14 +67,6 @@ def test_account_age_is_checked_only_when_the_guild_sets_one() -> None:
     assert not account_too_new(NOW, 0, NOW)
     assert account_too_new(NOW - timedelta(days=6), 7, NOW)
     assert not account_too_new(NOW - timedelta(days=8), 7, NOW)
-
-
-def test_a_report_keeps_each_pictures_hashes_and_leaves_out_flat_frames() -> None:
-    picture = hash_media(encode(photo(3), "PNG"))
-    flat = hash_media(encode(photo(3).point(lambda _: 128), "PNG"))
-    own, variants = kept_hashes([picture, flat])
-    assert own == (picture.frames[0].pdq, picture.frames[0].phash)
-    assert all(h not in own for h in variants)
 
 
 def report(**changes: object) -> Report:
@@ -116,7 +103,7 @@ def shown(state: ReportState) -> str:
 
 
 def labels(state: ReportState) -> dict[str, bool]:
-    return {item.item.label: item.item.disabled for item in report_view(state).children}  # type: ignore[attr-defined]
+    return {item.item.label: item.item.disabled for item in report_view(state.report).children}  # type: ignore[attr-defined]
 
 
 def test_a_queue_message_names_the_author_the_reporters_and_links_the_message() -> None:

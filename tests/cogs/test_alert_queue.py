@@ -8,13 +8,13 @@ from dataclasses import replace
 import pytest
 
 import bot
-from cogs.moderation import FollowUp, Moderation
 from core.hashes import Hash
 from db import alerts, cases, takedowns
 from db.alerts import NewAlert
 from db.engine import Database
 from db.guild_settings import GuildSettings
 from db.takedowns import NewEntry
+from moderation.alerts import FollowUp, MatchAlerts
 from process_settings import load_settings
 
 GUILD = 7001
@@ -44,8 +44,8 @@ async def recorded_match(
 async def test_alerts_past_the_queue_are_counted_for_one_summary(
     lightstick: bot.Lightstick, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(Moderation, "FOLLOW_UPS_WAITING", 2)
-    moderation = Moderation(lightstick)  # not loaded: nothing posts, so the queue fills
+    monkeypatch.setattr(MatchAlerts, "WAITING", 2)
+    alerts_service = MatchAlerts(lightstick)  # not started: nothing posts, so the queue fills
     settings = GuildSettings(guild_id=GUILD)
     async with lightstick.db.transaction() as conn:
         entry = await takedowns.add_entry(
@@ -53,11 +53,11 @@ async def test_alerts_past_the_queue_are_counted_for_one_summary(
         )
     for message_id in (101, 102, 103, 104):
         alert, case = await recorded_match(lightstick.db, entry.id, entry.list_id, message_id)
-        moderation._follow_up(FollowUp(None, settings, alert, case, None, None, True))  # type: ignore[arg-type]
-    assert moderation._follow_ups.qsize() == 2
-    assert moderation._unposted[GUILD] == 2
+        alerts_service.queue_follow_up(FollowUp(None, settings, alert, case, None, None, True))  # type: ignore[arg-type]
+    assert alerts_service.waiting == 2
+    assert alerts_service.skipped(GUILD) == 2
     assert "case #4 in guild 7001 is recorded but its alert is skipped" in caplog.text
 
-    monkeypatch.setattr(Moderation, "FOLLOW_UPS_AT_SHUTDOWN_SECONDS", 0.1)
-    await moderation.cog_unload()  # nothing posts here, so shutdown gives up and says so
+    monkeypatch.setattr(MatchAlerts, "SHUTDOWN_SECONDS", 0.1)
+    await alerts_service.close()  # nothing posts here, so shutdown gives up and says so
     assert "Shutting down with 2 match alerts not posted; their cases are recorded" in caplog.text

@@ -1,0 +1,106 @@
+"""/cases: the numbered record of every action, newest first, for moderators.
+
+Asking for the record also posts again any open report whose queue message went missing, so a
+queue message someone deleted is never lost for good.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from db import cases as cases_db
+from db import reports as reports_db
+from db.cases import Case
+from moderation.access import moderators_only
+from moderation.names import CASE_KIND_NAMES
+from moderation.pagination import Slice, send_pages
+
+if TYPE_CHECKING:
+    from bot import Lightstick
+
+
+def describe_case(case: Case, report_number: int | None = None) -> str:
+    kind = CASE_KIND_NAMES[case.kind]
+    parts = [f"**#{case.number} · {kind}** · <t:{int(case.created_at.timestamp())}:R>"]
+    if case.user_id:
+        parts.append(f"Member: <@{case.user_id}>")
+    if case.moderator_id:
+        parts.append(f"By: <@{case.moderator_id}>")
+    if case.entry_id is not None:
+        distance = f" at distance {case.distance}" if case.distance is not None else ""
+        parts.append(f"Entry {case.entry_id}{distance}")
+    if report_number is not None:
+        parts.append(f"Report #{report_number}")
+    elif case.report_id is not None:
+        parts.append(f"Report id {case.report_id}")
+    line = " · ".join(parts)
+    return f"{line}\n{case.reason[:300]}" if case.reason else line
+
+
+class Cases(commands.Cog):
+    """The record of actions taken: who, what, which entry, by which moderator."""
+
+    PER_PAGE = 8  # keeps a page well under an embed's 4096-character description
+
+    def __init__(self, bot: Lightstick) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="cases", description="Moderators: the record of actions taken")
+    @app_commands.describe(user="Only the cases about this member")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_messages=True)
+    @moderators_only()
+    async def cases(
+        self, interaction: discord.Interaction[Lightstick], user: discord.User | None = None
+    ) -> None:
+        assert interaction.guild is not None
+        await self._answer(interaction, user)
+        reposted = await self.bot.report_queue.repost_missing(interaction.guild)
+        if reposted:
+            await interaction.followup.send(
+                f"{reposted} open report{'s' if reposted != 1 else ''} had no message in the "
+                "report queue; I posted them again.",
+                ephemeral=True,
+            )
+
+    async def _answer(
+        self, interaction: discord.Interaction[Lightstick], user: discord.User | None
+    ) -> None:
+        assert interaction.guild is not None
+        guild_id = interaction.guild.id
+        user_id = user.id if user else None
+        async with self.bot.db.connect() as conn:
+            total = await cases_db.count_cases(conn, guild_id, user_id=user_id)
+        if total == 0:
+            whom = f" about {user.mention}" if user else ""
+            await interaction.response.send_message(f"No cases{whom} yet.", ephemeral=True)
+            return
+        title = f"Cases about {user}" if user else f"Cases in {interaction.guild.name}"
+
+        async def render(rows: Slice) -> discord.Embed:
+            async with self.bot.db.connect() as conn:
+                found = await cases_db.list_cases(
+                    conn, guild_id, user_id=user_id, limit=rows.limit, offset=rows.offset
+                )
+                numbers = await reports_db.report_numbers(
+                    conn, [case.report_id for case in found if case.report_id is not None]
+                )
+            embed = discord.Embed(
+                title=title,
+                description="\n\n".join(
+                    describe_case(case, numbers.get(case.report_id or 0)) for case in found
+                ),
+                colour=discord.Colour.dark_grey(),
+            )
+            embed.set_footer(text=f"{total} case{'s' if total != 1 else ''} · newest first")
+            return embed
+
+        await send_pages(interaction, total, self.PER_PAGE, render)
+
+
+async def setup(bot: Lightstick) -> None:
+    await bot.add_cog(Cases(bot))

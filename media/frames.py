@@ -1,0 +1,156 @@
+"""Which frames of an animation or video to hash: what a viewer sees, not every Nth frame.
+
+Why: sampling 12 frames evenly by index let a listed picture shown for 10 s among flickering
+noise frames go unhashed (it sat between two samples). A viewer sees what stays on screen, so
+frames are chosen by display time:
+
+- the first frame (the thumbnail and first impression) and the last (a GIF that plays once
+  stays on it for good);
+- every picture shown for at least `MIN_SHOWN` in all, counting each time it comes back, so a
+  picture flashed between noise frames still adds up;
+- the first frame of every scene (a cut: the picture changes at once) that lasts `MIN_SHOWN`;
+- at least one frame every `SAMPLE_EVERY` of display time, for moving pictures.
+
+Near-identical frames are one picture: a cheap 32x32 grey signature is compared before anything
+is hashed, so a still held over hundreds of frames is hashed once. Every frame is looked at; the
+limits bound the work, and a file past them is "could not finish" (`MediaUnfinished`), never
+checked in part. Pure logic on decoded pictures: `media.decode` feeds it frames and times.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from media.formats import DecodeLimits
+from media.outcomes import MediaUnfinished
+
+MIN_SHOWN = 0.1  # seconds: shown this long in all, a picture registers with a viewer
+_ROUNDING = 0.001  # three frames of 1/30 s add up to 0.0999...: that is 100 ms
+SAMPLE_EVERY = 1.0  # seconds of display: a moving picture is hashed at least this often
+SIGNATURE_SIDE = 32  # grey pixels a side: finer than the 64x64 DCT's low band PDQ keeps
+# Mean absolute difference (0-255) of two signatures: at most SAME_PICTURE they hash alike;
+# from SCENE_CHANGE up the picture changed at once (a cut), not by motion.
+SAME_PICTURE = 3.0
+SCENE_CHANGE = 24.0
+LOOKS = 64  # different pictures remembered while their display time adds up
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedFrame:
+    image: Image.Image  # RGB, at most target_side on its longer side
+    index: int = 0  # frame number in an animation or video; 0 for a still image
+    time: float | None = None  # seconds from the start, for animations and video
+
+
+def signature(picture: Image.Image) -> np.ndarray:
+    """A 32x32 grey thumbnail, averaged (BOX), as float32: cheap to compare, blind to noise."""
+    grey = picture.convert("L").resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX)
+    return np.asarray(grey, dtype=np.float32).ravel()
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).mean())
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A frame that may be hashed: its signature, and its picture once made."""
+
+    signature: np.ndarray
+    index: int
+    time: float
+    picture: Callable[[], Image.Image]
+
+
+class FrameSampler:
+    """Feed every frame in display order with `add`, then `frames()` gives what to hash."""
+
+    def __init__(self, limits: DecodeLimits) -> None:
+        self.limits = limits
+        self._kept: list[DecodedFrame] = []
+        self._kept_signatures = np.empty((0, SIGNATURE_SIDE**2), dtype=np.float32)
+        self._looks = np.empty((0, SIGNATURE_SIDE**2), dtype=np.float32)
+        self._shown = np.empty(0, dtype=np.float64)
+        self._previous: np.ndarray | None = None
+        self._scene: _Candidate | None = None  # the first frame of the scene on screen
+        self._scene_shown = 0.0
+        self._last: _Candidate | None = None
+        self._last_sample = 0.0
+        self._stop = time.monotonic() + limits.work_seconds
+
+    def add(
+        self,
+        index: int,
+        start: float,
+        duration: float,
+        sig: np.ndarray,
+        picture: Callable[[], Image.Image],
+    ) -> None:
+        """One frame, shown from `start` for `duration` seconds; `picture` makes what to hash.
+
+        `picture` is called only while this frame is the decoder's current one (the last frame
+        stays current until `frames()`), so the first frame of each scene is made at once, in
+        case its scene lasts; other frames only when kept.
+        """
+        if time.monotonic() > self._stop:
+            raise MediaUnfinished(
+                f"looking at every frame took longer than {self.limits.work_seconds:g} s"
+            )
+        frame = _Candidate(sig, index, start, picture)
+        cut = self._previous is None or difference(sig, self._previous) >= SCENE_CHANGE
+        self._previous = sig
+        if cut:
+            made = picture()  # this frame may be kept once its scene has lasted MIN_SHOWN
+            frame.picture = lambda: made
+            self._scene, self._scene_shown = frame, 0.0
+        self._scene_shown += duration
+        shown = self._show(sig, duration)
+        long_enough = MIN_SHOWN - _ROUNDING
+        if index == 0 or shown >= long_enough or start - self._last_sample >= SAMPLE_EVERY:
+            self._keep(frame)
+        if self._scene is not None and self._scene_shown >= long_enough:
+            self._keep(self._scene)
+            self._scene = None
+        self._last = frame
+
+    def frames(self) -> tuple[DecodedFrame, ...]:
+        """The pictures to hash, in display order; the last frame is always among them."""
+        if self._last is not None:
+            self._keep(self._last)
+        return tuple(sorted(self._kept, key=lambda f: f.index))
+
+    def _show(self, sig: np.ndarray, duration: float) -> float:
+        """Add `duration` to the display time of the picture `sig` looks like; its total."""
+        if len(self._looks):
+            distances = np.abs(self._looks - sig).mean(axis=1)
+            nearest = int(distances.argmin())
+            if distances[nearest] <= SAME_PICTURE:
+                self._shown[nearest] += duration
+                return float(self._shown[nearest])
+        if len(self._looks) >= LOOKS:  # forget the picture shown least so far
+            weakest = int(self._shown.argmin())
+            self._looks[weakest], self._shown[weakest] = sig, duration
+        else:
+            self._looks = np.vstack([self._looks, sig])
+            self._shown = np.append(self._shown, duration)
+        return duration
+
+    def _keep(self, frame: _Candidate) -> None:
+        """Hash `frame` unless a near-identical picture is kept already."""
+        self._last_sample = max(self._last_sample, frame.time)
+        if len(self._kept_signatures):
+            distances = np.abs(self._kept_signatures - frame.signature).mean(axis=1)
+            if distances.min() <= SAME_PICTURE:
+                return
+        if len(self._kept) >= self.limits.max_hashed_frames:
+            raise MediaUnfinished(
+                f"it shows more than {self.limits.max_hashed_frames} different pictures; "
+                "the bot hashes up to that many from one file"
+            )
+        self._kept.append(DecodedFrame(frame.picture(), frame.index, frame.time))
+        self._kept_signatures = np.vstack([self._kept_signatures, frame.signature])

@@ -1,0 +1,371 @@
+"""Match alerts: a takedown-list match removed (or flagged) and recorded, then shown to the
+moderators with a blurred preview and buttons.
+
+Removing and recording happen at once; the alert, the DM to the author and a repeat timeout
+follow through a bounded queue, one at a time: in a raid, Discord rate-limits the mod channel,
+and removing the next re-upload must not wait for the last alert. A burst past the queue is
+counted and summarised in one message per server; every match is a case either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.vocabulary import AlertStatus, CaseKind
+from db import alerts as alerts_db
+from db import cases as cases_db
+from db import takedowns
+from db.alerts import MatchAlert, NewAlert
+from db.cases import Case
+from db.guild_settings import GuildSettings
+from media.fetch import FetchError
+from media.list_scope import ListMatch
+from media.matching import Tier
+from media.pipeline import HashedMedia
+from media.preview import blurred_preview
+from moderation.actions import CaseDraft
+from moderation.alert_buttons import alert_view
+from moderation.messages import message_url
+from moderation.mod_channel import mod_channel, preview_files
+from moderation.names import ALERT_DECISION_NAMES
+
+if TYPE_CHECKING:
+    from bot import Lightstick
+
+log = logging.getLogger(__name__)
+
+REMOVED_COLOUR = discord.Colour.red()
+REVIEW_COLOUR = discord.Colour.orange()
+DONE_COLOUR = discord.Colour.dark_grey()
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What is left to do after a match was removed (or not) and recorded."""
+
+    message: discord.Message
+    settings: GuildSettings
+    alert: MatchAlert
+    case: Case
+    preview: bytes | None  # blurred, made in memory
+    problem: str | None  # what the bot could not do, for the alert
+    removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntryInfo:
+    """What an alert may say about the matched entry (labels of other servers stay private)."""
+
+    entry_id: int | None
+    label: str
+    added_by: int | None
+    own_list: bool
+
+
+class MatchAlerts:
+    """Acts on a match (remove or flag, with its case) and posts the alert behind it."""
+
+    WAITING = 200  # alerts waiting to be posted; past this, a burst is summarised
+    SHUTDOWN_SECONDS = 5.0  # how long a shutdown waits for queued alerts
+
+    def __init__(self, bot: Lightstick) -> None:
+        self.bot = bot
+        self._follow_ups: asyncio.Queue[FollowUp] = asyncio.Queue(self.WAITING)
+        self._unposted: Counter[int] = Counter()  # guild id -> alerts skipped in a burst
+        self._poster: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._poster = asyncio.create_task(self._post_follow_ups(), name="match-alerts")
+
+    async def close(self) -> None:
+        """Post what is queued while the connection is still open, within reason."""
+        try:
+            await asyncio.wait_for(self._follow_ups.join(), self.SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning(
+                "Shutting down with %d match alerts not posted; their cases are recorded",
+                self._follow_ups.qsize(),
+            )
+        if self._poster is not None:
+            self._poster.cancel()
+
+    @property
+    def waiting(self) -> int:
+        """Alerts queued and not yet posted."""
+        return self._follow_ups.qsize()
+
+    def skipped(self, guild_id: int) -> int:
+        """Alerts of a server not posted in a burst, to be summarised."""
+        return self._unposted[guild_id]
+
+    # -- acting on a match -------------------------------------------------------------------
+
+    async def act_on_match(
+        self,
+        message: discord.Message,
+        media: HashedMedia,
+        found: ListMatch,
+        settings: GuildSettings,
+    ) -> bool:
+        """Remove (when policy says so) and record; returns whether the message is gone."""
+        assert message.guild is not None
+        # Only an alert shows a preview: no mod channel, no decoding for nothing.
+        shown = settings.previews and settings.mod_channel_id is not None
+        data = await self._media_bytes(media) if shown else None  # before the file is deleted
+        remove = found.removes and settings.takedown_action == "remove"
+        recorded: list[MatchAlert] = []
+
+        async def record_alert(conn: AsyncConnection, case: Case) -> None:
+            recorded.append(await self._record_alert(conn, message, media, found, case))
+
+        problem, case = None, None
+        if remove:
+            removal = await self.bot.actions.remove_message(
+                message, message.guild.id, _match_case(message, found, True), follow=record_alert
+            )
+            problem, case = removal.problem, removal.case
+        removed = case is not None
+        if case is None:
+            case = await self.bot.actions.record(
+                message.guild.id, _match_case(message, found, False), follow=record_alert
+            )
+        assert case is not None
+        preview = await asyncio.to_thread(blurred_preview, data) if data else None
+        self.queue_follow_up(
+            FollowUp(message, settings, recorded[0], case, preview, problem, removed)
+        )
+        return removed
+
+    async def _media_bytes(self, media: HashedMedia) -> bytes | None:
+        if media.data is not None:
+            return media.data
+        try:
+            return await self.bot.pipeline.fetch(media.ref)
+        except FetchError:
+            return None
+
+    async def _record_alert(
+        self,
+        conn: AsyncConnection,
+        message: discord.Message,
+        media: HashedMedia,
+        found: ListMatch,
+        case: Case,
+    ) -> MatchAlert:
+        assert message.guild is not None
+        frames = media.hashes.frames
+        frame = frames[found.match.frame] if 0 <= found.match.frame < len(frames) else frames[0]
+        alert = await alerts_db.create_alert(
+            conn,
+            NewAlert(
+                guild_id=message.guild.id,
+                channel_id=message.channel.id,
+                message_id=message.id,
+                author_id=message.author.id,
+                entry_id=found.match.entry_id,
+                list_id=found.list_id,
+                algorithm=found.match.algorithm,
+                distance=found.match.distance,
+                tier=str(found.match.tier),
+                removed=case.kind is CaseKind.TAKEDOWN,
+                upload_pdq=frame.pdq,
+                upload_phash=frame.phash,
+                case_id=case.id,
+            ),
+        )
+        await takedowns.record_match(conn, found.match.entry_id)
+        return alert
+
+    # -- the queue behind removals -----------------------------------------------------------
+
+    def queue_follow_up(self, follow_up: FollowUp) -> None:
+        """Queue an alert; past the queue's room it is counted for the burst summary."""
+        try:
+            self._follow_ups.put_nowait(follow_up)
+        except asyncio.QueueFull:
+            guild_id = follow_up.alert.guild_id
+            self._unposted[guild_id] += 1
+            log.warning(
+                "Alert queue full: case #%d in guild %s is recorded but its alert is skipped",
+                follow_up.case.number,
+                guild_id,
+            )
+
+    async def _post_follow_ups(self) -> None:
+        while True:
+            follow_up = await self._follow_ups.get()
+            message, settings = follow_up.message, follow_up.settings
+            try:
+                assert message.guild is not None
+                await self.post_alert(
+                    message.guild,
+                    settings,
+                    follow_up.alert,
+                    follow_up.case,
+                    follow_up.preview,
+                    follow_up.problem,
+                )
+                if follow_up.removed:
+                    await self.bot.actions.after_removal(message, settings)
+                if self._follow_ups.empty():
+                    await self._post_burst_summaries()
+            except Exception:
+                log.exception("Following up case #%d failed", follow_up.case.number)
+            finally:
+                self._follow_ups.task_done()
+
+    async def _post_burst_summaries(self) -> None:
+        """After a burst that overflowed the alert queue: one message per guild saying so."""
+        while self._unposted:
+            guild_id, skipped = self._unposted.popitem()
+            guild = self.bot.get_guild(guild_id)
+            settings = await self.bot.guild_settings.get(guild_id)
+            channel = guild.get_channel(settings.mod_channel_id or 0) if guild else None
+            if not isinstance(channel, discord.TextChannel):
+                continue
+            text = (
+                f"During a burst of matches I recorded {skipped} more without posting an alert "
+                "for each. Every one is a case: see `/cases`."
+            )
+            try:
+                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+            except discord.HTTPException as exc:
+                log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
+
+    # -- the alert ---------------------------------------------------------------------------
+
+    async def post_alert(
+        self,
+        guild: discord.Guild,
+        settings: GuildSettings,
+        alert: MatchAlert,
+        case: Case,
+        preview: bytes | None,
+        problem: str | None,
+    ) -> None:
+        channel = mod_channel(guild, settings, f"Match (case #{case.number})")
+        if channel is None:
+            return
+        embed = await self.alert_embed(guild, alert, case, problem)
+        content, mentions = None, discord.AllowedMentions.none()
+        needs_action = not alert.removed
+        if needs_action and settings.mod_role_id:
+            content = f"<@&{settings.mod_role_id}> a takedown-list match needs review."
+            mentions = discord.AllowedMentions(roles=[discord.Object(settings.mod_role_id)])
+        files = preview_files(channel, preview, embed)
+        try:
+            posted = await channel.send(
+                content, embed=embed, files=files, view=alert_view(alert), allowed_mentions=mentions
+            )
+        except discord.HTTPException as exc:
+            log.warning(
+                "Could not post the alert for case #%d in guild %s: %s", case.number, guild.id, exc
+            )
+            return
+        async with self.bot.db.transaction() as conn:
+            await alerts_db.set_alert_message(conn, alert.id, channel.id, posted.id)
+
+    async def refresh(self, interaction: discord.Interaction, alert: MatchAlert) -> None:
+        """Redraw the alert a button was clicked on, keeping its case number."""
+        assert interaction.guild is not None
+        embed = await self.alert_embed(interaction.guild, alert, None, None)
+        if interaction.message is not None and interaction.message.embeds:
+            footer = interaction.message.embeds[0].footer.text
+            if footer:
+                embed.set_footer(text=footer)
+        try:
+            if interaction.message is not None:
+                await interaction.message.edit(embed=embed, view=alert_view(alert))
+        except discord.HTTPException as exc:
+            log.info("Could not update alert %s: %s", alert.id, exc)
+
+    async def alert_embed(
+        self, guild: discord.Guild, alert: MatchAlert, case: Case | None, problem: str | None
+    ) -> discord.Embed:
+        async with self.bot.db.connect() as conn:
+            entry = await _entry_info(conn, guild.id, alert)
+            earlier = await cases_db.count_cases(conn, guild.id, user_id=alert.author_id) - 1
+        settings = await self.bot.guild_settings.get(guild.id)
+        confident = (
+            settings.pdq_confident_radius
+            if alert.algorithm == "pdq"
+            else settings.phash_confident_radius
+        )
+        if alert.removed:
+            title, colour = "Removed a takedown-list match", REMOVED_COLOUR
+        elif alert.tier == str(Tier.TAKEDOWN):
+            title, colour = "Takedown-list match, not removed: please review", REVIEW_COLOUR
+        else:
+            title, colour = "Possible takedown-list match: please review", REVIEW_COLOUR
+        embed = discord.Embed(title=title, colour=colour, timestamp=alert.created_at)
+        embed.add_field(name="Posted by", value=f"<@{alert.author_id}> ({alert.author_id})")
+        where = f"<#{alert.channel_id}>"
+        if not alert.removed:
+            where += f" · [jump]({message_url(guild.id, alert.channel_id, alert.message_id)})"
+        embed.add_field(name="Where", value=where)
+        embed.add_field(name="When", value=f"<t:{int(alert.created_at.timestamp())}:f>")
+        source = "this server's list" if entry.own_list else "a shared list"
+        added = f", added by <@{entry.added_by}>" if entry.added_by else ""
+        embed.add_field(
+            name="Entry", value=f"#{entry.entry_id} · {entry.label} ({source}{added})", inline=False
+        )
+        kind = "confident match" if alert.tier == str(Tier.TAKEDOWN) else "possible match"
+        embed.add_field(
+            name="Match",
+            value=(
+                f"{alert.algorithm.upper()} distance {alert.distance}: {kind} "
+                f"(the confident radius is {confident})"
+            ),
+        )
+        embed.add_field(
+            name="Author's history",
+            value=f"{earlier} earlier case{'s' if earlier != 1 else ''}"
+            if earlier > 0
+            else "No earlier cases",
+        )
+        if problem:
+            embed.add_field(name="Could not act", value=problem, inline=False)
+        if alert.status != AlertStatus.OPEN:
+            decision = ALERT_DECISION_NAMES[alert.status]
+            embed.add_field(
+                name="Decision", value=f"{decision} by <@{alert.resolved_by}>", inline=False
+            )
+            embed.colour = DONE_COLOUR
+        if case is not None:
+            embed.set_footer(text=f"Case #{case.number}")
+        return embed
+
+
+def _match_case(message: discord.Message, found: ListMatch, removed: bool) -> CaseDraft:
+    tier = str(found.match.tier)
+    return CaseDraft(
+        CaseKind.TAKEDOWN if removed else CaseKind.FLAG,
+        f"{tier} match ({found.match.algorithm}) of a takedown-list entry",
+        user_id=message.author.id,
+        channel_id=message.channel.id,
+        message_id=message.id,
+        entry_id=found.match.entry_id,
+        distance=found.match.distance,
+    )
+
+
+async def _entry_info(conn: AsyncConnection, guild_id: int, alert: MatchAlert) -> EntryInfo:
+    entry = (
+        await takedowns.get_entry_any_list(conn, alert.entry_id)
+        if alert.entry_id is not None
+        else None
+    )
+    if entry is None:
+        return EntryInfo(alert.entry_id, "(entry since removed)", None, True)
+    own_list = await takedowns.list_owner(conn, entry.list_id) == guild_id
+    label = entry.label if own_list or entry.label_shareable else "(label private)"
+    return EntryInfo(
+        entry.id, label or "(no label)", entry.added_by if own_list else None, own_list
+    )

@@ -1,0 +1,205 @@
+"""What the buttons on alerts and queue messages share: custom ids that survive a restart, and
+the **Timeout author** and **Ban author** steps, which work the same from either."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
+
+import discord
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.reports import Report
+from moderation.access import AccessDenied, require_moderator
+from moderation.replies import apologise
+
+if TYPE_CHECKING:
+    from bot import Lightstick
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_MINUTES = 60  # the "Timeout author" button when no repeat timeout is configured
+Label = tuple[str, discord.ButtonStyle]
+TAKE_DOWN: Label = ("Take down", discord.ButtonStyle.danger)
+AUTHOR_LABELS: dict[str, Label] = {
+    "timeout": ("Timeout author", discord.ButtonStyle.primary),
+    "ban": ("Ban author", discord.ButtonStyle.danger),
+}
+
+
+class GuildRecord(Protocol):
+    """An alert or a report: what a button's custom id points at."""
+
+    @property
+    def guild_id(self) -> int: ...
+
+
+R = TypeVar("R", bound=GuildRecord)
+
+
+class RecordButton:
+    """A label and style per action, and a custom id that holds the record's id, so the button
+    works after a restart. Mixed into a `DynamicItem`; the record is read from the database on
+    every click."""
+
+    KIND: ClassVar[str]  # "alert" or "report", the custom id's second part
+    LABELS: ClassVar[dict[str, Label]]
+    # What a click does: (interaction, record id, action); each kind of button names its own.
+    on_click: ClassVar[Callable[[discord.Interaction[Lightstick], int, str], Awaitable[None]]]
+
+    def __init__(self, record_id: int, action: str, *, disabled: bool = False) -> None:
+        label, style = self.LABELS[action]
+        custom_id = f"lightstick:{self.KIND}:{record_id}:{action}"
+        super().__init__(  # type: ignore[call-arg]
+            discord.ui.Button(label=label, style=style, disabled=disabled, custom_id=custom_id)
+        )
+        self.record_id = record_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["id"]), match["action"])
+
+    async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
+        await type(self).on_click(interaction, self.record_id, self.action)
+
+
+class ConfirmBan(discord.ui.View):
+    """A second click before a ban: bans are hard to undo for the member."""
+
+    def __init__(self, owner_id: int) -> None:
+        super().__init__(timeout=60)
+        self.owner_id = owner_id
+        self.confirmed: discord.Interaction | None = None
+
+    @discord.ui.button(label="Ban", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message("This isn't your confirmation.", ephemeral=True)
+            return
+        self.confirmed = interaction
+        self.stop()
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        await interaction.response.edit_message(content="Not banned.", view=None)
+        self.stop()
+
+
+async def clicked_record(
+    interaction: discord.Interaction[Lightstick],
+    record_id: int,
+    load: Callable[[AsyncConnection, int], Awaitable[R | None]],
+    what: str,
+) -> tuple[discord.Member, R] | None:
+    """The moderator who clicked and the record the button is on, read fresh from the database;
+    None once whoever clicked has been told why not (not a moderator, record gone)."""
+    try:
+        moderator = await require_moderator(interaction)
+    except AccessDenied as exc:
+        await interaction.response.send_message(str(exc), ephemeral=True)
+        return None
+    async with interaction.client.db.connect() as conn:
+        record = await load(conn, record_id)
+    if record is None or record.guild_id != interaction.guild_id:
+        await interaction.response.send_message(f"That {what} no longer exists.", ephemeral=True)
+        return None
+    return moderator, record
+
+
+@asynccontextmanager
+async def apologising(interaction: discord.Interaction, doing: str) -> AsyncIterator[None]:
+    """An unexpected error in a button's work: logged with its cause, a short apology shown."""
+    try:
+        yield
+    except Exception:
+        log.exception("%s failed", doing)
+        await apologise(interaction)
+
+
+def closes_report(report: Report | None) -> bool:
+    """Timeout or ban decides a report on a member; on a message, its content still needs one."""
+    return report is not None and report.target_kind == "user" and report.is_open
+
+
+async def fetch_member(guild: discord.Guild, user_id: int) -> discord.Member | None:
+    """The member from the cache, or from Discord; None if they left."""
+    member = guild.get_member(user_id)
+    if member is None:
+        try:
+            member = await guild.fetch_member(user_id)
+        except discord.HTTPException:
+            return None
+    return member
+
+
+@dataclass(frozen=True, slots=True)
+class OnAuthor:
+    """A moderator's step against the author of an alert's or a report's message (or the
+    reported member), and the report it may close."""
+
+    moderator: discord.Member
+    author_id: int
+    reason: str
+    report: Report | None = None
+
+    def report_fields(self) -> dict[str, Any]:
+        """The report the action names, and whether the action closes it."""
+        report = self.report
+        return {"report_id": report.id if report else None, "close_report": closes_report(report)}
+
+
+async def timeout_author(interaction: discord.Interaction[Lightstick], step: OnAuthor) -> bool:
+    """The "Timeout author" button of an alert or a report; whether the member is timed out."""
+    guild = interaction.guild
+    assert guild is not None
+    member = await fetch_member(guild, step.author_id)
+    if member is None:
+        await interaction.response.send_message(
+            "The author is no longer in the server.", ephemeral=True
+        )
+        return False
+    settings = await interaction.client.guild_settings.get(guild.id)
+    minutes = settings.timeout_on_repeat_minutes or TIMEOUT_MINUTES
+    problem = await interaction.client.actions.timeout_member(
+        member,
+        minutes=minutes,
+        moderator=step.moderator,
+        reason=step.reason,
+        **step.report_fields(),
+    )
+    await interaction.response.send_message(
+        problem or f"{member.mention} is timed out for {minutes} minutes.", ephemeral=True
+    )
+    return problem is None
+
+
+async def ban_author(interaction: discord.Interaction[Lightstick], step: OnAuthor) -> bool:
+    """The "Ban author" button of an alert or a report, with a confirmation; whether banned."""
+    guild = interaction.guild
+    assert guild is not None
+    confirm = ConfirmBan(step.moderator.id)
+    await interaction.response.send_message(
+        f"Ban <@{step.author_id}> from the server? Their earlier messages stay.",
+        view=confirm,
+        ephemeral=True,
+    )
+    if await confirm.wait() or confirm.confirmed is None:
+        return False
+    problem = await interaction.client.actions.ban_user(
+        guild,
+        discord.Object(step.author_id),
+        moderator=step.moderator,
+        reason=step.reason,
+        **step.report_fields(),
+    )
+    await confirm.confirmed.response.edit_message(
+        content=problem or f"<@{step.author_id}> is banned.", view=None
+    )
+    return problem is None

@@ -1,0 +1,43 @@
+"""Posting in the mod channel: finding it, and attaching the blurred preview as a spoiler.
+
+The preview itself is made in memory by `media.preview`; this only attaches it, or says on the
+embed why it isn't there.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import discord
+
+from db.guild_settings import GuildSettings
+
+log = logging.getLogger(__name__)
+
+PREVIEW_NAME = "SPOILER_lightstick-preview.jpg"  # "SPOILER_" makes Discord blur it until clicked
+
+
+def preview_files(
+    channel: discord.TextChannel, preview: bytes | None, embed: discord.Embed
+) -> list[discord.File]:
+    """The blurred preview as a spoiler file, or a note on the embed when it can't be attached."""
+    if not preview:
+        return []
+    if not channel.permissions_for(channel.guild.me).attach_files:
+        embed.add_field(
+            name="Preview", value="Not shown: I'm missing Attach Files here.", inline=False
+        )
+        return []
+    return [discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=True)]
+
+
+def mod_channel(
+    guild: discord.Guild, settings: GuildSettings, what: str
+) -> discord.TextChannel | None:
+    """The server's mod channel, or None after logging that `what` has nowhere to go."""
+    channel = guild.get_channel(settings.mod_channel_id) if settings.mod_channel_id else None
+    if isinstance(channel, discord.TextChannel):
+        return channel
+    log.warning("%s in guild %s, but no mod channel is set; see /config check", what, guild.id)
+    return None

@@ -1,0 +1,283 @@
+"""The buttons on a report's queue message: **Take down**, **Dismiss**, **Timeout author**,
+**Ban author**, and the dismissal form.
+
+Take down and Dismiss decide a report once; Timeout and Ban stay until it is dismissed, so a
+moderator can still act on the author after the message is gone. Each click reads the report
+from the database and acts through `bot.actions`, so every decision is a case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ClassVar
+
+import discord
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.vocabulary import CaseKind, ReportStatus
+from db import reports as reports_db
+from db import takedowns
+from db.reports import CATEGORIES, Report
+from db.takedowns import NewEntry
+from moderation.actions import CaseDraft, Decision
+from moderation.buttons import (
+    AUTHOR_LABELS,
+    TAKE_DOWN,
+    Label,
+    OnAuthor,
+    RecordButton,
+    apologising,
+    ban_author,
+    clicked_record,
+    closes_report,
+    timeout_author,
+)
+from moderation.forms import form_id
+
+if TYPE_CHECKING:
+    from bot import Lightstick
+
+log = logging.getLogger(__name__)
+
+ALREADY_DECIDED = "Someone already decided on this report."
+
+
+def report_view(report: Report) -> discord.ui.View:
+    """Take down and Dismiss decide once; Timeout and Ban stay until the report is dismissed."""
+    view = discord.ui.View(timeout=None)
+    decided = not report.is_open
+    if report.target_kind == "message":
+        view.add_item(ReportButton(report.id, "takedown", disabled=decided))
+    view.add_item(ReportButton(report.id, "dismiss", disabled=decided))
+    dismissed = report.status == ReportStatus.DISMISSED
+    view.add_item(ReportButton(report.id, "timeout", disabled=dismissed))
+    view.add_item(ReportButton(report.id, "ban", disabled=dismissed))
+    return view
+
+
+def report_reason(report: Report) -> str:
+    """How actions on a report name it, on cases and takedown entries."""
+    return f"Report #{report.number}: {CATEGORIES.get(report.category, report.category)}"
+
+
+class DismissModal(discord.ui.Modal):
+    """Dismissing a report, with an optional reason the moderators (not the reporters) see."""
+
+    def __init__(self, custom_id: str, report: Report) -> None:
+        super().__init__(
+            title=f"Dismiss report #{report.number}", timeout=None, custom_id=custom_id
+        )
+        self.report_id = report.id
+        self.reason = discord.ui.TextInput(
+            custom_id="dismiss-reason",
+            style=discord.TextStyle.paragraph,
+            placeholder="Optional: why no action is needed",
+            required=False,
+            max_length=300,
+        )
+        self.add_item(
+            discord.ui.Label(
+                text="Reason",
+                description="Kept on the case; reporters don't see it.",
+                component=self.reason,
+            )
+        )
+
+    async def on_submit(self, interaction: discord.Interaction[Lightstick]) -> None:  # type: ignore[override]
+        await on_report_button(
+            interaction, self.report_id, "dismissed", reason=self.reason.value.strip()
+        )
+
+
+async def on_report_button(
+    interaction: discord.Interaction[Lightstick],
+    report_id: int,
+    action: str,
+    *,
+    reason: str = "",
+) -> None:
+    """A queue button, or (`action` "dismissed") the dismissal form sent back."""
+    clicked = await clicked_record(interaction, report_id, reports_db.get_report, "report")
+    if clicked is None:
+        return
+    moderator, report = clicked
+    async with apologising(interaction, f"Report button {action} on report {report_id}"):
+        if action == "takedown":
+            await _take_down(interaction, report, moderator)
+        elif action == "dismiss":
+            await _ask_dismissal(interaction, report)
+        elif action == "dismissed":
+            await _dismiss(interaction, report, moderator, reason)
+        else:
+            await _act_on_author(interaction, report, moderator, action)
+
+
+class ReportButton(
+    RecordButton,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"lightstick:report:(?P<id>[0-9]+):(?P<action>takedown|dismiss|timeout|ban)",
+):
+    """A button on a report's queue message; the report is read from the database on each click."""
+
+    KIND = "report"
+    LABELS: ClassVar[dict[str, Label]] = {
+        "takedown": TAKE_DOWN,
+        "dismiss": ("Dismiss", discord.ButtonStyle.secondary),
+        **AUTHOR_LABELS,
+    }
+    on_click = staticmethod(on_report_button)
+
+
+def _draft(kind: CaseKind, report: Report, moderator: discord.Member, reason: str) -> CaseDraft:
+    return CaseDraft(
+        kind,
+        reason,
+        user_id=report.target_user_id,
+        moderator_id=moderator.id,
+        channel_id=report.channel_id,
+        message_id=report.message_id,
+        report_id=report.id,
+    )
+
+
+async def _take_down(
+    interaction: discord.Interaction[Lightstick], report: Report, moderator: discord.Member
+) -> None:
+    bot = interaction.client
+    guild = interaction.guild
+    assert guild is not None
+    if not report.is_open or report.target_kind != "message":
+        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        return
+    await interaction.response.defer(ephemeral=True, thinking=True)
+
+    async def list_media(conn: AsyncConnection, closed: Report, draft: CaseDraft) -> CaseDraft:
+        entry_id = await _list_reported_media(conn, closed, moderator)
+        return dataclasses.replace(draft, entry_id=entry_id)
+
+    decision = Decision(_closing(report, ReportStatus.TAKEN_DOWN, moderator), list_media)
+
+    draft = _draft(
+        CaseKind.REPORT_TAKEDOWN, report, moderator, f"{report_reason(report)}: taken down"
+    )
+    # Already deleted by its author is fine: the hashes were kept at report time.
+    where = None
+    if not report.hidden and report.channel_id and report.message_id:
+        where = (report.channel_id, report.message_id)
+    removal = await bot.actions.take_down(guild.id, where, draft, gate=decision)
+    if removal.problem:
+        await interaction.followup.send(removal.problem, ephemeral=True)
+        return
+    case = removal.case
+    if case is None:
+        await interaction.followup.send(ALREADY_DECIDED, ephemeral=True)
+        return
+    if case.entry_id is not None:
+        await bot.takedown_index.sync()
+        listed = "Copies of its picture will be removed automatically from now on."
+    else:
+        listed = "It had no picture to add to the takedown list."
+    await interaction.followup.send(f"Taken down (case #{case.number}). {listed}", ephemeral=True)
+    await bot.report_queue.show(guild, report.id)
+    assert decision.closed is not None
+    bot.report_queue.tell_reporters(guild, decision.closed)
+
+
+async def _list_reported_media(
+    conn: AsyncConnection, report: Report, moderator: discord.Member
+) -> int | None:
+    """Put the hashes kept at report time on the takedown list: the entry's id, or None."""
+    own = await reports_db.stored_hashes(conn, report.id)
+    if not own:
+        return None
+    existing = await takedowns.find_existing_hashes(conn, report.guild_id, own)
+    fresh = tuple(h for h in own if h not in existing)
+    if not fresh:
+        return next(iter(existing.values()))
+    variants = tuple(await reports_db.stored_hashes(conn, report.id, variants=True))
+    entry = await takedowns.add_entry(
+        conn,
+        report.guild_id,
+        NewEntry(fresh, label=report_reason(report), variants=variants),
+        source="report",
+        added_by=moderator.id,
+    )
+    return entry.id
+
+
+async def _ask_dismissal(interaction: discord.Interaction[Lightstick], report: Report) -> None:
+    if not report.is_open:
+        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        return
+    form = DismissModal(form_id("dismiss", interaction), report)
+    await interaction.client.forms.show(interaction, form)
+
+
+async def _dismiss(
+    interaction: discord.Interaction[Lightstick],
+    report: Report,
+    moderator: discord.Member,
+    reason: str,
+) -> None:
+    bot = interaction.client
+    assert interaction.guild is not None
+    decision = Decision(_closing(report, ReportStatus.DISMISSED, moderator, reason or None))
+    text = f"{report_reason(report)}: dismissed" + (f" ({reason})" if reason else "")
+    draft = _draft(CaseKind.REPORT_DISMISSED, report, moderator, text)
+    case = await bot.actions.record(report.guild_id, draft, gate=decision)
+    if case is None:
+        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        return
+    after = (
+        " The message had been hidden and can't be restored; let its author know they may "
+        "post it again."
+        if report.hidden
+        else ""
+    )
+    await interaction.response.send_message(
+        f"Dismissed (case #{case.number}).{after}", ephemeral=True
+    )
+    await bot.report_queue.show(interaction.guild, report.id)
+    assert decision.closed is not None
+    bot.report_queue.tell_reporters(interaction.guild, decision.closed)
+
+
+async def _act_on_author(
+    interaction: discord.Interaction[Lightstick],
+    report: Report,
+    moderator: discord.Member,
+    action: str,
+) -> None:
+    """Timeout or ban the reported member (or the reported message's author)."""
+    bot = interaction.client
+    guild = interaction.guild
+    assert guild is not None
+    if report.status == ReportStatus.DISMISSED:
+        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        return
+    act = timeout_author if action == "timeout" else ban_author
+    step = OnAuthor(moderator, report.target_user_id, report_reason(report), report)
+    done = await act(interaction, step)
+    if not done:
+        return
+    await bot.report_queue.show(guild, report.id)
+    if closes_report(report):
+        async with bot.db.connect() as conn:
+            closed = await reports_db.get_report(conn, report.id)
+        if closed is not None and closed.status == ReportStatus.ACTIONED:
+            bot.report_queue.tell_reporters(guild, closed)
+
+
+def _closing(
+    report: Report, status: ReportStatus, moderator: discord.Member, reason: str | None = None
+) -> Callable[[AsyncConnection], Awaitable[Report | None]]:
+    """Close the report as decided, unless someone already did."""
+
+    async def close(conn: AsyncConnection) -> Report | None:
+        return await reports_db.resolve(
+            conn, report.id, status=status, resolved_by=moderator.id, reason=reason
+        )
+
+    return close

@@ -1,0 +1,164 @@
+"""The catalogs are whole and agree with the code: every string the code marks (and every
+command string the tree shows) has a translation in every language, with the same placeholders;
+the shipped `.mo` is compiled from the `.po`; Korean command names are names Discord accepts;
+and the forms and posts still fit Discord's limits in every language (counted in characters,
+as Discord counts them)."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import string
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+import locales
+from cogs.reports import ReportForm
+from cogs.rules import RuleModal, rules_embed
+from db.rules import Rule
+from moderation.i18n import texts
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {**DEFAULT_KEYWORDS, "tr": None, "plural": (1, 2), "plural_text": (1, 2)}
+TRANSLATED = [language for language in locales.LANGUAGES if language != locales.SOURCE_LANGUAGE]
+DISCORD_NAME = re.compile(r"^[-_'\w]{1,32}$")
+
+
+@cache
+def strings_in_the_code() -> frozenset[tuple[str | None, str]]:
+    """(context, msgid) of every marked string and command string, extracted as pybabel does."""
+    method_map = [("bot.py", "lightstick_commands"), ("**.py", "python")]
+    found = set()
+    for folder in ("cogs", "moderation", "."):
+        for _name, _line, message, _comments, context in extract_from_dir(
+            ROOT / folder if folder != "." else ROOT,
+            method_map=method_map if folder == "." else [("**.py", "python")],
+            keywords=KEYWORDS,
+        ):
+            if folder == "." and _name != "bot.py":
+                continue
+            msgid = message[0] if isinstance(message, tuple) else message
+            found.add((context, msgid))
+    return frozenset(found)
+
+
+@cache
+def po(language: str) -> Catalog:
+    path = locales.DIRECTORY / language / "LC_MESSAGES" / f"{locales.DOMAIN}.po"
+    with path.open("rb") as file:
+        return read_po(file, locale=language)
+
+
+def entries(language: str) -> list[Message]:
+    return [m for m in po(language) if m.id]
+
+
+def fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_string_in_the_code_has_a_translation(language: str) -> None:
+    catalog = po(language)
+    missing = []
+    for context, msgid in sorted(strings_in_the_code(), key=str):
+        entry = catalog.get(msgid, context=context)
+        forms = entry.string if entry is not None else ""
+        forms = forms if isinstance(forms, tuple) else (forms,)
+        if entry is None or entry.fuzzy or not all(forms):
+            missing.append((context, msgid))
+    assert missing == []
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translations_keep_the_placeholders_of_their_source(language: str) -> None:
+    differ = []
+    for entry in entries(language):
+        sources = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        expected = set().union(*(fields(source) for source in sources))
+        differ += [(entry.id, form) for form in forms if fields(form) - expected]
+        if not isinstance(entry.id, tuple):
+            differ += [(entry.id, form) for form in forms if fields(form) != expected]
+    assert differ == []
+
+
+def test_a_placeholder_that_differs_is_found() -> None:
+    assert fields("신고 **#{numbr}**") != fields("report **#{number}**")
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_shipped_catalog_is_compiled_from_the_po(language: str) -> None:
+    compiled = gettext.translation(
+        locales.DOMAIN, localedir=locales.DIRECTORY, languages=[language]
+    )
+    stale = []
+    for entry in entries(language):
+        if isinstance(entry.id, tuple):
+            got = compiled.ngettext(entry.id[0], entry.id[1], 1)
+            want = entry.string[0]
+        elif entry.context:
+            got, want = compiled.pgettext(entry.context, entry.id), entry.string
+        else:
+            got, want = compiled.gettext(entry.id), entry.string
+        if got != want:
+            stale.append(entry.id)
+    assert stale == []
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translated_command_names_are_names_discord_accepts(language: str) -> None:
+    bad = []
+    for entry in entries(language):
+        if entry.context == "command name" and " " not in entry.id:  # a context menu has spaces
+            ok = bool(DISCORD_NAME.match(entry.string)) and entry.string == entry.string.lower()
+        elif entry.context == "command name":
+            ok = 1 <= len(entry.string) <= 32
+        elif entry.context == "option name":
+            ok = bool(DISCORD_NAME.match(entry.string)) and entry.string == entry.string.lower()
+        elif entry.context in ("command description", "option description", "choice"):
+            ok = 1 <= len(entry.string) <= 100
+        else:
+            continue
+        if not ok:
+            bad.append((entry.context, entry.id, entry.string))
+    assert bad == []
+
+
+@pytest.mark.parametrize("language", locales.LANGUAGES)
+def test_the_report_and_rule_forms_fit_discords_limits(language: str) -> None:
+    tr = texts(language)
+
+    async def done(*_: object) -> None:
+        return None
+
+    for form in (
+        ReportForm(tr, "report:1", tr("Report this message"), done),
+        ReportForm(tr, "report:2", tr("Report this member"), done),
+        RuleModal(tr, tr("Edit rule {number}", number=25), done),
+    ):
+        assert len(form.title) <= 45
+        payload = form.to_dict()
+        for text in re.findall(r"'(?:label|text)': '([^']*)'", str(payload)):
+            assert len(text) <= 45, text
+        for text in re.findall(r"'(?:placeholder|description)': '([^']*)'", str(payload)):
+            assert len(text) <= 100, text
+
+
+@pytest.mark.parametrize("language", locales.LANGUAGES)
+def test_the_rules_embed_framing_fits_with_the_longest_server_name(language: str) -> None:
+    rule = Rule(1, 1, 25, "t" * 250, "b" * 1024, datetime.now(UTC))
+    embed = rules_embed(texts(language), "n" * 100, [rule])
+    assert len(embed.title or "") <= 256
+    assert all(len(f.name or "") <= 256 for f in embed.fields)
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_no_reply_outgrows_a_discord_message(language: str) -> None:
+    assert [e.id for e in entries(language) if len(str(e.string)) > 1800] == []
