@@ -120,10 +120,11 @@ class BotProcess:
                 since=since,
             )
 
-    async def wait_for_log(self, text: str, timeout: float = 15.0) -> str:
-        """The first line of the bot's output containing `text`."""
+    async def wait_for_log(self, text: str, timeout: float = 15.0, *, since: int = 0) -> str:
+        """The first line of the bot's output containing `text`, from line `since` on (pass
+        `len(process.lines)` taken before an action to wait for what the action logs)."""
         async with asyncio.timeout(timeout):
-            seen = 0
+            seen = since
             while True:
                 for line in self.lines[seen:]:
                     if text in line:

@@ -76,7 +76,8 @@ async def scanned_up_to(database_url: str, message: Message) -> None:
 
         async def position() -> int:
             async with database.connect() as conn:
-                return await scan_positions.get_position(conn, message.channel_id) or 0
+                positions = await scan_positions.guild_positions(conn, message.guild_id)
+            return positions.get(message.channel_id, 0)
 
         for _ in range(300):
             if await position() >= message.id:
@@ -119,6 +120,7 @@ async def test_two_shard_processes_on_one_postgresql_act_as_one_bot(
         assert f"Subscribed to list `{code[1]}`" in subscribed
 
         # A takedown added through the first process reaches the second one's index.
+        logged = len(second.lines)
         added = await say(
             publisher.member("moderator"),
             "takedown add",
@@ -126,7 +128,7 @@ async def test_two_shard_processes_on_one_postgresql_act_as_one_bot(
             label="fake of idol A",
         )
         assert "Added entry" in added
-        await second.wait_for_log("Takedown index: applied")
+        await second.wait_for_log("Takedown index: applied", since=logged)
         removed = await subscriber.member("fan").send(
             subscriber.channel("general"), "", files=[("copy.jpg", reupload())]
         )
