@@ -38,8 +38,10 @@ from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_text
 from moderation.replies import send_ephemeral
 from moderation.report_queue import ReportQueue
 from moderation.scanning import MessageScanner
+from moderation.unreadable import UnreadableFiles
 from process_settings import Settings, SettingsError, load_settings
 from services.live_index import LiveTakedownIndex
+from services.retention import RetentionJob
 
 log = logging.getLogger("lightstick")
 
@@ -52,6 +54,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.takedowns",
     "cogs.reports",
     "cogs.cases",
+    "cogs.privacy",
 )
 
 # What the invite link asks for; README.md explains each one and /config check verifies them.
@@ -253,10 +256,12 @@ class Lightstick(commands.AutoShardedBot):
         self.takedown_index = LiveTakedownIndex(database)
         self.actions = ModerationActions(self)
         self.alerts = MatchAlerts(self)
+        self.unreadable = UnreadableFiles(self)
         self.report_queue = ReportQueue(self)
         self.forms = OpenForms(self)
         self.scanner = MessageScanner(self)
         self.loop_lag = LoopLagMonitor()
+        self.retention = RetentionJob(database, self.guild_settings)
         self._started = False  # the first READY has been seen
         self._pipeline = pipeline
         self.failed_extensions: dict[str, str] = {}
@@ -274,7 +279,9 @@ class Lightstick(commands.AutoShardedBot):
         self.takedown_index.start_polling()
         self.guild_settings.start_polling()
         self.alerts.start()
+        self.unreadable.start()
         self.scanner.start()
+        self.retention.start()
         await self.tree.set_translator(CommandTranslator())
         await self.load_extensions(EXTENSIONS)
         try:
@@ -323,7 +330,9 @@ class Lightstick(commands.AutoShardedBot):
         # While the connection is still open: scanning stops, queued alerts are posted.
         await self.scanner.close()
         await self.alerts.close()
+        await self.unreadable.close()
         await self.report_queue.close()
+        await self.retention.close()
         self.loop_lag.stop()
         await self.guild_settings.stop_polling()
         await self.takedown_index.close()
@@ -453,6 +462,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Our own loggers: their DEBUG lines name ids and counts, never content.
+OWN_LOGGERS = ("lightstick", "cogs", "moderation", "services", "media", "db", "core")
+
+
+def setup_logging(level_name: str) -> None:
+    """The log at `level_name` for our own modules; other libraries' at INFO at most, because
+    their DEBUG lines carry what must never reach a log: discord.py's every gateway event
+    (message content) and interaction URLs (tokens), aiosqlite's SQL parameters (reports'
+    text and notes)."""
+    level = getattr(logging, level_name)
+    discord.utils.setup_logging(level=max(level, logging.INFO))
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "hash":
@@ -463,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         return fail(f"Lightstick can't start: {exc}", EXIT_USAGE)
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level))
+    setup_logging(settings.log_level)
     try:
         return asyncio.run(run_bot(settings))
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from db.cases import Case
 from moderation.access import moderators_only
 from moderation.names import CASE_KIND_NAMES
 from moderation.pagination import Slice, send_pages
+from moderation.shown_text import fit_embed, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -38,7 +39,7 @@ def describe_case(case: Case, report_number: int | None = None) -> str:
     elif case.report_id is not None:
         parts.append(f"Report id {case.report_id}")
     line = " · ".join(parts)
-    return f"{line}\n{case.reason[:300]}" if case.reason else line
+    return f"{line}\n{shorten(case.reason, 300)}" if case.reason else line
 
 
 class Cases(commands.Cog):
@@ -97,7 +98,7 @@ class Cases(commands.Cog):
                 colour=discord.Colour.dark_grey(),
             )
             embed.set_footer(text=f"{total} case{'s' if total != 1 else ''} · newest first")
-            return embed
+            return fit_embed(embed)
 
         await send_pages(interaction, total, self.PER_PAGE, render)
 

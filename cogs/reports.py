@@ -33,12 +33,11 @@ from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
 from media.entries import EntryHashes, entry_hashes
 from media.fetch import FetchError
-from media.preview import blurred_preview
-from media.workers import PoolBusy
-from moderation.access import is_moderator
+from moderation.access import fetched_is_moderator, is_moderator
 from moderation.forms import form_id
 from moderation.i18n import N_, Texts, guild_texts, member_texts, plural_text
 from moderation.messages import media_refs, parse_message_link
+from services.moderation_policy import established_reporter
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -369,6 +368,7 @@ class Reports(commands.Cog):
             await interaction.followup.send(refusal, ephemeral=True)
             return
         target = reported.target
+        settings = await self.bot.guild_settings.get(guild.id)
         async with self._lock(guild.id, target.key):
             try:
                 async with self.bot.db.transaction() as conn:
@@ -380,12 +380,22 @@ class Reports(commands.Cog):
                         category=category,
                         details=details[: self.DETAILS_LIMIT],
                         evidence_url=evidence_url,
+                        established=established_reporter(
+                            settings, member.created_at, member.joined_at, datetime.now(UTC)
+                        ),
                     )
             except AlreadyReported as exc:
                 await interaction.followup.send(
                     tr(ALREADY, number=exc.report.number), ephemeral=True
                 )
                 return
+            log.debug(  # ids only: never the reported text or the reporter's note
+                "Report #%d filed in guild %s by %s (%s)",
+                filed.report.number,
+                guild.id,
+                member.id,
+                category,
+            )
             thanks = THANKS if filed.created else THANKS_JOINED
             await interaction.followup.send(tr(thanks, number=filed.report.number), ephemeral=True)
             await self._after_filing(guild, filed, reported, category)
@@ -409,8 +419,11 @@ class Reports(commands.Cog):
                 kept = await self._keep_media(report.id, message, settings, guild)
         async with self.bot.db.connect() as conn:
             urgent = await reports_db.count_reporters(conn, report.id, categories=URGENT_CATEGORIES)
+            counted = await reports_db.count_reporters(
+                conn, report.id, categories=URGENT_CATEGORIES, established_only=True
+            )
         notes = list(kept.problems)
-        problem = await self._hide_if_reported_enough(guild, filed, message, urgent, settings)
+        problem = await self._hide_if_reported_enough(guild, filed, message, counted, settings)
         if problem:
             tr = guild_texts(settings.language, guild)  # the queue speaks the server's language
             notes.append(tr("Could not hide the message: {problem}", problem=problem))
@@ -456,7 +469,7 @@ class Reports(commands.Cog):
         if settings.previews:
             decoded = next((data for media, data in results if media.hashed and data), None)
             if decoded is not None:
-                preview = await asyncio.to_thread(blurred_preview, decoded)
+                preview = await self.bot.pipeline.blurred_preview(decoded)
         return KeptMedia(preview, problems)
 
     async def _fresh_preview(self, message: discord.Message | None) -> bytes | None:
@@ -466,11 +479,9 @@ class Reports(commands.Cog):
             return None
         try:
             data = await self.bot.pipeline.fetch(refs[0])
-            if not (await self.bot.pipeline.hash_bytes(data)).hashed:
-                return None  # only bytes a hashing worker decoded safely are decoded here
-        except (FetchError, PoolBusy):
+        except FetchError:
             return None
-        return await asyncio.to_thread(blurred_preview, data)
+        return await self.bot.pipeline.blurred_preview(data)
 
     # -- auto-hide ---------------------------------------------------------------------------
 
@@ -482,18 +493,23 @@ class Reports(commands.Cog):
         urgent: int,
         settings: GuildSettings,
     ) -> str | None:
-        """Remove a message pending review once enough people report it as sexual or a deepfake.
+        """Remove a message pending review once enough established members (`urgent`: accounts
+        and memberships old enough, `/config reports`) report it as sexual or a deepfake.
 
         A moderator's message waits for the other moderators instead: a few accounts must not be
-        able to hide the moderators' own posts.
+        able to hide the moderators' own posts. The message's text and hashes stay with the
+        report (kept when it was reported), so the moderators see what was removed.
         """
         report = filed.report
         threshold = settings.auto_hide_threshold
         if not threshold or urgent < threshold or message is None or report.hidden:
             return None
-        author = guild.get_member(message.author.id)
-        if author is not None and await is_moderator(self.bot, author):
-            return None
+        try:
+            if await fetched_is_moderator(self.bot, guild, message.author.id):
+                return None
+        except discord.HTTPException as exc:
+            log.warning("Auto-hide of report %s: could not fetch the author: %s", report.id, exc)
+            return "I couldn't check whether its author is a moderator, so it stays up"
         return await self.bot.report_queue.hide_reported_message(message, report, urgent)
 
 

@@ -18,6 +18,7 @@ from db.rules import Rule, RuleNotFound
 from locales import SOURCE_LANGUAGE
 from moderation.access import admins_only, is_moderator, require_admin
 from moderation.i18n import N_, Texts, every_language, guild_texts, member_texts, texts
+from moderation.shown_text import fit_embed
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -51,7 +52,9 @@ class RulesTooLong(ValueError):
 
 
 def rules_embed(tr: Texts, guild_name: str, rules: list[Rule]) -> discord.Embed:
-    """The rules as one embed: the framing in `tr`'s language, the rules as the admins wrote."""
+    """The rules as one embed, whole: the framing in `tr`'s language, the rules as the admins
+    wrote. `_check_limits` measures it before a change is saved; it is shown through
+    `fit_embed`, in case the server was renamed to a longer name since."""
     embed = discord.Embed(title=tr("{server} rules", server=guild_name), colour=RULES_COLOUR)
     for rule in rules:
         embed.add_field(
@@ -171,9 +174,9 @@ class Rules(commands.Cog):
         self, tr: Texts, guild: discord.Guild, number: int | None
     ) -> discord.Embed:
         if number is None:
-            return rules_embed(tr, guild.name, await self._list(guild.id))
+            return fit_embed(rules_embed(tr, guild.name, await self._list(guild.id)))
         async with self.bot.db.connect() as conn:
-            return rule_embed(tr, await rules_db.get_rule(conn, guild.id, number))
+            return fit_embed(rule_embed(tr, await rules_db.get_rule(conn, guild.id, number)))
 
     async def _change(
         self,
@@ -374,7 +377,7 @@ class Rules(commands.Cog):
         """Edit the posted message in place, or post it anew if it's gone. A problem (in `tr`,
         the admin's language), or None. The post itself speaks the server's language."""
         settings = await self.bot.guild_settings.get(guild.id)
-        embed = rules_embed(guild_texts(settings.language, guild), guild.name, rules)
+        embed = fit_embed(rules_embed(guild_texts(settings.language, guild), guild.name, rules))
         try:
             if post is not None:
                 try:

@@ -11,7 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from db.guild_settings import GuildSettings
+from media.outcomes import Outcome
 from moderation.access import admins_only, public_mod_channel, require_admin
+from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -94,22 +96,51 @@ def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Emb
         inline=False,
     )
     embed.add_field(
+        name="Files the bot can't check (/config takedowns)",
+        value=unreadable_policy_lines(settings),
+        inline=False,
+    )
+    embed.add_field(
         name="Reports (/config reports)",
         value=(
             "Auto-hide after "
             + (
-                f"{settings.auto_hide_threshold} sexualized/deepfake reports"
+                f"{settings.auto_hide_threshold} sexualized/deepfake reports from accounts at "
+                f"least {settings.auto_hide_min_account_days} days old, members for at least "
+                f"{settings.auto_hide_min_member_days} days"
                 if settings.auto_hide_threshold
                 else "reports: off"
             )
             + f"\nReports per member: {settings.reporter_limit_short} per "
             f"{settings.reporter_window_short_minutes} min, {settings.reporter_limit_daily} a day\n"
             f"Minimum account age to report: {settings.min_account_age_days} days\n"
-            f"DM reporters the outcome: {ON_OFF[settings.dm_reporters]}"
+            f"DM reporters the outcome: {ON_OFF[settings.dm_reporters]}\n"
+            f"Closed reports' text and notes, and alerts, kept: {settings.retention_days} days "
+            "(cases are kept)"
         ),
         inline=False,
     )
-    return embed
+    return fit_embed(embed)
+
+
+UnreadableAction = Literal["remove", "alert", "ignore"]
+UNREADABLE_ACTION_WORDS = {
+    "remove": "remove the message and alert",
+    "alert": "alert the moderators",
+    "ignore": "only count it",
+}
+
+
+def unreadable_policy_lines(settings: GuildSettings) -> str:
+    """What the server does with each kind of file the bot could not check."""
+    return "\n".join(
+        f"{outcome.description.capitalize()}: **{UNREADABLE_ACTION_WORDS[action]}**"
+        for outcome, action in (
+            (Outcome.CRAFTED, settings.crafted_action),
+            (Outcome.UNFINISHED, settings.unfinished_action),
+            (Outcome.UNSUPPORTED, settings.unsupported_action),
+        )
+    )
 
 
 class Config(commands.Cog):
@@ -187,6 +218,7 @@ class Config(commands.Cog):
     ) -> None:
         assert interaction.guild is not None
         me = interaction.guild.me
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
         changes: dict[str, Any] = {}
         notes: list[str] = []
         for label, channel, column in (
@@ -208,7 +240,11 @@ class Config(commands.Cog):
                 return
             if gaps:
                 notes.append(f"Note: in {channel.mention}, {describe_gaps(gaps)}.")
-            public = public_mod_channel(channel) if column == "mod_channel_id" else None
+            public = (
+                public_mod_channel(channel, settings.mod_role_id)
+                if column == "mod_channel_id"
+                else None
+            )
             if public:
                 notes.append(f"⚠️ Saved, but {public}.")
             changes[column] = channel.id
@@ -260,6 +296,9 @@ class Config(commands.Cog):
         dm_author="Send the author a short, neutral notice citing the rule",
         timeout_minutes="Time out an author whose upload matches again within a day (0: never)",
         previews="Show a small blurred preview in alerts",
+        crafted="A file built to hurt decoders (no camera makes one): default remove and alert",
+        unfinished="A file too large, long or slow to check to the end: default alert",
+        unsupported="A file in a format the bot doesn't read, or corrupt: default alert",
     )
     @admins_only()
     async def takedowns(
@@ -271,6 +310,9 @@ class Config(commands.Cog):
         dm_author: bool | None = None,
         timeout_minutes: app_commands.Range[int, 0, 40320] | None = None,
         previews: bool | None = None,
+        crafted: UnreadableAction | None = None,
+        unfinished: UnreadableAction | None = None,
+        unsupported: UnreadableAction | None = None,
     ) -> None:
         options = {
             "takedown_action": action,
@@ -279,6 +321,9 @@ class Config(commands.Cog):
             "dm_author": dm_author,
             "timeout_on_repeat_minutes": timeout_minutes,
             "previews": previews,
+            "crafted_action": crafted,
+            "unfinished_action": unfinished,
+            "unsupported_action": unsupported,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 
@@ -290,6 +335,9 @@ class Config(commands.Cog):
         per_day="How many reports one member may file per day",
         min_account_age_days="Refuse reports from accounts younger than this (0: allow all)",
         dm_reporters="Tell reporters by DM when a moderator has reviewed their report",
+        auto_hide_account_days="Only accounts at least this old count towards auto-hide",
+        auto_hide_member_days="Only members for at least this long count towards auto-hide",
+        keep_days="Days closed reports' text and notes, and alerts, are kept (cases stay)",
     )
     @admins_only()
     async def reports(
@@ -301,6 +349,9 @@ class Config(commands.Cog):
         per_day: app_commands.Range[int, 1, 10000] | None = None,
         min_account_age_days: app_commands.Range[int, 0, 3650] | None = None,
         dm_reporters: bool | None = None,
+        auto_hide_account_days: app_commands.Range[int, 0, 3650] | None = None,
+        auto_hide_member_days: app_commands.Range[int, 0, 3650] | None = None,
+        keep_days: app_commands.Range[int, 7, 3650] | None = None,
     ) -> None:
         options = {
             "auto_hide_threshold": auto_hide,
@@ -309,6 +360,9 @@ class Config(commands.Cog):
             "reporter_limit_daily": per_day,
             "min_account_age_days": min_account_age_days,
             "dm_reporters": dm_reporters,
+            "auto_hide_min_account_days": auto_hide_account_days,
+            "auto_hide_min_member_days": auto_hide_member_days,
+            "retention_days": keep_days,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 
@@ -345,15 +399,16 @@ class Config(commands.Cog):
             ("Mod role", self._mod_role_lines(guild, settings)),
             ("Scanned channels", self._scanned_channel_lines(guild, settings)),
             ("Media since the bot started", self._outcome_lines(guild)),
+            ("Files the bot can't check", self._unreadable_lines(settings)),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
-            embed.add_field(name=title, value="\n".join(lines)[:1024], inline=False)
+            embed.add_field(name=title, value=shorten("\n".join(lines), FIELD_VALUE), inline=False)
         if problems:
             embed.colour = discord.Colour.orange()
             embed.description = f"{problems} thing{'s' if problems != 1 else ''} to fix."
         else:
             embed.description = "Everything Lightstick needs is in place."
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
     def _outcome_lines(self, guild: discord.Guild) -> list[str]:
         counts = self.bot.scanner.outcomes.get(guild.id)
@@ -368,6 +423,21 @@ class Config(commands.Cog):
                 f"⚠️ {crafted} refused as crafted, {unfinished} too large, long or slow to check "
                 f"and {unsupported} unsupported or corrupt: these were not checked against the "
                 "lists. The bot's log names each one."
+            )
+        return lines
+
+    def _unreadable_lines(self, settings: GuildSettings) -> list[str]:
+        """The policy for files the bot can't check; ignoring one kind is worth a warning."""
+        lines = [f"ℹ️ {line}" for line in unreadable_policy_lines(settings).splitlines()]
+        ignored = [
+            name
+            for name in ("crafted", "unfinished", "unsupported")
+            if getattr(settings, f"{name}_action") == "ignore"
+        ]
+        if ignored:
+            lines.append(
+                f"⚠️ Ignored ({', '.join(ignored)}): such a file stays up unchecked and nobody is "
+                "told. A listed picture can be wrapped in one; consider `alert`."
             )
         return lines
 
@@ -391,7 +461,7 @@ class Config(commands.Cog):
             ]
         gaps = missing(channel.permissions_for(guild.me), MOD_CHANNEL_NEEDS)
         lines = [f"⚠️ {channel.mention}: {describe_gaps(gaps)}."] if gaps else []
-        public = public_mod_channel(channel)
+        public = public_mod_channel(channel, settings.mod_role_id)
         if public:
             lines.append(f"⚠️ {public[0].upper()}{public[1:]}.")
         return lines or [

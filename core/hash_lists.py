@@ -155,7 +155,7 @@ def _csv_line(number: int, line: str) -> ListLine | Problem:
             "algorithm,hash,label (put a label with commas in double quotes)",
         )
     algorithm, digits = fields[0].strip().lower(), fields[1].strip().lower()
-    label = fields[2].strip() if len(fields) == 3 else ""
+    label = _restored(fields[2].strip()) if len(fields) == 3 else ""
     return _line(number, algorithm, digits, label)
 
 
@@ -186,11 +186,33 @@ def _why_not_a_hash(algorithm: str, digits: str) -> str:
     return "the hash has characters that aren't hex digits (0-9, a-f)"
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection): a label
+# `=HYPERLINK("…")` from a shared list would run when a moderator opens the export.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_like(cell: str) -> bool:
+    """Starts like a formula, after any quotes already there (so a label that really begins
+    with `'=` survives the round trip too)."""
+    return cell.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def neutralised(cell: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading `'`
+    (OWASP's advice), which `parse_hash_list` removes again on import."""
+    return f"'{cell}" if _formula_like(cell) else cell
+
+
+def _restored(label: str) -> str:
+    return label[1:] if label.startswith("'") and _formula_like(label) else label
+
+
 def write_hash_list(rows: Iterable[tuple[Hash, str]]) -> str:
-    """The CSV `parse_hash_list` reads back: the header, then one hash and its label a line."""
+    """The CSV `parse_hash_list` reads back: the header, then one hash and its label a line,
+    every label neutralised for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     for value, label in rows:
-        writer.writerow((value.algorithm, value.hex, label))
+        writer.writerow((value.algorithm, value.hex, neutralised(label)))
     return out.getvalue()

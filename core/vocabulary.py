@@ -21,6 +21,8 @@ class CaseKind(enum.StrEnum):
     TAKEDOWN_LIST = "takedown_list"  # an entry added, removed or imported
     SETTINGS = "settings"
     RULES = "rules"
+    UNREADABLE = "unreadable"  # a message removed because a file in it could not be checked
+    KICK = "kick"
 
 
 class ReportStatus(enum.StrEnum):

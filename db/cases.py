@@ -120,13 +120,3 @@ async def count_cases(
     if since is not None:
         query = query.where(cases.c.created_at >= since)
     return (await conn.scalar(query)) or 0
-
-
-async def forget_user(conn: AsyncConnection, guild_id: int, user_id: int) -> int:
-    """Erase a member's name from the cases about them (keeping the numbered trail)."""
-    result = await conn.execute(
-        cases.update()
-        .where(cases.c.guild_id == guild_id, cases.c.user_id == user_id)
-        .values(user_id=None, reason="")
-    )
-    return result.rowcount

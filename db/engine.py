@@ -9,6 +9,7 @@ locked" instead of waiting its turn. PostgreSQL needs none of this.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +34,19 @@ class DatabaseUnavailable(RuntimeError):
 
 def _describe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600), in a folder only they can
+    enter (0700) when the folder is new: it holds reports and who filed them. SQLite gives its
+    WAL and shared-memory files the database file's permissions. A folder that already exists
+    is left as its owner set it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -84,7 +98,7 @@ class Database:
         database = cls(engine)
         try:
             if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:"):
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(parsed.database))
             if migrate:
                 await database.migrate()
             else:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import cases
-from db.schema import TAKEDOWN_ACTIONS, guild_settings, skipped_channels
+from db.schema import TAKEDOWN_ACTIONS, UNREADABLE_ACTIONS, guild_settings, skipped_channels
 from db.upsert import upsert
 
 if TYPE_CHECKING:
@@ -48,7 +48,16 @@ class GuildSettings:
     reporter_limit_daily: int = 20
     min_account_age_days: int = 0
     dm_reporters: bool = True
+    # A file the bot could not check is never clean: "remove" (and alert), "alert" or "ignore",
+    # by why (media.outcomes): crafted files no real camera makes are removed by default.
+    crafted_action: str = "remove"
+    unfinished_action: str = "alert"
+    unsupported_action: str = "alert"
     language: str | None = None  # shared posts' language; None: the server's preferred locale
+    # Reporters who count towards auto-hide: accounts this old, members this long.
+    auto_hide_min_account_days: int = 30
+    auto_hide_min_member_days: int = 7
+    retention_days: int = 180  # closed reports' text and notes, alerts; cases are kept
     skipped_channel_ids: frozenset[int] = frozenset()
 
 
@@ -56,6 +65,9 @@ SETTING_NAMES = frozenset(f.name for f in fields(GuildSettings)) - {
     "guild_id",
     "skipped_channel_ids",
 }
+
+# The policy for each kind of file the bot could not check, by the outcome's name.
+UNREADABLE_SETTINGS = ("crafted_action", "unfinished_action", "unsupported_action")
 
 # (low, high) for each integer setting; a value outside is refused before it reaches SQL.
 RANGES: dict[str, tuple[int, int]] = {
@@ -70,6 +82,9 @@ RANGES: dict[str, tuple[int, int]] = {
     "reporter_window_short_minutes": (1, 1440),
     "reporter_limit_daily": (1, 10000),
     "min_account_age_days": (0, 3650),
+    "auto_hide_min_account_days": (0, 3650),
+    "auto_hide_min_member_days": (0, 3650),
+    "retention_days": (7, 3650),
 }
 
 
@@ -84,6 +99,9 @@ def validate_changes(current: GuildSettings, changes: dict[str, Any]) -> None:
                 raise ValueError(f"{name} must be between {low} and {high}, not {value}")
     if changes.get("takedown_action", current.takedown_action) not in TAKEDOWN_ACTIONS:
         raise ValueError("takedown_action must be 'remove' or 'flag'")
+    for name in UNREADABLE_SETTINGS:
+        if changes.get(name, getattr(current, name)) not in UNREADABLE_ACTIONS:
+            raise ValueError(f"{name} must be 'remove', 'alert' or 'ignore'")
     merged = {**{n: getattr(current, n) for n in SETTING_NAMES}, **changes}
     for algorithm in ("pdq", "phash"):
         if merged[f"{algorithm}_review_radius"] < merged[f"{algorithm}_confident_radius"]:
@@ -153,12 +171,6 @@ async def _stamp(conn: AsyncConnection, guild_id: int) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
-    """Drop a guild's settings (the bot was removed and the owner asked to be forgotten)."""
-    await conn.execute(delete(skipped_channels).where(skipped_channels.c.guild_id == guild_id))
-    await conn.execute(delete(guild_settings).where(guild_settings.c.guild_id == guild_id))
 
 
 def describe_changes(before: GuildSettings, after: GuildSettings) -> str:

@@ -75,6 +75,7 @@ class Reporter:
     category: str
     details: str
     evidence_url: str | None
+    established: bool
     created_at: datetime
 
 
@@ -163,8 +164,12 @@ async def file_report(
     category: str,
     details: str = "",
     evidence_url: str | None = None,
+    established: bool = True,
 ) -> FiledReport:
-    """Open a report on `target` or join the open one. Raises AlreadyReported on a repeat."""
+    """Open a report on `target` or join the open one. Raises AlreadyReported on a repeat.
+
+    `established`: whether the reporter's account and membership were old enough to count
+    towards auto-hide."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown report category {category!r}")
     created = False
@@ -183,6 +188,7 @@ async def file_report(
             category=category,
             details=details,
             evidence_url=evidence_url,
+            established=established,
         )
     )
     return FiledReport(report, created, await count_reporters(conn, report.id))
@@ -199,11 +205,17 @@ async def has_reported(conn: AsyncConnection, report_id: int, reporter_id: int) 
 
 
 async def count_reporters(
-    conn: AsyncConnection, report_id: int, *, categories: Sequence[str] | None = None
+    conn: AsyncConnection,
+    report_id: int,
+    *,
+    categories: Sequence[str] | None = None,
+    established_only: bool = False,
 ) -> int:
     query = select(func.count()).where(report_reporters.c.report_id == report_id)
     if categories:
         query = query.where(report_reporters.c.category.in_(categories))
+    if established_only:
+        query = query.where(report_reporters.c.established)
     return (await conn.scalar(query)) or 0
 
 

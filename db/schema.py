@@ -43,6 +43,8 @@ metadata = MetaData(
 
 ALGORITHMS = ("pdq", "phash")
 TAKEDOWN_ACTIONS = ("remove", "flag")
+# What a server does with a file the bot could not check (each of the three kinds of outcome).
+UNREADABLE_ACTIONS = ("remove", "alert", "ignore")
 REPORT_TARGETS = ("message", "user")
 REPORT_STATUSES = tuple(status.value for status in ReportStatus)
 ALERT_STATUSES = tuple(status.value for status in AlertStatus)
@@ -112,10 +114,23 @@ guild_settings = Table(
     Column("reporter_limit_daily", Integer, nullable=False, server_default="20"),
     Column("min_account_age_days", Integer, nullable=False, server_default="0"),
     Column("dm_reporters", Boolean, nullable=False, server_default=text("true")),
+    Column("crafted_action", String(10), nullable=False, server_default="remove"),
+    Column("unfinished_action", String(10), nullable=False, server_default="alert"),
+    Column("unsupported_action", String(10), nullable=False, server_default="alert"),
     # The language of the server's shared posts; NULL follows the server's preferred locale.
     Column("language", String(16), nullable=True),
+    Column("auto_hide_min_account_days", Integer, nullable=False, server_default="30"),
+    Column("auto_hide_min_member_days", Integer, nullable=False, server_default="7"),
+    Column("retention_days", Integer, nullable=False, server_default="180"),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     CheckConstraint(_in("takedown_action", TAKEDOWN_ACTIONS), name="takedown_action"),
+    CheckConstraint(
+        " AND ".join(
+            _in(f"{kind}_action", UNREADABLE_ACTIONS)
+            for kind in ("crafted", "unfinished", "unsupported")
+        ),
+        name="unreadable_actions",
+    ),
     CheckConstraint(
         "pdq_confident_radius BETWEEN 0 AND 256 AND pdq_review_radius BETWEEN 0 AND 256 "
         "AND phash_confident_radius BETWEEN 0 AND 64 AND phash_review_radius BETWEEN 0 AND 64",
@@ -253,6 +268,9 @@ report_reporters = Table(
     Column("details", Text, nullable=False, server_default=""),
     # A link to the file a reporter attached to /report: Discord keeps the file, we keep no bytes.
     Column("evidence_url", Text),
+    # Whether the account was old enough, and long enough in the server, when it reported to
+    # count towards auto-hide: fresh accounts can't brigade a message away.
+    Column("established", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", UTCDateTime, nullable=False, default=_now),
     PrimaryKeyConstraint("report_id", "reporter_id"),
     Index(None, "reporter_id", "created_at"),
@@ -366,4 +384,13 @@ match_alerts = Table(
     CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
     CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
     Index(None, "guild_id", "author_id"),
+)
+
+# Servers the bot was removed from, and when: their data is deleted a set time later (long
+# enough for an owner who re-invites it by mistake or after a quarrel to find everything there).
+departed_guilds = Table(
+    "departed_guilds",
+    metadata,
+    _snowflake("guild_id", primary_key=True, autoincrement=False),
+    Column("left_at", UTCDateTime, nullable=False, default=_now),
 )

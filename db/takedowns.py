@@ -160,6 +160,19 @@ async def set_shared(conn: AsyncConnection, guild_id: int, shared: bool) -> Hash
     return await get_own_list(conn, guild_id)
 
 
+async def rotate_share_code(conn: AsyncConnection, guild_id: int) -> tuple[HashList, int]:
+    """Give the guild's list a new share code and end every subscription to it: a code that
+    leaked lets nobody in any more, and the owner hands the new one to the servers they trust.
+    The list (with its new code) and how many subscriptions ended."""
+    own = await get_own_list(conn, guild_id)
+    code = secrets.token_urlsafe(SHARE_CODE_BYTES)
+    await conn.execute(update(hash_lists).where(hash_lists.c.id == own.id).values(share_code=code))
+    ended = await conn.execute(delete(subscriptions).where(subscriptions.c.list_id == own.id))
+    if ended.rowcount:
+        await takedown_changes.record_scope_change(conn, None)  # subscribers' scopes change
+    return await get_own_list(conn, guild_id), ended.rowcount
+
+
 async def add_entries(
     conn: AsyncConnection,
     guild_id: int,

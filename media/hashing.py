@@ -16,7 +16,8 @@ Why a result with an outcome: a hostile or broken file must never read as "no ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 
 import imagehash
 import numpy as np
@@ -24,10 +25,13 @@ import pdqhash
 from PIL import Image
 
 from core.hashes import Hash
+from media.classifier import ExplicitModelError, explicit_score
 from media.decode import DecodedMedia, decode_media
 from media.formats import DecodeLimits
 from media.outcomes import MediaFailure, Outcome
 from media.reupload import content_block, edge_crops, entry_variants
+
+log = logging.getLogger(__name__)
 
 # Below this PDQ quality an image is near-uniform and its hash matches too much (HMA's rule).
 MIN_PDQ_QUALITY = 50
@@ -77,6 +81,10 @@ class MediaHashes:
     extra: tuple[FrameHashes, ...] = field(default=())
     # Entry only: the pHash of each edge crop that is not near-uniform (no PDQ, see reupload).
     edge_phash: tuple[Hash, ...] = field(default=())
+    # How likely the picture is explicit (0-1, the best of its scored frames, see
+    # media.classifier): None when no score was asked for, when the file has no hashes, or when
+    # the model could not run (logged by the worker).
+    explicit_score: float | None = None
 
     @classmethod
     def failed(cls, outcome: Outcome, reason: str, format: str = "") -> MediaHashes:
@@ -131,12 +139,14 @@ def hash_frame(
 
 
 def hash_media(
-    data: bytes, limits: DecodeLimits | None = None, *, trim: bool = True
+    data: bytes, limits: DecodeLimits | None = None, *, trim: bool = True, explicit: bool = False
 ) -> MediaHashes:
     """Decode and hash an upload in this process; every failure becomes an explicit outcome.
 
     With `trim`, a still image that has flat bars or screenshot chrome around it also gets the
     hashes of the picture inside (`MediaHashes.extra`), see `media.reupload.content_block`.
+    With `explicit`, the decoded picture (or a few sampled frames) is also scored by the
+    explicit-image classifier (`MediaHashes.explicit_score`).
     Call it through `media.workers.HashingPool` for untrusted bytes: only a worker process can
     bound the time and memory a decoder spends.
     """
@@ -147,7 +157,18 @@ def hash_media(
     if trim and decoded.kind == "image":
         block = content_block(decoded.frames[0].image)
         extra = (hash_frame(block),) if block is not None else ()
-    return _hashed(decoded, extra)
+    hashed = _hashed(decoded, extra)
+    return replace(hashed, explicit_score=_explicit_score(decoded)) if explicit else hashed
+
+
+def _explicit_score(decoded: DecodedMedia) -> float | None:
+    """None when the model can't run: the hashes still count, and the fault is ours, not the
+    file's, so the file must not be refused for it."""
+    try:
+        return explicit_score([frame.image for frame in decoded.frames])
+    except ExplicitModelError:
+        log.exception("The explicit-image check could not run; the file was hashed without it")
+        return None
 
 
 def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> MediaHashes:

@@ -8,7 +8,15 @@ are handed back to the caller, who needs them for a moment (a blurred preview) a
 The caches keep each result pickled, as one bytes object: a MediaHashes is some 30 objects the
 garbage collector would walk on every full collection, and full caches would hold over a million
 of them (full collections already stalled the event loop 65-115 ms over 150,000 objects).
-Unpickling a hit takes microseconds.
+Unpickling a hit takes microseconds. (These pickles are the bot's own, made from results it
+already read strictly; workers never send pickles, see `media.worker_protocol`.)
+
+Why a score-less hit is a miss when a score is asked for: the explicit-image score is computed
+only for servers that turned the check on. A file first seen in a server with it off is cached
+without a score; when a server with it on sees the same file, it is hashed again with the
+score, and that result replaces the cached one (its hashes are the same). A caller that did not
+ask for a score gets none, whatever the cache holds, so a server with the check off never acts
+on one.
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import aiohttp
@@ -46,6 +55,7 @@ class HashedMedia:
     hashes: MediaHashes
     data: bytes | None = None  # the bytes, when they were downloaded for this call
     cached: bool = False
+    busy: bool = False  # UNFINISHED only because the pool had no room in time: worth a retry
 
 
 class LRU(Generic[K, V]):
@@ -89,19 +99,46 @@ class MediaPipeline:
         """The file's bytes (raises FetchError)."""
         return (await fetch_media(self.session, ref.url, self.policy)).data
 
-    async def hash_ref(self, ref: MediaRef) -> HashedMedia:
-        pickled = self._by_key.get(ref.key)
-        if pickled is not None:
-            return HashedMedia(ref, _unpickled(pickled), cached=True)
+    async def hash_ref(self, ref: MediaRef, *, explicit: bool = False) -> HashedMedia:
+        """The hashes of the file `ref` points at (with `explicit`, its explicit-image score)."""
+        hashes = self._cached(self._by_key.get(ref.key), explicit)
+        if hashes is not None:
+            return HashedMedia(ref, hashes, cached=True)
         try:
             data = await self.fetch(ref)
         except FetchError as exc:
             # Not cached: a download that failed for a passing reason may work next time.
             return HashedMedia(ref, MediaHashes.failed(exc.outcome, exc.reason))
-        hashes, pickled = await self._hash(data)
+        hashes, pickled = await self._hash(data, explicit)
         if pickled is not None:
             self._by_key.put(ref.key, pickled)
-        return HashedMedia(ref, hashes, data)
+        return HashedMedia(ref, hashes, data, busy=self._turned_away(hashes, pickled))
+
+    async def hash_ref_patiently(
+        self,
+        ref: MediaRef,
+        attempts: int,
+        on_busy: Callable[[HashedMedia, int], None] | None = None,
+        *,
+        explicit: bool = False,
+    ) -> HashedMedia:
+        """`hash_ref` (with `explicit`, the score too), tried again (up to `attempts` in all)
+        while the pool turns it away.
+
+        Between tries it waits for the pool to have room, so under a burst the caller slows down
+        with the pool rather than losing the file; `on_busy(result, attempt)` hears of each try
+        turned away. The last result is returned either way: still busy after every attempt, it
+        is UNFINISHED with the pool's reason, for the caller to handle as its policy says.
+        """
+        for attempt in range(1, attempts + 1):
+            result = await self.hash_ref(ref, explicit=explicit)
+            if not result.busy:
+                return result
+            if on_busy is not None:
+                on_busy(result, attempt)
+            if attempt < attempts:
+                await self.pool.wait_for_room()
+        return result
 
     async def hash_for_entry(self, ref: MediaRef) -> tuple[MediaHashes, bytes | None]:
         """A file's hashes as a takedown entry keeps them (its frames, and a still image's crops
@@ -119,10 +156,21 @@ class MediaPipeline:
             busy = "the bot is busy hashing other uploads; try again in a minute"
             return MediaHashes.failed(Outcome.UNFINISHED, busy), None
 
-    async def hash_bytes(self, data: bytes) -> MediaHashes:
-        return (await self._hash(data))[0]
+    async def hash_bytes(self, data: bytes, *, explicit: bool = False) -> MediaHashes:
+        return (await self._hash(data, explicit))[0]
 
-    async def _hash(self, data: bytes) -> tuple[MediaHashes, bytes | None]:
+    async def blurred_preview(self, data: bytes) -> bytes | None:
+        """The blurred preview an alert shows, made in a worker (`HashingPool.blurred_preview`).
+
+        None when the file can't be decoded in time, or when no worker had room for it within
+        the pool's admission time: a preview is a courtesy, the alert goes without one.
+        """
+        try:
+            return await self.pool.blurred_preview(data)
+        except PoolBusy:
+            return None
+
+    async def _hash(self, data: bytes, explicit: bool) -> tuple[MediaHashes, bytes | None]:
         """The hashes of `data` and their pickle, which both caches keep (made once).
 
         When the pool had no room for it in time, the result says so (UNFINISHED, with the
@@ -130,15 +178,33 @@ class MediaPipeline:
         """
         digest = hashlib.blake2b(data, digest_size=20).digest()
         pickled = self._by_digest.get(digest)
-        if pickled is not None:
-            return _unpickled(pickled), pickled
+        hashes = self._cached(pickled, explicit)
+        if pickled is not None and hashes is not None:
+            return hashes, pickled
         try:
-            hashes = await self.pool.hash_media(data)
+            hashes = await self.pool.hash_media(data, explicit=explicit)
         except PoolBusy as exc:
             return MediaHashes.failed(Outcome.UNFINISHED, str(exc)), None
         pickled = pickle.dumps(hashes, pickle.HIGHEST_PROTOCOL)
         self._by_digest.put(digest, pickled)
         return hashes, pickled
+
+    @staticmethod
+    def _turned_away(hashes: MediaHashes, pickled: bytes | None) -> bool:
+        # Only a result the pool never ran goes uncached while UNFINISHED: see `_hash`.
+        return pickled is None and hashes.outcome is Outcome.UNFINISHED
+
+    @staticmethod
+    def _cached(pickled: bytes | None, explicit: bool) -> MediaHashes | None:
+        """A cached result that answers this request, or None to hash the file (again)."""
+        if pickled is None:
+            return None
+        hashes = _unpickled(pickled)
+        if explicit and hashes.hashed and hashes.explicit_score is None:
+            return None
+        if not explicit and hashes.explicit_score is not None:
+            return replace(hashes, explicit_score=None)
+        return hashes
 
 
 def _unpickled(pickled: bytes) -> MediaHashes:

@@ -1,9 +1,10 @@
 """The small, blurred preview a moderator alert shows instead of the image itself.
 
-Made in memory from bytes that already decoded safely in a hashing worker, and never stored:
-moderators need to recognise what was removed, not to see an abusive image again. The picture
-is shrunk to a few dozen pixels and blurred, so only shapes and colours survive; the alert also
-sends it as a spoiler.
+Made in memory, in a hashing worker (`HashingPool.blurred_preview`), under the same deadline
+and memory cap as hashing: the file comes from a stranger even when it hashed fine once. Never
+stored: moderators need to recognise what was removed, not to see an abusive image again. The
+picture is shrunk to a few dozen pixels and blurred, so only shapes and colours survive; the
+alert also sends it as a spoiler.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ BLUR_RADIUS = 6
 
 
 def blurred_preview(data: bytes, limits: DecodeLimits | None = None) -> bytes | None:
-    """A blurred JPEG of the first picture in `data`, or None when it can't be decoded."""
+    """A blurred JPEG of the first picture in `data`, or None when it can't be decoded.
+
+    Call it through `media.workers.HashingPool.blurred_preview` for untrusted bytes.
+    """
     try:
         return blur(decode_first_picture(data, limits))
     except (MediaFailure, MemoryError):

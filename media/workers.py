@@ -6,16 +6,24 @@ time under an address-space cap (RLIMIT_AS), and the parent gives every job a de
 that overruns is killed with SIGKILL and a fresh one takes its place, while the other workers
 keep serving, so the next upload never waits behind a runaway one.
 
-Why an asyncio API: the bot's event loop must never block. The parent waits on each worker's
-pipe with `loop.add_reader`, so a job costs the loop nothing while it runs.
+Why an asyncio API: the bot's event loop must never block. The parent talks to each worker over
+a non-blocking socket driven by the loop (`loop.sock_sendall`, `loop.sock_recv_into`), so a job
+costs the loop nothing while it runs, and a worker that sends half a reply and stalls runs into
+the job's deadline instead of freezing the loop.
 
 Back-pressure, never loss: at most `workers + max_waiting` jobs are admitted at a time; past
 that a caller waits its turn (first come, first served) instead of being turned away, so a burst
 slows scanning down. Only a job that found no room for `admission_seconds` gives up, with
 `PoolBusy` saying why, and the caller records the file as "could not finish", never as clean.
 
-Media bytes travel over an anonymous pipe and live only in memory; nothing here writes them to
-disk or to a log.
+Why workers are trusted with nothing: they start with a clean environment (no token, no
+database URL; `media.worker_environment`), and they answer with plain data that the parent
+reads strictly (`media.worker_protocol`), never with pickles: a decoder exploited into running
+code in a worker must not get to run code in the bot. A reply out of shape is refused, the job
+could not finish (UNFINISHED), and the worker is replaced.
+
+Media bytes travel over an anonymous socket pair and live only in memory; nothing here writes
+them to disk or to a log.
 """
 
 from __future__ import annotations
@@ -27,21 +35,45 @@ import logging
 import multiprocessing
 import os
 import resource
+import socket
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Protocol, TypeVar
 
 from PIL import Image
 
+from media.classifier import ExplicitModelError, load_model
 from media.formats import DecodeLimits
 from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
 from media.outcomes import Outcome
+from media.preview import blurred_preview
+from media.worker_protocol import (
+    MAX_REPLY_BYTES,
+    READY,
+    BadReply,
+    JobKind,
+    check_preview,
+    decode_hashes,
+    encode_hashes,
+)
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[bytes, DecodeLimits], MediaHashes]
-_READY = "ready"
+T = TypeVar("T")
+# multiprocessing's framing, which the worker's Connection reads and writes: a signed 32-bit
+# big-endian length, then the bytes.
+_LENGTH = struct.Struct("!i")
+
+
+class Job(Protocol):
+    """What a worker runs for an upload (tests substitute their own)."""
+
+    def __call__(
+        self, data: bytes, limits: DecodeLimits, *, explicit: bool = False
+    ) -> MediaHashes: ...
 
 
 class PoolBusy(Exception):
@@ -52,11 +84,23 @@ class PoolClosed(Exception):
     """The pool was closed while a job waited for a worker."""
 
 
+class _NotFinished(Exception):
+    """A job ended without a usable reply: deadline, crash, or a reply out of shape."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class PoolSettings:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     job_seconds: float = 5.0  # deadline for one file, decode and hash
-    memory_bytes: int = 1 << 30  # address-space cap of each worker process
+    # Address-space cap of each worker process: 1 GiB for decoding, and 128 MiB for the
+    # explicit-image model, which adds about 115 MB once loaded. Measured: a 40 MP RGBA PNG
+    # peaks at 992 MB and a 29 MP RGBA WebP at 948 MB without the model; at 1 GiB both were
+    # refused for memory with it, at this cap both decode.
+    memory_bytes: int = (1 << 30) + (128 << 20)
     max_waiting: int = 64  # jobs admitted beyond one per worker
     admission_seconds: float = 120.0  # a job waits this long for room before PoolBusy
     start_seconds: float = 30.0  # a new worker must import and report ready within this
@@ -69,34 +113,53 @@ class PoolSettings:
 def _worker_main(
     conn: Connection, job: Job, limits: DecodeLimits, memory_bytes: int, niceness: int
 ) -> None:
-    """Child process: cap memory, lower priority, report ready, then hash one job at a time."""
+    """Child process: cap memory, lower priority, report ready, then answer one job at a time."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     os.nice(niceness)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
     warm_up()
     try:
-        conn.send(_READY)
+        conn.send_bytes(READY)
     except OSError:
         return  # the pool closed while this worker started (the bot is stopping): nothing to do
-    jobs: dict[str, Job] = {"media": job, "entry": entry_hashes_for_image}
     while True:
         try:
-            kind = conn.recv()
+            kind = JobKind(conn.recv_bytes().decode())
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        try:
-            result = jobs[kind](data, limits)
-        except MemoryError:
-            result = MediaHashes.failed(
-                Outcome.UNFINISHED, "decoding it needs more memory than the bot allows"
-            )
-        except Exception as exc:  # a decoder bug must become an outcome, not a dead worker
-            result = MediaHashes.failed(
-                Outcome.UNSUPPORTED, f"the decoder failed: {type(exc).__name__}"
-            )
+        reply = _answer(kind, data, job, limits)
         del data
-        conn.send(result)
+        conn.send_bytes(reply)
+
+
+def _answer(kind: JobKind, data: bytes, job: Job, limits: DecodeLimits) -> bytes:
+    """The reply to one job, as plain data; a failure is an outcome, never a dead worker."""
+    if kind is JobKind.LOAD_MODEL:
+        try:
+            load_model()
+        except ExplicitModelError:  # each scored file then says so in the worker's log
+            log.exception("The explicit-image model could not be loaded")
+        return READY
+    if kind is JobKind.PREVIEW:
+        try:
+            return blurred_preview(data, limits) or b""
+        except Exception:  # a preview is a courtesy: the alert goes without one
+            return b""
+    try:
+        if kind is JobKind.ENTRY:
+            result = entry_hashes_for_image(data, limits)
+        else:
+            result = job(data, limits, explicit=kind is JobKind.MEDIA_EXPLICIT)
+    except MemoryError:
+        result = MediaHashes.failed(
+            Outcome.UNFINISHED, "decoding it needs more memory than the bot allows"
+        )
+    except Exception as exc:  # a decoder bug must become an outcome, not a dead worker
+        result = MediaHashes.failed(
+            Outcome.UNSUPPORTED, f"the decoder failed: {type(exc).__name__}"
+        )
+    return encode_hashes(result)
 
 
 def warm_up() -> None:
@@ -106,21 +169,17 @@ def warm_up() -> None:
     hash_media(buffer.getvalue())
 
 
-def _send_job(conn: Connection, kind: str, data: bytes) -> None:
-    conn.send(kind)
-    conn.send_bytes(data)
-
-
 class _Worker:
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, sock: socket.socket) -> None:
         self.process = process
-        self.conn = conn
+        self.sock = sock  # non-blocking: only the event loop reads and writes it
+        self.model_loaded = False  # the explicit-image model, loaded before the first score
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
-            self.conn.close()
+            self.sock.close()
 
 
 class HashingPool:
@@ -131,17 +190,19 @@ class HashingPool:
         self._job = job
         # A fork server, not plain fork: workers fork from a small clean process that has the
         # decoders imported once, so they carry no copy of the bot's state and a replacement
-        # for a killed worker starts in milliseconds rather than re-importing everything.
+        # for a killed worker starts in milliseconds rather than re-importing everything. The
+        # first preload restarts the fork server without the bot's secrets in its environment.
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["media.worker_preload"])
+        self._context.set_forkserver_preload(["media.worker_environment", "media.worker_preload"])
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         # Admission: FIFO, so a job that waited longest gets the next room.
-        self._room = asyncio.Semaphore(self.settings.workers + self.settings.max_waiting)
+        self._room = asyncio.Semaphore(self.capacity)
         self._pending = 0
+        self._left = asyncio.Condition()  # notified whenever a job leaves the pool
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self.killed = 0  # workers killed for a deadline or a crash, for stats
+        self.killed = 0  # workers killed for a deadline, a crash or a bad reply, for stats
 
     async def __aenter__(self) -> HashingPool:
         await self.start()
@@ -169,21 +230,57 @@ class HashingPool:
         """Jobs admitted or waiting for admission."""
         return self._pending
 
-    async def hash_media(self, data: bytes) -> MediaHashes:
-        """Decode and hash an upload in a worker; a deadline or a crash is UNFINISHED.
+    @property
+    def capacity(self) -> int:
+        """Jobs admitted at once: one running per worker and `max_waiting` in line."""
+        return self.settings.workers + self.settings.max_waiting
+
+    async def wait_for_room(self) -> None:
+        """Until fewer jobs are admitted or waiting than the pool takes at once.
+
+        A caller turned away (PoolBusy) waits here before trying again: the wait follows the
+        pool's own progress, not a guess at how long a burst lasts.
+        """
+        async with self._left:
+            await self._left.wait_for(lambda: self._pending < self.capacity or self._closed)
+
+    @property
+    def worker_pids(self) -> tuple[int, ...]:
+        """The running workers' process ids, for stats and benchmarks (memory per worker)."""
+        return tuple(w.process.pid for w in self._workers if w.process.pid is not None)
+
+    async def hash_media(self, data: bytes, *, explicit: bool = False) -> MediaHashes:
+        """Decode and hash an upload in a worker; a deadline, a crash or a bad reply is UNFINISHED.
 
         Waits its turn when the pool is full; raises PoolBusy only after `admission_seconds`.
 
         Still images with bars or screenshot chrome also carry the trimmed picture's hashes
-        in `extra`; pass the result to `media.matching.match_media`.
+        in `extra`; pass the result to `media.matching.match_media`. With `explicit`, the
+        result also carries `explicit_score` (see `media.classifier`).
         """
-        return await self._submit("media", data)
+        kind = JobKind.MEDIA_EXPLICIT if explicit else JobKind.MEDIA
+        return await self._hashes(kind, data)
 
     async def entry_hashes(self, data: bytes) -> MediaHashes:
         """Hashes to store for a new takedown entry: `frames`, plus crops/rotations in `extra`."""
-        return await self._submit("entry", data)
+        return await self._hashes(JobKind.ENTRY, data)
 
-    async def _submit(self, kind: str, data: bytes) -> MediaHashes:
+    async def blurred_preview(self, data: bytes) -> bytes | None:
+        """The small blurred JPEG an alert shows (`media.preview`), made in a worker under the
+        same deadline and memory cap as hashing; None when the file can't be decoded in time.
+        Waits its turn like hashing (PoolBusy after `admission_seconds`)."""
+        try:
+            return await self._submit(JobKind.PREVIEW, data, check_preview)
+        except _NotFinished:
+            return None
+
+    async def _hashes(self, kind: JobKind, data: bytes) -> MediaHashes:
+        try:
+            return await self._submit(kind, data, decode_hashes)
+        except _NotFinished as exc:
+            return MediaHashes.failed(Outcome.UNFINISHED, exc.reason)
+
+    async def _submit(self, kind: JobKind, data: bytes, read: Callable[[bytes], T]) -> T:
         if self._closed:
             raise PoolClosed("the hashing pool is closed")
         self._pending += 1
@@ -191,11 +288,13 @@ class HashingPool:
             await self._admit()
             try:
                 worker = await self._idle.get()
-                return await self._run(worker, kind, data)
+                return await self._run(worker, kind, data, read)
             finally:
                 self._room.release()
         finally:
             self._pending -= 1
+            async with self._left:
+                self._left.notify_all()
 
     async def _admit(self) -> None:
         seconds = self.settings.admission_seconds
@@ -208,45 +307,54 @@ class HashingPool:
                 f"({self._pending} files were waiting)"
             ) from None
 
-    async def _run(self, worker: _Worker, kind: str, data: bytes) -> MediaHashes:
+    async def _run(
+        self, worker: _Worker, kind: JobKind, data: bytes, read: Callable[[bytes], T]
+    ) -> T:
+        """Send the job, read the reply within the deadline; any failure replaces the worker."""
         try:
-            result = await asyncio.wait_for(
-                self._exchange(worker.conn, kind, data), self.settings.job_seconds
-            )
+            if kind is JobKind.MEDIA_EXPLICIT and not worker.model_loaded:
+                await self._load_model(worker)
+            async with asyncio.timeout(self.settings.job_seconds):
+                result = read(await _ask(worker.sock, kind, data))
+        except _NotFinished:
+            self._replace(worker)
+            raise
         except TimeoutError:
             self._replace(worker)
             seconds = self.settings.job_seconds
-            return MediaHashes.failed(
-                Outcome.UNFINISHED, f"checking it took longer than {seconds:g} s"
-            )
-        except (EOFError, OSError, BrokenPipeError):
+            raise _NotFinished(f"checking it took longer than {seconds:g} s") from None
+        except BadReply as exc:
             self._replace(worker)
-            return MediaHashes.failed(
-                Outcome.UNFINISHED,
-                "the process checking it died (most likely over the memory cap)",
-            )
+            log.warning("A hashing worker sent a malformed %s reply (%s); replaced it", kind, exc)
+            raise _NotFinished(
+                "the process checking it sent a malformed reply (it was replaced)"
+            ) from None
+        except (EOFError, OSError):
+            self._replace(worker)
+            raise _NotFinished(
+                "the process checking it died (most likely over the memory cap)"
+            ) from None
         except BaseException:
             self._replace(worker)  # cancelled: the worker may still be busy with our job
             raise
         self._idle.put_nowait(worker)
         return result
 
-    async def _exchange(self, conn: Connection, kind: str, data: bytes) -> object:
-        # Writing megabytes into a pipe blocks until the (lower-priority) worker has read them,
-        # so it happens in a thread, never on the event loop.
-        await asyncio.to_thread(_send_job, conn, kind, data)
-        return await self._receive(conn)
-
-    async def _receive(self, conn: Connection) -> object:
-        loop = asyncio.get_running_loop()
-        readable: asyncio.Future[None] = loop.create_future()
-        fd = conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+    async def _load_model(self, worker: _Worker) -> None:
+        """Load the explicit-image model in a worker before its first scored file, under the
+        start-up deadline: on a busy machine, loading takes seconds that no file's deadline
+        should pay for (a worker killed for it would have to load it again)."""
+        seconds = self.settings.start_seconds
         try:
-            await readable
-        finally:
-            loop.remove_reader(fd)
-        return conn.recv()
+            async with asyncio.timeout(seconds):
+                reply = await _ask(worker.sock, JobKind.LOAD_MODEL, b"")
+        except TimeoutError:
+            raise _NotFinished(
+                f"the explicit-image model took longer than {seconds:g} s to load"
+            ) from None
+        if reply != READY:
+            raise BadReply(f"{reply[:40]!r} instead of ready after loading the model")
+        worker.model_loaded = True
 
     def _replace(self, worker: _Worker) -> None:
         self.killed += 1
@@ -285,14 +393,55 @@ class HashingPool:
         )
         await asyncio.to_thread(process.start)  # with a fork server, start() waits on a socket
         child.close()
-        worker = _Worker(process, parent)
+        sock = socket.socket(fileno=os.dup(parent.fileno()))
+        parent.close()
+        sock.setblocking(False)
+        worker = _Worker(process, sock)
         self._workers.add(worker)
         try:
-            ready = await asyncio.wait_for(self._receive(parent), settings.start_seconds)
-        except (TimeoutError, EOFError, OSError) as exc:
+            async with asyncio.timeout(settings.start_seconds):
+                ready = await _receive(sock)
+        except (TimeoutError, EOFError, OSError, BadReply) as exc:
             worker.kill()
             self._workers.discard(worker)
             raise RuntimeError("a hashing worker did not start") from exc
-        if ready != _READY:
-            raise RuntimeError(f"a hashing worker said {ready!r} instead of ready")
+        if ready != READY:
+            worker.kill()
+            self._workers.discard(worker)
+            raise RuntimeError(f"a hashing worker said {ready[:40]!r} instead of ready")
         return worker
+
+
+async def _ask(sock: socket.socket, kind: JobKind, data: bytes) -> bytes:
+    await _send(sock, kind.encode())
+    await _send(sock, data)
+    return await _receive(sock)
+
+
+async def _send(sock: socket.socket, payload: bytes) -> None:
+    """One message as the worker's Connection reads it. Megabytes go out as the (lower
+    priority) worker reads them, without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendall(sock, _LENGTH.pack(len(payload)))
+    await loop.sock_sendall(sock, payload)
+
+
+async def _receive(sock: socket.socket) -> bytes:
+    """One message from a worker, refused past MAX_REPLY_BYTES before any of it is read."""
+    (length,) = _LENGTH.unpack(await _read_exactly(sock, _LENGTH.size))
+    if not 0 <= length <= MAX_REPLY_BYTES:
+        raise BadReply(f"a reply of {length} bytes (at most {MAX_REPLY_BYTES})")
+    return await _read_exactly(sock, length)
+
+
+async def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = await loop.sock_recv_into(sock, view[got:])
+        if count == 0:
+            raise EOFError("the worker closed its end")
+        got += count
+    return bytes(buffer)

@@ -30,13 +30,27 @@ class AccessDenied(app_commands.CheckFailure):
         super().__init__(member_texts(interaction)(message))
 
 
-def standing(member: discord.Member) -> MemberStanding:
-    permissions = member.guild_permissions
+def _standing(
+    permissions: discord.Permissions, role_ids: frozenset[int], *, top_role: int, owner: bool
+) -> MemberStanding:
     return MemberStanding(
         manage_messages=permissions.manage_messages,
         manage_guild=permissions.manage_guild,
         administrator=permissions.administrator,
-        role_ids=frozenset(role.id for role in member.roles),
+        role_ids=role_ids,
+        ban_members=permissions.ban_members,
+        moderate_members=permissions.moderate_members,
+        top_role=top_role,
+        owner=owner,
+    )
+
+
+def standing(member: discord.Member) -> MemberStanding:
+    return _standing(
+        member.guild_permissions,
+        frozenset(role.id for role in member.roles),
+        top_role=member.top_role.position,
+        owner=member.id == member.guild.owner_id,
     )
 
 
@@ -47,6 +61,20 @@ def is_admin(member: discord.Member) -> bool:
 async def is_moderator(bot: Lightstick, member: discord.Member) -> bool:
     settings = await bot.guild_settings.get(member.guild.id)
     return counts_as_moderator(standing(member), settings.mod_role_id)
+
+
+async def fetched_is_moderator(bot: Lightstick, guild: discord.Guild, user_id: int) -> bool:
+    """Whether a member counts as a moderator, asked of Discord rather than the member cache.
+
+    Without member chunking the cache holds almost nobody, and a member missing from it would
+    pass for a fan. Someone no longer in the server is no moderator; any other error from
+    Discord is raised, so the caller fails closed (does nothing it can't justify).
+    """
+    try:
+        member = await guild.fetch_member(user_id)
+    except discord.NotFound:
+        return False
+    return await is_moderator(bot, member)
 
 
 def _member(interaction: discord.Interaction) -> discord.Member:
@@ -89,15 +117,54 @@ def admins_only():  # type: ignore[no-untyped-def]
     return app_commands.check(predicate)
 
 
-def public_mod_channel(channel: discord.abc.GuildChannel) -> str | None:
-    """A warning when everyone can read the mod channel, else None.
+def role_standing(role: discord.Role) -> MemberStanding:
+    """A member holding only this role (and @everyone)."""
+    return _standing(role.permissions, frozenset({role.id}), top_role=role.position, owner=False)
 
-    Where everyone can read it, the report queue does not name reporters: the reported member
-    would learn who reported them.
+
+def mod_channel_readers(channel: discord.abc.GuildChannel, mod_role_id: int | None) -> list[str]:
+    """Who can read `channel` without being a moderator: roles, and members let in by name.
+
+    A member's access is the most a single one of their roles gives (role overwrites allow over
+    deny, and a role's own permission only adds), so each role is asked alone, with
+    @everyone, through Discord's own computation (`permissions_for(role)`). A member let in by
+    an overwrite of their own counts unless the cache knows them as a moderator (fail closed).
     """
-    if not channel.permissions_for(channel.guild.default_role).view_channel:
+    guild = channel.guild
+    readers = [
+        "@everyone" if role.is_default() else role.mention
+        for role in guild.roles
+        if not counts_as_moderator(role_standing(role), mod_role_id)
+        and channel.permissions_for(role).view_channel
+    ]
+    for target, overwrite in channel.overwrites.items():
+        if isinstance(target, discord.Role) or target.id == guild.me.id:
+            continue
+        if overwrite.view_channel is not True:
+            continue
+        member = guild.get_member(target.id)
+        if member is None or not counts_as_moderator(standing(member), mod_role_id):
+            readers.append(f"<@{target.id}>")
+    return readers
+
+
+READERS_NAMED = 5  # readers a warning names before "and N more"
+
+
+def public_mod_channel(channel: discord.abc.GuildChannel, mod_role_id: int | None) -> str | None:
+    """A warning when someone who isn't a moderator can read the mod channel, else None.
+
+    Then the report queue does not name reporters: the reported member, or a friend of theirs
+    with a "Verified" role every fan holds, would learn who reported them.
+    """
+    readers = mod_channel_readers(channel, mod_role_id)
+    if not readers:
         return None
+    named = ", ".join(readers[:READERS_NAMED])
+    if len(readers) > READERS_NAMED:
+        named += f" and {len(readers) - READERS_NAMED} more"
     return (
-        f"everyone can read {channel.mention}, and alerts and reports there name who reported "
-        "and show blurred previews. Hide it from @everyone and let only moderators see it"
+        f"{named} can read {channel.mention} without being moderators, so reporters are not "
+        "named there and blurred previews are seen by them. Deny them View Channel there and "
+        "let only moderators see it"
     )

@@ -234,7 +234,7 @@ class ModerationActions:
         """
         if not guild.me.guild_permissions.ban_members:
             return "I can't ban: I'm missing **Ban Members**."
-        member = guild.get_member(user.id)
+        member = user if isinstance(user, discord.Member) else guild.get_member(user.id)
         if member is not None:
             blocked = can_act_on(guild.me, member)
             if blocked:

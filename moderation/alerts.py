@@ -29,12 +29,12 @@ from media.fetch import FetchError
 from media.list_scope import ListMatch
 from media.matching import Tier
 from media.pipeline import HashedMedia
-from media.preview import blurred_preview
 from moderation.actions import CaseDraft
 from moderation.alert_buttons import alert_view
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import ALERT_DECISION_NAMES
+from moderation.shown_text import fit_embed, inert
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -137,7 +137,7 @@ class MatchAlerts:
                 message.guild.id, _match_case(message, found, False), follow=record_alert
             )
         assert case is not None
-        preview = await asyncio.to_thread(blurred_preview, data) if data else None
+        preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.queue_follow_up(
             FollowUp(message, settings, recorded[0], case, preview, problem, removed)
         )
@@ -312,9 +312,13 @@ class MatchAlerts:
         embed.add_field(name="Where", value=where)
         embed.add_field(name="When", value=f"<t:{int(alert.created_at.timestamp())}:f>")
         source = "this server's list" if entry.own_list else "a shared list"
+        # Another server wrote a shared list's label: it can't format, ping or link here.
+        shown_label = entry.label if entry.own_list else inert(entry.label)
         added = f", added by <@{entry.added_by}>" if entry.added_by else ""
         embed.add_field(
-            name="Entry", value=f"#{entry.entry_id} · {entry.label} ({source}{added})", inline=False
+            name="Entry",
+            value=f"#{entry.entry_id} · {shown_label} ({source}{added})",
+            inline=False,
         )
         kind = "confident match" if alert.tier == str(Tier.TAKEDOWN) else "possible match"
         embed.add_field(
@@ -340,7 +344,7 @@ class MatchAlerts:
             embed.colour = DONE_COLOUR
         if case is not None:
             embed.set_footer(text=f"Case #{case.number}")
-        return embed
+        return fit_embed(embed)
 
 
 def _match_case(message: discord.Message, found: ListMatch, removed: bool) -> CaseDraft:

@@ -14,8 +14,9 @@ import discord
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.reports import Report
-from moderation.access import AccessDenied, require_moderator
+from moderation.access import AccessDenied, require_moderator, standing
 from moderation.replies import apologise
+from services.moderation_policy import AuthorAction, rank_refusal
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -129,14 +130,39 @@ def closes_report(report: Report | None) -> bool:
 
 
 async def fetch_member(guild: discord.Guild, user_id: int) -> discord.Member | None:
-    """The member from the cache, or from Discord; None if they left."""
+    """The member from the cache, or from Discord; None if they left.
+
+    Any other error from Discord is raised: a rank can't be judged on a guess.
+    """
     member = guild.get_member(user_id)
     if member is None:
         try:
             member = await guild.fetch_member(user_id)
-        except discord.HTTPException:
+        except discord.NotFound:
             return None
     return member
+
+
+async def outranked(
+    interaction: discord.Interaction[Lightstick],
+    step: OnAuthor,
+    member: discord.Member | None,
+    action: AuthorAction,
+) -> bool:
+    """Whether the moderator may not act on the member by rank; if so, they have been told why,
+    privately."""
+    assert interaction.guild is not None
+    settings = await interaction.client.guild_settings.get(interaction.guild.id)
+    target = standing(member) if member is not None else None
+    refusal = rank_refusal(standing(step.moderator), target, action, settings.mod_role_id)
+    if refusal is None:
+        return False
+    await interaction.response.send_message(
+        f"You can't {action} <@{step.author_id}>: {refusal}.",
+        ephemeral=True,
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +191,8 @@ async def timeout_author(interaction: discord.Interaction[Lightstick], step: OnA
             "The author is no longer in the server.", ephemeral=True
         )
         return False
+    if await outranked(interaction, step, member, AuthorAction.TIMEOUT):
+        return False
     settings = await interaction.client.guild_settings.get(guild.id)
     minutes = settings.timeout_on_repeat_minutes or TIMEOUT_MINUTES
     problem = await interaction.client.actions.timeout_member(
@@ -184,6 +212,9 @@ async def ban_author(interaction: discord.Interaction[Lightstick], step: OnAutho
     """The "Ban author" button of an alert or a report, with a confirmation; whether banned."""
     guild = interaction.guild
     assert guild is not None
+    member = await fetch_member(guild, step.author_id)
+    if await outranked(interaction, step, member, AuthorAction.BAN):
+        return False
     confirm = ConfirmBan(step.moderator.id)
     await interaction.response.send_message(
         f"Ban <@{step.author_id}> from the server? Their earlier messages stay.",
@@ -194,7 +225,7 @@ async def ban_author(interaction: discord.Interaction[Lightstick], step: OnAutho
         return False
     problem = await interaction.client.actions.ban_user(
         guild,
-        discord.Object(step.author_id),
+        member or discord.Object(step.author_id),
         moderator=step.moderator,
         reason=step.reason,
         **step.report_fields(),

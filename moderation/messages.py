@@ -15,18 +15,42 @@ import discord
 from media.pipeline import MediaRef
 
 MEDIA_TYPES = ("image/", "video/")
-MEDIA_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".mp4", ".mov", ".webm", ".m4v")
+MEDIA_SUFFIXES = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".apng",
+    ".gif",
+    ".webp",
+    ".avif",
+    ".mp4",
+    ".mov",
+    ".webm",
+    ".m4v",
+)
 MESSAGE_LINK = re.compile(
     r"https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/([0-9]+)/([0-9]+)/([0-9]+)"
 )
 
 
 def media_refs(message: discord.Message) -> list[MediaRef]:
-    """The media in a message that can be hashed: attachments, embed media, stickers.
+    """The media in a message that can be hashed: attachments, embed media, stickers, and the
+    same in each forwarded message it carries.
 
-    Embed media is fetched through Discord's media proxy (`proxy_url`), never from the original
-    third-party site, and Lottie stickers (vector animations) are not pictures to hash.
+    A forward (Discord's Forward) keeps the original's media in `message_snapshots`, not in the
+    message's own fields; a forward of a forward carries the first original's snapshot, so one
+    level covers every chain. A snapshot's attachments keep the original's ids, so a forward of
+    a file already checked costs no download. Embed media is fetched through Discord's media
+    proxy (`proxy_url`), never from the original third-party site, and Lottie stickers (vector
+    animations) are not pictures to hash.
     """
+    refs: list[MediaRef] = []
+    for part in (message, *message.message_snapshots):
+        refs.extend(_own_media(part))
+    return list({ref.key: ref for ref in refs}.values())
+
+
+def _own_media(message: discord.Message | discord.MessageSnapshot) -> list[MediaRef]:
     refs: list[MediaRef] = []
     for attachment in message.attachments:
         kind = (attachment.content_type or "").lower()
@@ -44,7 +68,7 @@ def media_refs(message: discord.Message) -> list[MediaRef]:
     for sticker in message.stickers:
         if sticker.format is not discord.StickerFormatType.lottie:
             refs.append(MediaRef(f"sticker:{sticker.id}", sticker.url, "sticker", sticker.name))
-    return list({ref.key: ref for ref in refs}.values())
+    return refs
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ CASE_KIND_NAMES: dict[CaseKind, str] = {
     CaseKind.TAKEDOWN_LIST: "Takedown list change",
     CaseKind.SETTINGS: "Settings change",
     CaseKind.RULES: "Rules change",
+    CaseKind.UNREADABLE: "Removed: file not checkable",
+    CaseKind.KICK: "Kick",
 }
 REPORT_OUTCOME_NAMES: dict[ReportStatus, str] = {
     ReportStatus.OPEN: "Open",

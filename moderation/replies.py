@@ -6,6 +6,8 @@ import logging
 
 import discord
 
+from moderation.shown_text import MESSAGE, shorten
+
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, that didn't work. It was logged; please try again."
@@ -13,6 +15,7 @@ APOLOGY = "Sorry, that didn't work. It was logged; please try again."
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Answer privately, whether or not the interaction was already answered."""
+    message = shorten(message, MESSAGE)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)

@@ -28,6 +28,7 @@ from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import CASE_KIND_NAMES, REPORT_OUTCOME_NAMES
 from moderation.report_buttons import report_view
+from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -81,7 +82,7 @@ def _reporter_line(reporter: Reporter) -> str:
     line = f"<@{reporter.reporter_id}> · {CATEGORIES.get(reporter.category, reporter.category)}"
     if reporter.details:
         details = discord.utils.escape_markdown(" ".join(reporter.details.split()))
-        line += f": “{details[:150]}{'…' if len(details) > 150 else ''}”"
+        line += f": “{shorten(details, 150)}”"
     if reporter.evidence_url:
         line += f" · [evidence]({reporter.evidence_url})"
     return line
@@ -133,7 +134,7 @@ def report_embed(
 ) -> discord.Embed:
     """The queue message of a report: what, who, by whom, what was done. Urgent ones stand out.
 
-    Reporters are named only where `name_reporters` (a channel everyone can read would tell the
+    Reporters are named only where `name_reporters` (a channel fans can read would tell the
     reported member who reported them); their categories and count are shown either way.
     """
     report = state.report
@@ -147,7 +148,7 @@ def report_embed(
     embed = discord.Embed(title=title, colour=colour, timestamp=report.created_at)
     user = report.target_user_id
     if report.target_kind == "message":
-        text = report.excerpt[:EXCERPT_SHOWN] + ("…" if len(report.excerpt) > EXCERPT_SHOWN else "")
+        text = shorten(report.excerpt, EXCERPT_SHOWN)
         embed.description = f">>> {discord.utils.escape_markdown(text)}" if text else "*No text*"
         where = f"Message by <@{user}> (`{user}`) in <#{report.channel_id}>"
         if state.message_up and report.channel_id and report.message_id:
@@ -159,8 +160,8 @@ def report_embed(
     reporters = (
         _reporter_lines(state.reporters)
         if name_reporters
-        else f"{_category_counts(state.reporters)}\nNot named here: everyone can read this "
-        "channel. Make it private to the moderators (deny @everyone View Channel)."
+        else f"{_category_counts(state.reporters)}\nNot named here: members who aren't "
+        "moderators can read this channel (`/config check` says who)."
     )
     embed.add_field(
         name=f"Reporters ({len(state.reporters)}), for moderators only",
@@ -179,9 +180,9 @@ def report_embed(
         lines = [_case_line(case) for case in state.cases[-10:]]
         embed.add_field(name="Actions", value="\n".join(lines), inline=False)
     if notes:
-        embed.add_field(name="Note", value="\n".join(notes)[:1024], inline=False)
+        embed.add_field(name="Note", value=shorten("\n".join(notes), FIELD_VALUE), inline=False)
     embed.set_footer(text=f"Report #{report.number}")
-    return embed
+    return fit_embed(embed)
 
 
 class ReportQueue:
@@ -238,7 +239,9 @@ class ReportQueue:
         if queued is not None and repost:
             await delete_message(queued)
         elif queued is not None:
-            private = public_mod_channel(queued.channel) is None  # type: ignore[arg-type]
+            settings = await self.bot.guild_settings.get(guild.id)
+            channel = queued.channel
+            private = public_mod_channel(channel, settings.mod_role_id) is None  # type: ignore[arg-type]
             embed = report_embed(state, notes, name_reporters=private)
             try:
                 await queued.edit(embed=embed, view=report_view(state.report))
@@ -272,7 +275,9 @@ class ReportQueue:
         channel = mod_channel(guild, settings, f"Report #{report.number} is kept")
         if channel is None:
             return
-        embed = report_embed(state, notes, name_reporters=public_mod_channel(channel) is None)
+        embed = report_embed(
+            state, notes, name_reporters=public_mod_channel(channel, settings.mod_role_id) is None
+        )
         content, mentions = None, discord.AllowedMentions.none()
         if state.urgent and report.is_open and settings.mod_role_id:
             name = CATEGORIES.get(state.category, state.category)

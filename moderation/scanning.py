@@ -24,7 +24,7 @@ from db.scan_positions import Position
 from media.hashing import Outcome
 from media.list_scope import ListMatch
 from media.matching import MatchPolicy, Radii
-from media.pipeline import HashedMedia
+from media.pipeline import HashedMedia, MediaRef
 from moderation.messages import media_refs
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class MessageScanner:
     CATCH_UP_SECONDS = 300  # and no longer than this per catch-up round
     STATS_EVERY_SECONDS = 60
     POSITIONS_EVERY_SECONDS = 1.0  # scan positions are written in one batch this often
+    BUSY_ATTEMPTS = 3  # a file the busy pool turns away is tried this often, waiting for room
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
@@ -135,7 +136,7 @@ class MessageScanner:
         result = ScanResult()
         if self.bot.takedown_index.has_any(scope):
             hashed = await asyncio.gather(
-                *(self.bot.pipeline.hash_ref(ref) for ref in media_refs(message))
+                *(self._hash(ref, message) for ref in media_refs(message))
             )
             self._count(guild.id, hashed)
             result = ScanResult(hashed=tuple(hashed))
@@ -148,7 +149,36 @@ class MessageScanner:
                     )
                     result = ScanResult(tuple(hashed), matches[0], removed)
                     break
+            unchecked = [media for media in hashed if not media.hashes.hashed]
+            if unchecked and not result.removed:
+                removed = await self.bot.unreadable.handle(message, unchecked, settings)
+                result = ScanResult(result.hashed, result.match, removed)
         self._advance(message)
+        return result
+
+    async def _hash(self, ref: MediaRef, message: discord.Message) -> HashedMedia:
+        """The file's hashes; while the hashing pool is too busy for it, wait for room and try
+        again, so a burst slows scanning down instead of leaving files unchecked."""
+
+        def busy(result: HashedMedia, attempt: int) -> None:
+            log.warning(
+                "Hashing pool busy for %s in message %s (attempt %d of %d): %s",
+                ref.kind,
+                message.id,
+                attempt,
+                self.BUSY_ATTEMPTS,
+                result.hashes.reason,
+            )
+
+        result = await self.bot.pipeline.hash_ref_patiently(ref, self.BUSY_ATTEMPTS, busy)
+        if result.busy:
+            log.error(
+                "Gave up hashing %s in message %s after %d attempts (the pool stayed full); "
+                "the server's policy for files that could not be finished applies",
+                ref.kind,
+                message.id,
+                self.BUSY_ATTEMPTS,
+            )
         return result
 
     def _skipped(self, message: discord.Message, settings: GuildSettings) -> bool:

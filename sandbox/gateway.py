@@ -421,5 +421,7 @@ class Gateway:
         }
 
     def _guild_create(self, session: Session, guild: Guild) -> dict[str, Any]:
-        with_members = session.has(Intent.GUILD_MEMBERS)
+        # Discord: without GUILD_PRESENCES, `members` holds only the bot (and members in voice
+        # channels, which the sandbox has none of); the rest come by chunking or REST.
+        with_members = session.has(Intent.GUILD_PRESENCES)
         return payloads.gateway_guild(self.sandbox.world, guild, with_members=with_members)

@@ -1,5 +1,5 @@
-"""Moderation policy that needs no Discord: who counts as a moderator, when a repeat offender is
-timed out, which rule a removal notice cites.
+"""Moderation policy that needs no Discord: who counts as a moderator, whom a moderator may time
+out or ban (rank), when a repeat offender is timed out, which rule a removal notice cites.
 
 These were decided inside Discord code; here they are plain functions of plain values, so each
 rule is named, has one home and is tested on its own.
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from db.guild_settings import GuildSettings
 from db.rules import Rule
@@ -20,12 +22,27 @@ TAKEDOWN_RULE_WORDS = ("deepfake", "edit", "sexual", "nsfw")
 
 @dataclass(frozen=True, slots=True)
 class MemberStanding:
-    """What decides whether a member is a moderator, read off a fetched member."""
+    """What decides whether a member is a moderator, and their rank, read off a fetched member.
+
+    `top_role` is the position of their highest role (0 for @everyone alone); the owner and
+    Administrators hold every permission, as Discord computes it.
+    """
 
     manage_messages: bool
     manage_guild: bool
     administrator: bool
     role_ids: Collection[int]
+    ban_members: bool = False
+    moderate_members: bool = False
+    top_role: int = 0
+    owner: bool = False
+
+
+class AuthorAction(StrEnum):
+    """What a moderator does to a member from a button, and the permission it needs."""
+
+    TIMEOUT = "time out"
+    BAN = "ban"
 
 
 def counts_as_moderator(standing: MemberStanding, mod_role_id: int | None) -> bool:
@@ -37,6 +54,58 @@ def counts_as_moderator(standing: MemberStanding, mod_role_id: int | None) -> bo
 
 def counts_as_admin(standing: MemberStanding) -> bool:
     return standing.manage_guild or standing.administrator
+
+
+def _holds(standing: MemberStanding, action: AuthorAction) -> bool:
+    if standing.owner or standing.administrator:
+        return True
+    return standing.ban_members if action is AuthorAction.BAN else standing.moderate_members
+
+
+PERMISSION_NAMES = {AuthorAction.TIMEOUT: "Moderate Members", AuthorAction.BAN: "Ban Members"}
+
+
+def rank_refusal(
+    moderator: MemberStanding,
+    target: MemberStanding | None,
+    action: AuthorAction,
+    mod_role_id: int | None,
+) -> str | None:
+    """Why `moderator` may not `action` the member `target` (None: not in the server), or None.
+
+    As Red's `respect_hierarchy`: the moderator needs the Discord permission themselves, and
+    acts only on members below their own highest role, never on the owner, an Administrator or
+    another moderator; only the owner stands above that. Without it, a fan's report of an admin
+    and a trial moderator's click would ban the admin, since the bot's own role outranks them.
+    """
+    if not _holds(moderator, action):
+        return f"you need the **{PERMISSION_NAMES[action]}** permission to {action} members"
+    if target is None or moderator.owner:
+        return None
+    if target.owner:
+        return f"they own the server, so nobody can {action} them"
+    if target.administrator:
+        return f"they are an Administrator; only the owner can {action} them"
+    if counts_as_moderator(target, mod_role_id):
+        return f"they are a moderator; only the owner can {action} them"
+    if target.top_role >= moderator.top_role:
+        return f"their highest role is not below yours, so you can't {action} them"
+    return None
+
+
+def established_reporter(
+    settings: GuildSettings, created_at: datetime, joined_at: datetime | None, now: datetime
+) -> bool:
+    """Whether a reporter counts towards auto-hide: an account and a membership old enough, so
+    a handful of fresh accounts can't brigade a message away. An unknown join date doesn't
+    count."""
+    if now - created_at < timedelta(days=settings.auto_hide_min_account_days):
+        return False
+    if settings.auto_hide_min_member_days == 0:
+        return True
+    return joined_at is not None and now - joined_at >= timedelta(
+        days=settings.auto_hide_min_member_days
+    )
 
 
 def repeat_timeout_minutes(settings: GuildSettings, removals: int) -> int | None:

@@ -28,6 +28,7 @@ from moderation.access import moderators_only, require_moderator
 from moderation.actions import CaseDraft
 from moderation.messages import media_refs, parse_message_link
 from moderation.pagination import Slice, send_pages
+from moderation.shown_text import fit_embed
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -99,7 +100,7 @@ def entry_embed(entry: TakedownEntry) -> discord.Embed:
         if entry.label_shareable
         else "Label kept private from subscribing servers"
     )
-    return embed
+    return fit_embed(embed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +465,6 @@ class EntryCommands:
                 colour=discord.Colour.dark_red(),
             )
             embed.set_footer(text=f"{plural(total, 'entry', 'entries')} · /takedown info for one")
-            return embed
+            return fit_embed(embed)
 
         await send_pages(interaction, total, self.PER_PAGE, render)

@@ -19,6 +19,7 @@ from core.hash_lists import MAX_LINES, ParsedList, parse_hash_list, write_hash_l
 from core.hashes import Hash
 from db import takedowns as takedowns_db
 from moderation.access import admins_only, require_admin
+from moderation.shown_text import MESSAGE, shorten
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -151,7 +152,9 @@ class FileCommands:
             attachments.append(
                 discord.File(io.BytesIO(listing.encode()), filename="import-problems.txt")
             )
-        await interaction.edit_original_response(content=text[:2000], attachments=attachments)
+        await interaction.edit_original_response(
+            content=shorten(text, MESSAGE), attachments=attachments
+        )
 
     async def _import(
         self, member: discord.Member, filename: str, parsed: ParsedList

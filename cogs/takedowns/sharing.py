@@ -27,11 +27,22 @@ class SharingCommands:
     # -- sharing -----------------------------------------------------------------------------
 
     @takedown.command(name="share", description="Admins: let other servers subscribe to this list")
-    @app_commands.describe(stop="Stop sharing: subscribers stop matching against this list")
+    @app_commands.describe(
+        stop="Stop sharing: subscribers stop matching against this list",
+        new_code="Replace the code (if it leaked): every current subscription ends",
+    )
     @admins_only()
-    async def share(self, interaction: discord.Interaction[Lightstick], stop: bool = False) -> None:
+    async def share(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        stop: bool = False,
+        new_code: bool = False,
+    ) -> None:
         member = require_admin(interaction)
         guild_id = member.guild.id
+        if new_code and not stop:
+            await self._rotate(interaction, member)
+            return
         async with self.bot.db.transaction() as conn:
             before = await takedowns_db.get_own_list(conn, guild_id)
             after = await takedowns_db.set_shared(conn, guild_id, not stop)
@@ -55,6 +66,23 @@ class SharingCommands:
             f"`/takedown subscribe code:{after.share_code} action:remove` (or `action:flag`). "
             "They match against your entries and see their labels only where you chose "
             "`share_label`. Entries you remove stop matching for them at once.",
+            ephemeral=True,
+        )
+
+    async def _rotate(
+        self, interaction: discord.Interaction[Lightstick], member: discord.Member
+    ) -> None:
+        async with self.bot.db.transaction() as conn:
+            rotated, ended = await takedowns_db.rotate_share_code(conn, member.guild.id)
+            await record_list_change(
+                conn, member, f"New share code; {plural(ended, 'subscription')} ended"
+            )
+        await self.bot.takedown_index.sync()
+        state = "" if rotated.shared else " (the list isn't shared yet: `/takedown share`)"
+        await interaction.response.send_message(
+            f"This server's list has a new share code: `{rotated.share_code}`{state}. The old "
+            f"code no longer works, and {plural(ended, 'subscription')} to the list ended: give "
+            "the new code to the servers you want to share with.",
             ephemeral=True,
         )
 

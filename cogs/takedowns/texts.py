@@ -12,6 +12,8 @@ def short_hash(value: Hash) -> str:
 
 
 def quoted_label(label: str) -> str:
+    """A label of this server's own list, as its moderators wrote it (a channel it names stays
+    a link); labels of other servers' lists are shown `inert`."""
     return f"“{discord.utils.escape_markdown(label)}”" if label else "no label"
 
 

@@ -94,7 +94,7 @@ def report(**changes: object) -> Report:
 
 
 def reporter(reporter_id: int, category: str, details: str = "") -> Reporter:
-    return Reporter(7, reporter_id, category, details, None, NOW)
+    return Reporter(7, reporter_id, category, details, None, True, NOW)
 
 
 def shown(state: ReportState) -> str:

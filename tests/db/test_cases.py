@@ -78,15 +78,6 @@ async def test_list_filters_by_member_and_pages_newest_first(database: Database)
     assert (total, bans) == (4, 0)
 
 
-async def test_forgetting_a_member_keeps_the_numbered_trail(database: Database) -> None:
-    async with database.transaction() as conn:
-        await cases.create_case(conn, GUILD, "takedown", user_id=9, reason="posted entry 3")
-        assert await cases.forget_user(conn, GUILD, 9) == 1
-    async with database.connect() as conn:
-        (case,) = await cases.list_cases(conn, GUILD)
-    assert (case.number, case.user_id, case.reason) == (1, None, "")
-
-
 async def test_a_case_kind_outside_the_vocabulary_is_refused(database: Database) -> None:
     with pytest.raises(IntegrityError):
         async with database.transaction() as conn:

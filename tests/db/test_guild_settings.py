@@ -71,14 +71,6 @@ async def test_skipped_channels_are_added_once_and_removed(database: Database) -
     assert settings.skipped_channel_ids == frozenset({10})
 
 
-async def test_forgetting_a_guild_restores_defaults(database: Database) -> None:
-    async with database.transaction() as conn:
-        await guild_settings.update_settings(conn, GUILD, dm_author=True)
-        await guild_settings.set_channel_skipped(conn, GUILD, 10, True)
-        await guild_settings.forget_guild(conn, GUILD)
-        assert await guild_settings.get_settings(conn, GUILD) == GuildSettings(guild_id=GUILD)
-
-
 async def test_cache_serves_reads_and_every_change_invalidates_it(database: Database) -> None:
     cache = guild_settings.SettingsCache(database)
     assert (await cache.get(GUILD)).previews is True

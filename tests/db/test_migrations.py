@@ -69,3 +69,17 @@ async def test_unwritable_sqlite_path_is_reported(tmp_path) -> None:  # type: ig
     blocker.write_text("a file where a folder should be")
     with pytest.raises(DatabaseUnavailable, match="can't"):
         await Database.open(f"sqlite+aiosqlite:///{blocker / 'lightstick.db'}")
+
+
+async def test_the_sqlite_file_is_private_to_its_owner(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "data"
+    database = await Database.open(f"sqlite+aiosqlite:///{folder / 'lightstick.db'}")
+    async with database.transaction() as conn:  # a write, so the WAL file exists too
+        await conn.execute(text("CREATE TABLE scratch (x INTEGER)"))
+    try:
+        assert folder.stat().st_mode & 0o777 == 0o700
+        for path in folder.iterdir():
+            assert path.stat().st_mode & 0o077 == 0, path.name
+        assert (folder / "lightstick.db").stat().st_mode & 0o777 == 0o600
+    finally:
+        await database.close()

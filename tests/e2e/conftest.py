@@ -33,7 +33,10 @@ StartBot = Callable[..., Awaitable[BotProcess]]
 BOT_PROCESSES: dict[str, list[BotProcess]] = {}
 
 MODERATOR_PERMISSIONS = (
-    Permission.MANAGE_MESSAGES | Permission.MODERATE_MEMBERS | Permission.KICK_MEMBERS
+    Permission.MANAGE_MESSAGES
+    | Permission.MODERATE_MEMBERS
+    | Permission.KICK_MEMBERS
+    | Permission.BAN_MEMBERS
 )
 
 

@@ -1,11 +1,16 @@
-"""Jobs the pool tests run in worker processes: the real hasher, plus ways to make it hang or
-wait for the test's word (`Gates`)."""
+"""Jobs the pool tests run in worker processes: the real hasher, plus ways to make it hang,
+wait for the test's word (`Gates`) or misbehave as a decoder taken over by a crafted file."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import pickle
+import struct
+import sys
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from media.formats import DecodeLimits
@@ -16,17 +21,22 @@ HANG = b"please hang"
 GATED = b"gated\n"
 
 
-def hang_on_request(data: bytes, limits: DecodeLimits) -> MediaHashes:
+def hang_on_request(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
     """Hash as usual, except for the HANG marker, which never returns (a runaway decoder)."""
     if data == HANG:
         while True:
             time.sleep(1)
-    return hash_media(data, limits)
+    return hash_media(data, limits, explicit=explicit)
 
 
-def report_niceness(data: bytes, limits: DecodeLimits) -> MediaHashes:
+def report_niceness(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
     """The worker's scheduling niceness, carried in the reason of a result."""
     return MediaHashes.failed(Outcome.UNSUPPORTED, str(os.nice(0)))
+
+
+def report_pid(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
+    """The worker's process id, carried in the reason of a result."""
+    return MediaHashes.failed(Outcome.UNSUPPORTED, str(os.getpid()))
 
 
 def gated(started: Path, gate: Path, name: str) -> bytes:
@@ -34,11 +44,11 @@ def gated(started: Path, gate: Path, name: str) -> bytes:
     return GATED + f"{started}\n{gate}\n{name}".encode()
 
 
-def wait_for_release(data: bytes, limits: DecodeLimits) -> MediaHashes:
+def wait_for_release(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
     """A gated job announces itself on its `started` pipe and blocks until the test writes to
     its `gate` pipe; its name comes back as the reason. Anything else is hashed as usual."""
     if not data.startswith(GATED):
-        return hash_media(data, limits)
+        return hash_media(data, limits, explicit=explicit)
     started, gate, name = data.removeprefix(GATED).decode().split("\n")
     with open(started, "w") as announce:
         announce.write(name + "\n")
@@ -82,3 +92,46 @@ class Gates:
 
     async def release(self, name: str) -> None:
         await asyncio.to_thread(self.gates[name].write_text, "go")
+
+
+# Requests to misbehave_on_request: each reply is what a decoder taken over by a crafted file
+# could write to the bot on the worker's own channel.
+PICKLE_REPLY = b"reply with a pickle that creates "  # followed by the file's path
+LONG_REPLY = b"reply with more bytes than a reply may have"
+PARTIAL_REPLY = b"announce a reply, send part of it and stall"
+
+
+class _CreateFile:
+    """Unpickling this creates the file it names: how a pickle runs code in whoever loads it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (self.path, "w"))
+
+
+def misbehave_on_request(
+    data: bytes, limits: DecodeLimits, *, explicit: bool = False
+) -> MediaHashes:
+    """Send the crafted reply a request asks for, then go on as usual; hash anything else."""
+    (channel,) = [c for c in gc.get_objects() if isinstance(c, Connection) and not c.closed]
+    if data.startswith(PICKLE_REPLY):
+        channel.send_bytes(pickle.dumps(_CreateFile(data[len(PICKLE_REPLY) :].decode())))
+    elif data == LONG_REPLY:
+        channel.send_bytes(b" " * (2 << 20))
+    elif data == PARTIAL_REPLY:
+        os.write(channel.fileno(), struct.pack("!i", 1000) + b"x" * 10)
+        while True:
+            time.sleep(1)
+    return hash_media(data, limits, explicit=explicit)
+
+
+def report_model_loaded(
+    data: bytes, limits: DecodeLimits, *, explicit: bool = False
+) -> MediaHashes:
+    """Hash as usual, then say whether this worker has the classifier's runtime loaded."""
+    hash_media(data, limits, explicit=explicit)
+    return MediaHashes.failed(
+        Outcome.UNSUPPORTED, f"onnxruntime loaded: {'onnxruntime' in sys.modules}"
+    )

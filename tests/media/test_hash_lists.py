@@ -3,6 +3,8 @@ input forms load, and what export writes imports back unchanged, at 100,000 line
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import time
 
@@ -178,6 +180,33 @@ def test_any_single_line_label_survives_export_and_import(labels: list[str]) -> 
     parsed = parse(write_hash_list(rows))
     assert parsed.ok
     assert [(line.hash, line.label) for line in parsed.lines] == rows
+
+
+def test_a_label_that_is_a_formula_opens_as_text_in_a_spreadsheet() -> None:
+    label = '=HYPERLINK("x")'
+    exported = write_hash_list([(Hash("pdq", PDQ), label)])
+    (_header, row) = list(csv.reader(io.StringIO(exported)))
+    assert row[2] == "'" + label  # a spreadsheet shows a cell after a leading ' as text
+    assert [line.label for line in parse(exported).lines] == [label]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["=", "+", "-", "@", "'", "'=", "''+", ""]), label_text),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_every_formula_start_is_neutralised_and_read_back_as_written(
+    parts: list[tuple[str, str]],
+) -> None:
+    labels = [(start + rest)[:200].strip() for start, rest in parts]
+    rng = random.Random(len(labels))
+    rows = [(Hash("pdq", f"{rng.getrandbits(256):064x}"), label) for label in labels]
+    exported = write_hash_list(rows)
+    for row in list(csv.reader(io.StringIO(exported)))[1:]:
+        assert not row[2].startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert [(line.hash, line.label) for line in parse(exported).lines] == rows
 
 
 def test_a_null_past_the_binary_sniff_is_named_in_its_line() -> None:

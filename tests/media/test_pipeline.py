@@ -108,3 +108,100 @@ async def test_a_file_the_busy_pool_had_no_room_for_could_not_finish_and_is_not_
     assert "too busy to check it" in turned_away.hashes.reason
     assert later.hashes.hashed and not later.cached
     assert downloads["a"] == 2
+
+
+async def test_a_file_turned_away_by_the_busy_pool_waits_for_room_and_is_hashed(
+    server, tmp_path: Path
+) -> None:
+    host, downloads = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
+    turned_away: list[int] = []
+    async with (
+        jobs.Gates(tmp_path, "a") as gates,
+        aiohttp.ClientSession() as session,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        pipeline = MediaPipeline(session, pool, policy)
+        busy = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        was_busy = asyncio.Event()
+
+        def heard(result, attempt: int) -> None:  # type: ignore[no-untyped-def]
+            assert result.busy and "too busy" in result.hashes.reason
+            turned_away.append(attempt)
+            was_busy.set()
+
+        patient = asyncio.create_task(pipeline.hash_ref_patiently(ref(host, "b"), 3, heard))
+        await was_busy.wait()
+        assert not patient.done()  # waiting for room, not given up
+        await gates.release("a")
+        await busy
+        result = await patient
+    assert result.hashes.hashed and not result.busy
+    assert turned_away == [1] and downloads["b"] == 2
+
+
+async def test_a_file_still_turned_away_after_every_attempt_says_why(
+    server, tmp_path: Path
+) -> None:
+    host, _ = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
+    turned_away: list[int] = []
+    async with (
+        jobs.Gates(tmp_path, "a") as gates,
+        aiohttp.ClientSession() as session,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        pipeline = MediaPipeline(session, pool, policy)
+        busy = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        result = await pipeline.hash_ref_patiently(
+            ref(host, "b"), 1, lambda _, attempt: turned_away.append(attempt)
+        )
+        await gates.release("a")
+        await busy
+    assert result.busy and result.hashes.outcome is Outcome.UNFINISHED
+    assert "too busy to check it" in result.hashes.reason and turned_away == [1]
+
+
+async def test_a_score_asked_for_is_never_answered_by_a_cached_result_without_one(server) -> None:
+    host, downloads = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    async with aiohttp.ClientSession() as session:
+        async with HashingPool(PoolSettings(workers=1, job_seconds=30.0)) as pool:
+            pipeline = MediaPipeline(session, pool, policy)
+            plain = await pipeline.hash_ref(ref(host, "a"))
+            scored = await pipeline.hash_ref(ref(host, "a"), explicit=True)
+            plain_bytes = await pipeline.hash_bytes(PHOTOS["b"])
+            scored_bytes = await pipeline.hash_bytes(PHOTOS["b"], explicit=True)
+        # The pool is closed: from here on, anything not answered by a cache raises PoolClosed.
+        again = await pipeline.hash_ref(ref(host, "a"), explicit=True)
+        copy = await pipeline.hash_ref(ref(host, "copy-of-a"), explicit=True)
+        unasked = await pipeline.hash_ref(ref(host, "a"))
+    assert plain.hashes.explicit_score is None
+    assert scored.hashes.explicit_score is not None and not scored.cached
+    assert scored.hashes.frames == plain.hashes.frames
+    assert plain_bytes.explicit_score is None and scored_bytes.explicit_score is not None
+    assert again.cached and again.hashes == scored.hashes
+    assert copy.hashes == scored.hashes
+    assert unasked.cached and unasked.hashes == plain.hashes  # no score unless asked for
+    assert downloads == {"a": 2, "copy-of-a": 1}
+
+
+async def test_a_preview_the_busy_pool_had_no_room_for_is_skipped(tmp_path: Path) -> None:
+    settings = PoolSettings(workers=1, max_waiting=0, admission_seconds=0)
+    async with (
+        jobs.Gates(tmp_path, "a") as gates,
+        aiohttp.ClientSession() as session,
+        HashingPool(settings, job=jobs.wait_for_release) as pool,
+    ):
+        pipeline = MediaPipeline(session, pool, FetchPolicy(frozenset()))
+        shown = await pipeline.blurred_preview(PHOTOS["a"])
+        busy = asyncio.create_task(pool.hash_media(gates.job("a")))
+        assert await gates.next_started() == "a"
+        skipped = await pipeline.blurred_preview(PHOTOS["a"])
+        await gates.release("a")
+        await busy
+    assert shown is not None and skipped is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,12 @@ import pytest
 from media.formats import DecodeLimits
 from media.hashing import Outcome
 from media.reupload import EDGE_CROPS, ENTRY_CROPS, ENTRY_ROTATIONS
+from media.worker_environment import ALLOWED, RESTARTED
 from media.workers import HashingPool, PoolBusy, PoolSettings
 from tests.media import jobs, samples
 
 pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def photo_jpeg() -> bytes:
@@ -67,17 +70,22 @@ async def test_single_worker_pool_recovers_after_a_runaway() -> None:
 
 async def test_bomb_past_relaxed_caps_is_stopped_by_the_memory_cap() -> None:
     # With the declared-size checks switched off, only the worker's memory cap stands between a
-    # 35-byte GIF declaring 20000x20000 pixels and a multi-gigabyte allocation.
+    # 35-byte GIF declaring 20000x20000 pixels and a multi-gigabyte allocation. Previews are
+    # made in a worker too: in the bot's own process, nothing would stop it.
     relaxed = DecodeLimits(max_side=10**6, max_pixels_other=10**12, max_frames_pixels=10**13)
     settings = PoolSettings(
         workers=1, memory_bytes=512 << 20, job_seconds=20.0, decode_limits=relaxed
     )
+    bomb = samples.gif_declaring(20000, 20000)
     async with HashingPool(settings) as pool:
-        bomb = await pool.hash_media(samples.gif_declaring(20000, 20000))
+        hashed = await pool.hash_media(bomb)
         after = await pool.hash_media(photo_jpeg())
-    assert bomb.outcome is Outcome.UNFINISHED
-    assert "memory" in bomb.reason
+        previews = [await pool.blurred_preview(data) for data in (bomb, b"text", photo_jpeg())]
+    assert hashed.outcome is Outcome.UNFINISHED
+    assert "memory" in hashed.reason
     assert after.outcome is Outcome.HASHED
+    assert previews[:2] == [None, None]
+    assert previews[2] is not None and previews[2].startswith(b"\xff\xd8\xff")
 
 
 async def test_a_full_pool_makes_callers_wait_their_turn_first_come_first_served(
@@ -142,3 +150,79 @@ async def test_bad_input_suite_is_decided_in_workers_under_1_gib_and_5_s() -> No
         "text": Outcome.UNSUPPORTED,
         "frames": Outcome.HASHED,
     }
+
+
+# A fresh interpreter, so its fork server starts with the fake secrets in its environment: the
+# fork server of this test process may have started before they were set.
+SHOW_A_WORKER = """
+import asyncio, sys
+from media.workers import HashingPool, PoolSettings
+from tests.media import jobs
+
+async def main():
+    async with HashingPool(PoolSettings(workers=1), job=jobs.report_pid) as pool:
+        print((await pool.hash_media(b"your pid?")).reason, flush=True)
+        sys.stdin.readline()  # keep the worker running while the test reads its environment
+
+asyncio.run(main())
+"""
+
+
+async def test_a_running_worker_has_no_secret_in_its_environment() -> None:
+    token = "MTIz.fake-token-for-this-test.only"
+    database = "postgresql://lightstick:hunter2@db.example/lightstick"
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        SHOW_A_WORKER,
+        env={**os.environ, "DISCORD_TOKEN": token, "DATABASE_URL": database},
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert bot.stdin is not None and bot.stdout is not None
+        pid = int(await bot.stdout.readline())
+        environ = await asyncio.to_thread(Path(f"/proc/{pid}/environ").read_bytes)
+        bot.stdin.write(b"done\n")
+        await bot.stdin.drain()
+        assert await bot.wait() == 0
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+    names = {entry.partition(b"=")[0].decode() for entry in environ.split(b"\0") if entry}
+    assert token.encode() not in environ and b"hunter2" not in environ
+    assert names <= ALLOWED | {RESTARTED[0]}
+
+
+async def test_a_pickled_reply_is_refused_as_bad_and_never_run(tmp_path: Path) -> None:
+    created = tmp_path / "the pickle ran"
+    async with HashingPool(PoolSettings(workers=1), job=jobs.misbehave_on_request) as pool:
+        result = await pool.hash_media(jobs.PICKLE_REPLY + str(created).encode())
+        assert pool.killed == 1  # the worker that sent it was replaced
+        after = await pool.hash_media(photo_jpeg())
+    assert result.outcome is Outcome.UNFINISHED
+    assert result.reason == "the process checking it sent a malformed reply (it was replaced)"
+    assert not created.exists()
+    assert after.hashed
+
+
+async def test_a_reply_longer_than_allowed_is_refused_before_it_is_read() -> None:
+    async with HashingPool(PoolSettings(workers=1), job=jobs.misbehave_on_request) as pool:
+        result = await pool.hash_media(jobs.LONG_REPLY)
+        assert pool.killed == 1
+        after = await pool.hash_media(photo_jpeg())
+    assert result.reason == "the process checking it sent a malformed reply (it was replaced)"
+    assert after.hashed
+
+
+async def test_a_reply_sent_in_part_runs_into_the_deadline_and_never_blocks_the_loop() -> None:
+    # Reading the rest in the loop's thread would block it, and the deadline could never fire.
+    settings = PoolSettings(workers=1, job_seconds=2.0)
+    async with HashingPool(settings, job=jobs.misbehave_on_request) as pool:
+        result = await pool.hash_media(jobs.PARTIAL_REPLY)
+        assert pool.killed == 1
+        after = await pool.hash_media(photo_jpeg())
+    assert result.reason == "checking it took longer than 2 s"
+    assert after.hashed

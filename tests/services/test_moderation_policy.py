@@ -3,16 +3,19 @@ and which rule a removal notice cites."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from db.guild_settings import GuildSettings
 from db.rules import Rule
 from services.moderation_policy import (
+    AuthorAction,
     MemberStanding,
     counts_as_admin,
     counts_as_moderator,
+    established_reporter,
+    rank_refusal,
     removal_notice,
     repeat_timeout_minutes,
     takedown_rule,
@@ -73,3 +76,65 @@ def test_the_notice_cites_the_first_rule_about_deepfakes_or_sexual_edits() -> No
     notice = removal_notice("Fan Club", rules[1])
     assert "**Fan Club**" in notice and "(see rule 2: No NSFW edits)" in notice
     assert "see rule" not in removal_notice("Fan Club", None)
+
+
+def ranked(top_role: int, **flags: bool) -> MemberStanding:
+    return MemberStanding(
+        manage_messages=flags.pop("manage_messages", False),
+        manage_guild=False,
+        administrator=flags.pop("administrator", False),
+        role_ids=frozenset(flags.pop("roles", ())),  # type: ignore[arg-type]
+        top_role=top_role,
+        **flags,
+    )
+
+
+MODERATOR = ranked(5, manage_messages=True, ban_members=True, moderate_members=True)
+
+
+@pytest.mark.parametrize(
+    ("target", "refusal"),
+    [
+        (None, None),  # no longer in the server: a ban by id is fine
+        (ranked(1), None),
+        (ranked(5), "not below yours"),
+        (ranked(9), "not below yours"),
+        (ranked(0, owner=True), "they own the server"),
+        (ranked(1, administrator=True), "they are an Administrator"),
+        (ranked(1, manage_messages=True), "they are a moderator"),
+        (ranked(1, roles=(MOD_ROLE,)), "they are a moderator"),
+    ],
+)
+def test_a_moderator_acts_only_below_their_rank(
+    target: MemberStanding | None, refusal: str | None
+) -> None:
+    for action in AuthorAction:
+        found = rank_refusal(MODERATOR, target, action, MOD_ROLE)
+        assert found == refusal if refusal is None else refusal in (found or "")
+
+
+def test_a_moderator_needs_the_permission_for_the_action_themselves() -> None:
+    timeouts_only = ranked(5, roles=(MOD_ROLE,), moderate_members=True)
+    assert rank_refusal(timeouts_only, ranked(1), AuthorAction.TIMEOUT, MOD_ROLE) is None
+    refusal = rank_refusal(timeouts_only, ranked(1), AuthorAction.BAN, MOD_ROLE)
+    assert refusal is not None and "**Ban Members**" in refusal
+    admin = ranked(5, administrator=True)
+    assert rank_refusal(admin, ranked(1), AuthorAction.BAN, MOD_ROLE) is None
+
+
+def test_only_the_owner_acts_on_admins_and_moderators() -> None:
+    owner = ranked(0, owner=True)
+    for target in (ranked(9, administrator=True), ranked(1, roles=(MOD_ROLE,))):
+        assert rank_refusal(owner, target, AuthorAction.BAN, MOD_ROLE) is None
+        assert rank_refusal(ranked(10, administrator=True), target, AuthorAction.BAN, MOD_ROLE)
+
+
+def test_only_established_accounts_and_members_count_towards_auto_hide() -> None:
+    settings = GuildSettings(guild_id=1)  # 30 days an account, 7 days a member
+    old, fresh = NOW - timedelta(days=400), NOW - timedelta(days=2)
+    assert established_reporter(settings, old, NOW - timedelta(days=8), NOW)
+    assert not established_reporter(settings, fresh, NOW - timedelta(days=8), NOW)
+    assert not established_reporter(settings, old, NOW - timedelta(hours=1), NOW)
+    assert not established_reporter(settings, old, None, NOW)
+    anyone = GuildSettings(guild_id=1, auto_hide_min_account_days=0, auto_hide_min_member_days=0)
+    assert established_reporter(anyone, NOW, None, NOW)

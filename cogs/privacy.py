@@ -1,0 +1,104 @@
+"""Privacy: `/forget` deletes what the bot holds about a member, and a server the bot leaves is
+deleted a set time later (by the daily retention job, `services/retention.py`).
+
+Why an admin command and not a member's own: a member who asks a server to be forgotten asks
+its admins, who answer for the server's records; the reports and alerts about someone are also
+what a moderator might still need, so deleting them is the admins' decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from db import retention
+from moderation.access import admins_only
+from moderation.actions import delete_message
+
+if TYPE_CHECKING:
+    from bot import Lightstick
+
+log = logging.getLogger(__name__)
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+class Privacy(commands.Cog):
+    """Forget a member; remember when the bot left a server, so its data can end."""
+
+    def __init__(self, bot: Lightstick) -> None:
+        self.bot = bot
+        self._departed: set[int] | None = None  # servers left, read once when first needed
+
+    @app_commands.command(
+        name="forget", description="Admins: delete the reports, notes and alerts about a member"
+    )
+    @app_commands.describe(user="The member (or former member) to forget")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @admins_only()
+    async def forget(
+        self, interaction: discord.Interaction[Lightstick], user: discord.User
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        async with self.bot.db.transaction() as conn:
+            forgotten = await retention.forget_member(conn, guild.id, user.id)
+        log.info("Forgot member %s in guild %s", user.id, guild.id)
+        await interaction.response.send_message(
+            f"Forgot <@{user.id}>: {_count(forgotten.reports_about, 'report')} about them, "
+            f"{_count(forgotten.reports_by, 'report')} they filed (their notes with them) and "
+            f"{_count(forgotten.alerts, 'alert')} deleted. {_count(forgotten.cases, 'case')} "
+            "about them keep only their number and the member's id, as the server's audit "
+            "record.",
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        for channel_id, message_id in forgotten.queue_messages:
+            channel = self.bot.get_partial_messageable(channel_id, guild_id=guild.id)
+            await delete_message(channel.get_partial_message(message_id))
+        for report_id in forgotten.redraw:
+            await self.bot.report_queue.show(guild, report_id)
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        async with self.bot.db.transaction() as conn:
+            await retention.record_departure(conn, guild.id, datetime.now(UTC))
+        (await self._left()).add(guild.id)
+        log.info(
+            "Removed from guild %s; its data is deleted in %d days unless it invites me back",
+            guild.id,
+            self.bot.retention.DEPARTED_KEPT.days,
+        )
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._back(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """Re-invited while the bot was offline: the server arrives at start, not as a join."""
+        if guild.id in await self._left():
+            await self._back(guild)
+
+    async def _left(self) -> set[int]:
+        if self._departed is None:
+            async with self.bot.db.connect() as conn:
+                self._departed = set(await retention.departed_guild_ids(conn))
+        return self._departed
+
+    async def _back(self, guild: discord.Guild) -> None:
+        (await self._left()).discard(guild.id)
+        async with self.bot.db.transaction() as conn:
+            await retention.cancel_departure(conn, guild.id)
+
+
+async def setup(bot: Lightstick) -> None:
+    await bot.add_cog(Privacy(bot))

@@ -1,0 +1,232 @@
+"""What the hashing pool and its workers say to each other: plain data, read strictly.
+
+Why not pickle: a worker decodes files that strangers built, some to attack decoders. If one ever
+ran code in a worker, a pickled reply would let it run code in the bot as well, since unpickling
+calls whatever the pickle names. So a worker answers with data only: a hashing result is JSON of
+strings and numbers, checked field by field (types, ranges, hex digits, counts, no duplicate
+keys) into the same frozen dataclasses; a preview is the bytes of a small JPEG. Anything else,
+or anything longer than `MAX_REPLY_BYTES`, is a `BadReply`: the pool counts the job as not
+finished and replaces the worker.
+
+Requests go the other way, from the bot to its own worker, as a job kind and the file's bytes.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from core.hashes import Hash
+from media.formats import MediaFormat
+from media.hashing import FrameHashes, MediaHashes
+from media.outcomes import Outcome
+
+READY = b"ready"  # a new worker's first message, once its imports are warm
+MAX_REPLY_BYTES = 1 << 20  # a 12-frame video's hashes take about 7 KB, a preview a few KB
+MAX_PREVIEW_BYTES = 64 << 10
+MAX_REASON_CHARS = 500
+MAX_FRAMES = 256  # frames and extra pictures in one result; the decoder samples 12 by default
+MAX_EDGE_HASHES = 64
+KINDS = frozenset({"", "image", "animation", "video"})
+FORMATS = frozenset({"", *(f.value for f in MediaFormat)})
+RESULT_FIELDS = frozenset(
+    {"outcome", "kind", "format", "reason", "frames", "extra", "edge_phash", "explicit_score"}
+)
+FRAME_FIELDS = frozenset({"pdq", "quality", "phash", "pdq_variants", "time"})
+
+T = TypeVar("T")
+
+
+class JobKind(enum.StrEnum):
+    """What a worker is asked to do with the bytes that follow."""
+
+    MEDIA = "media"  # hash an upload
+    MEDIA_EXPLICIT = "media+explicit"  # hash an upload and score it with the classifier
+    ENTRY = "entry"  # hash a new takedown entry, with its crops and rotations
+    PREVIEW = "preview"  # make the blurred preview an alert shows
+    LOAD_MODEL = "load-model"  # load the explicit-image model before the first scored file
+
+
+class BadReply(ValueError):
+    """A worker's reply is not what the protocol allows; it is never acted on."""
+
+
+def encode_hashes(result: MediaHashes) -> bytes:
+    """A hashing result as the worker sends it."""
+    document = {
+        "outcome": result.outcome.value,
+        "kind": result.kind,
+        "format": result.format,
+        "reason": result.reason[:MAX_REASON_CHARS],
+        "frames": [_frame_document(frame) for frame in result.frames],
+        "extra": [_frame_document(frame) for frame in result.extra],
+        "edge_phash": [h.hex for h in result.edge_phash],
+        "explicit_score": result.explicit_score,
+    }
+    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _frame_document(frame: FrameHashes) -> dict[str, Any]:
+    return {
+        "pdq": frame.pdq.hex,
+        "quality": frame.quality,
+        "phash": frame.phash.hex,
+        "pdq_variants": [h.hex for h in frame.pdq_variants],
+        "time": frame.time,
+    }
+
+
+def decode_hashes(reply: bytes) -> MediaHashes:
+    """Read a worker's hashing result; raises BadReply for anything out of shape."""
+    try:
+        document = json.loads(
+            reply.decode("utf-8"),
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constant,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BadReply(f"not JSON: {exc}") from None
+    fields = _fields(document, RESULT_FIELDS, "the result")
+    try:
+        outcome = Outcome(_string(fields["outcome"], "outcome"))
+    except ValueError:
+        raise BadReply(f"unknown outcome {fields['outcome']!r}") from None
+    result = MediaHashes(
+        outcome,
+        frames=_list(fields["frames"], MAX_FRAMES, _frame, "frames"),
+        kind=_choice(fields["kind"], KINDS, "kind"),
+        format=_choice(fields["format"], FORMATS, "format"),
+        reason=_string(fields["reason"], "reason", MAX_REASON_CHARS),
+        extra=_list(fields["extra"], MAX_FRAMES, _frame, "extra"),
+        edge_phash=_list(fields["edge_phash"], MAX_EDGE_HASHES, _phash, "edge_phash"),
+        explicit_score=_score(fields["explicit_score"]),
+    )
+    _check_consistent(result)
+    return result
+
+
+def check_preview(reply: bytes) -> bytes | None:
+    """A worker's preview: the bytes of one small JPEG, or empty for none."""
+    if not reply:
+        return None
+    if len(reply) > MAX_PREVIEW_BYTES:
+        raise BadReply(f"a preview of {len(reply)} bytes (at most {MAX_PREVIEW_BYTES})")
+    if not (reply.startswith(b"\xff\xd8\xff") and reply.endswith(b"\xff\xd9")):
+        raise BadReply("a preview that is not a JPEG")
+    return reply
+
+
+def _check_consistent(result: MediaHashes) -> None:
+    """Only HASHED carries hashes and a score; a failure says why."""
+    if result.hashed:
+        if not result.frames or result.reason:
+            raise BadReply("a hashed result needs frames and no reason")
+        return
+    if result.frames or result.extra or result.edge_phash or result.explicit_score is not None:
+        raise BadReply(f"a {result.outcome} result carries hashes")
+    if not result.reason:
+        raise BadReply(f"a {result.outcome} result must say why")
+
+
+def _frame(value: object) -> FrameHashes:
+    fields = _fields(value, FRAME_FIELDS, "a frame")
+    quality = fields["quality"]
+    if type(quality) is not int or not 0 <= quality <= 100:
+        raise BadReply(f"a frame's quality must be an integer 0-100, not {quality!r}")
+    variants = _list(fields["pdq_variants"], 7, _pdq, "pdq_variants")
+    if len(variants) not in (0, 7):
+        raise BadReply(f"a frame has 0 or 7 PDQ variants, not {len(variants)}")
+    return FrameHashes(
+        pdq=_pdq(fields["pdq"]),
+        quality=quality,
+        phash=_phash(fields["phash"]),
+        pdq_variants=variants,
+        time=_time(fields["time"]),
+    )
+
+
+def _pdq(value: object) -> Hash:
+    return _hash("pdq", value)
+
+
+def _phash(value: object) -> Hash:
+    return _hash("phash", value)
+
+
+def _hash(algorithm: str, value: object) -> Hash:
+    try:
+        return Hash(algorithm, _string(value, algorithm))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise BadReply(str(exc)) from None
+
+
+def _time(value: object) -> float | None:
+    if value is None:
+        return None
+    number = _number(value, "time")
+    if number < 0:
+        raise BadReply(f"a frame's time must not be negative: {number}")
+    return number
+
+
+def _score(value: object) -> float | None:
+    if value is None:
+        return None
+    number = _number(value, "explicit_score")
+    if not 0.0 <= number <= 1.0:
+        raise BadReply(f"explicit_score must lie in 0-1, not {number}")
+    return number
+
+
+def _number(value: object, name: str) -> float:
+    if type(value) not in (int, float):  # bool is an int to isinstance, not here
+        raise BadReply(f"{name} must be a number, not {value!r}")
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise BadReply(f"{name} must be finite")
+    return number
+
+
+def _fields(value: object, names: frozenset[str], what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadReply(f"{what} must be an object")
+    if value.keys() != names:
+        raise BadReply(f"{what} has fields {sorted(value)}, not {sorted(names)}")
+    return value
+
+
+def _list(value: object, most: int, item: Callable[[object], T], name: str) -> tuple[T, ...]:
+    if not isinstance(value, list):
+        raise BadReply(f"{name} must be a list")
+    if len(value) > most:
+        raise BadReply(f"{name} has {len(value)} items (at most {most})")
+    return tuple(item(v) for v in value)
+
+
+def _string(value: object, name: str, most: int = 64) -> str:
+    if not isinstance(value, str):
+        raise BadReply(f"{name} must be a string, not {type(value).__name__}")
+    if len(value) > most:
+        raise BadReply(f"{name} is longer than {most} characters")
+    return value
+
+
+def _choice(value: object, allowed: frozenset[str], name: str) -> str:
+    text = _string(value, name)
+    if text not in allowed:
+        raise BadReply(f"unknown {name} {text!r}")
+    return text
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise BadReply("a field appears twice")
+    return document
+
+
+def _no_constant(name: str) -> float:
+    raise BadReply(f"{name} is not a number JSON allows")

@@ -1,0 +1,311 @@
+"""Files the bot could not check: the server's policy applied, and the moderators told.
+
+A file the bot can't check is never treated as clean, or a listed picture would get through
+wrapped in one. Why it could not be checked (`media.outcomes`: crafted, unfinished,
+unsupported) picks the server's action from `/config takedowns`: remove the message and alert,
+alert only, or ignore (counted and logged). A message with several such files gets the
+strongest action among them.
+
+The alert names the message, each file and the reason in plain words, and carries **Take down**
+(while the message is up), **Timeout author** and **Ban author**. Its buttons keep the message's
+and author's ids in their custom ids, so they work after a restart without a record of their
+own; every decision is a case through `bot.actions`. There is no preview: the bot shows only
+pictures a hashing worker decoded safely, and these it could not.
+
+Alerts are posted through a bounded queue, one at a time; a burst past its room is counted and
+summarised in one message per server (a spam wave of crafted files must not flood the mod
+channel). Removals are cases either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Self
+
+import discord
+
+from core.vocabulary import CaseKind
+from db.cases import Case
+from db.guild_settings import GuildSettings
+from media.outcomes import Outcome
+from media.pipeline import HashedMedia
+from moderation import buttons
+from moderation.access import AccessDenied, require_moderator
+from moderation.actions import CaseDraft
+from moderation.buttons import OnAuthor
+from moderation.messages import message_url
+from moderation.mod_channel import mod_channel
+
+if TYPE_CHECKING:
+    from bot import Lightstick
+
+log = logging.getLogger(__name__)
+
+STRENGTH = {"ignore": 0, "alert": 1, "remove": 2}
+REMOVED_COLOUR = discord.Colour.red()
+REVIEW_COLOUR = discord.Colour.orange()
+
+
+def action_for(settings: GuildSettings, outcome: Outcome) -> str:
+    """The server's action for a file with this outcome: "remove", "alert" or "ignore"."""
+    return str(getattr(settings, f"{outcome}_action"))
+
+
+def strongest_action(settings: GuildSettings, unchecked: list[HashedMedia]) -> str:
+    return max((action_for(settings, m.hashes.outcome) for m in unchecked), key=STRENGTH.get)
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableNotice:
+    """An alert to post about a message whose files could not be checked."""
+
+    message: discord.Message
+    settings: GuildSettings
+    unchecked: tuple[HashedMedia, ...]
+    case: Case | None  # the removal's case
+    problem: str | None  # why the bot could not remove it, when it should have
+
+
+class UnreadableFiles:
+    """Applies each server's policy to files the bot could not check, and alerts."""
+
+    WAITING = 100  # alerts waiting to be posted; past this, a burst is summarised
+    SHUTDOWN_SECONDS = 5.0
+
+    def __init__(self, bot: Lightstick) -> None:
+        self.bot = bot
+        self._notices: asyncio.Queue[UnreadableNotice] = asyncio.Queue(self.WAITING)
+        self._unposted: Counter[int] = Counter()  # guild id -> alerts skipped in a burst
+        self._poster: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._poster = asyncio.create_task(self._post_notices(), name="unreadable-alerts")
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self._notices.join(), self.SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning("Shutting down with %d unreadable-file alerts not posted", self.waiting)
+        if self._poster is not None:
+            self._poster.cancel()
+
+    @property
+    def waiting(self) -> int:
+        return self._notices.qsize()
+
+    def skipped(self, guild_id: int) -> int:
+        """Alerts of a server not posted in a burst, to be summarised."""
+        return self._unposted[guild_id]
+
+    async def handle(
+        self, message: discord.Message, unchecked: list[HashedMedia], settings: GuildSettings
+    ) -> bool:
+        """Apply the server's policy to the message's unchecked files; whether it was removed."""
+        guild = message.guild
+        assert guild is not None and unchecked
+        action = strongest_action(settings, unchecked)
+        if action == "ignore":
+            return False
+        case, problem = None, None
+        if action == "remove":
+            removal = await self.bot.actions.remove_message(
+                message, guild.id, _removal_case(message, unchecked)
+            )
+            case, problem = removal.case, removal.problem
+        self._queue(UnreadableNotice(message, settings, tuple(unchecked), case, problem))
+        return case is not None
+
+    def _queue(self, notice: UnreadableNotice) -> None:
+        try:
+            self._notices.put_nowait(notice)
+        except asyncio.QueueFull:
+            guild_id = notice.settings.guild_id
+            self._unposted[guild_id] += 1
+            log.warning(
+                "Unreadable-file alert queue full: message %s in guild %s is not posted",
+                notice.message.id,
+                guild_id,
+            )
+
+    async def _post_notices(self) -> None:
+        while True:
+            notice = await self._notices.get()
+            try:
+                await self.post(notice)
+                if notice.case is not None:
+                    await self.bot.actions.after_removal(notice.message, notice.settings)
+                if self._notices.empty():
+                    await self._post_burst_summaries()
+            except Exception:
+                log.exception("Alerting on message %s failed", notice.message.id)
+            finally:
+                self._notices.task_done()
+
+    async def post(self, notice: UnreadableNotice) -> None:
+        message = notice.message
+        assert message.guild is not None
+        channel = mod_channel(message.guild, notice.settings, "A file the bot could not check")
+        if channel is None:
+            return
+        removed = notice.case is not None
+        try:
+            await channel.send(
+                embed=unreadable_embed(notice),
+                view=file_view(message.channel.id, message.id, message.author.id, removed),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            log.warning("Could not post an unreadable-file alert in %s: %s", message.guild.id, exc)
+
+    async def _post_burst_summaries(self) -> None:
+        while self._unposted:
+            guild_id, skipped = self._unposted.popitem()
+            guild = self.bot.get_guild(guild_id)
+            if guild is None:
+                continue
+            settings = await self.bot.guild_settings.get(guild_id)
+            channel = mod_channel(guild, settings, "A burst of files the bot could not check")
+            if channel is None:
+                continue
+            text = (
+                f"During a burst I found {skipped} more messages with files I could not check, "
+                "without posting an alert for each. Those removed are cases (see `/cases`); the "
+                "bot's log names every one."
+            )
+            try:
+                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+            except discord.HTTPException as exc:
+                log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
+
+
+def unreadable_embed(notice: UnreadableNotice) -> discord.Embed:
+    message = notice.message
+    assert message.guild is not None
+    removed = notice.case is not None
+    if removed:
+        title, colour = "Removed a file the bot could not check", REMOVED_COLOUR
+    else:
+        title, colour = "A file the bot could not check: please review", REVIEW_COLOUR
+    embed = discord.Embed(title=title, colour=colour, timestamp=message.created_at)
+    embed.add_field(name="Posted by", value=f"<@{message.author.id}> ({message.author.id})")
+    where = f"<#{message.channel.id}>"
+    if not removed:
+        where += f" · [jump]({message_url(message.guild.id, message.channel.id, message.id)})"
+    embed.add_field(name="Where", value=where)
+    files = "\n".join(
+        f"**{media.ref.name or media.ref.kind}**: {media.hashes.explanation}"
+        for media in notice.unchecked
+    )
+    embed.add_field(name="Not checked against the takedown lists", value=files[:1024], inline=False)
+    embed.add_field(
+        name="Why this alert",
+        value=(
+            "A file the bot can't check is never treated as clean. What happens to each kind is "
+            "set in `/config takedowns` (crafted, unfinished, unsupported). No preview: the bot "
+            "shows only pictures it could decode safely."
+        ),
+        inline=False,
+    )
+    if notice.problem:
+        embed.add_field(name="Could not act", value=notice.problem, inline=False)
+    if notice.case is not None:
+        embed.set_footer(text=f"Case #{notice.case.number}")
+    return embed
+
+
+def _removal_case(message: discord.Message, unchecked: list[HashedMedia]) -> CaseDraft:
+    kinds = sorted({str(media.hashes.outcome) for media in unchecked})
+    return CaseDraft(
+        CaseKind.UNREADABLE,
+        f"a file the bot could not check ({', '.join(kinds)}): {unchecked[0].hashes.explanation}",
+        user_id=message.author.id,
+        channel_id=message.channel.id,
+        message_id=message.id,
+    )
+
+
+def file_view(channel_id: int, message_id: int, author_id: int, removed: bool) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    actions = ("timeout", "ban") if removed else ("takedown", "timeout", "ban")
+    for action in actions:
+        view.add_item(FileButton(channel_id, message_id, author_id, action))
+    return view
+
+
+class FileButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=(
+        r"lightstick:file:(?P<channel>[0-9]+):(?P<message>[0-9]+):(?P<author>[0-9]+)"
+        r":(?P<action>takedown|timeout|ban)"
+    ),
+):
+    """A button on an unreadable-file alert; the ids it acts on are in its custom id."""
+
+    LABELS: ClassVar[dict[str, buttons.Label]] = {
+        "takedown": buttons.TAKE_DOWN,
+        **buttons.AUTHOR_LABELS,
+    }
+
+    def __init__(self, channel_id: int, message_id: int, author_id: int, action: str) -> None:
+        label, style = self.LABELS[action]
+        custom_id = f"lightstick:file:{channel_id}:{message_id}:{author_id}:{action}"
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
+        self.channel_id, self.message_id, self.author_id = channel_id, message_id, author_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> Self:
+        return cls(
+            int(match["channel"]), int(match["message"]), int(match["author"]), match["action"]
+        )
+
+    async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
+        try:
+            moderator = await require_moderator(interaction)
+        except AccessDenied as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        reason = "A file the bot could not check"
+        async with buttons.apologising(interaction, f"Unreadable-file button {self.action}"):
+            if self.action == "takedown":
+                await self._take_down(interaction, moderator)
+            elif self.action == "timeout":
+                await buttons.timeout_author(
+                    interaction, OnAuthor(moderator, self.author_id, reason)
+                )
+            else:
+                await buttons.ban_author(interaction, OnAuthor(moderator, self.author_id, reason))
+
+    async def _take_down(
+        self, interaction: discord.Interaction[Lightstick], moderator: discord.Member
+    ) -> None:
+        assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        draft = CaseDraft(
+            CaseKind.UNREADABLE,
+            "Removed from an alert on a file the bot could not check",
+            user_id=self.author_id,
+            moderator_id=moderator.id,
+            channel_id=self.channel_id,
+            message_id=self.message_id,
+        )
+        where = (self.channel_id, self.message_id)
+        removal = await interaction.client.actions.take_down(interaction.guild.id, where, draft)
+        if removal.problem or removal.case is None:
+            await interaction.followup.send(
+                removal.problem or "Nothing was removed.", ephemeral=True
+            )
+            return
+        await interaction.followup.send(f"Removed (case #{removal.case.number}).", ephemeral=True)
+        if interaction.message is not None:
+            view = file_view(self.channel_id, self.message_id, self.author_id, removed=True)
+            try:
+                await interaction.message.edit(view=view)
+            except discord.HTTPException as exc:
+                log.info("Could not update an unreadable-file alert: %s", exc)
