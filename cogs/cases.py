@@ -16,6 +16,7 @@ from db import cases as cases_db
 from db import reports as reports_db
 from db.cases import Case
 from moderation.access import moderators_only
+from moderation.i18n import Texts, member_texts
 from moderation.names import CASE_KIND_NAMES
 from moderation.pagination import Slice, send_pages
 from moderation.shown_text import fit_embed, shorten
@@ -24,22 +25,27 @@ if TYPE_CHECKING:
     from bot import Lightstick
 
 
-def describe_case(case: Case, report_number: int | None = None) -> str:
-    kind = CASE_KIND_NAMES[case.kind]
+def describe_case(tr: Texts, case: Case, report_number: int | None = None) -> str:
+    """One case as /cases lists it, in the moderator's language; its reason is quoted as the
+    record has it (written when the case was, or typed by a moderator)."""
+    kind = tr(CASE_KIND_NAMES[case.kind])
     parts = [f"**#{case.number} · {kind}** · <t:{int(case.created_at.timestamp())}:R>"]
     if case.user_id:
-        parts.append(f"Member: <@{case.user_id}>")
+        parts.append(tr("Member: {member}", member=f"<@{case.user_id}>"))
     if case.moderator_id:
-        parts.append(f"By: <@{case.moderator_id}>")
-    if case.entry_id is not None:
-        distance = f" at distance {case.distance}" if case.distance is not None else ""
-        parts.append(f"Entry {case.entry_id}{distance}")
+        parts.append(tr("By: {moderator}", moderator=f"<@{case.moderator_id}>"))
+    if case.entry_id is not None and case.distance is not None:
+        parts.append(
+            tr("Entry {entry} at distance {distance}", entry=case.entry_id, distance=case.distance)
+        )
+    elif case.entry_id is not None:
+        parts.append(tr("Entry {entry}", entry=case.entry_id))
     if report_number is not None:
-        parts.append(f"Report #{report_number}")
+        parts.append(tr("Report #{number}", number=report_number))
     elif case.report_id is not None:
-        parts.append(f"Report id {case.report_id}")
+        parts.append(tr("Report id {id}", id=case.report_id))
     line = " · ".join(parts)
-    return f"{line}\n{shorten(case.reason, 300)}" if case.reason else line
+    return f"{line}\n> {shorten(case.reason, 300)}" if case.reason else line
 
 
 class Cases(commands.Cog):
@@ -63,8 +69,11 @@ class Cases(commands.Cog):
         reposted = await self.bot.report_queue.repost_missing(interaction.guild)
         if reposted:
             await interaction.followup.send(
-                f"{reposted} open report{'s' if reposted != 1 else ''} had no message in the "
-                "report queue; I posted them again.",
+                member_texts(interaction).plural(
+                    "{count} open report had no message in the report queue; I posted it again.",
+                    "{count} open reports had no message in the report queue; I posted them again.",
+                    reposted,
+                ),
                 ephemeral=True,
             )
 
@@ -72,15 +81,24 @@ class Cases(commands.Cog):
         self, interaction: discord.Interaction[Lightstick], user: discord.User | None
     ) -> None:
         assert interaction.guild is not None
+        tr = member_texts(interaction)
         guild_id = interaction.guild.id
         user_id = user.id if user else None
         async with self.bot.db.connect() as conn:
             total = await cases_db.count_cases(conn, guild_id, user_id=user_id)
         if total == 0:
-            whom = f" about {user.mention}" if user else ""
-            await interaction.response.send_message(f"No cases{whom} yet.", ephemeral=True)
+            none = (
+                tr("No cases about {member} yet.", member=user.mention)
+                if user
+                else tr("No cases yet.")
+            )
+            await interaction.response.send_message(none, ephemeral=True)
             return
-        title = f"Cases about {user}" if user else f"Cases in {interaction.guild.name}"
+        title = (
+            tr("Cases about {member}", member=str(user))
+            if user
+            else tr("Cases in {server}", server=interaction.guild.name)
+        )
 
         async def render(rows: Slice) -> discord.Embed:
             async with self.bot.db.connect() as conn:
@@ -93,11 +111,13 @@ class Cases(commands.Cog):
             embed = discord.Embed(
                 title=title,
                 description="\n\n".join(
-                    describe_case(case, numbers.get(case.report_id or 0)) for case in found
+                    describe_case(tr, case, numbers.get(case.report_id or 0)) for case in found
                 ),
                 colour=discord.Colour.dark_grey(),
             )
-            embed.set_footer(text=f"{total} case{'s' if total != 1 else ''} · newest first")
+            embed.set_footer(
+                text=tr.plural("{count} case · newest first", "{count} cases · newest first", total)
+            )
             return fit_embed(embed)
 
         await send_pages(interaction, total, self.PER_PAGE, render)

@@ -19,15 +19,12 @@ from discord.ext import commands
 from db import retention
 from moderation.access import admins_only
 from moderation.actions import delete_message
+from moderation.i18n import member_texts
 
 if TYPE_CHECKING:
     from bot import Lightstick
 
 log = logging.getLogger(__name__)
-
-
-def _count(number: int, word: str) -> str:
-    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 class Privacy(commands.Cog):
@@ -52,12 +49,18 @@ class Privacy(commands.Cog):
         async with self.bot.db.transaction() as conn:
             forgotten = await retention.forget_member(conn, guild.id, user.id)
         log.info("Forgot member %s in guild %s", user.id, guild.id)
+        tr = member_texts(interaction)
         await interaction.response.send_message(
-            f"Forgot <@{user.id}>: {_count(forgotten.reports_about, 'report')} about them, "
-            f"{_count(forgotten.reports_by, 'report')} they filed (their notes with them) and "
-            f"{_count(forgotten.alerts, 'alert')} deleted. {_count(forgotten.cases, 'case')} "
-            "about them keep only their number and the member's id, as the server's audit "
-            "record.",
+            tr(
+                "Forgot {member}: {about} about them, {by} they filed (their notes with them) "
+                "and {alerts} deleted. {cases} about them keep only their number and the "
+                "member's id, as the server's audit record.",
+                member=f"<@{user.id}>",
+                about=tr.plural("{count} report", "{count} reports", forgotten.reports_about),
+                by=tr.plural("{count} report", "{count} reports", forgotten.reports_by),
+                alerts=tr.plural("{count} alert", "{count} alerts", forgotten.alerts),
+                cases=tr.plural("{count} case", "{count} cases", forgotten.cases),
+            ),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

@@ -35,7 +35,7 @@ from media.entries import EntryHashes, entry_hashes
 from media.fetch import FetchError
 from moderation.access import fetched_is_moderator, is_moderator
 from moderation.forms import form_id
-from moderation.i18n import N_, Texts, guild_texts, member_texts, plural_text
+from moderation.i18n import N_, Phrase, Texts, guild_texts, member_texts, plural_text
 from moderation.messages import media_refs, parse_message_link
 from services.moderation_policy import established_reporter
 
@@ -426,7 +426,7 @@ class Reports(commands.Cog):
         problem = await self._hide_if_reported_enough(guild, filed, message, counted, settings)
         if problem:
             tr = guild_texts(settings.language, guild)  # the queue speaks the server's language
-            notes.append(tr("Could not hide the message: {problem}", problem=problem))
+            notes.append(tr("Could not hide the message: {problem}", problem=tr.read(problem)))
         # A report that just turned urgent is posted anew: an edit can't ping the moderators.
         became_urgent = not filed.created and category in URGENT_CATEGORIES and urgent == 1
 
@@ -492,7 +492,7 @@ class Reports(commands.Cog):
         message: discord.Message | None,
         urgent: int,
         settings: GuildSettings,
-    ) -> str | None:
+    ) -> Phrase | None:
         """Remove a message pending review once enough established members (`urgent`: accounts
         and memberships old enough, `/config reports`) report it as sexual or a deepfake.
 

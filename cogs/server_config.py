@@ -11,8 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from db.guild_settings import GuildSettings
-from media.outcomes import Outcome
 from moderation.access import admins_only, public_mod_channel, require_admin
+from moderation.i18n import N_, Texts, guild_texts, member_texts
 from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
 if TYPE_CHECKING:
@@ -20,13 +20,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ON_OFF = {True: "on", False: "off"}
+ON_OFF = {True: N_("on"), False: N_("off")}
 AUTOMATIC = "auto"  # /config language: follow the server's preferred locale
+# How the settings name a language, in the reader's language.
+LANGUAGE_NAMES = {"en": N_("English"), "ko": N_("Korean")}
+CANT_BE_MOD_CHANNEL = N_(
+    "I can't use {channel} as the mod channel: I'm missing {permissions} there. Give my role "
+    "those permissions in the channel, then try again. Nothing changed."
+)
+CANT_BE_LOG_CHANNEL = N_(
+    "I can't use {channel} as the log channel: I'm missing {permissions} there. Give my role "
+    "those permissions in the channel, then try again. Nothing changed."
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Need:
-    """A permission the bot needs somewhere, and what stops working without it."""
+    """A permission the bot needs somewhere, and what stops working without it (both marked
+    for the catalogs; the permission as Discord's client names it in each language)."""
 
     attribute: str
     name: str
@@ -34,19 +45,19 @@ class Need:
 
 
 SCANNED_CHANNEL_NEEDS = (
-    Need("view_channel", "View Channel", "nothing posted there is scanned"),
-    Need("read_message_history", "Read Message History", "no catch-up after downtime"),
-    Need("manage_messages", "Manage Messages", "matches are alerted but not removed"),
+    Need("view_channel", N_("View Channel"), N_("nothing posted there is scanned")),
+    Need("read_message_history", N_("Read Message History"), N_("no catch-up after downtime")),
+    Need("manage_messages", N_("Manage Messages"), N_("matches are alerted but not removed")),
 )
 MOD_CHANNEL_NEEDS = (
-    Need("view_channel", "View Channel", "no alerts or reports reach the moderators"),
-    Need("send_messages", "Send Messages", "no alerts or reports reach the moderators"),
-    Need("embed_links", "Embed Links", "alerts and reports can't be shown"),
-    Need("attach_files", "Attach Files", "alerts come without the blurred preview"),
+    Need("view_channel", N_("View Channel"), N_("no alerts or reports reach the moderators")),
+    Need("send_messages", N_("Send Messages"), N_("no alerts or reports reach the moderators")),
+    Need("embed_links", N_("Embed Links"), N_("alerts and reports can't be shown")),
+    Need("attach_files", N_("Attach Files"), N_("alerts come without the blurred preview")),
 )
 SERVER_NEEDS = (
-    Need("moderate_members", "Moderate Members", "the Timeout author button can't work"),
-    Need("ban_members", "Ban Members", "the Ban author button can't work"),
+    Need("moderate_members", N_("Moderate Members"), N_("the Timeout author button can't work")),
+    Need("ban_members", N_("Ban Members"), N_("the Ban author button can't work")),
 )
 
 
@@ -54,70 +65,131 @@ def missing(permissions: discord.Permissions, needs: tuple[Need, ...]) -> list[N
     return [need for need in needs if not getattr(permissions, need.attribute)]
 
 
-def describe_gaps(gaps: list[Need]) -> str:
-    return "; ".join(f"missing **{need.name}**: {need.stops}" for need in gaps)
+def describe_gaps(tr: Texts, gaps: list[Need]) -> str:
+    return "; ".join(
+        tr("missing **{permission}**: {stops}", permission=tr(need.name), stops=tr(need.stops))
+        for need in gaps
+    )
 
 
-def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
+def language_line(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> str:
+    """Which language the server's posts speak, and why (chosen, or the server's locale)."""
+    speaks = guild_texts(settings.language, guild).language
+    name = tr(LANGUAGE_NAMES.get(speaks, speaks))
+    if settings.language:
+        return tr("Posts, alerts and DMs: **{language}**", language=name)
+    return tr(
+        "Posts, alerts and DMs: **{language}** (the server's Discord language)", language=name
+    )
+
+
+def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
+    """Every setting, in the reader's language (`tr`)."""
+
     def channel(channel_id: int | None) -> str:
-        return f"<#{channel_id}>" if channel_id else "not set"
+        return f"<#{channel_id}>" if channel_id else tr("not set")
 
-    skipped = ", ".join(f"<#{c}>" for c in sorted(settings.skipped_channel_ids)) or "none"
+    def on_off(value: bool) -> str:
+        return tr(ON_OFF[value])
+
+    skipped = ", ".join(f"<#{c}>" for c in sorted(settings.skipped_channel_ids)) or tr("none")
+    role = f"<@&{settings.mod_role_id}>" if settings.mod_role_id else tr("not set")
     embed = discord.Embed(
-        title=f"Lightstick settings for {guild.name}", colour=discord.Colour.blurple()
+        title=tr("Lightstick settings for {server}", server=guild.name),
+        colour=discord.Colour.blurple(),
     )
     embed.add_field(
-        name="Channels and roles (/config channels, /config roles)",
-        value=(
-            f"Mod channel: {channel(settings.mod_channel_id)}\n"
-            f"Log channel: {channel(settings.log_channel_id)}\n"
-            f"Skipped channels: {skipped}\n"
-            f"Mod role: {f'<@&{settings.mod_role_id}>' if settings.mod_role_id else 'not set'}"
-        ),
-        inline=False,
-    )
-    embed.add_field(
-        name="Takedowns (/config takedowns)",
-        value=(
-            f"On a confident match: **{settings.takedown_action}** the message\n"
-            f"PDQ radius: confident {settings.pdq_confident_radius}, "
-            f"review {settings.pdq_review_radius}\n"
-            f"pHash radius: confident {settings.phash_confident_radius}, "
-            f"review {settings.phash_review_radius}\n"
-            f"DM the author: {ON_OFF[settings.dm_author]}\n"
-            f"Timeout on a repeat: "
-            + (
-                f"{settings.timeout_on_repeat_minutes} min within {settings.repeat_window_hours} h"
-                if settings.timeout_on_repeat_minutes
-                else "off"
+        name=tr("Channels and roles (/config channels, /config roles)"),
+        value="\n".join(
+            (
+                tr("Mod channel: {channel}", channel=channel(settings.mod_channel_id)),
+                tr("Log channel: {channel}", channel=channel(settings.log_channel_id)),
+                tr("Skipped channels: {channels}", channels=skipped),
+                tr("Mod role: {role}", role=role),
             )
-            + f"\nBlurred previews in alerts: {ON_OFF[settings.previews]}"
         ),
         inline=False,
     )
-    embed.add_field(
-        name="Files the bot can't check (/config takedowns)",
-        value=unreadable_policy_lines(settings),
-        inline=False,
+    action = tr.choice(settings.takedown_action)
+    repeat = (
+        tr.plural(
+            "Timeout on a repeat: {minutes} min within {count} h",
+            "Timeout on a repeat: {minutes} min within {count} h",
+            settings.repeat_window_hours,
+            minutes=tr.number(settings.timeout_on_repeat_minutes),
+        )
+        if settings.timeout_on_repeat_minutes
+        else tr("Timeout on a repeat: off")
     )
     embed.add_field(
-        name="Reports (/config reports)",
-        value=(
-            "Auto-hide after "
-            + (
-                f"{settings.auto_hide_threshold} sexualized/deepfake reports from accounts at "
-                f"least {settings.auto_hide_min_account_days} days old, members for at least "
-                f"{settings.auto_hide_min_member_days} days"
-                if settings.auto_hide_threshold
-                else "reports: off"
+        name=tr("Takedowns (/config takedowns)"),
+        value="\n".join(
+            (
+                tr("On a confident match: **{action}** the message", action=action),
+                tr(
+                    "PDQ radius: confident {confident}, review {review}",
+                    confident=settings.pdq_confident_radius,
+                    review=settings.pdq_review_radius,
+                ),
+                tr(
+                    "pHash radius: confident {confident}, review {review}",
+                    confident=settings.phash_confident_radius,
+                    review=settings.phash_review_radius,
+                ),
+                tr("DM the author: {on}", on=on_off(settings.dm_author)),
+                repeat,
+                tr("Blurred previews in alerts: {on}", on=on_off(settings.previews)),
             )
-            + f"\nReports per member: {settings.reporter_limit_short} per "
-            f"{settings.reporter_window_short_minutes} min, {settings.reporter_limit_daily} a day\n"
-            f"Minimum account age to report: {settings.min_account_age_days} days\n"
-            f"DM reporters the outcome: {ON_OFF[settings.dm_reporters]}\n"
-            f"Closed reports' text and notes, and alerts, kept: {settings.retention_days} days "
-            "(cases are kept)"
         ),
+        inline=False,
+    )
+    auto_hide = (
+        tr.plural(
+            "Auto-hide after {count} sexualized/deepfake report from accounts at least {account} "
+            "days old, members for at least {member} days",
+            "Auto-hide after {count} sexualized/deepfake reports from accounts at least {account} "
+            "days old, members for at least {member} days",
+            settings.auto_hide_threshold,
+            account=tr.number(settings.auto_hide_min_account_days),
+            member=tr.number(settings.auto_hide_min_member_days),
+        )
+        if settings.auto_hide_threshold
+        else tr("Auto-hide after reports: off")
+    )
+    embed.add_field(
+        name=tr("Reports (/config reports)"),
+        value="\n".join(
+            (
+                auto_hide,
+                tr(
+                    "Reports per member: {short} per {minutes} min, {daily} a day",
+                    short=tr.number(settings.reporter_limit_short),
+                    minutes=tr.number(settings.reporter_window_short_minutes),
+                    daily=tr.number(settings.reporter_limit_daily),
+                ),
+                tr.plural(
+                    "Minimum account age to report: {count} day",
+                    "Minimum account age to report: {count} days",
+                    settings.min_account_age_days,
+                ),
+                tr("DM reporters the outcome: {on}", on=on_off(settings.dm_reporters)),
+                tr(
+                    "Closed reports' text and notes, and alerts, kept: {days} days "
+                    "(cases are kept)",
+                    days=tr.number(settings.retention_days),
+                ),
+            )
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name=tr("Files the bot can't check (/config takedowns)"),
+        value=unreadable_policy_lines(tr, settings),
+        inline=False,
+    )
+    embed.add_field(
+        name=tr("Language (/config language)"),
+        value=language_line(tr, guild, settings),
         inline=False,
     )
     return fit_embed(embed)
@@ -125,21 +197,27 @@ def settings_embed(guild: discord.Guild, settings: GuildSettings) -> discord.Emb
 
 UnreadableAction = Literal["remove", "alert", "ignore"]
 UNREADABLE_ACTION_WORDS = {
-    "remove": "remove the message and alert",
-    "alert": "alert the moderators",
-    "ignore": "only count it",
+    "remove": N_("remove the message and alert"),
+    "alert": N_("alert the moderators"),
+    "ignore": N_("only count it"),
+}
+# Each kind of file the bot could not check, as the settings name it (media.outcomes words).
+UNREADABLE_KINDS = {
+    "crafted": N_("Refused as crafted or hostile"),
+    "unfinished": N_("Could not be checked to the end"),
+    "unsupported": N_("Unsupported or corrupt"),
 }
 
 
-def unreadable_policy_lines(settings: GuildSettings) -> str:
+def unreadable_policy_lines(tr: Texts, settings: GuildSettings) -> str:
     """What the server does with each kind of file the bot could not check."""
     return "\n".join(
-        f"{outcome.description.capitalize()}: **{UNREADABLE_ACTION_WORDS[action]}**"
-        for outcome, action in (
-            (Outcome.CRAFTED, settings.crafted_action),
-            (Outcome.UNFINISHED, settings.unfinished_action),
-            (Outcome.UNSUPPORTED, settings.unsupported_action),
+        tr(
+            "{kind}: **{action}**",
+            kind=tr(UNREADABLE_KINDS[kind]),
+            action=tr(UNREADABLE_ACTION_WORDS[getattr(settings, f"{kind}_action")]),
         )
+        for kind in UNREADABLE_KINDS
     )
 
 
@@ -167,11 +245,12 @@ class Config(commands.Cog):
         """Save validated changes as one case and answer with what changed."""
         member = require_admin(interaction)
         assert interaction.guild is not None
+        tr = member_texts(interaction)
         if not changes and not skip:
             settings = await self.bot.guild_settings.get(interaction.guild.id)
             await interaction.response.send_message(
-                "Pick at least one option to change. The current settings:",
-                embed=settings_embed(interaction.guild, settings),
+                tr("Pick at least one option to change. The current settings:"),
+                embed=settings_embed(tr, interaction.guild, settings),
                 ephemeral=True,
             )
             return
@@ -181,13 +260,13 @@ class Config(commands.Cog):
             )
         except ValueError as exc:
             await interaction.response.send_message(
-                f"That wasn't saved: {exc}. Nothing changed.", ephemeral=True
+                tr("That wasn't saved: {reason}. Nothing changed.", reason=exc), ephemeral=True
             )
             return
-        answer = "Saved." if before != after else "Those were already the settings."
+        answer = tr("Saved.") if before != after else tr("Those were already the settings.")
         await interaction.response.send_message(
             "\n".join((answer, *notes)),
-            embed=settings_embed(interaction.guild, after),
+            embed=settings_embed(tr, interaction.guild, after),
             ephemeral=True,
         )
 
@@ -197,7 +276,8 @@ class Config(commands.Cog):
         assert interaction.guild is not None
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         await interaction.response.send_message(
-            embed=settings_embed(interaction.guild, settings), ephemeral=True
+            embed=settings_embed(member_texts(interaction), interaction.guild, settings),
+            ephemeral=True,
         )
 
     @config.command(name="channels", description="Set the mod and log channels; skip channels")
@@ -217,40 +297,44 @@ class Config(commands.Cog):
         unskip: discord.TextChannel | None = None,
     ) -> None:
         assert interaction.guild is not None
+        tr = member_texts(interaction)
         me = interaction.guild.me
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         changes: dict[str, Any] = {}
         notes: list[str] = []
-        for label, channel, column in (
-            ("mod channel", mod_channel, "mod_channel_id"),
-            ("log channel", log_channel, "log_channel_id"),
+        for refusal, channel, column in (
+            (CANT_BE_MOD_CHANNEL, mod_channel, "mod_channel_id"),
+            (CANT_BE_LOG_CHANNEL, log_channel, "log_channel_id"),
         ):
             if channel is None:
                 continue
             gaps = missing(channel.permissions_for(me), MOD_CHANNEL_NEEDS)
             blocking = [need for need in gaps if need.attribute != "attach_files"]
             if blocking:
-                names = ", ".join(need.name for need in blocking)
+                names = ", ".join(tr(need.name) for need in blocking)
                 await interaction.response.send_message(
-                    f"I can't use {channel.mention} as the {label}: I'm missing {names} there. "
-                    "Give my role those permissions in the channel, then try again. "
-                    "Nothing changed.",
-                    ephemeral=True,
+                    tr(refusal, channel=channel.mention, permissions=names), ephemeral=True
                 )
                 return
             if gaps:
-                notes.append(f"Note: in {channel.mention}, {describe_gaps(gaps)}.")
+                notes.append(
+                    tr(
+                        "Note: in {channel}, {gaps}.",
+                        channel=channel.mention,
+                        gaps=describe_gaps(tr, gaps),
+                    )
+                )
             public = (
                 public_mod_channel(channel, settings.mod_role_id)
                 if column == "mod_channel_id"
                 else None
             )
             if public:
-                notes.append(f"⚠️ Saved, but {public}.")
+                notes.append(tr("⚠️ Saved, but: {warning}", warning=tr.read(public)))
             changes[column] = channel.id
         if skip is not None and unskip is not None and skip.id == unskip.id:
             await interaction.response.send_message(
-                "You can't skip and unskip the same channel at once. Nothing changed.",
+                tr("You can't skip and unskip the same channel at once. Nothing changed."),
                 ephemeral=True,
             )
             return
@@ -269,16 +353,25 @@ class Config(commands.Cog):
         mod_role: discord.Role | None = None,
         clear: bool = False,
     ) -> None:
-        if mod_role is not None and (mod_role.is_default() or mod_role.managed):
-            reason = "@everyone" if mod_role.is_default() else "a bot or integration role"
+        tr = member_texts(interaction)
+        if mod_role is not None and mod_role.is_default():
             await interaction.response.send_message(
-                f"{mod_role.mention} is {reason} and can't be the mod role. Nothing changed.",
+                tr("@everyone can't be the mod role. Nothing changed."), ephemeral=True
+            )
+            return
+        if mod_role is not None and mod_role.managed:
+            await interaction.response.send_message(
+                tr(
+                    "{role} is a bot or integration role and can't be the mod role. "
+                    "Nothing changed.",
+                    role=mod_role.mention,
+                ),
                 ephemeral=True,
             )
             return
         if mod_role is not None and clear:
             await interaction.response.send_message(
-                "Choose a mod role or clear it, not both. Nothing changed.", ephemeral=True
+                tr("Choose a mod role or clear it, not both. Nothing changed."), ephemeral=True
             )
             return
         changes: dict[str, Any] = {}
@@ -387,113 +480,163 @@ class Config(commands.Cog):
     @config.command(name="check", description="Check Lightstick's permissions and set-up here")
     @admins_only()
     async def check(self, interaction: discord.Interaction[Lightstick]) -> None:
+        """In the server's language: the check is about the server, and admins share it."""
         guild = interaction.guild
         assert guild is not None
         settings = await self.bot.guild_settings.get(guild.id)
-        embed = discord.Embed(title="Lightstick set-up check", colour=discord.Colour.green())
+        tr = guild_texts(settings.language, guild)
+        embed = discord.Embed(title=tr("Lightstick set-up check"), colour=discord.Colour.green())
         problems = 0
         for title, lines in (
-            ("Gateway", self._intent_lines()),
-            ("Server-wide", self._server_lines(guild)),
-            ("Mod channel", self._mod_channel_lines(guild, settings)),
-            ("Mod role", self._mod_role_lines(guild, settings)),
-            ("Scanned channels", self._scanned_channel_lines(guild, settings)),
-            ("Media since the bot started", self._outcome_lines(guild)),
-            ("Files the bot can't check", self._unreadable_lines(settings)),
+            (tr("Gateway"), self._intent_lines(tr)),
+            (tr("Server-wide"), self._server_lines(tr, guild)),
+            (tr("Mod channel"), self._mod_channel_lines(tr, guild, settings)),
+            (tr("Mod role"), self._mod_role_lines(tr, guild, settings)),
+            (tr("Scanned channels"), self._scanned_channel_lines(tr, guild, settings)),
+            (tr("Media since the bot started"), self._outcome_lines(tr, guild)),
+            (tr("Files the bot can't check"), self._unreadable_lines(tr, settings)),
+            (tr("Language (/config language)"), [f"ℹ️ {language_line(tr, guild, settings)}"]),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
             embed.add_field(name=title, value=shorten("\n".join(lines), FIELD_VALUE), inline=False)
         if problems:
             embed.colour = discord.Colour.orange()
-            embed.description = f"{problems} thing{'s' if problems != 1 else ''} to fix."
+            embed.description = tr.plural(
+                "{count} thing to fix.", "{count} things to fix.", problems
+            )
         else:
-            embed.description = "Everything Lightstick needs is in place."
+            embed.description = tr("Everything Lightstick needs is in place.")
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
-    def _outcome_lines(self, guild: discord.Guild) -> list[str]:
+    def _outcome_lines(self, tr: Texts, guild: discord.Guild) -> list[str]:
         counts = self.bot.scanner.outcomes.get(guild.id)
         if not counts:
-            return ["ℹ️ Nothing hashed yet (only while this server's takedown lists have entries)."]
-        lines = [f"✅ {counts.get('hashed', 0)} files hashed."]
+            return [
+                "ℹ️ "
+                + tr("Nothing hashed yet (only while this server's takedown lists have entries).")
+            ]
+        hashed = counts.get("hashed", 0)
+        lines = ["✅ " + tr.plural("{count} file hashed.", "{count} files hashed.", hashed)]
         crafted, unfinished, unsupported = (
             counts.get(kind, 0) for kind in ("crafted", "unfinished", "unsupported")
         )
         if crafted + unfinished + unsupported:
             lines.append(
-                f"⚠️ {crafted} refused as crafted, {unfinished} too large, long or slow to check "
-                f"and {unsupported} unsupported or corrupt: these were not checked against the "
-                "lists. The bot's log names each one."
+                "⚠️ "
+                + tr(
+                    "{crafted} refused as crafted, {unfinished} too large, long or slow to check "
+                    "and {unsupported} unsupported or corrupt: these were not checked against "
+                    "the lists. The bot's log names each one.",
+                    crafted=tr.number(crafted),
+                    unfinished=tr.number(unfinished),
+                    unsupported=tr.number(unsupported),
+                )
             )
         return lines
 
-    def _unreadable_lines(self, settings: GuildSettings) -> list[str]:
+    def _unreadable_lines(self, tr: Texts, settings: GuildSettings) -> list[str]:
         """The policy for files the bot can't check; ignoring one kind is worth a warning."""
-        lines = [f"ℹ️ {line}" for line in unreadable_policy_lines(settings).splitlines()]
+        lines = [f"ℹ️ {line}" for line in unreadable_policy_lines(tr, settings).splitlines()]
         ignored = [
-            name
+            tr(UNREADABLE_KINDS[name])
             for name in ("crafted", "unfinished", "unsupported")
             if getattr(settings, f"{name}_action") == "ignore"
         ]
         if ignored:
             lines.append(
-                f"⚠️ Ignored ({', '.join(ignored)}): such a file stays up unchecked and nobody is "
-                "told. A listed picture can be wrapped in one; consider `alert`."
+                "⚠️ "
+                + tr(
+                    "Ignored ({kinds}): such a file stays up unchecked and nobody is told. A "
+                    "listed picture can be wrapped in one; consider `alert`.",
+                    kinds=", ".join(ignored),
+                )
             )
         return lines
 
-    def _intent_lines(self) -> list[str]:
+    def _intent_lines(self, tr: Texts) -> list[str]:
         if self.bot.intents.message_content:
-            return ["✅ Message Content intent is on: attachments and embeds can be scanned."]
-        return ["⚠️ Message Content intent is off: no image in a message can be scanned."]
+            return [
+                "✅ " + tr("Message Content intent is on: attachments and embeds can be scanned.")
+            ]
+        return ["⚠️ " + tr("Message Content intent is off: no image in a message can be scanned.")]
 
-    def _server_lines(self, guild: discord.Guild) -> list[str]:
+    def _server_lines(self, tr: Texts, guild: discord.Guild) -> list[str]:
         gaps = missing(guild.me.guild_permissions, SERVER_NEEDS)
         if not gaps:
-            return ["✅ Can time out and ban members (below my highest role)."]
-        return [f"⚠️ {describe_gaps([need])}." for need in gaps]
+            return ["✅ " + tr("Can time out and ban members (below my highest role).")]
+        return [f"⚠️ {describe_gaps(tr, [need])}." for need in gaps]
 
-    def _mod_channel_lines(self, guild: discord.Guild, settings: GuildSettings) -> list[str]:
+    def _mod_channel_lines(
+        self, tr: Texts, guild: discord.Guild, settings: GuildSettings
+    ) -> list[str]:
         channel = guild.get_channel(settings.mod_channel_id) if settings.mod_channel_id else None
         if channel is None:
             return [
-                "⚠️ No mod channel: matches are still removed, but nobody is alerted and reports "
-                "have nowhere to go. Set one with /config channels."
+                "⚠️ "
+                + tr(
+                    "No mod channel: matches are still removed, but nobody is alerted and "
+                    "reports have nowhere to go. Set one with /config channels."
+                )
             ]
         gaps = missing(channel.permissions_for(guild.me), MOD_CHANNEL_NEEDS)
-        lines = [f"⚠️ {channel.mention}: {describe_gaps(gaps)}."] if gaps else []
+        lines = [f"⚠️ {channel.mention}: {describe_gaps(tr, gaps)}."] if gaps else []
         public = public_mod_channel(channel, settings.mod_role_id)
         if public:
-            lines.append(f"⚠️ {public[0].upper()}{public[1:]}.")
+            lines.append(f"⚠️ {tr.read(public)}")
         return lines or [
-            f"✅ {channel.mention}: private to moderators; can post alerts with previews."
+            "✅ "
+            + tr(
+                "{channel}: private to moderators; can post alerts with previews.",
+                channel=channel.mention,
+            )
         ]
 
-    def _mod_role_lines(self, guild: discord.Guild, settings: GuildSettings) -> list[str]:
+    def _mod_role_lines(
+        self, tr: Texts, guild: discord.Guild, settings: GuildSettings
+    ) -> list[str]:
         role = guild.get_role(settings.mod_role_id) if settings.mod_role_id else None
         if role is None:
-            return ["ℹ️ No mod role: members with Manage Messages are the moderators."]
+            return ["ℹ️ " + tr("No mod role: members with Manage Messages are the moderators.")]
         if not role.mentionable and not guild.me.guild_permissions.mention_everyone:
             return [
-                f"⚠️ {role.mention} can't be pinged by me: urgent reports arrive silently. Make "
-                "it mentionable or give me Mention Everyone."
+                "⚠️ "
+                + tr(
+                    "{role} can't be pinged by me: urgent reports arrive silently. Make it "
+                    "mentionable or give me Mention Everyone.",
+                    role=role.mention,
+                )
             ]
-        return [f"✅ {role.mention} is pinged on urgent reports."]
+        return ["✅ " + tr("{role} is pinged on urgent reports.", role=role.mention)]
 
-    def _scanned_channel_lines(self, guild: discord.Guild, settings: GuildSettings) -> list[str]:
+    def _scanned_channel_lines(
+        self, tr: Texts, guild: discord.Guild, settings: GuildSettings
+    ) -> list[str]:
         scanned = [c for c in guild.text_channels if c.id not in settings.skipped_channel_ids]
         lines = []
         for channel in scanned:
             gaps = missing(channel.permissions_for(guild.me), SCANNED_CHANNEL_NEEDS)
             if gaps:
-                lines.append(f"⚠️ {channel.mention}: {describe_gaps(gaps)}.")
+                lines.append(f"⚠️ {channel.mention}: {describe_gaps(tr, gaps)}.")
         healthy = len(scanned) - len(lines)
         if len(lines) > self.MAX_CHECK_LINES:
             extra = len(lines) - self.MAX_CHECK_LINES
-            lines = [*lines[: self.MAX_CHECK_LINES], f"…and {extra} more channels with gaps."]
+            lines = [
+                *lines[: self.MAX_CHECK_LINES],
+                tr.plural(
+                    "…and {count} more channel with gaps.",
+                    "…and {count} more channels with gaps.",
+                    extra,
+                ),
+            ]
         skipped = len(settings.skipped_channel_ids)
-        summary = f"✅ {healthy} of {len(scanned)} scanned channels have everything needed."
+        summary = "✅ " + tr.plural(
+            "{healthy} of {count} scanned channel has everything needed.",
+            "{healthy} of {count} scanned channels have everything needed.",
+            len(scanned),
+            healthy=tr.number(healthy),
+        )
         if skipped:
-            summary += f" {skipped} skipped."
+            summary += " " + tr.plural("{count} skipped.", "{count} skipped.", skipped)
         return [summary, *lines]
 
 

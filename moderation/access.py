@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from moderation.i18n import N_, member_texts
+from moderation.i18n import N_, Phrase, member_texts, phrase
 from services.moderation_policy import MemberStanding, counts_as_admin, counts_as_moderator
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def mod_channel_readers(channel: discord.abc.GuildChannel, mod_role_id: int | No
 READERS_NAMED = 5  # readers a warning names before "and N more"
 
 
-def public_mod_channel(channel: discord.abc.GuildChannel, mod_role_id: int | None) -> str | None:
+def public_mod_channel(channel: discord.abc.GuildChannel, mod_role_id: int | None) -> Phrase | None:
     """A warning when someone who isn't a moderator can read the mod channel, else None.
 
     Then the report queue does not name reporters: the reported member, or a friend of theirs
@@ -160,11 +160,18 @@ def public_mod_channel(channel: discord.abc.GuildChannel, mod_role_id: int | Non
     readers = mod_channel_readers(channel, mod_role_id)
     if not readers:
         return None
-    named = ", ".join(readers[:READERS_NAMED])
     if len(readers) > READERS_NAMED:
-        named += f" and {len(readers) - READERS_NAMED} more"
-    return (
-        f"{named} can read {channel.mention} without being moderators, so reporters are not "
-        "named there and blurred previews are seen by them. Deny them View Channel there and "
-        "let only moderators see it"
+        named = phrase(
+            "{readers} and {count} more",
+            readers=", ".join(readers[:READERS_NAMED]),
+            count=len(readers) - READERS_NAMED,
+        )
+    else:
+        named = ", ".join(readers)
+    return phrase(
+        "{readers} can read {channel} without being moderators, so reporters are not named there "
+        "and blurred previews are seen by them. Deny them View Channel there and let only "
+        "moderators see it.",
+        readers=named,
+        channel=channel.mention,
     )

@@ -4,7 +4,8 @@ Removing a message, timing a member out, banning, and recording a decision all g
 `ModerationActions`, and each writes its case in the same transaction as the records it changes
 (an alert resolved, a report closed), in the spirit of Red's `modlog.create_case`: no feature
 can act without leaving the audit trail. Each action answers with a sentence for the moderator
-when Discord refused it, and writes nothing then.
+when Discord refused it (a `Phrase`, read in the language of whoever sees it), and writes
+nothing then.
 """
 
 from __future__ import annotations
@@ -25,13 +26,27 @@ from db import reports as reports_db
 from db import rules as rules_db
 from db.cases import Case
 from db.guild_settings import GuildSettings
-from services.moderation_policy import removal_notice, repeat_timeout_minutes, takedown_rule
+from moderation.i18n import N_, Phrase, guild_texts, phrase, source_texts
+from services.moderation_policy import repeat_timeout_minutes, takedown_rule
 
 if TYPE_CHECKING:
     from bot import Lightstick
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# What the author of a removed takedown-list match is told by DM, with the rule it breaks when
+# the server has one that fits (services.moderation_policy.takedown_rule).
+REMOVAL_NOTICE = N_(
+    "A message you posted in **{server}** was removed: it matches an image on the server's "
+    "takedown list of abusive edits and deepfakes. If you think this is a mistake, please "
+    "contact the server's moderators."
+)
+REMOVAL_NOTICE_CITING = N_(
+    "A message you posted in **{server}** was removed: it matches an image on the server's "
+    "takedown list of abusive edits and deepfakes (see rule {number}: {title}). If you think "
+    "this is a mistake, please contact the server's moderators."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +102,27 @@ class Removal:
     """A removal: the case written, or why Discord would not remove the message."""
 
     case: Case | None = None
-    problem: str | None = None
+    problem: Phrase | None = None
 
 
-def can_act_on(me: discord.Member, member: discord.Member) -> str | None:
+def can_act_on(me: discord.Member, member: discord.Member) -> Phrase | None:
     """Why the bot can't time out or ban `member` (role hierarchy), or None."""
     if member.id == member.guild.owner_id:
-        return f"{member.mention} owns the server"
+        return phrase("{member} owns the server", member=member.mention)
     if member.top_role >= me.top_role:
-        return f"{member.mention}'s highest role is not below mine; move my role above it"
+        return phrase(
+            "{member}'s highest role is not below mine; move my role above it",
+            member=member.mention,
+        )
     return None
 
 
-async def delete_message(message: discord.Message | discord.PartialMessage) -> str | None:
+def in_english(problem: Phrase) -> str:
+    """A problem as the log reads it."""
+    return source_texts().read(problem)
+
+
+async def delete_message(message: discord.Message | discord.PartialMessage) -> Phrase | None:
     """Delete a message; a sentence for the moderators when it couldn't be done.
 
     A member's message is removed with `ModerationActions.remove_message`, which records the
@@ -110,11 +133,13 @@ async def delete_message(message: discord.Message | discord.PartialMessage) -> s
     except discord.NotFound:
         return None  # already gone
     except discord.Forbidden:
-        where = getattr(message.channel, "mention", "that channel")
-        return f"I couldn't remove it: I'm missing **Manage Messages** in {where}."
+        where = getattr(message.channel, "mention", f"<#{message.channel.id}>")
+        return phrase(
+            "I couldn't remove it: I'm missing **Manage Messages** in {where}.", where=where
+        )
     except discord.HTTPException as exc:
         log.warning("Deleting message %s failed: %s", message.id, exc)
-        return "I couldn't remove it: Discord returned an error. Please remove it by hand."
+        return phrase("I couldn't remove it: Discord returned an error. Please remove it by hand.")
     return None
 
 
@@ -189,24 +214,27 @@ class ModerationActions:
         reason: str,
         report_id: int | None = None,
         close_report: bool = False,
-    ) -> str | None:
+    ) -> Phrase | None:
         """Time a member out and record the case; a sentence for the moderator if it failed.
 
         With `close_report`, the report `report_id` is closed as acted on, in the same transaction.
         """
         guild = member.guild
         if not guild.me.guild_permissions.moderate_members:
-            return "I can't time members out: I'm missing **Moderate Members**."
+            return phrase("I can't time members out: I'm missing **Moderate Members**.")
         blocked = can_act_on(guild.me, member)
         if blocked:
-            return f"I can't time out {member.mention}: {blocked}."
+            return phrase("I can't time out {member}: {why}.", member=member.mention, why=blocked)
         try:
             await member.timeout(timedelta(minutes=minutes), reason=reason)
         except discord.Forbidden:
-            return f"Discord refused to time out {member.mention}: check my role and permissions."
+            return phrase(
+                "Discord refused to time out {member}: check my role and permissions.",
+                member=member.mention,
+            )
         except discord.HTTPException as exc:
             log.warning("Timeout of %s failed: %s", member.id, exc)
-            return "Discord returned an error; please try again."
+            return phrase("Discord returned an error; please try again.")
         draft = CaseDraft(
             CaseKind.TIMEOUT,
             f"{minutes} min: {reason}",
@@ -227,26 +255,26 @@ class ModerationActions:
         reason: str,
         report_id: int | None = None,
         close_report: bool = False,
-    ) -> str | None:
+    ) -> Phrase | None:
         """Ban and record the case; a sentence for the moderator if it failed.
 
         With `close_report`, the report `report_id` is closed as acted on, in the same transaction.
         """
         if not guild.me.guild_permissions.ban_members:
-            return "I can't ban: I'm missing **Ban Members**."
+            return phrase("I can't ban: I'm missing **Ban Members**.")
         member = user if isinstance(user, discord.Member) else guild.get_member(user.id)
         if member is not None:
             blocked = can_act_on(guild.me, member)
             if blocked:
-                return f"I can't ban {member.mention}: {blocked}."
+                return phrase("I can't ban {member}: {why}.", member=member.mention, why=blocked)
         try:
             # Explicit: discord.py would otherwise delete a day of their messages.
             await guild.ban(user, reason=reason, delete_message_seconds=0)
         except discord.Forbidden:
-            return "Discord refused the ban: check my role and permissions."
+            return phrase("Discord refused the ban: check my role and permissions.")
         except discord.HTTPException as exc:
             log.warning("Ban of %s failed: %s", user.id, exc)
-            return "Discord returned an error; please try again."
+            return phrase("Discord returned an error; please try again.")
         draft = CaseDraft(
             CaseKind.BAN, reason, user_id=user.id, moderator_id=moderator.id, report_id=report_id
         )
@@ -259,7 +287,7 @@ class ModerationActions:
         each as the server's settings say."""
         assert message.guild is not None
         if settings.dm_author:
-            await self.notify_author(message)
+            await self.notify_author(message, settings)
         since = datetime.now(UTC) - timedelta(hours=settings.repeat_window_hours)
         if not settings.timeout_on_repeat_minutes or not isinstance(message.author, discord.Member):
             return
@@ -277,14 +305,23 @@ class ModerationActions:
             reason=f"{removals} takedown-list matches within {settings.repeat_window_hours} h",
         )
         if problem:
-            log.info("Repeat timeout in guild %s not applied: %s", message.guild.id, problem)
+            log.info(
+                "Repeat timeout in guild %s not applied: %s", message.guild.id, in_english(problem)
+            )
 
-    async def notify_author(self, message: discord.Message) -> None:
-        """DM the author of a removed match why it went, citing the server's rule if one fits."""
+    async def notify_author(self, message: discord.Message, settings: GuildSettings) -> None:
+        """DM the author of a removed match why it went, citing the server's rule if one fits,
+        in the server's language (the DM speaks for the server)."""
         assert message.guild is not None
         async with self.bot.db.connect() as conn:
             rules = await rules_db.list_rules(conn, message.guild.id)
-        text = removal_notice(message.guild.name, takedown_rule(rules))
+        tr = guild_texts(settings.language, message.guild)
+        rule = takedown_rule(rules)
+        server = message.guild.name
+        if rule is None:
+            text = tr(REMOVAL_NOTICE, server=server)
+        else:
+            text = tr(REMOVAL_NOTICE_CITING, server=server, number=rule.position, title=rule.title)
         try:
             await message.author.send(text)
         except discord.HTTPException as exc:  # DMs closed (50007) and the like

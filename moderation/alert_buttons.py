@@ -22,30 +22,33 @@ from db.cases import Case
 from moderation import buttons
 from moderation.actions import CaseDraft, Decision
 from moderation.buttons import OnAuthor, RecordButton
+from moderation.i18n import N_, Texts, member_texts
 
 if TYPE_CHECKING:
     from bot import Lightstick
 
 log = logging.getLogger(__name__)
 
-ALREADY_DECIDED = "Someone already decided on this alert."
+ALREADY_DECIDED = N_("Someone already decided on this alert.")
+GONE = N_("That alert no longer exists.")
 
 
-def alert_view(alert: MatchAlert) -> discord.ui.View:
+def alert_view(alert: MatchAlert, tr: Texts) -> discord.ui.View:
+    """The alert's buttons, labelled in the language of the alert (`tr`)."""
     view = discord.ui.View(timeout=None)
     closed = alert.status != AlertStatus.OPEN
     if not alert.removed:
-        view.add_item(AlertButton(alert.id, "takedown", disabled=closed))
-    view.add_item(AlertButton(alert.id, "notmatch", disabled=closed))
-    view.add_item(AlertButton(alert.id, "timeout"))
-    view.add_item(AlertButton(alert.id, "ban"))
+        view.add_item(AlertButton(alert.id, "takedown", disabled=closed, tr=tr))
+    view.add_item(AlertButton(alert.id, "notmatch", disabled=closed, tr=tr))
+    view.add_item(AlertButton(alert.id, "timeout", tr=tr))
+    view.add_item(AlertButton(alert.id, "ban", tr=tr))
     return view
 
 
 async def on_alert_button(
     interaction: discord.Interaction[Lightstick], alert_id: int, action: str
 ) -> None:
-    clicked = await buttons.clicked_record(interaction, alert_id, alerts_db.get_alert, "alert")
+    clicked = await buttons.clicked_record(interaction, alert_id, alerts_db.get_alert, GONE)
     if clicked is None:
         return
     moderator, alert = clicked
@@ -71,7 +74,7 @@ class AlertButton(
     KIND = "alert"
     LABELS: ClassVar[dict[str, buttons.Label]] = {
         "takedown": buttons.TAKE_DOWN,
-        "notmatch": ("Not a match", discord.ButtonStyle.secondary),
+        "notmatch": (N_("Not a match"), discord.ButtonStyle.secondary),
         **buttons.AUTHOR_LABELS,
     }
     on_click = staticmethod(on_alert_button)
@@ -97,21 +100,26 @@ async def _not_a_match(
         alert,
         moderator,
     )
+    tr = member_texts(interaction)
     decided = await bot.actions.record(alert.guild_id, draft, gate=decision)
     if decided is None:
-        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        await interaction.response.send_message(tr(ALREADY_DECIDED), ephemeral=True)
         return
     await bot.takedown_index.sync()
-    after = (
-        "The message was already removed; let the author know they can post it again."
+    answer = (
+        tr(
+            "Marked as not a match (case #{number}). This picture won't be flagged here again. "
+            "The message was already removed; let the author know they can post it again.",
+            number=decided.number,
+        )
         if alert.removed
-        else "The message stays up."
+        else tr(
+            "Marked as not a match (case #{number}). This picture won't be flagged here again. "
+            "The message stays up.",
+            number=decided.number,
+        )
     )
-    await interaction.response.send_message(
-        f"Marked as not a match (case #{decided.number}). This picture won't be flagged here "
-        f"again. {after}",
-        ephemeral=True,
-    )
+    await interaction.response.send_message(answer, ephemeral=True)
     assert decision.closed is not None
     await bot.alerts.refresh(interaction, decision.closed)
 
@@ -121,8 +129,9 @@ async def _take_down(
 ) -> None:
     bot = interaction.client
     assert interaction.guild is not None
+    tr = member_texts(interaction)
     if alert.status != AlertStatus.OPEN:
-        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        await interaction.response.send_message(tr(ALREADY_DECIDED), ephemeral=True)
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
     resolved: list[MatchAlert] = []
@@ -144,13 +153,16 @@ async def _take_down(
     where = (alert.channel_id, alert.message_id)
     removal = await bot.actions.take_down(alert.guild_id, where, draft, follow=resolve)
     if removal.problem:
-        await interaction.followup.send(removal.problem, ephemeral=True)
+        await interaction.followup.send(tr.read(removal.problem), ephemeral=True)
         return
     case = removal.case
     assert case is not None
     await bot.takedown_index.sync()
     await interaction.followup.send(
-        f"Removed (case #{case.number}). Copies this close will be removed automatically.",
+        tr(
+            "Removed (case #{number}). Copies this close will be removed automatically.",
+            number=case.number,
+        ),
         ephemeral=True,
     )
     if resolved:

@@ -31,6 +31,7 @@ from media.matching import Tier
 from media.pipeline import HashedMedia
 from moderation.actions import CaseDraft
 from moderation.alert_buttons import alert_view
+from moderation.i18n import N_, Phrase, Texts, guild_texts
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import ALERT_DECISION_NAMES
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 REMOVED_COLOUR = discord.Colour.red()
 REVIEW_COLOUR = discord.Colour.orange()
 DONE_COLOUR = discord.Colour.dark_grey()
+ENTRY_REMOVED = N_("(entry since removed)")
+LABEL_PRIVATE = N_("(label private)")
+NO_LABEL = N_("(no label)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +59,7 @@ class FollowUp:
     alert: MatchAlert
     case: Case
     preview: bytes | None  # blurred, made in memory
-    problem: str | None  # what the bot could not do, for the alert
+    problem: Phrase | None  # what the bot could not do, for the alert
     removed: bool
 
 
@@ -64,7 +68,8 @@ class EntryInfo:
     """What an alert may say about the matched entry (labels of other servers stay private)."""
 
     entry_id: int | None
-    label: str
+    label: str | None  # None: the entry since removed, or its label private or empty
+    hidden: str | None  # why the label isn't shown (a marked sentence), when it isn't
     added_by: int | None
     own_list: bool
 
@@ -230,9 +235,13 @@ class MatchAlerts:
             channel = guild.get_channel(settings.mod_channel_id or 0) if guild else None
             if not isinstance(channel, discord.TextChannel):
                 continue
-            text = (
-                f"During a burst of matches I recorded {skipped} more without posting an alert "
-                "for each. Every one is a case: see `/cases`."
+            tr = guild_texts(settings.language, guild)
+            text = tr.plural(
+                "During a burst of matches I recorded {count} more without posting an alert for "
+                "it. Every one is a case: see `/cases`.",
+                "During a burst of matches I recorded {count} more without posting an alert for "
+                "each. Every one is a case: see `/cases`.",
+                skipped,
             )
             try:
                 await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
@@ -248,21 +257,28 @@ class MatchAlerts:
         alert: MatchAlert,
         case: Case,
         preview: bytes | None,
-        problem: str | None,
+        problem: Phrase | None,
     ) -> None:
         channel = mod_channel(guild, settings, f"Match (case #{case.number})")
         if channel is None:
             return
+        tr = guild_texts(settings.language, guild)
         embed = await self.alert_embed(guild, alert, case, problem)
         content, mentions = None, discord.AllowedMentions.none()
         needs_action = not alert.removed
         if needs_action and settings.mod_role_id:
-            content = f"<@&{settings.mod_role_id}> a takedown-list match needs review."
+            content = tr(
+                "{role} a takedown-list match needs review.", role=f"<@&{settings.mod_role_id}>"
+            )
             mentions = discord.AllowedMentions(roles=[discord.Object(settings.mod_role_id)])
-        files = preview_files(channel, preview, embed)
+        files = preview_files(channel, preview, embed, tr)
         try:
             posted = await channel.send(
-                content, embed=embed, files=files, view=alert_view(alert), allowed_mentions=mentions
+                content,
+                embed=embed,
+                files=files,
+                view=alert_view(alert, tr),
+                allowed_mentions=mentions,
             )
         except discord.HTTPException as exc:
             log.warning(
@@ -275,6 +291,8 @@ class MatchAlerts:
     async def refresh(self, interaction: discord.Interaction, alert: MatchAlert) -> None:
         """Redraw the alert a button was clicked on, keeping its case number."""
         assert interaction.guild is not None
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
+        tr = guild_texts(settings.language, interaction.guild)
         embed = await self.alert_embed(interaction.guild, alert, None, None)
         if interaction.message is not None and interaction.message.embeds:
             footer = interaction.message.embeds[0].footer.text
@@ -282,69 +300,97 @@ class MatchAlerts:
                 embed.set_footer(text=footer)
         try:
             if interaction.message is not None:
-                await interaction.message.edit(embed=embed, view=alert_view(alert))
+                await interaction.message.edit(embed=embed, view=alert_view(alert, tr))
         except discord.HTTPException as exc:
             log.info("Could not update alert %s: %s", alert.id, exc)
 
     async def alert_embed(
-        self, guild: discord.Guild, alert: MatchAlert, case: Case | None, problem: str | None
+        self, guild: discord.Guild, alert: MatchAlert, case: Case | None, problem: Phrase | None
     ) -> discord.Embed:
+        """The alert, in the server's language."""
         async with self.bot.db.connect() as conn:
             entry = await _entry_info(conn, guild.id, alert)
             earlier = await cases_db.count_cases(conn, guild.id, user_id=alert.author_id) - 1
         settings = await self.bot.guild_settings.get(guild.id)
+        tr = guild_texts(settings.language, guild)
         confident = (
             settings.pdq_confident_radius
             if alert.algorithm == "pdq"
             else settings.phash_confident_radius
         )
         if alert.removed:
-            title, colour = "Removed a takedown-list match", REMOVED_COLOUR
+            title, colour = tr("Removed a takedown-list match"), REMOVED_COLOUR
         elif alert.tier == str(Tier.TAKEDOWN):
-            title, colour = "Takedown-list match, not removed: please review", REVIEW_COLOUR
+            title, colour = tr("Takedown-list match, not removed: please review"), REVIEW_COLOUR
         else:
-            title, colour = "Possible takedown-list match: please review", REVIEW_COLOUR
+            title, colour = tr("Possible takedown-list match: please review"), REVIEW_COLOUR
         embed = discord.Embed(title=title, colour=colour, timestamp=alert.created_at)
-        embed.add_field(name="Posted by", value=f"<@{alert.author_id}> ({alert.author_id})")
+        embed.add_field(name=tr("Posted by"), value=f"<@{alert.author_id}> ({alert.author_id})")
         where = f"<#{alert.channel_id}>"
         if not alert.removed:
-            where += f" · [jump]({message_url(guild.id, alert.channel_id, alert.message_id)})"
-        embed.add_field(name="Where", value=where)
-        embed.add_field(name="When", value=f"<t:{int(alert.created_at.timestamp())}:f>")
-        source = "this server's list" if entry.own_list else "a shared list"
-        # Another server wrote a shared list's label: it can't format, ping or link here.
-        shown_label = entry.label if entry.own_list else inert(entry.label)
-        added = f", added by <@{entry.added_by}>" if entry.added_by else ""
-        embed.add_field(
-            name="Entry",
-            value=f"#{entry.entry_id} · {shown_label} ({source}{added})",
-            inline=False,
+            link = message_url(guild.id, alert.channel_id, alert.message_id)
+            where = tr("{channel} · [jump]({link})", channel=where, link=link)
+        embed.add_field(name=tr("Where"), value=where)
+        embed.add_field(name=tr("When"), value=f"<t:{int(alert.created_at.timestamp())}:f>")
+        embed.add_field(name=tr("Entry"), value=_entry_line(tr, entry), inline=False)
+        values = {"algorithm": alert.algorithm.upper(), "distance": alert.distance}
+        match = (
+            tr(
+                "{algorithm} distance {distance}: confident match (the confident radius is "
+                "{radius})",
+                radius=confident,
+                **values,
+            )
+            if alert.tier == str(Tier.TAKEDOWN)
+            else tr(
+                "{algorithm} distance {distance}: possible match (the confident radius is "
+                "{radius})",
+                radius=confident,
+                **values,
+            )
         )
-        kind = "confident match" if alert.tier == str(Tier.TAKEDOWN) else "possible match"
-        embed.add_field(
-            name="Match",
-            value=(
-                f"{alert.algorithm.upper()} distance {alert.distance}: {kind} "
-                f"(the confident radius is {confident})"
-            ),
-        )
-        embed.add_field(
-            name="Author's history",
-            value=f"{earlier} earlier case{'s' if earlier != 1 else ''}"
+        embed.add_field(name=tr("Match"), value=match)
+        history = (
+            tr.plural("{count} earlier case", "{count} earlier cases", earlier)
             if earlier > 0
-            else "No earlier cases",
+            else tr("No earlier cases")
         )
+        embed.add_field(name=tr("Author's history"), value=history)
         if problem:
-            embed.add_field(name="Could not act", value=problem, inline=False)
+            embed.add_field(name=tr("Could not act"), value=tr.read(problem), inline=False)
         if alert.status != AlertStatus.OPEN:
-            decision = ALERT_DECISION_NAMES[alert.status]
             embed.add_field(
-                name="Decision", value=f"{decision} by <@{alert.resolved_by}>", inline=False
+                name=tr("Decision"),
+                value=tr(
+                    "{decision} by {moderator}",
+                    decision=tr(ALERT_DECISION_NAMES[alert.status]),
+                    moderator=f"<@{alert.resolved_by}>",
+                ),
+                inline=False,
             )
             embed.colour = DONE_COLOUR
         if case is not None:
-            embed.set_footer(text=f"Case #{case.number}")
+            embed.set_footer(text=tr("Case #{number}", number=case.number))
         return fit_embed(embed)
+
+
+def _entry_line(tr: Texts, entry: EntryInfo) -> str:
+    """Which entry matched, whose list it is on, and who added it (own list only)."""
+    # Another server wrote a shared list's label: it can't format, ping or link here.
+    if entry.label is None:
+        label = tr(entry.hidden or NO_LABEL)
+    else:
+        label = entry.label if entry.own_list else inert(entry.label)
+    if entry.own_list and entry.added_by:
+        return tr(
+            "#{entry} · {label} (this server's list, added by {moderator})",
+            entry=entry.entry_id,
+            label=label,
+            moderator=f"<@{entry.added_by}>",
+        )
+    if entry.own_list:
+        return tr("#{entry} · {label} (this server's list)", entry=entry.entry_id, label=label)
+    return tr("#{entry} · {label} (a shared list)", entry=entry.entry_id, label=label)
 
 
 def _match_case(message: discord.Message, found: ListMatch, removed: bool) -> CaseDraft:
@@ -367,9 +413,9 @@ async def _entry_info(conn: AsyncConnection, guild_id: int, alert: MatchAlert) -
         else None
     )
     if entry is None:
-        return EntryInfo(alert.entry_id, "(entry since removed)", None, True)
+        return EntryInfo(alert.entry_id, None, ENTRY_REMOVED, None, True)
     own_list = await takedowns.list_owner(conn, entry.list_id) == guild_id
-    label = entry.label if own_list or entry.label_shareable else "(label private)"
-    return EntryInfo(
-        entry.id, label or "(no label)", entry.added_by if own_list else None, own_list
-    )
+    if not own_list and not entry.label_shareable:
+        return EntryInfo(entry.id, None, LABEL_PRIVATE, None, own_list)
+    added_by = entry.added_by if own_list else None
+    return EntryInfo(entry.id, entry.label or None, None, added_by, own_list)

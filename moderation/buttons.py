@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.reports import Report
 from moderation.access import AccessDenied, require_moderator, standing
+from moderation.i18n import N_, Texts, member_texts, source_texts
 from moderation.replies import apologise
 from services.moderation_policy import AuthorAction, rank_refusal
 
@@ -23,12 +24,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BAN, CANCEL = N_("Ban"), N_("Cancel")
+# Why not, by rank: the reason is the policy's words (services.moderation_policy), in English.
+CANT_ACT = {
+    AuthorAction.TIMEOUT: N_("You can't time out {member}: {why}."),
+    AuthorAction.BAN: N_("You can't ban {member}: {why}."),
+}
 TIMEOUT_MINUTES = 60  # the "Timeout author" button when no repeat timeout is configured
 Label = tuple[str, discord.ButtonStyle]
-TAKE_DOWN: Label = ("Take down", discord.ButtonStyle.danger)
+TAKE_DOWN: Label = (N_("Take down"), discord.ButtonStyle.danger)
 AUTHOR_LABELS: dict[str, Label] = {
-    "timeout": ("Timeout author", discord.ButtonStyle.primary),
-    "ban": ("Ban author", discord.ButtonStyle.danger),
+    "timeout": (N_("Timeout author"), discord.ButtonStyle.primary),
+    "ban": (N_("Ban author"), discord.ButtonStyle.danger),
 }
 
 
@@ -45,15 +52,19 @@ R = TypeVar("R", bound=GuildRecord)
 class RecordButton:
     """A label and style per action, and a custom id that holds the record's id, so the button
     works after a restart. Mixed into a `DynamicItem`; the record is read from the database on
-    every click."""
+    every click. The label speaks `tr`, the language of the message it is on (a button rebuilt
+    from a click's custom id is never shown, so it keeps the source text)."""
 
     KIND: ClassVar[str]  # "alert" or "report", the custom id's second part
     LABELS: ClassVar[dict[str, Label]]
     # What a click does: (interaction, record id, action); each kind of button names its own.
     on_click: ClassVar[Callable[[discord.Interaction[Lightstick], int, str], Awaitable[None]]]
 
-    def __init__(self, record_id: int, action: str, *, disabled: bool = False) -> None:
+    def __init__(
+        self, record_id: int, action: str, *, disabled: bool = False, tr: Texts | None = None
+    ) -> None:
         label, style = self.LABELS[action]
+        label = (tr or source_texts())(label)
         custom_id = f"lightstick:{self.KIND}:{record_id}:{action}"
         super().__init__(  # type: ignore[call-arg]
             discord.ui.Button(label=label, style=style, disabled=disabled, custom_id=custom_id)
@@ -72,24 +83,31 @@ class RecordButton:
 
 
 class ConfirmBan(discord.ui.View):
-    """A second click before a ban: bans are hard to undo for the member."""
+    """A second click before a ban: bans are hard to undo for the member. It speaks the
+    language of the moderator who asked (`tr`)."""
 
-    def __init__(self, owner_id: int) -> None:
+    def __init__(self, tr: Texts, owner_id: int) -> None:
         super().__init__(timeout=60)
+        self.tr = tr
         self.owner_id = owner_id
         self.confirmed: discord.Interaction | None = None
+        self.confirm.label = tr(BAN)
+        self.cancel.label = tr(CANCEL)
 
-    @discord.ui.button(label="Ban", style=discord.ButtonStyle.danger)
+    @discord.ui.button(label=BAN, style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("This isn't your confirmation.", ephemeral=True)
+            tr = member_texts(interaction)
+            await interaction.response.send_message(
+                tr("This isn't your confirmation."), ephemeral=True
+            )
             return
         self.confirmed = interaction
         self.stop()
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=CANCEL, style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        await interaction.response.edit_message(content="Not banned.", view=None)
+        await interaction.response.edit_message(content=self.tr("Not banned."), view=None)
         self.stop()
 
 
@@ -97,10 +115,11 @@ async def clicked_record(
     interaction: discord.Interaction[Lightstick],
     record_id: int,
     load: Callable[[AsyncConnection, int], Awaitable[R | None]],
-    what: str,
+    gone: str,
 ) -> tuple[discord.Member, R] | None:
     """The moderator who clicked and the record the button is on, read fresh from the database;
-    None once whoever clicked has been told why not (not a moderator, record gone)."""
+    None once whoever clicked has been told why not (not a moderator, record gone: `gone`, a
+    marked sentence)."""
     try:
         moderator = await require_moderator(interaction)
     except AccessDenied as exc:
@@ -109,7 +128,7 @@ async def clicked_record(
     async with interaction.client.db.connect() as conn:
         record = await load(conn, record_id)
     if record is None or record.guild_id != interaction.guild_id:
-        await interaction.response.send_message(f"That {what} no longer exists.", ephemeral=True)
+        await interaction.response.send_message(member_texts(interaction)(gone), ephemeral=True)
         return None
     return moderator, record
 
@@ -158,7 +177,7 @@ async def outranked(
     if refusal is None:
         return False
     await interaction.response.send_message(
-        f"You can't {action} <@{step.author_id}>: {refusal}.",
+        member_texts(interaction)(CANT_ACT[action], member=f"<@{step.author_id}>", why=refusal),
         ephemeral=True,
         allowed_mentions=discord.AllowedMentions.none(),
     )
@@ -185,10 +204,11 @@ async def timeout_author(interaction: discord.Interaction[Lightstick], step: OnA
     """The "Timeout author" button of an alert or a report; whether the member is timed out."""
     guild = interaction.guild
     assert guild is not None
+    tr = member_texts(interaction)
     member = await fetch_member(guild, step.author_id)
     if member is None:
         await interaction.response.send_message(
-            "The author is no longer in the server.", ephemeral=True
+            tr("The author is no longer in the server."), ephemeral=True
         )
         return False
     if await outranked(interaction, step, member, AuthorAction.TIMEOUT):
@@ -202,9 +222,17 @@ async def timeout_author(interaction: discord.Interaction[Lightstick], step: OnA
         reason=step.reason,
         **step.report_fields(),
     )
-    await interaction.response.send_message(
-        problem or f"{member.mention} is timed out for {minutes} minutes.", ephemeral=True
+    answer = (
+        tr.read(problem)
+        if problem
+        else tr.plural(
+            "{member} is timed out for {count} minute.",
+            "{member} is timed out for {count} minutes.",
+            minutes,
+            member=member.mention,
+        )
     )
+    await interaction.response.send_message(answer, ephemeral=True)
     return problem is None
 
 
@@ -212,12 +240,16 @@ async def ban_author(interaction: discord.Interaction[Lightstick], step: OnAutho
     """The "Ban author" button of an alert or a report, with a confirmation; whether banned."""
     guild = interaction.guild
     assert guild is not None
+    tr = member_texts(interaction)
     member = await fetch_member(guild, step.author_id)
     if await outranked(interaction, step, member, AuthorAction.BAN):
         return False
-    confirm = ConfirmBan(step.moderator.id)
+    confirm = ConfirmBan(tr, step.moderator.id)
     await interaction.response.send_message(
-        f"Ban <@{step.author_id}> from the server? Their earlier messages stay.",
+        tr(
+            "Ban {member} from the server? Their earlier messages stay.",
+            member=f"<@{step.author_id}>",
+        ),
         view=confirm,
         ephemeral=True,
     )
@@ -230,7 +262,8 @@ async def ban_author(interaction: discord.Interaction[Lightstick], step: OnAutho
         reason=step.reason,
         **step.report_fields(),
     )
-    await confirm.confirmed.response.edit_message(
-        content=problem or f"<@{step.author_id}> is banned.", view=None
+    answer = (
+        tr.read(problem) if problem else tr("{member} is banned.", member=f"<@{step.author_id}>")
     )
+    await confirm.confirmed.response.edit_message(content=answer, view=None)
     return problem is None

@@ -10,7 +10,10 @@ Who hears which language:
 
 Strings are English in the code. A module constant is marked with `N_` (extraction finds it,
 the value stays the English text) and translated where it is sent: `tr(THANKS, number=7)`.
-A string written where it is sent is `tr("…")`; a count is `tr.plural("…", "…", n)`.
+A string written where it is sent is `tr("…")`; a count is `tr.plural("…", "…", n)`. A
+sentence made before anyone knows who will read it (a problem an action met, shown on an alert
+in the server's language and to the moderator in theirs) is a `phrase("…", name=value)`, read
+later with `tr.read(p)`.
 Placeholders are `str.format` fields, filled after translation, so a translation moves them
 freely; numbers are formatted by Babel for the language.
 """
@@ -62,6 +65,21 @@ def plural_text(singular: str, plural: str) -> PluralText:
     return PluralText(singular, plural)
 
 
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A marked sentence and its placeholders' values, translated when its reader is known.
+
+    A value may itself be a phrase (a reason inside a refusal); it is read in the same language.
+    """
+
+    text: str
+    values: tuple[tuple[str, str | int | Phrase], ...] = ()
+
+
+def phrase(text: str, /, **values: str | int | Phrase) -> Phrase:
+    return Phrase(text, tuple(values.items()))
+
+
 def use_pseudo_locale(on: bool) -> None:
     """Every language becomes the pseudo-locale (⟦text⟧): for the run that finds text built
     outside the catalogs."""
@@ -87,6 +105,14 @@ class Texts:
     def count(self, text: PluralText, count: int, /, **values: Any) -> str:
         return self.plural(text.singular, text.plural, count, **values)
 
+    def read(self, said: Phrase) -> str:
+        """A phrase in this language, its inner phrases too."""
+        values = {
+            name: self.read(value) if isinstance(value, Phrase) else value
+            for name, value in said.values
+        }
+        return self(said.text, **values)
+
     def choice(self, name: str) -> str:
         """A choice's name as the commands show it (report categories on forms and posts)."""
         return self.catalog.pgettext(COMMAND_CONTEXTS[CHOICE], name)
@@ -104,6 +130,12 @@ def texts(language: str) -> Texts:
     if _pseudo:
         return Texts(locales.SOURCE_LANGUAGE, locales.pseudo_catalog())
     return Texts(language, locales.catalog(language))
+
+
+def source_texts() -> Texts:
+    """The source language's strings: for what nobody reads in Discord (the log, a button
+    rebuilt from a click's custom id)."""
+    return texts(locales.SOURCE_LANGUAGE)
 
 
 def member_texts(interaction: discord.Interaction) -> Texts:

@@ -12,6 +12,7 @@ import logging
 import discord
 
 from db.guild_settings import GuildSettings
+from moderation.i18n import Texts
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +20,15 @@ PREVIEW_NAME = "SPOILER_lightstick-preview.jpg"  # "SPOILER_" makes Discord blur
 
 
 def preview_files(
-    channel: discord.TextChannel, preview: bytes | None, embed: discord.Embed
+    channel: discord.TextChannel, preview: bytes | None, embed: discord.Embed, tr: Texts
 ) -> list[discord.File]:
-    """The blurred preview as a spoiler file, or a note on the embed when it can't be attached."""
+    """The blurred preview as a spoiler file, or a note on the embed (in the embed's language,
+    `tr`) when it can't be attached."""
     if not preview:
         return []
     if not channel.permissions_for(channel.guild.me).attach_files:
         embed.add_field(
-            name="Preview", value="Not shown: I'm missing Attach Files here.", inline=False
+            name=tr("Preview"), value=tr("Not shown: I'm missing Attach Files here."), inline=False
         )
         return []
     return [discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=True)]

@@ -1,32 +1,34 @@
-"""What moderators read for each kind of case, report outcome and alert decision: one table."""
+"""What moderators read for each kind of case, report outcome and alert decision: one table,
+marked for the catalogs and translated where it is shown (`tr(CASE_KIND_NAMES[kind])`)."""
 
 from __future__ import annotations
 
 from core.vocabulary import AlertStatus, CaseKind, ReportStatus
+from moderation.i18n import N_
 
 CASE_KIND_NAMES: dict[CaseKind, str] = {
-    CaseKind.TAKEDOWN: "Takedown",
-    CaseKind.FLAG: "Flagged match",
-    CaseKind.NOT_A_MATCH: "Not a match",
-    CaseKind.TIMEOUT: "Timeout",
-    CaseKind.BAN: "Ban",
-    CaseKind.REPORT_TAKEDOWN: "Report: taken down",
-    CaseKind.REPORT_DISMISSED: "Report: dismissed",
-    CaseKind.AUTO_HIDE: "Hidden after reports",
-    CaseKind.TAKEDOWN_LIST: "Takedown list change",
-    CaseKind.SETTINGS: "Settings change",
-    CaseKind.RULES: "Rules change",
-    CaseKind.UNREADABLE: "Removed: file not checkable",
-    CaseKind.KICK: "Kick",
+    CaseKind.TAKEDOWN: N_("Takedown"),
+    CaseKind.FLAG: N_("Flagged match"),
+    CaseKind.NOT_A_MATCH: N_("Not a match"),
+    CaseKind.TIMEOUT: N_("Timeout"),
+    CaseKind.BAN: N_("Ban"),
+    CaseKind.REPORT_TAKEDOWN: N_("Report: taken down"),
+    CaseKind.REPORT_DISMISSED: N_("Report: dismissed"),
+    CaseKind.AUTO_HIDE: N_("Hidden after reports"),
+    CaseKind.TAKEDOWN_LIST: N_("Takedown list change"),
+    CaseKind.SETTINGS: N_("Settings change"),
+    CaseKind.RULES: N_("Rules change"),
+    CaseKind.UNREADABLE: N_("Removed: file not checkable"),
+    CaseKind.KICK: N_("Kick"),
 }
 REPORT_OUTCOME_NAMES: dict[ReportStatus, str] = {
-    ReportStatus.OPEN: "Open",
-    ReportStatus.TAKEN_DOWN: "Taken down",
-    ReportStatus.DISMISSED: "Dismissed",
-    ReportStatus.ACTIONED: "Action taken",
+    ReportStatus.OPEN: N_("Open"),
+    ReportStatus.TAKEN_DOWN: N_("Taken down"),
+    ReportStatus.DISMISSED: N_("Dismissed"),
+    ReportStatus.ACTIONED: N_("Action taken"),
 }
 ALERT_DECISION_NAMES: dict[AlertStatus, str] = {
-    AlertStatus.OPEN: "Open",
-    AlertStatus.NOT_A_MATCH: "Not a match",
-    AlertStatus.TAKEN_DOWN: "Taken down",
+    AlertStatus.OPEN: N_("Open"),
+    AlertStatus.NOT_A_MATCH: N_("Not a match"),
+    AlertStatus.TAKEN_DOWN: N_("Taken down"),
 }

@@ -12,29 +12,41 @@ from dataclasses import dataclass
 
 import discord
 
+from moderation.i18n import N_, Texts, member_texts
+
+PREVIOUS, NEXT = N_("Previous"), N_("Next")
 Renderer = Callable[[int], Awaitable[discord.Embed]]
 
 
 class PageView(discord.ui.View):
     """Pages 0..page_count-1, rendered on demand by `render(page)`."""
 
-    def __init__(self, owner_id: int, page_count: int, render: Renderer) -> None:
+    def __init__(self, tr: Texts, owner_id: int, page_count: int, render: Renderer) -> None:
         super().__init__(timeout=600)
+        self.tr = tr
         self.owner_id = owner_id
         self.page_count = max(1, page_count)
         self.render = render
         self.page = 0
+        self.previous.label = tr(PREVIOUS)
+        self.next.label = tr(NEXT)
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= self.page_count - 1
-        self.position.label = f"{self.page + 1} / {self.page_count}"
+        self.position.label = self.tr(
+            "{page} / {pages}",
+            page=self.tr.number(self.page + 1),
+            pages=self.tr.number(self.page_count),
+        )
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
+            tr = member_texts(interaction)
             await interaction.response.send_message(
-                "These pages belong to someone else; run the command yourself.", ephemeral=True
+                tr("These pages belong to someone else; run the command yourself."),
+                ephemeral=True,
             )
             return False
         return True
@@ -44,7 +56,7 @@ class PageView(discord.ui.View):
         self._sync_buttons()
         await interaction.response.edit_message(embed=await self.render(self.page), view=self)
 
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=PREVIOUS, style=discord.ButtonStyle.secondary)
     async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         await self._show(interaction, self.page - 1)
 
@@ -52,7 +64,7 @@ class PageView(discord.ui.View):
     async def position(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         await interaction.response.defer()
 
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=NEXT, style=discord.ButtonStyle.secondary)
     async def next(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         await self._show(interaction, self.page + 1)
 
@@ -82,5 +94,5 @@ async def send_pages(
     if page_count <= 1:
         await interaction.response.send_message(embed=embed, ephemeral=True)
         return
-    view = PageView(interaction.user.id, page_count, render)
+    view = PageView(member_texts(interaction), interaction.user.id, page_count, render)
     await interaction.response.send_message(embed=embed, view=view, ephemeral=True)

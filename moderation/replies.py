@@ -6,11 +6,12 @@ import logging
 
 import discord
 
+from moderation.i18n import N_, member_texts
 from moderation.shown_text import MESSAGE, shorten
 
 log = logging.getLogger(__name__)
 
-APOLOGY = "Sorry, that didn't work. It was logged; please try again."
+APOLOGY = N_("Sorry, that didn't work. It was logged; please try again.")
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
@@ -27,4 +28,4 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
 
 async def apologise(interaction: discord.Interaction) -> None:
     """The short apology after an unexpected error (the caller logs the traceback)."""
-    await send_ephemeral(interaction, APOLOGY)
+    await send_ephemeral(interaction, member_texts(interaction)(APOLOGY))

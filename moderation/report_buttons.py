@@ -35,25 +35,28 @@ from moderation.buttons import (
     timeout_author,
 )
 from moderation.forms import form_id
+from moderation.i18n import N_, Texts, member_texts
 
 if TYPE_CHECKING:
     from bot import Lightstick
 
 log = logging.getLogger(__name__)
 
-ALREADY_DECIDED = "Someone already decided on this report."
+ALREADY_DECIDED = N_("Someone already decided on this report.")
+GONE = N_("That report no longer exists.")
 
 
-def report_view(report: Report) -> discord.ui.View:
-    """Take down and Dismiss decide once; Timeout and Ban stay until the report is dismissed."""
+def report_view(report: Report, tr: Texts) -> discord.ui.View:
+    """Take down and Dismiss decide once; Timeout and Ban stay until the report is dismissed.
+    Labelled in the queue message's language (`tr`)."""
     view = discord.ui.View(timeout=None)
     decided = not report.is_open
     if report.target_kind == "message":
-        view.add_item(ReportButton(report.id, "takedown", disabled=decided))
-    view.add_item(ReportButton(report.id, "dismiss", disabled=decided))
+        view.add_item(ReportButton(report.id, "takedown", disabled=decided, tr=tr))
+    view.add_item(ReportButton(report.id, "dismiss", disabled=decided, tr=tr))
     dismissed = report.status == ReportStatus.DISMISSED
-    view.add_item(ReportButton(report.id, "timeout", disabled=dismissed))
-    view.add_item(ReportButton(report.id, "ban", disabled=dismissed))
+    view.add_item(ReportButton(report.id, "timeout", disabled=dismissed, tr=tr))
+    view.add_item(ReportButton(report.id, "ban", disabled=dismissed, tr=tr))
     return view
 
 
@@ -63,24 +66,27 @@ def report_reason(report: Report) -> str:
 
 
 class DismissModal(discord.ui.Modal):
-    """Dismissing a report, with an optional reason the moderators (not the reporters) see."""
+    """Dismissing a report, with an optional reason the moderators (not the reporters) see;
+    in the language of the moderator who opened it (`tr`)."""
 
-    def __init__(self, custom_id: str, report: Report) -> None:
+    def __init__(self, tr: Texts, custom_id: str, report: Report) -> None:
         super().__init__(
-            title=f"Dismiss report #{report.number}", timeout=None, custom_id=custom_id
+            title=tr("Dismiss report #{number}", number=report.number),
+            timeout=None,
+            custom_id=custom_id,
         )
         self.report_id = report.id
         self.reason = discord.ui.TextInput(
             custom_id="dismiss-reason",
             style=discord.TextStyle.paragraph,
-            placeholder="Optional: why no action is needed",
+            placeholder=tr("Optional: why no action is needed"),
             required=False,
             max_length=300,
         )
         self.add_item(
             discord.ui.Label(
-                text="Reason",
-                description="Kept on the case; reporters don't see it.",
+                text=tr("Reason"),
+                description=tr("Kept on the case; reporters don't see it."),
                 component=self.reason,
             )
         )
@@ -99,7 +105,7 @@ async def on_report_button(
     reason: str = "",
 ) -> None:
     """A queue button, or (`action` "dismissed") the dismissal form sent back."""
-    clicked = await clicked_record(interaction, report_id, reports_db.get_report, "report")
+    clicked = await clicked_record(interaction, report_id, reports_db.get_report, GONE)
     if clicked is None:
         return
     moderator, report = clicked
@@ -124,7 +130,7 @@ class ReportButton(
     KIND = "report"
     LABELS: ClassVar[dict[str, Label]] = {
         "takedown": TAKE_DOWN,
-        "dismiss": ("Dismiss", discord.ButtonStyle.secondary),
+        "dismiss": (N_("Dismiss"), discord.ButtonStyle.secondary),
         **AUTHOR_LABELS,
     }
     on_click = staticmethod(on_report_button)
@@ -148,8 +154,9 @@ async def _take_down(
     bot = interaction.client
     guild = interaction.guild
     assert guild is not None
+    tr = member_texts(interaction)
     if not report.is_open or report.target_kind != "message":
-        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        await interaction.response.send_message(tr(ALREADY_DECIDED), ephemeral=True)
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
 
@@ -168,18 +175,25 @@ async def _take_down(
         where = (report.channel_id, report.message_id)
     removal = await bot.actions.take_down(guild.id, where, draft, gate=decision)
     if removal.problem:
-        await interaction.followup.send(removal.problem, ephemeral=True)
+        await interaction.followup.send(tr.read(removal.problem), ephemeral=True)
         return
     case = removal.case
     if case is None:
-        await interaction.followup.send(ALREADY_DECIDED, ephemeral=True)
+        await interaction.followup.send(tr(ALREADY_DECIDED), ephemeral=True)
         return
     if case.entry_id is not None:
         await bot.takedown_index.sync()
-        listed = "Copies of its picture will be removed automatically from now on."
+        answer = tr(
+            "Taken down (case #{number}). Copies of its picture will be removed automatically "
+            "from now on.",
+            number=case.number,
+        )
     else:
-        listed = "It had no picture to add to the takedown list."
-    await interaction.followup.send(f"Taken down (case #{case.number}). {listed}", ephemeral=True)
+        answer = tr(
+            "Taken down (case #{number}). It had no picture to add to the takedown list.",
+            number=case.number,
+        )
+    await interaction.followup.send(answer, ephemeral=True)
     await bot.report_queue.show(guild, report.id)
     assert decision.closed is not None
     bot.report_queue.tell_reporters(guild, decision.closed)
@@ -208,10 +222,11 @@ async def _list_reported_media(
 
 
 async def _ask_dismissal(interaction: discord.Interaction[Lightstick], report: Report) -> None:
+    tr = member_texts(interaction)
     if not report.is_open:
-        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        await interaction.response.send_message(tr(ALREADY_DECIDED), ephemeral=True)
         return
-    form = DismissModal(form_id("dismiss", interaction), report)
+    form = DismissModal(tr, form_id("dismiss", interaction), report)
     await interaction.client.forms.show(interaction, form)
 
 
@@ -226,19 +241,21 @@ async def _dismiss(
     decision = Decision(_closing(report, ReportStatus.DISMISSED, moderator, reason or None))
     text = f"{report_reason(report)}: dismissed" + (f" ({reason})" if reason else "")
     draft = _draft(CaseKind.REPORT_DISMISSED, report, moderator, text)
+    tr = member_texts(interaction)
     case = await bot.actions.record(report.guild_id, draft, gate=decision)
     if case is None:
-        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        await interaction.response.send_message(tr(ALREADY_DECIDED), ephemeral=True)
         return
-    after = (
-        " The message had been hidden and can't be restored; let its author know they may "
-        "post it again."
+    answer = (
+        tr(
+            "Dismissed (case #{number}). The message had been hidden and can't be restored; let "
+            "its author know they may post it again.",
+            number=case.number,
+        )
         if report.hidden
-        else ""
+        else tr("Dismissed (case #{number}).", number=case.number)
     )
-    await interaction.response.send_message(
-        f"Dismissed (case #{case.number}).{after}", ephemeral=True
-    )
+    await interaction.response.send_message(answer, ephemeral=True)
     await bot.report_queue.show(interaction.guild, report.id)
     assert decision.closed is not None
     bot.report_queue.tell_reporters(interaction.guild, decision.closed)
@@ -255,7 +272,9 @@ async def _act_on_author(
     guild = interaction.guild
     assert guild is not None
     if report.status == ReportStatus.DISMISSED:
-        await interaction.response.send_message(ALREADY_DECIDED, ephemeral=True)
+        await interaction.response.send_message(
+            member_texts(interaction)(ALREADY_DECIDED), ephemeral=True
+        )
         return
     act = timeout_author if action == "timeout" else ban_author
     step = OnAuthor(moderator, report.target_user_id, report_reason(report), report)

@@ -24,6 +24,7 @@ from db.cases import Case
 from db.reports import CATEGORIES, URGENT_CATEGORIES, Report, Reporter
 from moderation.access import public_mod_channel
 from moderation.actions import CaseDraft, delete_message
+from moderation.i18n import N_, Phrase, Texts, guild_texts
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import CASE_KIND_NAMES, REPORT_OUTCOME_NAMES
@@ -78,110 +79,153 @@ class ReportState:
         )
 
 
-def _reporter_line(reporter: Reporter) -> str:
-    line = f"<@{reporter.reporter_id}> · {CATEGORIES.get(reporter.category, reporter.category)}"
+def _category(tr: Texts, category: str) -> str:
+    """A report category as the /report choices name it, in `tr`'s language."""
+    return tr.choice(CATEGORIES[category]) if category in CATEGORIES else category
+
+
+def _reporter_line(tr: Texts, reporter: Reporter) -> str:
+    line = tr(
+        "{reporter} · {category}",
+        reporter=f"<@{reporter.reporter_id}>",
+        category=_category(tr, reporter.category),
+    )
     if reporter.details:
         details = discord.utils.escape_markdown(" ".join(reporter.details.split()))
         line += f": “{shorten(details, 150)}”"
     if reporter.evidence_url:
-        line += f" · [evidence]({reporter.evidence_url})"
+        line += " · " + tr("[evidence]({link})", link=reporter.evidence_url)
     return line
 
 
-def _reporter_lines(reporters: Sequence[Reporter]) -> str:
+def _reporter_lines(tr: Texts, reporters: Sequence[Reporter]) -> str:
     lines: list[str] = []
     for reporter in reporters[:REPORTERS_SHOWN]:
-        line = _reporter_line(reporter)
+        line = _reporter_line(tr, reporter)
         if sum(len(x) + 1 for x in lines) + len(line) > 950:
             break
         lines.append(line)
     if len(lines) < len(reporters):
-        lines.append(f"…and {len(reporters) - len(lines)} more")
-    return "\n".join(lines) or "None"
+        lines.append(tr("…and {count} more", count=tr.number(len(reporters) - len(lines))))
+    return "\n".join(lines) or tr("None")
 
 
-def _category_counts(reporters: Sequence[Reporter]) -> str:
+def _category_counts(tr: Texts, reporters: Sequence[Reporter]) -> str:
     counts: dict[str, int] = {}
     for reporter in reporters:
         counts[reporter.category] = counts.get(reporter.category, 0) + 1
-    return " · ".join(f"{CATEGORIES.get(c, c)} ×{n}" for c, n in counts.items())
+    return " · ".join(
+        tr("{category} ×{count}", category=_category(tr, c), count=tr.number(n))
+        for c, n in counts.items()
+    )
 
 
-def _report_status(state: ReportState) -> str:
+def _report_status(tr: Texts, state: ReportState) -> str:
     report = state.report
     if report.is_open:
         if report.hidden:
-            return (
-                f"🙈 Hidden pending review: removed after {state.urgent_reporters} reports of "
-                "sexualized content or deepfakes. Take down or dismiss it."
+            return tr.plural(
+                "🙈 Hidden pending review: removed after {count} report of sexualized content "
+                "or deepfakes. Take down or dismiss it.",
+                "🙈 Hidden pending review: removed after {count} reports of sexualized content "
+                "or deepfakes. Take down or dismiss it.",
+                state.urgent_reporters,
             )
-        return "Open: waiting for a moderator"
-    outcome = f"{REPORT_OUTCOME_NAMES[report.status]} by <@{report.resolved_by}>"
+        return tr("Open: waiting for a moderator")
+    outcome = tr(
+        "{outcome} by {moderator}",
+        outcome=tr(REPORT_OUTCOME_NAMES[report.status]),
+        moderator=f"<@{report.resolved_by}>",
+    )
     if report.resolved_at is not None:
         outcome += f" <t:{int(report.resolved_at.timestamp())}:R>"
     if report.resolution_reason and report.status == ReportStatus.DISMISSED:
-        outcome += f"\nReason: {report.resolution_reason}"
+        outcome += "\n" + tr("Reason: {reason}", reason=report.resolution_reason)
     return outcome
 
 
-def _case_line(case: Case) -> str:
-    who = f"by <@{case.moderator_id}>" if case.moderator_id else "(automatic)"
-    return f"Case #{case.number} · {CASE_KIND_NAMES[case.kind]} {who}"
+def _case_line(tr: Texts, case: Case) -> str:
+    kind = tr(CASE_KIND_NAMES[case.kind])
+    if case.moderator_id:
+        return tr(
+            "Case #{number} · {kind} by {moderator}",
+            number=case.number,
+            kind=kind,
+            moderator=f"<@{case.moderator_id}>",
+        )
+    return tr("Case #{number} · {kind} (automatic)", number=case.number, kind=kind)
 
 
 def report_embed(
-    state: ReportState, notes: Sequence[str] = (), *, name_reporters: bool = True
+    state: ReportState,
+    tr: Texts,
+    notes: Sequence[str] = (),
+    *,
+    name_reporters: bool = True,
 ) -> discord.Embed:
-    """The queue message of a report: what, who, by whom, what was done. Urgent ones stand out.
+    """The queue message of a report, in the server's language (`tr`): what, who, by whom, what
+    was done. Urgent ones stand out.
 
     Reporters are named only where `name_reporters` (a channel fans can read would tell the
     reported member who reported them); their categories and count are shown either way.
     """
     report = state.report
-    name = CATEGORIES.get(state.category, state.category)
-    title = f"Report #{report.number}: {name}"
+    name = _category(tr, state.category)
+    title = tr("Report #{number}: {category}", number=report.number, category=name)
     colour = REPORT_COLOUR
     if state.urgent:
-        title, colour = f"🚨 Urgent report #{report.number}: {name}", URGENT_COLOUR
+        title = tr("🚨 Urgent report #{number}: {category}", number=report.number, category=name)
+        colour = URGENT_COLOUR
     if not report.is_open:
         colour = DONE_COLOUR
     embed = discord.Embed(title=title, colour=colour, timestamp=report.created_at)
     user = report.target_user_id
     if report.target_kind == "message":
         text = shorten(report.excerpt, EXCERPT_SHOWN)
-        embed.description = f">>> {discord.utils.escape_markdown(text)}" if text else "*No text*"
-        where = f"Message by <@{user}> (`{user}`) in <#{report.channel_id}>"
+        embed.description = (
+            f">>> {discord.utils.escape_markdown(text)}" if text else tr("*No text*")
+        )
+        where = tr(
+            "Message by {member} (`{id}`) in {channel}",
+            member=f"<@{user}>",
+            id=user,
+            channel=f"<#{report.channel_id}>",
+        )
         if state.message_up and report.channel_id and report.message_id:
             link = message_url(report.guild_id, report.channel_id, report.message_id)
-            where += f" · [jump]({link})"
+            where += " · " + tr("[jump]({link})", link=link)
     else:
-        where = f"Member <@{user}> (`{user}`)"
-    embed.add_field(name="Reported", value=where, inline=False)
+        where = tr("Member {member} (`{id}`)", member=f"<@{user}>", id=user)
+    embed.add_field(name=tr("Reported"), value=where, inline=False)
     reporters = (
-        _reporter_lines(state.reporters)
+        _reporter_lines(tr, state.reporters)
         if name_reporters
-        else f"{_category_counts(state.reporters)}\nNot named here: members who aren't "
-        "moderators can read this channel (`/config check` says who)."
+        else _category_counts(tr, state.reporters)
+        + "\n"
+        + tr(
+            "Not named here: members who aren't moderators can read this channel "
+            "(`/config check` says who)."
+        )
     )
     embed.add_field(
-        name=f"Reporters ({len(state.reporters)}), for moderators only",
+        name=tr("Reporters ({count}), for moderators only", count=tr.number(len(state.reporters))),
         value=reporters,
         inline=False,
     )
     if report.target_kind == "message":
         media = (
-            "Hashed when reported: **Take down** adds it to the takedown list."
+            tr("Hashed when reported: **Take down** adds it to the takedown list.")
             if state.hashes
-            else "No picture was hashed: **Take down** removes the message only."
+            else tr("No picture was hashed: **Take down** removes the message only.")
         )
-        embed.add_field(name="Media", value=media, inline=False)
-    embed.add_field(name="Status", value=_report_status(state), inline=False)
+        embed.add_field(name=tr("Media"), value=media, inline=False)
+    embed.add_field(name=tr("Status"), value=_report_status(tr, state), inline=False)
     if state.cases:
-        lines = [_case_line(case) for case in state.cases[-10:]]
-        embed.add_field(name="Actions", value="\n".join(lines), inline=False)
+        lines = [_case_line(tr, case) for case in state.cases[-10:]]
+        embed.add_field(name=tr("Actions"), value="\n".join(lines), inline=False)
     if notes:
-        embed.add_field(name="Note", value=shorten("\n".join(notes), FIELD_VALUE), inline=False)
-    embed.set_footer(text=f"Report #{report.number}")
+        embed.add_field(name=tr("Note"), value=shorten("\n".join(notes), FIELD_VALUE), inline=False)
+    embed.set_footer(text=tr("Report #{number}", number=report.number))
     return fit_embed(embed)
 
 
@@ -191,12 +235,18 @@ class ReportQueue:
     REPOSTS_AT_ONCE = 10  # open reports /cases posts again at once
     # What a reporter hears when their report is closed; never who was punished or how.
     REPORTER_DM: ClassVar[dict[ReportStatus, str]] = {
-        ReportStatus.TAKEN_DOWN: "A moderator of **{guild}** reviewed your report #{number} and "
-        "removed the message. Thank you for looking out for everyone there.",
-        ReportStatus.ACTIONED: "A moderator of **{guild}** reviewed your report #{number} and "
-        "took action. Thank you for looking out for everyone there.",
-        ReportStatus.DISMISSED: "A moderator of **{guild}** reviewed your report #{number} and "
-        "decided no action was needed this time. Thank you for telling them.",
+        ReportStatus.TAKEN_DOWN: N_(
+            "A moderator of **{guild}** reviewed your report #{number} and removed the message. "
+            "Thank you for looking out for everyone there."
+        ),
+        ReportStatus.ACTIONED: N_(
+            "A moderator of **{guild}** reviewed your report #{number} and took action. Thank "
+            "you for looking out for everyone there."
+        ),
+        ReportStatus.DISMISSED: N_(
+            "A moderator of **{guild}** reviewed your report #{number} and decided no action "
+            "was needed this time. Thank you for telling them."
+        ),
     }
 
     def __init__(self, bot: Lightstick) -> None:
@@ -236,15 +286,16 @@ class ReportQueue:
         if state is None:
             return
         queued = self._queue_message(guild, state.report)
+        settings = await self.bot.guild_settings.get(guild.id)
+        tr = guild_texts(settings.language, guild)
         if queued is not None and repost:
             await delete_message(queued)
         elif queued is not None:
-            settings = await self.bot.guild_settings.get(guild.id)
             channel = queued.channel
             private = public_mod_channel(channel, settings.mod_role_id) is None  # type: ignore[arg-type]
-            embed = report_embed(state, notes, name_reporters=private)
+            embed = report_embed(state, tr, notes, name_reporters=private)
             try:
-                await queued.edit(embed=embed, view=report_view(state.report))
+                await queued.edit(embed=embed, view=report_view(state.report, tr))
                 return
             except discord.NotFound:
                 log.info(
@@ -275,22 +326,26 @@ class ReportQueue:
         channel = mod_channel(guild, settings, f"Report #{report.number} is kept")
         if channel is None:
             return
-        embed = report_embed(
-            state, notes, name_reporters=public_mod_channel(channel, settings.mod_role_id) is None
-        )
+        tr = guild_texts(settings.language, guild)
+        private = public_mod_channel(channel, settings.mod_role_id) is None
+        embed = report_embed(state, tr, notes, name_reporters=private)
         content, mentions = None, discord.AllowedMentions.none()
         if state.urgent and report.is_open and settings.mod_role_id:
-            name = CATEGORIES.get(state.category, state.category)
-            content = f"<@&{settings.mod_role_id}> urgent report #{report.number}: {name}"
+            content = tr(
+                "{role} urgent report #{number}: {category}",
+                role=f"<@&{settings.mod_role_id}>",
+                number=report.number,
+                category=_category(tr, state.category),
+            )
             mentions = discord.AllowedMentions(roles=[discord.Object(settings.mod_role_id)])
         data = await preview() if preview is not None and settings.previews else None
-        files = preview_files(channel, data, embed)
+        files = preview_files(channel, data, embed, tr)
         try:
             posted = await channel.send(
                 content,
                 embed=embed,
                 files=files,
-                view=report_view(report),
+                view=report_view(report, tr),
                 allowed_mentions=mentions,
             )
         except discord.HTTPException as exc:
@@ -301,7 +356,7 @@ class ReportQueue:
 
     async def hide_reported_message(
         self, message: discord.Message, report: Report, reporters: int
-    ) -> str | None:
+    ) -> Phrase | None:
         """Remove a reported message pending review; a sentence for the moderators if it failed."""
         assert message.guild is not None
 
@@ -357,7 +412,8 @@ class ReportQueue:
         settings = await self.bot.guild_settings.get(guild.id)
         if not settings.dm_reporters or report.status not in self.REPORTER_DM:
             return
-        text = self.REPORTER_DM[report.status].format(guild=guild.name, number=report.number)
+        tr = guild_texts(settings.language, guild)  # the DM speaks for the server
+        text = tr(self.REPORTER_DM[report.status], guild=guild.name, number=report.number)
         async with self.bot.db.connect() as conn:
             reporters = await reports_db.reporters(conn, report.id)
         for reporter in reporters:

@@ -37,6 +37,7 @@ from moderation import buttons
 from moderation.access import AccessDenied, require_moderator
 from moderation.actions import CaseDraft
 from moderation.buttons import OnAuthor
+from moderation.i18n import Phrase, Texts, guild_texts, member_texts, source_texts
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel
 
@@ -67,7 +68,7 @@ class UnreadableNotice:
     settings: GuildSettings
     unchecked: tuple[HashedMedia, ...]
     case: Case | None  # the removal's case
-    problem: str | None  # why the bot could not remove it, when it should have
+    problem: Phrase | None  # why the bot could not remove it, when it should have
 
 
 class UnreadableFiles:
@@ -152,10 +153,11 @@ class UnreadableFiles:
         if channel is None:
             return
         removed = notice.case is not None
+        tr = guild_texts(notice.settings.language, message.guild)
         try:
             await channel.send(
-                embed=unreadable_embed(notice),
-                view=file_view(message.channel.id, message.id, message.author.id, removed),
+                embed=unreadable_embed(tr, notice),
+                view=file_view(tr, message.channel.id, message.id, message.author.id, removed),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.HTTPException as exc:
@@ -171,10 +173,14 @@ class UnreadableFiles:
             channel = mod_channel(guild, settings, "A burst of files the bot could not check")
             if channel is None:
                 continue
-            text = (
-                f"During a burst I found {skipped} more messages with files I could not check, "
+            text = guild_texts(settings.language, guild).plural(
+                "During a burst I found {count} more message with files I could not check, "
+                "without posting an alert for it. Those removed are cases (see `/cases`); the "
+                "bot's log names every one.",
+                "During a burst I found {count} more messages with files I could not check, "
                 "without posting an alert for each. Those removed are cases (see `/cases`); the "
-                "bot's log names every one."
+                "bot's log names every one.",
+                skipped,
             )
             try:
                 await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
@@ -182,28 +188,33 @@ class UnreadableFiles:
                 log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
 
 
-def unreadable_embed(notice: UnreadableNotice) -> discord.Embed:
+def unreadable_embed(tr: Texts, notice: UnreadableNotice) -> discord.Embed:
+    """The alert, in the server's language (`tr`); each file's reason is the media layer's own
+    words, in English."""
     message = notice.message
     assert message.guild is not None
     removed = notice.case is not None
     if removed:
-        title, colour = "Removed a file the bot could not check", REMOVED_COLOUR
+        title, colour = tr("Removed a file the bot could not check"), REMOVED_COLOUR
     else:
-        title, colour = "A file the bot could not check: please review", REVIEW_COLOUR
+        title, colour = tr("A file the bot could not check: please review"), REVIEW_COLOUR
     embed = discord.Embed(title=title, colour=colour, timestamp=message.created_at)
-    embed.add_field(name="Posted by", value=f"<@{message.author.id}> ({message.author.id})")
+    embed.add_field(name=tr("Posted by"), value=f"<@{message.author.id}> ({message.author.id})")
     where = f"<#{message.channel.id}>"
     if not removed:
-        where += f" · [jump]({message_url(message.guild.id, message.channel.id, message.id)})"
-    embed.add_field(name="Where", value=where)
+        link = message_url(message.guild.id, message.channel.id, message.id)
+        where = tr("{channel} · [jump]({link})", channel=where, link=link)
+    embed.add_field(name=tr("Where"), value=where)
     files = "\n".join(
         f"**{media.ref.name or media.ref.kind}**: {media.hashes.explanation}"
         for media in notice.unchecked
     )
-    embed.add_field(name="Not checked against the takedown lists", value=files[:1024], inline=False)
     embed.add_field(
-        name="Why this alert",
-        value=(
+        name=tr("Not checked against the takedown lists"), value=files[:1024], inline=False
+    )
+    embed.add_field(
+        name=tr("Why this alert"),
+        value=tr(
             "A file the bot can't check is never treated as clean. What happens to each kind is "
             "set in `/config takedowns` (crafted, unfinished, unsupported). No preview: the bot "
             "shows only pictures it could decode safely."
@@ -211,9 +222,9 @@ def unreadable_embed(notice: UnreadableNotice) -> discord.Embed:
         inline=False,
     )
     if notice.problem:
-        embed.add_field(name="Could not act", value=notice.problem, inline=False)
+        embed.add_field(name=tr("Could not act"), value=tr.read(notice.problem), inline=False)
     if notice.case is not None:
-        embed.set_footer(text=f"Case #{notice.case.number}")
+        embed.set_footer(text=tr("Case #{number}", number=notice.case.number))
     return embed
 
 
@@ -228,11 +239,14 @@ def _removal_case(message: discord.Message, unchecked: list[HashedMedia]) -> Cas
     )
 
 
-def file_view(channel_id: int, message_id: int, author_id: int, removed: bool) -> discord.ui.View:
+def file_view(
+    tr: Texts, channel_id: int, message_id: int, author_id: int, removed: bool
+) -> discord.ui.View:
+    """The alert's buttons, labelled in the alert's language (`tr`)."""
     view = discord.ui.View(timeout=None)
     actions = ("timeout", "ban") if removed else ("takedown", "timeout", "ban")
     for action in actions:
-        view.add_item(FileButton(channel_id, message_id, author_id, action))
+        view.add_item(FileButton(channel_id, message_id, author_id, action, tr))
     return view
 
 
@@ -250,8 +264,16 @@ class FileButton(
         **buttons.AUTHOR_LABELS,
     }
 
-    def __init__(self, channel_id: int, message_id: int, author_id: int, action: str) -> None:
+    def __init__(
+        self,
+        channel_id: int,
+        message_id: int,
+        author_id: int,
+        action: str,
+        tr: Texts | None = None,
+    ) -> None:
         label, style = self.LABELS[action]
+        label = (tr or source_texts())(label)  # rebuilt from a click's custom id: never shown
         custom_id = f"lightstick:file:{channel_id}:{message_id}:{author_id}:{action}"
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
         self.channel_id, self.message_id, self.author_id = channel_id, message_id, author_id
@@ -297,14 +319,20 @@ class FileButton(
         )
         where = (self.channel_id, self.message_id)
         removal = await interaction.client.actions.take_down(interaction.guild.id, where, draft)
+        tr = member_texts(interaction)
         if removal.problem or removal.case is None:
             await interaction.followup.send(
-                removal.problem or "Nothing was removed.", ephemeral=True
+                tr.read(removal.problem) if removal.problem else tr("Nothing was removed."),
+                ephemeral=True,
             )
             return
-        await interaction.followup.send(f"Removed (case #{removal.case.number}).", ephemeral=True)
+        await interaction.followup.send(
+            tr("Removed (case #{number}).", number=removal.case.number), ephemeral=True
+        )
         if interaction.message is not None:
-            view = file_view(self.channel_id, self.message_id, self.author_id, removed=True)
+            settings = await interaction.client.guild_settings.get(interaction.guild.id)
+            shared = guild_texts(settings.language, interaction.guild)
+            view = file_view(shared, self.channel_id, self.message_id, self.author_id, removed=True)
             try:
                 await interaction.message.edit(view=view)
             except discord.HTTPException as exc:

@@ -1,5 +1,6 @@
 """Moderation policy that needs no Discord: who counts as a moderator, whom a moderator may time
-out or ban (rank), when a repeat offender is timed out, which rule a removal notice cites.
+out or ban (rank), when a repeat offender is timed out, which rule a removal notice cites (its
+words are the catalogs', in `moderation/actions.py`).
 
 These were decided inside Discord code; here they are plain functions of plain values, so each
 rule is named, has one home and is tested on its own.
@@ -123,13 +124,3 @@ def takedown_rule(rules: Sequence[Rule]) -> Rule | None:
         if any(word in text for word in TAKEDOWN_RULE_WORDS):
             return rule
     return None
-
-
-def removal_notice(guild_name: str, rule: Rule | None) -> str:
-    """What the author of a removed takedown-list match is told by DM."""
-    cited = f" (see rule {rule.position}: {rule.title})" if rule is not None else ""
-    return (
-        f"A message you posted in **{guild_name}** was removed: it matches an image on the "
-        f"server's takedown list of abusive edits and deepfakes{cited}. If you think this is a "
-        "mistake, please contact the server's moderators."
-    )

@@ -9,23 +9,42 @@ from __future__ import annotations
 import gettext
 import re
 import string
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+import discord
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 import locales
+from cogs.cases import describe_case
 from cogs.reports import ReportForm
 from cogs.rules import RuleModal, rules_embed
+from cogs.takedowns.entries import entry_embed
+from core.hashes import parse_hash
+from core.vocabulary import AlertStatus, CaseKind
+from db.alerts import MatchAlert
+from db.cases import Case
+from db.reports import Report, Reporter
 from db.rules import Rule
+from db.takedowns import TakedownEntry
+from moderation.alert_buttons import alert_view
 from moderation.i18n import texts
+from moderation.report_buttons import DismissModal, report_view
+from moderation.report_queue import ReportState, report_embed
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {**DEFAULT_KEYWORDS, "tr": None, "plural": (1, 2), "plural_text": (1, 2)}
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "tr": None,
+    "plural": (1, 2),
+    "plural_text": (1, 2),
+    "phrase": None,
+}
 TRANSLATED = [language for language in locales.LANGUAGES if language != locales.SOURCE_LANGUAGE]
 DISCORD_NAME = re.compile(r"^[-_'\w]{1,32}$")
 
@@ -162,3 +181,69 @@ def test_the_rules_embed_framing_fits_with_the_longest_server_name(language: str
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_no_reply_outgrows_a_discord_message(language: str) -> None:
     assert [e.id for e in entries(language) if len(str(e.string)) > 1800] == []
+
+
+def fits_an_embed(embed: discord.Embed) -> bool:
+    """Discord's embed limits, counted in characters as Discord counts them."""
+    fields = embed.fields
+    total = len(embed.title or "") + len(embed.description or "") + len(embed.footer.text or "")
+    total += sum(len(f.name or "") + len(f.value or "") for f in fields)
+    return (
+        len(embed.title or "") <= 256
+        and len(embed.description or "") <= 4096
+        and len(embed.footer.text or "") <= 2048
+        and all(len(f.name or "") <= 256 and len(f.value or "") <= 1024 for f in fields)
+        and len(fields) <= 25
+        and total <= 6000
+    )
+
+
+def the_fullest_report() -> ReportState:
+    """A report with every part at its longest: an urgent, hidden message report closed with a
+    reason, the most reporters shown with the longest details, ten cases."""
+    now = datetime.now(UTC)
+    report = Report(
+        id=7, guild_id=10**18, number=10**6, target_kind="message", target_key="message:1",
+        target_user_id=10**18, channel_id=10**18, message_id=10**18, category="deepfake",
+        excerpt="e" * 2000, status="dismissed", hidden=True, queue_channel_id=None,
+        queue_message_id=None, created_at=now, resolved_by=10**18, resolved_at=now,
+        resolution_reason="r" * 300,
+    )  # fmt: skip
+    reporters = tuple(
+        Reporter(
+            7, 10**18 + n, "deepfake", "d" * 1000, "https://cdn.example/" + "x" * 200, True, now
+        )
+        for n in range(60)
+    )
+    cases = tuple(
+        Case(n, 1, 10**6 + n, CaseKind.REPORT_DISMISSED, 10**18, 10**18, "r", None, None, None,
+             None, 7, now)
+        for n in range(12)
+    )  # fmt: skip
+    return ReportState(report, reporters, cases, hashes=3)
+
+
+@pytest.mark.parametrize("language", locales.LANGUAGES)
+def test_queue_messages_and_entries_fit_discords_limits_in_every_language(language: str) -> None:
+    tr = texts(language)
+    state = the_fullest_report()
+    notes = [tr("Could not hide the message: {problem}", problem="p" * 200)] * 3
+    for named in (True, False):
+        assert fits_an_embed(report_embed(state, tr, notes, name_reporters=named))
+    entry = TakedownEntry(
+        10**9, 1, "l" * 100, True, "report", 10**18, datetime.now(UTC), True, 10**9,
+        tuple(parse_hash("pdq:" + "f" * 64) for _ in range(40)),
+    )  # fmt: skip
+    assert fits_an_embed(entry_embed(tr, entry))
+    for view in (report_view(state.report, tr), alert_view(open_alert(), tr)):
+        assert all(len(item.item.label or "") <= 80 for item in view.children)  # type: ignore[attr-defined]
+    form = DismissModal(tr, "dismiss:1", replace(state.report, number=10**6))
+    assert len(form.title) <= 45
+    for text in re.findall(r"'(?:label|text)': '([^']*)'", str(form.to_dict())):
+        assert len(text) <= 45, text
+    assert len(describe_case(tr, state.cases[0], 10**6)) <= 400
+
+
+def open_alert() -> MatchAlert:
+    fields = {name: None for name in MatchAlert.__dataclass_fields__}
+    return MatchAlert(**{**fields, "id": 1, "status": AlertStatus.OPEN, "removed": False})

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 
 from cogs.takedowns.group import record_list_change, takedown
-from cogs.takedowns.texts import plural, quoted_label, short_hash
+from cogs.takedowns.texts import quoted_label, short_hash
 from core.hash_lists import LABEL_LIMIT
 from core.hashes import Hash, parse_hash
 from core.vocabulary import CaseKind
@@ -26,6 +26,7 @@ from media.hashing import MediaHashes
 from media.pipeline import MediaRef
 from moderation.access import moderators_only, require_moderator
 from moderation.actions import CaseDraft
+from moderation.i18n import N_, Phrase, Texts, member_texts, phrase, source_texts
 from moderation.messages import media_refs, parse_message_link
 from moderation.pagination import Slice, send_pages
 from moderation.shown_text import fit_embed
@@ -35,70 +36,102 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Where an entry came from, as /takedown info says it; the case of a change keeps the source's
+# own word ("upload", "hash", …).
 SOURCE_NAMES = {
-    "upload": "an upload",
-    "message": "a message",
-    "hash": "a hash",
-    "import": "an import",
-    "report": "a report taken down",
+    "upload": N_("an upload"),
+    "message": N_("a message"),
+    "hash": N_("a hash"),
+    "import": N_("an import"),
+    "report": N_("a report taken down"),
 }
+NOTHING_ADDED = N_("{problem} Nothing was added.")
+DELETE_THE_MESSAGE = N_("Delete the message")
 
 
-def media_problem(media: MediaHashes) -> str | None:
-    """Why hashed media can't become an entry, in a moderator's words; None if it can."""
+def media_problem(media: MediaHashes) -> Phrase | None:
+    """Why hashed media can't become an entry, in a moderator's words; None if it can. (The
+    media layer's reason for a file it could not use is English.)"""
     if not media.hashed:
-        return f"I couldn't use that file ({media.reason or media.outcome})"
+        return phrase("I couldn't use that file ({reason})", reason=media.reason or media.outcome)
     if not frame_hashes(media.frames):
-        return (
-            "that picture is almost a single flat colour, so its hash would match "
-            "unrelated pictures"
+        return phrase(
+            "that picture is almost a single flat colour, so its hash would match unrelated "
+            "pictures"
         )
     return None
 
 
-def describe_media(media: MediaHashes, entry: NewEntry) -> str:
-    what = "1 picture" if media.kind == "image" else plural(len(media.frames), "frame")
-    extra = f" + {len(entry.variants)} for crops and rotations" if entry.variants else ""
-    return f"{what}, {plural(len(entry.hashes), 'hash', 'hashes')}{extra}"
+def describe_media(tr: Texts, media: MediaHashes, entry: NewEntry) -> str:
+    hashes = len(entry.hashes)
+    if media.kind == "image" and entry.variants:
+        return tr.plural(
+            "1 picture, {count} hash + {variants} for crops and rotations",
+            "1 picture, {count} hashes + {variants} for crops and rotations",
+            hashes,
+            variants=tr.number(len(entry.variants)),
+        )
+    if media.kind == "image":
+        return tr.plural("1 picture, {count} hash", "1 picture, {count} hashes", hashes)
+    return tr.plural(
+        "{frames} frames, {count} hash",
+        "{frames} frames, {count} hashes",
+        hashes,
+        frames=tr.number(len(media.frames)),
+    )
 
 
-def entry_line(entry: TakedownEntry) -> str:
-    first = f"`{short_hash(entry.hashes[0])}`" if entry.hashes else "no hashes"
+def entry_line(tr: Texts, entry: TakedownEntry) -> str:
+    first = f"`{short_hash(entry.hashes[0])}`" if entry.hashes else tr("no hashes")
     more = f" (+{len(entry.hashes) - 1})" if len(entry.hashes) > 1 else ""
-    matches = f" · {plural(entry.match_count, 'match', 'matches')}" if entry.match_count else ""
+    matches = (
+        " · " + tr.plural("{count} match", "{count} matches", entry.match_count)
+        if entry.match_count
+        else ""
+    )
     return (
-        f"**{entry.id}** · {first}{more} · {quoted_label(entry.label)}{matches}"
+        f"**{entry.id}** · {first}{more} · {quoted_label(tr, entry.label)}{matches}"
         f" · <t:{int(entry.added_at.timestamp())}:d>"
     )
 
 
-def entry_embed(entry: TakedownEntry) -> discord.Embed:
+def entry_embed(tr: Texts, entry: TakedownEntry) -> discord.Embed:
     algorithms = sorted({h.algorithm for h in entry.hashes})
-    embed = discord.Embed(title=f"Takedown entry {entry.id}", colour=discord.Colour.dark_red())
-    embed.add_field(name="Label", value=quoted_label(entry.label), inline=False)
+    embed = discord.Embed(
+        title=tr("Takedown entry {entry}", entry=entry.id), colour=discord.Colour.dark_red()
+    )
+    embed.add_field(name=tr("Label"), value=quoted_label(tr, entry.label), inline=False)
     embed.add_field(
-        name="Algorithm",
+        name=tr("Algorithm"),
         value=", ".join(
             f"{a} ×{sum(1 for h in entry.hashes if h.algorithm == a)}" for a in algorithms
         )
-        or "none",
+        or tr("none"),
     )
-    embed.add_field(name="Matches", value=f"{entry.match_count:,}")
+    embed.add_field(name=tr("Matches"), value=tr.number(entry.match_count))
     when = int(entry.added_at.timestamp())
-    who = f"<@{entry.added_by}>" if entry.added_by else "unknown"
-    source = SOURCE_NAMES.get(entry.source, entry.source)
+    who = f"<@{entry.added_by}>" if entry.added_by else tr("unknown")
+    source = tr(SOURCE_NAMES[entry.source]) if entry.source in SOURCE_NAMES else entry.source
     embed.add_field(
-        name="Added", value=f"by {who} from {source}, <t:{when}:f> (<t:{when}:R>)", inline=False
+        name=tr("Added"),
+        value=tr(
+            "by {who} from {source}, {when} ({ago})",
+            who=who,
+            source=source,
+            when=f"<t:{when}:f>",
+            ago=f"<t:{when}:R>",
+        ),
+        inline=False,
     )
     shown = entry.hashes[:6]
     lines = "\n".join(f"`{h.algorithm}:{h.hex}`" for h in shown)
     if len(entry.hashes) > len(shown):
-        lines += f"\n…and {len(entry.hashes) - len(shown)} more"
-    embed.add_field(name="Hashes", value=lines or "none", inline=False)
+        lines += "\n" + tr("…and {count} more", count=tr.number(len(entry.hashes) - len(shown)))
+    embed.add_field(name=tr("Hashes"), value=lines or tr("none"), inline=False)
     embed.set_footer(
-        text="Label shown to subscribing servers"
+        text=tr("Label shown to subscribing servers")
         if entry.label_shareable
-        else "Label kept private from subscribing servers"
+        else tr("Label kept private from subscribing servers")
     )
     return fit_embed(embed)
 
@@ -121,10 +154,12 @@ class DeleteMessageButton(
     """The offer to delete the message whose media was just added; it reads nothing from memory,
     so it keeps working after a restart."""
 
-    def __init__(self, channel_id: int, message_id: int, entry_id: int) -> None:
+    def __init__(
+        self, channel_id: int, message_id: int, entry_id: int, tr: Texts | None = None
+    ) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Delete the message",
+                label=(tr or source_texts())(DELETE_THE_MESSAGE),
                 style=discord.ButtonStyle.danger,
                 custom_id=f"lightstick:takedown:delete:{channel_id}:{message_id}:{entry_id}",
             )
@@ -152,6 +187,7 @@ async def delete_added_message(
     """The "Delete the message" button: moderation removes it and records the case."""
     member = await require_moderator(interaction)
     assert interaction.guild is not None
+    tr = member_texts(interaction)
     channel = interaction.guild.get_channel_or_thread(channel_id)
     message = None
     if isinstance(channel, discord.TextChannel | discord.Thread):
@@ -161,12 +197,17 @@ async def delete_added_message(
             message = None
         except discord.Forbidden:
             await interaction.response.send_message(
-                f"I can't read {channel.mention} any more, so I can't delete the message.",
+                tr(
+                    "I can't read {channel} any more, so I can't delete the message.",
+                    channel=channel.mention,
+                ),
                 ephemeral=True,
             )
             return
     if message is None:
-        await interaction.response.edit_message(content="That message is already gone.", view=None)
+        await interaction.response.edit_message(
+            content=tr("That message is already gone."), view=None
+        )
         return
     draft = CaseDraft(
         CaseKind.TAKEDOWN,
@@ -179,10 +220,12 @@ async def delete_added_message(
     )
     removal = await interaction.client.actions.remove_message(message, member.guild.id, draft)
     if removal.problem:
-        await interaction.response.send_message(removal.problem, ephemeral=True)
+        await interaction.response.send_message(tr.read(removal.problem), ephemeral=True)
         return
     await interaction.response.edit_message(
-        content=f"Deleted the message; its media is entry **{entry_id}** on the list.",
+        content=tr(
+            "Deleted the message; its media is entry **{entry}** on the list.", entry=entry_id
+        ),
         view=None,
     )
 
@@ -215,12 +258,13 @@ class EntryCommands:
         share_label: bool = False,
     ) -> None:
         member = await require_moderator(interaction)
+        tr = member_texts(interaction)
         given = [source for source in (image, message_link, hash) if source]
         if len(given) != 1:
             await interaction.response.send_message(
-                "Give one of `image`, `message_link` or `hash` to add. Nothing was added."
+                tr("Give one of `image`, `message_link` or `hash` to add. Nothing was added.")
                 if not given
-                else "Give just one of `image`, `message_link` or `hash`. Nothing was added.",
+                else tr("Give just one of `image`, `message_link` or `hash`. Nothing was added."),
                 ephemeral=True,
             )
             return
@@ -230,8 +274,8 @@ class EntryCommands:
         elif image is not None:
             ref = MediaRef(f"attachment:{image.id}", image.url, "attachment", image.filename)
             await interaction.response.defer(ephemeral=True, thinking=True)
-            added = await self._add_media(member, [ref], "upload", text, share_label)
-            await interaction.edit_original_response(content=self._added_text(added))
+            added = await self._add_media(tr, member, [ref], "upload", text, share_label)
+            await interaction.edit_original_response(content=self._added_text(tr, added))
         else:
             assert message_link is not None
             message = await self._linked_message(interaction, member, message_link)
@@ -243,8 +287,9 @@ class EntryCommands:
     ) -> None:
         """The "Add to takedown list" menu: the message's media, in one step."""
         member = await require_moderator(interaction)
-        channel = getattr(message.channel, "mention", "a channel")
-        await self._add_message(interaction, member, message, f"From a message in {channel}", False)
+        channel = getattr(message.channel, "mention", f"<#{message.channel.id}>")
+        label = member_texts(interaction)("From a message in {channel}", channel=channel)
+        await self._add_message(interaction, member, message, label, False)
 
     async def _add_hash(
         self,
@@ -254,50 +299,56 @@ class EntryCommands:
         label: str,
         share_label: bool,
     ) -> None:
+        tr = member_texts(interaction)
         try:
             value = parse_hash(text)
         except ValueError as exc:
             await interaction.response.send_message(
-                f"That isn't a hash I can use: {exc}. Nothing was added.", ephemeral=True
+                tr("That isn't a hash I can use: {reason}. Nothing was added.", reason=exc),
+                ephemeral=True,
             )
             return
         entry = NewEntry(hashes=(value,), label=label, label_shareable=share_label)
-        added = await self._save_entry(member, entry, "hash", "1 hash")
-        await interaction.response.send_message(self._added_text([added]), ephemeral=True)
+        one = tr.plural("{count} hash", "{count} hashes", 1)
+        added = await self._save_entry(member, entry, "hash", one)
+        await interaction.response.send_message(self._added_text(tr, [added]), ephemeral=True)
 
     async def _linked_message(
         self, interaction: discord.Interaction[Lightstick], member: discord.Member, link: str
     ) -> discord.Message | None:
         """The message a link points to, if it's in this server and the moderator can see it."""
         assert interaction.guild is not None
+        tr = member_texts(interaction)
         found = parse_message_link(link)
         problem = None
         if found is None:
-            problem = (
+            problem = tr(
                 "That isn't a message link. Use **Copy Message Link** on the message "
                 "(or the **Add to takedown list** menu)."
             )
         elif found.guild_id != interaction.guild.id:
-            problem = "That message is in another server; add it there."
+            problem = tr("That message is in another server; add it there.")
         channel = interaction.guild.get_channel_or_thread(found.channel_id) if found else None
         if problem is None and not isinstance(channel, discord.abc.Messageable):
-            problem = "I can't find that channel in this server."
+            problem = tr("I can't find that channel in this server.")
         elif problem is None and not channel.permissions_for(member).read_message_history:
-            problem = "You can't read that channel, so you can't add from it."
+            problem = tr("You can't read that channel, so you can't add from it.")
         if problem is not None:
-            await interaction.response.send_message(f"{problem} Nothing was added.", ephemeral=True)
+            await interaction.response.send_message(
+                tr(NOTHING_ADDED, problem=problem), ephemeral=True
+            )
             return None
         assert found is not None and isinstance(channel, discord.abc.Messageable)
         try:
             return await channel.fetch_message(found.message_id)
         except discord.NotFound:
-            problem = "That message doesn't exist any more (or never did)."
+            problem = tr("That message doesn't exist any more (or never did).")
         except discord.Forbidden:
-            problem = (
-                f"I can't read {channel.mention}: give my role View Channel and "
-                "Read Message History there."
+            problem = tr(
+                "I can't read {channel}: give my role View Channel and Read Message History there.",
+                channel=channel.mention,
             )
-        await interaction.response.send_message(f"{problem} Nothing was added.", ephemeral=True)
+        await interaction.response.send_message(tr(NOTHING_ADDED, problem=problem), ephemeral=True)
         return None
 
     async def _add_message(
@@ -308,35 +359,39 @@ class EntryCommands:
         label: str,
         share_label: bool,
     ) -> None:
+        tr = member_texts(interaction)
         refs = media_refs(message)
         if not refs:
             await interaction.response.send_message(
-                "That message has no images or videos to add. Nothing was added.", ephemeral=True
+                tr("That message has no images or videos to add. Nothing was added."),
+                ephemeral=True,
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        added = await self._add_media(member, refs, "message", label, share_label)
+        added = await self._add_media(tr, member, refs, "message", label, share_label)
         saved = [a for a in added if isinstance(a, AddedMedia)]
         view = discord.utils.MISSING
         if saved:
             view = discord.ui.View(timeout=900)  # the button itself works after that too
-            view.add_item(DeleteMessageButton(message.channel.id, message.id, saved[0].entry_id))
-        text = self._added_text(added)
+            button = DeleteMessageButton(message.channel.id, message.id, saved[0].entry_id, tr)
+            view.add_item(button)
+        text = self._added_text(tr, added)
         if saved:
-            text += "\nThe message is still there; delete it now?"
+            text += "\n" + tr("The message is still there; delete it now?")
         await interaction.edit_original_response(content=text, view=view)
 
     async def _add_media(
         self,
+        tr: Texts,
         member: discord.Member,
         refs: Sequence[MediaRef],
         source: str,
         label: str,
         share_label: bool,
-    ) -> list[AddedMedia | str]:
+    ) -> list[AddedMedia | Phrase]:
         """Hash each piece of media (in memory) and add it as an entry; or say why not."""
         hashed = await asyncio.gather(*(self.bot.pipeline.hash_for_entry(ref) for ref in refs))
-        results: list[AddedMedia | str] = []
+        results: list[AddedMedia | Phrase] = []
         for media, _data in hashed:
             problem = media_problem(media)
             if problem is not None:
@@ -349,7 +404,7 @@ class EntryCommands:
                 variants=kept.variants,
                 label_shareable=share_label,
             )
-            described = describe_media(media, entry)
+            described = describe_media(tr, media, entry)
             results.append(await self._save_entry(member, entry, source, described))
         return results
 
@@ -374,23 +429,31 @@ class EntryCommands:
         await self.bot.takedown_index.sync()
         return AddedMedia(saved.id, entry.hashes, entry.label, description)
 
-    def _added_text(self, results: Sequence[AddedMedia | str]) -> str:
+    def _added_text(self, tr: Texts, results: Sequence[AddedMedia | Phrase]) -> str:
         lines = []
         for result in results:
-            if isinstance(result, str):
-                lines.append(f"{result}. Nothing was added for it.")
+            if isinstance(result, Phrase):
+                lines.append(tr("{problem}. Nothing was added for it.", problem=tr.read(result)))
             elif result.already:
                 lines.append(
-                    f"Already on the list as entry **{result.entry_id}** "
-                    f"(`{short_hash(result.hashes[0])}`). Nothing was added."
+                    tr(
+                        "Already on the list as entry **{entry}** (`{hash}`). Nothing was added.",
+                        entry=result.entry_id,
+                        hash=short_hash(result.hashes[0]),
+                    )
                 )
             else:
                 lines.append(
-                    f"Added entry **{result.entry_id}**: `{short_hash(result.hashes[0])}`, "
-                    f"{quoted_label(result.label)} ({result.description})."
+                    tr(
+                        "Added entry **{entry}**: `{hash}`, {label} ({description}).",
+                        entry=result.entry_id,
+                        hash=short_hash(result.hashes[0]),
+                        label=quoted_label(tr, result.label),
+                        description=result.description,
+                    )
                 )
         if any(isinstance(r, AddedMedia) and not r.already for r in results):
-            lines.append("Re-uploads will be removed from now on.")
+            lines.append(tr("Re-uploads will be removed from now on."))
         return "\n".join(lines)
 
     # -- reviewing ---------------------------------------------------------------------------
@@ -408,16 +471,21 @@ class EntryCommands:
                 await record_list_change(
                     conn, member, f"Removed entry {entry}; label: {found.label or 'none'}"
                 )
+        tr = member_texts(interaction)
         if found is None:
             await interaction.response.send_message(
-                f"There's no entry {entry} on this server's list. Nothing changed.",
+                tr("There's no entry {entry} on this server's list. Nothing changed.", entry=entry),
                 ephemeral=True,
             )
             return
         await self.bot.takedown_index.sync()
         await interaction.response.send_message(
-            f"Removed entry **{entry}** ({quoted_label(found.label)}). It no longer matches, "
-            "here or in any server that subscribes to this list.",
+            tr(
+                "Removed entry **{entry}** ({label}). It no longer matches, here or in any server "
+                "that subscribes to this list.",
+                entry=entry,
+                label=quoted_label(tr, found.label),
+            ),
             ephemeral=True,
         )
 
@@ -428,12 +496,13 @@ class EntryCommands:
         assert interaction.guild is not None
         async with self.bot.db.connect() as conn:
             found = await takedowns_db.get_entry(conn, interaction.guild.id, entry)
+        tr = member_texts(interaction)
         if found is None:
             await interaction.response.send_message(
-                f"There's no entry {entry} on this server's list.", ephemeral=True
+                tr("There's no entry {entry} on this server's list.", entry=entry), ephemeral=True
             )
             return
-        await interaction.response.send_message(embed=entry_embed(found), ephemeral=True)
+        await interaction.response.send_message(embed=entry_embed(tr, found), ephemeral=True)
 
     @takedown.command(name="list", description="Page through the list, newest first")
     @app_commands.describe(label="Only entries whose label contains this")
@@ -442,14 +511,18 @@ class EntryCommands:
         self, interaction: discord.Interaction[Lightstick], label: str | None = None
     ) -> None:
         assert interaction.guild is not None
+        tr = member_texts(interaction)
         guild_id = interaction.guild.id
         async with self.bot.db.connect() as conn:
             total = await takedowns_db.count_entries(conn, guild_id, label_contains=label)
         if total == 0:
             await interaction.response.send_message(
-                f"No entries have a label containing “{discord.utils.escape_markdown(label)}”."
+                tr(
+                    "No entries have a label containing “{label}”.",
+                    label=discord.utils.escape_markdown(label),
+                )
                 if label
-                else "The takedown list is empty. Add to it with `/takedown add`.",
+                else tr("The takedown list is empty. Add to it with `/takedown add`."),
                 ephemeral=True,
             )
             return
@@ -460,11 +533,20 @@ class EntryCommands:
                     conn, guild_id, label_contains=label, limit=rows.limit, offset=rows.offset
                 )
             embed = discord.Embed(
-                title="Takedown list" + (f" · labels containing “{label}”" if label else ""),
-                description="\n".join(entry_line(e) for e in found) or "Nothing on this page.",
+                title=tr("Takedown list · labels containing “{label}”", label=label)
+                if label
+                else tr("Takedown list"),
+                description="\n".join(entry_line(tr, e) for e in found)
+                or tr("Nothing on this page."),
                 colour=discord.Colour.dark_red(),
             )
-            embed.set_footer(text=f"{plural(total, 'entry', 'entries')} · /takedown info for one")
+            embed.set_footer(
+                text=tr.plural(
+                    "{count} entry · /takedown info for one",
+                    "{count} entries · /takedown info for one",
+                    total,
+                )
+            )
             return fit_embed(embed)
 
         await send_pages(interaction, total, self.PER_PAGE, render)

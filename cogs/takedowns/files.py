@@ -14,11 +14,12 @@ import discord
 from discord import app_commands
 
 from cogs.takedowns.group import record_list_change, takedown
-from cogs.takedowns.texts import plural
 from core.hash_lists import MAX_LINES, ParsedList, parse_hash_list, write_hash_list
 from core.hashes import Hash
 from db import takedowns as takedowns_db
+from db.takedowns import Duplicate
 from moderation.access import admins_only, require_admin
+from moderation.i18n import Texts, member_texts
 from moderation.shown_text import MESSAGE, shorten
 
 if TYPE_CHECKING:
@@ -27,11 +28,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def problems_text(parsed: ParsedList, limit: int) -> str:
+def problems_text(tr: Texts, parsed: ParsedList, limit: int) -> str:
+    """The first bad lines of a refused import (as the file checker words them, in English)."""
     shown = [f"• {p}" for p in parsed.problems[:limit]]
     rest = len(parsed.problems) - len(shown)
     if rest:
-        shown.append(f"…and {plural(rest, 'more problem')} (all listed in the attached file)")
+        shown.append(
+            tr.plural(
+                "…and {count} more problem (all listed in the attached file)",
+                "…and {count} more problems (all listed in the attached file)",
+                rest,
+            )
+        )
     return "\n".join(shown)
 
 
@@ -49,6 +57,7 @@ class FileCommands:
     @admins_only()
     async def export(self, interaction: discord.Interaction[Lightstick]) -> None:
         assert interaction.guild is not None
+        tr = member_texts(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         rows: list[tuple[Hash, str]] = []
         entries = 0
@@ -58,16 +67,21 @@ class FileCommands:
                 rows += [(value, entry.label) for value in entry.hashes]
         if not rows:
             await interaction.edit_original_response(
-                content="The takedown list is empty, so there's nothing to export yet."
+                content=tr("The takedown list is empty, so there's nothing to export yet.")
             )
             return
         text = await asyncio.to_thread(write_hash_list, rows)
         file = discord.File(io.BytesIO(text.encode()), filename="takedown-list.csv")
         await interaction.edit_original_response(
-            content=(
-                f"The takedown list: {plural(entries, 'entry', 'entries')}, "
-                f"{plural(len(rows), 'hash', 'hashes')}, one a line (`algorithm,hash,label`). "
-                "It holds hashes only, no pictures; labels are in it, so share it with care."
+            content=tr.plural(
+                "The takedown list: {count} entry, {hashes} hashes, one a line "
+                "(`algorithm,hash,label`). It holds hashes only, no pictures; labels are in it, "
+                "so share it with care.",
+                "The takedown list: {count} entries, {hashes} hashes, one a line "
+                "(`algorithm,hash,label`). It holds hashes only, no pictures; labels are in it, "
+                "so share it with care.",
+                entries,
+                hashes=tr.number(len(rows)),
             ),
             attachments=[file],
         )
@@ -81,11 +95,16 @@ class FileCommands:
         self, interaction: discord.Interaction[Lightstick], file: discord.Attachment
     ) -> None:
         member = require_admin(interaction)
+        tr = member_texts(interaction)
         if file.size > self.MAX_IMPORT_BYTES:
             await interaction.response.send_message(
-                f"That file is {file.size / 1_048_576:.1f} MB; an import takes at most "
-                f"{self.MAX_IMPORT_BYTES // 1_048_576} MB ({MAX_LINES:,} lines). "
-                "Split it and import the parts. Nothing was imported.",
+                tr(
+                    "That file is {size} MB; an import takes at most {most} MB ({lines} lines). "
+                    "Split it and import the parts. Nothing was imported.",
+                    size=tr.number(round(file.size / 1_048_576, 1)),
+                    most=tr.number(self.MAX_IMPORT_BYTES // 1_048_576),
+                    lines=tr.number(MAX_LINES),
+                ),
                 ephemeral=True,
             )
             return
@@ -96,7 +115,7 @@ class FileCommands:
         except discord.HTTPException as exc:
             log.warning("Could not download import file %s: %s", file.id, exc)
             await interaction.edit_original_response(
-                content="I couldn't download that file from Discord. Try again in a moment."
+                content=tr("I couldn't download that file from Discord. Try again in a moment.")
             )
             return
         downloaded = time.perf_counter()
@@ -110,7 +129,7 @@ class FileCommands:
         )
         del data  # the file is checked; only the parsed lines are needed now
         if not parsed.ok:
-            await self._refuse_import(interaction, file.filename, parsed)
+            await self._refuse_import(tr, interaction, file.filename, parsed)
             return
         added, skipped = await self._import(member, file.filename, parsed)
         seconds = time.perf_counter() - started
@@ -122,29 +141,57 @@ class FileCommands:
             seconds,
         )
         lines = [
-            f"Imported **{plural(added, 'entry', 'entries')}** from `{file.filename}` "
-            f"in {seconds:.1f} s; they match from now on."
+            tr.plural(
+                "Imported **{count} entry** from `{file}` in {seconds} s; it matches from now on.",
+                "Imported **{count} entries** from `{file}` in {seconds} s; they match from now "
+                "on.",
+                added,
+                file=file.filename,
+                seconds=tr.number(round(seconds, 1)),
+            )
             if added
-            else f"Nothing new in `{file.filename}`: every hash is already on the list."
+            else tr(
+                "Nothing new in `{file}`: every hash is already on the list.", file=file.filename
+            )
         ]
         if skipped:
-            shown = ", ".join(skipped[: self.PROBLEMS_SHOWN])
+            shown = ", ".join(self._skipped_line(tr, d) for d in skipped[: self.PROBLEMS_SHOWN])
             more = len(skipped) - min(len(skipped), self.PROBLEMS_SHOWN)
             lines.append(
-                f"Skipped {plural(len(skipped), 'duplicate')} (not added twice): {shown}"
-                + (f" and {more:,} more" if more else "")
-                + "."
+                tr.plural(
+                    "Skipped {count} duplicate (not added twice): {lines}.",
+                    "Skipped {count} duplicates (not added twice): {lines}.",
+                    len(skipped),
+                    lines=shown,
+                )
+                if not more
+                else tr.plural(
+                    "Skipped {count} duplicate (not added twice): {lines} and {more} more.",
+                    "Skipped {count} duplicates (not added twice): {lines} and {more} more.",
+                    len(skipped),
+                    lines=shown,
+                    more=tr.number(more),
+                )
             )
         await interaction.edit_original_response(content="\n".join(lines))
 
     async def _refuse_import(
-        self, interaction: discord.Interaction[Lightstick], filename: str, parsed: ParsedList
+        self,
+        tr: Texts,
+        interaction: discord.Interaction[Lightstick],
+        filename: str,
+        parsed: ParsedList,
     ) -> None:
         count = len(parsed.problems)
         text = (
-            f"`{filename}` can't be imported, so nothing was: "
-            f"{plural(count, 'problem')} to fix first.\n"
-            + problems_text(parsed, self.PROBLEMS_SHOWN)
+            tr.plural(
+                "`{file}` can't be imported, so nothing was: {count} problem to fix first.",
+                "`{file}` can't be imported, so nothing was: {count} problems to fix first.",
+                count,
+                file=filename,
+            )
+            + "\n"
+            + problems_text(tr, parsed, self.PROBLEMS_SHOWN)
         )
         attachments = []
         if count > self.PROBLEMS_SHOWN:
@@ -158,7 +205,7 @@ class FileCommands:
 
     async def _import(
         self, member: discord.Member, filename: str, parsed: ParsedList
-    ) -> tuple[int, list[str]]:
+    ) -> tuple[int, list[Duplicate]]:
         """Add the file in one transaction with its case, then sync: how many, and what not."""
         guild_id = member.guild.id
         async with self._locks[guild_id]:
@@ -167,9 +214,8 @@ class FileCommands:
                 result = await takedowns_db.import_list(conn, guild_id, parsed, added_by=member.id)
                 if result.entry_ids:
                     reason = (
-                        f"Imported {plural(len(result.entry_ids), 'entry', 'entries')} from "
-                        f"{filename} ({parsed.format}); "
-                        f"{plural(len(result.duplicates), 'duplicate')} skipped"
+                        f"Imported {len(result.entry_ids):,} entries from {filename} "
+                        f"({parsed.format}); {len(result.duplicates):,} duplicates skipped"
                     )
                     await record_list_change(conn, member, reason)
             saved = time.perf_counter()
@@ -181,10 +227,18 @@ class FileCommands:
                 saved - started,
                 time.perf_counter() - saved,
             )
-        skipped = [
-            f"line {d.line} (already entry {d.entry_id})"
-            if d.entry_id is not None
-            else f"line {d.line} (same hash as line {d.first_line})"
-            for d in result.duplicates
-        ]
-        return len(result.entry_ids), skipped
+        return len(result.entry_ids), list(result.duplicates)
+
+    @staticmethod
+    def _skipped_line(tr: Texts, duplicate: Duplicate) -> str:
+        if duplicate.entry_id is not None:
+            return tr(
+                "line {line} (already entry {entry})",
+                line=duplicate.line,
+                entry=duplicate.entry_id,
+            )
+        return tr(
+            "line {line} (same hash as line {first})",
+            line=duplicate.line,
+            first=duplicate.first_line,
+        )

@@ -11,8 +11,8 @@ import discord
 from discord import app_commands
 
 from cogs.takedowns.group import takedown
-from cogs.takedowns.texts import plural
 from moderation.access import moderators_only, require_moderator
+from moderation.i18n import N_, Texts, member_texts
 from moderation.messages import media_refs
 from moderation.scanning import ScanResult
 
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 SCAN_LIMIT_DEFAULT = 100
 SCAN_LIMIT_MAX = 1000  # messages one /takedown scan reads back
+LOST_ACCESS = N_("I lost access to the channel's history")
+STOPPED_ANSWERING = N_("Discord stopped answering")
 
 
 @dataclass
@@ -35,7 +37,7 @@ class ScanTally:
     unreadable: int = 0
     removed: int = 0
     flagged: int = 0
-    stopped: str = ""
+    stopped: str = ""  # why the scan stopped early (a marked sentence), if it did
 
     def add(self, result: ScanResult) -> None:
         self.with_media += 1
@@ -47,30 +49,61 @@ class ScanTally:
             else:
                 self.flagged += 1
 
-    def progress(self, channel: discord.abc.GuildChannel | discord.Thread, limit: int) -> str:
-        return (
-            f"Scanning {channel.mention}… {self.read:,} of up to {limit:,} messages read, "
-            f"{plural(self.with_media, 'with media', 'with media')}, "
-            f"{plural(self.removed + self.flagged, 'match', 'matches')} so far."
+    def progress(
+        self, tr: Texts, channel: discord.abc.GuildChannel | discord.Thread, limit: int
+    ) -> str:
+        return tr(
+            "Scanning {channel}… {read} of up to {limit} messages read, {media} with media, "
+            "{matches} matched so far.",
+            channel=channel.mention,
+            read=tr.number(self.read),
+            limit=tr.number(limit),
+            media=tr.number(self.with_media),
+            matches=tr.number(self.removed + self.flagged),
         )
 
-    def summary(self, channel: discord.abc.GuildChannel | discord.Thread, limit: int) -> str:
+    def summary(
+        self, tr: Texts, channel: discord.abc.GuildChannel | discord.Thread, limit: int
+    ) -> str:
+        values = {
+            "channel": channel.mention,
+            "media": tr.number(self.with_media),
+            "files": tr.number(self.files),
+        }
         lines = [
-            f"Scanned {plural(self.read, 'message')} in {channel.mention}"
-            + (f" (stopped early: {self.stopped})" if self.stopped else "")
-            + f": {self.with_media:,} had images or videos ({plural(self.files, 'file')})."
+            tr.plural(
+                "Scanned {count} message in {channel}: {media} had images or videos "
+                "({files} files).",
+                "Scanned {count} messages in {channel}: {media} had images or videos "
+                "({files} files).",
+                self.read,
+                **values,
+            )
         ]
+        if self.stopped:
+            lines.append(tr("Stopped early: {why}.", why=tr(self.stopped)))
         matched = self.removed + self.flagged
         if matched:
             lines.append(
-                f"{plural(matched, 'message')} matched the takedown list: "
-                f"{self.removed:,} removed, {self.flagged:,} sent to the moderators to review."
+                tr.plural(
+                    "{count} message matched the takedown list: {removed} removed, {flagged} "
+                    "sent to the moderators to review.",
+                    "{count} messages matched the takedown list: {removed} removed, {flagged} "
+                    "sent to the moderators to review.",
+                    matched,
+                    removed=tr.number(self.removed),
+                    flagged=tr.number(self.flagged),
+                )
             )
         else:
-            lines.append("Nothing matched the takedown list.")
+            lines.append(tr("Nothing matched the takedown list."))
         if self.unreadable:
             lines.append(
-                f"{plural(self.unreadable, 'file')} couldn't be checked (rejected or unreadable)."
+                tr.plural(
+                    "{count} file couldn't be checked (rejected or unreadable).",
+                    "{count} files couldn't be checked (rejected or unreadable).",
+                    self.unreadable,
+                )
             )
         return "\n".join(lines)
 
@@ -96,39 +129,47 @@ class ScanCommand:
         limit: app_commands.Range[int, 1, SCAN_LIMIT_MAX] = SCAN_LIMIT_DEFAULT,
     ) -> None:
         member = await require_moderator(interaction)
+        tr = member_texts(interaction)
         guild = member.guild
         target = channel or interaction.channel
         problem = None
         if not isinstance(target, discord.TextChannel | discord.Thread):
-            problem = "Pick a text channel or thread to scan."
+            problem = tr("Pick a text channel or thread to scan.")
         elif not target.permissions_for(member).read_message_history:
-            problem = f"You can't read {target.mention}, so you can't scan it."
+            problem = tr("You can't read {channel}, so you can't scan it.", channel=target.mention)
         elif not (perms := target.permissions_for(guild.me)).read_message_history or (
             not perms.view_channel
         ):
-            problem = (
-                f"I can't read {target.mention}: give my role View Channel and "
-                "Read Message History there."
+            problem = tr(
+                "I can't read {channel}: give my role View Channel and Read Message History there.",
+                channel=target.mention,
             )
         elif not self.bot.takedown_index.has_any(await self.bot.takedown_index.scope(guild.id)):
-            problem = (
+            problem = tr(
                 "The takedown list is empty (and this server subscribes to no shared list), "
                 "so there's nothing to look for. Add entries first."
             )
         if problem is not None:
             await interaction.response.send_message(
-                f"{problem} Nothing was scanned.", ephemeral=True
+                tr("{problem} Nothing was scanned.", problem=problem), ephemeral=True
             )
             return
         assert isinstance(target, discord.TextChannel | discord.Thread)
         await interaction.response.send_message(
-            f"Scanning the last {plural(limit, 'message')} in {target.mention}…", ephemeral=True
+            tr.plural(
+                "Scanning the last {count} message in {channel}…",
+                "Scanning the last {count} messages in {channel}…",
+                limit,
+                channel=target.mention,
+            ),
+            ephemeral=True,
         )
-        tally = await self._scan_history(interaction, target, limit)
-        await interaction.edit_original_response(content=tally.summary(target, limit))
+        tally = await self._scan_history(tr, interaction, target, limit)
+        await interaction.edit_original_response(content=tally.summary(tr, target, limit))
 
     async def _scan_history(
         self,
+        tr: Texts,
         interaction: discord.Interaction[Lightstick],
         channel: discord.TextChannel | discord.Thread,
         limit: int,
@@ -144,10 +185,12 @@ class ScanCommand:
                 tally.add(result)
                 if time.monotonic() - last_progress >= self.PROGRESS_SECONDS:
                     last_progress = time.monotonic()
-                    await interaction.edit_original_response(content=tally.progress(channel, limit))
+                    await interaction.edit_original_response(
+                        content=tally.progress(tr, channel, limit)
+                    )
         except discord.Forbidden:
-            tally.stopped = "I lost access to the channel's history"
+            tally.stopped = LOST_ACCESS
         except discord.HTTPException as exc:
             log.warning("Scan of channel %s stopped: %s", channel.id, exc)
-            tally.stopped = "Discord stopped answering"
+            tally.stopped = STOPPED_ANSWERING
         return tally

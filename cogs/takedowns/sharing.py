@@ -9,9 +9,9 @@ import discord
 from discord import app_commands
 
 from cogs.takedowns.group import record_list_change, takedown
-from cogs.takedowns.texts import plural
 from db import takedowns as takedowns_db
 from moderation.access import admins_only, require_admin
+from moderation.i18n import member_texts
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -51,21 +51,27 @@ class SharingCommands:
                     conn, member, f"{'Stopped sharing' if stop else 'Shared'} the takedown list"
                 )
         await self.bot.takedown_index.sync()
+        tr = member_texts(interaction)
         if stop:
             await interaction.response.send_message(
-                "This server's list is no longer shared: subscribing servers stop matching "
-                "against it now."
+                tr(
+                    "This server's list is no longer shared: subscribing servers stop matching "
+                    "against it now."
+                )
                 if before.shared
-                else "This server's list wasn't shared. Nothing changed.",
+                else tr("This server's list wasn't shared. Nothing changed."),
                 ephemeral=True,
             )
             return
         await interaction.response.send_message(
-            f"This server's takedown list is shared. Its code is `{after.share_code}`.\n"
-            "Another server's admins can subscribe with "
-            f"`/takedown subscribe code:{after.share_code} action:remove` (or `action:flag`). "
-            "They match against your entries and see their labels only where you chose "
-            "`share_label`. Entries you remove stop matching for them at once.",
+            tr(
+                "This server's takedown list is shared. Its code is `{code}`.\n"
+                "Another server's admins can subscribe with "
+                "`/takedown subscribe code:{code} action:remove` (or `action:flag`). "
+                "They match against your entries and see their labels only where you chose "
+                "`share_label`. Entries you remove stop matching for them at once.",
+                code=after.share_code,
+            ),
             ephemeral=True,
         )
 
@@ -74,17 +80,34 @@ class SharingCommands:
     ) -> None:
         async with self.bot.db.transaction() as conn:
             rotated, ended = await takedowns_db.rotate_share_code(conn, member.guild.id)
-            await record_list_change(
-                conn, member, f"New share code; {plural(ended, 'subscription')} ended"
-            )
+            await record_list_change(conn, member, f"New share code; {ended:,} subscriptions ended")
         await self.bot.takedown_index.sync()
-        state = "" if rotated.shared else " (the list isn't shared yet: `/takedown share`)"
-        await interaction.response.send_message(
-            f"This server's list has a new share code: `{rotated.share_code}`{state}. The old "
-            f"code no longer works, and {plural(ended, 'subscription')} to the list ended: give "
-            "the new code to the servers you want to share with.",
-            ephemeral=True,
+        tr = member_texts(interaction)
+        values = {"code": rotated.share_code}
+        answer = (
+            tr.plural(
+                "This server's list has a new share code: `{code}`. The old code no longer works, "
+                "and {count} subscription to the list ended: give the new code to the servers you "
+                "want to share with.",
+                "This server's list has a new share code: `{code}`. The old code no longer works, "
+                "and {count} subscriptions to the list ended: give the new code to the servers "
+                "you want to share with.",
+                ended,
+                **values,
+            )
+            if rotated.shared
+            else tr.plural(
+                "This server's list has a new share code: `{code}` (the list isn't shared yet: "
+                "`/takedown share`). The old code no longer works, and {count} subscription to "
+                "the list ended: give the new code to the servers you want to share with.",
+                "This server's list has a new share code: `{code}` (the list isn't shared yet: "
+                "`/takedown share`). The old code no longer works, and {count} subscriptions to "
+                "the list ended: give the new code to the servers you want to share with.",
+                ended,
+                **values,
+            )
         )
+        await interaction.response.send_message(answer, ephemeral=True)
 
     @takedown.command(name="subscribe", description="Admins: match against another server's list")
     @app_commands.describe(
@@ -108,22 +131,40 @@ class SharingCommands:
                 await record_list_change(
                     conn, member, f"Subscribed to shared list {found.share_code} (action: {action})"
                 )
+        tr = member_texts(interaction)
         if found is None or found.owner_guild_id == guild_id:
             await interaction.response.send_message(
-                "That's this server's own list; it is always used here. Nothing changed."
+                tr("That's this server's own list; it is always used here. Nothing changed.")
                 if found is not None
-                else f"No shared list has the code `{discord.utils.escape_markdown(code)}`. "
-                "Check it with the other server's admins. Nothing changed.",
+                else tr(
+                    "No shared list has the code `{code}`. Check it with the other server's "
+                    "admins. Nothing changed.",
+                    code=discord.utils.escape_markdown(code),
+                ),
                 ephemeral=True,
             )
             return
         await self.bot.takedown_index.sync()
-        does = "removed" if action == "remove" else "sent to the moderators to review"
-        await interaction.response.send_message(
-            f"Subscribed to list `{found.share_code}` ({plural(size, 'entry', 'entries')}). "
-            f"Re-uploads of its entries will be {does} here, from now on.",
-            ephemeral=True,
+        subscribed = (
+            tr.plural(
+                "Subscribed to list `{code}` ({count} entry). Re-uploads of its entries will be "
+                "removed here, from now on.",
+                "Subscribed to list `{code}` ({count} entries). Re-uploads of its entries will "
+                "be removed here, from now on.",
+                size,
+                code=found.share_code,
+            )
+            if action == "remove"
+            else tr.plural(
+                "Subscribed to list `{code}` ({count} entry). Re-uploads of its entries will be "
+                "sent to the moderators to review, from now on.",
+                "Subscribed to list `{code}` ({count} entries). Re-uploads of its entries will "
+                "be sent to the moderators to review, from now on.",
+                size,
+                code=found.share_code,
+            )
         )
+        await interaction.response.send_message(subscribed, ephemeral=True)
 
     @takedown.command(name="unsubscribe", description="Admins: stop matching a shared list")
     @app_commands.describe(code="The share code of the list to leave")
@@ -140,16 +181,19 @@ class SharingCommands:
                 await record_list_change(
                     conn, member, f"Unsubscribed from shared list {code.strip()}"
                 )
+        tr = member_texts(interaction)
         if not left:
             await interaction.response.send_message(
-                f"This server isn't subscribed to `{discord.utils.escape_markdown(code)}`. "
-                "Nothing changed.",
+                tr(
+                    "This server isn't subscribed to `{code}`. Nothing changed.",
+                    code=discord.utils.escape_markdown(code),
+                ),
                 ephemeral=True,
             )
             return
         await self.bot.takedown_index.sync()
         await interaction.response.send_message(
-            f"Unsubscribed from `{code.strip()}`: its entries no longer match here.",
+            tr("Unsubscribed from `{code}`: its entries no longer match here.", code=code.strip()),
             ephemeral=True,
         )
 

@@ -98,12 +98,13 @@ def reporter(reporter_id: int, category: str, details: str = "") -> Reporter:
 
 
 def shown(state: ReportState) -> str:
-    embed = report_embed(state)
+    embed = report_embed(state, ENGLISH)
     return "\n".join([embed.title or "", embed.description or ""] + [f.value for f in embed.fields])
 
 
 def labels(state: ReportState) -> dict[str, bool]:
-    return {item.item.label: item.item.disabled for item in report_view(state.report).children}  # type: ignore[attr-defined]
+    view = report_view(state.report, ENGLISH)
+    return {item.item.label: item.item.disabled for item in view.children}  # type: ignore[attr-defined]
 
 
 def test_a_queue_message_names_the_author_the_reporters_and_links_the_message() -> None:
@@ -163,7 +164,8 @@ def test_a_member_report_has_no_take_down() -> None:
         (),
         0,
     )
-    assert "Member <@40>" in shown(state) and "Media" not in str(report_embed(state).fields)
+    assert "Member <@40>" in shown(state)
+    assert "Media" not in str(report_embed(state, ENGLISH).fields)
     assert list(labels(state)) == ["Dismiss", "Timeout author", "Ban author"]
 
 
@@ -171,7 +173,7 @@ def test_where_everyone_can_read_the_queue_reporters_are_counted_not_named() -> 
     state = ReportState(
         report(), (reporter(50, "deepfake", "it's my friend"), reporter(51, "deepfake")), (), 0
     )
-    embed = report_embed(state, name_reporters=False)
+    embed = report_embed(state, ENGLISH, name_reporters=False)
     text = "\n".join(f.value for f in embed.fields)
     assert "Deepfake / AI-manipulated ×2" in text and "Not named here" in text
     assert "<@50>" not in text and "<@51>" not in text and "my friend" not in text

@@ -125,7 +125,7 @@ async def test_a_mod_channel_everyone_can_read_is_saved_with_a_warning(
 ) -> None:
     general = guild.channel("general")
     saved = await (await guild.owner.run_command("config channels", mod_channel=general)).message()
-    assert f"⚠️ Saved, but @everyone can read <#{general.id}>" in saved.content
+    assert f"⚠️ Saved, but: @everyone can read <#{general.id}>" in saved.content
     check = await guild.owner.run_command("config check")
     text = embed_text((await check.message()).embeds[0])
     assert f"@everyone can read <#{general.id}>" in text and "1 thing to fix" in text

@@ -1,7 +1,8 @@
 """Languages end to end: a member whose Discord speaks Korean gets Korean from /rules, /report,
 Report message and their refusals, and one on en-US gets English; the registered commands carry
-Korean names and descriptions; and a pseudo-locale run finds no text built outside the
-catalogs in anything the bot answered."""
+Korean names and descriptions; a server set to Korean gets Korean alerts, queue messages and
+DMs while each moderator's own answers follow their client; and pseudo-locale runs find no text
+built outside the catalogs in anything the bot answered or posted."""
 
 from __future__ import annotations
 
@@ -10,11 +11,26 @@ from typing import Any
 
 import pytest
 
+from db import guild_settings, takedowns
+from db.engine import Database
+from db.takedowns import NewEntry
+from media.hashing import hash_media
 from sandbox.botprocess import BotProcess
 from sandbox.scenario import GuildHandle, MemberHandle
 from sandbox.server import Sandbox
+from sandbox.state import Message
 from tests.e2e.conftest import StartBot
-from tests.e2e.test_reports import arrange
+from tests.e2e.test_reports import (
+    arrange,
+    bot_database_url,
+    buttons,
+    click,
+    direct_messages,
+    embed_text,
+    eventually,
+)
+from tests.e2e.test_scanning import DELETE_ROUTE, KNOWN, reupload
+from tests.media.samples import encode, photo
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +41,10 @@ INTERACTION_ANSWERS = (
     "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
 )
 SHOWN_KEYS = {"content", "title", "description", "label", "placeholder", "name", "text"}
+POSTS = (
+    "/channels/{channel_id}/messages",
+    "/channels/{channel_id}/messages/{message_id}",
+)
 
 
 def shown_text(payload: Any) -> list[str]:
@@ -53,13 +73,26 @@ def answers(sandbox: Sandbox) -> list[str]:
     ]
 
 
+def posts(sandbox: Sandbox) -> list[str]:
+    """Every string a member reads in what the bot posted or edited in channels and DMs."""
+    return [
+        text
+        for call in sandbox.calls
+        if call.route in POSTS and call.method in ("POST", "PATCH") and call.json
+        for text in shown_text(call.json)
+    ]
+
+
 def untranslated(text: str) -> str:
-    """What is left of a pseudo-locale text once catalog text (⟦…⟧, nested) and Discord's
-    markup (mentions, timestamps) are taken out; letters left were built outside the catalogs."""
+    """What is left of a pseudo-locale text once catalog text (⟦…⟧, nested), Discord's markup
+    (mentions, timestamps) and quoted records (a "> " line: a case's reason as it was written)
+    are taken out; letters left were built outside the catalogs."""
+    text = "\n".join(line for line in text.split("\n") if not line.startswith(">"))
     previous = None
     while previous != text:
         previous, text = text, re.sub(r"⟦[^⟦⟧]*⟧", "", text)
     text = re.sub(r"<[@#][!&]?\d+>|<t:\d+(:\w)?>", "", text)
+    text = text.replace("ℹ", "")  # the ℹ️ emoji, which str.isalpha takes for a letter
     return "".join(ch for ch in text if ch.isalpha())
 
 
@@ -154,5 +187,134 @@ async def test_a_pseudo_locale_run_finds_no_text_built_outside_the_catalogs(
 
     shown = answers(sandbox)
     assert len(shown) > 15 and any("⟦" in text for text in shown)
+    leftovers = {text: untranslated(text) for text in shown if untranslated(text)}
+    assert leftovers == {}
+
+
+async def arrange_a_listed_picture(tmp_path: Any, guild: GuildHandle, **settings: Any) -> None:
+    """Before the bot starts: the known photo on the list (labelled without words), #mod-queue
+    as the mod channel, the Moderator role as the mod role."""
+    (tmp_path / "bot").mkdir(exist_ok=True)
+    database = await Database.open(bot_database_url(tmp_path))
+    known = hash_media(encode(photo(KNOWN), "PNG"))
+    async with database.transaction() as conn:
+        await takedowns.add_entry(
+            conn,
+            guild.id,
+            NewEntry((known.frames[0].pdq, known.frames[0].phash), label="★"),
+            source="hash",
+            added_by=guild.owner.id,
+        )
+        await guild_settings.update_settings(
+            conn,
+            guild.id,
+            mod_channel_id=guild.channel("mod-queue").id,
+            mod_role_id=guild.role("Moderator").id,
+            **settings,
+        )
+    await database.close()
+
+
+def in_mod_queue(sandbox: Sandbox, guild: GuildHandle, title: str) -> list[Message]:
+    channel = guild.channel("mod-queue").id
+    return [
+        m
+        for m in sandbox.world.messages.values()
+        if m.channel_id == channel and m.embeds and title in m.embeds[0].get("title", "")
+    ]
+
+
+async def a_match(sandbox: Sandbox, guild: GuildHandle, title: str, number: int = 1) -> Message:
+    """A fan posts a copy of the listed photo; the alert about it (the `number`th alert)."""
+    await guild.member("fan").send(guild.channel("general"), "♡", files=[("a.jpg", reupload())])
+    alerts = await eventually(
+        lambda: len(in_mod_queue(sandbox, guild, title)) >= number, "the alert"
+    )
+    assert alerts
+    return sorted(in_mod_queue(sandbox, guild, title), key=lambda m: m.id)[number - 1]
+
+
+async def test_a_server_set_to_korean_gets_korean_alerts_queue_messages_and_dms(
+    tmp_path: Any, sandbox: Sandbox, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange_a_listed_picture(tmp_path, guild, language="ko", dm_author=True)
+    await start_bot(env={"HASH_WORKERS": "1"})
+    moderator, fan = guild.member("moderator"), guild.member("fan")
+
+    alert = await a_match(sandbox, guild, "삭제 목록 일치 삭제함")
+    assert set(buttons(alert)) == {"일치 아님", "작성자 타임아웃", "작성자 차단"}
+    assert "이 서버의 목록" in embed_text(alert) and alert.embeds[0]["footer"]["text"].startswith(
+        "처리 기록 #"
+    )
+    notice = await eventually(lambda: direct_messages(sandbox, fan), "the author's DM")
+    assert notice[0].startswith(f"**{guild.guild.name}**에 올리신 메시지가 삭제되었어요.")
+
+    decided = await click(moderator, alert, "일치 아님")  # the moderator's client is en-US
+    assert (await decided.message()).content.startswith("Marked as not a match (case #")
+    await sandbox.wait_for_call(
+        "PATCH", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(alert.id)
+    )
+    assert f"일치 아님 · <@{moderator.id}>" in embed_text(alert)
+
+    korean = guild.add_member("minji", locale="ko")
+    posted = await fan.send(guild.channel("general"), "팔로워 싸게 팔아요")
+    opened = await korean.run_message_command("Report message", posted)
+    await (await korean.submit_modal(opened, {"report-category": ["spam"]})).followup()
+    (queued,) = await eventually(lambda: in_mod_queue(sandbox, guild, "신고 #1"), "the queue")
+    assert queued.embeds[0]["title"] == "신고 #1: 스팸 또는 사기"
+    assert list(buttons(queued)) == ["삭제", "기각", "작성자 타임아웃", "작성자 차단"]
+    assert "열림: 운영진을 기다리는 중" in embed_text(queued)
+
+    english = guild.add_member("hanni", locale="en-US")
+    asked = await click(guild.owner, queued, "기각")
+    form = await asked.modal()
+    assert form["title"] == "Dismiss report #1"  # the owner's client speaks English
+    await (await guild.owner.submit_modal(asked, {"dismiss-reason": "ok"})).message()
+    told = await eventually(lambda: direct_messages(sandbox, korean), "the reporter's DM")
+    assert told[0].startswith(f"**{guild.guild.name}**의 운영진이 신고 #1을(를) 검토했고")
+    assert not direct_messages(sandbox, english)
+
+    shown = await (await guild.owner.run_command("config show")).message()
+    assert "Posts, alerts and DMs: **Korean**" in embed_text(shown)  # the owner reads English
+    check = await (await guild.owner.run_command("config check")).message()
+    assert check.embeds[0]["title"] == "Lightstick 설정 점검"  # about the server: its language
+
+
+async def test_a_pseudo_locale_run_of_moderation_finds_no_text_built_outside_the_catalogs(
+    tmp_path: Any, sandbox: Sandbox, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange_a_listed_picture(tmp_path, guild, dm_author=True, takedown_action="flag")
+    await start_bot(env={"HASH_WORKERS": "1", "PSEUDO_LOCALE": "1"})
+    moderator, fan, owner = guild.member("moderator"), guild.member("fan"), guild.owner
+
+    alert = await a_match(sandbox, guild, "⟦")  # flagged, not removed: it has Take down
+    take_down = next(name for name in buttons(alert) if "Take down" in name)
+    await (await click(fan, alert, take_down)).message()  # refused: not a moderator
+    await (await click(moderator, alert, take_down)).followup()
+    await sandbox.wait_for_call(
+        "PATCH", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(alert.id)
+    )
+    again = await a_match(sandbox, guild, "⟦", number=2)
+    not_a_match = next(name for name in buttons(again) if "Not a match" in name)
+    await (await click(moderator, again, not_a_match)).message()
+
+    posted = await owner.send(guild.channel("general"), "…")
+    opened = await fan.run_message_command("Report message", posted)
+    await (await fan.submit_modal(opened, {"report-category": ["deepfake"]})).followup()
+    (queued,) = await eventually(lambda: in_mod_queue(sandbox, guild, "#1"), "the queue")
+    dismiss = next(name for name in buttons(queued) if "Dismiss" in name)
+    asked = await click(moderator, queued, dismiss)
+    await asked.modal()
+    await (await moderator.submit_modal(asked, {"dismiss-reason": ""})).message()
+    await eventually(lambda: direct_messages(sandbox, fan), "the reporter's DM")
+
+    await (await moderator.run_command("cases")).message()
+    await (await moderator.run_command("cases", user=fan)).message()
+    for command in ("config show", "config check", "config channels", "config roles"):
+        await (await owner.run_command(command)).message()
+    await (await owner.run_command("config roles", mod_role=guild.role("@everyone"))).message()
+
+    shown = answers(sandbox) + posts(sandbox)
+    assert len(shown) > 40 and any("⟦" in text for text in shown)
     leftovers = {text: untranslated(text) for text in shown if untranslated(text)}
     assert leftovers == {}
