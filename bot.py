@@ -277,6 +277,7 @@ class Lightstick(commands.AutoShardedBot):
         self.loop_lag.start()
         await self.takedown_index.load()
         self.takedown_index.start_polling()
+        self.guild_settings.start_polling()
         self.alerts.start()
         self.unreadable.start()
         self.scanner.start()
@@ -333,6 +334,7 @@ class Lightstick(commands.AutoShardedBot):
         await self.report_queue.close()
         await self.retention.close()
         self.loop_lag.stop()
+        await self.guild_settings.stop_polling()
         await self.takedown_index.close()
         await super().close()
 

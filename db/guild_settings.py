@@ -7,8 +7,11 @@ and ranges here rather than trusting every caller.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -20,6 +23,8 @@ from db.upsert import upsert
 
 if TYPE_CHECKING:
     from db.engine import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,19 @@ async def set_channel_skipped(
         )
 
 
+async def _stamp(conn: AsyncConnection, guild_id: int) -> None:
+    """Mark the guild's settings as changed now (a change of skipped channels alone, too)."""
+    await conn.execute(
+        upsert(
+            conn, guild_settings, {"guild_id": guild_id, "updated_at": _now()}, keys=("guild_id",)
+        )
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def describe_changes(before: GuildSettings, after: GuildSettings) -> str:
     """`name: old -> new` for each setting that changed, for the case record."""
     parts = [
@@ -172,14 +190,23 @@ def describe_changes(before: GuildSettings, after: GuildSettings) -> str:
 class SettingsCache:
     """The one way the bot reads guild settings: cached, and invalidated by every write here.
 
-    Entries also expire after `ttl` seconds, so a change made by another shard process shows up
-    here within that time even without a notification.
+    Several shard processes share one database, so a guild's settings may change in another
+    process (a guild moves between processes when shards are reassigned). `refresh` drops every
+    cached guild whose row changed since the last look, by its `updated_at`; the bot calls it
+    every POLL_SECONDS. Entries also expire after `ttl` seconds, as a backstop.
     """
+
+    POLL_SECONDS = 1.0
+    # Rows are stamped by each process's own clock: look back this far, so a process whose clock
+    # runs behind still has its changes seen.
+    CLOCK_SKEW = timedelta(seconds=60)
 
     def __init__(self, database: Database, *, ttl: float = 60.0) -> None:
         self._database = database
         self._ttl = ttl
-        self._cached: dict[int, tuple[float, GuildSettings]] = {}
+        self._cached: dict[int, tuple[float, GuildSettings, datetime | None]] = {}
+        self._newest: datetime | None = None  # the newest stamp a refresh has seen
+        self._poller: asyncio.Task[None] | None = None
 
     async def get(self, guild_id: int) -> GuildSettings:
         now = time.monotonic()
@@ -188,11 +215,49 @@ class SettingsCache:
             return hit[1]
         async with self._database.connect() as conn:
             settings = await get_settings(conn, guild_id)
-        self._cached[guild_id] = (now, settings)
+            stamp = await conn.scalar(
+                select(guild_settings.c.updated_at).where(guild_settings.c.guild_id == guild_id)
+            )
+        self._cached[guild_id] = (now, settings, stamp)
         return settings
 
     def invalidate(self, guild_id: int) -> None:
         self._cached.pop(guild_id, None)
+
+    async def refresh(self) -> set[int]:
+        """Drop the cached guilds whose settings changed since they were read (by any
+        process); return their ids."""
+        query = select(guild_settings.c.guild_id, guild_settings.c.updated_at)
+        if self._newest is not None:
+            query = query.where(guild_settings.c.updated_at >= self._newest - self.CLOCK_SKEW)
+        async with self._database.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        dropped = set()
+        for guild_id, stamp in rows:
+            self._newest = stamp if self._newest is None else max(self._newest, stamp)
+            hit = self._cached.get(guild_id)
+            if hit is not None and hit[2] != stamp:
+                self.invalidate(guild_id)
+                dropped.add(guild_id)
+        return dropped
+
+    def start_polling(self) -> None:
+        if self._poller is None:
+            self._poller = asyncio.create_task(self._poll(), name="settings-refresh")
+
+    async def stop_polling(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("Could not check for settings changed elsewhere; retrying")
+            await asyncio.sleep(self.POLL_SECONDS)
 
     async def change(
         self,
@@ -212,6 +277,7 @@ class SettingsCache:
                 after = await update_settings(conn, guild_id, **(changes or {}))
                 for channel_id, skipped in (skip or {}).items():
                     await set_channel_skipped(conn, guild_id, channel_id, skipped)
+                await _stamp(conn, guild_id)  # other processes look for the new stamp
                 after = await get_settings(conn, guild_id)
                 summary = describe_changes(before, after)
                 if summary:

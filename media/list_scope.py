@@ -10,12 +10,15 @@ matching for every subscriber together.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from core.hashes import Hash, IndexRows
 from media.hashing import FrameHashes, MediaHashes
-from media.matching import Match, MatchPolicy, TakedownIndex, Tier, match_media
+from media.index import hex_rows
+from media.matching import INDEX_BITS, Match, MatchPolicy, TakedownIndex, Tier, match_media
 
 ALLOWLIST_RADIUS = 8  # an upload this close to a "Not a match" hash is that same picture
 
@@ -39,20 +42,145 @@ class ListMatch:
         return self.match.tier is Tier.TAKEDOWN and self.action == "remove"
 
 
+class EntryLists:
+    """Which list each entry is on, and how many entries each list has.
+
+    Why arrays: ten million entries in a dict of ints took about 1 GB, more than the index
+    itself. Here they are two sorted int64 columns (16 bytes an entry), with a small dict
+    of recent additions merged in when it grows, as the index does with its side list.
+    """
+
+    def __init__(
+        self, entry_ids: Sequence[int] = (), list_ids: Sequence[int] = (), *, merge_at: int = 4096
+    ) -> None:
+        """`merge_at`: recent additions are merged in past this many (or a 16th of the rest)."""
+        self.merge_at = merge_at
+        ids = np.asarray(entry_ids, dtype=np.int64)
+        lists = np.asarray(list_ids, dtype=np.int64)
+        # One row per entry (an entry has a row per hash): np.unique keeps the first.
+        self._ids, first = np.unique(ids, return_index=True)
+        self._lists = lists[first]
+        self._recent: dict[int, int] = {}
+        self._removed = 0  # rows of the arrays marked -1
+        values, counts = np.unique(self._lists, return_counts=True)
+        self.sizes: Counter[int] = Counter(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+
+    def __len__(self) -> int:
+        return len(self._ids) - self._removed + len(self._recent)
+
+    def get(self, entry_id: int) -> int | None:
+        """The list of `entry_id`, None when it is not indexed."""
+        recent = self._recent.get(entry_id)
+        if recent is not None:
+            return recent
+        at = int(np.searchsorted(self._ids, entry_id))
+        if at < len(self._ids) and self._ids[at] == entry_id and self._lists[at] >= 0:
+            return int(self._lists[at])
+        return None
+
+    def add(self, entry_ids: Sequence[int], list_ids: Sequence[int]) -> None:
+        """Add entries (one already here keeps its list)."""
+        ids, first = np.unique(np.asarray(entry_ids, dtype=np.int64), return_index=True)
+        lists = np.asarray(list_ids, dtype=np.int64)[first]
+        if len(self._ids):
+            at = np.searchsorted(self._ids, ids).clip(max=len(self._ids) - 1)
+            known = (self._ids[at] == ids) & (self._lists[at] >= 0)
+            ids, lists = ids[~known], lists[~known]
+        for entry_id, list_id in zip(ids.tolist(), lists.tolist(), strict=True):
+            if entry_id not in self._recent:
+                self._recent[entry_id] = list_id
+                self.sizes[list_id] += 1
+        if len(self._recent) > max(self.merge_at, len(self._ids) // 16):
+            self._merge()
+
+    def remove(self, entry_ids: Iterable[int]) -> list[int]:
+        """Remove entries; return those that were here."""
+        present = []
+        for entry_id in entry_ids:
+            list_id = self._recent.pop(entry_id, None)
+            if list_id is None:
+                list_id = self.get(entry_id)
+                if list_id is None:
+                    continue
+                self._lists[np.searchsorted(self._ids, entry_id)] = -1
+                self._removed += 1
+            self.sizes[list_id] -= 1
+            present.append(entry_id)
+        return present
+
+    def nbytes(self) -> int:
+        return self._ids.nbytes + self._lists.nbytes
+
+    def _merge(self) -> None:
+        alive = self._lists >= 0
+        ids = np.concatenate([self._ids[alive], np.fromiter(self._recent, np.int64)])
+        lists = np.concatenate([self._lists[alive], np.fromiter(self._recent.values(), np.int64)])
+        order = np.argsort(ids, kind="stable")
+        self._ids, self._lists = ids[order], lists[order]
+        self._recent.clear()
+        self._removed = 0
+
+
+class IndexLoader:
+    """A takedown index as it arrives from the database, a batch of rows at a time.
+
+    Why batches turned to arrays at once: ten million rows kept as Python strings and ints
+    until the end took gigabytes; as arrays they are the index's own size.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_BITS}
+        self._lists: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_BITS}
+        self._rows: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_BITS}
+        self.count = 0
+
+    def add(self, algorithm: str, batch: Sequence[Sequence]) -> None:
+        """(entry_id, list_id, algorithm, hex) rows, all of `algorithm`; an unknown algorithm
+        or a malformed hash raises ValueError."""
+        bits = INDEX_BITS.get(algorithm)  # type: ignore[call-overload]
+        if bits is None:
+            raise ValueError(f"unknown hash algorithm {algorithm!r}")
+        if not batch:
+            return
+        ids, lists, algorithms, digits = zip(*batch, strict=True)
+        if set(algorithms) != {algorithm}:
+            raise ValueError(f"a batch of {algorithm} hashes holds {sorted(set(algorithms))}")
+        self._ids[algorithm].append(np.array(ids, dtype=np.int64))
+        self._lists[algorithm].append(np.array(lists, dtype=np.int64))
+        self._rows[algorithm].append(hex_rows(digits, bits))
+        self.count += len(batch)
+
+    def build(self) -> ListIndex:
+        """The index of every row added (the loader lets go of its arrays as it builds)."""
+        loaded = ListIndex()
+        ids, lists = [], []
+        for algorithm, bits in INDEX_BITS.items():
+            ids.append(_joined(self._ids.pop(algorithm), np.int64))
+            lists.append(_joined(self._lists.pop(algorithm), np.int64))
+            rows = _joined(self._rows.pop(algorithm), np.uint8, bits // 8)
+            loaded.index.indexes[algorithm].build_rows(ids[-1], rows)
+        loaded.entry_lists = EntryLists(np.concatenate(ids), np.concatenate(lists))
+        return loaded
+
+
+def _joined(parts: list[np.ndarray], dtype: type, width: int | None = None) -> np.ndarray:
+    if parts:
+        return np.concatenate(parts)
+    return np.zeros((0, width) if width else 0, dtype=dtype)
+
+
 @dataclass
 class ListIndex:
     """The takedown index plus the list each entry belongs to."""
 
     index: TakedownIndex = field(default_factory=TakedownIndex)
-    entry_lists: dict[int, int] = field(default_factory=dict)
-    list_sizes: Counter[int] = field(default_factory=Counter)
+    entry_lists: EntryLists = field(default_factory=EntryLists)
 
     def build(self, rows: IndexRows) -> None:
         """Replace everything with these rows."""
         self.index = TakedownIndex()
         self.index.build_hex(rows.entry_ids, rows.algorithms, rows.hexes)
-        self.entry_lists = dict(zip(rows.entry_ids, rows.list_ids, strict=True))
-        self.list_sizes = Counter(self.entry_lists.values())
+        self.entry_lists = EntryLists(rows.entry_ids, rows.list_ids)
 
     def add(self, entry_id: int, list_id: int, hashes: Iterable[Hash]) -> None:
         """Add an entry's hashes (an entry added twice keeps both sets)."""
@@ -60,18 +188,12 @@ class ListIndex:
 
     def add_many(self, rows: IndexRows) -> None:
         """Add the hashes of many entries at once."""
-        lists = dict(zip(rows.entry_ids, rows.list_ids, strict=True))
-        for entry_id in lists.keys() & self.entry_lists.keys():
-            del lists[entry_id]  # already here: its list is counted once
-        self.entry_lists.update(lists)
-        self.list_sizes.update(lists.values())
+        self.entry_lists.add(rows.entry_ids, rows.list_ids)
         self.index.add_hex(rows.entry_ids, rows.algorithms, rows.hexes)
 
     def remove_many(self, entry_ids: Iterable[int]) -> None:
         """Remove entries (unknown ones are skipped), in one pass over the index."""
-        present = [e for e in entry_ids if e in self.entry_lists]
-        for entry_id in present:
-            self.list_sizes[self.entry_lists.pop(entry_id)] -= 1
+        present = self.entry_lists.remove(entry_ids)
         if present:
             self.index.remove_many(present)
 
@@ -80,7 +202,7 @@ class ListIndex:
 
     def has_any(self, scope: ListScope) -> bool:
         """Whether the scope has any entry at all: no entries, nothing to download."""
-        return any(self.list_sizes[list_id] > 0 for list_id in scope.lists)
+        return any(self.entry_lists.sizes[list_id] > 0 for list_id in scope.lists)
 
     def match(self, media: MediaHashes, policy: MatchPolicy, scope: ListScope) -> list[ListMatch]:
         """Matches of an upload within the guild's scope, minus its allowlist; best first."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from itertools import compress
 
 from core.hashes import Algorithm, Hash
-from media.hashing import FrameHashes, MediaHashes
+from media.hashing import MediaHashes
 from media.index import HammingIndex
 
 
@@ -67,14 +67,14 @@ class Match:
     frame: int  # which sampled frame of the upload matched
 
 
+INDEX_BITS: dict[Algorithm, int] = {"pdq": 256, "phash": 64}
+
+
 class TakedownIndex:
     """One HammingIndex per algorithm; an entry may carry many hashes (frames, crops)."""
 
     def __init__(self) -> None:
-        self.indexes: dict[str, HammingIndex] = {
-            "pdq": HammingIndex(256),
-            "phash": HammingIndex(64),
-        }
+        self.indexes = {name: HammingIndex(bits) for name, bits in INDEX_BITS.items()}
 
     def build(self, entries: Iterable[tuple[int, Hash]]) -> None:
         grouped: dict[str, list[tuple[int, Hash]]] = {"pdq": [], "phash": []}
@@ -133,50 +133,70 @@ class TakedownIndex:
         return sum(len(index) for index in self.indexes.values())
 
 
-def frame_matches(
-    frame: FrameHashes, number: int, index: TakedownIndex, policy: MatchPolicy
-) -> list[Match]:
-    """Matches of one frame; near-uniform frames (PDQ quality under 50) match nothing.
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """One lookup an image asks for: which frame, which hash, how wide."""
 
-    With `mirrors`, all 8 rotations and flips are looked up at PDQ's confident radius, which
-    the index probes in well under a millisecond each. The review radius is too wide to probe,
-    so a large index scans every row for it (about 9 ms a query at a million hashes): only the
-    picture and its mirror image go that wide, not the six turned ones.
+    frame: int
+    value: Hash
+    radius: int
+
+
+def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
+    """Every lookup of an upload: each matchable frame (and trimmed view) at both radii.
+
+    Near-uniform frames (PDQ quality under 50) ask nothing. With `mirrors`, the picture and its
+    mirror image are looked up at the review radius (which holds the confident one), and the
+    six turned copies at the confident radius only: the review radius on turned copies found no
+    more true matches in bench/catch_rate.py, and would cost false ones.
     """
-    if not frame.matchable:
-        return []
-    pdq = index.indexes["pdq"]
-    nearest: dict[tuple[Algorithm, int], int] = {}
-    if policy.mirrors:
-        lookups = [
-            ("pdq", pdq.query_many(frame.pdq_all(), policy.pdq.confident)),
-            ("pdq", pdq.query_many(frame.pdq_and_mirror(), policy.pdq.review)),
-        ]
-    else:
-        lookups = [("pdq", pdq.query(frame.pdq, policy.pdq.review))]
-    lookups.append(("phash", index.indexes["phash"].query(frame.phash, policy.phash.review)))
-    for algorithm, found in lookups:
-        for entry_id, distance in found:
-            key = (algorithm, entry_id)
-            nearest[key] = min(distance, nearest.get(key, distance))
-    matches = []
-    for (algorithm, entry_id), distance in nearest.items():
-        tier = policy.radii(algorithm).tier(distance)
-        if tier is not None:
-            matches.append(Match(entry_id, algorithm, distance, tier, number))
-    return matches
+    frames = [*enumerate(media.frames), *((-1, extra) for extra in media.extra)]
+    queries = []
+    for number, frame in frames:
+        if not frame.matchable:
+            continue
+        wide = frame.pdq_and_mirror() if policy.mirrors else (frame.pdq,)
+        queries += [_Query(number, value, policy.pdq.review) for value in wide]
+        if policy.mirrors:
+            turned = (value for value in frame.pdq_variants if value not in wide)
+            queries += [_Query(number, value, policy.pdq.confident) for value in turned]
+        queries.append(_Query(number, frame.phash, policy.phash.review))
+    return queries
 
 
 def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -> list[Match]:
-    """The best match per entry across every frame of an upload: takedowns first, nearest first."""
-    best: dict[int, Match] = {}
-    frames = list(enumerate(media.frames)) + [(-1, extra) for extra in media.extra]
-    for number, frame in frames:
-        for match in frame_matches(frame, number, index, policy):
-            current = best.get(match.entry_id)
-            if current is None or _rank(match) < _rank(current):
-                best[match.entry_id] = match
-    return sorted(best.values(), key=_rank)
+    """The best match per entry across every frame of an upload: takedowns first, nearest first.
+
+    All of an upload's lookups go to the index together, one search per algorithm, so a large
+    index reads its rows once for the whole upload rather than once a lookup.
+    """
+    queries = image_queries(media, policy)
+    best: dict[int, tuple[tuple[int, float, int], int, Match]] = {}
+    for algorithm in ("pdq", "phash"):
+        asked = [(order, q) for order, q in enumerate(queries) if q.value.algorithm == algorithm]
+        if not asked:
+            continue
+        found = index.indexes[algorithm].search(
+            [q.value for _, q in asked], [q.radius for _, q in asked]
+        )
+        radii = policy.radii(algorithm)
+        for number, entry_id, distance in zip(
+            found.query_numbers.tolist(),
+            found.entry_ids.tolist(),
+            found.distances.tolist(),
+            strict=True,
+        ):
+            order, query = asked[number]
+            tier = radii.tier(distance)
+            if tier is None:
+                continue
+            match = Match(entry_id, algorithm, distance, tier, query.frame)
+            # Ties go to the earliest lookup: the first frame, the picture before its turns.
+            key = (_rank(match), order)
+            current = best.get(entry_id)
+            if current is None or key < current[:2]:
+                best[entry_id] = (*key, match)
+    return sorted((match for _, _, match in best.values()), key=_rank)
 
 
 def _rank(match: Match) -> tuple[int, float, int]:

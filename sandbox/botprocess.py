@@ -88,12 +88,17 @@ class BotProcess:
             self._new_line.set()
         self._new_line.set()
 
+    @property
+    def shard_ids(self) -> tuple[int, ...] | None:
+        """The shards this process serves, when SHARD_IDS names them."""
+        named = self.extra_env.get("SHARD_IDS", "").strip()
+        return tuple(int(shard) for shard in named.split(",")) if named else None
+
     async def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until the sandbox has sent this bot READY and its guilds (or the bot died)."""
+        """Wait until the sandbox has sent this bot READY and its guilds (or the bot died):
+        one READY for each of its shards, when it names them (other processes get theirs)."""
         since = len(self.sandbox.frames)
-        ready = asyncio.create_task(
-            self.sandbox.wait_for_event("READY", timeout=timeout, since=since)
-        )
+        ready = asyncio.create_task(self._each_ready(timeout, since))
         exited = asyncio.create_task(self.wait_exit(timeout))
         done, _ = await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
         for task in (ready, exited):
@@ -104,10 +109,22 @@ class BotProcess:
         ready.result()
         await self.sandbox.gateway.flushed()
 
-    async def wait_for_log(self, text: str, timeout: float = 15.0) -> str:
-        """The first line of the bot's output containing `text`."""
+    async def _each_ready(self, timeout: float, since: int) -> None:
+        for shard in self.shard_ids or (None,):
+            await self.sandbox.wait_for_event(
+                "READY",
+                where=None
+                if shard is None
+                else lambda data, shard=shard: data["shard"][0] == shard,
+                timeout=timeout,
+                since=since,
+            )
+
+    async def wait_for_log(self, text: str, timeout: float = 15.0, *, since: int = 0) -> str:
+        """The first line of the bot's output containing `text`, from line `since` on (pass
+        `len(process.lines)` taken before an action to wait for what the action logs)."""
         async with asyncio.timeout(timeout):
-            seen = 0
+            seen = since
             while True:
                 for line in self.lines[seen:]:
                     if text in line:

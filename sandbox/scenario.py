@@ -89,10 +89,14 @@ def create_guild(
     bot_permissions: int = BOT_DEFAULT,
     channels: Sequence[str] = ("general",),
     preferred_locale: str = "en-US",
+    shard: tuple[int, int] | None = None,
 ) -> GuildHandle:
-    """A guild with @everyone, the bot (with a managed role), its owner and some text channels."""
+    """A guild with @everyone, the bot (with a managed role), its owner and some text channels.
+
+    `shard` (shard_id, shard_count) picks an id that Discord routes to that shard."""
     world = sandbox.world
-    guild = Guild(id=world.ids.next(), name=name, owner_id=0, preferred_locale=preferred_locale)
+    guild_id = world.ids.next() if shard is None else world.ids.next_on_shard(*shard)
+    guild = Guild(id=guild_id, name=name, owner_id=0, preferred_locale=preferred_locale)
     world.guilds[guild.id] = guild
     guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", EVERYONE_DEFAULT, 0)
     handle = GuildHandle(sandbox, guild)

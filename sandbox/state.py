@@ -39,6 +39,14 @@ class Snowflakes:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """An id whose guild Discord routes to `shard_id` of `shard_count`, (id >> 22) %
+        shard_count: the next id, moved up to shard_count - 1 milliseconds on if need be."""
+        candidate = self.next()
+        steps = (shard_id - (candidate >> 22)) % shard_count
+        self._last = ((candidate >> 22) + steps) << 22 | (candidate & 0x3FFFFF)
+        return self._last
+
 
 def snowflake_time(snowflake: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, dt.UTC)

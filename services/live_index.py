@@ -5,13 +5,15 @@ local change (so matching sees it at once) and on a short poll (so a change made
 shard process arrives within a second or so). Each guild's scope (own list, live subscriptions,
 allowlist) is cached and dropped when a change touches it.
 
-The heavy work on a large index runs in one thread, so the event loop keeps serving commands
-and heartbeats: matching (at the review radius the index scans every row, about 10 ms a query
-at a million hashes, several queries an image), building it at start, and applying a bulk
-import (its tables are rebuilt, about a second at a million). numpy releases the GIL while it
-works, so matches run side by side, one per core. A change waits for the matches under way
-and holds back new ones (`ReadWriteLock`), so no match sees the index half changed; a small
-index is matched on the loop, where a thread's hand-over would cost more than the match.
+The heavy work on a large index runs in threads, so the event loop keeps serving commands
+and heartbeats: matching (an upload's lookups read every row once, 2-4 ms at a million
+hashes), loading it at start (each batch read from the database is turned into arrays in a
+thread while the next is read; ten million hashes in bench/RESULTS.md), and applying a bulk
+import (its tables are rebuilt, about a second at a million). The compiled scan and numpy
+release the GIL while they work, so matches run side by side, one per core. A change waits
+for the matches under way and holds back new ones (`ReadWriteLock`), so no match sees the index
+half changed; a small index is matched on the loop, where a thread's hand-over would cost more
+than the match.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from core.hashes import IndexRows
 from db import allowlist, takedown_changes, takedowns
 from db.engine import Database
 from media.hashing import MediaHashes
-from media.list_scope import ListIndex, ListMatch, ListScope
-from media.matching import MatchPolicy
+from media.list_scope import IndexLoader, ListIndex, ListMatch, ListScope
+from media.matching import INDEX_BITS, MatchPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,8 +86,9 @@ class LiveTakedownIndex:
     # second, so a week is far behind any that runs; one that fell behind it reloads whole.
     PRUNE_EVERY_SECONDS = 3600.0
     CHANGES_KEPT = timedelta(days=7)
-    # From this many hashes a match runs in a thread (measured: an image took 1.6 ms to match
-    # against 10,000 PDQ hashes, 5 ms against 100,000, 40 ms against a million).
+    # From this many hashes a match runs in a thread (measured with the compiled scan: an image
+    # took 0.3-0.4 ms to match against 10,000 PDQ and pHash hashes, 0.9 ms against 100,000, 3-9
+    # ms against a million; a thread's hand-over costs about 0.1 ms).
     THREAD_FROM = 20_000
 
     def __init__(self, database: Database) -> None:
@@ -104,20 +109,34 @@ class LiveTakedownIndex:
     async def _load(self) -> None:
         """Build the index from the tables (the caller holds the lock)."""
         started = time.perf_counter()
+        loader = IndexLoader()
         async with self.database.connect() as conn:
             self.last_change = await takedown_changes.latest_change_id(conn)
-            rows = await takedowns.indexed_hash_columns(conn)
-        loaded = ListIndex()
-        await self._in_thread(loaded.build, rows)
+            for algorithm in INDEX_BITS:
+                await self._read_into(loader, conn, algorithm)
+        loaded = await self._in_thread(loader.build)
         async with self._in_use.writing():
             self.index = loaded
             self._scopes.clear()
         log.info(
             "Takedown index loaded: %d entries, %d hashes in %.2f s",
             len(self.index),
-            len(rows),
+            loader.count,
             time.perf_counter() - started,
         )
+
+    async def _read_into(self, loader: IndexLoader, conn: AsyncConnection, algorithm: str) -> None:
+        """Read one algorithm's hashes into `loader`: each batch is turned into arrays in the
+        index's thread while the driver reads the next."""
+        converting: asyncio.Future[None] | None = None
+        try:
+            async for batch in takedowns.indexed_hash_batches(conn, algorithm):
+                if converting is not None:
+                    await converting
+                converting = asyncio.ensure_future(self._in_thread(loader.add, algorithm, batch))
+        finally:
+            if converting is not None:
+                await converting
 
     async def sync(self) -> int:
         """Apply changes written since the last sync (by any process); how many were applied.
@@ -218,9 +237,16 @@ class LiveTakedownIndex:
         while True:
             await asyncio.sleep(self.POLL_SECONDS)
             try:
-                await self.sync()
+                applied = await self.sync()
                 if loop.time() - pruned_at >= self.PRUNE_EVERY_SECONDS:
                     pruned_at = loop.time()
                     await self.prune_changes()
             except Exception:
                 log.exception("Could not apply takedown list changes; retrying")
+                continue
+            if applied:  # made by another process: this one's own were applied as it made them
+                log.info(
+                    "Takedown index: applied %d changes (through change %d)",
+                    applied,
+                    self.last_change,
+                )

@@ -101,3 +101,25 @@ async def test_a_change_to_nothing_new_records_no_case(database: Database) -> No
     await cache.change(GUILD, moderator_id=8, changes={"takedown_action": "remove"})
     async with database.connect() as conn:
         assert await cases.count_cases(conn, GUILD) == 0
+
+
+async def test_settings_changed_by_another_process_are_refreshed_in_this_one(
+    database_url: str,
+) -> None:
+    """Two shard processes: each its own connection pool and cache, one database."""
+    here, there = await Database.open(database_url), await Database.open(database_url)
+    try:
+        mine, theirs = guild_settings.SettingsCache(here), guild_settings.SettingsCache(there)
+        assert await mine.refresh() == set()
+        assert (await mine.get(GUILD)).previews is True
+        assert (await mine.get(GUILD + 1)).previews is True
+        await theirs.change(GUILD, moderator_id=8, changes={"previews": False})
+        assert await mine.refresh() == {GUILD}  # the other guild was not changed
+        assert (await mine.get(GUILD)).previews is False
+        await theirs.change(GUILD, moderator_id=8, skip={44: True})  # skipped channels alone
+        assert await mine.refresh() == {GUILD}
+        assert (await mine.get(GUILD)).skipped_channel_ids == {44}
+        assert await mine.refresh() == set()  # seen once, not again
+    finally:
+        await here.close()
+        await there.close()

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from sandbox.gateway import Intent, Op
-from sandbox.scenario import GuildHandle
+from sandbox.scenario import GuildHandle, create_guild
 from sandbox.server import Sandbox
 
 BOT_INTENTS = Intent.GUILDS | Intent.GUILD_MEMBERS | Intent.GUILD_MESSAGES | Intent.MESSAGE_CONTENT
@@ -45,9 +45,14 @@ class Client:
     async def send(self, op: int, data: Any) -> None:
         await self.ws.send_str(json.dumps({"op": op, "d": data}))
 
-    async def identify(self, token: str, intents: int) -> dict[str, Any]:
+    async def identify(
+        self, token: str, intents: int, shard: list[int] | None = None
+    ) -> dict[str, Any]:
         assert (await self.receive())["op"] == Op.HELLO
-        await self.send(Op.IDENTIFY, {"token": token, "intents": intents, "properties": {}})
+        data = {"token": token, "intents": intents, "properties": {}}
+        if shard is not None:
+            data["shard"] = shard
+        await self.send(Op.IDENTIFY, data)
         return await self.receive()
 
 
@@ -157,6 +162,37 @@ async def test_server_sent_reconnect_and_invalid_session_reach_the_client(
     assert await client.receive() == {"op": Op.INVALID_SESSION, "d": True}
     sandbox.gateway.close_connections(4009)
     assert await client.receive() == {"close": 4009}
+
+
+async def test_each_shard_gets_only_its_guilds_and_their_messages_as_discord_routes_them(
+    sandbox: Sandbox, connect: Any
+) -> None:
+    """Discord: a guild's events go to shard (guild_id >> 22) % shard_count, named in IDENTIFY
+    as [shard_id, shard_count]; a shard outside the count is closed with 4010."""
+    guilds = [
+        create_guild(sandbox, f"On shard {shard}", channels=("general",), shard=(shard, 2))
+        for shard in (0, 1)
+    ]
+    assert [(g.id >> 22) % 2 for g in guilds] == [0, 1]
+    clients = []
+    for shard in (0, 1):
+        client = await connect()
+        ready = await client.identify(sandbox.world.application.token, BOT_INTENTS, [shard, 2])
+        assert ready["d"]["shard"] == [shard, 2]
+        assert ready["d"]["guilds"] == [{"id": str(guilds[shard].id), "unavailable": True}]
+        assert (await client.until("GUILD_CREATE"))["d"]["id"] == str(guilds[shard].id)
+        clients.append(client)
+    for shard, guild in enumerate(guilds):
+        await guild.owner.send(guild.channel("general"), f"hello shard {shard}")
+        created = await clients[shard].until("MESSAGE_CREATE")
+        assert created["d"]["content"] == f"hello shard {shard}"
+    for client in clients:  # nothing else arrived: the next frame is the answer to a heartbeat
+        await client.send(Op.HEARTBEAT, client.seq)
+        assert (await client.receive())["op"] == Op.HEARTBEAT_ACK
+
+    stray = await connect()
+    closed = await stray.identify(sandbox.world.application.token, BOT_INTENTS, [2, 2])
+    assert closed == {"close": 4010}
 
 
 async def test_a_link_unfurls_in_an_update_after_the_create_and_forwards_carry_snapshots(

@@ -158,7 +158,7 @@ def test_postings_and_ids_take_only_the_bits_the_row_count_needs() -> None:
     parts = dict(index.memory().per_hash)
     assert parts["postings"] == 11 * words * 8
     assert parts["ids and tombstones"] == words * 8
-    assert parts["hashes"] == 1000 * 32
+    assert parts["hashes"] == 1008 * 32  # in whole pairs of blocks of 8 rows, for the scan
 
 
 @settings(max_examples=60, deadline=None)
@@ -210,3 +210,39 @@ def test_past_65536_rows_and_with_skewed_chunks_queries_equal_brute_force() -> N
     flips += [bit for chunk in range(8, 12) for bit in range(16 * chunk, 16 * chunk + 2)]
     hidden = f"{int(target, 16) ^ sum(1 << (255 - bit) for bit in flips):064x}"
     assert index.query(hidden, 31) == brute_force(alive, hidden, 31) == [(70_000, 29)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    bits=st.sampled_from([64, 256]),
+    radii=st.lists(st.integers(0, 80), min_size=1, max_size=10),
+    in_side_list=st.integers(0, 40),
+    removed=st.sets(st.integers(0, 11), max_size=4),
+    probe_any_size=st.booleans(),
+)
+def test_search_answers_each_query_at_its_own_radius_like_brute_force(
+    seed: int,
+    bits: int,
+    radii: list[int],
+    in_side_list: int,
+    removed: set[int],
+    probe_any_size: bool,
+) -> None:
+    rng = random.Random(seed)
+    digits = bits // 4
+    queries = [f"{rng.getrandbits(bits):0{digits}x}" for _ in radii]
+    entries = [(i, f"{rng.getrandbits(bits):0{digits}x}") for i in range(500)]
+    for i in range(24):  # two near hashes an entry, near any query
+        near = flip(rng.choice(queries), rng.randint(0, min(90, bits)), rng)
+        entries.append((1000 + i % 12, near))
+    rng.shuffle(entries)
+    index = HammingIndex(bits, small_scan=0) if probe_any_size else HammingIndex(bits)
+    split = len(entries) - min(in_side_list, len(entries))
+    index.build(entries[:split])
+    index.add_many(entries[split:])
+    index.remove_many(1000 + entry_id for entry_id in removed)
+    kept = [(entry_id, value) for entry_id, value in entries if entry_id - 1000 not in removed]
+    found = index.search(queries, radii)
+    for number, (query, radius) in enumerate(zip(queries, radii, strict=True)):
+        assert found.of_query(number) == brute_force(kept, query, radius)

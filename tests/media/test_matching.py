@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from PIL import Image
 
 from core.hashes import Hash
-from media.hashing import hash_media
+from media.hashing import FrameHashes, MediaHashes, Outcome, hash_media
+from media.index import HammingIndex
 from media.matching import MatchPolicy, Radii, TakedownIndex, Tier, match_media
 from tests.media import samples
 
@@ -91,3 +94,92 @@ def test_the_review_radius_looks_at_the_picture_and_its_mirror_not_the_turned_co
     upload = hash_media(samples.encode(samples.photo(6), "PNG"))
     found = {(m.entry_id, m.tier, m.distance) for m in match_media(upload, index, MatchPolicy())}
     assert found == {(1, Tier.REVIEW, 40), (2, Tier.REVIEW, 45), (4, Tier.TAKEDOWN, 20)}
+
+
+def random_frame(rng: random.Random) -> FrameHashes:
+    def pdq() -> Hash:
+        return Hash("pdq", f"{rng.getrandbits(256):064x}")
+
+    return FrameHashes(
+        pdq=pdq(),
+        quality=100,
+        phash=Hash("phash", f"{rng.getrandbits(64):016x}"),
+        pdq_variants=tuple(pdq() for _ in range(7)),
+    )
+
+
+def near(value: Hash, bits: int, rng: random.Random) -> Hash:
+    number = int(value.hex, 16)
+    for bit in rng.sample(range(len(value.hex) * 4), bits):
+        number ^= 1 << bit
+    return Hash(value.algorithm, f"{number:0{len(value.hex)}x}")
+
+
+def brute_force_matches(
+    media: MediaHashes, entries: list[tuple[int, Hash]], policy: MatchPolicy
+) -> dict[int, tuple[str, int, Tier]]:
+    """What every lookup of every frame finds, entry by entry, the best kept."""
+    frames = [*media.frames, *media.extra]
+    best: dict[int, tuple[str, int, Tier]] = {}
+    for entry_id, value in entries:
+        for frame in frames:
+            if value.algorithm == "phash":
+                asked = [(frame.phash, policy.phash)]
+            else:
+                wide = frame.pdq_and_mirror()
+                turned = [v for v in frame.pdq_variants if v not in wide]
+                asked = [(v, policy.pdq) for v in wide]
+                asked += [(v, Radii(policy.pdq.confident, policy.pdq.confident)) for v in turned]
+            for query, radii in asked:
+                distance = query.distance(value)
+                tier = radii.tier(distance)
+                if tier is None:
+                    continue
+                rank = (tier is not Tier.TAKEDOWN, distance / value.bits)
+                current = best.get(entry_id)
+                if current is None or rank < (
+                    current[2] is not Tier.TAKEDOWN,
+                    current[1] / (256 if current[0] == "pdq" else 64),
+                ):
+                    best[entry_id] = (value.algorithm, distance, tier)
+    return best
+
+
+@pytest.mark.parametrize("probe", [False, True])
+@pytest.mark.parametrize("frame_count", [1, 3])
+@pytest.mark.parametrize("seed", range(3))
+def test_every_lookup_of_an_upload_at_once_equals_a_brute_force_over_every_frame(
+    seed: int, frame_count: int, probe: bool
+) -> None:
+    """Several lookups go through one pass over the rows; a single one (a still image's
+    pHash) is probed when `probe` gives the tables any size."""
+    rng = random.Random(seed)
+    media = MediaHashes(
+        Outcome.HASHED,
+        tuple(random_frame(rng) for _ in range(frame_count)),
+        kind="video",
+        extra=(random_frame(rng),) if frame_count > 1 else (),
+    )
+    frames = [*media.frames, *media.extra]
+    entries = [(i, Hash("pdq", f"{rng.getrandbits(256):064x}")) for i in range(1500)]
+    entries += [(2000 + i, Hash("phash", f"{rng.getrandbits(64):016x}")) for i in range(500)]
+    for i in range(60):  # near a picture, its mirror or a turn of any frame, at any distance
+        frame = rng.choice(frames)
+        if i % 4 == 0:
+            entries.append((3000 + i % 40, near(frame.phash, rng.randint(0, 14), rng)))
+        else:
+            entries.append(
+                (3000 + i % 40, near(rng.choice(frame.pdq_all()), rng.randint(0, 70), rng))
+            )
+    index = TakedownIndex()
+    if probe:  # the bucket tables at any size (a few lookups at a time are probed)
+        index.indexes = {
+            "pdq": HammingIndex(256, small_scan=0),
+            "phash": HammingIndex(64, small_scan=0),
+        }
+    index.build(entries)
+    policy = MatchPolicy()
+    found = {
+        m.entry_id: (m.algorithm, m.distance, m.tier) for m in match_media(media, index, policy)
+    }
+    assert found == brute_force_matches(media, entries, policy)
