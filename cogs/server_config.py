@@ -538,7 +538,7 @@ class Config(commands.Cog):
         """The policy for files the bot can't check; ignoring one kind is worth a warning."""
         lines = [f"ℹ️ {line}" for line in unreadable_policy_lines(tr, settings).splitlines()]
         ignored = [
-            tr(UNREADABLE_KINDS[name])
+            tr.option(name)  # the options of /config takedowns that set them
             for name in ("crafted", "unfinished", "unsupported")
             if getattr(settings, f"{name}_action") == "ignore"
         ]

@@ -42,6 +42,7 @@ COMMAND_CONTEXTS: dict[app_commands.TranslationContextLocation, str] = {
     app_commands.TranslationContextLocation.other: "command",
 }
 CHOICE = app_commands.TranslationContextLocation.choice_name
+OPTION = app_commands.TranslationContextLocation.parameter_name
 # The Discord locales a command carries translations for, by bot language.
 DISCORD_LOCALES: dict[str, tuple[discord.Locale, ...]] = {"ko": (discord.Locale.korean,)}
 
@@ -116,6 +117,10 @@ class Texts:
     def choice(self, name: str) -> str:
         """A choice's name as the commands show it (report categories on forms and posts)."""
         return self.catalog.pgettext(COMMAND_CONTEXTS[CHOICE], name)
+
+    def option(self, name: str) -> str:
+        """A command option's name as the commands show it, for a reply that names one."""
+        return self.catalog.pgettext(COMMAND_CONTEXTS[OPTION], name)
 
     def number(self, value: int | float) -> str:
         return format_decimal(value, locale=self.language)

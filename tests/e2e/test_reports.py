@@ -405,7 +405,7 @@ async def test_a_missing_queue_message_is_posted_by_cases_and_on_the_next_report
     mod_queue = guild.channel("mod-queue")
     await (await guild.owner.run_command("config channels", mod_channel=mod_queue)).message()
     cases = await moderator.run_command("cases")
-    assert "posted them again" in (await cases.followup()).content
+    assert "I posted it again" in (await cases.followup()).content
     (posted_by_cases,) = await eventually(lambda: queue(sandbox, guild), "the re-posted report")
     text = embed_text(posted_by_cases)
     assert "Not named here: members who aren't moderators" in text and str(first.id) not in text
