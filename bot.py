@@ -35,6 +35,7 @@ from moderation.actions import ModerationActions
 from moderation.alerts import MatchAlerts
 from moderation.forms import OpenForms
 from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_texts, use_pseudo_locale
+from moderation.profile_pictures import ProfilePictures
 from moderation.replies import send_ephemeral
 from moderation.report_queue import ReportQueue
 from moderation.scanning import MessageScanner
@@ -49,6 +50,7 @@ log = logging.getLogger("lightstick")
 EXTENSIONS: tuple[str, ...] = (
     "cogs.moderation",
     "cogs.scanner",
+    "cogs.profile_pictures",
     "cogs.rules",
     "cogs.server_config",
     "cogs.takedowns",
@@ -67,6 +69,7 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     attach_files=True,  # the blurred preview on alerts
     manage_messages=True,  # remove matched and auto-hidden messages
     moderate_members=True,  # "Timeout author"
+    kick_members=True,  # "Kick" on an alert about a member's profile picture
     ban_members=True,  # "Ban author"
     mention_everyone=True,  # ping a mod role that is not mentionable, on urgent reports only
 )
@@ -260,6 +263,7 @@ class Lightstick(commands.AutoShardedBot):
         self.report_queue = ReportQueue(self)
         self.forms = OpenForms(self)
         self.scanner = MessageScanner(self)
+        self.profile_pictures = ProfilePictures(self)
         self.loop_lag = LoopLagMonitor()
         self.retention = RetentionJob(database, self.guild_settings)
         self._started = False  # the first READY has been seen
@@ -281,6 +285,7 @@ class Lightstick(commands.AutoShardedBot):
         self.alerts.start()
         self.unreadable.start()
         self.scanner.start()
+        self.profile_pictures.start()
         self.retention.start()
         await self.tree.set_translator(CommandTranslator())
         await self.load_extensions(EXTENSIONS)
@@ -329,6 +334,7 @@ class Lightstick(commands.AutoShardedBot):
     async def close(self) -> None:
         # While the connection is still open: scanning stops, queued alerts are posted.
         await self.scanner.close()
+        await self.profile_pictures.close()
         await self.alerts.close()
         await self.unreadable.close()
         await self.report_queue.close()

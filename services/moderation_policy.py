@@ -1,5 +1,5 @@
 """Moderation policy that needs no Discord: who counts as a moderator, whom a moderator may time
-out or ban (rank), when a repeat offender is timed out, which rule a removal notice cites (its
+out, kick or ban (rank), when a repeat offender is timed out, which rule a removal notice cites (its
 words are the catalogs', in `moderation/actions.py`).
 
 These were decided inside Discord code; here they are plain functions of plain values, so each
@@ -35,6 +35,7 @@ class MemberStanding:
     role_ids: Collection[int]
     ban_members: bool = False
     moderate_members: bool = False
+    kick_members: bool = False
     top_role: int = 0
     owner: bool = False
 
@@ -43,6 +44,7 @@ class AuthorAction(StrEnum):
     """What a moderator does to a member from a button, and the permission it needs."""
 
     TIMEOUT = "time out"
+    KICK = "kick"
     BAN = "ban"
 
 
@@ -60,10 +62,18 @@ def counts_as_admin(standing: MemberStanding) -> bool:
 def _holds(standing: MemberStanding, action: AuthorAction) -> bool:
     if standing.owner or standing.administrator:
         return True
-    return standing.ban_members if action is AuthorAction.BAN else standing.moderate_members
+    return {
+        AuthorAction.TIMEOUT: standing.moderate_members,
+        AuthorAction.KICK: standing.kick_members,
+        AuthorAction.BAN: standing.ban_members,
+    }[action]
 
 
-PERMISSION_NAMES = {AuthorAction.TIMEOUT: "Moderate Members", AuthorAction.BAN: "Ban Members"}
+PERMISSION_NAMES = {
+    AuthorAction.TIMEOUT: "Moderate Members",
+    AuthorAction.KICK: "Kick Members",
+    AuthorAction.BAN: "Ban Members",
+}
 
 
 def rank_refusal(
