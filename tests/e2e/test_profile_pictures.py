@@ -193,3 +193,28 @@ async def test_kick_and_not_a_match_on_a_profile_picture_alert(
     queue = guild.channel("mod-queue").id
     about = [m for m in sandbox.world.messages.values() if m.channel_id == queue and m.embeds]
     assert len(about) == 3
+
+
+async def test_an_avatar_the_bot_cannot_check_alerts_unless_the_server_ignores_it(
+    sandbox: Sandbox, guild: GuildHandle, watching_bot: BotProcess
+) -> None:
+    broken = encode(photo(2), "JPEG")[:700]  # truncated: unsupported or corrupt
+    fan = guild.member("fan")
+    fan.set_avatar(broken)
+    alert = await profile_alert(sandbox, guild, fan)
+    embed = alert.embeds[0]
+    assert embed["title"] == "A member's profile picture could not be checked: please review"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Picture"] == "Avatar" and fields["Not checked against the takedown lists"]
+    assert alert.attachments == []  # never a preview of what could not be decoded safely
+
+    owner = guild.owner
+    saved = await owner.run_command("config takedowns", unsupported="ignore", previews=False)
+    assert (await saved.message()).content.startswith("Saved.")
+    ignored = guild.add_member("ignored", avatar=broken)
+    marker = guild.add_member("marker", avatar=reupload())  # after the ignored one, in order
+    alert = await profile_alert(sandbox, guild, marker)
+    assert alert.attachments == []  # previews are off
+    queue = guild.channel("mod-queue").id
+    posted = [m for m in sandbox.world.messages.values() if m.channel_id == queue and m.embeds]
+    assert len(posted) == 2 and str(ignored.id) not in str([m.embeds for m in posted])
