@@ -218,3 +218,21 @@ async def test_an_avatar_the_bot_cannot_check_alerts_unless_the_server_ignores_i
     queue = guild.channel("mod-queue").id
     posted = [m for m in sandbox.world.messages.values() if m.channel_id == queue and m.embeds]
     assert len(posted) == 2 and str(ignored.id) not in str([m.embeds for m in posted])
+
+
+async def test_a_raid_of_joins_is_checked_to_the_last_member(
+    sandbox: Sandbox, guild: GuildHandle, watching_bot: BotProcess
+) -> None:
+    others = [n for n in range(1, 11) if n != KNOWN]
+    raiders = [
+        guild.add_member(
+            f"raider{n}", avatar=encode(photo(others[n % 9]).resize((96 + n, 96)), "PNG")
+        )
+        for n in range(30)
+    ]
+    last = guild.add_member("last", avatar=reupload())  # queued behind every other join
+    await profile_alert(sandbox, guild, last)
+    fetched = {r.path.split("/")[3] for r in sandbox.cdn_requests if r.route.startswith("/avatars")}
+    assert fetched == {str(m.id) for m in [*raiders, last]}
+    queue = guild.channel("mod-queue").id
+    assert len([m for m in sandbox.world.messages.values() if m.channel_id == queue]) == 1
