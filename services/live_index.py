@@ -156,7 +156,8 @@ class LiveTakedownIndex:
             header = SnapshotHeader(database_id, last_change)
             self._snapshotting = asyncio.create_task(self._write_snapshot(header, columns))
         elif not restored and self.snapshot is not None:
-            self.snapshot.unlink(missing_ok=True)  # too small to be worth one, or stale
+            with contextlib.suppress(OSError):  # a stale one would only be ignored again
+                self.snapshot.unlink(missing_ok=True)  # too small to be worth one, or stale
 
     async def _restore(
         self, database_id: str, latest: int, oldest: int | None
