@@ -100,12 +100,17 @@ class LiveTakedownIndex:
     # From this many hashes a load from the database writes a snapshot for the next start
     # (a million take several seconds to read and convert; a snapshot, well under one).
     SNAPSHOT_FROM = 100_000
+    # A change id read past before its transaction committed is asked for again this long; one
+    # that never appears was rolled back. At most this many are remembered.
+    GAP_PATIENCE_SECONDS = 120.0
+    MAX_GAPS = 1_000
 
     def __init__(self, database: Database, snapshot: Path | None = None) -> None:
         self.database = database
         self.snapshot = snapshot  # where the snapshot of the index's rows is kept, if anywhere
         self._snapshotting: asyncio.Task[None] | None = None
         self.loaded_from = ""  # "database" or "snapshot", once loaded
+        self._gaps: dict[int, float] = {}  # change ids not seen yet -> when first missed
         self.index = ListIndex()
         self.last_change = 0
         self._scopes: dict[int, ListScope] = {}
@@ -143,6 +148,7 @@ class LiveTakedownIndex:
             self.index = loaded
             self._scopes.clear()
         self.last_change, self.loaded_from = last_change, source
+        await self._note_recent_gaps(oldest)
         applied = await self._sync() if restored else 0
         log.info(
             "Takedown index loaded from its %s: %d entries, %d hashes, %d later changes in %.2f s",
@@ -158,6 +164,15 @@ class LiveTakedownIndex:
         elif not restored and self.snapshot is not None:
             with contextlib.suppress(OSError):  # a stale one would only be ignored again
                 self.snapshot.unlink(missing_ok=True)  # too small to be worth one, or stale
+
+    async def _note_recent_gaps(self, oldest: int | None) -> None:
+        """At load, the ids missing just below the starting point (and above the log's pruned
+        start): a transaction that took one may commit after the rows were read."""
+        self._gaps.clear()
+        low = max(oldest or 1, self.last_change - self.MAX_GAPS + 1)
+        async with self.database.connect() as conn:
+            present = await takedown_changes.ids_between(conn, low, self.last_change)
+        self._note_gaps(sorted(present), low - 1)
 
     async def _restore(
         self, database_id: str, latest: int, oldest: int | None
@@ -224,21 +239,47 @@ class LiveTakedownIndex:
             return await self._sync()
 
     async def _sync(self) -> int:
-        """Apply every change since the last one applied (the caller holds the lock)."""
+        """Apply every change since the last one applied, and any read past before it was
+        committed (the caller holds the lock)."""
         applied = 0
         while True:
             async with self.database.connect() as conn:
-                changes = await takedown_changes.changes_since(conn, self.last_change)
+                changes = await takedown_changes.changes_since(
+                    conn, self.last_change, also=self._gaps.keys()
+                )
                 added = changes.added
                 rows = await takedowns.indexed_hashes_of(conn, added) if added else IndexRows()
+            self._expire_gaps()
             if not changes.count:
                 return applied
             async with self._in_use.writing():
                 for guild_id in changes.scopes:
                     self._forget_scope(guild_id)
                 await self._in_thread(self._apply, changes.entries, rows)
-            self.last_change = changes.last_id
+            self._note_gaps(changes.ids, self.last_change)
+            self.last_change = max(self.last_change, changes.last_id)
             applied += changes.count
+
+    def _note_gaps(self, ids: Sequence[int], after: int) -> None:
+        """Remember the ids missing among those read past `after`: their transactions may
+        still commit (ids are handed out in order, but not committed in order)."""
+        now = time.monotonic()
+        for found in ids:
+            self._gaps.pop(found, None)
+        if ids and ids[-1] > after + 1:
+            seen = set(ids)
+            for missing in range(after + 1, ids[-1]):
+                if missing not in seen:
+                    self._gaps.setdefault(missing, now)
+
+    def _expire_gaps(self) -> None:
+        """Give up ids that never appeared (their transaction rolled back, or a sequence
+        skipped them), after `GAP_PATIENCE_SECONDS`, and keep at most `MAX_GAPS`."""
+        oldest = time.monotonic() - self.GAP_PATIENCE_SECONDS
+        for missing in [gap for gap, seen in self._gaps.items() if seen < oldest]:
+            del self._gaps[missing]
+        while len(self._gaps) > self.MAX_GAPS:
+            del self._gaps[min(self._gaps, key=self._gaps.__getitem__)]
 
     def _apply(self, removed: Sequence[int], added: IndexRows) -> None:
         self.index.remove_many(removed)
