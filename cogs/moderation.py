@@ -16,9 +16,12 @@ from discord.ext import commands
 from moderation.alert_buttons import AlertButton, ProfileAlertButton
 from moderation.report_buttons import ReportButton
 from moderation.unreadable import FileButton
+from moderation.unreadable_pictures import MemberButton
 
 if TYPE_CHECKING:
     from bot import Lightstick
+
+BUTTONS = (AlertButton, ProfileAlertButton, ReportButton, FileButton, MemberButton)
 
 
 class Moderation(commands.Cog):
@@ -28,10 +31,10 @@ class Moderation(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(AlertButton, ProfileAlertButton, ReportButton, FileButton)
+        self.bot.add_dynamic_items(*BUTTONS)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(AlertButton, ProfileAlertButton, ReportButton, FileButton)
+        self.bot.remove_dynamic_items(*BUTTONS)
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:

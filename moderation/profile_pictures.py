@@ -33,26 +33,14 @@ from typing import TYPE_CHECKING
 import discord
 
 from core.vocabulary import ProfilePicture
-from db.guild_settings import GuildSettings
-from media.outcomes import Outcome
-from media.pipeline import HashedMedia, MediaRef
-from moderation.i18n import N_, guild_texts
-from moderation.mod_channel import mod_channel
-from moderation.names import PICTURE_NAMES
+from media.pipeline import MediaRef
 from moderation.scanning import match_policy
-from moderation.unreadable import action_for
+from moderation.unreadable_pictures import PictureNotice, UnreadablePictures
 
 if TYPE_CHECKING:
     from bot import Lightstick
 
 log = logging.getLogger(__name__)
-
-UNREADABLE_TITLE = N_("A member's profile picture could not be checked: please review")
-PICTURE_UNREADABLE = N_(
-    "A picture the bot can't check is never treated as clean. What happens to each kind is set "
-    "in `/config takedowns` (crafted, unfinished, unsupported). No preview: the bot shows only "
-    "pictures it could decode safely."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +125,10 @@ class ProfilePictures:
         self._checked: OrderedDict[tuple[int, int, str, str], None] = OrderedDict()
         self._fetches: deque[float] = deque()
         self._tasks: list[asyncio.Task[None]] = []
+        self.unreadable = UnreadablePictures(bot)
 
     def start(self) -> None:
+        self.unreadable.start()
         consumers = max(1, self.bot.pipeline.pool.settings.workers)
         self._tasks = [
             asyncio.create_task(self._consume(), name=f"profile-pictures-{n}")
@@ -149,6 +139,7 @@ class ProfilePictures:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.unreadable.close()
 
     async def enqueue(self, member: discord.Member, *, joined: bool = False) -> None:
         """Queue a member whose pictures may be new (a full queue makes the caller wait)."""
@@ -210,7 +201,15 @@ class ProfilePictures:
                     member.guild.id,
                 )
             if not media.hashes.hashed:
-                await self._unreadable(member, worn, media, settings)
+                log.info(
+                    "The %s of %s in guild %s %s: %s",
+                    worn.picture,
+                    member.id,
+                    member.guild.id,
+                    media.hashes.outcome,
+                    media.hashes.reason,
+                )
+                self.unreadable.handle(PictureNotice(member, worn.picture, media, settings))
                 continue
             matches = await self.bot.takedown_index.match(
                 media.hashes, match_policy(settings), scope
@@ -236,36 +235,3 @@ class ProfilePictures:
         except discord.HTTPException as exc:
             log.info("Could not fetch the profile of %s: %s", member.id, exc)
             return None
-
-    async def _unreadable(
-        self, member: discord.Member, worn: Worn, media: HashedMedia, settings: GuildSettings
-    ) -> None:
-        """A picture the bot could not check: alert unless the server ignores its kind."""
-        outcome = media.hashes.outcome
-        log.info(
-            "The %s of %s in guild %s %s: %s",
-            worn.picture,
-            member.id,
-            member.guild.id,
-            outcome,
-            media.hashes.reason,
-        )
-        if outcome is Outcome.HASHED or action_for(settings, outcome) == "ignore":
-            return
-        channel = mod_channel(member.guild, settings, "A profile picture the bot could not check")
-        if channel is None:
-            return
-        tr = guild_texts(settings.language, member.guild)
-        embed = discord.Embed(title=tr(UNREADABLE_TITLE), colour=discord.Colour.orange())
-        embed.add_field(name=tr("Member"), value=f"{member.mention} ({member.id})")
-        embed.add_field(name=tr("Picture"), value=tr(PICTURE_NAMES[worn.picture]))
-        embed.add_field(
-            name=tr("Not checked against the takedown lists"),
-            value=media.hashes.explanation[:1024],
-            inline=False,
-        )
-        embed.add_field(name=tr("Why this alert"), value=tr(PICTURE_UNREADABLE), inline=False)
-        try:
-            await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException as exc:
-            log.warning("Could not post a profile picture alert in %s: %s", member.guild.id, exc)

@@ -207,6 +207,9 @@ async def test_an_avatar_the_bot_cannot_check_alerts_unless_the_server_ignores_i
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Picture"] == "Avatar" and fields["Not checked against the takedown lists"]
     assert alert.attachments == []  # never a preview of what could not be decoded safely
+    assert labels(alert) == ["Timeout", "Kick", "Ban"]
+    timed_out = await guild.member("moderator").click(alert, button(alert, "Timeout"))
+    assert (await timed_out.message()).content == f"{fan.mention} is timed out for 60 minutes."
 
     owner = guild.owner
     saved = await owner.run_command("config takedowns", unsupported="ignore", previews=False)
