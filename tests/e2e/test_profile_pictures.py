@@ -15,6 +15,7 @@ from sandbox.botprocess import BotProcess
 from sandbox.scenario import GuildHandle, MemberHandle
 from sandbox.server import Sandbox
 from tests.e2e.conftest import StartBot
+from tests.e2e.test_languages import answers, posts, untranslated
 from tests.e2e.test_scanning import KNOWN, UNRELATED, arrange, reupload
 from tests.media.samples import encode, photo
 
@@ -239,3 +240,30 @@ async def test_a_raid_of_joins_is_checked_to_the_last_member(
     assert fetched == {str(m.id) for m in [*raiders, last]}
     queue = guild.channel("mod-queue").id
     assert len([m for m in sandbox.world.messages.values() if m.channel_id == queue]) == 1
+
+
+async def test_a_pseudo_locale_run_finds_no_text_built_outside_the_catalogs(
+    tmp_path: Path, sandbox: Sandbox, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange(tmp_path, guild)
+    await start_bot(env={"HASH_WORKERS": "1", "PSEUDO_LOCALE": "1"})
+    moderator = guild.member("moderator")
+    first = guild.add_member("first", avatar=reupload())
+    alert = await profile_alert(sandbox, guild, first)
+    kick = next(name for name in labels(alert) if "Kick" in name)
+    await (await guild.member("fan").click(alert, button(alert, kick))).message()  # refused
+    await (await moderator.click(alert, button(alert, kick))).message()
+    second = guild.add_member("second")
+    second.set_server_banner(mirrored())
+    alert = await profile_alert(sandbox, guild, second)
+    not_a_match = next(name for name in labels(alert) if "Not a match" in name)
+    await (await moderator.click(alert, button(alert, not_a_match))).message()
+    await sandbox.wait_for_call(
+        "PATCH", "/channels/{channel_id}/messages/{message_id}",
+        where=lambda c: c.params["message_id"] == str(alert.id),
+    )  # fmt: skip
+
+    shown = answers(sandbox) + posts(sandbox)
+    assert len(shown) > 20 and any("⟦" in text for text in shown)
+    leftovers = {text: untranslated(text) for text in shown if untranslated(text)}
+    assert leftovers == {}
