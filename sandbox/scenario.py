@@ -249,6 +249,10 @@ class GuildHandle:
         user.locale = locale
         user.avatar = _uploaded(world, avatar)
         user.banner = _uploaded(world, banner)
+        return self.join(user, roles=roles)
+
+    def join(self, user: User, *, roles: Sequence[Role] = ()) -> MemberHandle:
+        """An existing account (a member of another server, say) joins this one."""
         member = Member(user, self.guild.id, roles=[r.id for r in roles])
         self.guild.members[user.id] = member
         data = {**payloads.member(member), "guild_id": str(self.guild.id)}

@@ -12,7 +12,7 @@ import pytest
 from PIL import ImageOps
 
 from sandbox.botprocess import BotProcess
-from sandbox.scenario import GuildHandle, MemberHandle
+from sandbox.scenario import GuildHandle, MemberHandle, create_guild
 from sandbox.server import Sandbox
 from tests.e2e.conftest import StartBot
 from tests.e2e.test_languages import answers, posts, untranslated
@@ -267,3 +267,20 @@ async def test_a_pseudo_locale_run_finds_no_text_built_outside_the_catalogs(
     assert len(shown) > 20 and any("⟦" in text for text in shown)
     leftovers = {text: untranslated(text) for text in shown if untranslated(text)}
     assert leftovers == {}
+
+
+async def test_an_account_avatar_change_is_flagged_in_every_server_that_lists_it(
+    tmp_path: Path, sandbox: Sandbox, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    other = create_guild(sandbox, "Second Fandom", channels=("general", "mod-queue"))
+    await arrange(tmp_path, guild)
+    await arrange(tmp_path, other)
+    await start_bot(env={"HASH_WORKERS": "1"})
+    fan = guild.member("fan")
+    there = other.join(fan.user)
+    fan.set_avatar(reupload())  # one change: a GUILD_MEMBER_UPDATE in each shared server
+    here_alert = await profile_alert(sandbox, guild, fan)
+    there_alert = await profile_alert(sandbox, other, there)
+    assert here_alert.channel_id != there_alert.channel_id
+    fetched = [r for r in sandbox.cdn_requests if r.route == "/avatars/{user_id}/{file}"]
+    assert len(fetched) <= 2  # hashed once; a second download only for the second preview
