@@ -40,11 +40,8 @@ def alert_view(alert: MatchAlert, tr: Texts) -> discord.ui.View:
     closed = alert.status != AlertStatus.OPEN
     if alert.picture is not None:  # nothing to take down: the bot can't change an avatar
         for action in ("notmatch", "timeout", "kick", "ban"):
-            view.add_item(
-                ProfileAlertButton(
-                    alert.id, action, disabled=closed and action == "notmatch", tr=tr
-                )
-            )
+            decided = closed and action == "notmatch"  # the member can still be acted on
+            view.add_item(ProfileAlertButton(alert.id, action, disabled=decided, tr=tr))
         return view
     if not alert.removed:
         view.add_item(AlertButton(alert.id, "takedown", disabled=closed, tr=tr))

@@ -8,8 +8,8 @@ pictures the member wears are queued here, downloaded from Discord's CDN through
 same frame budget) and matched against the server's scope with its radii, as a post is. A match
 is flagged to the moderators (`MatchAlerts.act_on_profile_match`: a case, a blurred preview,
 **Not a match**, **Timeout**, **Kick**, **Ban**); the bot can't remove a profile picture. A
-picture the bot could not check follows the server's unreadable-file policy: any action but
-"ignore" alerts, since there is nothing to remove.
+picture the bot could not check goes to `moderation.unreadable_pictures`, which follows the
+server's unreadable-file policy (any action but "ignore" alerts: there is nothing to remove).
 
 Members update often (roles, nicknames, timeouts): a picture already checked for a member in a
 server, by its image hash, is remembered (bounded) and not fetched again. The queue is bounded:
@@ -143,8 +143,8 @@ class ProfilePictures:
 
     async def enqueue(self, member: discord.Member, *, joined: bool = False) -> None:
         """Queue a member whose pictures may be new (a full queue makes the caller wait)."""
-        if member.bot and member.id == getattr(self.bot.user, "id", None):
-            return
+        if member.id == getattr(self.bot.user, "id", None):
+            return  # the bot's own pictures
         if not joined and all(self._seen(member, worn) for worn in worn_pictures(member)):
             return  # an update that changed no picture: roles, nickname, timeout
         if self.queue.full():
