@@ -51,10 +51,12 @@ FileSpec = tuple[str, bytes]
 
 
 def _uploaded(world: World, data: bytes | None) -> str | None:
-    """The CDN hash of an uploaded avatar or banner (animated when it is a GIF), or None."""
+    """The CDN hash of an uploaded avatar or banner (animated when it is a GIF or an animated
+    WebP), or None."""
     if data is None:
         return None
-    return world.add_profile_image(data, animated=data[:4] == b"GIF8")
+    webp_animation = data[:4] == b"RIFF" and data[8:12] == b"WEBP" and b"ANIM" in data[:64]
+    return world.add_profile_image(data, animated=data[:4] == b"GIF8" or webp_animation)
 
 
 class ScenarioError(AssertionError):

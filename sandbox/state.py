@@ -327,7 +327,8 @@ class World:
         """An uploaded avatar or banner; returns its image hash ("a_" first when animated, as
         Discord names an animated GIF or WebP)."""
         image_hash = ("a_" if animated else "") + secrets.token_hex(16)
-        kind = "image/gif" if data[:4] == b"GIF8" else "image/png"
+        kinds = {b"GIF8": "image/gif", b"RIFF": "image/webp", b"\xff\xd8\xff\xe0": "image/jpeg"}
+        kind = kinds.get(data[:4], "image/png")
         self.profile_images[image_hash] = (kind, data)
         return image_hash
 
