@@ -38,7 +38,6 @@ class Hold:
     entry_id: int
     status: str  # "counting", "held" or "ignored"
     held_at: datetime | None
-    held_matches: int
     notice_channel_id: int | None
     notice_message_id: int | None
     decided_by: int | None
@@ -88,9 +87,7 @@ async def count_removal(
     ) or 0
     if counted >= limit:
         await conn.execute(
-            update(entry_holds)
-            .where(key)
-            .values(status="held", held_at=now, held_matches=counted + 1, decided_by=None)
+            update(entry_holds).where(key).values(status="held", held_at=now, decided_by=None)
         )
         await conn.execute(delete(flood_matches).where(pair))
         return Verdict.HOLD_NOW

@@ -410,7 +410,6 @@ entry_holds = Table(
     Column("entry_id", ForeignKey("takedown_entries.id", ondelete="CASCADE"), nullable=False),
     Column("status", String(10), nullable=False, server_default="counting"),
     Column("held_at", UTCDateTime),
-    Column("held_matches", Integer, nullable=False, server_default="0"),
     _snowflake("notice_channel_id"),
     _snowflake("notice_message_id"),
     _snowflake("decided_by"),

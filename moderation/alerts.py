@@ -62,6 +62,7 @@ class FollowUp:
     preview: bytes | None  # blurred, made in memory
     problem: Phrase | None  # what the bot could not do, for the alert
     removed: bool
+    held: bool = False  # flagged because its entry is held: the hold's message pinged already
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +128,10 @@ class MatchAlerts:
         data = await self._media_bytes(media) if shown else None  # before the file is deleted
         remove = found.removes and settings.takedown_action == "remove"
         problem: Phrase | None = None
-        if (
-            remove
-            and await self.bot.flood_holds.verdict(message, found, settings) != Verdict.REMOVE
-        ):
+        held = False
+        if remove:
+            held = await self.bot.flood_holds.verdict(message, found, settings) != Verdict.REMOVE
+        if held:
             remove = False  # the entry is held here: flagged for review instead
             problem = held_note(found.match.entry_id, settings.flood_limit)
         recorded: list[MatchAlert] = []
@@ -152,7 +153,7 @@ class MatchAlerts:
         assert case is not None
         preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.queue_follow_up(
-            FollowUp(message, settings, recorded[0], case, preview, problem, removed)
+            FollowUp(message, settings, recorded[0], case, preview, problem, removed, held)
         )
         return removed
 
@@ -224,6 +225,7 @@ class MatchAlerts:
                     follow_up.case,
                     follow_up.preview,
                     follow_up.problem,
+                    ping=not follow_up.held,
                 )
                 if follow_up.removed:
                     await self.bot.actions.after_removal(message, settings)
@@ -266,7 +268,11 @@ class MatchAlerts:
         case: Case,
         preview: bytes | None,
         problem: Phrase | None,
+        *,
+        ping: bool = True,
     ) -> None:
+        """Post the alert; one needing review pings the mod role, unless `ping` is False (a
+        match of a held entry: the hold's one message asked for a decision already)."""
         channel = mod_channel(guild, settings, f"Match (case #{case.number})")
         if channel is None:
             return
@@ -274,7 +280,7 @@ class MatchAlerts:
         embed = await self.alert_embed(guild, alert, case, problem)
         content, mentions = None, discord.AllowedMentions.none()
         needs_action = not alert.removed
-        if needs_action and settings.mod_role_id:
+        if needs_action and ping and settings.mod_role_id:
             content = tr(
                 "{role} a takedown-list match needs review.", role=f"<@&{settings.mod_role_id}>"
             )

@@ -46,7 +46,7 @@ async def test_the_match_past_the_limit_holds_the_entry_once(database: Database)
     async with database.connect() as conn:
         hold = await flood_holds.get_hold(conn, GUILD, entry)
         held = await flood_holds.holds(conn, GUILD, "held")
-    assert hold is not None and hold.held and hold.held_matches == 4
+    assert hold is not None and hold.held
     assert hold.held_at == START + timedelta(minutes=3)
     assert [h.entry_id for h in held] == [entry]
     # Another server counts the same entry on its own.

@@ -66,7 +66,8 @@ async def flood(
 async def test_a_flooding_entry_is_held_after_the_limit_and_the_moderators_are_told_once(
     sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
 ) -> None:
-    await arrange(tmp_path, guild, flood_limit=3)
+    moderators = guild.role("Moderator")
+    await arrange(tmp_path, guild, flood_limit=3, mod_role_id=moderators.id)
     await start_bot(env={"HASH_WORKERS": "1"})
     fan, moderator = guild.member("fan"), guild.member("moderator")
 
@@ -80,6 +81,9 @@ async def test_a_flooding_entry_is_held_after_the_limit_and_the_moderators_are_t
         m for m in posts(sandbox, guild, "not removed") if "is held in this server" in str(m.embeds)
     ]
     assert len(held_alerts) == 3
+    # The mod role is pinged once, by the hold's message, not by each held match's alert.
+    assert notice.content.startswith(f"<@&{moderators.id}>")
+    assert not any(m.content for m in held_alerts)
     assert buttons(held_alerts[0])["Take down"]
 
     # More copies while held: flagged, and still only the one message about the hold.

@@ -42,6 +42,19 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _guild_and_entry(table: str) -> tuple[sa.Column, sa.Column]:
+    """The server and the entry a row is about (gone with the entry)."""
+    entry = sa.ForeignKey(
+        "takedown_entries.id",
+        name=op.f(f"fk_{table}_entry_id_takedown_entries"),
+        ondelete="CASCADE",
+    )
+    return (
+        sa.Column("guild_id", sa.BigInteger(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), entry, nullable=False),
+    )
+
+
 def upgrade() -> None:
     with op.batch_alter_table("guild_settings") as batch_op:
         batch_op.add_column(
@@ -49,20 +62,9 @@ def upgrade() -> None:
         )
     op.create_table(
         "entry_holds",
-        sa.Column("guild_id", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "entry_id",
-            sa.Integer(),
-            sa.ForeignKey(
-                "takedown_entries.id",
-                name=op.f("fk_entry_holds_entry_id_takedown_entries"),
-                ondelete="CASCADE",
-            ),
-            nullable=False,
-        ),
+        *_guild_and_entry("entry_holds"),
         sa.Column("status", sa.String(10), server_default="counting", nullable=False),
         sa.Column("held_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("held_matches", sa.Integer(), server_default="0", nullable=False),
         sa.Column("notice_channel_id", sa.BigInteger(), nullable=True),
         sa.Column("notice_message_id", sa.BigInteger(), nullable=True),
         sa.Column("decided_by", sa.BigInteger(), nullable=True),
@@ -75,17 +77,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_entry_holds_entry_id"), "entry_holds", ["entry_id"])
     op.create_table(
         "flood_matches",
-        sa.Column("guild_id", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "entry_id",
-            sa.Integer(),
-            sa.ForeignKey(
-                "takedown_entries.id",
-                name=op.f("fk_flood_matches_entry_id_takedown_entries"),
-                ondelete="CASCADE",
-            ),
-            nullable=False,
-        ),
+        *_guild_and_entry("flood_matches"),
         sa.Column("message_id", sa.BigInteger(), nullable=False),
         sa.Column("matched_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint(
