@@ -160,19 +160,26 @@ async def set_notice(
 
 
 async def decide(
-    conn: AsyncConnection, guild_id: int, entry_id: int, status: str, decided_by: int
+    conn: AsyncConnection,
+    guild_id: int,
+    entry_id: int,
+    status: str,
+    decided_by: int,
+    *,
+    was: str = "held",
 ) -> Hold | None:
     """End a hold: "counting" (keep removing; the count restarts now) or "ignored" (stop using
-    a shared list's entry here). None when the entry is not held (someone already decided).
+    a shared list's entry here); or, `was` "ignored", use an ignored entry again ("counting").
+    None when the entry is not `was` (someone already decided).
 
-    Ignoring changes the server's scope, so every process's index drops the entry for it.
+    Ignoring and using again change the server's scope, so every process's index follows.
     """
     result = await conn.execute(
         update(entry_holds)
         .where(
             entry_holds.c.guild_id == guild_id,
             entry_holds.c.entry_id == entry_id,
-            entry_holds.c.status == "held",
+            entry_holds.c.status == was,
         )
         .values(status=status, decided_by=decided_by, decided_at=datetime.now(UTC))
     )
@@ -183,7 +190,7 @@ async def decide(
             flood_matches.c.guild_id == guild_id, flood_matches.c.entry_id == entry_id
         )
     )
-    if status == "ignored":
+    if "ignored" in (status, was):
         await takedown_changes.record_scope_change(conn, guild_id)
     return await get_hold(conn, guild_id, entry_id)
 

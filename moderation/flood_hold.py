@@ -27,7 +27,7 @@ from db.guild_settings import GuildSettings
 from media.list_scope import ListMatch
 from moderation.actions import CaseDraft
 from moderation.alerts import EntryInfo, describe_entry, entry_info
-from moderation.hold_buttons import hold_view
+from moderation.hold_buttons import hold_view, ignored_view
 from moderation.i18n import Texts, guild_texts
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel
@@ -239,7 +239,8 @@ async def held_entry_info(
 ) -> tuple[discord.Embed | None, discord.ui.View | None]:
     """`/takedown info` of an entry: its standing in this server added to `embed` (this
     server's own entry), or an embed of its own for a shared list's entry held or ignored here;
-    with the hold's buttons while it is held. (None, None): nothing to show."""
+    with the hold's buttons while it is held, **Use this entry again** while it is ignored.
+    (None, None): nothing to show."""
     hold = await flood_holds.get_hold(conn, guild_id, entry_id)
     if hold is None or hold.status == "counting":
         return embed, None
@@ -262,4 +263,4 @@ async def held_entry_info(
         ),
         inline=False,
     )
-    return fit_embed(embed), None
+    return fit_embed(embed), ignored_view(hold, tr)

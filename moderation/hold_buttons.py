@@ -40,6 +40,13 @@ def hold_view(hold: Hold, tr: Texts) -> discord.ui.View:
     return view
 
 
+def ignored_view(hold: Hold, tr: Texts) -> discord.ui.View:
+    """On `/takedown info` of a shared entry this server stopped using: use it again."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(HoldButton(hold.entry_id, "resume", tr=tr))
+    return view
+
+
 async def on_hold_button(
     interaction: discord.Interaction[Lightstick], entry_id: int, action: str
 ) -> None:
@@ -53,22 +60,22 @@ async def on_hold_button(
         return
     moderator, hold = clicked
     tr = member_texts(interaction)
-    if not hold.held:
+    if hold.status != ("ignored" if action == "resume" else "held"):
         await interaction.response.send_message(tr(ALREADY_DECIDED), ephemeral=True)
         return
     async with buttons.apologising(interaction, f"Hold button {action} on entry {entry_id}"):
         await interaction.response.defer()  # the clicked message is updated, the answer follows
-        if action == "keep":
-            answer = await _keep_removing(interaction, hold, moderator)
-        else:
+        if action == "stop":
             answer = await _stop_using(interaction, hold, moderator)
+        else:
+            answer = await _release(interaction, hold, moderator)
         await interaction.followup.send(answer, ephemeral=True)
 
 
 class HoldButton(
     RecordButton,
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"lightstick:hold:(?P<id>[0-9]+):(?P<action>keep|stop)",
+    template=r"lightstick:hold:(?P<id>[0-9]+):(?P<action>keep|stop|resume)",
 ):
     """A button on a held entry's message; the custom id holds the entry (the server is the
     interaction's), and the hold is read from the database on each click."""
@@ -77,33 +84,47 @@ class HoldButton(
     LABELS: ClassVar[dict[str, buttons.Label]] = {
         "keep": (N_("Keep removing"), discord.ButtonStyle.danger),
         "stop": (N_("Stop using this entry"), discord.ButtonStyle.secondary),
+        "resume": (N_("Use this entry again"), discord.ButtonStyle.primary),
     }
     on_click = staticmethod(on_hold_button)
 
 
-async def _keep_removing(
+async def _release(
     interaction: discord.Interaction[Lightstick], hold: Hold, moderator: discord.Member
 ) -> str:
+    """**Keep removing** on a held entry, or **Use this entry again** on one this server stopped
+    using: it removes copies here again, its count starting over."""
     bot = interaction.client
     tr = member_texts(interaction)
+    was = hold.status
     decided: list[Hold] = []
 
     async def release(conn: AsyncConnection, draft: CaseDraft) -> CaseDraft | None:
         done = await flood_holds.decide(
-            conn, hold.guild_id, hold.entry_id, "counting", moderator.id
+            conn, hold.guild_id, hold.entry_id, "counting", moderator.id, was=was
         )
         decided.extend([done] if done else [])
         return draft if done else None
 
+    reason = (
+        f"Keep removing: released the flood hold on entry {hold.entry_id}; its count restarts"
+        if was == "held"
+        else f"Use this entry again: entry {hold.entry_id} of a shared list matches here again"
+    )
     draft = CaseDraft(
-        CaseKind.HOLD_RELEASED,
-        f"Keep removing: released the flood hold on entry {hold.entry_id}; its count restarts",
-        moderator_id=moderator.id,
-        entry_id=hold.entry_id,
+        CaseKind.HOLD_RELEASED, reason, moderator_id=moderator.id, entry_id=hold.entry_id
     )
     case = await bot.actions.record(hold.guild_id, draft, gate=release)
     if case is None:
         return tr(ALREADY_DECIDED)
+    if was == "ignored":
+        await bot.takedown_index.sync()
+        await _redraw(interaction, decided[0], notice=False)
+        return tr(
+            "Entry #{entry} of a shared list matches in this server again (case #{number}).",
+            entry=hold.entry_id,
+            number=case.number,
+        )
     await _redraw(interaction, decided[0])
     limit = (await bot.guild_settings.get(hold.guild_id)).flood_limit
     return tr(
@@ -168,16 +189,17 @@ async def _stop_using(
     )
 
 
-async def _redraw(interaction: discord.Interaction[Lightstick], hold: Hold) -> None:
-    """The decision on the hold's message; the clicked message too, when it is another one (an
-    answer of /takedown info), so its buttons can't be clicked again."""
+async def _redraw(
+    interaction: discord.Interaction[Lightstick], hold: Hold, *, notice: bool = True
+) -> None:
+    """The decision on the hold's message (`notice`); the clicked message too, when it is
+    another one (an answer of /takedown info), so its buttons can't be clicked again."""
     assert interaction.guild is not None
-    await interaction.client.flood_holds.redraw_notice(interaction.guild, hold)
+    if notice:
+        await interaction.client.flood_holds.redraw_notice(interaction.guild, hold)
     clicked = interaction.message
     if clicked is not None and clicked.id != hold.notice_message_id:
         try:
-            await interaction.edit_original_response(
-                view=hold_view(hold, member_texts(interaction))
-            )
+            await interaction.edit_original_response(view=None)
         except discord.HTTPException as exc:
             log.info("Could not update the buttons of entry %s: %s", hold.entry_id, exc)

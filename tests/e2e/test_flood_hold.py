@@ -123,7 +123,7 @@ async def test_a_flooding_entry_is_held_after_the_limit_and_the_moderators_are_t
         assert kind in cases, cases
 
 
-async def test_stop_using_a_shared_entry_ignores_it_here_only_even_after_a_restart(
+async def test_stop_using_a_shared_entry_ignores_it_here_only_until_used_again(
     sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
 ) -> None:
     bot: BotProcess = await start_bot(env={"HASH_WORKERS": "1"})
@@ -161,7 +161,17 @@ async def test_stop_using_a_shared_entry_ignores_it_here_only_even_after_a_resta
         guild.channel("general"), "", files=[("y.jpg", reupload())]
     )
     await wait_deleted(sandbox, still)
-    info = embed_text(await answer_of(await moderator.run_command("takedown info", entry=1)))
-    assert "Not used here" in info
     check = embed_text(await answer_of(await subscriber.owner.run_command("config check")))
     assert "Shared-list entries not used here" in check and "#1" in check
+
+    # Changed their mind: /takedown info offers to use it again.
+    info = await answer_of(await moderator.run_command("takedown info", entry=1))
+    assert "Not used here" in embed_text(info)
+    resumed = await moderator.click(info, buttons(info)["Use this entry again"])
+    assert "matches in this server again" in (await resumed.followup()).content
+    assert not buttons(info)
+    back = await fan.send(subscriber.channel("general"), "", files=[("z.jpg", reupload())])
+    await wait_deleted(sandbox, back)
+    cases = embed_text(await answer_of(await subscriber.owner.run_command("cases")))
+    for kind in ("Entry held after a flood", "Entry no longer used here", "Hold released"):
+        assert kind in cases, cases
