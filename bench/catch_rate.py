@@ -1,7 +1,7 @@
 """Re-share catch rate per edit family, drawn from parameter ranges, and the false matches.
 
 Run: .venv/bin/python bench/catch_rate.py [--pictures 300] [--unrelated 1000] [--seed S]
-     [--processes 2] [--families NAME,NAME] [--unrelated-edits 3]
+     [--processes 2] [--family NAME ...] [--unrelated-edits 3]
 Fast mode (a couple of minutes on one core): --pictures 40 --unrelated 100 --processes 1.
 (bench/fetch_corpus.py brings the real photographs first; see bench/README.md.)
 
@@ -23,6 +23,7 @@ view or the entry's variants: what the hashes alone catch.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from dataclasses import dataclass, field, replace
@@ -98,11 +99,15 @@ class Tally:
     pairs: int = 0
     seconds: float = 0.0
     worst_seconds: float = 0.0
+    # Each false match at the confident tier: (upload's picture, family, entry, hash, distance).
+    false_matches: list[tuple[int, int, int, str, int]] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         for name, value in vars(other).items():
             if name == "worst_seconds":
                 self.worst_seconds = max(self.worst_seconds, value)
+            elif name == "false_matches":
+                self.false_matches += value
             else:
                 setattr(self, name, getattr(self, name) + value)
 
@@ -121,6 +126,9 @@ def tally(
         elif match.tier is Tier.TAKEDOWN:
             result.false_confident += 1
             result.false_review += 1
+            result.false_matches.append(
+                (upload.picture, upload.family, match.entry_id, match.algorithm, match.distance)
+            )
         else:
             result.false_review += 1
     if listed:
@@ -140,16 +148,18 @@ def main() -> None:
     parser.add_argument("--unrelated", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--families", default="", help="comma-separated names (default all)")
+    parser.add_argument(
+        "--family", action="append", default=[], help="a family's name (repeat; default all)"
+    )
     parser.add_argument("--unrelated-edits", type=int, default=3)
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     families = [
         number
         for number, family in enumerate(FAMILIES)
-        if not args.families or family.name in args.families.split(",")
+        if not args.family or family.name in args.family
     ]
-    print(f"seed {seed} (repeat with --seed {seed})")
+    print(f"seed {seed} (repeat with --seed {seed}); load average {os.getloadavg()[0]:.1f}")
     print(describe(args.pictures, args.unrelated))
     print("\nfamilies (each picture draws its own parameters from these ranges):")
     for number in families:
@@ -165,6 +175,7 @@ def main() -> None:
         results = pool.map(hash_picture, jobs, chunksize=2)
     hashed_in = time.perf_counter() - started
     report(results, families, args.pictures, hashed_in)
+    print(f"load average at the end {os.getloadavg()[0]:.1f} (2 cores)")
 
 
 def report(results: list[Hashed], families: list[int], listed: int, hashed_in: float) -> None:
