@@ -1,5 +1,5 @@
 """The persistent buttons on match alerts (on messages and on profile pictures), unreadable-file
-and report queue messages, and the queue's upkeep.
+alerts, held entries and report queue messages, and the queue's upkeep.
 
 The buttons are `DynamicItem`s whose custom id holds the record id, so they work after a
 restart; registering them here makes every alert and queue message ever posted clickable. A
@@ -14,6 +14,7 @@ import discord
 from discord.ext import commands
 
 from moderation.alert_buttons import AlertButton, ProfileAlertButton
+from moderation.hold_buttons import HoldButton
 from moderation.report_buttons import ReportButton
 from moderation.unreadable import FileButton
 from moderation.unreadable_pictures import MemberButton
@@ -21,7 +22,7 @@ from moderation.unreadable_pictures import MemberButton
 if TYPE_CHECKING:
     from bot import Lightstick
 
-BUTTONS = (AlertButton, ProfileAlertButton, ReportButton, FileButton, MemberButton)
+BUTTONS = (AlertButton, ProfileAlertButton, ReportButton, FileButton, MemberButton, HoldButton)
 
 
 class Moderation(commands.Cog):
