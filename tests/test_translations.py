@@ -44,7 +44,10 @@ KEYWORDS = {
     "plural": (1, 2),
     "plural_text": (1, 2),
     "phrase": None,
+    "plural_phrase": (1, 2),
 }
+# Where marked strings live: the Discord side, and the lower layers' reasons (core/phrases.py).
+FOLDERS = ("cogs", "moderation", "core", "db", "media", "services")
 TRANSLATED = [language for language in locales.LANGUAGES if language != locales.SOURCE_LANGUAGE]
 DISCORD_NAME = re.compile(r"^[-_'\w]{1,32}$")
 
@@ -54,7 +57,7 @@ def strings_in_the_code() -> frozenset[tuple[str | None, str]]:
     """(context, msgid) of every marked string and command string, extracted as pybabel does."""
     method_map = [("bot.py", "lightstick_commands"), ("**.py", "python")]
     found = set()
-    for folder in ("cogs", "moderation", "."):
+    for folder in (*FOLDERS, "."):
         for _name, _line, message, _comments, context in extract_from_dir(
             ROOT / folder if folder != "." else ROOT,
             method_map=method_map if folder == "." else [("**.py", "python")],

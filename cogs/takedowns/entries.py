@@ -26,7 +26,7 @@ from media.hashing import MediaHashes
 from media.pipeline import MediaRef
 from moderation.access import moderators_only, require_moderator
 from moderation.actions import CaseDraft
-from moderation.i18n import N_, Phrase, Texts, member_texts, phrase, source_texts
+from moderation.i18n import N_, Phrase, PhrasedError, Texts, member_texts, phrase, source_texts
 from moderation.messages import media_refs, parse_message_link
 from moderation.pagination import Slice, send_pages
 from moderation.shown_text import fit_embed
@@ -50,10 +50,9 @@ DELETE_THE_MESSAGE = N_("Delete the message")
 
 
 def media_problem(media: MediaHashes) -> Phrase | None:
-    """Why hashed media can't become an entry, in a moderator's words; None if it can. (The
-    media layer's reason for a file it could not use is English.)"""
+    """Why hashed media can't become an entry, in a moderator's words; None if it can."""
     if not media.hashed:
-        return phrase("I couldn't use that file ({reason})", reason=media.reason or media.outcome)
+        return phrase("I couldn't use that file ({reason})", reason=media.explanation)
     if not frame_hashes(media.frames):
         return phrase(
             "that picture is almost a single flat colour, so its hash would match unrelated "
@@ -302,9 +301,12 @@ class EntryCommands:
         tr = member_texts(interaction)
         try:
             value = parse_hash(text)
-        except ValueError as exc:
+        except PhrasedError as exc:
             await interaction.response.send_message(
-                tr("That isn't a hash I can use: {reason}. Nothing was added.", reason=exc),
+                tr(
+                    "That isn't a hash I can use: {reason}. Nothing was added.",
+                    reason=tr.read(exc.phrase),
+                ),
                 ephemeral=True,
             )
             return

@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def problems_text(tr: Texts, parsed: ParsedList, limit: int) -> str:
-    """The first bad lines of a refused import (as the file checker words them, in English)."""
-    shown = [f"• {p}" for p in parsed.problems[:limit]]
+    """The first bad lines of a refused import, in the moderator's language."""
+    shown = [f"• {tr.read(p.said)}" for p in parsed.problems[:limit]]
     rest = len(parsed.problems) - len(shown)
     if rest:
         shown.append(
@@ -195,7 +195,7 @@ class FileCommands:
         )
         attachments = []
         if count > self.PROBLEMS_SHOWN:
-            listing = "\n".join(str(p) for p in parsed.problems) + "\n"
+            listing = "\n".join(tr.read(p.said) for p in parsed.problems) + "\n"
             attachments.append(
                 discord.File(io.BytesIO(listing.encode()), filename="import-problems.txt")
             )
