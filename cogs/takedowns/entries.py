@@ -72,11 +72,11 @@ def describe_media(tr: Texts, media: MediaHashes, entry: NewEntry) -> str:
         )
     if media.kind == "image":
         return tr.plural("1 picture, {count} hash", "1 picture, {count} hashes", hashes)
-    return tr.plural(
-        "{frames} frames, {count} hash",
-        "{frames} frames, {count} hashes",
-        hashes,
-        frames=tr.number(len(media.frames)),
+    # Translators: an animation or video added to the list, e.g. "12 frames, 24 hashes".
+    return tr(
+        "{frames}, {hashes}",
+        frames=tr.plural("{count} frame", "{count} frames", len(media.frames)),
+        hashes=tr.plural("{count} hash", "{count} hashes", hashes),
     )
 
 

@@ -25,6 +25,8 @@ def said(text: str) -> Phrase:
     """A test's word carried back as a result's reason (which is a phrase, as the protocol
     wants); `str(result.reason)` reads it."""
     return phrase("{said}", said=text)
+
+
 GATED = b"gated\n"
 
 
