@@ -125,7 +125,8 @@ def entry_embed(tr: Texts, entry: TakedownEntry) -> discord.Embed:
     shown = entry.hashes[:6]
     lines = "\n".join(f"`{h.algorithm}:{h.hex}`" for h in shown)
     if len(entry.hashes) > len(shown):
-        lines += "\n" + tr("…and {count} more", count=tr.number(len(entry.hashes) - len(shown)))
+        more = len(entry.hashes) - len(shown)
+        lines += "\n" + tr.plural("…and {count} more hash", "…and {count} more hashes", more)
     embed.add_field(name=tr("Hashes"), value=lines or tr("none"), inline=False)
     embed.set_footer(
         text=tr("Label shown to subscribing servers")
