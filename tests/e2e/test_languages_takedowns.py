@@ -1,11 +1,12 @@
-"""The pseudo-locale run of `/takedown` and of files the bot can't check: every reply and post
-of `/takedown add` (and its refusals, whose reasons come from core/ and media/), an import with
-bad lines (the reasons of core/hash_lists.py, in the answer and in the attached listing),
-`info`, `list` and `scan`, the unreadable-file alerts (media/'s reasons) and a refused click
-(services/moderation_policy.py's reason) carries no text built outside the catalogs.
+"""Languages end to end for `/takedown` and for files the bot can't check, whose reasons come
+from below `moderation/` (core/, media/, services/): a Korean moderator reads them in Korean, and
+a pseudo-locale run of every reply and post of `/takedown add` (and its refusals), an import
+with bad lines (in the answer and in the attached listing), `info`, `list` and `scan`, the
+unreadable-file alerts and a refused click carries no text built outside the catalogs.
 
-The only text left unwrapped is what people wrote themselves, shown as written: the names of
-the files they posted, which the test names (`DATA`)."""
+The only text the pseudo-locale run leaves unwrapped is what people wrote themselves, shown as
+written: the names of the files they posted, which the test names (`DATA`), and hashes.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from tests.e2e.test_languages import (
     posts,
     untranslated,
 )
-from tests.e2e.test_reports import buttons, click, eventually
+from tests.e2e.test_reports import buttons, click, embed_text, eventually
 from tests.e2e.test_scanning import DELETE_ROUTE
 from tests.e2e.test_takedowns import random_pdq
 from tests.media import evasion
@@ -81,6 +82,35 @@ def bad_import() -> bytes:
         "pdq," + "d" * 64 + ",\x01",
     ] * 3
     return (good + "\n" + "\n".join(bad) + "\n").encode()
+
+
+async def test_reasons_from_below_moderation_read_in_korean(
+    tmp_path: Path, sandbox: Sandbox, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange_a_listed_picture(tmp_path, guild, language="ko")
+    await start_bot(env={"HASH_WORKERS": "1"})
+    korean = guild.add_member("minji", roles=[guild.role("Moderator")], locale="ko")
+
+    refused = await answered(await korean.run_command("takedown add", hash="pdq:1234"))
+    assert refused.content == (
+        "쓸 수 있는 해시가 아니에요: pdq 해시는 16진수(0-9, a-f) 64자리여야 함 "
+        "(받은 값: '1234'). 아무것도 추가하지 않았어요."
+    )
+    await guild.owner.send(
+        guild.channel("general"), "", files=[(TRUNCATED, evasion.listed_jpeg()[:4000])]
+    )
+    (alert,) = await eventually(
+        lambda: in_mod_queue(sandbox, guild, "봇이 확인할 수 없는 파일"), "the alert", 60
+    )
+    assert alert.embeds[0]["title"] == "봇이 확인할 수 없는 파일: 검토 필요"
+    assert (
+        f"**{TRUNCATED}**: 지원하지 않거나 손상됨: JPEG 파일이 잘림 (끝 표시 없음)"
+        in embed_text(alert)
+    )
+    timeout = await answered(await click(korean, alert, "작성자 타임아웃"))
+    assert timeout.content == (
+        f"<@{guild.owner.id}>님을 타임아웃할 수 없어요: 서버 소유자는 누구도 타임아웃할 수 없어요."
+    )
 
 
 async def test_a_pseudo_locale_run_of_takedowns_and_unreadable_files_is_all_catalog_text(
