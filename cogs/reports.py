@@ -36,7 +36,7 @@ from media.fetch import FetchError
 from moderation.access import fetched_is_moderator, is_moderator
 from moderation.forms import form_id
 from moderation.i18n import N_, Phrase, Texts, guild_texts, member_texts, plural_text
-from moderation.messages import media_refs, parse_message_link
+from moderation.messages import media_name, media_refs, parse_message_link
 from services.moderation_policy import established_reporter
 
 if TYPE_CHECKING:
@@ -459,8 +459,8 @@ class Reports(commands.Cog):
         problems = tuple(
             tr(
                 "Couldn't hash {file}: {reason}",
-                file=ref.name or ref.kind,
-                reason=media.reason or media.outcome,
+                file=media_name(tr, ref),
+                reason=tr.read(media.explanation),
             )
             for ref, (media, _) in zip(refs, results, strict=True)
             if not media.hashed

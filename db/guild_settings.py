@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.phrases import PhrasedError, phrase
 from db import cases
 from db.schema import TAKEDOWN_ACTIONS, UNREADABLE_ACTIONS, guild_settings, skipped_channels
 from db.upsert import upsert
@@ -92,24 +93,36 @@ RANGES: dict[str, tuple[int, int]] = {
 
 
 def validate_changes(current: GuildSettings, changes: dict[str, Any]) -> None:
-    """Raise ValueError naming the first unknown or out-of-range setting."""
+    """Raise ValueError (a `PhrasedError`, read in the admin's language) naming the first
+    unknown or out-of-range setting."""
     for name, value in changes.items():
         if name not in SETTING_NAMES:
-            raise ValueError(f"unknown setting {name!r}")
+            raise PhrasedError(phrase("unknown setting {name}", name=f"`{name}`"))
         if name in RANGES and value is not None:
             low, high = RANGES[name]
             if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+                raise PhrasedError(
+                    phrase(
+                        "{name} must be between {low:,} and {high:,}, not {value:,}",
+                        name=f"`{name}`",
+                        low=low,
+                        high=high,
+                        value=value,
+                    )
+                )
     if changes.get("takedown_action", current.takedown_action) not in TAKEDOWN_ACTIONS:
-        raise ValueError("takedown_action must be 'remove' or 'flag'")
+        raise PhrasedError(phrase("{name} must be remove or flag", name="`takedown_action`"))
     for name in UNREADABLE_SETTINGS:
         if changes.get(name, getattr(current, name)) not in UNREADABLE_ACTIONS:
-            raise ValueError(f"{name} must be 'remove', 'alert' or 'ignore'")
+            raise PhrasedError(phrase("{name} must be remove, alert or ignore", name=f"`{name}`"))
     merged = {**{n: getattr(current, n) for n in SETTING_NAMES}, **changes}
     for algorithm in ("pdq", "phash"):
         if merged[f"{algorithm}_review_radius"] < merged[f"{algorithm}_confident_radius"]:
-            raise ValueError(
-                f"the {algorithm} review radius can't be smaller than its confident radius"
+            raise PhrasedError(
+                phrase(
+                    "the {algorithm} review radius can't be smaller than its confident radius",
+                    algorithm=algorithm,
+                )
             )
 
 

@@ -176,8 +176,9 @@ async def outranked(
     refusal = rank_refusal(standing(step.moderator), target, action, settings.mod_role_id)
     if refusal is None:
         return False
+    tr = member_texts(interaction)
     await interaction.response.send_message(
-        member_texts(interaction)(CANT_ACT[action], member=f"<@{step.author_id}>", why=refusal),
+        tr(CANT_ACT[action], member=f"<@{step.author_id}>", why=tr.read(refusal)),
         ephemeral=True,
         allowed_mentions=discord.AllowedMentions.none(),
     )

@@ -106,7 +106,8 @@ def _reporter_lines(tr: Texts, reporters: Sequence[Reporter]) -> str:
             break
         lines.append(line)
     if len(lines) < len(reporters):
-        lines.append(tr("…and {count} more", count=tr.number(len(reporters) - len(lines))))
+        more = len(reporters) - len(lines)
+        lines.append(tr.plural("…and {count} more reporter", "…and {count} more reporters", more))
     return "\n".join(lines) or tr("None")
 
 

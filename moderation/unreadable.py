@@ -38,7 +38,7 @@ from moderation.access import AccessDenied, require_moderator
 from moderation.actions import CaseDraft
 from moderation.buttons import OnAuthor
 from moderation.i18n import Phrase, Texts, guild_texts, member_texts, source_texts
-from moderation.messages import message_url
+from moderation.messages import media_name, message_url
 from moderation.mod_channel import mod_channel
 
 if TYPE_CHECKING:
@@ -189,8 +189,7 @@ class UnreadableFiles:
 
 
 def unreadable_embed(tr: Texts, notice: UnreadableNotice) -> discord.Embed:
-    """The alert, in the server's language (`tr`); each file's reason is the media layer's own
-    words, in English."""
+    """The alert, in the server's language (`tr`), each file's reason too."""
     message = notice.message
     assert message.guild is not None
     removed = notice.case is not None
@@ -206,7 +205,7 @@ def unreadable_embed(tr: Texts, notice: UnreadableNotice) -> discord.Embed:
         where = tr("{channel} · [jump]({link})", channel=where, link=link)
     embed.add_field(name=tr("Where"), value=where)
     files = "\n".join(
-        f"**{media.ref.name or media.ref.kind}**: {media.hashes.explanation}"
+        f"**{media_name(tr, media.ref)}**: {tr.read(media.hashes.explanation)}"
         for media in notice.unchecked
     )
     embed.add_field(

@@ -150,12 +150,12 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
     auto_hide = (
         tr.plural(
             "Auto-hide after {count} sexualized/deepfake report from accounts at least {account} "
-            "days old, members for at least {member} days",
+            "old, members for at least {member}",
             "Auto-hide after {count} sexualized/deepfake reports from accounts at least {account} "
-            "days old, members for at least {member} days",
+            "old, members for at least {member}",
             settings.auto_hide_threshold,
-            account=tr.number(settings.auto_hide_min_account_days),
-            member=tr.number(settings.auto_hide_min_member_days),
+            account=tr.plural("{count} day", "{count} days", settings.auto_hide_min_account_days),
+            member=tr.plural("{count} day", "{count} days", settings.auto_hide_min_member_days),
         )
         if settings.auto_hide_threshold
         else tr("Auto-hide after reports: off")
@@ -178,9 +178,8 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
                 ),
                 tr("DM reporters the outcome: {on}", on=on_off(settings.dm_reporters)),
                 tr(
-                    "Closed reports' text and notes, and alerts, kept: {days} days "
-                    "(cases are kept)",
-                    days=tr.number(settings.retention_days),
+                    "Closed reports' text and notes, and alerts, kept: {days} (cases are kept)",
+                    days=tr.plural("{count} day", "{count} days", settings.retention_days),
                 ),
             )
         ),

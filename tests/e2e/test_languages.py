@@ -271,7 +271,7 @@ async def test_a_server_set_to_korean_gets_korean_alerts_queue_messages_and_dms(
     assert form["title"] == "Dismiss report #1"  # the owner's client speaks English
     await (await guild.owner.submit_modal(asked, {"dismiss-reason": "ok"})).message()
     told = await eventually(lambda: direct_messages(sandbox, korean), "the reporter's DM")
-    assert told[0].startswith(f"**{guild.guild.name}**의 운영진이 신고 #1을(를) 검토했고")
+    assert told[0].startswith(f"**{guild.guild.name}** 운영진이 보내 주신 신고(#1)를 검토했고")
     assert not direct_messages(sandbox, english)
 
     shown = await (await guild.owner.run_command("config show")).message()
