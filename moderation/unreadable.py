@@ -234,6 +234,7 @@ def _removal_case(message: discord.Message, unchecked: list[HashedMedia]) -> Cas
         CaseKind.UNREADABLE,
         f"a file the bot could not check ({', '.join(kinds)}): {unchecked[0].hashes.explanation}",
         user_id=message.author.id,
+        user_name=message.author.name,
         channel_id=message.channel.id,
         message_id=message.id,
     )
