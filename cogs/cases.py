@@ -175,7 +175,7 @@ class Cases(commands.Cog):
             with_reporters=reporters,
             size_limit=interaction.filesize_limit,
             filters=filters,
-            reader=tr,
+            tr=tr,
         )
         if made.problem:
             await interaction.edit_original_response(content=made.problem)

@@ -211,32 +211,32 @@ async def export(
     with_reporters: bool,
     size_limit: int,
     filters: Mapping[str, object],
-    reader: Texts,
+    tr: Texts,
 ) -> Export:
-    """The evidence files for `selection`, worded in the server's language; `reader` words a
-    problem for whoever asked. Files over `size_limit` bytes together are refused."""
+    """The evidence files for `selection`, worded in the server's language; `tr` words a
+    problem for whoever asked (`tr`). Files over `size_limit` bytes together are refused."""
     try:
         async with bot.db.connect() as conn:
             rows = await evidence_db.evidence_rows(conn, guild.id, selection)
     except evidence_db.TooMany:
         return Export(
-            problem=reader(
+            problem=tr(
                 "That is more than {limit} cases. Narrow it with `cases`, `since` or `until`.",
-                limit=reader.number(evidence_db.MAX_ROWS),
+                limit=tr.number(evidence_db.MAX_ROWS),
             )
         )
     if not rows:
-        return Export(problem=reader("No cases match that. Nothing to export."))
+        return Export(problem=tr("No cases match that. Nothing to export."))
     settings = await bot.guild_settings.get(guild.id)
-    tr = guild_texts(settings.language, guild)
+    words = guild_texts(settings.language, guild)
     now = datetime.now(UTC)
     server = Server(guild.id, guild.name, moderator_id, now)
-    headings = {column: tr(heading) for column, heading in HEADINGS.items()}
+    headings = {column: words(heading) for column, heading in HEADINGS.items()}
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     texts = (
         (
             f"evidence-{guild.id}-{stamp}.csv",
-            write_csv(rows, server, headings, cell_words(tr), with_reporters=with_reporters),
+            write_csv(rows, server, headings, cell_words(words), with_reporters=with_reporters),
         ),
         (
             f"evidence-{guild.id}-{stamp}.json",
@@ -244,7 +244,7 @@ async def export(
         ),
         (
             f"evidence-{guild.id}-{stamp}.md",
-            summary(tr, rows, server, with_reporters=with_reporters),
+            summary(words, rows, server, with_reporters=with_reporters),
         ),
     )
     data = [(name, text.encode("utf-8")) for name, text in texts]
@@ -252,12 +252,12 @@ async def export(
     if total > size_limit:
         log.info("Evidence export of %d cases in guild %s: %d bytes", len(rows), guild.id, total)
         return Export(
-            problem=reader(
+            problem=tr(
                 "Those {count} cases make {size} MB of files, more than Discord lets me attach "
                 "here ({limit} MB). Narrow it with `cases`, `since` or `until`.",
-                count=reader.number(len(rows)),
-                size=reader.number(round(total / 2**20, 1)),
-                limit=reader.number(round(size_limit / 2**20, 1)),
+                count=tr.number(len(rows)),
+                size=tr.number(round(total / 2**20, 1)),
+                limit=tr.number(round(size_limit / 2**20, 1)),
             )
         )
     files = tuple(discord.File(io.BytesIO(body), filename=name) for name, body in data)

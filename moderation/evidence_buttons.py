@@ -95,7 +95,7 @@ class EvidenceButton(
                 with_reporters=False,
                 size_limit=interaction.filesize_limit,
                 filters={self.kind: self.record_id},
-                reader=tr,
+                tr=tr,
             )
         except Exception:
             log.exception("Evidence export of %s %s failed", self.kind, self.record_id)

@@ -1,7 +1,9 @@
-"""Evidence for agencies and the police, end to end: the **Evidence** button on an alert and
-`/cases-export` answer a moderator privately with CSV, JSON and a summary that name the removed
-message, its author and its PDQ hash and hold no image; the agency link button goes where the
-admin set it; unclear requests and bad links get a clear answer that changes nothing."""
+"""Evidence for agencies and the police, and why a picture was or wasn't removed, end to end:
+the **Evidence** button on an alert and `/cases-export` answer a moderator privately with CSV,
+JSON and a summary that name the removed message, its author and its PDQ hash and hold no
+image; the agency link button goes where the admin set it; `/takedown why` names the entry and
+distance behind a match or a miss; unclear requests and bad links get a clear answer that
+changes nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from core.hashes import Hash
 from db import guild_settings
 from db.engine import Database
 from media.hashing import hash_media
@@ -22,8 +25,17 @@ from sandbox.scenario import GuildHandle, InteractionHandle, MemberHandle
 from sandbox.server import Sandbox
 from sandbox.state import Message
 from tests.e2e.conftest import StartBot
-from tests.e2e.test_reports import queue_shows, report_message
-from tests.e2e.test_scanning import DELETE_ROUTE, arrange, reupload, wait_for_alerts
+from tests.e2e.test_reports import link, queue_shows, report_message
+from tests.e2e.test_scanning import (
+    DELETE_ROUTE,
+    KNOWN,
+    UNRELATED,
+    arrange,
+    reupload,
+    wait_for_alerts,
+    wait_scanned,
+)
+from tests.media.samples import encode, photo
 
 pytestmark = pytest.mark.e2e
 
@@ -176,3 +188,60 @@ async def test_unclear_exports_and_bad_agency_links_are_refused_and_headings_fol
     korean = await answer(await moderator.run_command("cases-export", cases="1-3"))
     heading = files(korean)["csv"].decode("utf-8-sig").splitlines()[0]
     assert "Message ID" not in heading and "PDQ" in heading
+
+
+def pdq_distance(upload: bytes, entry: Hash) -> int:
+    """How far the upload (or its mirror image, which matching also looks up) is from `entry`."""
+    frame = hash_media(upload).frames[0]
+    return min(value.distance(entry) for value in frame.pdq_and_mirror())
+
+
+def why_text(message: Message) -> str:
+    embed = message.embeds[0]
+    parts = [embed.get("title", ""), embed.get("description", "")]
+    parts += [f"{f['name']}\n{f['value']}" for f in embed.get("fields", [])]
+    return "\n".join(parts)
+
+
+async def test_takedown_why_names_the_entry_and_distance_of_a_match_and_of_a_miss(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, evidence_bot: BotProcess
+) -> None:
+    fan, moderator = guild.member("fan"), guild.member("moderator")
+    general = guild.channel("general")
+    known = hash_media(encode(photo(KNOWN), "PNG")).frames[0]
+    unrelated_upload = encode(photo(UNRELATED), "JPEG")
+    unrelated = await fan.send(general, "my edit", files=[("mine.jpg", unrelated_upload)])
+    await wait_scanned(tmp_path, unrelated)
+    miss = why_text(
+        await answer(await moderator.run_command("takedown why", message=link(guild, unrelated)))
+    )
+    far = pdq_distance(unrelated_upload, known.pdq)
+    assert "No match: the nearest entry is #1 “fake of idol A” (this server's list)" in miss
+    assert f"at PDQ {far}, beyond the review radius 62" in miss and "mine.jpg" in miss
+
+    elsewhere = guild.add_channel("fan-art")
+    assert (await say(guild.owner, "config channels", skip=elsewhere)).startswith("Saved.")
+    upload = reupload()
+    copy = await fan.send(elsewhere, "", files=[("copy.jpg", upload)])
+    forwarded = await fan.forward(copy, elsewhere)
+    near = pdq_distance(upload, known.pdq)
+    for asked in (copy, forwarded):
+        text = why_text(
+            await answer(await moderator.run_command("takedown why", message=link(guild, asked)))
+        )
+        # The verdict names the best match (pHash 0 here); the nearest list shows both.
+        assert "matched entry #1 “fake of idol A” (this server's list) at pHash 0" in text
+        assert f"PDQ {near} (within the confident radius)" in text
+        assert "(confident radius 8)" in text and "**Not scanned**: the channel is skipped" in text
+        assert "Channel skipped" in text and not copy.deleted
+
+    assert "isn't a message link" in await say(moderator, "takedown why", message="hello")
+    other = f"https://discord.com/channels/{guild.id + 1}/{general.id}/{copy.id}"
+    assert "in another server" in await say(moderator, "takedown why", message=other)
+    text_only = await fan.send(general, "no pictures")
+    assert "no images or videos" in await say(
+        moderator, "takedown why", message=link(guild, text_only)
+    )
+    await fan.delete(unrelated)
+    gone = await say(moderator, "takedown why", message=link(guild, unrelated))
+    assert "doesn't exist any more" in gone
