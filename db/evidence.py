@@ -40,6 +40,7 @@ class Selection:
     until: datetime | None = None
     report_id: int | None = None  # a report's cases, or the report itself while it is open
     alert_id: int | None = None  # an alert's case
+    case_id: int | None = None  # one case, by its id (a flag's, a removal's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,8 @@ def _case_query(guild_id: int, selection: Selection) -> Select:
         query = query.where(cases.c.created_at < selection.until)
     if selection.report_id is not None:
         query = query.where(cases.c.report_id == selection.report_id)
+    if selection.case_id is not None:
+        query = query.where(cases.c.id == selection.case_id)
     if selection.alert_id is not None:
         case_of_alert = select(match_alerts.c.case_id).where(
             match_alerts.c.id == selection.alert_id, match_alerts.c.guild_id == guild_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -104,7 +104,7 @@ def _categories(tr: Texts, counts: Mapping[str, int]) -> str:
     )
 
 
-def cell_words(tr: Texts):
+def cell_words(tr: Texts) -> Callable[[str, object], str]:
     """How each CSV value reads in the server's language."""
 
     def cell(column: str, value: object) -> str:

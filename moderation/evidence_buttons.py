@@ -17,7 +17,7 @@ import discord
 from db.evidence import Selection
 from db.guild_settings import GuildSettings
 from moderation import evidence
-from moderation.access import AccessDenied, require_moderator
+from moderation.access import moderator_clicking
 from moderation.i18n import N_, Texts, member_texts, source_texts
 from moderation.replies import apologise
 
@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 EVIDENCE = N_("Evidence")
 AGENCY_DEFAULT_LABEL = N_("Report to the agency")
-Record = Literal["alert", "report"]
+# What an Evidence button exports: an alert's case, a report's cases (or the report itself while
+# undecided), or one case by its id (any other kind of message with a case, an explicit flag's).
+Record = Literal["alert", "report", "case"]
 
 
 def add_evidence_buttons(
@@ -40,8 +42,10 @@ def add_evidence_buttons(
     *,
     agency: bool = True,
 ) -> discord.ui.View:
-    """Add **Evidence** (exports this record) and, when the server set one and `agency`, the
-    agency link button; labelled in the language of the message they are on (`tr`)."""
+    """Add **Evidence** (exports this record: `kind` is "alert", "report" or "case", with its
+    id) and, when the server set one and `agency`, the agency link button; labelled in the
+    language of the message they are on (`tr`). Alerts, the report queue and any other message
+    moderators act on (an explicit-image flag: `kind="case"`) use this one function."""
     view.add_item(EvidenceButton(kind, record_id, tr))
     if agency and settings.agency_link:
         label = settings.agency_label or tr(AGENCY_DEFAULT_LABEL)
@@ -51,7 +55,7 @@ def add_evidence_buttons(
 
 class EvidenceButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"lightstick:evidence:(?P<kind>alert|report):(?P<id>[0-9]+)",
+    template=r"lightstick:evidence:(?P<kind>alert|report|case):(?P<id>[0-9]+)",
 ):
     """Export one alert's or report's evidence, for the moderator who clicked only."""
 
@@ -73,19 +77,13 @@ class EvidenceButton(
         return cls(match["kind"], int(match["id"]))  # type: ignore[arg-type]
 
     async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
-        try:
-            moderator = await require_moderator(interaction)
-        except AccessDenied as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+        moderator = await moderator_clicking(interaction)
+        if moderator is None:
             return
         assert interaction.guild is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         tr = member_texts(interaction)
-        selection = (
-            Selection(alert_id=self.record_id)
-            if self.kind == "alert"
-            else Selection(report_id=self.record_id)
-        )
+        selection = Selection(**{f"{self.kind}_id": self.record_id})
         try:
             made = await evidence.export(
                 interaction.client,

@@ -31,7 +31,9 @@ from services.evidence import (
 )
 
 GUILD, OTHER = 2001, 2002
-AUTHOR, MODERATOR, REPORTER_A, REPORTER_B = 31, 32, 33, 34
+AUTHOR, MODERATOR = 31, 32
+# Ids as long as Discord's, so finding one in a file can't be a time or a count.
+REPORTER_A, REPORTER_B = 1_234_567_890_123_456_733, 1_234_567_890_123_456_734
 PDQ = Hash("pdq", "f" * 8 + "0" * 56)
 PHASH = Hash("phash", "0123456789abcdef")
 SERVER = Server(GUILD, "Fan server", MODERATOR, datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
@@ -223,3 +225,13 @@ def test_case_numbers_and_days_are_read_or_refused() -> None:
     assert parse_day(" 2026-03-01 ").isoformat() == "2026-03-01"
     with pytest.raises(ValueError):
         parse_day("1 March")
+
+
+async def test_one_case_is_chosen_by_its_id(database: Database) -> None:
+    await _alerted_case(database)
+    async with database.transaction() as conn:
+        second = await cases.create_case(conn, GUILD, CaseKind.FLAG, user_id=AUTHOR)
+    async with database.connect() as conn:
+        (row,) = await evidence_rows(conn, GUILD, Selection(case_id=second.id))
+        assert await evidence_rows(conn, OTHER, Selection(case_id=second.id)) == []
+    assert (row.case_number, row.kind) == (2, "flag")

@@ -77,7 +77,7 @@ def assert_no_image(exported: dict[str, bytes], upload: bytes) -> None:
 
 
 async def test_the_evidence_button_and_export_name_the_removed_message_and_hold_no_image(
-    sandbox: Sandbox, guild: GuildHandle, evidence_bot: BotProcess
+    sandbox: Sandbox, guild: GuildHandle, evidence_bot: BotProcess, start_bot: StartBot
 ) -> None:
     fan, moderator, owner = guild.member("fan"), guild.member("moderator"), guild.owner
     saved = await say(
@@ -117,6 +117,13 @@ async def test_the_evidence_button_and_export_name_the_removed_message_and_hold_
     assert str(posted.id) in data["md"].decode() and pdq in data["md"].decode()
     assert_no_image(data, upload)
 
+    await evidence_bot.stop()  # the button is restart-proof
+    await start_bot(env={"HASH_WORKERS": "1"})
+    again = await answer(await moderator.click(alert, buttons["Evidence"]["custom_id"]))
+    assert (
+        files(again)["csv"].decode("utf-8-sig").splitlines()[1:]
+        == (data["csv"].decode("utf-8-sig").splitlines()[1:])
+    )
     by_member = await answer(await moderator.run_command("cases-export", user=fan))
     assert by_member.content.startswith("Evidence for 1 case")
     assert_no_image(files(by_member), upload)
