@@ -58,7 +58,11 @@ class WhyCommand:
         assert interaction.guild is not None
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         scope = await self.bot.takedown_index.scope(interaction.guild.id)
-        hashed = await asyncio.gather(*(self.bot.pipeline.hash_ref(ref) for ref in refs))
+        # As scanning hashes: a busy pool is waited for, not taken for a file that can't be read.
+        attempts = self.bot.scanner.BUSY_ATTEMPTS
+        hashed = await asyncio.gather(
+            *(self.bot.pipeline.hash_ref_patiently(ref, attempts) for ref in refs)
+        )
         explained = [
             await explain(self.bot.takedown_index, settings, scope, media) for media in hashed
         ]
