@@ -165,7 +165,12 @@ async def test_a_deepfake_report_carries_the_agency_link_and_reporters_only_when
 async def test_unclear_exports_and_bad_agency_links_are_refused_and_headings_follow_the_server(
     guild: GuildHandle, evidence_bot: BotProcess
 ) -> None:
-    moderator, owner = guild.member("moderator"), guild.owner
+    moderator, owner, fan = guild.member("moderator"), guild.owner, guild.member("fan")
+    guild.open_command_to_everyone("cases-export")  # an admin opened it: still moderators only
+    guild.open_command_to_everyone("takedown")
+    for command, options in (("cases-export", {"cases": "1"}), ("takedown why", {"message": "x"})):
+        refused = await say(fan, command, **options)
+        assert refused.startswith("Only this server's moderators")
     assert "Choose which cases" in await say(moderator, "cases-export")
     assert "can't read `abc` as case numbers" in await say(moderator, "cases-export", cases="abc")
     assert "YYYY-MM-DD" in await say(moderator, "cases-export", since="yesterday")
