@@ -27,6 +27,7 @@ from db.schema import (
 )
 
 MAX_ROWS = 10_000  # an export past this is refused: narrow it by date or case numbers
+CHUNK = 400  # ids a query asks for at once (SQLite's older builds take 999 parameters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,23 +216,25 @@ async def _add_alerts(
         return
     by_case: dict[int, dict] = {}
     by_message: dict[int, dict] = {}
-    messages = [row.message_id for row in rows if row.message_id is not None]
-    condition = match_alerts.c.case_id.in_(case_ids)
-    if messages:
-        condition = or_(condition, match_alerts.c.message_id.in_(messages))
-    if alert_id is not None:
-        condition = or_(condition, match_alerts.c.id == alert_id)
-    found = await conn.execute(
-        select(match_alerts)
-        .where(match_alerts.c.guild_id == guild_id, condition)
-        .order_by(match_alerts.c.id)
-    )
-    for alert in found.mappings():
-        if alert["case_id"] is not None:
-            by_case[alert["case_id"]] = dict(alert)
-        by_message.setdefault(alert["message_id"], dict(alert))
-        if alert["id"] == alert_id:
-            by_case[-1] = dict(alert)
+    for start in range(0, len(rows), CHUNK):
+        part = rows[start : start + CHUNK]
+        messages = [row.message_id for row in part if row.message_id is not None]
+        condition = match_alerts.c.case_id.in_(case_ids[start : start + CHUNK])
+        if messages:
+            condition = or_(condition, match_alerts.c.message_id.in_(messages))
+        if alert_id is not None:
+            condition = or_(condition, match_alerts.c.id == alert_id)
+        found = await conn.execute(
+            select(match_alerts)
+            .where(match_alerts.c.guild_id == guild_id, condition)
+            .order_by(match_alerts.c.id)
+        )
+        for alert in found.mappings():
+            if alert["case_id"] is not None:
+                by_case[alert["case_id"]] = dict(alert)
+            by_message.setdefault(alert["message_id"], dict(alert))
+            if alert["id"] == alert_id:
+                by_case[-1] = dict(alert)
     for row, case_id in zip(rows, case_ids, strict=True):
         alert = by_case.get(case_id) or by_message.get(row.message_id or -1)
         if alert is None:
@@ -255,30 +258,27 @@ async def _add_reports(
     wanted = sorted({report_id for report_id in report_ids if report_id is not None})
     if not wanted:
         return
-    found = {
-        report["id"]: report
-        for report in (await conn.execute(select(reports).where(reports.c.id.in_(wanted))))
-        .mappings()
-        .all()
-    }
+    found: dict[int, dict] = {}
     reporters: defaultdict[int, list[tuple[int, str]]] = defaultdict(list)
-    for report_id, reporter_id, category in await conn.execute(
-        select(
-            report_reporters.c.report_id,
-            report_reporters.c.reporter_id,
-            report_reporters.c.category,
-        )
-        .where(report_reporters.c.report_id.in_(wanted))
-        .order_by(report_reporters.c.created_at)
-    ):
-        reporters[report_id].append((reporter_id, category))
     kept: defaultdict[int, dict[str, str]] = defaultdict(dict)
-    for report_id, algorithm, digits in await conn.execute(
-        select(report_hashes.c.report_id, report_hashes.c.algorithm, report_hashes.c.hash)
-        .where(report_hashes.c.report_id.in_(wanted), report_hashes.c.is_variant.is_(False))
-        .order_by(report_hashes.c.id)
-    ):
-        kept[report_id].setdefault(algorithm, digits)
+    reporter = report_reporters.c
+    for part in _chunks(wanted):
+        for report in (
+            await conn.execute(select(reports).where(reports.c.id.in_(part)))
+        ).mappings():
+            found[report["id"]] = dict(report)
+        for report_id, reporter_id, category in await conn.execute(
+            select(reporter.report_id, reporter.reporter_id, reporter.category)
+            .where(reporter.report_id.in_(part))
+            .order_by(reporter.created_at)
+        ):
+            reporters[report_id].append((reporter_id, category))
+        for report_id, algorithm, digits in await conn.execute(
+            select(report_hashes.c.report_id, report_hashes.c.algorithm, report_hashes.c.hash)
+            .where(report_hashes.c.report_id.in_(part), report_hashes.c.is_variant.is_(False))
+            .order_by(report_hashes.c.id)
+        ):
+            kept[report_id].setdefault(algorithm, digits)
     for row, report_id in zip(rows, report_ids, strict=True):
         report = found.get(report_id) if report_id is not None else None
         if report is None:
@@ -302,22 +302,27 @@ async def _add_entries(conn: AsyncConnection, guild_id: int, rows: Iterable[Evid
     wanted = sorted({row.entry_id for row in rows if row.entry_id is not None})
     if not wanted:
         return
-    found = await conn.execute(
-        select(
-            takedown_entries.c.id,
-            takedown_entries.c.label,
-            takedown_entries.c.label_shareable,
-            takedown_entries.c.source,
-            hash_lists.c.owner_guild_id,
-        )
-        .join(hash_lists, hash_lists.c.id == takedown_entries.c.list_id)
-        .where(takedown_entries.c.id.in_(wanted))
-    )
     entries = {}
-    for entry_id, label, shareable, source, owner in found:
-        own = owner == guild_id
-        shown = label if (own or shareable) and label else None
-        entries[entry_id] = Entry(entry_id, shown, own, source)
+    for part in _chunks(wanted):
+        found = await conn.execute(
+            select(
+                takedown_entries.c.id,
+                takedown_entries.c.label,
+                takedown_entries.c.label_shareable,
+                takedown_entries.c.source,
+                hash_lists.c.owner_guild_id,
+            )
+            .join(hash_lists, hash_lists.c.id == takedown_entries.c.list_id)
+            .where(takedown_entries.c.id.in_(part))
+        )
+        for entry_id, label, shareable, source, owner in found:
+            own = owner == guild_id
+            shown = label if (own or shareable) and label else None
+            entries[entry_id] = Entry(entry_id, shown, own, source)
     for row in rows:
         if row.entry_id is not None:
             row.entry = entries.get(row.entry_id)
+
+
+def _chunks(values: Sequence[int]) -> list[Sequence[int]]:
+    return [values[start : start + CHUNK] for start in range(0, len(values), CHUNK)]

@@ -10,15 +10,17 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from core.hashes import Hash
 from core.vocabulary import CaseKind
 from db import alerts, cases, reports, takedowns
 from db.alerts import NewAlert
 from db.engine import Database
-from db.evidence import MAX_ROWS, Selection, TooMany, evidence_rows
+from db.evidence import CHUNK, MAX_ROWS, Selection, TooMany, evidence_rows
 from db.reports import ReportTarget
 from db.schema import cases as cases_table
+from db.schema import match_alerts
 from db.takedowns import NewEntry
 from services.evidence import (
     COLUMNS,
@@ -235,3 +237,34 @@ async def test_one_case_is_chosen_by_its_id(database: Database) -> None:
         (row,) = await evidence_rows(conn, GUILD, Selection(case_id=second.id))
         assert await evidence_rows(conn, OTHER, Selection(case_id=second.id)) == []
     assert (row.case_number, row.kind) == (2, "flag")
+
+
+async def test_a_large_export_joins_every_case_with_its_alert(database: Database) -> None:
+    """More cases than one query asks about at once (`CHUNK`): each still finds its alert."""
+    count = CHUNK * 2 + 7
+    async with database.transaction() as conn:
+        own = await takedowns.get_own_list(conn, GUILD)
+        await conn.execute(
+            cases_table.insert(),
+            [
+                {"guild_id": GUILD, "number": n, "kind": "takedown", "user_id": AUTHOR,
+                 "channel_id": 11, "message_id": 10_000 + n}
+                for n in range(1, count + 1)
+            ],
+        )  # fmt: skip
+        ids = dict((await conn.execute(select(cases_table.c.number, cases_table.c.id))).all())
+        await conn.execute(
+            match_alerts.insert(),
+            [
+                {"guild_id": GUILD, "case_id": ids[n], "channel_id": 11,
+                 "message_id": 10_000 + n, "author_id": AUTHOR, "list_id": own.id,
+                 "algorithm": "pdq", "distance": n % 30, "tier": "takedown", "removed": True,
+                 "upload_pdq": f"{n:064x}"}
+                for n in range(1, count + 1)
+            ],
+        )  # fmt: skip
+    async with database.connect() as conn:
+        rows = await evidence_rows(conn, GUILD, Selection(user_id=AUTHOR))
+    assert [row.case_number for row in rows] == list(range(1, count + 1))
+    assert all(row.pdq == f"{row.case_number:064x}" for row in rows)
+    assert all(row.distance == (row.case_number or 0) % 30 for row in rows)
