@@ -6,7 +6,7 @@ username when it was written (`cases.user_name`), a report the reported member's
 `agency_link`) that deepfake reports and takedown alerts link to.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
