@@ -246,7 +246,7 @@ class Reports(commands.Cog):
         if message:
             reported = await self._linked_message(interaction.user, message)
         elif user is not None:
-            reported = Reported(ReportTarget("user", user.id))
+            reported = Reported(ReportTarget("user", user.id, name=user.name))
         else:
             reported = NEED_TARGET
         if isinstance(reported, str):
@@ -264,7 +264,9 @@ class Reports(commands.Cog):
         self, interaction: discord.Interaction[Lightstick], member: discord.Member
     ) -> None:
         await self._open_form(
-            interaction, Reported(ReportTarget("user", member.id)), N_("Report this member")
+            interaction,
+            Reported(ReportTarget("user", member.id, name=member.name)),
+            N_("Report this member"),
         )
 
     async def _open_form(
@@ -289,6 +291,7 @@ class Reports(commands.Cog):
             "message",
             user_id=message.author.id,
             channel_id=message.channel.id,
+            name=message.author.name,
             message_id=message.id,
             excerpt=excerpt_of(message.content, self.EXCERPT_LIMIT),
         )

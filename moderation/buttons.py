@@ -14,7 +14,7 @@ import discord
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.reports import Report
-from moderation.access import AccessDenied, require_moderator, standing
+from moderation.access import moderator_clicking, standing
 from moderation.i18n import N_, Texts, member_texts, source_texts
 from moderation.replies import apologise
 from services.moderation_policy import AuthorAction, rank_refusal
@@ -120,10 +120,8 @@ async def clicked_record(
     """The moderator who clicked and the record the button is on, read fresh from the database;
     None once whoever clicked has been told why not (not a moderator, record gone: `gone`, a
     marked sentence)."""
-    try:
-        moderator = await require_moderator(interaction)
-    except AccessDenied as exc:
-        await interaction.response.send_message(str(exc), ephemeral=True)
+    moderator = await moderator_clicking(interaction)
+    if moderator is None:
         return None
     async with interaction.client.db.connect() as conn:
         record = await load(conn, record_id)

@@ -34,7 +34,7 @@ from db.guild_settings import GuildSettings
 from media.outcomes import Outcome
 from media.pipeline import HashedMedia
 from moderation import buttons
-from moderation.access import AccessDenied, require_moderator
+from moderation.access import moderator_clicking
 from moderation.actions import CaseDraft
 from moderation.buttons import OnAuthor
 from moderation.i18n import Phrase, Texts, guild_texts, member_texts, source_texts
@@ -233,6 +233,7 @@ def _removal_case(message: discord.Message, unchecked: list[HashedMedia]) -> Cas
         CaseKind.UNREADABLE,
         f"a file the bot could not check ({', '.join(kinds)}): {unchecked[0].hashes.explanation}",
         user_id=message.author.id,
+        user_name=message.author.name,
         channel_id=message.channel.id,
         message_id=message.id,
     )
@@ -287,10 +288,8 @@ class FileButton(
         )
 
     async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
-        try:
-            moderator = await require_moderator(interaction)
-        except AccessDenied as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+        moderator = await moderator_clicking(interaction)
+        if moderator is None:
             return
         reason = "A file the bot could not check"
         async with buttons.apologising(interaction, f"Unreadable-file button {self.action}"):

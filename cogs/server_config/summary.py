@@ -9,6 +9,7 @@ from typing import Literal
 import discord
 
 from db.guild_settings import GuildSettings
+from moderation.evidence_buttons import AGENCY_DEFAULT_LABEL
 from moderation.i18n import N_, Texts, guild_texts
 from moderation.shown_text import fit_embed
 
@@ -181,6 +182,7 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
                     "Closed reports' text and notes, and alerts, kept: {days} (cases are kept)",
                     days=tr.plural("{count} day", "{count} days", settings.retention_days),
                 ),
+                agency_line(tr, settings),
             )
         ),
         inline=False,
@@ -196,6 +198,14 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
         inline=False,
     )
     return fit_embed(embed)
+
+
+def agency_line(tr: Texts, settings: GuildSettings) -> str:
+    """The agency link button, as /config shows it (the label is the admin's own text)."""
+    if settings.agency_link is None:
+        return tr("Agency link button: not set")
+    label = settings.agency_label or tr(AGENCY_DEFAULT_LABEL)
+    return tr("Agency link button: {label} → <{link}>", label=label, link=settings.agency_link)
 
 
 UnreadableAction = Literal["remove", "alert", "ignore"]
