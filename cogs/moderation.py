@@ -14,6 +14,7 @@ import discord
 from discord.ext import commands
 
 from moderation.alert_buttons import AlertButton, ProfileAlertButton
+from moderation.evidence_buttons import EvidenceButton
 from moderation.hold_buttons import HoldButton
 from moderation.report_buttons import ReportButton
 from moderation.unreadable import FileButton
@@ -22,7 +23,15 @@ from moderation.unreadable_pictures import MemberButton
 if TYPE_CHECKING:
     from bot import Lightstick
 
-BUTTONS = (AlertButton, ProfileAlertButton, ReportButton, FileButton, MemberButton, HoldButton)
+BUTTONS = (
+    AlertButton,
+    ProfileAlertButton,
+    ReportButton,
+    FileButton,
+    MemberButton,
+    HoldButton,
+    EvidenceButton,
+)
 
 
 class Moderation(commands.Cog):

@@ -114,7 +114,7 @@ class UnreadablePictures:
         embed.add_field(name=tr("Picture"), value=tr(PICTURE_NAMES[notice.picture]))
         embed.add_field(
             name=tr("Not checked against the takedown lists"),
-            value=notice.media.hashes.explanation[:1024],
+            value=tr.read(notice.media.hashes.explanation)[:1024],
             inline=False,
         )
         embed.add_field(name=tr("Why this alert"), value=tr(WHY), inline=False)
