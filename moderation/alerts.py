@@ -296,9 +296,9 @@ class MatchAlerts:
             tr = guild_texts(settings.language, guild)
             text = tr.plural(
                 "During a burst of matches I recorded {count} more without posting an alert for "
-                "it. Every one is a case: see `/cases`.",
+                "it. Every one is a case: see `/cases list`.",
                 "During a burst of matches I recorded {count} more without posting an alert for "
-                "each. Every one is a case: see `/cases`.",
+                "each. Every one is a case: see `/cases list`.",
                 skipped,
             )
             try:

@@ -196,7 +196,7 @@ async def test_kick_and_not_a_match_on_a_profile_picture_alert(
         "/guilds/{guild_id}/members/{user_id}",
         where=lambda c: c.params["user_id"] == str(first.id),
     )
-    cases = await moderator.run_command("cases", user=first)
+    cases = await moderator.run_command("cases list", user=first)
     listed = str((await cases.message()).embeds)
     assert "Kick" in listed and "Flagged match" in listed
 
