@@ -58,6 +58,7 @@ class GuildSettings:
     auto_hide_min_account_days: int = 30
     auto_hide_min_member_days: int = 7
     retention_days: int = 180  # closed reports' text and notes, alerts; cases are kept
+    recent_days: int = 7  # the hashes of posted pictures, to sweep earlier copies; 0: none kept
     skipped_channel_ids: frozenset[int] = frozenset()
 
 
@@ -85,6 +86,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "auto_hide_min_account_days": (0, 3650),
     "auto_hide_min_member_days": (0, 3650),
     "retention_days": (7, 3650),
+    "recent_days": (0, 30),
 }
 
 

@@ -547,3 +547,23 @@ async def guild_scope_lists(conn: AsyncConnection, guild_id: int) -> dict[int, s
     lists = {list_id: action for list_id, action in rows}
     lists[own.id] = "remove"
     return lists
+
+
+async def guilds_using_lists(conn: AsyncConnection, list_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Guild id -> which of `list_ids` it matches against: its own list, and the shared lists
+    it subscribes to."""
+    wanted = sorted(set(list_ids))
+    using: dict[int, set[int]] = {}
+    if not wanted:
+        return using
+    owners = await conn.execute(
+        select(hash_lists.c.owner_guild_id, hash_lists.c.id).where(hash_lists.c.id.in_(wanted))
+    )
+    subscribers = await conn.execute(
+        select(subscriptions.c.guild_id, subscriptions.c.list_id)
+        .join(hash_lists, hash_lists.c.id == subscriptions.c.list_id)
+        .where(subscriptions.c.list_id.in_(wanted), hash_lists.c.shared.is_(True))
+    )
+    for guild_id, list_id in [*owners, *subscribers]:
+        using.setdefault(guild_id, set()).add(list_id)
+    return using

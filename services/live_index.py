@@ -101,6 +101,13 @@ class LiveTakedownIndex:
         threads = max(1, min(4, os.cpu_count() or 1))
         self._worker = ThreadPoolExecutor(threads, thread_name_prefix="takedown-index")
         self._poller: asyncio.Task[None] | None = None
+        self._added_listeners: list[Callable[[frozenset[int]], None]] = []
+
+    def on_added(self, listener: Callable[[frozenset[int]], None]) -> None:
+        """Call `listener` with the entries each sync added (or gave more hashes), once they
+        match: whichever path and process added them (a command, a button, an import, a
+        subscribed list), the change log brings them here once."""
+        self._added_listeners.append(listener)
 
     async def load(self) -> None:
         async with self._lock:
@@ -163,7 +170,10 @@ class LiveTakedownIndex:
                     self._forget_scope(guild_id)
                 await self._in_thread(self._apply, changes.entries, rows)
             self.last_change = changes.last_id
-            return changes.count
+        if changes.added:
+            for listener in self._added_listeners:
+                listener(changes.added)
+        return changes.count
 
     def _apply(self, removed: Sequence[int], added: IndexRows) -> None:
         self.index.remove_many(removed)

@@ -150,6 +150,7 @@ class SettingCommands(SavesSettings):
         crafted="A file built to hurt decoders (no camera makes one): default remove and alert",
         unfinished="A file too large, long or slow to check to the end: default alert",
         unsupported="A file in a format the bot doesn't read, or corrupt: default alert",
+        recent_days="Days the hashes of posted pictures are kept to remove earlier copies (0: off)",
     )
     @admins_only()
     async def takedowns(
@@ -164,6 +165,7 @@ class SettingCommands(SavesSettings):
         crafted: UnreadableAction | None = None,
         unfinished: UnreadableAction | None = None,
         unsupported: UnreadableAction | None = None,
+        recent_days: app_commands.Range[int, 0, 30] | None = None,
     ) -> None:
         options = {
             "takedown_action": action,
@@ -175,6 +177,7 @@ class SettingCommands(SavesSettings):
             "crafted_action": crafted,
             "unfinished_action": unfinished,
             "unsupported_action": unsupported,
+            "recent_days": recent_days,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 
