@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import RECORD_BYTES
@@ -93,25 +93,25 @@ async def hash_batches(
     conn: AsyncConnection, guild_id: int, since: datetime, size: int = 20_000
 ) -> AsyncIterator[HashBatch]:
     """The hashes of the server's files posted since `since`, `size` rows at a time (a million
-    rows are read in pieces, each filtered while the next is read)."""
-    after = snowflake_at(since) - 1
-    last_id = 0
+    rows are read in pieces, each filtered before the next is read)."""
+    # Keyset pages along the (guild_id, message_id) index, the row id breaking ties: each page
+    # starts where the last ended (paging by offset, or by id alone, re-reads every row a page).
+    last = (snowflake_at(since), -1)  # from the first message at `since` on
     while True:
         result = await conn.execute(
-            select(recent_media.c.id, recent_media.c.hashes)
+            select(recent_media.c.id, recent_media.c.message_id, recent_media.c.hashes)
             .where(
                 recent_media.c.guild_id == guild_id,
-                recent_media.c.message_id > after,
-                recent_media.c.id > last_id,
+                tuple_(recent_media.c.message_id, recent_media.c.id) > tuple_(*last),
             )
-            .order_by(recent_media.c.id)
+            .order_by(recent_media.c.message_id, recent_media.c.id)
             .limit(size)
         )
         rows = result.all()
         if not rows:
             return
-        ids, hashes = (list(column) for column in zip(*rows, strict=True))
-        last_id = ids[-1]
+        ids, message_ids, hashes = (list(column) for column in zip(*rows, strict=True))
+        last = (message_ids[-1], ids[-1])
         yield HashBatch(ids, hashes)
         if len(rows) < size:
             return
@@ -119,6 +119,7 @@ async def hash_batches(
 
 async def rows_by_id(conn: AsyncConnection, ids: Sequence[int]) -> list[RecentMedia]:
     """The stored files with these row ids (a sweep's candidates), in id order."""
+    ids = sorted(ids)
     found: list[RecentMedia] = []
     for low in range(0, len(ids), 500):
         result = await conn.execute(

@@ -130,7 +130,7 @@ class Sweeper:
         """Queue the entries for each of this process's servers that matches their lists."""
         lists: dict[int, set[int]] = {}
         for entry_id in entry_ids:
-            list_id = self.bot.takedown_index.index.entry_lists.get(entry_id)
+            list_id = self.bot.takedown_index.list_of(entry_id)
             if list_id is not None:  # removed again since
                 lists.setdefault(list_id, set()).add(entry_id)
         if not lists:

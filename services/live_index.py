@@ -209,6 +209,10 @@ class LiveTakedownIndex:
     def has_any(self, scope: ListScope) -> bool:
         return self.index.has_any(scope)
 
+    def list_of(self, entry_id: int) -> int | None:
+        """The list an indexed entry is on; None when it is not in the index."""
+        return self.index.entry_lists.get(entry_id)
+
     async def match(
         self, media: MediaHashes, policy: MatchPolicy, scope: ListScope
     ) -> list[ListMatch]:

@@ -11,6 +11,7 @@ import sqlite3
 
 import pytest
 
+from media.hashing import hash_media
 from sandbox.botprocess import BotProcess
 from sandbox.scenario import GuildHandle
 from sandbox.server import Sandbox
@@ -20,11 +21,14 @@ from tests.e2e.test_takedowns import (
     DELETE_ROUTE,
     UNRELATED,
     add_second_guild,
+    buttons,
+    embed_text,
     known_hashes,
     reupload,
     say,
     set_mod_channel,
     wait_deleted,
+    wait_for_message,
 )
 
 pytestmark = pytest.mark.e2e
@@ -111,3 +115,24 @@ async def test_a_new_entry_on_a_shared_list_sweeps_the_subscribers(
     await wait_deleted(sandbox, copy)
     summary = await summary_in(sandbox, subscriber.channel("mod-queue").id)
     assert "I also removed 1 earlier copy" in summary.content
+
+
+async def test_a_weaker_match_found_by_a_sweep_is_alerted_for_review_and_left_up(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    await set_mod_channel(guild)
+    # Confident only at distance 0: the re-encoded copy is within the review radius only.
+    assert await say(guild.owner, "config takedowns", confident_radius=0) == "Saved."
+    pdq, _ = known_hashes()
+    assert hash_media(reupload()).frames[0].pdq.distance(pdq) > 0
+    copy = await guild.member("fan").send(
+        guild.channel("general"), "", files=[("c.jpg", reupload())]
+    )
+    await wait_stored(bot, 1)
+
+    await say(guild.member("moderator"), "takedown add", hash=str(pdq))
+    alert = await wait_for_message(sandbox, guild.channel("mod-queue").id)
+    assert "Possible takedown-list match: please review" in embed_text(alert)
+    assert "Take down" in buttons(alert) and not copy.deleted
+    queue = [m for m in sandbox.world.messages.values() if m.channel_id == alert.channel_id]
+    assert queue == [alert], "no summary: nothing was removed"
