@@ -136,3 +136,19 @@ async def test_a_weaker_match_found_by_a_sweep_is_alerted_for_review_and_left_up
     assert "Take down" in buttons(alert) and not copy.deleted
     queue = [m for m in sandbox.world.messages.values() if m.channel_id == alert.channel_id]
     assert queue == [alert], "no summary: nothing was removed"
+
+
+async def test_the_message_an_entry_is_added_from_is_left_to_the_moderator(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    await set_mod_channel(guild)
+    general = guild.channel("general")
+    source = await guild.member("fan").send(general, "", files=[("a.png", reupload())])
+    copy = await guild.member("fan").send(general, "", files=[("b.jpg", reupload())])
+    await wait_stored(bot, 2)
+    since = len(bot.lines)
+    menu = await guild.member("moderator").run_message_command("Add to takedown list", source)
+    assert "Delete the message" in buttons(await menu.message())
+    await bot.wait_for_log("Swept guild", timeout=30, since=since)
+    await wait_deleted(sandbox, copy)
+    assert not source.deleted, "the answer offers to delete it; the sweep leaves it"
