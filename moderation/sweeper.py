@@ -75,8 +75,6 @@ class Sweeper:
         # (guild id, message id) of messages a moderator added entries from: the answer offers
         # to delete each one, so a sweep leaves them to the moderator.
         self._spared: OrderedDict[tuple[int, int], None] = OrderedDict()
-        self.sweeping: int | None = None  # the server being swept now
-        self.done = 0  # sweeps finished, for the tests' waits and the log
 
     def start(self) -> None:
         self.bot.takedown_index.on_added(self.entries_added)
@@ -114,13 +112,9 @@ class Sweeper:
                         await self._route(self._take_new())
                         continue
                     guild_id = next(iter(self._pending))
-                    entries = self._pending.pop(guild_id)
-                    self.sweeping = guild_id
-                    await self.sweep(guild_id, entries)
+                    await self.sweep(guild_id, self._pending.pop(guild_id))
                 except Exception:
                     log.exception("A sweep for earlier copies failed")
-                finally:
-                    self.sweeping = None
 
     def _take_new(self) -> set[int]:
         new, self._new = self._new, set()
@@ -163,15 +157,15 @@ class Sweeper:
             if (guild_id, copy.stored.message_id) in self._spared:
                 continue
             await self._act(guild, settings, copy, result)
-        self.done += 1
         log.info(
             "Swept guild %s for %d new entries: %d earlier copies removed, %d flagged, "
-            "%d already gone",
+            "%d already gone, %d unreadable",
             guild_id,
             len(result.entries),
             len(result.removed),
             result.flagged,
             result.gone,
+            result.unreadable,
         )
         if result.removed or result.unreadable:
             await self._post_summary(guild, settings, result)
