@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from db import recent_media, retention
+from db import flood_holds, recent_media, retention
 from db.engine import Database
 from db.guild_settings import SettingsCache
 
@@ -54,6 +54,8 @@ class RetentionJob:
             reports += expired.reports
             alerts += expired.alerts
         recent = await self._expire_recent(now)
+        async with self.database.transaction() as conn:  # matches past the flood window
+            await flood_holds.prune(conn, now - flood_holds.WINDOW)
         async with self.database.connect() as conn:
             departed = await retention.departed_before(conn, now - self.DEPARTED_KEPT)
         for guild_id in departed:
