@@ -249,30 +249,35 @@ def summary_text(tr: Texts, result: SweepResult, days: int) -> str:
             channels=where,
         )
     count = len(result.removed)
+    period = tr.plural("{count} day", "{count} days", days)
     lines = []
     if count and len(result.entries) == 1:
         lines.append(
             tr.plural(
                 "🧹 Takedown-list entry #{entry} was added: I also removed {count} earlier copy "
-                "of it posted in the last {days} days, in {channels}.",
+                "of it posted in the last {period}, in {channels}.",
                 "🧹 Takedown-list entry #{entry} was added: I also removed {count} earlier copies "
-                "of it posted in the last {days} days, in {channels}.",
+                "of it posted in the last {period}, in {channels}.",
                 count,
                 entry=result.entries[0],
-                days=tr.number(days),
+                period=period,
                 channels=where,
             )
         )
     elif count:
         lines.append(
             tr.plural(
-                "🧹 {entries} takedown-list entries were added: I also removed {count} earlier "
-                "copy posted in the last {days} days, in {channels}.",
-                "🧹 {entries} takedown-list entries were added: I also removed {count} earlier "
-                "copies posted in the last {days} days, in {channels}.",
+                "🧹 {added}: I also removed {count} earlier copy posted in the last {period}, "
+                "in {channels}.",
+                "🧹 {added}: I also removed {count} earlier copies posted in the last {period}, "
+                "in {channels}.",
                 count,
-                entries=tr.number(len(result.entries)),
-                days=tr.number(days),
+                added=tr.plural(
+                    "{count} takedown-list entry was added",
+                    "{count} takedown-list entries were added",
+                    len(result.entries),
+                ),
+                period=period,
                 channels=where,
             )
         )

@@ -4,7 +4,7 @@ The hashes (never the media) of pictures posted in the last `recent_days` (7 by 
 none), so an entry added later removes the copies of it still up.
 
 Revision ID: 0010
-Revises: 0013 (numbered 0010 as assigned; chained after the flood hold, merged first)
+Revises: 0011 (numbered 0010 as assigned; chained after the flood hold and evidence, merged first)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0013"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
