@@ -5,7 +5,7 @@ server banner. Such an alert is about a member, not a message: `picture` names w
 the message's channel and id are empty.
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
