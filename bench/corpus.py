@@ -207,6 +207,12 @@ def picture_at(number: int) -> Image.Image:
     return photo_like(number - len(photos), *_patches())
 
 
+def has_people(number: int) -> bool:
+    """Whether picture `number` is a real photograph with people in it."""
+    photos = catalogue()
+    return number < len(photos) and photos[number].people
+
+
 def partner_picture(seed: int) -> Image.Image:
     """A picture that is no listed one (the other half of a collage): photo-like, seeded."""
     return photo_like(10**9 + seed, *_patches())
