@@ -6,12 +6,17 @@ from __future__ import annotations
 import functools
 import io
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bench.reshares import FAMILIES, Family, Reshare
+# The benchmark's modules import each other as scripts do, from bench/ itself.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from reshares import FAMILIES, Family, Reshare
 
 FAMILY = {family.name: family for family in FAMILIES}
 DRAWS = 8  # parameter draws per family and test
