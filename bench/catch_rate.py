@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field, replace
 from multiprocessing import Pool
 
-from corpus import describe, has_people, partner_picture, picture_at, save
+from corpus import describe, describe_picture, has_people, partner_picture, picture_at, save
 from reshares import FAMILIES, Family
 
 from media.entries import EntryHashes, entry_hashes
@@ -238,6 +238,12 @@ def report(results: list[Hashed], families: list[int], listed: int, hashed_in: f
     print(
         "hash ms: hash_media's CPU time an upload in a worker (mean, worst), under the load above"
     )
+    for picture, family, entry, algorithm, distance in total.false_matches:
+        name = FAMILIES[family].name if family >= 0 else "as it is"
+        print(
+            f"false match at the confident tier: picture {picture} ({name}) -> entry {entry}, "
+            f"{algorithm} at {distance}: {describe_picture(picture)} -> {describe_picture(entry)}"
+        )
 
 
 def mean(values: list[float]) -> str:

@@ -221,6 +221,15 @@ def has_people(number: int) -> bool:
     return number < len(photos) and photos[number].people
 
 
+def describe_picture(number: int) -> str:
+    """Where picture `number` comes from: its file, or that it is procedural."""
+    photos = catalogue()
+    if number >= len(photos):
+        return f"procedural {number - len(photos)}"
+    photo = photos[number]
+    return photo.path.name if photo.path is not None else f"{photo.source} #{photo.number}"
+
+
 def partner_picture(seed: int) -> Image.Image:
     """A picture that is no listed one (the other half of a collage): photo-like, seeded."""
     return photo_like(10**9 + seed, *_patches())
