@@ -454,6 +454,8 @@ async def wait_for_message(sandbox: Sandbox, channel_id: int, timeout: float = 3
 async def test_scan_checks_recent_history_and_summarises(
     sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
 ) -> None:
+    # Without the recent-hash store, so the scan finds the copy (test_sweep has the store's way).
+    assert await say(guild.owner, "config takedowns", recent_days=0) == "Saved."
     fan, general = guild.member("fan"), guild.channel("general")
     known = await fan.send(general, "old post", files=[("old.jpg", reupload())])
     await fan.send(general, "", files=[("other.jpg", reupload(UNRELATED))])
