@@ -30,6 +30,7 @@ from media.decode import DecodedMedia, decode_media
 from media.formats import DecodeLimits
 from media.outcomes import MediaFailure, Outcome
 from media.reupload import content_block, edge_crops, entry_variants
+from media.views import picture_views
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,12 @@ def hash_frame(
 
 
 def hash_media(
-    data: bytes, limits: DecodeLimits | None = None, *, trim: bool = True, explicit: bool = False
+    data: bytes,
+    limits: DecodeLimits | None = None,
+    *,
+    trim: bool = True,
+    views: bool = True,
+    explicit: bool = False,
 ) -> MediaHashes:
     """Decode and hash an upload in this process; every failure becomes an explicit outcome.
 
@@ -157,6 +163,9 @@ def hash_media(
     if trim and decoded.kind == "image":
         block = content_block(decoded.frames[0].image)
         extra = (hash_frame(block),) if block is not None else ()
+    if views and decoded.kind == "image":
+        found = picture_views(decoded.frames[0].image)
+        extra += tuple(hash_frame(view, variants=False) for view in found)
     hashed = _hashed(decoded, extra)
     return replace(hashed, explicit_score=_explicit_score(decoded)) if explicit else hashed
 
