@@ -33,6 +33,12 @@ MAX_QUADS = 3  # the largest few candidates
 STEP = 12  # grey levels: a brightness step across a picture's side
 MIN_RUN = 0.1  # a candidate side steps over a run of at least this share of the frame
 MAX_LINES = 10  # candidate sides each way
+DETAIL = 24  # |Laplacian| of fine detail: a sharp picture has it, a blurred copy hardly any
+CLOSE_SIDE = 9  # detail this close together is one region
+SOFT_OUTSIDE = 0.2  # most of the frame's detail lies inside the sharp region
+SNAP_REACH = 0.15  # a sharp region's side moves out to a stepping line this near (share of frame)
+SNAP_SUPPORT = 0.3  # that steps over at least this share of the side
+SHARP_FILL = 0.4  # and fills this much of its rectangle (a photo has smooth parts too)
 BY_SUPPORT, BY_AREA = 2, 2  # rectangles kept: the best-stepping ones, then the largest
 MIN_SUPPORT = 0.75  # every side of a rectangle steps over at least this share of its length
 MIN_TILT, MAX_TILT = 0.8, 20.0  # degrees: tilts worth undoing
@@ -43,17 +49,9 @@ VIEW_SIDE = 160  # views are hashed at this size (PDQ and pHash look at 64 and 3
 def picture_views(picture: Image.Image) -> list[Image.Image]:
     """Upright views of the picture found inside `picture` (none when there is no sign of one)."""
     rgb = np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
-    height, width = rgb.shape[:2]
-    scale = min(THUMB_SIDE / min(height, width), THUMB_MAX / max(height, width))
-    if scale < 1:
-        small = cv2.resize(
-            rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
-        )
-    else:
-        small, scale = rgb, 1.0
-    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    edges = _edges(grey)
-    quads = [*find_rectangles(grey), *find_quads(edges)]
+    scale, grey = detection_thumbnail(rgb)
+    edges = edge_map(grey)
+    quads = [*sharp_region(grey), *find_rectangles(grey), *find_quads(edges)]
     views = [_warp(rgb, quad / scale) for quad in _distinct(quads, max(grey.shape))]
     tilt = dominant_tilt(edges)
     if tilt is not None:
@@ -61,7 +59,16 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
     return [Image.fromarray(view) for view in views]
 
 
-def _edges(grey: np.ndarray) -> np.ndarray:
+def detection_thumbnail(rgb: np.ndarray) -> tuple[float, np.ndarray]:
+    """The scale and grey thumbnail that detection looks at (never larger than the picture)."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, THUMB_SIDE / min(height, width), THUMB_MAX / max(height, width))
+    size = max(1, round(width * scale)), max(1, round(height * scale))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    return scale, cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+
+
+def edge_map(grey: np.ndarray) -> np.ndarray:
     """Canny with thresholds from the picture's own median (works on dark and light pictures)."""
     blurred = cv2.GaussianBlur(grey, (3, 3), 0)
     median = float(np.median(blurred))
@@ -103,6 +110,66 @@ def _distinct(quads: list[np.ndarray], side: int) -> list[np.ndarray]:
     return kept
 
 
+def sharp_region(grey: np.ndarray) -> list[np.ndarray]:
+    """The rectangle around the largest sharp region, when the rest of the frame is soft.
+
+    A story puts the picture over a blurred enlargement of itself, whose sides may step little
+    against it; but the blurred copy has almost no fine detail, and the picture has plenty.
+    """
+    height, width = grey.shape
+    detail = np.abs(cv2.Laplacian(grey, cv2.CV_16S, ksize=3)) >= DETAIL
+    mask = cv2.morphologyEx(
+        detail.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((CLOSE_SIDE, CLOSE_SIDE), np.uint8)
+    )
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count < 2:
+        return []
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h, area = stats[largest].tolist()
+    share = w * h / float(height * width)
+    if not MIN_AREA <= share <= MAX_AREA or area < SHARP_FILL * w * h:
+        return []
+    if w < MIN_SIDE * width or h < MIN_SIDE * height:
+        return []
+    outside = detail.sum() - detail[y : y + h, x : x + w].sum()
+    if outside > SOFT_OUTSIDE * detail.sum():
+        return []
+    # A soft side steps on one row here and the next there: look at three rows at once.
+    across, down = step_maps(grey)
+    across = cv2.dilate(across, np.ones((3, 1), np.uint8))
+    down = cv2.dilate(down, np.ones((1, 3), np.uint8))
+    top, bottom = _snap(across, y, x, x + w, -1), _snap(across, y + h - 1, x, x + w, 1)
+    left, right = _snap(down.T, x, top, bottom, -1), _snap(down.T, x + w - 1, top, bottom, 1)
+    corners = [[left, top], [right, top], [right, bottom], [left, bottom]]
+    return [np.array(corners, dtype=np.float32)]
+
+
+def step_maps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where brightness steps between rows (level sides) and between columns (upright sides)."""
+    height, width = grey.shape
+    smooth = cv2.blur(grey, (3, 3)).astype(np.int16)
+    across = np.zeros((height, width), np.uint8)
+    across[1:-1] = np.abs(smooth[2:] - smooth[:-2]) >= STEP
+    down = np.zeros((height, width), np.uint8)
+    down[:, 1:-1] = np.abs(smooth[:, 2:] - smooth[:, :-2]) >= STEP
+    across = cv2.morphologyEx(across, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+    down = cv2.morphologyEx(down, cv2.MORPH_CLOSE, np.ones((5, 1), np.uint8))
+    return across, down
+
+
+def _snap(steps: np.ndarray, line: int, start: int, end: int, outward: int) -> int:
+    """The line near `line`, on its outer side, along which [start, end) steps most, if any
+    steps over SNAP_SUPPORT of it (a picture's smooth edge, a sky, shows no detail but its
+    side still steps against the surround)."""
+    reach = line + outward * round(SNAP_REACH * steps.shape[0])
+    low, high = sorted((line, min(max(reach, 0), steps.shape[0] - 1)))
+    if high <= low:
+        return line
+    support = steps[low : high + 1, start:end].mean(axis=1)
+    best = int(np.argmax(support))
+    return low + best if support[best] >= SNAP_SUPPORT else line
+
+
 def find_rectangles(grey: np.ndarray) -> list[np.ndarray]:
     """Upright rectangles whose four sides are straight edges (or the frame's own border).
 
@@ -113,13 +180,7 @@ def find_rectangles(grey: np.ndarray) -> list[np.ndarray]:
     are kept.
     """
     height, width = grey.shape
-    smooth = cv2.blur(grey, (3, 3)).astype(np.int16)
-    across = np.zeros((height, width), np.uint8)  # steps between rows: level sides
-    across[1:-1] = np.abs(smooth[2:] - smooth[:-2]) >= STEP
-    down = np.zeros((height, width), np.uint8)  # steps between columns: upright sides
-    down[:, 1:-1] = np.abs(smooth[:, 2:] - smooth[:, :-2]) >= STEP
-    across = cv2.morphologyEx(across, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
-    down = cv2.morphologyEx(down, cv2.MORPH_CLOSE, np.ones((5, 1), np.uint8))
+    across, down = step_maps(grey)
     rows = _side_lines(across, MIN_RUN * width)
     columns = _side_lines(down.T, MIN_RUN * height)
     ys = np.array(sorted({0, height - 1, *rows}))
@@ -235,7 +296,7 @@ def dominant_tilt(edges: np.ndarray) -> float | None:
         math.pi / 360,
         threshold=max(20, short // 6),
         minLineLength=short * 0.3,
-        maxLineGap=3,
+        maxLineGap=6,
     )
     if segments is None:
         return None
