@@ -22,9 +22,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
-THUMB_SIDE = 224  # detection runs on a thumbnail whose short side is this (cheap, and enough)
-THUMB_MAX = 448  # and whose long side is at most this (a tall story or screenshot)
-MIN_AREA = 0.03  # a candidate covers at least this share of the frame...
+# A worker is one core's worth of work: OpenCV's own thread pool would only fight the others.
+cv2.setNumThreads(1)
+
+THUMB_SIDE = 192  # detection runs on a thumbnail whose short side is this (cheap, and enough)
+THUMB_MAX = 384  # and whose long side is at most this (a tall story or screenshot)
+MIN_AREA = 0.05  # a candidate covers at least this share of the frame...
 MAX_AREA = 0.94  # ...and visibly less than all of it
 MIN_SIDE = 0.08  # and each side at least this share of the frame's
 MIN_FILL = 0.85  # the contour fills this much of its quadrilateral (a picture, not a shape)
@@ -42,7 +45,7 @@ SHARP_FILL = 0.4  # and fills this much of its rectangle (a photo has smooth par
 BY_SUPPORT, BY_AREA = 2, 2  # rectangles kept: the best-stepping ones, then the largest
 MIN_SUPPORT = 0.75  # every side of a rectangle steps over at least this share of its length
 MIN_TILT, MAX_TILT = 0.8, 20.0  # degrees: tilts worth undoing
-MIN_TILT_SUPPORT = 0.6  # long straight edges at the tilt, in total, as a share of the short side
+MIN_TILT_SUPPORT = 1.2  # long straight edges at the tilt, in total, as a share of the short side
 VIEW_SIDE = 160  # views are hashed at this size (PDQ and pHash look at 64 and 32 pixels)
 
 
@@ -140,6 +143,8 @@ def sharp_region(grey: np.ndarray) -> list[np.ndarray]:
     down = cv2.dilate(down, np.ones((1, 3), np.uint8))
     top, bottom = _snap(across, y, x, x + w, -1), _snap(across, y + h - 1, x, x + w, 1)
     left, right = _snap(down.T, x, top, bottom, -1), _snap(down.T, x + w - 1, top, bottom, 1)
+    # The side's own step is detail on both of its pixels: keep the inner one.
+    left, top, right, bottom = left + 1, top + 1, right - 1, bottom - 1
     corners = [[left, top], [right, top], [right, bottom], [left, bottom]]
     return [np.array(corners, dtype=np.float32)]
 
@@ -293,7 +298,7 @@ def dominant_tilt(edges: np.ndarray) -> float | None:
     segments = cv2.HoughLinesP(
         edges,
         1,
-        math.pi / 360,
+        math.pi / 180,
         threshold=max(20, short // 6),
         minLineLength=short * 0.3,
         maxLineGap=6,
