@@ -95,8 +95,13 @@ def main() -> None:
         means = [c / n for c, _, n in totals.values()]
         print(f"  {'mean over families':34} {sum(means) / len(means):5.2f}")
         false_confident = false_review = queries = 0
-        for media in [h[which] for found in strangers for h in found] + [h[which] for h in plain]:
-            for match in match_media(media, index, POLICY):
+        for family, *hashed in [h for found in strangers for h in found] + plain:
+            for match in match_media(hashed[which - 1], index, POLICY):
+                if match.tier is Tier.TAKEDOWN:
+                    print(
+                        f"    false: a {family} upload, entry {match.entry_id}, "
+                        f"{match.algorithm} {match.distance}, picture {match.frame}"
+                    )
                 false_confident += match.tier is Tier.TAKEDOWN
                 false_review += match.tier is Tier.REVIEW
             queries += 1
