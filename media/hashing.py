@@ -151,6 +151,9 @@ def hash_media(
 
     With `trim`, a still image that has flat bars or screenshot chrome around it also gets the
     hashes of the picture inside (`MediaHashes.extra`), see `media.reupload.content_block`.
+    With `views`, a still image also gets the hashes (PDQ and pHash, no turns) of the upright
+    views `media.views.picture_views` finds: the picture inside a screenshot, story, collage,
+    photo of a screen or turned canvas.
     With `explicit`, the decoded picture (or a few sampled frames) is also scored by the
     explicit-image classifier (`MediaHashes.explicit_score`).
     Call it through `media.workers.HashingPool` for untrusted bytes: only a worker process can

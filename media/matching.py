@@ -7,7 +7,8 @@ review radius a match is likely but not certain, so the moderators get an alert 
 
 Why the query side does more than look up one hash: a mirrored or rotated re-upload is matched
 through PDQ's dihedral variants, and a picture with caption bars or borders added is matched
-through the extra hashes `media.reupload` computes (`MediaHashes.extra`).
+through the extra hashes `media.reupload` computes, and a screenshot, story, collage or turned
+copy through the upright views `media.views` finds (both in `MediaHashes.extra`).
 """
 
 from __future__ import annotations
