@@ -33,6 +33,7 @@ from media.pipeline import MediaPipeline
 from media.workers import HashingPool, PoolSettings
 from moderation.actions import ModerationActions
 from moderation.alerts import MatchAlerts
+from moderation.flood_hold import FloodHolds
 from moderation.forms import OpenForms
 from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_texts, use_pseudo_locale
 from moderation.replies import send_ephemeral
@@ -256,6 +257,7 @@ class Lightstick(commands.AutoShardedBot):
         self.takedown_index = LiveTakedownIndex(database, settings.index_snapshot)
         self.actions = ModerationActions(self)
         self.alerts = MatchAlerts(self)
+        self.flood_holds = FloodHolds(self)
         self.unreadable = UnreadableFiles(self)
         self.report_queue = ReportQueue(self)
         self.forms = OpenForms(self)
@@ -330,6 +332,7 @@ class Lightstick(commands.AutoShardedBot):
         # While the connection is still open: scanning stops, queued alerts are posted.
         await self.scanner.close()
         await self.alerts.close()
+        await self.flood_holds.close()
         await self.unreadable.close()
         await self.report_queue.close()
         await self.retention.close()

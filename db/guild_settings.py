@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.phrases import PhrasedError, phrase
 from db import cases
 from db.schema import TAKEDOWN_ACTIONS, UNREADABLE_ACTIONS, guild_settings, skipped_channels
 from db.upsert import upsert
@@ -58,6 +60,11 @@ class GuildSettings:
     auto_hide_min_account_days: int = 30
     auto_hide_min_member_days: int = 7
     retention_days: int = 180  # closed reports' text and notes, alerts; cases are kept
+    # Removals of one entry's copies within an hour past which the entry is held (0: never).
+    flood_limit: int = 20
+    # An agency's report portal: deepfake reports and takedown alerts carry a button to it.
+    agency_label: str | None = None
+    agency_link: str | None = None
     skipped_channel_ids: frozenset[int] = frozenset()
 
 
@@ -85,28 +92,67 @@ RANGES: dict[str, tuple[int, int]] = {
     "auto_hide_min_account_days": (0, 3650),
     "auto_hide_min_member_days": (0, 3650),
     "retention_days": (7, 3650),
+    "flood_limit": (0, 10000),
 }
 
 
+LABEL_MAX = 80  # a button's label holds 80 characters
+LINK_MAX = 512  # a link button's URL holds 512
+
+
+def agency_link_problem(link: str) -> str | None:
+    """Why `link` can't be the agency link (English, for the log and the case), or None.
+
+    Only an absolute https address with a host: a button is a link moderators trust, so no
+    other scheme (javascript:, http:, discord:) and no spaces or credentials in it.
+    """
+    if len(link) > LINK_MAX:
+        return f"the agency link must be at most {LINK_MAX} characters"
+    parsed = urlsplit(link)
+    if parsed.scheme != "https" or not parsed.hostname:
+        return "the agency link must be a full https:// address"
+    if any(c.isspace() for c in link) or "@" in parsed.netloc:
+        return "the agency link must have no spaces or user names in it"
+    return None
+
+
 def validate_changes(current: GuildSettings, changes: dict[str, Any]) -> None:
-    """Raise ValueError naming the first unknown or out-of-range setting."""
+    """Raise ValueError (a `PhrasedError`, read in the admin's language) naming the first
+    unknown or out-of-range setting."""
     for name, value in changes.items():
         if name not in SETTING_NAMES:
-            raise ValueError(f"unknown setting {name!r}")
+            raise PhrasedError(phrase("unknown setting {name}", name=f"`{name}`"))
         if name in RANGES and value is not None:
             low, high = RANGES[name]
             if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+                raise PhrasedError(
+                    phrase(
+                        "{name} must be between {low:,} and {high:,}, not {value:,}",
+                        name=f"`{name}`",
+                        low=low,
+                        high=high,
+                        value=value,
+                    )
+                )
     if changes.get("takedown_action", current.takedown_action) not in TAKEDOWN_ACTIONS:
-        raise ValueError("takedown_action must be 'remove' or 'flag'")
+        raise PhrasedError(phrase("{name} must be remove or flag", name="`takedown_action`"))
     for name in UNREADABLE_SETTINGS:
         if changes.get(name, getattr(current, name)) not in UNREADABLE_ACTIONS:
-            raise ValueError(f"{name} must be 'remove', 'alert' or 'ignore'")
+            raise PhrasedError(phrase("{name} must be remove, alert or ignore", name=f"`{name}`"))
     merged = {**{n: getattr(current, n) for n in SETTING_NAMES}, **changes}
+    if merged["agency_link"] is not None:
+        problem = agency_link_problem(merged["agency_link"])
+        if problem:
+            raise ValueError(problem)
+    if merged["agency_label"] is not None and not 1 <= len(merged["agency_label"]) <= LABEL_MAX:
+        raise ValueError(f"the agency label must be 1 to {LABEL_MAX} characters")
     for algorithm in ("pdq", "phash"):
         if merged[f"{algorithm}_review_radius"] < merged[f"{algorithm}_confident_radius"]:
-            raise ValueError(
-                f"the {algorithm} review radius can't be smaller than its confident radius"
+            raise PhrasedError(
+                phrase(
+                    "the {algorithm} review radius can't be smaller than its confident radius",
+                    algorithm=algorithm,
+                )
             )
 
 

@@ -21,6 +21,8 @@ from db.schema import (
     allowlist,
     cases,
     departed_guilds,
+    entry_holds,
+    flood_matches,
     guild_counters,
     guild_settings,
     hash_lists,
@@ -122,7 +124,7 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
     case_rows = await conn.execute(
         update(cases)
         .where(cases.c.guild_id == guild_id, cases.c.user_id == user_id)
-        .values(reason="")
+        .values(reason="", user_name=None)
     )
     for table, column in (
         (reports, reports.c.resolved_by),
@@ -172,8 +174,8 @@ async def departed_guild_ids(conn: AsyncConnection) -> list[int]:
 
 async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
     """Delete every row of a server: settings, lists (other servers' subscriptions to its list
-    end), reports, cases, alerts, rules, scan positions. The change log tells every process's
-    index that the server's entries are gone."""
+    end), reports, cases, alerts, rules, scan positions, flood holds. The change log tells every
+    process's index that the server's entries are gone."""
     own_list = select(hash_lists.c.id).where(hash_lists.c.owner_guild_id == guild_id)
     entry_ids = list(
         await conn.scalars(
@@ -190,6 +192,8 @@ async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
     for table in (
         subscriptions,
         allowlist,
+        entry_holds,
+        flood_matches,
         rules,
         rule_posts,
         scan_positions,

@@ -50,6 +50,9 @@ REPORT_STATUSES = tuple(status.value for status in ReportStatus)
 ALERT_STATUSES = tuple(status.value for status in AlertStatus)
 CASE_KINDS = tuple(kind.value for kind in CaseKind)
 CHANGE_KINDS = ("entry_added", "entry_removed", "scope_changed")
+# An entry's standing in one server (db.flood_holds): counting its matches, held after a flood
+# (its matches flagged, not removed), or ignored there ("Stop using this entry" on a shared list).
+HOLD_STATUSES = ("counting", "held", "ignored")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -122,6 +125,11 @@ guild_settings = Table(
     Column("auto_hide_min_account_days", Integer, nullable=False, server_default="30"),
     Column("auto_hide_min_member_days", Integer, nullable=False, server_default="7"),
     Column("retention_days", Integer, nullable=False, server_default="180"),
+    # More removals than this of one entry's copies within an hour hold the entry (0: never).
+    Column("flood_limit", Integer, nullable=False, server_default="20"),
+    # An agency's report portal (https) that deepfake reports and takedown alerts link to.
+    Column("agency_label", String(80), nullable=True),
+    Column("agency_link", String(512), nullable=True),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     CheckConstraint(_in("takedown_action", TAKEDOWN_ACTIONS), name="takedown_action"),
     CheckConstraint(
@@ -234,6 +242,7 @@ reports = Table(
     # "message:<id>" or "user:<id>": at most one open report per target, whoever reports it.
     Column("target_key", String(40), nullable=False),
     _snowflake("target_user_id", nullable=False),
+    Column("target_name", String(100), nullable=True),  # their username when first reported
     _snowflake("channel_id"),
     _snowflake("message_id"),
     Column("category", String(30), nullable=False),
@@ -297,6 +306,8 @@ cases = Table(
     Column("number", Integer, nullable=False),
     Column("kind", String(40), nullable=False),
     _snowflake("user_id"),
+    # The member's username when the case was written: evidence names the account as it was.
+    Column("user_name", String(100), nullable=True),
     _snowflake("moderator_id"),
     Column("reason", Text, nullable=False, server_default=""),
     _snowflake("channel_id"),
@@ -393,4 +404,36 @@ departed_guilds = Table(
     metadata,
     _snowflake("guild_id", primary_key=True, autoincrement=False),
     Column("left_at", UTCDateTime, nullable=False, default=_now),
+)
+
+# One entry in one server, once it has removed something there: whether it is held after a
+# flood of matches, or ignored in this server. The row is what a burst's decisions lock (SELECT
+# ... FOR UPDATE), so processes counting the same entry's matches take turns.
+entry_holds = Table(
+    "entry_holds",
+    metadata,
+    _snowflake("guild_id", nullable=False),
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(10), nullable=False, server_default="counting"),
+    Column("held_at", UTCDateTime),
+    _snowflake("notice_channel_id"),
+    _snowflake("notice_message_id"),
+    _snowflake("decided_by"),
+    Column("decided_at", UTCDateTime),
+    PrimaryKeyConstraint("guild_id", "entry_id"),
+    CheckConstraint(_in("status", HOLD_STATUSES), name="status"),
+    Index(None, "entry_id"),
+)
+
+# The messages an entry removed in a server within the last hour (the flood window): distinct
+# by message, pruned as they age out, emptied when a moderator releases a hold.
+flood_matches = Table(
+    "flood_matches",
+    metadata,
+    _snowflake("guild_id", nullable=False),
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="CASCADE"), nullable=False),
+    _snowflake("message_id", nullable=False),
+    Column("matched_at", UTCDateTime, nullable=False, default=_now),
+    PrimaryKeyConstraint("guild_id", "entry_id", "message_id"),
+    Index(None, "entry_id"),
 )

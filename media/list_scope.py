@@ -2,9 +2,9 @@
 
 One index holds the hashes of every enabled entry of every list, so a hash shared by many
 servers costs one lookup. Each entry remembers its list; a guild's scope is its own list plus
-the lists it subscribes to (each with its action, "remove" or "flag"), and its allowlist of
-hashes moderators marked "Not a match". A withdrawn entry leaves the index at once, so it stops
-matching for every subscriber together.
+the lists it subscribes to (each with its action, "remove" or "flag"), its allowlist of
+hashes moderators marked "Not a match", and the shared entries it stopped using. A withdrawn
+entry leaves the index at once, so it stops matching for every subscriber together.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ ALLOWLIST_RADIUS = 8  # an upload this close to a "Not a match" hash is that sam
 
 @dataclass(frozen=True, slots=True)
 class ListScope:
-    """What one guild matches against: list id -> action ("remove" or "flag"), and its allowlist."""
+    """What one guild matches against: list id -> action ("remove" or "flag"), its allowlist,
+    and the shared lists' entries it stopped using (a flood hold's "Stop using this entry")."""
 
     lists: Mapping[int, str]
     allowed: tuple[Hash, ...] = ()
+    ignored: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,19 @@ class EntryLists:
         if at < len(self._ids) and self._ids[at] == entry_id and self._lists[at] >= 0:
             return int(self._lists[at])
         return None
+
+    def lists_of(self, entry_ids: np.ndarray) -> np.ndarray:
+        """The list of each of `entry_ids` (-1 where it is not indexed), at once."""
+        lists = np.full(len(entry_ids), -1, dtype=np.int64)
+        if len(self._ids):
+            at = np.searchsorted(self._ids, entry_ids).clip(max=len(self._ids) - 1)
+            found = self._ids[at] == entry_ids
+            lists[found] = self._lists[at[found]]
+        for number, entry_id in enumerate(entry_ids.tolist()):
+            recent = self._recent.get(entry_id)
+            if recent is not None:
+                lists[number] = recent
+        return lists
 
     def add(self, entry_ids: Sequence[int], list_ids: Sequence[int]) -> None:
         """Add entries (one already here keeps its list)."""
@@ -243,9 +258,50 @@ class ListIndex:
         found = []
         for match in match_media(media, self.index, policy):
             list_id = self.entry_lists.get(match.entry_id)
-            if list_id is not None and list_id in scope.lists:
+            if (
+                list_id is not None
+                and list_id in scope.lists
+                and match.entry_id not in scope.ignored
+            ):
                 found.append(ListMatch(match, list_id, scope.lists[list_id]))
         return sorted(found, key=lambda m: (not m.removes, m.match.tier != Tier.TAKEDOWN))
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """An entry near an upload, however far: for explaining a match or a miss."""
+
+    entry_id: int
+    list_id: int
+    algorithm: str
+    distance: int
+
+
+def nearest_entries(
+    index: ListIndex, media: MediaHashes, scope: ListScope, count: int
+) -> tuple[list[Near], bool]:
+    """The `count` nearest entries of the scope per algorithm, over every frame (and its
+    mirror image) the upload has; and whether moderators allowlisted part of it (those frames
+    are left out, as matching leaves them out)."""
+    kept = _without_allowed(media, scope.allowed) if scope.allowed else media
+    allowlisted = len(kept.frames) < len(media.frames)
+    frames = [*kept.frames, *kept.extra]
+    asked: dict[str, list[Hash]] = {
+        "pdq": [value for frame in frames for value in frame.pdq_and_mirror()],
+        "phash": [frame.phash for frame in frames],
+    }
+    lists = np.array(sorted(scope.lists), dtype=np.int64)
+
+    def in_scope(ids: np.ndarray) -> np.ndarray:
+        return np.isin(index.entry_lists.lists_of(ids), lists)
+
+    found = []
+    for algorithm, values in asked.items():
+        for entry_id, distance in index.index.indexes[algorithm].nearest(values, count, in_scope):
+            list_id = index.entry_lists.get(entry_id)
+            if list_id is not None:
+                found.append(Near(entry_id, list_id, algorithm, distance))
+    return found, allowlisted
 
 
 def _is_allowed(frame: FrameHashes, allowed: tuple[Hash, ...]) -> bool:

@@ -20,6 +20,9 @@ CASE_KIND_NAMES: dict[CaseKind, str] = {
     CaseKind.RULES: N_("Rules change"),
     CaseKind.UNREADABLE: N_("Removed: file not checkable"),
     CaseKind.KICK: N_("Kick"),
+    CaseKind.ENTRY_HELD: N_("Entry held after a flood"),
+    CaseKind.HOLD_RELEASED: N_("Hold released: keep removing"),
+    CaseKind.ENTRY_STOPPED: N_("Entry no longer used here"),
 }
 REPORT_OUTCOME_NAMES: dict[ReportStatus, str] = {
     ReportStatus.OPEN: N_("Open"),

@@ -3,7 +3,7 @@
 Loaded whole at start, then moved forward by the change log (`db.takedown_changes`): after a
 local change (so matching sees it at once) and on a short poll (so a change made by another
 shard process arrives within a second or so). Each guild's scope (own list, live subscriptions,
-allowlist) is cached and dropped when a change touches it.
+allowlist, shared entries it stopped using) is cached and dropped when a change touches it.
 
 The heavy work on a large index runs in threads, so the event loop keeps serving commands
 and heartbeats: matching (an upload's lookups read every row once, 2-4 ms at a million
@@ -32,7 +32,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import IndexRows
-from db import allowlist, bot_state, takedown_changes, takedowns
+from db import allowlist, bot_state, flood_holds, takedown_changes, takedowns
 from db.engine import Database
 from media.hashing import MediaHashes
 from media.index_snapshot import (
@@ -41,7 +41,15 @@ from media.index_snapshot import (
     read_snapshot,
     write_snapshot,
 )
-from media.list_scope import Columns, IndexLoader, ListIndex, ListMatch, ListScope
+from media.list_scope import (
+    Columns,
+    IndexLoader,
+    ListIndex,
+    ListMatch,
+    ListScope,
+    Near,
+    nearest_entries,
+)
 from media.matching import INDEX_BITS, MatchPolicy
 
 log = logging.getLogger(__name__)
@@ -308,7 +316,8 @@ class LiveTakedownIndex:
         async with self.database.transaction() as conn:  # may create the guild's own list
             lists = await takedowns.guild_scope_lists(conn, guild_id)
             allowed = await allowlist.allowed_hashes(conn, guild_id)
-        scope = ListScope(lists=lists, allowed=tuple(a.hash for a in allowed))
+            ignored = await flood_holds.ignored_entries(conn, guild_id)
+        scope = ListScope(lists=lists, allowed=tuple(a.hash for a in allowed), ignored=ignored)
         self._scopes[guild_id] = scope
         return scope
 
@@ -322,6 +331,14 @@ class LiveTakedownIndex:
             if len(self.index.index) < self.THREAD_FROM:
                 return self.index.match(media, policy, scope)
             return await self._in_thread(self.index.match, media, policy, scope)
+
+    async def nearest(
+        self, media: MediaHashes, scope: ListScope, count: int
+    ) -> tuple[list[Near], bool]:
+        """The scope's `count` nearest entries per algorithm, however far (for `/takedown
+        why`), and whether part of the upload is allowlisted; in a thread, reading every row."""
+        async with self._in_use.reading():
+            return await self._in_thread(nearest_entries, self.index, media, scope, count)
 
     def start_polling(self) -> None:
         if self._poller is None:

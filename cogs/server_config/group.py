@@ -9,7 +9,7 @@ from discord import app_commands
 
 from cogs.server_config.summary import settings_embed
 from moderation.access import require_admin
-from moderation.i18n import member_texts
+from moderation.i18n import PhrasedError, member_texts
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -50,9 +50,10 @@ class SavesSettings:
             before, after = await self.bot.guild_settings.change(
                 interaction.guild.id, moderator_id=member.id, changes=changes, skip=skip
             )
-        except ValueError as exc:
+        except PhrasedError as exc:
             await interaction.response.send_message(
-                tr("That wasn't saved: {reason}. Nothing changed.", reason=exc), ephemeral=True
+                tr("That wasn't saved: {reason}. Nothing changed.", reason=tr.read(exc.phrase)),
+                ephemeral=True,
             )
             return
         answer = tr("Saved.") if before != after else tr("Those were already the settings.")

@@ -26,7 +26,8 @@ from media.hashing import MediaHashes
 from media.pipeline import MediaRef
 from moderation.access import moderators_only, require_moderator
 from moderation.actions import CaseDraft
-from moderation.i18n import N_, Phrase, Texts, member_texts, phrase, source_texts
+from moderation.flood_hold import held_entry_info
+from moderation.i18n import N_, Phrase, PhrasedError, Texts, member_texts, phrase, source_texts
 from moderation.messages import media_refs, parse_message_link
 from moderation.pagination import Slice, send_pages
 from moderation.shown_text import fit_embed
@@ -50,10 +51,9 @@ DELETE_THE_MESSAGE = N_("Delete the message")
 
 
 def media_problem(media: MediaHashes) -> Phrase | None:
-    """Why hashed media can't become an entry, in a moderator's words; None if it can. (The
-    media layer's reason for a file it could not use is English.)"""
+    """Why hashed media can't become an entry, in a moderator's words; None if it can."""
     if not media.hashed:
-        return phrase("I couldn't use that file ({reason})", reason=media.reason or media.outcome)
+        return phrase("I couldn't use that file ({reason})", reason=media.explanation)
     if not frame_hashes(media.frames):
         return phrase(
             "that picture is almost a single flat colour, so its hash would match unrelated "
@@ -73,11 +73,11 @@ def describe_media(tr: Texts, media: MediaHashes, entry: NewEntry) -> str:
         )
     if media.kind == "image":
         return tr.plural("1 picture, {count} hash", "1 picture, {count} hashes", hashes)
-    return tr.plural(
-        "{frames} frames, {count} hash",
-        "{frames} frames, {count} hashes",
-        hashes,
-        frames=tr.number(len(media.frames)),
+    # Translators: an animation or video added to the list, e.g. "12 frames, 24 hashes".
+    return tr(
+        "{frames}, {hashes}",
+        frames=tr.plural("{count} frame", "{count} frames", len(media.frames)),
+        hashes=tr.plural("{count} hash", "{count} hashes", hashes),
     )
 
 
@@ -126,7 +126,8 @@ def entry_embed(tr: Texts, entry: TakedownEntry) -> discord.Embed:
     shown = entry.hashes[:6]
     lines = "\n".join(f"`{h.algorithm}:{h.hex}`" for h in shown)
     if len(entry.hashes) > len(shown):
-        lines += "\n" + tr("…and {count} more", count=tr.number(len(entry.hashes) - len(shown)))
+        more = len(entry.hashes) - len(shown)
+        lines += "\n" + tr.plural("…and {count} more hash", "…and {count} more hashes", more)
     embed.add_field(name=tr("Hashes"), value=lines or tr("none"), inline=False)
     embed.set_footer(
         text=tr("Label shown to subscribing servers")
@@ -302,9 +303,12 @@ class EntryCommands:
         tr = member_texts(interaction)
         try:
             value = parse_hash(text)
-        except ValueError as exc:
+        except PhrasedError as exc:
             await interaction.response.send_message(
-                tr("That isn't a hash I can use: {reason}. Nothing was added.", reason=exc),
+                tr(
+                    "That isn't a hash I can use: {reason}. Nothing was added.",
+                    reason=tr.read(exc.phrase),
+                ),
                 ephemeral=True,
             )
             return
@@ -494,15 +498,20 @@ class EntryCommands:
     @moderators_only()
     async def info(self, interaction: discord.Interaction[Lightstick], entry: int) -> None:
         assert interaction.guild is not None
+        tr = member_texts(interaction)
         async with self.bot.db.connect() as conn:
             found = await takedowns_db.get_entry(conn, interaction.guild.id, entry)
-        tr = member_texts(interaction)
-        if found is None:
+            embed, view = await held_entry_info(
+                conn, tr, interaction.guild.id, entry, entry_embed(tr, found) if found else None
+            )
+        if embed is None:
             await interaction.response.send_message(
                 tr("There's no entry {entry} on this server's list.", entry=entry), ephemeral=True
             )
             return
-        await interaction.response.send_message(embed=entry_embed(tr, found), ephemeral=True)
+        await interaction.response.send_message(
+            embed=embed, view=view or discord.utils.MISSING, ephemeral=True
+        )
 
     @takedown.command(name="list", description="Page through the list, newest first")
     @app_commands.describe(label="Only entries whose label contains this")
