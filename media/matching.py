@@ -141,6 +141,7 @@ class _Query:
     frame: int
     value: Hash
     radius: int
+    review_only: bool = False  # a match through this lookup alerts, never removes
 
 
 def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
@@ -161,7 +162,12 @@ def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
         if policy.mirrors:
             turned = (value for value in frame.pdq_variants if value not in wide)
             queries += [_Query(number, value, policy.pdq.confident) for value in turned]
-        queries.append(_Query(number, frame.phash, policy.phash.review))
+        # A geometric view (an extra picture hashed without its turns, `media.views`) is one
+        # of several guesses at where the picture lies; 64-bit pHash at the confident radius
+        # matched an unrelated picture's view in bench/reshare_views.py, so through a view
+        # pHash only alerts. PDQ keeps both tiers.
+        guess = number == -1 and not frame.pdq_variants
+        queries.append(_Query(number, frame.phash, policy.phash.review, review_only=guess))
     return queries
 
 
@@ -191,6 +197,8 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
             tier = radii.tier(distance)
             if tier is None:
                 continue
+            if query.review_only:
+                tier = Tier.REVIEW
             match = Match(entry_id, algorithm, distance, tier, query.frame)
             # Ties go to the earliest lookup: the first frame, the picture before its turns.
             key = (_rank(match), order)
