@@ -1,9 +1,12 @@
-"""Every posted image, GIF and video checked against the takedown lists.
+"""Every posted image, GIF and video checked against the takedown lists, and kept as hashes.
 
 MESSAGE_CREATE / MESSAGE_UPDATE -> the media references of the message -> a bounded queue ->
 download and hash (each file once) -> the guild's lists, minus its allowlist -> `bot.alerts`
-acts. The queue is bounded so a burst of uploads slows scanning down instead of dropping
-messages or stalling the gateway: a full queue makes the event handler wait, not the bot.
+acts. Each file's hashes (never the file) also go to the recent-hash store, whether or not the
+server's lists have entries yet, so an entry added later sweeps the copies still up
+(`moderation.sweeper`); a server with `recent_days` 0 and empty lists is not hashed at all.
+The queue is bounded so a burst of uploads slows scanning down instead of dropping messages or
+stalling the gateway: a full queue makes the event handler wait, not the bot.
 After downtime or a reconnect, each channel is caught up from its last scanned message.
 """
 
@@ -14,6 +17,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -127,12 +131,14 @@ class MessageScanner:
             return ScanResult(skipped=True)
         scope = await self.bot.takedown_index.scope(guild.id)
         result = ScanResult()
-        if self.bot.takedown_index.has_any(scope):
+        listed = self.bot.takedown_index.has_any(scope)
+        if listed or settings.recent_days:
             hashed = await asyncio.gather(
                 *(self._hash(ref, message) for ref in media_refs(message))
             )
             self._count(guild.id, hashed)
             result = ScanResult(hashed=tuple(hashed))
+        if listed:
             policy = match_policy(settings)
             for media in hashed:
                 matches = await self.bot.takedown_index.match(media.hashes, policy, scope)
@@ -146,6 +152,8 @@ class MessageScanner:
             if unchecked and not result.removed:
                 removed = await self.bot.unreadable.handle(message, unchecked, settings)
                 result = ScanResult(result.hashed, result.match, removed)
+        if result.hashed and not result.removed:
+            self._keep_recent(message, result.hashed, settings)
         self._advance(message)
         return result
 
@@ -173,6 +181,27 @@ class MessageScanner:
                 self.BUSY_ATTEMPTS,
             )
         return result
+
+    def _keep_recent(
+        self, message: discord.Message, hashed: tuple[HashedMedia, ...], settings: GuildSettings
+    ) -> None:
+        """Hand each hashed file to the recent-hash store (written in batches, never waited
+        on), so an entry added later finds the copies still up; not past `recent_days`."""
+        if not settings.recent_days:
+            return
+        if message.created_at < datetime.now(UTC) - timedelta(days=settings.recent_days):
+            return  # an old message read by /takedown scan: past what the store keeps
+        assert message.guild is not None
+        for number, media in enumerate(hashed):
+            if media.hashes.hashed:
+                self.bot.recent_hashes.keep(
+                    message.guild.id,
+                    message.channel.id,
+                    message.id,
+                    message.author.id,
+                    number,
+                    media.hashes,
+                )
 
     def _skipped(self, message: discord.Message, settings: GuildSettings) -> bool:
         channel = message.channel
