@@ -36,6 +36,7 @@ from moderation.alerts import MatchAlerts
 from moderation.flood_hold import FloodHolds
 from moderation.forms import OpenForms
 from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_texts, use_pseudo_locale
+from moderation.profile_pictures import ProfilePictures
 from moderation.replies import send_ephemeral
 from moderation.report_queue import ReportQueue
 from moderation.scanning import MessageScanner
@@ -52,6 +53,7 @@ log = logging.getLogger("lightstick")
 EXTENSIONS: tuple[str, ...] = (
     "cogs.moderation",
     "cogs.scanner",
+    "cogs.profile_pictures",
     "cogs.rules",
     "cogs.server_config",
     "cogs.takedowns",
@@ -70,6 +72,7 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     attach_files=True,  # the blurred preview on alerts
     manage_messages=True,  # remove matched and auto-hidden messages
     moderate_members=True,  # "Timeout author"
+    kick_members=True,  # "Kick" on an alert about a member's profile picture
     ban_members=True,  # "Ban author"
     mention_everyone=True,  # ping a mod role that is not mentionable, on urgent reports only
 )
@@ -265,6 +268,7 @@ class Lightstick(commands.AutoShardedBot):
         self.forms = OpenForms(self)
         self.recent_hashes = RecentHashes(database, self.takedown_index)
         self.scanner = MessageScanner(self)
+        self.profile_pictures = ProfilePictures(self)
         self.sweeper = Sweeper(self)
         self.loop_lag = LoopLagMonitor()
         self.retention = RetentionJob(database, self.guild_settings)
@@ -288,6 +292,7 @@ class Lightstick(commands.AutoShardedBot):
         self.unreadable.start()
         self.recent_hashes.start()
         self.scanner.start()
+        self.profile_pictures.start()
         self.sweeper.start()
         self.retention.start()
         await self.tree.set_translator(CommandTranslator())
@@ -337,6 +342,7 @@ class Lightstick(commands.AutoShardedBot):
     async def close(self) -> None:
         # While the connection is still open: scanning stops, queued alerts are posted.
         await self.scanner.close()
+        await self.profile_pictures.close()
         await self.sweeper.close()
         await self.recent_hashes.close()
         await self.alerts.close()

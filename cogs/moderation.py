@@ -1,5 +1,5 @@
-"""The persistent buttons on match alerts, unreadable-file alerts, held entries and report
-queue messages, and the queue's upkeep.
+"""The persistent buttons on match alerts (on messages and on profile pictures), unreadable-file
+alerts, held entries and report queue messages, and the queue's upkeep.
 
 The buttons are `DynamicItem`s whose custom id holds the record id, so they work after a
 restart; registering them here makes every alert and queue message ever posted clickable. A
@@ -13,14 +13,25 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from moderation.alert_buttons import AlertButton
+from moderation.alert_buttons import AlertButton, ProfileAlertButton
 from moderation.evidence_buttons import EvidenceButton
 from moderation.hold_buttons import HoldButton
 from moderation.report_buttons import ReportButton
 from moderation.unreadable import FileButton
+from moderation.unreadable_pictures import MemberButton
 
 if TYPE_CHECKING:
     from bot import Lightstick
+
+BUTTONS = (
+    AlertButton,
+    ProfileAlertButton,
+    ReportButton,
+    FileButton,
+    MemberButton,
+    HoldButton,
+    EvidenceButton,
+)
 
 
 class Moderation(commands.Cog):
@@ -30,14 +41,10 @@ class Moderation(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(
-            AlertButton, ReportButton, FileButton, HoldButton, EvidenceButton
-        )
+        self.bot.add_dynamic_items(*BUTTONS)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(
-            AlertButton, ReportButton, FileButton, HoldButton, EvidenceButton
-        )
+        self.bot.remove_dynamic_items(*BUTTONS)
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:

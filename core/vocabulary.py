@@ -1,4 +1,5 @@
-"""The record's vocabularies: what a case, a report and a match alert can be.
+"""The record's vocabularies: what a case, a report and a match alert can be, and which
+profile picture an alert is about.
 
 Stored as their string values (the database checks them with a constraint), compared as enums
 in code, and named for people in one table (`moderation.names`).
@@ -39,3 +40,12 @@ class AlertStatus(enum.StrEnum):
     OPEN = "open"
     NOT_A_MATCH = "not_a_match"
     TAKEN_DOWN = "taken_down"
+
+
+class ProfilePicture(enum.StrEnum):
+    """Which of a member's pictures an alert is about."""
+
+    AVATAR = "avatar"  # the account's avatar
+    SERVER_AVATAR = "server_avatar"  # the avatar the member set for this server
+    BANNER = "banner"  # the account's profile banner
+    SERVER_BANNER = "server_banner"  # the banner the member set for this server

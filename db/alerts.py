@@ -1,8 +1,10 @@
 """Match alerts: what the scanner matched, what it did, and what a moderator decided.
 
-An alert outlives the message it is about (which is usually deleted), so it keeps the upload's
-own hashes: "Not a match" allowlists exactly that picture, and "Take down" on a review alert can
-teach the entry this copy. Buttons read their state from here, so they work after a restart.
+An alert is about a posted message or, with `picture`, a member's profile picture (avatar or
+banner: there is no message then). An alert outlives the message it is about (which is usually
+deleted), so it keeps the upload's own hashes: "Not a match" allowlists exactly that picture,
+and "Take down" on a review alert can teach the entry this copy. Buttons read their state from
+here, so they work after a restart.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ class MatchAlert:
     id: int
     guild_id: int
     case_id: int | None
-    channel_id: int
-    message_id: int
-    author_id: int
+    channel_id: int | None  # None for a profile picture
+    message_id: int | None
+    author_id: int  # who posted it, or who wears the picture
+    picture: str | None  # core.vocabulary.ProfilePicture, for a profile picture
     entry_id: int | None
     list_id: int | None
     algorithm: str
@@ -54,8 +57,8 @@ class MatchAlert:
 @dataclass(frozen=True, slots=True)
 class NewAlert:
     guild_id: int
-    channel_id: int
-    message_id: int
+    channel_id: int | None
+    message_id: int | None
     author_id: int
     entry_id: int
     list_id: int
@@ -66,6 +69,7 @@ class NewAlert:
     upload_pdq: Hash | None
     upload_phash: Hash | None
     case_id: int | None = None
+    picture: str | None = None
 
 
 async def create_alert(conn: AsyncConnection, new: NewAlert) -> MatchAlert:

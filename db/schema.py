@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from core.vocabulary import AlertStatus, CaseKind, ReportStatus
+from core.vocabulary import AlertStatus, CaseKind, ProfilePicture, ReportStatus
 
 metadata = MetaData(
     naming_convention={
@@ -52,6 +52,7 @@ REPORT_TARGETS = ("message", "user")
 REPORT_STATUSES = tuple(status.value for status in ReportStatus)
 ALERT_STATUSES = tuple(status.value for status in AlertStatus)
 CASE_KINDS = tuple(kind.value for kind in CaseKind)
+PROFILE_PICTURES = tuple(picture.value for picture in ProfilePicture)
 CHANGE_KINDS = ("entry_added", "entry_removed", "scope_changed")
 # An entry's standing in one server (db.flood_holds): counting its matches, held after a flood
 # (its matches flagged, not removed), or ignored there ("Stop using this entry" on a shared list).
@@ -380,9 +381,10 @@ match_alerts = Table(
     Column("id", Integer, primary_key=True),
     _snowflake("guild_id", nullable=False),
     Column("case_id", ForeignKey("cases.id", ondelete="SET NULL")),
-    _snowflake("channel_id", nullable=False),
-    _snowflake("message_id", nullable=False),
-    _snowflake("author_id", nullable=False),
+    _snowflake("channel_id"),  # the message's; empty for a profile picture
+    _snowflake("message_id"),
+    _snowflake("author_id", nullable=False),  # who posted it, or who wears it
+    Column("picture", String(20)),  # a profile picture: which one (PROFILE_PICTURES)
     Column("entry_id", ForeignKey("takedown_entries.id", ondelete="SET NULL")),
     Column("list_id", ForeignKey("hash_lists.id", ondelete="SET NULL")),
     Column("algorithm", String(10), nullable=False),
@@ -399,6 +401,12 @@ match_alerts = Table(
     Column("created_at", UTCDateTime, nullable=False, default=_now),
     CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
     CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+    CheckConstraint(f"picture IS NULL OR {_in('picture', PROFILE_PICTURES)}", name="picture"),
+    CheckConstraint(
+        "(picture IS NULL AND channel_id IS NOT NULL AND message_id IS NOT NULL) "
+        "OR (picture IS NOT NULL AND channel_id IS NULL AND message_id IS NULL)",
+        name="about",
+    ),
     Index(None, "guild_id", "author_id"),
 )
 

@@ -40,6 +40,7 @@ def _standing(
         role_ids=role_ids,
         ban_members=permissions.ban_members,
         moderate_members=permissions.moderate_members,
+        kick_members=permissions.kick_members,
         top_role=top_role,
         owner=owner,
     )

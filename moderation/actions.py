@@ -1,6 +1,6 @@
 """The one place that acts on members and their messages, and writes the case for it.
 
-Removing a message, timing a member out, banning, and recording a decision all go through
+Removing a message, timing a member out, kicking, banning, and recording a decision all go through
 `ModerationActions`, and each writes its case in the same transaction as the records it changes
 (an alert resolved, a report closed), in the spirit of Red's `modlog.create_case`: no feature
 can act without leaving the audit trail. Each action answers with a sentence for the moderator
@@ -145,7 +145,7 @@ async def delete_message(message: discord.Message | discord.PartialMessage) -> P
 
 
 class ModerationActions:
-    """Remove, time out, ban, record: each action with its case, in one transaction."""
+    """Remove, time out, kick, ban, record: each action with its case, in one transaction."""
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
@@ -257,6 +257,27 @@ class ModerationActions:
         )
         closer = moderator.id if close_report and moderator is not None else None
         await self.record(guild.id, draft, follow=_closing(report_id, closer, reason))
+        return None
+
+    async def kick_member(
+        self, member: discord.Member, *, moderator: discord.Member, reason: str
+    ) -> Phrase | None:
+        """Kick a member and record the case; a sentence for the moderator if it failed."""
+        guild = member.guild
+        if not guild.me.guild_permissions.kick_members:
+            return phrase("I can't kick: I'm missing **Kick Members**.")
+        blocked = can_act_on(guild.me, member)
+        if blocked:
+            return phrase("I can't kick {member}: {why}.", member=member.mention, why=blocked)
+        try:
+            await member.kick(reason=reason)
+        except discord.Forbidden:
+            return phrase("Discord refused the kick: check my role and permissions.")
+        except discord.HTTPException as exc:
+            log.warning("Kick of %s failed: %s", member.id, exc)
+            return phrase("Discord returned an error; please try again.")
+        draft = CaseDraft(CaseKind.KICK, reason, user_id=member.id, moderator_id=moderator.id)
+        await self.record(guild.id, draft)
         return None
 
     async def ban_user(

@@ -1,4 +1,5 @@
-"""The buttons on a match alert: **Take down**, **Not a match**, **Timeout author**, **Ban author**.
+"""The buttons on a match alert: **Take down**, **Not a match**, **Timeout author**, **Ban author**;
+on an alert about a member's profile picture, **Not a match**, **Timeout**, **Kick**, **Ban**.
 
 Each click reads the alert from the database (the buttons survive restarts), checks that a
 moderator clicked, and acts through `bot.actions`, so every decision is a case.
@@ -42,6 +43,11 @@ def alert_view(
     `settings`, **Evidence** and the agency link too."""
     view = discord.ui.View(timeout=None)
     closed = alert.status != AlertStatus.OPEN
+    if alert.picture is not None:  # nothing to take down: the bot can't change an avatar
+        for action in ("notmatch", "timeout", "kick", "ban"):
+            decided = closed and action == "notmatch"  # the member can still be acted on
+            view.add_item(ProfileAlertButton(alert.id, action, disabled=decided, tr=tr))
+        return view
     if not alert.removed:
         view.add_item(AlertButton(alert.id, "takedown", disabled=closed, tr=tr))
     view.add_item(AlertButton(alert.id, "notmatch", disabled=closed, tr=tr))
@@ -59,7 +65,11 @@ async def on_alert_button(
     if clicked is None:
         return
     moderator, alert = clicked
-    reason = f"Takedown-list match (alert {alert.id})"
+    reason = (
+        f"Takedown-list match (alert {alert.id})"
+        if alert.picture is None
+        else f"Takedown-list match on their {alert.picture.replace('_', ' ')} (alert {alert.id})"
+    )
     async with buttons.apologising(interaction, f"Alert button {action} on alert {alert_id}"):
         if action == "notmatch":
             await _not_a_match(interaction, alert, moderator)
@@ -67,6 +77,8 @@ async def on_alert_button(
             await _take_down(interaction, alert, moderator)
         elif action == "timeout":
             await buttons.timeout_author(interaction, OnAuthor(moderator, alert.author_id, reason))
+        elif action == "kick":
+            await buttons.kick_author(interaction, OnAuthor(moderator, alert.author_id, reason))
         else:
             await buttons.ban_author(interaction, OnAuthor(moderator, alert.author_id, reason))
 
@@ -83,6 +95,22 @@ class AlertButton(
         "takedown": buttons.TAKE_DOWN,
         "notmatch": (N_("Not a match"), discord.ButtonStyle.secondary),
         **buttons.AUTHOR_LABELS,
+    }
+    on_click = staticmethod(on_alert_button)
+
+
+class ProfileAlertButton(
+    RecordButton,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"lightstick:profile:(?P<id>[0-9]+):(?P<action>notmatch|timeout|kick|ban)",
+):
+    """A button on an alert about a member's profile picture (read from the database on each
+    click, like `AlertButton`)."""
+
+    KIND = "profile"
+    LABELS: ClassVar[dict[str, buttons.Label]] = {
+        "notmatch": AlertButton.LABELS["notmatch"],
+        **buttons.MEMBER_LABELS,
     }
     on_click = staticmethod(on_alert_button)
 
@@ -115,6 +143,11 @@ async def _not_a_match(
     await bot.takedown_index.sync()
     answer = (
         tr(
+            "Marked as not a match (case #{number}). This picture won't be flagged here again.",
+            number=decided.number,
+        )
+        if alert.picture is not None
+        else tr(
             "Marked as not a match (case #{number}). This picture won't be flagged here again. "
             "The message was already removed; let the author know they can post it again.",
             number=decided.number,

@@ -1,5 +1,7 @@
 """Match alerts: a takedown-list match removed (or flagged) and recorded, then shown to the
-moderators with a blurred preview and buttons.
+moderators with a blurred preview and buttons. A member wearing a listed picture as a profile
+picture (avatar, banner) is flagged the same way: the bot can't remove it, the buttons act on
+the member.
 
 Removing and recording happen at once; the alert, the DM to the author and a repeat timeout
 follow through a bounded queue, one at a time: in a raid, Discord rate-limits the mod channel,
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 import discord
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.vocabulary import AlertStatus, CaseKind
+from core.vocabulary import AlertStatus, CaseKind, ProfilePicture
 from db import alerts as alerts_db
 from db import cases as cases_db
 from db import takedowns
@@ -35,7 +37,7 @@ from moderation.alert_buttons import alert_view
 from moderation.i18n import N_, Phrase, Texts, guild_texts, phrase
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
-from moderation.names import ALERT_DECISION_NAMES
+from moderation.names import ALERT_DECISION_NAMES, PICTURE_NAMES
 from moderation.shown_text import fit_embed, inert
 
 if TYPE_CHECKING:
@@ -49,13 +51,19 @@ DONE_COLOUR = discord.Colour.dark_grey()
 ENTRY_REMOVED = N_("(entry since removed)")
 LABEL_PRIVATE = N_("(label private)")
 NO_LABEL = N_("(no label)")
+# An alert on a profile picture, by whether the match is confident.
+PICTURE_TITLES = {
+    True: N_("A member's profile picture matches the takedown list"),
+    False: N_("A member's profile picture may match the takedown list: please review"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class FollowUp:
     """What is left to do after a match was removed (or not) and recorded."""
 
-    message: discord.Message
+    guild: discord.Guild
+    message: discord.Message | None  # None for a profile picture
     settings: GuildSettings
     alert: MatchAlert
     case: Case
@@ -163,7 +171,9 @@ class MatchAlerts:
         recorded: list[MatchAlert] = []
 
         async def record_alert(conn: AsyncConnection, case: Case) -> None:
-            recorded.append(await self._record_alert(conn, message, media, found, case))
+            where = (message.channel.id, message.id)
+            alert = await self._record_alert(conn, where, message.author.id, media, found, case)
+            recorded.append(alert)
 
         case = None
         if remove:
@@ -183,10 +193,52 @@ class MatchAlerts:
         preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.queue_follow_up(
             FollowUp(
-                message, settings, recorded[0], case, preview, problem, removed, held, announce
+                message.guild,
+                message,
+                settings,
+                recorded[0],
+                case,
+                preview,
+                problem,
+                removed,
+                held,
+                announce,
             )
         )
         return Acted(removed, case)
+
+    async def act_on_profile_match(
+        self,
+        member: discord.Member,
+        picture: ProfilePicture,
+        media: HashedMedia,
+        found: ListMatch,
+        settings: GuildSettings,
+    ) -> MatchAlert:
+        """Record a member's profile picture that matches (a flag: the bot can't remove it) and
+        queue its alert, with a preview when the server shows them."""
+        shown = settings.previews and settings.mod_channel_id is not None
+        data = await self._media_bytes(media) if shown else None
+        recorded: list[MatchAlert] = []
+
+        async def record_alert(conn: AsyncConnection, case: Case) -> None:
+            alert = await self._record_alert(conn, None, member.id, media, found, case, picture)
+            recorded.append(alert)
+
+        draft = CaseDraft(
+            CaseKind.FLAG,
+            f"{found.match.tier} match ({found.match.algorithm}) of a takedown-list entry, "
+            f"worn as their {picture.replace('_', ' ')}",
+            user_id=member.id,
+            entry_id=found.match.entry_id,
+            distance=found.match.distance,
+        )
+        case = await self.bot.actions.record(member.guild.id, draft, follow=record_alert)
+        assert case is not None
+        preview = await self.bot.pipeline.blurred_preview(data) if data else None
+        follow_up = FollowUp(member.guild, None, settings, recorded[0], case, preview, None, False)
+        self.queue_follow_up(follow_up)
+        return recorded[0]
 
     async def _media_bytes(self, media: HashedMedia) -> bytes | None:
         if media.data is not None:
@@ -199,21 +251,25 @@ class MatchAlerts:
     async def _record_alert(
         self,
         conn: AsyncConnection,
-        message: discord.Message,
+        where: tuple[int, int] | None,
+        author_id: int,
         media: HashedMedia,
         found: ListMatch,
         case: Case,
+        picture: ProfilePicture | None = None,
     ) -> MatchAlert:
-        assert message.guild is not None
+        """The alert on a message at `where` (channel id, message id), or on a member's
+        `picture`, written with its case."""
         frames = media.hashes.frames
         frame = frames[found.match.frame] if 0 <= found.match.frame < len(frames) else frames[0]
         alert = await alerts_db.create_alert(
             conn,
             NewAlert(
-                guild_id=message.guild.id,
-                channel_id=message.channel.id,
-                message_id=message.id,
-                author_id=message.author.id,
+                guild_id=case.guild_id,
+                channel_id=where[0] if where else None,
+                message_id=where[1] if where else None,
+                author_id=author_id,
+                picture=str(picture) if picture else None,
                 entry_id=found.match.entry_id,
                 list_id=found.list_id,
                 algorithm=found.match.algorithm,
@@ -248,10 +304,9 @@ class MatchAlerts:
             follow_up = await self._follow_ups.get()
             message, settings = follow_up.message, follow_up.settings
             try:
-                assert message.guild is not None
                 if follow_up.announce:
                     await self.post_alert(
-                        message.guild,
+                        follow_up.guild,
                         settings,
                         follow_up.alert,
                         follow_up.case,
@@ -259,7 +314,7 @@ class MatchAlerts:
                         follow_up.problem,
                         ping=not follow_up.held,
                     )
-                if follow_up.removed:
+                if follow_up.removed and message is not None:
                     await self.bot.actions.after_removal(message, settings)
                 if self._follow_ups.empty():
                     await self._post_burst_summaries()
@@ -313,8 +368,11 @@ class MatchAlerts:
         content, mentions = None, discord.AllowedMentions.none()
         needs_action = not alert.removed
         if needs_action and ping and settings.mod_role_id:
-            content = tr(
-                "{role} a takedown-list match needs review.", role=f"<@&{settings.mod_role_id}>"
+            role = f"<@&{settings.mod_role_id}>"
+            content = (
+                tr("{role} a takedown-list match needs review.", role=role)
+                if alert.picture is None
+                else tr("{role} a member wears a takedown-list picture.", role=role)
             )
             mentions = discord.AllowedMentions(roles=[discord.Object(settings.mod_role_id)])
         files = preview_files(channel, preview, embed, tr)
@@ -364,19 +422,23 @@ class MatchAlerts:
             if alert.algorithm == "pdq"
             else settings.phash_confident_radius
         )
-        if alert.removed:
+        if alert.picture is not None:
+            title, colour = tr(PICTURE_TITLES[alert.tier == str(Tier.TAKEDOWN)]), REVIEW_COLOUR
+        elif alert.removed:
             title, colour = tr("Removed a takedown-list match"), REMOVED_COLOUR
         elif alert.tier == str(Tier.TAKEDOWN):
             title, colour = tr("Takedown-list match, not removed: please review"), REVIEW_COLOUR
         else:
             title, colour = tr("Possible takedown-list match: please review"), REVIEW_COLOUR
         embed = discord.Embed(title=title, colour=colour, timestamp=alert.created_at)
-        embed.add_field(name=tr("Posted by"), value=f"<@{alert.author_id}> ({alert.author_id})")
-        where = f"<#{alert.channel_id}>"
-        if not alert.removed:
-            link = message_url(guild.id, alert.channel_id, alert.message_id)
-            where = tr("{channel} · [jump]({link})", channel=where, link=link)
-        embed.add_field(name=tr("Where"), value=where)
+        who = f"<@{alert.author_id}> ({alert.author_id})"
+        if alert.picture is not None:
+            embed.add_field(name=tr("Member"), value=who)
+            picture = tr(PICTURE_NAMES[ProfilePicture(alert.picture)])
+            embed.add_field(name=tr("Picture"), value=picture)
+        else:
+            embed.add_field(name=tr("Posted by"), value=who)
+            embed.add_field(name=tr("Where"), value=_where(tr, guild, alert))
         embed.add_field(name=tr("When"), value=f"<t:{int(alert.created_at.timestamp())}:f>")
         embed.add_field(name=tr("Entry"), value=describe_entry(tr, entry), inline=False)
         values = {"algorithm": alert.algorithm.upper(), "distance": alert.distance}
@@ -401,7 +463,19 @@ class MatchAlerts:
             if earlier > 0
             else tr("No earlier cases")
         )
-        embed.add_field(name=tr("Author's history"), value=history)
+        embed.add_field(
+            name=tr("Author's history") if alert.picture is None else tr("Member's history"),
+            value=history,
+        )
+        if alert.picture is not None and alert.status == AlertStatus.OPEN:
+            embed.add_field(
+                name=tr("What you can do"),
+                value=tr(
+                    "The bot can't remove a profile picture. Ask the member to change it, or "
+                    "time them out, kick or ban them; **Not a match** clears the picture here."
+                ),
+                inline=False,
+            )
         if problem:
             embed.add_field(name=tr("Could not act"), value=tr.read(problem), inline=False)
         if alert.status != AlertStatus.OPEN:
@@ -418,6 +492,16 @@ class MatchAlerts:
         if case is not None:
             embed.set_footer(text=tr("Case #{number}", number=case.number))
         return fit_embed(embed)
+
+
+def _where(tr: Texts, guild: discord.Guild, alert: MatchAlert) -> str:
+    """The channel of the matched message, with a link while it is still up."""
+    assert alert.channel_id is not None and alert.message_id is not None
+    where = f"<#{alert.channel_id}>"
+    if alert.removed:
+        return where
+    link = message_url(guild.id, alert.channel_id, alert.message_id)
+    return tr("{channel} · [jump]({link})", channel=where, link=link)
 
 
 def held_note(entry_id: int, limit: int) -> Phrase:

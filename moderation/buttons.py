@@ -1,5 +1,5 @@
 """What the buttons on alerts and queue messages share: custom ids that survive a restart, and
-the **Timeout author** and **Ban author** steps, which work the same from either."""
+the **Timeout author**, **Kick** and **Ban author** steps, which work the same from either."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ BAN, CANCEL = N_("Ban"), N_("Cancel")
 # Why not, by rank: the reason is the policy's words (services.moderation_policy), in English.
 CANT_ACT = {
     AuthorAction.TIMEOUT: N_("You can't time out {member}: {why}."),
+    AuthorAction.KICK: N_("You can't kick {member}: {why}."),
     AuthorAction.BAN: N_("You can't ban {member}: {why}."),
 }
 TIMEOUT_MINUTES = 60  # the "Timeout author" button when no repeat timeout is configured
@@ -36,6 +37,12 @@ TAKE_DOWN: Label = (N_("Take down"), discord.ButtonStyle.danger)
 AUTHOR_LABELS: dict[str, Label] = {
     "timeout": (N_("Timeout author"), discord.ButtonStyle.primary),
     "ban": (N_("Ban author"), discord.ButtonStyle.danger),
+}
+# On an alert about a member's profile picture: the member wears it, they didn't post it.
+MEMBER_LABELS: dict[str, Label] = {
+    "timeout": (N_("Timeout"), discord.ButtonStyle.primary),
+    "kick": (N_("Kick"), discord.ButtonStyle.danger),
+    "ban": (BAN, discord.ButtonStyle.danger),
 }
 
 
@@ -232,6 +239,29 @@ async def timeout_author(interaction: discord.Interaction[Lightstick], step: OnA
         )
     )
     await interaction.response.send_message(answer, ephemeral=True)
+    return problem is None
+
+
+async def kick_author(interaction: discord.Interaction[Lightstick], step: OnAuthor) -> bool:
+    """The "Kick" button of a profile-picture alert; whether the member was kicked."""
+    guild = interaction.guild
+    assert guild is not None
+    tr = member_texts(interaction)
+    member = await fetch_member(guild, step.author_id)
+    if member is None:
+        await interaction.response.send_message(
+            tr("The member is no longer in the server."), ephemeral=True
+        )
+        return False
+    if await outranked(interaction, step, member, AuthorAction.KICK):
+        return False
+    problem = await interaction.client.actions.kick_member(
+        member, moderator=step.moderator, reason=step.reason
+    )
+    answer = tr.read(problem) if problem else tr("{member} is kicked.", member=member.mention)
+    await interaction.response.send_message(
+        answer, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+    )
     return problem is None
 
 

@@ -1,9 +1,10 @@
-"""What moderators read for each kind of case, report outcome and alert decision: one table,
+"""What moderators read for each kind of case, report outcome, alert decision and profile
+picture: one table each,
 marked for the catalogs and translated where it is shown (`tr(CASE_KIND_NAMES[kind])`)."""
 
 from __future__ import annotations
 
-from core.vocabulary import AlertStatus, CaseKind, ReportStatus
+from core.vocabulary import AlertStatus, CaseKind, ProfilePicture, ReportStatus
 from moderation.i18n import N_
 
 CASE_KIND_NAMES: dict[CaseKind, str] = {
@@ -34,4 +35,10 @@ ALERT_DECISION_NAMES: dict[AlertStatus, str] = {
     AlertStatus.OPEN: N_("Open"),
     AlertStatus.NOT_A_MATCH: N_("Not a match"),
     AlertStatus.TAKEN_DOWN: N_("Taken down"),
+}
+PICTURE_NAMES: dict[ProfilePicture, str] = {
+    ProfilePicture.AVATAR: N_("Avatar"),
+    ProfilePicture.SERVER_AVATAR: N_("Server avatar"),
+    ProfilePicture.BANNER: N_("Profile banner"),
+    ProfilePicture.SERVER_BANNER: N_("Server profile banner"),
 }

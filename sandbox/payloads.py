@@ -33,17 +33,19 @@ def iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def user(u: User) -> dict[str, Any]:
+def user(u: User, *, profile: bool = False) -> dict[str, Any]:
+    """A user object; the banner only with `profile` (GET /users/{id}): Discord leaves it out of
+    the user objects of members and messages."""
     payload: dict[str, Any] = {
         "id": str(u.id),
         "username": u.username,
-        "avatar": None,
+        "avatar": u.avatar,
         "discriminator": "0",
         "public_flags": 0,
         "flags": 0,
         "global_name": u.global_name,
         "primary_guild": None,
-        "banner": None,
+        "banner": u.banner if profile else None,
         "accent_color": None,
         "avatar_decoration_data": None,
         "collectibles": None,
@@ -77,8 +79,8 @@ def role(r: Role) -> dict[str, Any]:
 
 def member(m: Member, *, with_user: bool = True) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "avatar": None,
-        "banner": None,
+        "avatar": m.avatar,
+        "banner": m.banner,
         "communication_disabled_until": iso(m.communication_disabled_until),
         "flags": 0,
         "joined_at": iso(m.joined_at),

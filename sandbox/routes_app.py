@@ -33,7 +33,7 @@ async def get_user(request: web.Request) -> web.Response:
     user = sandbox_of(request).world.users.get(snowflake(request, "user_id"))
     if user is None:
         raise DiscordError.unknown_user()
-    return json_response(payloads.user(user))
+    return json_response(payloads.user(user, profile=True))
 
 
 @routes.get("/oauth2/applications/@me")

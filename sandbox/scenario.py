@@ -43,10 +43,20 @@ from sandbox.state import (
     ReferenceType,
     Role,
     User,
+    World,
     utcnow,
 )
 
 FileSpec = tuple[str, bytes]
+
+
+def _uploaded(world: World, data: bytes | None) -> str | None:
+    """The CDN hash of an uploaded avatar or banner (animated when it is a GIF or an animated
+    WebP), or None."""
+    if data is None:
+        return None
+    webp_animation = data[:4] == b"RIFF" and data[8:12] == b"WEBP" and b"ANIM" in data[:64]
+    return world.add_profile_image(data, animated=data[:4] == b"GIF8" or webp_animation)
 
 
 class ScenarioError(AssertionError):
@@ -229,11 +239,22 @@ class GuildHandle:
         roles: Sequence[Role] = (),
         dms_open: bool = True,
         locale: str = "en-US",
+        avatar: bytes | None = None,
+        banner: bytes | None = None,
     ) -> MemberHandle:
-        """A new member; `locale` is their Discord client's language (interactions carry it)."""
-        user = self.sandbox.world.add_user(username)
+        """A new member; `locale` is their Discord client's language (interactions carry it);
+        `avatar` and `banner` are the pictures their account already wears (an animated GIF
+        gets an "a_" hash, as on Discord)."""
+        world = self.sandbox.world
+        user = world.add_user(username)
         user.dms_open = dms_open
         user.locale = locale
+        user.avatar = _uploaded(world, avatar)
+        user.banner = _uploaded(world, banner)
+        return self.join(user, roles=roles)
+
+    def join(self, user: User, *, roles: Sequence[Role] = ()) -> MemberHandle:
+        """An existing account (a member of another server, say) joins this one."""
         member = Member(user, self.guild.id, roles=[r.id for r in roles])
         self.guild.members[user.id] = member
         data = {**payloads.member(member), "guild_id": str(self.guild.id)}
@@ -323,7 +344,47 @@ class MemberHandle:
 
     def timeout(self, minutes: float) -> None:
         self.member.communication_disabled_until = utcnow() + dt.timedelta(minutes=minutes)
-        data = {**payloads.member(self.member), "guild_id": str(self.guild.id)}
+        self._member_updated(self.member)
+
+    # -- profile pictures --------------------------------------------------------------------
+
+    def set_avatar(self, data: bytes | None) -> str | None:
+        """Change the account's avatar (None removes it). Discord sends the user a USER_UPDATE;
+        a bot sees it as GUILD_MEMBER_UPDATE in every server they share."""
+        self.user.avatar = _uploaded(self.sandbox.world, data)
+        self._user_updated()
+        return self.user.avatar
+
+    def set_banner(self, data: bytes | None) -> str | None:
+        """Change the account's profile banner. It is not in member payloads: the update
+        reaches bots as a GUILD_MEMBER_UPDATE without it; GET /users/{id} shows it."""
+        self.user.banner = _uploaded(self.sandbox.world, data)
+        self._user_updated()
+        return self.user.banner
+
+    def set_server_avatar(self, data: bytes | None) -> str | None:
+        """Change this server's avatar (a per-server profile): GUILD_MEMBER_UPDATE here only."""
+        self.member.avatar = _uploaded(self.sandbox.world, data)
+        self._member_updated(self.member)
+        return self.member.avatar
+
+    def set_server_banner(self, data: bytes | None) -> str | None:
+        """Change this server's profile banner: GUILD_MEMBER_UPDATE here only."""
+        self.member.banner = _uploaded(self.sandbox.world, data)
+        self._member_updated(self.member)
+        return self.member.banner
+
+    def _user_updated(self) -> None:
+        for guild in self.sandbox.world.guilds.values():
+            member = guild.members.get(self.id)
+            if member is not None:
+                data = {**payloads.member(member), "guild_id": str(guild.id)}
+                self.sandbox.gateway.dispatch(
+                    "GUILD_MEMBER_UPDATE", data, guild_id=guild.id, intent=Intent.GUILD_MEMBERS
+                )
+
+    def _member_updated(self, member: Member) -> None:
+        data = {**payloads.member(member), "guild_id": str(self.guild.id)}
         self.guild._dispatch("GUILD_MEMBER_UPDATE", data, Intent.GUILD_MEMBERS)
 
     # -- application commands ----------------------------------------------------------------

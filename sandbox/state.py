@@ -64,6 +64,8 @@ class User:
     global_name: str | None = None
     dms_open: bool = True  # False: the user blocks DMs from server members (error 50007)
     locale: str = "en-US"  # the language of their Discord client, sent with each interaction
+    avatar: str | None = None  # image hashes on the CDN (World.profile_images); "a_..." animated
+    banner: str | None = None  # only in the full profile (GET /users/{id}), not member payloads
 
 
 @dataclass
@@ -110,6 +112,8 @@ class Member:
     nick: str | None = None
     joined_at: dt.datetime = field(default_factory=utcnow)
     communication_disabled_until: dt.datetime | None = None
+    avatar: str | None = None  # the server avatar's hash, or None
+    banner: str | None = None  # the server profile banner's hash, or None
 
     def timed_out(self) -> bool:
         until = self.communication_disabled_until
@@ -303,6 +307,8 @@ class World:
         # Pictures on other sites, by their original URL, served only through the proxies.
         self.external_media: dict[str, tuple[str, bytes]] = {}  # URL -> (type, bytes)
         self.link_previews: dict[str, LinkPreview] = {}  # page URL -> its preview
+        # Avatars and banners on the CDN, by their image hash: (content type, bytes).
+        self.profile_images: dict[str, tuple[str, bytes]] = {}
 
     def add_external_image(self, url: str, data: bytes, content_type: str = "image/jpeg") -> None:
         """A picture on another site: a link to it unfurls, an embed can show it."""
@@ -316,6 +322,15 @@ class World:
         self.add_external_image(image_url, image, content_type)
         self.link_previews[page_url] = LinkPreview(title or page_url, image_url)
         return image_url
+
+    def add_profile_image(self, data: bytes, *, animated: bool = False) -> str:
+        """An uploaded avatar or banner; returns its image hash ("a_" first when animated, as
+        Discord names an animated GIF or WebP)."""
+        image_hash = ("a_" if animated else "") + secrets.token_hex(16)
+        kinds = {b"GIF8": "image/gif", b"RIFF": "image/webp", b"\xff\xd8\xff\xe0": "image/jpeg"}
+        kind = kinds.get(data[:4], "image/png")
+        self.profile_images[image_hash] = (kind, data)
+        return image_hash
 
     @property
     def bot(self) -> User:

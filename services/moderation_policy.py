@@ -1,5 +1,5 @@
 """Moderation policy that needs no Discord: who counts as a moderator, whom a moderator may time
-out or ban (rank), when a repeat offender is timed out, which rule a removal notice cites (its
+out, kick or ban (rank), when a repeat offender is timed out, which rule a removal notice cites (its
 words are the catalogs', in `moderation/actions.py`).
 
 These were decided inside Discord code; here they are plain functions of plain values, so each
@@ -36,6 +36,7 @@ class MemberStanding:
     role_ids: Collection[int]
     ban_members: bool = False
     moderate_members: bool = False
+    kick_members: bool = False
     top_role: int = 0
     owner: bool = False
 
@@ -44,6 +45,7 @@ class AuthorAction(StrEnum):
     """What a moderator does to a member from a button, and the permission it needs."""
 
     TIMEOUT = "time out"
+    KICK = "kick"
     BAN = "ban"
 
 
@@ -61,28 +63,37 @@ def counts_as_admin(standing: MemberStanding) -> bool:
 def _holds(standing: MemberStanding, action: AuthorAction) -> bool:
     if standing.owner or standing.administrator:
         return True
-    return standing.ban_members if action is AuthorAction.BAN else standing.moderate_members
+    return {
+        AuthorAction.TIMEOUT: standing.moderate_members,
+        AuthorAction.KICK: standing.kick_members,
+        AuthorAction.BAN: standing.ban_members,
+    }[action]
 
 
-# Why a moderator may not act, one sentence an action: each language words the two verbs its way.
+# Why a moderator may not act, one sentence an action: each language words the three verbs its way.
 NEEDS_PERMISSION = {
     AuthorAction.TIMEOUT: N_("you need the **Moderate Members** permission to time out members"),
+    AuthorAction.KICK: N_("you need the **Kick Members** permission to kick members"),
     AuthorAction.BAN: N_("you need the **Ban Members** permission to ban members"),
 }
 OWNS_THE_SERVER = {
     AuthorAction.TIMEOUT: N_("they own the server, so nobody can time them out"),
+    AuthorAction.KICK: N_("they own the server, so nobody can kick them"),
     AuthorAction.BAN: N_("they own the server, so nobody can ban them"),
 }
 IS_AN_ADMINISTRATOR = {
     AuthorAction.TIMEOUT: N_("they are an Administrator; only the owner can time them out"),
+    AuthorAction.KICK: N_("they are an Administrator; only the owner can kick them"),
     AuthorAction.BAN: N_("they are an Administrator; only the owner can ban them"),
 }
 IS_A_MODERATOR = {
     AuthorAction.TIMEOUT: N_("they are a moderator; only the owner can time them out"),
+    AuthorAction.KICK: N_("they are a moderator; only the owner can kick them"),
     AuthorAction.BAN: N_("they are a moderator; only the owner can ban them"),
 }
 NOT_BELOW_YOU = {
     AuthorAction.TIMEOUT: N_("their highest role is not below yours, so you can't time them out"),
+    AuthorAction.KICK: N_("their highest role is not below yours, so you can't kick them"),
     AuthorAction.BAN: N_("their highest role is not below yours, so you can't ban them"),
 }
 

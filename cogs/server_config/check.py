@@ -149,7 +149,7 @@ class CheckCommand:
     def _server_lines(self, tr: Texts, guild: discord.Guild) -> list[str]:
         gaps = missing(guild.me.guild_permissions, SERVER_NEEDS)
         if not gaps:
-            return ["✅ " + tr("Can time out and ban members (below my highest role).")]
+            return ["✅ " + tr("Can time out, kick and ban members (below my highest role).")]
         return [f"⚠️ {describe_gaps(tr, [need])}." for need in gaps]
 
     def _mod_channel_lines(

@@ -51,6 +51,11 @@ MOD_CHANNEL_NEEDS = (
 SERVER_NEEDS = (
     Need("moderate_members", N_("Moderate Members"), N_("the Timeout author button can't work")),
     Need("ban_members", N_("Ban Members"), N_("the Ban author button can't work")),
+    Need(
+        "kick_members",
+        N_("Kick Members"),
+        N_("the Kick button on profile picture alerts can't work"),
+    ),
 )
 
 

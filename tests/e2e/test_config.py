@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.botprocess import BotProcess
-from sandbox.permissions import Permission
+from sandbox.permissions import BOT_DEFAULT, Permission
 from sandbox.scenario import GuildHandle
 
 pytestmark = pytest.mark.e2e
@@ -156,3 +156,13 @@ async def test_cases_page_with_buttons(guild: GuildHandle, bot: BotProcess) -> N
     await turned.response()
     page_two = embed_text(first.embeds[0])
     assert "#2 " in page_two and "#10" not in page_two
+
+
+async def test_config_check_names_a_missing_kick_members(
+    guild: GuildHandle, bot: BotProcess
+) -> None:
+    guild.set_bot_permissions(BOT_DEFAULT & ~Permission.KICK_MEMBERS)
+    check = await guild.owner.run_command("config check")
+    text = embed_text((await check.message()).embeds[0])
+    assert "missing **Kick Members**: the Kick button on profile picture alerts can't work" in text
+    assert "Can time out, kick and ban" not in text

@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import io
 
+import aiohttp
 import discord
 import pytest
 from discord.http import HTTPClient, Route
@@ -339,3 +340,33 @@ async def test_cdn_serves_attachments_and_media_proxy_serves_embed_images(
     with pytest.raises(discord.NotFound):
         await http.get_from_cdn(f"{sandbox.cdn_base}/attachments/1/2/missing.png")
     assert [c.status for c in sandbox.cdn_requests] == [200, 200, 404]
+
+
+async def test_avatars_and_banners_are_served_where_discord_serves_them(
+    sandbox: Sandbox, guild: GuildHandle, http: HTTPClient
+) -> None:
+    fan = guild.member("fan")
+    old = fan.set_avatar(PNG)
+    avatar = fan.set_avatar(png(4, 4))
+    banner = fan.set_banner(PNG)
+    server_avatar = fan.set_server_avatar(PNG)
+    server_banner = fan.set_server_banner(PNG)
+    profile = await http.get_user(fan.id)
+    assert profile["avatar"] == avatar and profile["banner"] == banner
+    base = f"/users/{fan.id}"
+    paths = {
+        f"/avatars/{fan.id}/{avatar}.png": 200,
+        f"/avatars/{fan.id}/{old}.png": 404,  # no longer worn
+        f"/banners/{fan.id}/{banner}.png": 200,
+        f"/guilds/{guild.id}{base}/avatars/{server_avatar}.png": 200,
+        f"/guilds/{guild.id}{base}/banners/{server_banner}.webp": 200,
+        f"/guilds/{guild.id}{base}/banners/{server_avatar}.png": 404,  # not this one's banner
+    }
+    async with aiohttp.ClientSession() as session:
+        for path, status in paths.items():
+            async with session.get(f"{sandbox.cdn_base}{path}?size=1024") as response:
+                assert (path, response.status) == (path, status)
+                if status == 200:
+                    assert (await response.read())[:4] == b"\x89PNG"
+    animated = fan.set_avatar(b"GIF89a" + bytes(20))
+    assert animated is not None and animated.startswith("a_")

@@ -85,7 +85,9 @@ def ranked(top_role: int, **flags: bool) -> MemberStanding:
     )
 
 
-MODERATOR = ranked(5, manage_messages=True, ban_members=True, moderate_members=True)
+MODERATOR = ranked(
+    5, manage_messages=True, ban_members=True, moderate_members=True, kick_members=True
+)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +116,10 @@ def test_a_moderator_needs_the_permission_for_the_action_themselves() -> None:
     assert rank_refusal(timeouts_only, ranked(1), AuthorAction.TIMEOUT, MOD_ROLE) is None
     refusal = rank_refusal(timeouts_only, ranked(1), AuthorAction.BAN, MOD_ROLE)
     assert refusal is not None and "**Ban Members**" in str(refusal)
+    refusal = rank_refusal(timeouts_only, ranked(1), AuthorAction.KICK, MOD_ROLE)
+    assert str(refusal) == "you need the **Kick Members** permission to kick members"
+    kicks_only = ranked(5, roles=(MOD_ROLE,), kick_members=True)
+    assert rank_refusal(kicks_only, ranked(1), AuthorAction.KICK, MOD_ROLE) is None
     admin = ranked(5, administrator=True)
     assert rank_refusal(admin, ranked(1), AuthorAction.BAN, MOD_ROLE) is None
 
