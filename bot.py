@@ -33,6 +33,7 @@ from media.pipeline import MediaPipeline
 from media.workers import HashingPool, PoolSettings
 from moderation.actions import ModerationActions
 from moderation.alerts import MatchAlerts
+from moderation.explicit_review import ExplicitReview
 from moderation.forms import OpenForms
 from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_texts, use_pseudo_locale
 from moderation.replies import send_ephemeral
@@ -257,6 +258,7 @@ class Lightstick(commands.AutoShardedBot):
         self.actions = ModerationActions(self)
         self.alerts = MatchAlerts(self)
         self.unreadable = UnreadableFiles(self)
+        self.explicit_review = ExplicitReview(self)
         self.report_queue = ReportQueue(self)
         self.forms = OpenForms(self)
         self.scanner = MessageScanner(self)
@@ -280,6 +282,7 @@ class Lightstick(commands.AutoShardedBot):
         self.guild_settings.start_polling()
         self.alerts.start()
         self.unreadable.start()
+        self.explicit_review.start()
         self.scanner.start()
         self.retention.start()
         await self.tree.set_translator(CommandTranslator())
@@ -331,6 +334,7 @@ class Lightstick(commands.AutoShardedBot):
         await self.scanner.close()
         await self.alerts.close()
         await self.unreadable.close()
+        await self.explicit_review.close()
         await self.report_queue.close()
         await self.retention.close()
         self.loop_lag.stop()

@@ -23,6 +23,9 @@ class CaseKind(enum.StrEnum):
     RULES = "rules"
     UNREADABLE = "unreadable"  # a message removed because a file in it could not be checked
     KICK = "kick"
+    EXPLICIT_FLAG = "explicit_flag"  # a picture the classifier scored as likely explicit, flagged
+    EXPLICIT_TAKEDOWN = "explicit_takedown"  # a flagged picture taken down and listed
+    NOT_EXPLICIT = "not_explicit"  # a moderator cleared a flag; the picture never flags again
 
 
 class ReportStatus(enum.StrEnum):
@@ -30,6 +33,14 @@ class ReportStatus(enum.StrEnum):
     TAKEN_DOWN = "taken_down"
     DISMISSED = "dismissed"
     ACTIONED = "actioned"  # the member was timed out or banned
+
+
+class FlagStatus(enum.StrEnum):
+    """An explicit-image flag (`db.explicit_flags`): open, or what a moderator decided."""
+
+    OPEN = "open"
+    NOT_EXPLICIT = "not_explicit"
+    TAKEN_DOWN = "taken_down"
 
 
 class AlertStatus(enum.StrEnum):

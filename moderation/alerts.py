@@ -25,12 +25,12 @@ from db import takedowns
 from db.alerts import MatchAlert, NewAlert
 from db.cases import Case
 from db.guild_settings import GuildSettings
-from media.fetch import FetchError
 from media.list_scope import ListMatch
 from media.matching import Tier
 from media.pipeline import HashedMedia
 from moderation.actions import CaseDraft
 from moderation.alert_buttons import alert_view
+from moderation.explicit_review import score_words
 from moderation.i18n import N_, Phrase, Texts, guild_texts
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
@@ -123,7 +123,7 @@ class MatchAlerts:
         assert message.guild is not None
         # Only an alert shows a preview: no mod channel, no decoding for nothing.
         shown = settings.previews and settings.mod_channel_id is not None
-        data = await self._media_bytes(media) if shown else None  # before the file is deleted
+        data = await self.bot.pipeline.bytes_of(media) if shown else None  # before it's deleted
         remove = found.removes and settings.takedown_action == "remove"
         recorded: list[MatchAlert] = []
 
@@ -147,14 +147,6 @@ class MatchAlerts:
             FollowUp(message, settings, recorded[0], case, preview, problem, removed)
         )
         return removed
-
-    async def _media_bytes(self, media: HashedMedia) -> bytes | None:
-        if media.data is not None:
-            return media.data
-        try:
-            return await self.bot.pipeline.fetch(media.ref)
-        except FetchError:
-            return None
 
     async def _record_alert(
         self,
@@ -183,6 +175,7 @@ class MatchAlerts:
                 upload_pdq=frame.pdq,
                 upload_phash=frame.phash,
                 case_id=case.id,
+                explicit_score=media.hashes.explicit_score,
             ),
         )
         await takedowns.record_match(conn, found.match.entry_id)
@@ -350,6 +343,10 @@ class MatchAlerts:
             )
         )
         embed.add_field(name=tr("Match"), value=match)
+        if alert.explicit_score is not None:  # listed and explicit: handled once, as a match
+            embed.add_field(
+                name=tr("Explicit-image score"), value=score_words(tr, alert.explicit_score)
+            )
         history = (
             tr.plural("{count} earlier case", "{count} earlier cases", earlier)
             if earlier > 0

@@ -3,7 +3,7 @@ marked for the catalogs and translated where it is shown (`tr(CASE_KIND_NAMES[ki
 
 from __future__ import annotations
 
-from core.vocabulary import AlertStatus, CaseKind, ReportStatus
+from core.vocabulary import AlertStatus, CaseKind, FlagStatus, ReportStatus
 from moderation.i18n import N_
 
 CASE_KIND_NAMES: dict[CaseKind, str] = {
@@ -20,6 +20,9 @@ CASE_KIND_NAMES: dict[CaseKind, str] = {
     CaseKind.RULES: N_("Rules change"),
     CaseKind.UNREADABLE: N_("Removed: file not checkable"),
     CaseKind.KICK: N_("Kick"),
+    CaseKind.EXPLICIT_FLAG: N_("Flagged as likely explicit"),
+    CaseKind.EXPLICIT_TAKEDOWN: N_("Explicit: taken down"),
+    CaseKind.NOT_EXPLICIT: N_("Not explicit"),
 }
 REPORT_OUTCOME_NAMES: dict[ReportStatus, str] = {
     ReportStatus.OPEN: N_("Open"),
@@ -31,4 +34,9 @@ ALERT_DECISION_NAMES: dict[AlertStatus, str] = {
     AlertStatus.OPEN: N_("Open"),
     AlertStatus.NOT_A_MATCH: N_("Not a match"),
     AlertStatus.TAKEN_DOWN: N_("Taken down"),
+}
+FLAG_DECISION_NAMES: dict[FlagStatus, str] = {
+    FlagStatus.OPEN: N_("Open"),
+    FlagStatus.NOT_EXPLICIT: N_("Not explicit"),
+    FlagStatus.TAKEN_DOWN: N_("Taken down"),
 }

@@ -1,15 +1,21 @@
-"""Every posted image, GIF and video checked against the takedown lists.
+"""Every posted image, GIF and video checked against the takedown lists (and, where the server
+turned explicit-image review on, scored by the classifier).
 
 MESSAGE_CREATE / MESSAGE_UPDATE -> the media references of the message -> a bounded queue ->
 download and hash (each file once) -> the guild's lists, minus its allowlist -> `bot.alerts`
-acts. The queue is bounded so a burst of uploads slows scanning down instead of dropping
-messages or stalling the gateway: a full queue makes the event handler wait, not the bot.
+acts. A server's media is hashed only while its lists have entries or it reviews explicit
+images; a file both listed and likely explicit is handled once, as a match (the stronger
+action), and the rest of a message that stays up goes to `bot.explicit_review`.
+
+The queue is bounded so a burst of uploads slows scanning down instead of dropping messages or
+stalling the gateway: a full queue makes the event handler wait, not the bot.
 After downtime or a reconnect, each channel is caught up from its last scanned message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import Counter, defaultdict
@@ -25,7 +31,8 @@ from media.hashing import Outcome
 from media.list_scope import ListMatch
 from media.matching import MatchPolicy, Radii
 from media.pipeline import HashedMedia, MediaRef
-from moderation.messages import media_refs
+from moderation.messages import media_refs, where_posted
+from services.explicit_policy import reviews
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -48,6 +55,7 @@ class ScanResult:
     match: ListMatch | None = None
     removed: bool = False
     skipped: bool = False  # the channel is skipped by /config channels
+    flagged: bool = False  # flagged for review as likely explicit
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,32 +141,41 @@ class MessageScanner:
         if skip_channels and self._skipped(message, settings):
             return ScanResult(skipped=True)
         scope = await self.bot.takedown_index.scope(guild.id)
+        listed = self.bot.takedown_index.has_any(scope)
+        explicit = reviews(settings, where_posted(message))
         result = ScanResult()
-        if self.bot.takedown_index.has_any(scope):
+        if listed or explicit:
             hashed = await asyncio.gather(
-                *(self._hash(ref, message) for ref in media_refs(message))
+                *(self._hash(ref, message, explicit) for ref in media_refs(message))
             )
             self._count(guild.id, hashed)
             result = ScanResult(hashed=tuple(hashed))
+            matched: HashedMedia | None = None
             policy = match_policy(settings)
-            for media in hashed:
+            for media in hashed if listed else ():
                 matches = await self.bot.takedown_index.match(media.hashes, policy, scope)
                 if matches:
                     removed = await self.bot.alerts.act_on_match(
                         message, media, matches[0], settings
                     )
                     result = ScanResult(tuple(hashed), matches[0], removed)
+                    matched = media
                     break
             unchecked = [media for media in hashed if not media.hashes.hashed]
             if unchecked and not result.removed:
                 removed = await self.bot.unreadable.handle(message, unchecked, settings)
                 result = ScanResult(result.hashed, result.match, removed)
+            if explicit and not result.removed:
+                rest = [media for media in hashed if media is not matched]
+                flag = await self.bot.explicit_review.review(message, rest, settings)
+                result = dataclasses.replace(result, flagged=flag is not None)
         self._advance(message)
         return result
 
-    async def _hash(self, ref: MediaRef, message: discord.Message) -> HashedMedia:
-        """The file's hashes; while the hashing pool is too busy for it, wait for room and try
-        again, so a burst slows scanning down instead of leaving files unchecked."""
+    async def _hash(self, ref: MediaRef, message: discord.Message, explicit: bool) -> HashedMedia:
+        """The file's hashes (with `explicit`, its explicit-image score too); while the hashing
+        pool is too busy for it, wait for room and try again, so a burst slows scanning down
+        instead of leaving files unchecked."""
 
         def busy(result: HashedMedia, attempt: int) -> None:
             log.warning(
@@ -170,7 +187,9 @@ class MessageScanner:
                 result.hashes.reason,
             )
 
-        result = await self.bot.pipeline.hash_ref_patiently(ref, self.BUSY_ATTEMPTS, busy)
+        result = await self.bot.pipeline.hash_ref_patiently(
+            ref, self.BUSY_ATTEMPTS, busy, explicit=explicit
+        )
         if result.busy:
             log.error(
                 "Gave up hashing %s in message %s after %d attempts (the pool stayed full); "

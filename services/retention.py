@@ -50,7 +50,7 @@ class RetentionJob:
             async with self.database.transaction() as conn:
                 expired = await retention.expire(conn, guild_id, now - timedelta(days=days))
             reports += expired.reports
-            alerts += expired.alerts
+            alerts += expired.alerts + expired.flags  # explicit-image flags are alerts too
         async with self.database.connect() as conn:
             departed = await retention.departed_before(conn, now - self.DEPARTED_KEPT)
         for guild_id in departed:

@@ -12,6 +12,7 @@ from cogs.server_config.summary import (
     SCANNED_CHANNEL_NEEDS,
     SERVER_NEEDS,
     describe_gaps,
+    explicit_lines,
     language_line,
     missing,
     unreadable_policy_lines,
@@ -49,6 +50,7 @@ class CheckCommand:
             (tr("Scanned channels"), self._scanned_channel_lines(tr, guild, settings)),
             (tr("Media since the bot started"), self._outcome_lines(tr, guild)),
             (tr("Files the bot can't check"), self._unreadable_lines(tr, settings)),
+            (tr("Explicit-image review (/config explicit)"), self._explicit_lines(tr, settings)),
             (tr("Language (/config language)"), [f"ℹ️ {language_line(tr, guild, settings)}"]),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
@@ -67,7 +69,10 @@ class CheckCommand:
         if not counts:
             return [
                 "ℹ️ "
-                + tr("Nothing hashed yet (only while this server's takedown lists have entries).")
+                + tr(
+                    "Nothing hashed yet (only while this server's takedown lists have entries "
+                    "or explicit-image review is on)."
+                )
             ]
         hashed = counts.get("hashed", 0)
         lines = ["✅ " + tr.plural("{count} file hashed.", "{count} files hashed.", hashed)]
@@ -106,6 +111,19 @@ class CheckCommand:
                 )
             )
         return lines
+
+    def _explicit_lines(self, tr: Texts, settings: GuildSettings) -> list[str]:
+        """On: what it skips; off: a suggestion (not a problem to fix)."""
+        if not settings.explicit_review:
+            return [
+                "ℹ️ "
+                + tr(
+                    "Off. `/config explicit enabled:True` brings new likely explicit pictures to "
+                    "the moderators before anyone reports them; it only flags, never removes, "
+                    "and costs more CPU per picture."
+                )
+            ]
+        return [f"✅ {line}" for line in explicit_lines(tr, settings).splitlines()]
 
     def _intent_lines(self, tr: Texts) -> list[str]:
         if self.bot.intents.message_content:
