@@ -100,6 +100,16 @@ async def get_flag(conn: AsyncConnection, flag_id: int) -> ExplicitFlag | None:
     return _flag(row) if row else None
 
 
+async def flagged_before(conn: AsyncConnection, guild_id: int, message_id: int) -> bool:
+    """Whether the message was flagged already (an edit or a rescan sees its pictures again)."""
+    found = await conn.scalar(
+        select(explicit_flags.c.id)
+        .where(explicit_flags.c.guild_id == guild_id, explicit_flags.c.message_id == message_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def flag_hashes(
     conn: AsyncConnection, flag_id: int, *, variants: bool = False
 ) -> tuple[Hash, ...]:

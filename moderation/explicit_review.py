@@ -136,8 +136,13 @@ class ExplicitReview:
             channel_id=message.channel.id,
             message_id=message.id,
         )
-        case = await self.bot.actions.record(guild.id, draft, follow=record_flag)
-        assert case is not None
+        async def once(conn: AsyncConnection, draft: CaseDraft) -> CaseDraft | None:
+            """One flag a message: an edit or a rescan sees its pictures again."""
+            return None if await flags_db.flagged_before(conn, guild.id, message.id) else draft
+
+        case = await self.bot.actions.record(guild.id, draft, gate=once, follow=record_flag)
+        if case is None:
+            return None
         shown = settings.previews and settings.mod_channel_id is not None
         data = await self.bot.pipeline.bytes_of(best) if shown else None
         preview = await self.bot.pipeline.blurred_preview(data) if data else None
