@@ -136,6 +136,7 @@ class ExplicitReview:
             channel_id=message.channel.id,
             message_id=message.id,
         )
+
         async def once(conn: AsyncConnection, draft: CaseDraft) -> CaseDraft | None:
             """One flag a message: an edit or a rescan sees its pictures again."""
             return None if await flags_db.flagged_before(conn, guild.id, message.id) else draft

@@ -22,6 +22,8 @@ from sandbox.recorder import Call
 from sandbox.scenario import GuildHandle
 from sandbox.server import Sandbox
 from tests.e2e.conftest import StartBot
+from tests.e2e.test_languages import HANGUL, answers, posts, untranslated
+from tests.e2e.test_reports import buttons, click
 from tests.e2e.test_scanning import DELETE_ROUTE, SEND_ROUTE, bot_database_url, wait_scanned
 from tests.media.samples import encode, photo, skin_tone_shapes
 
@@ -33,6 +35,12 @@ BUTTONS = {"Take down", "Not explicit", "Timeout author", "Ban author"}
 
 def likely_explicit(quality: int = 85, side: int = 512) -> bytes:
     return encode(skin_tone_shapes(side), "JPEG", quality=quality)
+
+
+def another_likely_explicit() -> bytes:
+    """A different picture (PDQ distance about 120) that also scores above 0.8 (0.88)."""
+    flipped = skin_tone_shapes(512).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    return encode(flipped, "JPEG", quality=85)
 
 
 async def arrange(tmp_path: Path, guild: GuildHandle, **settings: object) -> None:
@@ -143,13 +151,19 @@ async def test_take_down_removes_it_and_a_later_copy_is_removed_automatically(
     assert flags_posted(sandbox, guild) == 1  # handled once, as a match
 
 
-async def test_not_explicit_silences_that_picture_only(
-    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, reviewing_bot: BotProcess
+async def test_not_explicit_silences_that_picture_only_and_works_after_a_restart(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    guild: GuildHandle,
+    reviewing_bot: BotProcess,
+    start_bot: StartBot,
 ) -> None:
     fan, moderator = guild.member("fan"), guild.member("moderator")
     general = guild.channel("general")
     await fan.send(general, "", files=[("pic.jpg", likely_explicit())])
     _, flag = await wait_for_flag(sandbox, guild)
+    await reviewing_bot.stop()
+    await start_bot(env={"HASH_WORKERS": "1"})
     decided = await moderator.click(flag, button(flag, "Not explicit"))
     assert "Marked as not explicit" in (await decided.message()).content
     await sandbox.wait_for_call(
@@ -161,11 +175,18 @@ async def test_not_explicit_silences_that_picture_only(
     await wait_scanned(tmp_path, copy)
     assert flags_posted(sandbox, guild) == 1 and not copy.deleted
 
-    # Another likely explicit picture is still flagged.
+    # Another likely explicit picture is still flagged; the author's buttons work as on every
+    # moderator post, with the same rank rules.
+    other_moderator = guild.add_member("seulgi", roles=[guild.role("Moderator")])
     since = len(sandbox.calls)
-    flipped = skin_tone_shapes(512).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    await fan.send(general, "", files=[("other.jpg", encode(flipped, "JPEG", quality=85))])
-    await wait_for_flag(sandbox, guild, since=since)
+    mine = await other_moderator.send(general, "", files=[("b.jpg", another_likely_explicit())])
+    _, on_moderator = await wait_for_flag(sandbox, guild, since=since)
+    assert f"/{mine.id}" in str(on_moderator.embeds[0])
+    refused = await moderator.click(on_moderator, button(on_moderator, "Timeout author"))
+    assert "they are a moderator" in (await refused.message()).content
+    timed = await moderator.click(flag, button(flag, "Timeout author"))
+    assert "timed out for 60 minutes" in (await timed.message()).content
+    assert fan.member.communication_disabled_until is not None
 
 
 async def test_off_by_default_and_age_restricted_channels_are_never_scored(
@@ -193,3 +214,50 @@ async def test_off_by_default_and_age_restricted_channels_are_never_scored(
     await wait_for_flag(sandbox, guild)
     await wait_scanned(tmp_path, after)
     assert flags_posted(sandbox, guild) == 1  # the photo isn't flagged, the picture once
+
+
+async def test_review_messages_speak_the_servers_language_and_only_catalog_text(
+    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
+) -> None:
+    await arrange(tmp_path, guild, explicit_review=True, language="ko")
+    bot = await start_bot(env={"HASH_WORKERS": "1"})
+    fan, moderator, owner = guild.member("fan"), guild.member("moderator"), guild.owner
+    general = guild.channel("general")
+    await fan.send(general, "", files=[("pic.jpg", likely_explicit())])
+    call = await sandbox.wait_for_call(
+        "POST",
+        SEND_ROUTE,
+        where=lambda c: c.params["channel_id"] == str(guild.channel("mod-queue").id),
+    )
+    korean = sandbox.world.messages[int(call.response["id"])]
+    assert korean.embeds[0]["title"] == "선정적일 가능성이 높은 사진: 검토해 주세요"
+    assert set(buttons(korean)) == {"삭제", "선정적이지 않음", "작성자 타임아웃", "작성자 차단"}
+    await bot.stop()
+
+    await start_bot(env={"HASH_WORKERS": "1", "PSEUDO_LOCALE": "1"})
+    since = len(sandbox.calls)
+    await fan.send(general, "", files=[("two.jpg", likely_explicit(70))])
+    await sandbox.wait_for_call(
+        "POST",
+        SEND_ROUTE,
+        where=lambda c: c.params["channel_id"] == str(guild.channel("mod-queue").id),
+        since=since,
+    )
+    flagged = [m for m in sandbox.world.messages.values() if m.embeds and m.id != korean.id]
+    pseudo = next(m for m in flagged if m.channel_id == guild.channel("mod-queue").id)
+    not_explicit = next(name for name in buttons(pseudo) if "Not explicit" in name)
+    await (await click(fan, pseudo, not_explicit)).message()  # refused: not a moderator
+    await (await click(moderator, pseudo, not_explicit)).message()
+    take_down = next(name for name in buttons(korean) if name == "삭제")
+    await (await click(moderator, korean, take_down)).followup()
+    await (await owner.run_command("config explicit", enabled=False)).message()
+    await (await owner.run_command("config explicit", enabled=True, threshold=0.9)).message()
+    await (await owner.run_command("config explicit", skip_role=guild.role("Moderator"))).message()
+    for command in ("config show", "config check"):
+        await (await owner.run_command(command)).message()
+    await (await moderator.run_command("cases")).message()
+
+    shown = [text for text in answers(sandbox) + posts(sandbox) if not HANGUL.search(text)]
+    assert len(shown) > 15 and any("⟦" in text for text in shown)
+    leftovers = {text: untranslated(text) for text in shown if untranslated(text)}
+    assert leftovers == {}
