@@ -24,7 +24,6 @@ from core.vocabulary import CaseKind, FlagStatus
 from db import explicit_flags as flags_db
 from db import takedowns
 from db.explicit_flags import ExplicitFlag
-from db.takedowns import NewEntry
 from moderation import buttons
 from moderation.actions import CaseDraft, Decision
 from moderation.buttons import OnAuthor, RecordButton
@@ -161,24 +160,17 @@ async def _list_flagged_pictures(
     conn: AsyncConnection, flag: ExplicitFlag, moderator: discord.Member
 ) -> int | None:
     """Put the flagged pictures' hashes on the server's own takedown list: the entry's id."""
-    own = await flags_db.flag_hashes(conn, flag.id)
-    if not own:
-        return None
-    existing = await takedowns.find_existing_hashes(conn, flag.guild_id, own)
-    fresh = tuple(h for h in own if h not in existing)
-    if not fresh:
-        entry_id = next(iter(existing.values()))
-    else:
-        variants = await flags_db.flag_hashes(conn, flag.id, variants=True)
-        entry = await takedowns.add_entry(
-            conn,
-            flag.guild_id,
-            NewEntry(fresh, label=ENTRY_LABEL, variants=variants),
-            source="explicit",
-            added_by=moderator.id,
-        )
-        entry_id = entry.id
-    await flags_db.set_flag_entry(conn, flag.id, entry_id)
+    entry_id = await takedowns.list_picture(
+        conn,
+        flag.guild_id,
+        await flags_db.flag_hashes(conn, flag.id),
+        await flags_db.flag_hashes(conn, flag.id, variants=True),
+        label=ENTRY_LABEL,
+        source="explicit",
+        added_by=moderator.id,
+    )
+    if entry_id is not None:
+        await flags_db.set_flag_entry(conn, flag.id, entry_id)
     return entry_id
 
 

@@ -31,7 +31,7 @@ from moderation.actions import CaseDraft
 from moderation.explicit_buttons import flag_view
 from moderation.i18n import Texts, guild_texts
 from moderation.messages import message_url
-from moderation.mod_channel import mod_channel, preview_files
+from moderation.mod_channel import mod_channel, post_note, preview_files
 from moderation.names import FLAG_DECISION_NAMES
 from moderation.post_queue import PostQueue
 from moderation.shown_text import fit_embed
@@ -192,9 +192,6 @@ class ExplicitReview:
         if guild is None:
             return
         settings = await self.bot.guild_settings.get(guild_id)
-        channel = mod_channel(guild, settings, "A burst of explicit-image flags")
-        if channel is None:
-            return
         text = guild_texts(settings.language, guild).plural(
             "During a burst I flagged {count} more likely explicit picture without posting it "
             "for review. Each flag is a case: see `/cases`.",
@@ -202,10 +199,7 @@ class ExplicitReview:
             "them for review. Each flag is a case: see `/cases`.",
             skipped,
         )
-        try:
-            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException as exc:
-            log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
+        await post_note(guild, settings, "a burst summary of explicit-image flags", text)
 
     async def refresh(self, interaction: discord.Interaction, flag: ExplicitFlag) -> None:
         """Redraw the review message a button was clicked on, with the decision."""
