@@ -189,10 +189,10 @@ async def test_not_explicit_silences_that_picture_only_and_works_after_a_restart
     assert fan.member.communication_disabled_until is not None
 
 
-async def test_off_by_default_and_age_restricted_channels_are_never_scored(
+async def test_off_by_default_age_restricted_channels_never_scored_previews_follow_settings(
     sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, start_bot: StartBot
 ) -> None:
-    await arrange(tmp_path, guild)  # explicit-image review left at its default: off
+    await arrange(tmp_path, guild, previews=False)  # explicit-image review left at default: off
     await start_bot(env={"HASH_WORKERS": "1"})
     fan, owner = guild.member("fan"), guild.owner
     general = guild.channel("general")
@@ -211,7 +211,8 @@ async def test_off_by_default_and_age_restricted_channels_are_never_scored(
 
     await fan.send(general, "", files=[("photo.jpg", encode(photo(3), "JPEG"))])
     after = await fan.send(general, "", files=[("pic.jpg", likely_explicit(80))])
-    await wait_for_flag(sandbox, guild)
+    call, _ = await wait_for_flag(sandbox, guild)
+    assert call.files == []  # previews are off: the review message has none
     await wait_scanned(tmp_path, after)
     assert flags_posted(sandbox, guild) == 1  # the photo isn't flagged, the picture once
 
