@@ -254,7 +254,7 @@ class Lightstick(commands.AutoShardedBot):
         use_pseudo_locale(settings.pseudo_locale)
         self.db = database
         self.guild_settings = SettingsCache(database)
-        self.takedown_index = LiveTakedownIndex(database)
+        self.takedown_index = LiveTakedownIndex(database, settings.index_snapshot)
         self.actions = ModerationActions(self)
         self.alerts = MatchAlerts(self)
         self.unreadable = UnreadableFiles(self)

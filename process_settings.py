@@ -36,6 +36,8 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     hash_workers: int = 2
     pseudo_locale: bool = False  # every string as ⟦text⟧: finds text built outside the catalogs
+    # Where the takedown index's snapshot is kept (media.index_snapshot); None: not kept.
+    index_snapshot: Path | None = None
 
 
 def normalize_database_url(url: str) -> str:
@@ -54,6 +56,22 @@ def normalize_database_url(url: str) -> str:
         f"DATABASE_URL {url!r} is not supported. Use sqlite:///path/to/lightstick.db "
         "(the default) or postgresql://user@host/dbname (install the postgres extra)."
     )
+
+
+def _index_snapshot(env: Mapping[str, str], database_url: str) -> Path | None:
+    """INDEX_SNAPSHOT: a path, or `off`; by default beside a SQLite database's file (a large
+    list then loads in seconds at start), and none for PostgreSQL unless a path is given."""
+    raw = env.get("INDEX_SNAPSHOT", "").strip()
+    if raw.lower() == "off":
+        return None
+    if raw:
+        return Path(raw)
+    if not database_url.startswith("sqlite+aiosqlite:///"):
+        return None
+    database = database_url.removeprefix("sqlite+aiosqlite:///").split("?", 1)[0]
+    if not database or database == ":memory:":
+        return None
+    return Path(database).with_suffix(".index.npz")
 
 
 def _optional_int(env: Mapping[str, str], name: str, *, minimum: int = 0) -> int | None:
@@ -134,4 +152,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shard_ids=_shard_ids(env, shard_count),
         hash_workers=hash_workers or max(1, os.cpu_count() or 1),
         pseudo_locale=env.get("PSEUDO_LOCALE", "").strip() == "1",
+        index_snapshot=_index_snapshot(env, database_url),
     )

@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/index_load.py [entries] [--database URL] [--seed S]
 Default: 10,000,000 entries of one random PDQ hash each, in a scratch SQLite file (made
 by SQL, so making it is quick; it is removed after). `--database` takes a PostgreSQL URL
 instead (its tables are dropped first, and the list made with generate_series). Prints:
-- load: `LiveTakedownIndex.load()` from the database to both tiers ready, in seconds;
+- load: `LiveTakedownIndex.load()` from the database to both tiers ready, in seconds; then
+  again from the snapshot that first load wrote (`media.index_snapshot`), as the next start;
 - loop lag while loading: the worst wake-up delay of a task sleeping 5 ms at a time on the
   same loop (what the gateway heartbeat and commands would wait);
 - memory: what the index's arrays hold (hashes, postings, ids, entry lists), and the process's
@@ -101,23 +102,13 @@ async def bench(entries: int, url: str | None, seed: int) -> None:
             f"{entries:,} PDQ entries written ({database.dialect}) in "
             f"{time.perf_counter() - started:.1f} s; seed {seed}"
         )
+        snapshot = Path(scratch) / "load.index.npz"
         before = resident_mib()
-        live = LiveTakedownIndex(database)
-        worst, stop = [0.0], asyncio.Event()
-        probe = asyncio.create_task(lag_probe(worst, stop))
-        started = time.perf_counter()
-        await live.load()
-        loaded = time.perf_counter() - started
-        stop.set()
-        await probe
+        live = await timed_load(database, snapshot)
         index = live.index
         parts = dict(index.index.indexes["pdq"].memory().per_hash)
         fixed = index.index.indexes["pdq"].memory().fixed
         held = sum(parts.values()) + fixed + index.entry_lists.nbytes()
-        print(
-            f"  load: {loaded:.1f} s for {len(index):,} entries; worst loop lag while loading "
-            f"{worst[0] * 1000:.1f} ms; load average {os.getloadavg()[0]:.2f}"
-        )
         named = ", ".join(f"{name} {size / 2**20:.0f}" for name, size in parts.items() if size)
         print(
             f"  index arrays: {held / 2**20:.0f} MiB ({named}, bucket tables {fixed / 2**20:.0f},"
@@ -125,8 +116,30 @@ async def bench(entries: int, url: str | None, seed: int) -> None:
             f"{before:.0f} MiB before, {resident_mib():.0f} after, peak {peak_mib():.0f}"
         )
         image_match(index.index.indexes["pdq"], np.random.default_rng(seed))
-        await live.close()
+        await live.close()  # waits for the snapshot to be written
+        del live, index
+        if snapshot.exists():
+            print(f"  snapshot: {snapshot.stat().st_size / 2**20:.0f} MiB on disk")
+            await (await timed_load(database, snapshot)).close()
         await database.close()
+
+
+async def timed_load(database: Database, snapshot: Path) -> LiveTakedownIndex:
+    """Load the index (from the snapshot when there is one) and print how long it took."""
+    live = LiveTakedownIndex(database, snapshot)
+    worst, stop = [0.0], asyncio.Event()
+    probe = asyncio.create_task(lag_probe(worst, stop))
+    started = time.perf_counter()
+    await live.load()
+    loaded = time.perf_counter() - started
+    stop.set()
+    await probe
+    print(
+        f"  load from the {live.loaded_from}: {loaded:.1f} s for {len(live.index):,} entries; "
+        f"worst loop lag while loading {worst[0] * 1000:.1f} ms; load average "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+    return live
 
 
 def image_match(pdq: object, rng: np.random.Generator, count: int = 100) -> None:

@@ -7,11 +7,11 @@ can be pruned once every process is past them (`prune`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import delete, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.bulk import id_runs
@@ -28,6 +28,7 @@ class Changes:
     entries: frozenset[int] = frozenset()  # every entry added, given more hashes, or removed
     added: frozenset[int] = frozenset()  # of those, the ones added or given more hashes
     scopes: frozenset[int | None] = frozenset()  # guilds whose scope changed; None: everyone's
+    ids: tuple[int, ...] = ()  # the changes read, in order
 
 
 async def record_entries(conn: AsyncConnection, kind: str, entry_ids: Sequence[int]) -> None:
@@ -58,8 +59,16 @@ async def record_scope_change(conn: AsyncConnection, guild_id: int | None) -> No
     await conn.execute(takedown_changes.insert().values(kind="scope_changed", guild_id=guild_id))
 
 
-async def changes_since(conn: AsyncConnection, last_id: int, limit: int = 50_000) -> Changes:
-    """The next changes after `last_id`, at most `limit` of them, summed up."""
+async def changes_since(
+    conn: AsyncConnection, last_id: int, limit: int = 50_000, also: Collection[int] = ()
+) -> Changes:
+    """The next changes after `last_id`, and any of the ids `also` that are there now, at most
+    `limit` of them, summed up.
+
+    `also` is for ids read past while their transaction was still open: on PostgreSQL two
+    writers take ids 10 and 11, and 11 may commit, and be read, first.
+    """
+    newer = takedown_changes.c.id > last_id
     result = await conn.execute(
         select(
             takedown_changes.c.id,
@@ -67,7 +76,7 @@ async def changes_since(conn: AsyncConnection, last_id: int, limit: int = 50_000
             takedown_changes.c.entry_id,
             takedown_changes.c.guild_id,
         )
-        .where(takedown_changes.c.id > last_id)
+        .where(or_(newer, takedown_changes.c.id.in_(sorted(also))) if also else newer)
         .order_by(takedown_changes.c.id)
         .limit(limit)
     )
@@ -85,11 +94,19 @@ async def changes_since(conn: AsyncConnection, last_id: int, limit: int = 50_000
             entries.add(entry_id)
             if kind == "entry_added":
                 added.add(entry_id)
-    return Changes(len(rows), ids[-1], frozenset(entries), frozenset(added), frozenset(scopes))
+    return Changes(len(rows), ids[-1], frozenset(entries), frozenset(added), frozenset(scopes), ids)
 
 
 async def latest_change_id(conn: AsyncConnection) -> int:
     return (await conn.scalar(select(func.max(takedown_changes.c.id)))) or 0
+
+
+async def ids_between(conn: AsyncConnection, low: int, high: int) -> set[int]:
+    """The ids in the log from `low` to `high`, both included."""
+    result = await conn.scalars(
+        select(takedown_changes.c.id).where(takedown_changes.c.id.between(low, high))
+    )
+    return set(result)
 
 
 async def oldest_change_id(conn: AsyncConnection) -> int | None:

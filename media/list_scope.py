@@ -20,6 +20,8 @@ from media.hashing import FrameHashes, MediaHashes
 from media.index import hex_rows
 from media.matching import INDEX_BITS, Match, MatchPolicy, TakedownIndex, Tier, match_media
 
+# An index's rows by algorithm: (entry ids, list ids, hash rows), as `IndexLoader` holds them.
+Columns = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 ALLOWLIST_RADIUS = 8  # an upload this close to a "Not a match" hash is that same picture
 
 
@@ -150,15 +152,45 @@ class IndexLoader:
         self._rows[algorithm].append(hex_rows(digits, bits))
         self.count += len(batch)
 
+    @classmethod
+    def from_arrays(cls, columns: Columns) -> IndexLoader:
+        """A loader holding these columns: algorithm -> (entry ids, list ids, hash rows)."""
+        loader = cls()
+        for algorithm, (ids, lists, rows) in columns.items():
+            loader._ids[algorithm] = [ids]
+            loader._lists[algorithm] = [lists]
+            loader._rows[algorithm] = [rows]
+            loader.count += len(ids)
+        return loader
+
+    def arrays(self) -> Columns:
+        """Every row added, as algorithm -> (entry ids, list ids, hash rows), one array each
+        (the batches are joined once, in place, so building afterwards copies nothing more)."""
+        columns = {}
+        for algorithm, bits in INDEX_BITS.items():
+            joined = (
+                _joined(self._ids[algorithm], np.int64),
+                _joined(self._lists[algorithm], np.int64),
+                _joined(self._rows[algorithm], np.uint8, bits // 8),
+            )
+            self._ids[algorithm], self._lists[algorithm], self._rows[algorithm] = (
+                [column] for column in joined
+            )
+            columns[algorithm] = joined
+        return columns
+
     def build(self) -> ListIndex:
         """The index of every row added (the loader lets go of its arrays as it builds)."""
         loaded = ListIndex()
         ids, lists = [], []
-        for algorithm, bits in INDEX_BITS.items():
-            ids.append(_joined(self._ids.pop(algorithm), np.int64))
-            lists.append(_joined(self._lists.pop(algorithm), np.int64))
-            rows = _joined(self._rows.pop(algorithm), np.uint8, bits // 8)
-            loaded.index.indexes[algorithm].build_rows(ids[-1], rows)
+        columns = self.arrays()
+        for parts in (self._ids, self._lists, self._rows):
+            parts.clear()
+        for algorithm in INDEX_BITS:
+            entry_ids, list_ids, rows = columns.pop(algorithm)
+            ids.append(entry_ids)
+            lists.append(list_ids)
+            loaded.index.indexes[algorithm].build_rows(entry_ids, rows)
         loaded.entry_lists = EntryLists(np.concatenate(ids), np.concatenate(lists))
         return loaded
 

@@ -26,15 +26,22 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import IndexRows
-from db import allowlist, takedown_changes, takedowns
+from db import allowlist, bot_state, takedown_changes, takedowns
 from db.engine import Database
 from media.hashing import MediaHashes
-from media.list_scope import IndexLoader, ListIndex, ListMatch, ListScope
+from media.index_snapshot import (
+    SnapshotError,
+    SnapshotHeader,
+    read_snapshot,
+    write_snapshot,
+)
+from media.list_scope import Columns, IndexLoader, ListIndex, ListMatch, ListScope
 from media.matching import INDEX_BITS, MatchPolicy
 
 log = logging.getLogger(__name__)
@@ -90,9 +97,20 @@ class LiveTakedownIndex:
     # took 0.3-0.4 ms to match against 10,000 PDQ and pHash hashes, 0.9 ms against 100,000, 3-9
     # ms against a million; a thread's hand-over costs about 0.1 ms).
     THREAD_FROM = 20_000
+    # From this many hashes a load from the database writes a snapshot for the next start
+    # (a million take several seconds to read and convert; a snapshot, well under one).
+    SNAPSHOT_FROM = 100_000
+    # A change id read past before its transaction committed is asked for again this long; one
+    # that never appears was rolled back. At most this many are remembered.
+    GAP_PATIENCE_SECONDS = 120.0
+    MAX_GAPS = 1_000
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, snapshot: Path | None = None) -> None:
         self.database = database
+        self.snapshot = snapshot  # where the snapshot of the index's rows is kept, if anywhere
+        self._snapshotting: asyncio.Task[None] | None = None
+        self.loaded_from = ""  # "database" or "snapshot", once loaded
+        self._gaps: dict[int, float] = {}  # change ids not seen yet -> when first missed
         self.index = ListIndex()
         self.last_change = 0
         self._scopes: dict[int, ListScope] = {}
@@ -107,23 +125,89 @@ class LiveTakedownIndex:
             await self._load()
 
     async def _load(self) -> None:
-        """Build the index from the tables (the caller holds the lock)."""
+        """Build the index from the snapshot, if one may be trusted, brought forward by the
+        change log; else from the tables, then snapshot it (the caller holds the lock)."""
         started = time.perf_counter()
-        loader = IndexLoader()
-        async with self.database.connect() as conn:
-            self.last_change = await takedown_changes.latest_change_id(conn)
-            for algorithm in INDEX_BITS:
-                await self._read_into(loader, conn, algorithm)
+        async with self.database.transaction() as conn:  # the database's name may be new
+            database_id = await bot_state.database_id(conn)
+            latest = await takedown_changes.latest_change_id(conn)
+            oldest = await takedown_changes.oldest_change_id(conn)
+        restored = await self._restore(database_id, latest, oldest)
+        if restored is not None:
+            header, loader = restored
+            last_change, source = header.last_change, "snapshot"
+        else:
+            loader, last_change, source = IndexLoader(), latest, "database"
+            async with self.database.connect() as conn:
+                for algorithm in INDEX_BITS:
+                    await self._read_into(loader, conn, algorithm)
+        keep = self.snapshot is not None and not restored and loader.count >= self.SNAPSHOT_FROM
+        columns = loader.arrays() if keep else None
         loaded = await self._in_thread(loader.build)
         async with self._in_use.writing():
             self.index = loaded
             self._scopes.clear()
+        self.last_change, self.loaded_from = last_change, source
+        await self._note_recent_gaps(oldest)
+        applied = await self._sync() if restored else 0
         log.info(
-            "Takedown index loaded: %d entries, %d hashes in %.2f s",
+            "Takedown index loaded from its %s: %d entries, %d hashes, %d later changes in %.2f s",
+            source,
             len(self.index),
             loader.count,
+            applied,
             time.perf_counter() - started,
         )
+        if columns is not None:
+            header = SnapshotHeader(database_id, last_change)
+            self._snapshotting = asyncio.create_task(self._write_snapshot(header, columns))
+        elif not restored and self.snapshot is not None:
+            with contextlib.suppress(OSError):  # a stale one would only be ignored again
+                self.snapshot.unlink(missing_ok=True)  # too small to be worth one, or stale
+
+    async def _note_recent_gaps(self, oldest: int | None) -> None:
+        """At load, the ids missing just below the starting point (and above the log's pruned
+        start): a transaction that took one may commit after the rows were read."""
+        self._gaps.clear()
+        low = max(oldest or 1, self.last_change - self.MAX_GAPS + 1)
+        async with self.database.connect() as conn:
+            present = await takedown_changes.ids_between(conn, low, self.last_change)
+        self._note_gaps(sorted(present), low - 1)
+
+    async def _restore(
+        self, database_id: str, latest: int, oldest: int | None
+    ) -> tuple[SnapshotHeader, IndexLoader] | None:
+        """The snapshot's rows, when it is of this database and the change log still holds
+        every change since it was taken."""
+        if self.snapshot is None:
+            return None
+        try:
+            restored = await self._in_thread(read_snapshot, self.snapshot)
+        except SnapshotError:
+            log.warning("Ignoring the takedown index's snapshot", exc_info=True)
+            return None
+        if restored is None:
+            return None
+        header, _ = restored
+        if header.database_id != database_id:
+            log.info("The takedown index's snapshot is of another database; not used")
+        elif header.last_change > latest:
+            log.warning("The takedown index's snapshot is ahead of the database; not used")
+        elif oldest is not None and oldest > header.last_change + 1:
+            log.info("Changes since the takedown index's snapshot were pruned; not used")
+        else:
+            return restored
+        return None
+
+    async def _write_snapshot(self, header: SnapshotHeader, columns: Columns) -> None:
+        assert self.snapshot is not None
+        started = time.perf_counter()
+        try:
+            await self._in_thread(write_snapshot, self.snapshot, header, columns)
+        except OSError:
+            log.warning("Could not write the takedown index's snapshot", exc_info=True)
+        else:
+            log.info("Takedown index snapshot written in %.2f s", time.perf_counter() - started)
 
     async def _read_into(self, loader: IndexLoader, conn: AsyncConnection, algorithm: str) -> None:
         """Read one algorithm's hashes into `loader`: each batch is turned into arrays in the
@@ -152,18 +236,50 @@ class LiveTakedownIndex:
                 log.warning("Changes past this index were pruned; loading it again whole")
                 await self._load()
                 return 1
+            return await self._sync()
+
+    async def _sync(self) -> int:
+        """Apply every change since the last one applied, and any read past before it was
+        committed (the caller holds the lock)."""
+        applied = 0
+        while True:
             async with self.database.connect() as conn:
-                changes = await takedown_changes.changes_since(conn, self.last_change)
+                changes = await takedown_changes.changes_since(
+                    conn, self.last_change, also=self._gaps.keys()
+                )
                 added = changes.added
                 rows = await takedowns.indexed_hashes_of(conn, added) if added else IndexRows()
+            self._expire_gaps()
             if not changes.count:
-                return 0
+                return applied
             async with self._in_use.writing():
                 for guild_id in changes.scopes:
                     self._forget_scope(guild_id)
                 await self._in_thread(self._apply, changes.entries, rows)
-            self.last_change = changes.last_id
-            return changes.count
+            self._note_gaps(changes.ids, self.last_change)
+            self.last_change = max(self.last_change, changes.last_id)
+            applied += changes.count
+
+    def _note_gaps(self, ids: Sequence[int], after: int) -> None:
+        """Remember the ids missing among those read past `after`: their transactions may
+        still commit (ids are handed out in order, but not committed in order)."""
+        now = time.monotonic()
+        for found in ids:
+            self._gaps.pop(found, None)
+        if ids and ids[-1] > after + 1:
+            seen = set(ids)
+            for missing in range(after + 1, ids[-1]):
+                if missing not in seen:
+                    self._gaps.setdefault(missing, now)
+
+    def _expire_gaps(self) -> None:
+        """Give up ids that never appeared (their transaction rolled back, or a sequence
+        skipped them), after `GAP_PATIENCE_SECONDS`, and keep at most `MAX_GAPS`."""
+        oldest = time.monotonic() - self.GAP_PATIENCE_SECONDS
+        for missing in [gap for gap, seen in self._gaps.items() if seen < oldest]:
+            del self._gaps[missing]
+        while len(self._gaps) > self.MAX_GAPS:
+            del self._gaps[min(self._gaps, key=self._gaps.__getitem__)]
 
     def _apply(self, removed: Sequence[int], added: IndexRows) -> None:
         self.index.remove_many(removed)
@@ -220,6 +336,8 @@ class LiveTakedownIndex:
     async def close(self) -> None:
         """Stop polling and let the index's thread end (after the work under way, if any)."""
         await self.stop_polling()
+        if self._snapshotting is not None:
+            await asyncio.gather(self._snapshotting, return_exceptions=True)
         self._worker.shutdown(wait=False)
 
     async def prune_changes(self, now: datetime | None = None) -> int:

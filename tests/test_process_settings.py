@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from process_settings import SettingsError, load_settings, normalize_database_url
@@ -68,3 +70,21 @@ def test_database_url_short_forms(url: str, expected: str) -> None:
 def test_bad_settings_are_refused_with_the_reason(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, Path("data/lightstick.index.npz")),  # beside the default SQLite file
+        ({"DATABASE_URL": "sqlite:////srv/bot/main.db"}, Path("/srv/bot/main.index.npz")),
+        ({"DATABASE_URL": "sqlite://"}, None),  # in memory: nothing to keep it beside
+        ({"DATABASE_URL": "postgresql://bot@db/lightstick"}, None),
+        (
+            {"DATABASE_URL": "postgresql://bot@db/lightstick", "INDEX_SNAPSHOT": "/var/idx.npz"},
+            Path("/var/idx.npz"),
+        ),
+        ({"INDEX_SNAPSHOT": "off"}, None),
+    ],
+)
+def test_where_the_index_snapshot_is_kept(env: dict[str, str], expected: Path | None) -> None:
+    assert load_settings(env).index_snapshot == expected

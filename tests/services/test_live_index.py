@@ -262,3 +262,30 @@ async def test_the_change_log_is_pruned_and_an_index_left_behind_reloads_whole(
     await sync_all(behind)
     assert await matched(behind, PUBLISHER, first) == [kept_id]
     assert await matched(behind, PUBLISHER, second) == []
+
+
+@pytest.mark.postgres
+async def test_a_change_committed_after_a_later_one_is_applied_all_the_same(
+    postgres_url: str,
+) -> None:
+    """Two writers at once on PostgreSQL: the first takes change id n and commits after the
+    second (n + 1) has been read; the index asks for n again until it comes."""
+    rng = random.Random(21)
+    database = await Database.open(postgres_url)
+    try:
+        async with database.transaction() as conn:
+            await listed(conn, random_pdq(rng))  # the list exists before the race
+        index = await loaded(database)
+        slow_hash, fast_hash = random_pdq(rng), random_pdq(rng)
+        async with database.transaction() as slow:
+            (slow_id,) = await listed(slow, slow_hash)
+            async with database.transaction() as fast:
+                (fast_id,) = await listed(fast, fast_hash)
+            await sync_all(index)
+            assert await matched(index, PUBLISHER, fast_hash) == [fast_id]
+            assert await matched(index, PUBLISHER, slow_hash) == []  # not committed yet
+        await sync_all(index)
+        assert await matched(index, PUBLISHER, slow_hash) == [slow_id]
+        await index.close()
+    finally:
+        await database.close()
