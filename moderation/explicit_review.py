@@ -13,6 +13,7 @@ list never gets here: the scanner handles it once, as a match, and the alert not
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,8 @@ class ExplicitReview:
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
+        # guild id -> files hashed but not scored since the start (the model could not run)
+        self.unscored: Counter[int] = Counter()
         self.posts: PostQueue[FlagPost] = PostQueue(
             "explicit-image review messages", self.WAITING, self.post, self._summarise
         )
@@ -94,6 +97,7 @@ class ExplicitReview:
         assert guild is not None
         for media in scored:
             if media.hashes.hashed and media.hashes.explicit_score is None:
+                self.unscored[guild.id] += 1  # /config check says so
                 log.warning(
                     "A file in message %s in guild %s was hashed but not scored (the "
                     "explicit-image model could not run; see the worker's log)",

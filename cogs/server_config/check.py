@@ -123,7 +123,20 @@ class CheckCommand:
                     "and costs more CPU per picture."
                 )
             ]
-        return [f"✅ {line}" for line in explicit_lines(tr, settings).splitlines()]
+        lines = [f"✅ {line}" for line in explicit_lines(tr, settings).splitlines()]
+        unscored = self.bot.explicit_review.unscored.get(settings.guild_id, 0)
+        if unscored:
+            lines.append(
+                "⚠️ "
+                + tr.plural(
+                    "{count} picture since the bot started could not be scored: the model could "
+                    "not run (the bot's log says why). It was still checked against the lists.",
+                    "{count} pictures since the bot started could not be scored: the model could "
+                    "not run (the bot's log says why). They were still checked against the lists.",
+                    unscored,
+                )
+            )
+        return lines
 
     def _intent_lines(self, tr: Texts) -> list[str]:
         if self.bot.intents.message_content:
