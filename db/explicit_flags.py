@@ -100,14 +100,22 @@ async def get_flag(conn: AsyncConnection, flag_id: int) -> ExplicitFlag | None:
     return _flag(row) if row else None
 
 
-async def flagged_before(conn: AsyncConnection, guild_id: int, message_id: int) -> bool:
-    """Whether the message was flagged already (an edit or a rescan sees its pictures again)."""
-    found = await conn.scalar(
-        select(explicit_flags.c.id)
-        .where(explicit_flags.c.guild_id == guild_id, explicit_flags.c.message_id == message_id)
-        .limit(1)
+async def flagged_before(
+    conn: AsyncConnection, guild_id: int, message_id: int, own: Sequence[Hash]
+) -> bool:
+    """Whether these pictures of the message were flagged already (an edit or a rescan sees
+    them again). A picture the message gained since (a link preview an edit added) was not."""
+    rows = await conn.execute(
+        select(explicit_flag_hashes.c.algorithm, explicit_flag_hashes.c.hash)
+        .join(explicit_flags, explicit_flags.c.id == explicit_flag_hashes.c.flag_id)
+        .where(
+            explicit_flags.c.guild_id == guild_id,
+            explicit_flags.c.message_id == message_id,
+            explicit_flag_hashes.c.is_variant.is_(False),
+        )
     )
-    return found is not None
+    seen = {Hash(algorithm, value) for algorithm, value in rows}
+    return bool(seen) and set(own) <= seen
 
 
 async def flag_hashes(

@@ -142,8 +142,9 @@ class ExplicitReview:
         )
 
         async def once(conn: AsyncConnection, draft: CaseDraft) -> CaseDraft | None:
-            """One flag a message: an edit or a rescan sees its pictures again."""
-            return None if await flags_db.flagged_before(conn, guild.id, message.id) else draft
+            """A picture is flagged once in a message: an edit or a rescan sees it again."""
+            seen = await flags_db.flagged_before(conn, guild.id, message.id, kept.own)
+            return None if seen else draft
 
         case = await self.bot.actions.record(guild.id, draft, gate=once, follow=record_flag)
         if case is None:

@@ -30,8 +30,10 @@ async def test_a_flag_keeps_its_pictures_and_is_decided_once(database: Database)
         stored = await flags_db.get_flag(conn, flag.id)
         assert await flags_db.flag_hashes(conn, flag.id) == (PDQ, PHASH)
         assert await flags_db.flag_hashes(conn, flag.id, variants=True) == (VARIANT,)
-        assert await flags_db.flagged_before(conn, GUILD, 50)
-        assert not await flags_db.flagged_before(conn, OTHER, 50)
+        assert await flags_db.flagged_before(conn, GUILD, 50, (PDQ, PHASH))
+        assert await flags_db.flagged_before(conn, GUILD, 50, (PDQ,))
+        assert not await flags_db.flagged_before(conn, GUILD, 50, (PDQ, VARIANT))  # a new one
+        assert not await flags_db.flagged_before(conn, OTHER, 50, (PDQ,))
     assert stored is not None and stored.is_open and stored.score == 0.93
     assert (stored.alert_channel_id, stored.alert_message_id) == (99, 100)
     async with database.transaction() as conn:
@@ -75,4 +77,4 @@ async def test_flags_expire_and_go_with_forget_and_departure(database: Database)
         await retention.forget_guild(conn, OTHER)
     assert expired.flags == 1
     async with database.connect() as conn:
-        assert not await flags_db.flagged_before(conn, OTHER, 3)
+        assert not await flags_db.flagged_before(conn, OTHER, 3, (PDQ,))

@@ -262,3 +262,19 @@ async def test_review_messages_speak_the_servers_language_and_only_catalog_text(
     assert len(shown) > 15 and any("⟦" in text for text in shown)
     leftovers = {text: untranslated(text) for text in shown if untranslated(text)}
     assert leftovers == {}
+
+
+async def test_an_edit_that_adds_a_picture_to_a_cleared_message_is_flagged_again(
+    sandbox: Sandbox, guild: GuildHandle, reviewing_bot: BotProcess
+) -> None:
+    """Clearing a picture doesn't clear its message: a link preview an edit adds is flagged."""
+    fan, moderator = guild.member("fan"), guild.member("moderator")
+    message = await fan.send(guild.channel("general"), "", files=[("a.jpg", likely_explicit())])
+    _, flag = await wait_for_flag(sandbox, guild)
+    await (await moderator.click(flag, button(flag, "Not explicit"))).message()
+
+    sandbox.world.add_link_preview("https://pics.example/page", another_likely_explicit())
+    since = len(sandbox.calls)
+    await fan.edit(message, "look https://pics.example/page")
+    _, again = await wait_for_flag(sandbox, guild, since=since)
+    assert f"/{message.id}" in str(again.embeds[0]) and again.id != flag.id
