@@ -95,25 +95,8 @@ class ExplicitReview:
         """Flag the message if a file in it reaches the threshold and was not cleared."""
         guild = message.guild
         assert guild is not None
-        for media in scored:
-            if media.hashes.hashed and media.hashes.explicit_score is None:
-                self.unscored[guild.id] += 1  # /config check says so
-                log.warning(
-                    "A file in message %s in guild %s was hashed but not scored (the "
-                    "explicit-image model could not run; see the worker's log)",
-                    message.id,
-                    guild.id,
-                )
-        flagged = [media for media in scored if flags(settings, media.hashes)]
+        flagged = await self._worth_flagging(message, scored, settings)
         if not flagged:
-            return None
-        async with self.bot.db.connect() as conn:
-            cleared = await flags_db.cleared_pdq(conn, guild.id)
-        flagged = [m for m in flagged if not is_cleared(frame_pdq(m.hashes), cleared)]
-        if not flagged:
-            log.info(
-                "Message %s in guild %s: a picture cleared as not explicit", message.id, guild.id
-            )
             return None
         best = max(flagged, key=lambda m: m.hashes.explicit_score or 0.0)
         score = best.hashes.explicit_score or 0.0
@@ -154,6 +137,34 @@ class ExplicitReview:
         preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.posts.put(guild.id, FlagPost(guild, settings, recorded[0], case, preview))
         return recorded[0]
+
+    async def _worth_flagging(
+        self, message: discord.Message, scored: list[HashedMedia], settings: GuildSettings
+    ) -> list[HashedMedia]:
+        """The files at or above the threshold that the server has not cleared; files the model
+        could not score are counted for `/config check` and logged."""
+        assert message.guild is not None
+        guild_id = message.guild.id
+        for media in scored:
+            if media.hashes.hashed and media.hashes.explicit_score is None:
+                self.unscored[guild_id] += 1
+                log.warning(
+                    "A file in message %s in guild %s was hashed but not scored (the "
+                    "explicit-image model could not run; see the worker's log)",
+                    message.id,
+                    guild_id,
+                )
+        flagged = [media for media in scored if flags(settings, media.hashes)]
+        if not flagged:
+            return []
+        async with self.bot.db.connect() as conn:
+            cleared = await flags_db.cleared_pdq(conn, guild_id)
+        kept = [m for m in flagged if not is_cleared(frame_pdq(m.hashes), cleared)]
+        if len(kept) < len(flagged):
+            log.info(
+                "Message %s in guild %s: a picture cleared as not explicit", message.id, guild_id
+            )
+        return kept
 
     # -- the review message ------------------------------------------------------------------
 
