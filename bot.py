@@ -34,6 +34,7 @@ from media.workers import HashingPool, PoolSettings
 from moderation.actions import ModerationActions
 from moderation.alerts import MatchAlerts
 from moderation.explicit_review import ExplicitReview
+from moderation.flood_hold import FloodHolds
 from moderation.forms import OpenForms
 from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_texts, use_pseudo_locale
 from moderation.replies import send_ephemeral
@@ -257,6 +258,7 @@ class Lightstick(commands.AutoShardedBot):
         self.takedown_index = LiveTakedownIndex(database, settings.index_snapshot)
         self.actions = ModerationActions(self)
         self.alerts = MatchAlerts(self)
+        self.flood_holds = FloodHolds(self)
         self.unreadable = UnreadableFiles(self)
         self.explicit_review = ExplicitReview(self)
         self.report_queue = ReportQueue(self)
@@ -333,6 +335,7 @@ class Lightstick(commands.AutoShardedBot):
         # While the connection is still open: scanning stops, queued alerts are posted.
         await self.scanner.close()
         await self.alerts.close()
+        await self.flood_holds.close()
         await self.unreadable.close()
         await self.explicit_review.close()
         await self.report_queue.close()

@@ -1,244 +1,256 @@
-"""Re-upload catch rate per edit at <= 1e-6 false matches between distinct pictures. Prints tables.
+"""Re-share catch rate per edit family, drawn from parameter ranges, and the false matches.
 
-Run: .venv/bin/python bench/catch_rate.py [pictures] [processes]
-(install the packages bench/README.md names for their sample photos and LFW faces; without
-them the corpus has fewer real photos.) See bench/corpus.py for what the pictures are: most are
-procedurally made and photo-like, NOT real photos, and the printout says how many are real.
+Run: .venv/bin/python bench/catch_rate.py [--pictures 300] [--unrelated 1000] [--seed S]
+     [--processes 2] [--family NAME ...] [--unrelated-edits 3]
+Fast mode (a couple of minutes on one core): --pictures 40 --unrelated 100 --processes 1.
+(bench/fetch_corpus.py brings the real photographs first; see bench/README.md.)
 
-For every picture, the original (JPEG q95) is hashed as a takedown entry, with and without the
-extra crop/rotation hashes and edge-crop pHashes (`entry_hashes_for_image`); each of 24 edits
-is hashed as an upload (`hash_media`, with and without trimming). A re-upload is caught when
-its distance to its own entry is within the threshold; a false match is any upload within the
-threshold of another picture's entry. Thresholds are calibrated per configuration: the widest
-with at most floor(1e-6 x pairs) false pairs. Distances are exact (matrix products of +-1 bit
-vectors).
+Pictures: the first `pictures` of the corpus (bench/corpus.py: real photographs first, then
+procedural photo-like pictures) are the listed ones; each is added to a takedown index as the
+product adds it (`entry_hashes_for_image`, `entry_hashes`) and re-shared once per family of
+bench/reshares.py, the family's parameters drawn for that picture from `random.Random(seed,
+picture, family)`. The next `unrelated` pictures are listed too, and each is uploaded as it is
+and through `unrelated-edits` families drawn at random: they only count false matches.
+
+An upload goes through the product's path (`hash_media`, then `match_media` with the default
+`MatchPolicy`): it is caught at the confident tier when its own entry matches at the takedown
+tier, at the review tier when its own entry matches at either. A false pair is a match with any
+other picture's entry; the pair rate divides by uploads x (entries - 1). The "plain" column is
+the confident tier against the entry's own PDQ and pHash only, without the upload's trimmed
+view or the entry's variants: what the hashes alone catch.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
-import sys
 import time
+from dataclasses import dataclass, field, replace
 from multiprocessing import Pool
 
-import numpy as np
-from corpus import EDITS, picture_at, real_count, save
+from corpus import describe, partner_picture, picture_at, save
+from reshares import FAMILIES, Family
 
-from core.hashes import Hash
-from media.hashing import FrameHashes, MediaHashes, entry_hashes_for_image, hash_media
-from media.matching import MatchPolicy
-from media.reupload import EDGE_CROPS, ENTRY_CROPS, ENTRY_ROTATIONS
+from media.entries import EntryHashes, entry_hashes
+from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
+from media.matching import MatchPolicy, TakedownIndex, Tier, match_media
 
-EDIT_NAMES = list(EDITS)
-PDQ_SLOTS = 1 + len(ENTRY_CROPS) + len(ENTRY_ROTATIONS)  # the original, crops and rotations
-PHASH_SLOTS = PDQ_SLOTS + len(EDGE_CROPS)  # and the edge crops, which keep only their pHash
-QUERY_SLOTS = 16  # 8 dihedral variants of the upload + 8 of its trimmed picture
 FMR_TARGET = 1e-6
 
 
-def bits(hex_value: str) -> np.ndarray:
-    return np.unpackbits(np.frombuffer(bytes.fromhex(hex_value), dtype=np.uint8))
+@dataclass
+class Upload:
+    picture: int
+    family: int  # index in FAMILIES, or -1 for an unrelated picture as it is
+    media: MediaHashes
+    seconds: float  # hash_media's time (the edit itself not included)
 
 
-def entry_bits(media: MediaHashes) -> tuple[np.ndarray, np.ndarray]:
-    frames = [media.frames[0], *media.extra]
-    return (
-        padded([f.pdq for f in frames], PDQ_SLOTS),
-        padded([*(f.phash for f in frames), *media.edge_phash], PHASH_SLOTS),
-    )
+@dataclass
+class Hashed:
+    picture: int
+    entry: EntryHashes
+    uploads: list[Upload] = field(default_factory=list)
 
 
-def padded(hashes: list[Hash], slots: int) -> np.ndarray:
-    """Bits of `slots` hashes; a flat crop left out is replaced by the original (hashes[0])."""
-    hashes = hashes[:slots] + [hashes[0]] * (slots - len(hashes))
-    return np.stack([bits(h.hex) for h in hashes])
+def family_rng(seed: int, picture: int, family: Family) -> random.Random:
+    return random.Random(f"{seed}/{picture}/{family.name}")
 
 
-def query_bits(media: MediaHashes) -> tuple[np.ndarray, np.ndarray]:
-    frame: FrameHashes = media.frames[0]
-    trimmed = media.extra[0] if media.extra else frame
-    pdq = [*frame.pdq_all(), *trimmed.pdq_all()]
-    return (
-        np.stack([bits(h.hex) for h in pdq]),
-        np.stack([bits(frame.phash.hex), bits(trimmed.phash.hex)]),
-    )
-
-
-def hash_picture(number: int) -> tuple[np.ndarray, ...]:
+def reshare(seed: int, number: int, family: Family) -> bytes:
+    """Picture `number` re-shared through `family`, with the parameters drawn for it."""
     picture = picture_at(number)
-    entry = entry_hashes_for_image(save(picture, "JPEG", quality=95))
-    entry_pdq, entry_phash = entry_bits(entry)
-    rng = random.Random(number)
-    query_pdq, query_phash, trimmed = [], [], []
-    for name in EDIT_NAMES:
-        upload = hash_media(EDITS[name](picture, rng))
-        assert upload.hashed, (number, name, upload.reason)
-        pdq, phash = query_bits(upload)
-        query_pdq.append(pdq)
-        query_phash.append(phash)
-        trimmed.append(bool(upload.extra))
-    return entry_pdq, entry_phash, np.stack(query_pdq), np.stack(query_phash), np.array(trimmed)
+    rng = family_rng(seed, number, family)
+    return family.edit(picture, rng, lambda: partner_picture(rng.randrange(2**31))).encode()
 
 
-def signed(bit_array: np.ndarray) -> np.ndarray:
-    return bit_array.astype(np.float32) * 2 - 1
+def hash_picture(job: tuple[int, int, list[int], bool]) -> Hashed:
+    seed, number, families, plain = job
+    picture = picture_at(number)
+    media = entry_hashes_for_image(save(picture, "JPEG", quality=95))
+    assert media.hashed, (number, media.reason)
+    hashed = Hashed(number, entry_hashes([media]))
+    chosen = [(-1, save(picture))] if plain else []
+    chosen += [(f, b"") for f in families]
+    for index, data in chosen:
+        if index >= 0:
+            family = FAMILIES[index]
+            rng = family_rng(seed, number, family)
+            data = family.edit(picture, rng, lambda r=rng: partner_picture(r.randrange(2**31)))
+            data = data.encode()
+        started = time.process_time()
+        upload = hash_media(data)
+        seconds = time.process_time() - started
+        assert upload.hashed, (number, index, upload.reason)
+        hashed.uploads.append(Upload(number, index, upload, seconds))
+    return hashed
 
 
-def min_distances(
-    queries: np.ndarray, entries: np.ndarray, query_slots: slice | list[int], entry_slots: slice
-) -> np.ndarray:
-    """(edits, pictures, pictures) minimum Hamming distance over the chosen slots."""
-    pictures, edits, _, width = queries.shape
-    q = signed(queries[:, :, query_slots]).transpose(1, 0, 2, 3)  # (edits, pictures, a, width)
-    e = signed(entries[:, entry_slots]).reshape(-1, width)  # (pictures * b, width)
-    b = entries[:, entry_slots].shape[1]
-    out = np.empty((edits, pictures, pictures), dtype=np.int16)
-    for edit in range(edits):
-        block = q[edit].reshape(-1, width) @ e.T  # agreements minus disagreements
-        distance = ((width - block) / 2).round().astype(np.int16)
-        distance = distance.reshape(pictures, -1, pictures, b)
-        out[edit] = distance.min(axis=(1, 3))
-    return out
+@dataclass
+class Tally:
+    uploads: int = 0
+    confident: int = 0
+    review: int = 0
+    plain: int = 0
+    trimmed: int = 0
+    false_confident: int = 0
+    false_review: int = 0
+    pairs: int = 0
+    seconds: float = 0.0
+    worst_seconds: float = 0.0
+    # Each false match at the confident tier: (upload's picture, family, entry, hash, distance).
+    false_matches: list[tuple[int, int, int, str, int]] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        for name, value in vars(other).items():
+            if name == "worst_seconds":
+                self.worst_seconds = max(self.worst_seconds, value)
+            elif name == "false_matches":
+                self.false_matches += value
+            else:
+                setattr(self, name, getattr(self, name) + value)
 
 
-def calibrate(pdq: np.ndarray | None, phash: np.ndarray | None) -> tuple[int, int, np.ndarray, int]:
-    """Best (pdq t, phash t) by mean catch rate with false pairs <= FMR_TARGET x pairs."""
-    reference = pdq if pdq is not None else phash
-    edits, pictures, _ = reference.shape
-    pairs = edits * pictures * (pictures - 1)
-    allowed = int(FMR_TARGET * pairs)
-    diagonal = np.eye(pictures, dtype=bool)[None]
-    pdq_range = range(0, 121) if pdq is not None else [-1]
-    phash_range = range(0, 31) if phash is not None else [-1]
-    far = np.full(reference.shape, 999, dtype=np.int16)
-    pdq = far if pdq is None else pdq
-    phash = far if phash is None else phash
-    near = ((pdq <= max(pdq_range)) | (phash <= max(phash_range))) & ~diagonal
-    false_pdq, false_phash = pdq[near], phash[near]
-    own_pdq = np.stack([np.diagonal(pdq[e]) for e in range(edits)])
-    own_phash = np.stack([np.diagonal(phash[e]) for e in range(edits)])
-    best = (-1.0, -1, -1, np.zeros(edits), 0)
-    for t_pdq in pdq_range:
-        for t_phash in phash_range:
-            false = int(((false_pdq <= t_pdq) | (false_phash <= t_phash)).sum())
-            if false > allowed:
-                continue
-            caught = ((own_pdq <= t_pdq) | (own_phash <= t_phash)).mean(axis=1)
-            if caught.mean() > best[0]:
-                best = (float(caught.mean()), t_pdq, t_phash, caught, false)
-    return best[1], best[2], best[3], best[4]
-
-
-def at_thresholds(
-    pdq: np.ndarray, phash: np.ndarray | None, t_pdq: int, t_phash: int
-) -> tuple[np.ndarray, int]:
-    edits, pictures, _ = pdq.shape
-    diagonal = np.eye(pictures, dtype=bool)[None]
-    hit = pdq <= t_pdq
-    if phash is not None:
-        hit |= phash <= t_phash
-    caught = np.stack([np.diagonal(hit[e]) for e in range(edits)]).mean(axis=1)
-    return caught, int((hit & ~diagonal).sum())
+def tally(
+    upload: Upload, index: TakedownIndex, own_only: TakedownIndex, policy: MatchPolicy,
+    entries: int, listed: bool,
+) -> Tally:  # fmt: skip
+    result = Tally(uploads=1, pairs=entries - 1, seconds=upload.seconds)
+    result.worst_seconds = upload.seconds
+    result.trimmed = int(bool(upload.media.extra))
+    for match in match_media(upload.media, index, policy):
+        if match.entry_id == upload.picture:
+            result.review = 1
+            result.confident = int(match.tier is Tier.TAKEDOWN)
+        elif match.tier is Tier.TAKEDOWN:
+            result.false_confident += 1
+            result.false_review += 1
+            result.false_matches.append(
+                (upload.picture, upload.family, match.entry_id, match.algorithm, match.distance)
+            )
+        else:
+            result.false_review += 1
+    if listed:
+        plain = replace(upload.media, extra=())
+        result.plain = int(
+            any(
+                m.entry_id == upload.picture and m.tier is Tier.TAKEDOWN
+                for m in match_media(plain, own_only, policy)
+            )
+        )
+    return result
 
 
 def main() -> None:
-    pictures = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    processes = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pictures", type=int, default=300)
+    parser.add_argument("--unrelated", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--family", action="append", default=[], help="a family's name (repeat; default all)"
+    )
+    parser.add_argument("--unrelated-edits", type=int, default=3)
+    args = parser.parse_args()
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+    families = [
+        number
+        for number, family in enumerate(FAMILIES)
+        if not args.family or family.name in args.family
+    ]
+    print(f"seed {seed} (repeat with --seed {seed}); load average {os.getloadavg()[0]:.1f}")
+    print(describe(args.pictures, args.unrelated))
+    print("\nfamilies (each picture draws its own parameters from these ranges):")
+    for number in families:
+        print(f"  {FAMILIES[number].name:<22} {FAMILIES[number].ranges}")
+    pick = random.Random(f"{seed}/unrelated")
+    jobs = [(seed, n, families, False) for n in range(args.pictures)]
+    jobs += [
+        (seed, n, pick.sample(families, min(args.unrelated_edits, len(families))), True)
+        for n in range(args.pictures, args.pictures + args.unrelated)
+    ]
     started = time.perf_counter()
-    with Pool(processes) as pool:
-        results = pool.map(hash_picture, range(pictures), chunksize=4)
-    entry_pdq, entry_phash, query_pdq, query_phash, trimmed = (
-        np.stack(r) for r in zip(*results, strict=True)
-    )
-    hashed = time.perf_counter() - started
-    pairs = len(EDIT_NAMES) * pictures * (pictures - 1)
-    real = min(real_count(), pictures)
-    print(
-        f"corpus: {pictures} distinct pictures ({real} real photos, {pictures - real} procedural "
-        f"photo-like pictures) x {len(EDIT_NAMES)} edits; {pairs:,} upload/other-entry pairs, "
-        f"so <= 1e-6 allows {int(FMR_TARGET * pairs)} false pairs; hashed in {hashed:.0f} s"
-    )
-    one, mirror, with_trim = slice(0, 1), slice(0, 8), slice(0, 16)
-    original, variants = slice(0, 1), slice(None)
-    pdq = {
-        "plain": min_distances(query_pdq, entry_pdq, one, original),
-        "mirror": min_distances(query_pdq, entry_pdq, mirror, original),
-        "trim": min_distances(query_pdq, entry_pdq, with_trim, original),
-        "full": min_distances(query_pdq, entry_pdq, with_trim, variants),
-        # What the review radius looks up: the upload and its mirror (pdqhash's "flip
-        # horizontal", slot 5), and the same two of the trimmed picture.
-        "mirrors only": min_distances(query_pdq, entry_pdq, [0, 5, 8, 13], variants),
-    }
-    phash = {
-        "plain": min_distances(query_phash, entry_phash, slice(0, 1), original),
-        "trim": min_distances(query_phash, entry_phash, slice(0, 2), original),
-        "full": min_distances(query_phash, entry_phash, slice(0, 2), variants),
-    }
-    columns: dict[str, tuple[np.ndarray, str]] = {}
-    caught, false = at_thresholds(pdq["plain"], None, 31, 0)
-    columns["PDQ@31"] = caught, f"PDQ 31, plain: {false} false pairs"
-    caught, false = at_thresholds(pdq["mirror"], None, 31, 0)
-    columns["PDQ@31+mirror"] = caught, f"PDQ 31, mirror-aware: {false} false pairs"
-    for label, p, h in (
-        ("pHash cal", None, phash["plain"]),
-        ("PDQ cal", pdq["mirror"], None),
-        ("pair cal", pdq["mirror"], phash["plain"]),
-        ("+trim", pdq["trim"], phash["trim"]),
-        ("+entry var", pdq["full"], phash["full"]),
-    ):
-        t_pdq, t_phash, caught, false = calibrate(p, h)
-        columns[label] = (
-            caught,
-            f"{label}: PDQ<={t_pdq} pHash<={t_phash} (-1 = off), {false} false pairs",
-        )
+    with Pool(args.processes) as pool:
+        results = pool.map(hash_picture, jobs, chunksize=2)
+    hashed_in = time.perf_counter() - started
+    report(results, families, args.pictures, hashed_in)
+    print(f"load average at the end {os.getloadavg()[0]:.1f} (2 cores)")
+
+
+def report(results: list[Hashed], families: list[int], listed: int, hashed_in: float) -> None:
     policy = MatchPolicy()
-    caught, false = at_thresholds(
-        pdq["full"], phash["full"], policy.pdq.confident, policy.phash.confident
-    )
-    columns["product"] = (
-        caught,
-        (
-            f"product defaults (takedown tier PDQ<={policy.pdq.confident} mirror-aware, "
-            f"pHash<={policy.phash.confident}, trim, entry variants): {false} false pairs"
-        ),
-    )
-    review = policy.pdq.review, policy.phash.review
-    # As `media.matching` looks: every turn within the confident radius, the upload and its
-    # mirror within the review radius.
-    confident = pdq["full"] <= policy.pdq.confident
-    review_pdq = np.where(confident, pdq["full"], pdq["mirrors only"])
-    review_caught, review_false = at_thresholds(review_pdq, phash["full"], *review)
-    print_table(columns, trimmed)
+    index, own_only = TakedownIndex(), TakedownIndex()
+    for result in results:
+        index.add(result.picture, (*result.entry.own, *result.entry.variants))
+        own_only.add(result.picture, result.entry.own)
+    entries = len(results)
+    per_family = {number: Tally() for number in families}
+    unrelated = Tally()
+    for result in results:
+        for upload in result.uploads:
+            counted = tally(upload, index, own_only, policy, entries, result.picture < listed)
+            if result.picture < listed:
+                per_family[upload.family].add(counted)
+            else:
+                unrelated.add(counted)
+    uploads = sum(len(r.uploads) for r in results)
     print(
-        f"review tier (PDQ<={review[0]} on the upload and its mirror, pHash<={review[1]}, "
-        f"everything on): mean catch "
-        f"{review_caught.mean():.3f}, {review_false} false pairs of {pairs:,} "
-        f"({review_false / pairs:.1e})"
+        f"\n{entries} entries ({listed} listed pictures re-shared, {entries - listed} unrelated), "
+        f"{uploads} uploads, hashed in {hashed_in:.0f} s"
     )
-    print_false_pairs_by_radius(pdq["full"], phash["full"], pairs)
+    print(
+        f"confident tier: PDQ<={policy.pdq.confident} (every turn), "
+        f"pHash<={policy.phash.confident}; review tier: PDQ<={policy.pdq.review} (the upload and "
+        f"its mirror), pHash<={policy.phash.review}\n"
+    )
+    header = (
+        f"{'family':<22}{'plain':>7}{'caught':>8}{'review':>8}{'trimmed':>8}"
+        f"{'false@conf':>11}{'false@rev':>10}{'pairs':>11}{'hash ms':>8}{'worst':>7}"
+    )
+    print(header)
+    total, geometric, caught = Tally(), [], []
+    for number in families:
+        family, counts = FAMILIES[number], per_family[number]
+        print(row(family.name, counts))
+        total.add(counts)
+        caught.append(counts.confident / counts.uploads)
+        if family.geometric:
+            geometric.append(caught[-1])
+    print(row("unrelated (false only)", unrelated, listed=False))
+    total.add(unrelated)
+    print("-" * len(header))
+    print(row("all uploads", total, listed=False))
+    print(
+        f"\nmean catch over families {sum(caught) / len(caught):.3f} (worst "
+        f"{min(caught):.2f}); over the re-share families {mean(geometric)}"
+    )
+    print(
+        f"false pairs at the confident tier {total.false_confident} of {total.pairs:,} "
+        f"({total.false_confident / total.pairs:.1e}, target <= {FMR_TARGET:.0e}); at the review "
+        f"tier {total.false_review} ({total.false_review / total.pairs:.1e})"
+    )
+    print(
+        "hash ms: hash_media's CPU time an upload in a worker (mean, worst), under the load above"
+    )
 
 
-def print_false_pairs_by_radius(pdq: np.ndarray, phash: np.ndarray, pairs: int) -> None:
-    """False pairs per radius for each hash alone (everything on), to choose review radii."""
-    others = ~np.eye(pdq.shape[1], dtype=bool)[None]
-    pdq_counts = {t: int(((pdq <= t) & others).sum()) for t in range(30, 80, 4)}
-    phash_counts = {t: int(((phash <= t) & others).sum()) for t in range(6, 17)}
-    print("false pairs by PDQ radius: " + ", ".join(f"{t}: {n}" for t, n in pdq_counts.items()))
-    print("false pairs by pHash radius: " + ", ".join(f"{t}: {n}" for t, n in phash_counts.items()))
-    print(f"(of {pairs:,} pairs)")
+def mean(values: list[float]) -> str:
+    return f"{sum(values) / len(values):.3f}" if values else "-"
 
 
-def print_table(columns: dict[str, tuple[np.ndarray, str]], trimmed: np.ndarray) -> None:
-    names = list(columns)
-    print(f"\n{'edit':<17}" + "".join(f"{n:>14}" for n in names) + f"{'trimmed':>9}")
-    for index, edit in enumerate(EDIT_NAMES):
-        row = "".join(f"{columns[n][0][index]:>14.2f}" for n in names)
-        print(f"{edit:<17}{row}{trimmed[:, index].mean():>9.2f}")
-    print(f"{'mean':<17}" + "".join(f"{columns[n][0].mean():>14.3f}" for n in names))
-    print(f"{'worst edit':<17}" + "".join(f"{columns[n][0].min():>14.2f}" for n in names))
-    print()
-    for name in names:
-        print(f"{name}: {columns[name][1]}")
+def row(name: str, counts: Tally, listed: bool = True) -> str:
+    n = max(1, counts.uploads)
+
+    def share(value: int) -> str:
+        return f"{value / n:.2f}" if listed else "-"
+
+    return (
+        f"{name:<22}{share(counts.plain):>7}{share(counts.confident):>8}"
+        f"{share(counts.review):>8}{counts.trimmed / n:>8.2f}{counts.false_confident:>11}"
+        f"{counts.false_review:>10}{counts.pairs:>11,}{counts.seconds / n * 1000:>8.0f}"
+        f"{counts.worst_seconds * 1000:>7.0f}"
+    )
 
 
 if __name__ == "__main__":

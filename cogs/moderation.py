@@ -1,5 +1,5 @@
-"""The persistent buttons on match alerts, unreadable-file alerts, explicit-image review
-messages and report queue messages, and the queue's upkeep.
+"""The persistent buttons on match alerts, unreadable-file alerts, held entries, explicit-image
+review messages and report queue messages, and the queue's upkeep.
 
 The buttons are `DynamicItem`s whose custom id holds the record id, so they work after a
 restart; registering them here makes every alert and queue message ever posted clickable. A
@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from moderation.alert_buttons import AlertButton
 from moderation.explicit_buttons import FlagButton
+from moderation.hold_buttons import HoldButton
 from moderation.report_buttons import ReportButton
 from moderation.unreadable import FileButton
 
@@ -29,10 +30,10 @@ class Moderation(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(AlertButton, ReportButton, FileButton, FlagButton)
+        self.bot.add_dynamic_items(AlertButton, ReportButton, FileButton, HoldButton, FlagButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(AlertButton, ReportButton, FileButton, FlagButton)
+        self.bot.remove_dynamic_items(AlertButton, ReportButton, FileButton, HoldButton, FlagButton)
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:

@@ -23,6 +23,9 @@ class CaseKind(enum.StrEnum):
     RULES = "rules"
     UNREADABLE = "unreadable"  # a message removed because a file in it could not be checked
     KICK = "kick"
+    ENTRY_HELD = "entry_held"  # an entry matched too many messages in an hour: held, flags only
+    HOLD_RELEASED = "hold_released"  # a moderator chose "Keep removing" on a held entry
+    ENTRY_STOPPED = "entry_stopped"  # "Stop using this entry": removed, or ignored in this server
     EXPLICIT_FLAG = "explicit_flag"  # a picture the classifier scored as likely explicit, flagged
     EXPLICIT_TAKEDOWN = "explicit_takedown"  # a flagged picture taken down and listed
     NOT_EXPLICIT = "not_explicit"  # a moderator cleared a flag; the picture never flags again

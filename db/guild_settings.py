@@ -69,6 +69,8 @@ class GuildSettings:
     # Explicit-image review (media.classifier): flags pictures scoring this or more, never removes.
     explicit_review: bool = False
     explicit_threshold: float = 0.8  # media.classifier.DEFAULT_THRESHOLD, Yahoo's confident line
+    # Removals of one entry's copies within an hour past which the entry is held (0: never).
+    flood_limit: int = 20
     skipped_channel_ids: frozenset[int] = frozenset()
     # Channels explicit-image review skips (age-restricted ones always are), and roles whose
     # members' pictures it doesn't score.
@@ -104,6 +106,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "auto_hide_min_account_days": (0, 3650),
     "auto_hide_min_member_days": (0, 3650),
     "retention_days": (7, 3650),
+    "flood_limit": (0, 10000),
 }
 
 

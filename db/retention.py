@@ -23,9 +23,11 @@ from db.schema import (
     allowlist,
     cases,
     departed_guilds,
+    entry_holds,
     explicit_cleared,
     explicit_exemptions,
     explicit_flags,
+    flood_matches,
     guild_counters,
     guild_settings,
     hash_lists,
@@ -203,8 +205,8 @@ async def departed_guild_ids(conn: AsyncConnection) -> list[int]:
 
 async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
     """Delete every row of a server: settings, lists (other servers' subscriptions to its list
-    end), reports, cases, alerts, rules, scan positions. The change log tells every process's
-    index that the server's entries are gone."""
+    end), reports, cases, alerts, rules, scan positions, flood holds. The change log tells every
+    process's index that the server's entries are gone."""
     own_list = select(hash_lists.c.id).where(hash_lists.c.owner_guild_id == guild_id)
     entry_ids = list(
         await conn.scalars(
@@ -224,6 +226,8 @@ async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
         allowlist,
         explicit_cleared,
         explicit_exemptions,
+        entry_holds,
+        flood_matches,
         rules,
         rule_posts,
         scan_positions,

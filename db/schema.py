@@ -58,6 +58,9 @@ EXEMPTION_KINDS = ("channel", "role")
 EXPLICIT_THRESHOLD_RANGE = (0.5, 0.99)
 CASE_KINDS = tuple(kind.value for kind in CaseKind)
 CHANGE_KINDS = ("entry_added", "entry_removed", "scope_changed")
+# An entry's standing in one server (db.flood_holds): counting its matches, held after a flood
+# (its matches flagged, not removed), or ignored there ("Stop using this entry" on a shared list).
+HOLD_STATUSES = ("counting", "held", "ignored")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -133,6 +136,8 @@ guild_settings = Table(
     # Explicit-image review (media.classifier): off by default; flags at this score or above.
     Column("explicit_review", Boolean, nullable=False, server_default=text("false")),
     Column("explicit_threshold", Float, nullable=False, server_default="0.8"),
+    # More removals than this of one entry's copies within an hour hold the entry (0: never).
+    Column("flood_limit", Integer, nullable=False, server_default="20"),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     CheckConstraint(_in("takedown_action", TAKEDOWN_ACTIONS), name="takedown_action"),
     CheckConstraint(
@@ -475,4 +480,36 @@ explicit_cleared = Table(
     Column("decided_at", UTCDateTime, nullable=False, default=_now),
     UniqueConstraint("guild_id", "algorithm", "hash"),
     CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+)
+
+# One entry in one server, once it has removed something there: whether it is held after a
+# flood of matches, or ignored in this server. The row is what a burst's decisions lock (SELECT
+# ... FOR UPDATE), so processes counting the same entry's matches take turns.
+entry_holds = Table(
+    "entry_holds",
+    metadata,
+    _snowflake("guild_id", nullable=False),
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(10), nullable=False, server_default="counting"),
+    Column("held_at", UTCDateTime),
+    _snowflake("notice_channel_id"),
+    _snowflake("notice_message_id"),
+    _snowflake("decided_by"),
+    Column("decided_at", UTCDateTime),
+    PrimaryKeyConstraint("guild_id", "entry_id"),
+    CheckConstraint(_in("status", HOLD_STATUSES), name="status"),
+    Index(None, "entry_id"),
+)
+
+# The messages an entry removed in a server within the last hour (the flood window): distinct
+# by message, pruned as they age out, emptied when a moderator releases a hold.
+flood_matches = Table(
+    "flood_matches",
+    metadata,
+    _snowflake("guild_id", nullable=False),
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="CASCADE"), nullable=False),
+    _snowflake("message_id", nullable=False),
+    Column("matched_at", UTCDateTime, nullable=False, default=_now),
+    PrimaryKeyConstraint("guild_id", "entry_id", "message_id"),
+    Index(None, "entry_id"),
 )

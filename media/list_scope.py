@@ -2,9 +2,9 @@
 
 One index holds the hashes of every enabled entry of every list, so a hash shared by many
 servers costs one lookup. Each entry remembers its list; a guild's scope is its own list plus
-the lists it subscribes to (each with its action, "remove" or "flag"), and its allowlist of
-hashes moderators marked "Not a match". A withdrawn entry leaves the index at once, so it stops
-matching for every subscriber together.
+the lists it subscribes to (each with its action, "remove" or "flag"), its allowlist of
+hashes moderators marked "Not a match", and the shared entries it stopped using. A withdrawn
+entry leaves the index at once, so it stops matching for every subscriber together.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ ALLOWLIST_RADIUS = 8  # an upload this close to a "Not a match" hash is that sam
 
 @dataclass(frozen=True, slots=True)
 class ListScope:
-    """What one guild matches against: list id -> action ("remove" or "flag"), and its allowlist."""
+    """What one guild matches against: list id -> action ("remove" or "flag"), its allowlist,
+    and the shared lists' entries it stopped using (a flood hold's "Stop using this entry")."""
 
     lists: Mapping[int, str]
     allowed: tuple[Hash, ...] = ()
+    ignored: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +245,11 @@ class ListIndex:
         found = []
         for match in match_media(media, self.index, policy):
             list_id = self.entry_lists.get(match.entry_id)
-            if list_id is not None and list_id in scope.lists:
+            if (
+                list_id is not None
+                and list_id in scope.lists
+                and match.entry_id not in scope.ignored
+            ):
                 found.append(ListMatch(match, list_id, scope.lists[list_id]))
         return sorted(found, key=lambda m: (not m.removes, m.match.tier != Tier.TAKEDOWN))
 

@@ -24,6 +24,7 @@ from db import cases as cases_db
 from db import takedowns
 from db.alerts import MatchAlert, NewAlert
 from db.cases import Case
+from db.flood_holds import Verdict
 from db.guild_settings import GuildSettings
 from media.list_scope import ListMatch
 from media.matching import Tier
@@ -31,7 +32,7 @@ from media.pipeline import HashedMedia
 from moderation.actions import CaseDraft
 from moderation.alert_buttons import alert_view
 from moderation.explicit_review import score_words
-from moderation.i18n import N_, Phrase, Texts, guild_texts
+from moderation.i18n import N_, Phrase, Texts, guild_texts, phrase
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
 from moderation.names import ALERT_DECISION_NAMES
@@ -61,6 +62,7 @@ class FollowUp:
     preview: bytes | None  # blurred, made in memory
     problem: Phrase | None  # what the bot could not do, for the alert
     removed: bool
+    held: bool = False  # flagged because its entry is held: the hold's message pinged already
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +127,19 @@ class MatchAlerts:
         shown = settings.previews and settings.mod_channel_id is not None
         data = await self.bot.pipeline.bytes_of(media) if shown else None  # before it's deleted
         remove = found.removes and settings.takedown_action == "remove"
+        problem: Phrase | None = None
+        held = False
+        if remove:
+            held = await self.bot.flood_holds.verdict(message, found, settings) != Verdict.REMOVE
+        if held:
+            remove = False  # the entry is held here: flagged for review instead
+            problem = held_note(found.match.entry_id, settings.flood_limit)
         recorded: list[MatchAlert] = []
 
         async def record_alert(conn: AsyncConnection, case: Case) -> None:
             recorded.append(await self._record_alert(conn, message, media, found, case))
 
-        problem, case = None, None
+        case = None
         if remove:
             removal = await self.bot.actions.remove_message(
                 message, message.guild.id, _match_case(message, found, True), follow=record_alert
@@ -144,7 +153,7 @@ class MatchAlerts:
         assert case is not None
         preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.queue_follow_up(
-            FollowUp(message, settings, recorded[0], case, preview, problem, removed)
+            FollowUp(message, settings, recorded[0], case, preview, problem, removed, held)
         )
         return removed
 
@@ -209,6 +218,7 @@ class MatchAlerts:
                     follow_up.case,
                     follow_up.preview,
                     follow_up.problem,
+                    ping=not follow_up.held,
                 )
                 if follow_up.removed:
                     await self.bot.actions.after_removal(message, settings)
@@ -251,7 +261,11 @@ class MatchAlerts:
         case: Case,
         preview: bytes | None,
         problem: Phrase | None,
+        *,
+        ping: bool = True,
     ) -> None:
+        """Post the alert; one needing review pings the mod role, unless `ping` is False (a
+        match of a held entry: the hold's one message asked for a decision already)."""
         channel = mod_channel(guild, settings, f"Match (case #{case.number})")
         if channel is None:
             return
@@ -259,7 +273,7 @@ class MatchAlerts:
         embed = await self.alert_embed(guild, alert, case, problem)
         content, mentions = None, discord.AllowedMentions.none()
         needs_action = not alert.removed
-        if needs_action and settings.mod_role_id:
+        if needs_action and ping and settings.mod_role_id:
             content = tr(
                 "{role} a takedown-list match needs review.", role=f"<@&{settings.mod_role_id}>"
             )
@@ -302,7 +316,7 @@ class MatchAlerts:
     ) -> discord.Embed:
         """The alert, in the server's language."""
         async with self.bot.db.connect() as conn:
-            entry = await _entry_info(conn, guild.id, alert)
+            entry = await entry_info(conn, guild.id, alert.entry_id)
             earlier = await cases_db.count_cases(conn, guild.id, user_id=alert.author_id) - 1
         settings = await self.bot.guild_settings.get(guild.id)
         tr = guild_texts(settings.language, guild)
@@ -325,7 +339,7 @@ class MatchAlerts:
             where = tr("{channel} · [jump]({link})", channel=where, link=link)
         embed.add_field(name=tr("Where"), value=where)
         embed.add_field(name=tr("When"), value=f"<t:{int(alert.created_at.timestamp())}:f>")
-        embed.add_field(name=tr("Entry"), value=_entry_line(tr, entry), inline=False)
+        embed.add_field(name=tr("Entry"), value=describe_entry(tr, entry), inline=False)
         values = {"algorithm": alert.algorithm.upper(), "distance": alert.distance}
         match = (
             tr(
@@ -371,7 +385,18 @@ class MatchAlerts:
         return fit_embed(embed)
 
 
-def _entry_line(tr: Texts, entry: EntryInfo) -> str:
+def held_note(entry_id: int, limit: int) -> Phrase:
+    """Why a match of a held entry was flagged, not removed (on its alert)."""
+    return phrase(
+        "Not removed: entry #{entry} is held in this server after removing more than {limit} "
+        "messages within an hour. Its hold message has the buttons to keep removing or to stop "
+        "using it.",
+        entry=entry_id,
+        limit=limit,
+    )
+
+
+def describe_entry(tr: Texts, entry: EntryInfo) -> str:
     """Which entry matched, whose list it is on, and who added it (own list only)."""
     # Another server wrote a shared list's label: it can't format, ping or link here.
     if entry.label is None:
@@ -403,14 +428,11 @@ def _match_case(message: discord.Message, found: ListMatch, removed: bool) -> Ca
     )
 
 
-async def _entry_info(conn: AsyncConnection, guild_id: int, alert: MatchAlert) -> EntryInfo:
-    entry = (
-        await takedowns.get_entry_any_list(conn, alert.entry_id)
-        if alert.entry_id is not None
-        else None
-    )
+async def entry_info(conn: AsyncConnection, guild_id: int, entry_id: int | None) -> EntryInfo:
+    """What a post in `guild_id` may say about an entry (of any list)."""
+    entry = await takedowns.get_entry_any_list(conn, entry_id) if entry_id is not None else None
     if entry is None:
-        return EntryInfo(alert.entry_id, None, ENTRY_REMOVED, None, True)
+        return EntryInfo(entry_id, None, ENTRY_REMOVED, None, True)
     own_list = await takedowns.list_owner(conn, entry.list_id) == guild_id
     if not own_list and not entry.label_shareable:
         return EntryInfo(entry.id, None, LABEL_PRIVATE, None, own_list)

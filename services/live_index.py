@@ -3,7 +3,7 @@
 Loaded whole at start, then moved forward by the change log (`db.takedown_changes`): after a
 local change (so matching sees it at once) and on a short poll (so a change made by another
 shard process arrives within a second or so). Each guild's scope (own list, live subscriptions,
-allowlist) is cached and dropped when a change touches it.
+allowlist, shared entries it stopped using) is cached and dropped when a change touches it.
 
 The heavy work on a large index runs in threads, so the event loop keeps serving commands
 and heartbeats: matching (an upload's lookups read every row once, 2-4 ms at a million
@@ -32,7 +32,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import IndexRows
-from db import allowlist, bot_state, takedown_changes, takedowns
+from db import allowlist, bot_state, flood_holds, takedown_changes, takedowns
 from db.engine import Database
 from media.hashing import MediaHashes
 from media.index_snapshot import (
@@ -308,7 +308,8 @@ class LiveTakedownIndex:
         async with self.database.transaction() as conn:  # may create the guild's own list
             lists = await takedowns.guild_scope_lists(conn, guild_id)
             allowed = await allowlist.allowed_hashes(conn, guild_id)
-        scope = ListScope(lists=lists, allowed=tuple(a.hash for a in allowed))
+            ignored = await flood_holds.ignored_entries(conn, guild_id)
+        scope = ListScope(lists=lists, allowed=tuple(a.hash for a in allowed), ignored=ignored)
         self._scopes[guild_id] = scope
         return scope
 

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from db import retention
+from db import flood_holds, retention
 from db.engine import Database
 from db.guild_settings import SettingsCache
 
@@ -51,6 +51,8 @@ class RetentionJob:
                 expired = await retention.expire(conn, guild_id, now - timedelta(days=days))
             reports += expired.reports
             alerts += expired.alerts + expired.flags  # explicit-image flags are alerts too
+        async with self.database.transaction() as conn:  # matches past the flood window
+            await flood_holds.prune(conn, now - flood_holds.WINDOW)
         async with self.database.connect() as conn:
             departed = await retention.departed_before(conn, now - self.DEPARTED_KEPT)
         for guild_id in departed:

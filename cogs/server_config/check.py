@@ -17,8 +17,11 @@ from cogs.server_config.summary import (
     missing,
     unreadable_policy_lines,
 )
+from db import flood_holds
+from db.flood_holds import Hold
 from db.guild_settings import GuildSettings
 from moderation.access import admins_only, public_mod_channel
+from moderation.flood_hold import hold_lines
 from moderation.i18n import Texts, guild_texts
 from moderation.shown_text import FIELD_VALUE, fit_embed, shorten
 
@@ -41,6 +44,9 @@ class CheckCommand:
         settings = await self.bot.guild_settings.get(guild.id)
         tr = guild_texts(settings.language, guild)
         embed = discord.Embed(title=tr("Lightstick set-up check"), colour=discord.Colour.green())
+        async with self.bot.db.connect() as conn:
+            held = await flood_holds.holds(conn, guild.id, "held")
+            ignored = await flood_holds.holds(conn, guild.id, "ignored")
         problems = 0
         for title, lines in (
             (tr("Gateway"), self._intent_lines(tr)),
@@ -51,6 +57,7 @@ class CheckCommand:
             (tr("Media since the bot started"), self._outcome_lines(tr, guild)),
             (tr("Files the bot can't check"), self._unreadable_lines(tr, settings)),
             (tr("Explicit-image review (/config explicit)"), self._explicit_lines(tr, settings)),
+            (tr("Entries held after a flood"), self._flood_lines(tr, settings, held, ignored)),
             (tr("Language (/config language)"), [f"ℹ️ {language_line(tr, guild, settings)}"]),
         ):
             problems += sum(line.startswith("⚠️") for line in lines)
@@ -136,6 +143,31 @@ class CheckCommand:
                     unscored,
                 )
             )
+        return lines
+
+    def _flood_lines(
+        self, tr: Texts, settings: GuildSettings, held: list[Hold], ignored: list[Hold]
+    ) -> list[str]:
+        """Held entries need a moderator's decision; shared entries not used here are noted."""
+        lines = [f"⚠️ {line}" for line in hold_lines(tr, held, settings.guild_id)]
+        if ignored:
+            lines.append(
+                "ℹ️ "
+                + tr(
+                    "Shared-list entries not used here (Stop using this entry): {entries}",
+                    entries=", ".join(f"#{hold.entry_id}" for hold in ignored),
+                )
+            )
+        if not settings.flood_limit:
+            lines.append(
+                "ℹ️ "
+                + tr(
+                    "Flood hold is off (/config takedowns flood_limit 0): an entry added by "
+                    "mistake removes everything it matches."
+                )
+            )
+        elif not held:
+            lines.insert(0, "✅ " + tr("No entry is held."))
         return lines
 
     def _intent_lines(self, tr: Texts) -> list[str]:

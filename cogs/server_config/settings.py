@@ -150,6 +150,7 @@ class SettingCommands(SavesSettings):
         crafted="A file built to hurt decoders (no camera makes one): default remove and alert",
         unfinished="A file too large, long or slow to check to the end: default alert",
         unsupported="A file in a format the bot doesn't read, or corrupt: default alert",
+        flood_limit="Hold an entry that removes more messages than this within an hour (0: never)",
     )
     @admins_only()
     async def takedowns(
@@ -164,6 +165,7 @@ class SettingCommands(SavesSettings):
         crafted: UnreadableAction | None = None,
         unfinished: UnreadableAction | None = None,
         unsupported: UnreadableAction | None = None,
+        flood_limit: app_commands.Range[int, 0, 10000] | None = None,
     ) -> None:
         options = {
             "takedown_action": action,
@@ -175,6 +177,7 @@ class SettingCommands(SavesSettings):
             "crafted_action": crafted,
             "unfinished_action": unfinished,
             "unsupported_action": unsupported,
+            "flood_limit": flood_limit,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
 

@@ -75,6 +75,17 @@ def language_line(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> s
     )
 
 
+def flood_line(tr: Texts, settings: GuildSettings) -> str:
+    """When an entry is held after a flood of removals (flood_limit)."""
+    if not settings.flood_limit:
+        return tr("Hold an entry after a flood of removals: off")
+    return tr.plural(
+        "Hold an entry that removes more than {count} message within an hour",
+        "Hold an entry that removes more than {count} messages within an hour",
+        settings.flood_limit,
+    )
+
+
 def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
     """Every setting, in the reader's language (`tr`)."""
 
@@ -131,6 +142,7 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
                 tr("DM the author: {on}", on=on_off(settings.dm_author)),
                 repeat,
                 tr("Blurred previews in alerts: {on}", on=on_off(settings.previews)),
+                flood_line(tr, settings),
             )
         ),
         inline=False,

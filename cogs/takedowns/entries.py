@@ -26,6 +26,7 @@ from media.hashing import MediaHashes
 from media.pipeline import MediaRef
 from moderation.access import moderators_only, require_moderator
 from moderation.actions import CaseDraft
+from moderation.flood_hold import held_entry_info
 from moderation.i18n import N_, Phrase, Texts, member_texts, phrase, source_texts
 from moderation.messages import media_refs, parse_message_link
 from moderation.pagination import Slice, send_pages
@@ -495,15 +496,20 @@ class EntryCommands:
     @moderators_only()
     async def info(self, interaction: discord.Interaction[Lightstick], entry: int) -> None:
         assert interaction.guild is not None
+        tr = member_texts(interaction)
         async with self.bot.db.connect() as conn:
             found = await takedowns_db.get_entry(conn, interaction.guild.id, entry)
-        tr = member_texts(interaction)
-        if found is None:
+            embed, view = await held_entry_info(
+                conn, tr, interaction.guild.id, entry, entry_embed(tr, found) if found else None
+            )
+        if embed is None:
             await interaction.response.send_message(
                 tr("There's no entry {entry} on this server's list.", entry=entry), ephemeral=True
             )
             return
-        await interaction.response.send_message(embed=entry_embed(tr, found), ephemeral=True)
+        await interaction.response.send_message(
+            embed=embed, view=view or discord.utils.MISSING, ephemeral=True
+        )
 
     @takedown.command(name="list", description="Page through the list, newest first")
     @app_commands.describe(label="Only entries whose label contains this")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.hashes import Hash
 from core.vocabulary import ReportStatus
-from db import alerts, cases, guild_settings, reports, retention, rules, takedowns
+from db import alerts, cases, flood_holds, guild_settings, reports, retention, rules, takedowns
 from db.alerts import NewAlert
 from db.engine import Database
 from db.reports import ReportTarget
@@ -150,6 +150,11 @@ async def test_a_server_the_bot_left_is_deleted_after_the_set_time_unless_it_cam
             await an_alert(conn, guild_id, USER)
             await retention.record_departure(conn, guild_id, left)
         await retention.cancel_departure(conn, OTHER_GUILD)  # re-invited in time
+        shared = await takedowns.add_entry(  # another server's entry, held in this one
+            conn, OTHER_GUILD, NewEntry((Hash("pdq", "ab" * 32),)), source="hash", added_by=None
+        )
+        for message_id in (1, 2):
+            await flood_holds.count_removal(conn, GUILD, shared.id, message_id, 5, left)
     async with database.connect() as conn:
         assert await retention.departed_before(conn, left) == []
         due = await retention.departed_before(conn, left + timedelta(days=31))

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import Hash
-from db import takedown_changes, takedowns
+from db import flood_holds, takedown_changes, takedowns
 from db.engine import Database
 from db.takedowns import NewEntry
 from media.hashing import FrameHashes, MediaHashes, Outcome
@@ -262,6 +262,30 @@ async def test_the_change_log_is_pruned_and_an_index_left_behind_reloads_whole(
     await sync_all(behind)
     assert await matched(behind, PUBLISHER, first) == [kept_id]
     assert await matched(behind, PUBLISHER, second) == []
+
+
+async def test_an_entry_a_subscriber_stopped_using_no_longer_matches_there_only(
+    database: Database,
+) -> None:
+    """A flood hold's "Stop using this entry" on a shared entry: the subscriber's scope drops it
+    (through the change log, as another process would see it); the publisher keeps matching."""
+    rng = random.Random(4)
+    index = await loaded(database)
+    value, other = random_pdq(rng), random_pdq(rng)
+    async with database.transaction() as conn:
+        shared = await takedowns.set_shared(conn, PUBLISHER, True)
+        held, kept = await listed(conn, value, other)
+        await takedowns.subscribe(conn, SUBSCRIBER, shared.id, "remove", created_by=2)
+        for message_id in (1, 2):
+            await flood_holds.count_removal(conn, SUBSCRIBER, held, message_id, 1)
+    await sync_all(index)
+    assert await matched(index, SUBSCRIBER, value) == [held]
+    async with database.transaction() as conn:
+        assert await flood_holds.decide(conn, SUBSCRIBER, held, "ignored", decided_by=2)
+    await sync_all(index)
+    assert await matched(index, SUBSCRIBER, value) == []
+    assert await matched(index, SUBSCRIBER, other) == [kept]
+    assert await matched(index, PUBLISHER, value) == [held]
 
 
 @pytest.mark.postgres

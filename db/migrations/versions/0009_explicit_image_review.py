@@ -8,7 +8,7 @@ off by default, flagging at `explicit_threshold` (0.8) or above; channels and ro
 case kinds join the checked list (written out as they are at this revision).
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0013 (flood holds, merged into main first; 0009 was assigned before it and follows it)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
@@ -35,6 +35,9 @@ KINDS_BEFORE = (
     "rules",
     "unreadable",
     "kick",
+    "entry_held",
+    "hold_released",
+    "entry_stopped",
 )
 KINDS = (*KINDS_BEFORE, "explicit_flag", "explicit_takedown", "not_explicit")
 FLAG_STATUSES = ("open", "not_explicit", "taken_down")
