@@ -162,7 +162,7 @@ async def throughput_and_memory(workers: int, count: int = 240) -> None:
         async with in_flight:
             result = await pool.hash_media(data, explicit=explicit)
         if not result.hashed or (result.explicit_score is None) == explicit:
-            failed.append(result.explanation)
+            failed.append(str(result.explanation))
 
     async def rate(pool: HashingPool, explicit: bool) -> str:
         # One job per worker first: with the check on, that loads the model in each.

@@ -1,4 +1,5 @@
-"""/cases: the numbered record of every action, newest first, for moderators.
+"""/cases: the numbered record of every action, newest first, for moderators; /cases-export:
+the evidence files of chosen cases, for an agency's or the police's complaint.
 
 Asking for the record also posts again any open report whose queue message went missing, so a
 queue message someone deleted is never lost for good.
@@ -15,11 +16,15 @@ from discord.ext import commands
 from db import cases as cases_db
 from db import reports as reports_db
 from db.cases import Case
+from db.evidence import Selection
+from moderation import evidence
 from moderation.access import moderators_only
+from moderation.evidence_buttons import evidence_note
 from moderation.i18n import Texts, member_texts
 from moderation.names import CASE_KIND_NAMES
 from moderation.pagination import Slice, send_pages
 from moderation.shown_text import fit_embed, shorten
+from services.evidence import day_bounds, parse_case_numbers, parse_day
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -121,6 +126,101 @@ class Cases(commands.Cog):
             return fit_embed(embed)
 
         await send_pages(interaction, total, self.PER_PAGE, render)
+
+    @app_commands.command(
+        name="cases-export", description="Moderators: evidence files (CSV, JSON) for a complaint"
+    )
+    @app_commands.describe(
+        user="The cases about this member",
+        cases="Case numbers: a list or ranges, e.g. 12-15, 20",
+        since="From this day on (UTC), as YYYY-MM-DD",
+        until="Up to and including this day (UTC), as YYYY-MM-DD",
+        reporters="Include who reported (their IDs): only for a complaint that needs them",
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_messages=True)
+    @moderators_only()
+    async def export(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        user: discord.User | None = None,
+        cases: app_commands.Range[str, 1, 200] | None = None,
+        since: app_commands.Range[str, 1, 20] | None = None,
+        until: app_commands.Range[str, 1, 20] | None = None,
+        reporters: bool = False,
+    ) -> None:
+        assert interaction.guild is not None
+        tr = member_texts(interaction)
+        chosen = chosen_cases(tr, user, cases, since, until)
+        if isinstance(chosen, str):
+            await interaction.response.send_message(chosen, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        filters = {
+            name: value
+            for name, value in (
+                ("user_id", str(user.id) if user else None),
+                ("cases", cases),
+                ("since", since),
+                ("until", until),
+                ("reporters", reporters),
+            )
+            if value
+        }
+        made = await evidence.export(
+            self.bot,
+            interaction.guild,
+            chosen,
+            moderator_id=interaction.user.id,
+            with_reporters=reporters,
+            size_limit=interaction.filesize_limit,
+            filters=filters,
+            tr=tr,
+        )
+        if made.problem:
+            await interaction.edit_original_response(content=made.problem)
+            return
+        await interaction.edit_original_response(
+            content=evidence_note(tr, made.count), attachments=list(made.files)
+        )
+
+
+def chosen_cases(
+    tr: Texts,
+    user: discord.abc.User | None,
+    numbers: str | None,
+    since: str | None,
+    until: str | None,
+) -> Selection | str:
+    """The cases asked for, or why the request can't be read (in the moderator's language)."""
+    if user is None and not numbers and not since and not until:
+        return tr(
+            "Choose which cases: `user`, `cases` (numbers or ranges like 12-15, 20), or a date "
+            "range with `since` and `until`."
+        )
+    ranges: tuple[tuple[int, int], ...] = ()
+    if numbers:
+        try:
+            ranges = parse_case_numbers(numbers)
+        except ValueError:
+            return tr(
+                "I can't read `{cases}` as case numbers. Write numbers and ranges separated by "
+                "commas, like 12-15, 20.",
+                cases=shorten(numbers, 60),
+            )
+    days = []
+    for given in (since, until):
+        try:
+            days.append(parse_day(given) if given else None)
+        except ValueError:
+            return tr(
+                "I can't read `{day}` as a day. Write it as YYYY-MM-DD, like 2026-03-01.",
+                day=shorten(given or "", 30),
+            )
+    if days[0] and days[1] and days[0] > days[1]:
+        return tr("`since` is after `until`: nothing can be in between.")
+    start, end = day_bounds(days[0], days[1])
+    return Selection(numbers=ranges, user_id=user.id if user else None, since=start, until=end)
 
 
 async def setup(bot: Lightstick) -> None:

@@ -14,6 +14,7 @@ import discord
 from discord.ext import commands
 
 from moderation.alert_buttons import AlertButton
+from moderation.evidence_buttons import EvidenceButton
 from moderation.explicit_buttons import FlagButton
 from moderation.hold_buttons import HoldButton
 from moderation.report_buttons import ReportButton
@@ -30,10 +31,14 @@ class Moderation(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(AlertButton, ReportButton, FileButton, HoldButton, FlagButton)
+        self.bot.add_dynamic_items(
+            AlertButton, ReportButton, FileButton, HoldButton, EvidenceButton, FlagButton
+        )
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(AlertButton, ReportButton, FileButton, HoldButton, FlagButton)
+        self.bot.remove_dynamic_items(
+            AlertButton, ReportButton, FileButton, HoldButton, EvidenceButton, FlagButton
+        )
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:

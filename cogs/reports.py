@@ -36,7 +36,7 @@ from media.fetch import FetchError
 from moderation.access import fetched_is_moderator, is_moderator
 from moderation.forms import form_id
 from moderation.i18n import N_, Phrase, Texts, guild_texts, member_texts, plural_text
-from moderation.messages import media_refs, parse_message_link
+from moderation.messages import media_name, media_refs, parse_message_link
 from services.moderation_policy import established_reporter
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ class Reports(commands.Cog):
         if message:
             reported = await self._linked_message(interaction.user, message)
         elif user is not None:
-            reported = Reported(ReportTarget("user", user.id))
+            reported = Reported(ReportTarget("user", user.id, name=user.name))
         else:
             reported = NEED_TARGET
         if isinstance(reported, str):
@@ -264,7 +264,9 @@ class Reports(commands.Cog):
         self, interaction: discord.Interaction[Lightstick], member: discord.Member
     ) -> None:
         await self._open_form(
-            interaction, Reported(ReportTarget("user", member.id)), N_("Report this member")
+            interaction,
+            Reported(ReportTarget("user", member.id, name=member.name)),
+            N_("Report this member"),
         )
 
     async def _open_form(
@@ -289,6 +291,7 @@ class Reports(commands.Cog):
             "message",
             user_id=message.author.id,
             channel_id=message.channel.id,
+            name=message.author.name,
             message_id=message.id,
             excerpt=excerpt_of(message.content, self.EXCERPT_LIMIT),
         )
@@ -459,8 +462,8 @@ class Reports(commands.Cog):
         problems = tuple(
             tr(
                 "Couldn't hash {file}: {reason}",
-                file=ref.name or ref.kind,
-                reason=media.reason or media.outcome,
+                file=media_name(tr, ref),
+                reason=tr.read(media.explanation),
             )
             for ref, (media, _) in zip(refs, results, strict=True)
             if not media.hashed

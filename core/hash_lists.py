@@ -22,7 +22,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.hashes import HEX_DIGITS, Hash
+from core.hashes import HEX_DIGITS, Hash, unknown_algorithm
+from core.phrases import Phrase, phrase, plural_phrase
 
 MAX_LINES = 100_000  # hash lines one import takes (header and blank lines not counted)
 LABEL_LIMIT = 200  # takedown_entries.label is String(200)
@@ -47,10 +48,17 @@ class Problem:
     """Why one line (or, at line 0, the whole file) can't be imported."""
 
     line: int
-    reason: str
+    reason: Phrase
+
+    @property
+    def said(self) -> Phrase:
+        """The problem as a moderator reads it: which line, and why."""
+        if self.line == WHOLE_FILE:
+            return self.reason
+        return phrase("line {line}: {reason}", line=self.line, reason=self.reason)
 
     def __str__(self) -> str:
-        return self.reason if self.line == WHOLE_FILE else f"line {self.line}: {self.reason}"
+        return str(self.said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +94,7 @@ def parse_hash_list(data: bytes, *, max_lines: int = MAX_LINES) -> ParsedList:
         if line.strip()
     ]
     if not numbered:
-        return ParsedList(format="", problems=(Problem(WHOLE_FILE, "the file is empty"),))
+        return ParsedList(format="", problems=(Problem(WHOLE_FILE, phrase("the file is empty")),))
     first_number, first_line = numbered[0]
     problems: list[Problem] = []
     if _is_header(first_line):
@@ -94,15 +102,22 @@ def parse_hash_list(data: bytes, *, max_lines: int = MAX_LINES) -> ParsedList:
     elif "," in first_line:
         fmt, body = CSV_FORMAT, numbered[1:]  # a CSV without its header: say so, check the rest
         problems.append(
-            Problem(first_number, "the first line must be the header " + ",".join(HEADER))
+            Problem(
+                first_number,
+                phrase("the first line must be the header {header}", header=",".join(HEADER)),
+            )
         )
     else:
         fmt, body = THREATEXCHANGE_FORMAT, numbered
     if len(body) > max_lines:
-        reason = f"the file has {len(body):,} hash lines; one import takes at most {max_lines:,}"
+        reason = phrase(
+            "the file has {lines:,} hash lines; one import takes at most {most:,}",
+            lines=len(body),
+            most=max_lines,
+        )
         return ParsedList(format=fmt, problems=(Problem(WHOLE_FILE, reason),))
     if not body and not problems:
-        reason = "the file has a header but no hashes"
+        reason = phrase("the file has a header but no hashes")
         return ParsedList(format=fmt, problems=(Problem(WHOLE_FILE, reason),))
     parse_line = _csv_line if fmt == CSV_FORMAT else _threatexchange_line
     lines: list[ListLine] = []
@@ -123,12 +138,14 @@ def parse_hash_list(data: bytes, *, max_lines: int = MAX_LINES) -> ParsedList:
 
 def _decode(data: bytes) -> str | Problem:
     if b"\x00" in data[:4096]:
-        return Problem(WHOLE_FILE, "the file isn't a text file (is it a picture or a document?)")
+        return Problem(
+            WHOLE_FILE, phrase("the file isn't a text file (is it a picture or a document?)")
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return Problem(line, "isn't UTF-8 text; save the file as UTF-8 CSV")
+        return Problem(line, phrase("isn't UTF-8 text; save the file as UTF-8 CSV"))
 
 
 def _is_header(line: str) -> bool:
@@ -147,12 +164,19 @@ def _csv_line(number: int, line: str) -> ListLine | Problem:
     # Most lines have no quotes, and then the csv module would split them just as str.split does.
     fields = _split_csv(line) if '"' in line else line.split(",")
     if fields is None:
-        return Problem(number, "a quote is not closed; put labels with commas in double quotes")
+        return Problem(
+            number, phrase("a quote is not closed; put labels with commas in double quotes")
+        )
     if len(fields) not in (2, 3):
         return Problem(
             number,
-            f"has {len(fields)} field{'s' if len(fields) != 1 else ''}; expected "
-            "algorithm,hash,label (put a label with commas in double quotes)",
+            plural_phrase(
+                "has {count} field; expected algorithm,hash,label (put a label with commas in "
+                "double quotes)",
+                "has {count} fields; expected algorithm,hash,label (put a label with commas in "
+                "double quotes)",
+                len(fields),
+            ),
         )
     algorithm, digits = fields[0].strip().lower(), fields[1].strip().lower()
     label = _restored(fields[2].strip()) if len(fields) == 3 else ""
@@ -162,28 +186,42 @@ def _csv_line(number: int, line: str) -> ListLine | Problem:
 def _threatexchange_line(number: int, line: str) -> ListLine | Problem:
     parts = line.split()
     if len(parts) != 2:
-        return Problem(number, "expected a ThreatExchange line like pdq <64 hex digits>")
+        return Problem(number, phrase("expected a ThreatExchange line like pdq <64 hex digits>"))
     return _line(number, parts[0].lower(), parts[1].lower(), "")
 
 
 def _line(number: int, algorithm: str, digits: str, label: str) -> ListLine | Problem:
     if len(label) > LABEL_LIMIT:
-        return Problem(number, f"the label is {len(label)} characters; at most {LABEL_LIMIT}")
+        return Problem(
+            number,
+            phrase(
+                "the label is {length:,} characters long; at most {most:,}",
+                length=len(label),
+                most=LABEL_LIMIT,
+            ),
+        )
     if _CONTROL.search(label):
-        return Problem(number, "the label has a control character (such as a tab or a null)")
+        return Problem(
+            number, phrase("the label has a control character (such as a tab or a null)")
+        )
     try:
         return ListLine(number, Hash(algorithm, digits), label)  # type: ignore[arg-type]
     except ValueError:
         return Problem(number, _why_not_a_hash(algorithm, digits))
 
 
-def _why_not_a_hash(algorithm: str, digits: str) -> str:
+def _why_not_a_hash(algorithm: str, digits: str) -> Phrase:
     expected = HEX_DIGITS.get(algorithm)
     if expected is None:
-        return f"unknown algorithm {algorithm[:20]!r}; use pdq or phash"
+        return unknown_algorithm(algorithm)
     if len(digits) != expected:
-        return f"a {algorithm} hash is {expected} hex digits; this one has {len(digits)}"
-    return "the hash has characters that aren't hex digits (0-9, a-f)"
+        return phrase(
+            "a {algorithm} hash is {expected} hex digits; this one has {length}",
+            algorithm=algorithm,
+            expected=expected,
+            length=len(digits),
+        )
+    return phrase("the hash has characters that aren't hex digits (0-9, a-f)")
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection): a label

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from core.phrases import Phrase, PhrasedError, phrase
+
 Algorithm = Literal["pdq", "phash"]
 HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16}
 _HEX = re.compile(r"[0-9a-f]+")
@@ -27,10 +29,15 @@ class Hash:
     def __post_init__(self) -> None:
         expected = HEX_DIGITS.get(self.algorithm)
         if expected is None:
-            raise ValueError(f"unknown hash algorithm {self.algorithm!r}; use pdq or phash")
+            raise PhrasedError(unknown_algorithm(self.algorithm))
         if len(self.hex) != expected or not _HEX.fullmatch(self.hex):
-            raise ValueError(
-                f"a {self.algorithm} hash is {expected} lowercase hex digits, not {self.hex!r}"
+            raise PhrasedError(
+                phrase(
+                    "a {algorithm} hash is {expected} hex digits (0-9, a-f), not {digits}",
+                    algorithm=self.algorithm,
+                    expected=expected,
+                    digits=repr(self.hex[:80]),
+                )
             )
 
     @property
@@ -50,11 +57,11 @@ class Hash:
 def parse_hash(text: str) -> Hash:
     """Parse `pdq:<64 hex>`, `phash:<16 hex>`, `pdq <64 hex>` or bare 64 hex (PDQ).
 
-    Raises ValueError with a reason a moderator can act on.
+    Raises ValueError (a `PhrasedError`) with a reason a moderator can act on.
     """
     cleaned = text.strip()
     if not cleaned:
-        raise ValueError("the hash is empty")
+        raise PhrasedError(phrase("the hash is empty"))
     for separator in (":", " ", "\t"):
         if separator in cleaned:
             algorithm, _, digits = cleaned.partition(separator)
@@ -64,8 +71,14 @@ def parse_hash(text: str) -> Hash:
     else:
         algorithm, digits = "pdq", cleaned.lower()
     if algorithm not in HEX_DIGITS:
-        raise ValueError(f"unknown hash algorithm {algorithm!r}; use pdq or phash")
+        raise PhrasedError(unknown_algorithm(algorithm))
     return Hash(algorithm, digits)  # type: ignore[arg-type]
+
+
+def unknown_algorithm(algorithm: str) -> Phrase:
+    return phrase(
+        "unknown hash algorithm {algorithm}; use pdq or phash", algorithm=repr(algorithm[:20])
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ class Case:
     distance: int | None
     report_id: int | None
     created_at: datetime
+    user_name: str | None = None  # the member's username when the case was written
 
 
 def _case(row: RowMapping) -> Case:
@@ -45,6 +46,7 @@ async def create_case(
     kind: CaseKind,
     *,
     user_id: int | None = None,
+    user_name: str | None = None,
     moderator_id: int | None = None,
     reason: str = "",
     channel_id: int | None = None,
@@ -63,6 +65,7 @@ async def create_case(
                     number=number,
                     kind=kind,
                     user_id=user_id,
+                    user_name=user_name[:100] if user_name else None,
                     moderator_id=moderator_id,
                     reason=reason,
                     channel_id=channel_id,

@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.phrases import PhrasedError, phrase
 from db import cases
 from db.schema import (
     EXEMPTION_KINDS,
@@ -71,6 +73,9 @@ class GuildSettings:
     explicit_threshold: float = 0.8  # media.classifier.DEFAULT_THRESHOLD, Yahoo's confident line
     # Removals of one entry's copies within an hour past which the entry is held (0: never).
     flood_limit: int = 20
+    # An agency's report portal: deepfake reports and takedown alerts carry a button to it.
+    agency_label: str | None = None
+    agency_link: str | None = None
     skipped_channel_ids: frozenset[int] = frozenset()
     # Channels explicit-image review skips (age-restricted ones always are), and roles whose
     # members' pictures it doesn't score.
@@ -110,28 +115,73 @@ RANGES: dict[str, tuple[int, int]] = {
 }
 
 
+LABEL_MAX = 80  # a button's label holds 80 characters
+LINK_MAX = 512  # a link button's URL holds 512
+
+
+def agency_link_problem(link: str) -> str | None:
+    """Why `link` can't be the agency link (English, for the log and the case), or None.
+
+    Only an absolute https address with a host: a button is a link moderators trust, so no
+    other scheme (javascript:, http:, discord:) and no spaces or credentials in it.
+    """
+    if len(link) > LINK_MAX:
+        return f"the agency link must be at most {LINK_MAX} characters"
+    parsed = urlsplit(link)
+    if parsed.scheme != "https" or not parsed.hostname:
+        return "the agency link must be a full https:// address"
+    if any(c.isspace() for c in link) or "@" in parsed.netloc:
+        return "the agency link must have no spaces or user names in it"
+    return None
+
+
 def validate_changes(current: GuildSettings, changes: dict[str, Any]) -> None:
-    """Raise ValueError naming the first unknown or out-of-range setting."""
+    """Raise ValueError (a `PhrasedError`, read in the admin's language) naming the first
+    unknown or out-of-range setting."""
     for name, value in changes.items():
         if name not in SETTING_NAMES:
-            raise ValueError(f"unknown setting {name!r}")
+            raise PhrasedError(phrase("unknown setting {name}", name=f"`{name}`"))
         if name in RANGES and value is not None:
             low, high = RANGES[name]
             if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+                raise PhrasedError(
+                    phrase(
+                        "{name} must be between {low:,} and {high:,}, not {value:,}",
+                        name=f"`{name}`",
+                        low=low,
+                        high=high,
+                        value=value,
+                    )
+                )
     if changes.get("takedown_action", current.takedown_action) not in TAKEDOWN_ACTIONS:
-        raise ValueError("takedown_action must be 'remove' or 'flag'")
+        raise PhrasedError(phrase("{name} must be remove or flag", name="`takedown_action`"))
     for name in UNREADABLE_SETTINGS:
         if changes.get(name, getattr(current, name)) not in UNREADABLE_ACTIONS:
-            raise ValueError(f"{name} must be 'remove', 'alert' or 'ignore'")
+            raise PhrasedError(phrase("{name} must be remove, alert or ignore", name=f"`{name}`"))
     low, high = EXPLICIT_THRESHOLD_RANGE
     if not low <= changes.get("explicit_threshold", current.explicit_threshold) <= high:
-        raise ValueError(f"explicit_threshold must be between {low} and {high}")
+        raise PhrasedError(
+            phrase(
+                "{name} must be between {low} and {high}",
+                name="`explicit_threshold`",
+                low=low,
+                high=high,
+            )
+        )
     merged = {**{n: getattr(current, n) for n in SETTING_NAMES}, **changes}
+    if merged["agency_link"] is not None:
+        problem = agency_link_problem(merged["agency_link"])
+        if problem:
+            raise ValueError(problem)
+    if merged["agency_label"] is not None and not 1 <= len(merged["agency_label"]) <= LABEL_MAX:
+        raise ValueError(f"the agency label must be 1 to {LABEL_MAX} characters")
     for algorithm in ("pdq", "phash"):
         if merged[f"{algorithm}_review_radius"] < merged[f"{algorithm}_confident_radius"]:
-            raise ValueError(
-                f"the {algorithm} review radius can't be smaller than its confident radius"
+            raise PhrasedError(
+                phrase(
+                    "the {algorithm} review radius can't be smaller than its confident radius",
+                    algorithm=algorithm,
+                )
             )
 
 

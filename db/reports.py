@@ -62,6 +62,7 @@ class Report:
     resolved_by: int | None
     resolved_at: datetime | None
     resolution_reason: str | None
+    target_name: str | None = None  # the reported member's username when first reported
 
     @property
     def is_open(self) -> bool:
@@ -88,6 +89,7 @@ class ReportTarget:
     channel_id: int | None = None
     message_id: int | None = None
     excerpt: str = ""
+    name: str | None = None  # the member's username now, kept as evidence names them
 
     @property
     def key(self) -> str:
@@ -139,6 +141,7 @@ async def _create_report(
                             target_kind=target.kind,
                             target_key=target.key,
                             target_user_id=target.user_id,
+                            target_name=target.name[:100] if target.name else None,
                             channel_id=target.channel_id,
                             message_id=target.message_id,
                             category=category,

@@ -147,7 +147,7 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
     case_rows = await conn.execute(
         update(cases)
         .where(cases.c.guild_id == guild_id, cases.c.user_id == user_id)
-        .values(reason="")
+        .values(reason="", user_name=None)
     )
     for table, column in (
         (reports, reports.c.resolved_by),

@@ -138,6 +138,9 @@ guild_settings = Table(
     Column("explicit_threshold", Float, nullable=False, server_default="0.8"),
     # More removals than this of one entry's copies within an hour hold the entry (0: never).
     Column("flood_limit", Integer, nullable=False, server_default="20"),
+    # An agency's report portal (https) that deepfake reports and takedown alerts link to.
+    Column("agency_label", String(80), nullable=True),
+    Column("agency_link", String(512), nullable=True),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     CheckConstraint(_in("takedown_action", TAKEDOWN_ACTIONS), name="takedown_action"),
     CheckConstraint(
@@ -265,6 +268,7 @@ reports = Table(
     # "message:<id>" or "user:<id>": at most one open report per target, whoever reports it.
     Column("target_key", String(40), nullable=False),
     _snowflake("target_user_id", nullable=False),
+    Column("target_name", String(100), nullable=True),  # their username when first reported
     _snowflake("channel_id"),
     _snowflake("message_id"),
     Column("category", String(30), nullable=False),
@@ -328,6 +332,8 @@ cases = Table(
     Column("number", Integer, nullable=False),
     Column("kind", String(40), nullable=False),
     _snowflake("user_id"),
+    # The member's username when the case was written: evidence names the account as it was.
+    Column("user_name", String(100), nullable=True),
     _snowflake("moderator_id"),
     Column("reason", Text, nullable=False, server_default=""),
     _snowflake("channel_id"),

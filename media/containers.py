@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
+from core.phrases import Phrase, phrase
 from media.outcomes import MediaCrafted, MediaUnsupported
 
 MAX_BOXES = 10_000  # boxes or elements read from one file; real files have a few hundred
@@ -49,7 +50,7 @@ class _Budget:
     def spend(self) -> None:
         self.left -= 1
         if self.left < 0:
-            raise MediaCrafted(f"the file has more than {MAX_BOXES:,} boxes")
+            raise MediaCrafted(phrase("the file has more than {most:,} boxes", most=MAX_BOXES))
 
 
 def iso_boxes(
@@ -64,13 +65,13 @@ def iso_boxes(
         header = 8
         if size == 1:
             if pos + 16 > end:
-                raise MediaUnsupported("the file is truncated inside a box header")
+                raise MediaUnsupported(phrase("the file is truncated inside a box header"))
             (size,) = struct.unpack_from(">Q", data, pos + 8)
             header = 16
         elif size == 0:
             size = end - pos  # the last box runs to the end of the file
         if size < header or pos + size > end:
-            raise MediaUnsupported("the file is truncated or has a box of impossible size")
+            raise MediaUnsupported(phrase("the file is truncated or has a box of impossible size"))
         yield kind, pos + header, pos + size
         pos += size
 
@@ -121,9 +122,9 @@ def iso_video_codec(data: bytes) -> str:
             entry = data[body + 12 : body + 16]
             if entry not in ISO_VIDEO_CODECS:
                 name = entry.decode("latin-1").strip() or "an unnamed codec"
-                raise MediaUnsupported(f"the video is in {name!r}, a codec the bot does not check")
+                raise MediaUnsupported(_codec_not_checked(name))
             return ISO_VIDEO_CODECS[entry]
-    raise MediaUnsupported("the file has no video track")
+    raise MediaUnsupported(phrase("the file has no video track"))
 
 
 # Matroska element ids (with their length markers, as they appear in the file).
@@ -140,11 +141,11 @@ _UNKNOWN = -1
 def _vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int]:
     """An EBML variable-length integer at `pos`: its value and the position after it."""
     if pos >= len(data):
-        raise MediaUnsupported("the WebM is truncated")
+        raise MediaUnsupported(phrase("the WebM is truncated"))
     first = data[pos]
     length = 9 - first.bit_length() if first else 9
     if length > 8 or pos + length > len(data):
-        raise MediaUnsupported("the WebM has a malformed element")
+        raise MediaUnsupported(phrase("the WebM has a malformed element"))
     value = int.from_bytes(data[pos : pos + length], "big")
     if not keep_marker:
         value &= (1 << (7 * length)) - 1
@@ -161,7 +162,7 @@ def _elements(data: bytes, start: int, end: int, budget: _Budget) -> Iterator[tu
         size, pos = _vint(data, pos, keep_marker=False)
         stop = end if size == _UNKNOWN else pos + size
         if stop > end:
-            raise MediaUnsupported("the WebM is truncated inside an element")
+            raise MediaUnsupported(phrase("the WebM is truncated inside an element"))
         yield element, pos, stop
         pos = stop
 
@@ -174,7 +175,7 @@ def matroska_video_codec(data: bytes) -> str:
             return _segment_codec(data, body, stop, budget)
         if element != _EBML_HEADER:
             break
-    raise MediaUnsupported("the WebM has no segment")
+    raise MediaUnsupported(phrase("the WebM has no segment"))
 
 
 def _segment_codec(data: bytes, start: int, end: int, budget: _Budget) -> str:
@@ -187,7 +188,7 @@ def _segment_codec(data: bytes, start: int, end: int, budget: _Budget) -> str:
                         return codec
         elif element == _CLUSTER:
             break  # media data comes after the track list in any file a muxer writes
-    raise MediaUnsupported("the WebM has no video track")
+    raise MediaUnsupported(phrase("the WebM has no video track"))
 
 
 def _track_codec(data: bytes, start: int, end: int, budget: _Budget) -> str | None:
@@ -200,5 +201,9 @@ def _track_codec(data: bytes, start: int, end: int, budget: _Budget) -> str | No
     if kind != 1:
         return None
     if codec_id not in MATROSKA_VIDEO_CODECS:
-        raise MediaUnsupported(f"the video is in {codec_id!r}, a codec the bot does not check")
+        raise MediaUnsupported(_codec_not_checked(codec_id))
     return MATROSKA_VIDEO_CODECS[codec_id]
+
+
+def _codec_not_checked(name: str) -> Phrase:
+    return phrase("the video is in {codec}, a codec the bot does not check", codec=repr(name[:40]))

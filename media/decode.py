@@ -28,6 +28,7 @@ import av
 import numpy as np
 from PIL import Image, ImageOps
 
+from core.phrases import Phrase, phrase
 from media.containers import iso_video_codec, matroska_video_codec
 from media.formats import (
     Declared,
@@ -38,7 +39,14 @@ from media.formats import (
     check_structure,
 )
 from media.frames import SIGNATURE_SIDE, DecodedFrame, FrameSampler, signature
-from media.outcomes import MediaCrafted, MediaFailure, MediaUnfinished, MediaUnsupported
+from media.outcomes import (
+    NEEDS_TOO_MUCH_MEMORY,
+    MediaCrafted,
+    MediaFailure,
+    MediaUnfinished,
+    MediaUnsupported,
+    detail,
+)
 
 BACKGROUND = (255, 255, 255, 255)  # transparency is shown on white; fixed so hashes agree
 # Browsers, and so Discord's client, show a frame that asks for 10 ms or less for 100 ms.
@@ -84,8 +92,8 @@ def decode_first_picture(data: bytes, limits: DecodeLimits | None = None) -> Ima
                 for frame in container.decode(stream):
                     return _video_picture(frame, limits.target_side)
         except _VIDEO_ERRORS as exc:
-            raise MediaUnsupported(f"the {declared.format} could not be decoded: {exc}") from exc
-        raise MediaUnsupported(f"the {declared.format} has no decodable frame")
+            raise MediaUnsupported(_not_decoded(declared.format, exc)) from exc
+        raise MediaUnsupported(_no_frame(declared.format))
     with _pillow_failures(declared.format):
         image = _open(data, declared, limits)
         if getattr(image, "n_frames", 1) > 1:
@@ -101,11 +109,23 @@ def _pillow_failures(fmt: MediaFormat) -> Iterator[None]:
     except MediaFailure:
         raise
     except Image.DecompressionBombError as exc:
-        raise MediaCrafted(f"Pillow refused it as a decompression bomb: {exc}") from exc
+        raise MediaCrafted(
+            phrase("Pillow refused it as a decompression bomb ({detail})", detail=detail(exc))
+        ) from exc
     except MemoryError as exc:
-        raise MediaUnfinished("decoding it needs more memory than the bot allows") from exc
+        raise MediaUnfinished(NEEDS_TOO_MUCH_MEMORY) from exc
     except _PIL_ERRORS as exc:
-        raise MediaUnsupported(f"the {fmt} could not be decoded: {exc}") from exc
+        raise MediaUnsupported(_not_decoded(fmt, exc)) from exc
+
+
+def _not_decoded(fmt: MediaFormat, exc: BaseException) -> Phrase:
+    return phrase(
+        "the {format} could not be decoded ({detail})", format=fmt.shown, detail=detail(exc)
+    )
+
+
+def _no_frame(fmt: MediaFormat) -> Phrase:
+    return phrase("the {format} has no frame that could be decoded", format=fmt.shown)
 
 
 def _open(data: bytes, declared: Declared, limits: DecodeLimits) -> Image.Image:
@@ -201,9 +221,9 @@ def _decode_video(data: bytes, fmt: MediaFormat, limits: DecodeLimits) -> Decode
     except (MediaFailure, MemoryError):
         raise
     except _VIDEO_ERRORS as exc:
-        raise MediaUnsupported(f"the {fmt} could not be decoded: {exc}") from exc
+        raise MediaUnsupported(_not_decoded(fmt, exc)) from exc
     if not frames:
-        raise MediaUnsupported(f"the {fmt} has no decodable frame")
+        raise MediaUnsupported(_no_frame(fmt))
     return DecodedMedia(fmt, "video", frames)
 
 
@@ -223,14 +243,21 @@ def _video_stream(
     try:
         container = av.open(io.BytesIO(data), mode="r", format=VIDEO_DEMUXERS[fmt])
     except _VIDEO_ERRORS as exc:
-        raise MediaUnsupported(f"the {fmt} could not be opened: {exc}") from exc
+        raise MediaUnsupported(
+            phrase(
+                "the {format} could not be opened ({detail})", format=fmt.shown, detail=detail(exc)
+            )
+        ) from exc
     with container:
         if not container.streams.video:
-            raise MediaUnsupported(f"the {fmt} has no video stream")
+            raise MediaUnsupported(phrase("the {format} has no video stream", format=fmt.shown))
         stream = container.streams.video[0]
         if stream.codec_context.name not in VIDEO_DECODERS:
             raise MediaUnsupported(
-                f"the video is in {stream.codec_context.name}, a codec the bot does not check"
+                phrase(
+                    "the video is in {codec}, a codec the bot does not check",
+                    codec=stream.codec_context.name[:40],
+                )
             )
         # Every frame is decoded (none skipped): how long a scene lasts is measured from the
         # frames' own timestamps, and a skipped frame's time would go to the wrong scene.
@@ -243,8 +270,11 @@ def _check_declared_length(container: av.container.InputContainer, limits: Decod
     seconds = (container.duration or 0) / av.time_base
     if seconds > limits.max_video_seconds:
         raise MediaUnfinished(
-            f"the video is {seconds:.0f} s long; the bot checks videos up to "
-            f"{limits.max_video_seconds:.0f} s"
+            phrase(
+                "the video is {seconds} s long; the bot checks videos up to {most} s",
+                seconds=round(seconds),
+                most=round(limits.max_video_seconds),
+            )
         )
 
 
@@ -265,15 +295,19 @@ def _sample_video(
     for decoded, frame in enumerate(container.decode(stream)):
         if decoded >= limits.max_video_frames:
             raise MediaUnfinished(
-                f"the video has more than {limits.max_video_frames:,} frames; "
-                "the bot looks at up to that many"
+                phrase(
+                    "the video has more than {most:,} frames; the bot looks at up to that many",
+                    most=limits.max_video_frames,
+                )
             )
         check_dimensions(Declared(fmt, frame.width, frame.height), limits)
         at = float(frame.time) if frame.time is not None else decoded / rate
         if at > limits.max_video_seconds:
             raise MediaUnfinished(
-                f"the video runs past {limits.max_video_seconds:.0f} s; "
-                "the bot checks videos up to that long"
+                phrase(
+                    "the video runs past {most} s; the bot checks videos up to that long",
+                    most=round(limits.max_video_seconds),
+                )
             )
         sig = _video_signature(frame)
         if held is not None:

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 import aiohttp
 import yarl
 
+from core.phrases import Phrase, phrase, plural_phrase
 from media.formats import MediaFormat, sniff_format
-from media.outcomes import Outcome
+from media.outcomes import Outcome, detail
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Discord's attachment CDN and media proxy; the caller adds DISCORD_CDN_BASE's host if set.
@@ -36,11 +37,11 @@ CHUNK = 64 * 1024
 
 
 class FetchError(Exception):
-    """A download that produced no media; `reason` is fit for a log line or a moderator, and
-    `outcome` is the kind of "could not check" it is."""
+    """A download that produced no media; `reason` is fit for a moderator (`str(exc)` is the
+    English, for a log line), and `outcome` is the kind of "could not check" it is."""
 
-    def __init__(self, reason: str, outcome: Outcome) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Phrase, outcome: Outcome) -> None:
+        super().__init__(str(reason))
         self.reason = reason
         self.outcome = outcome
 
@@ -48,14 +49,14 @@ class FetchError(Exception):
 class FetchRejected(FetchError):
     """Refused by policy: host, scheme, size, encoding, format or too many redirects."""
 
-    def __init__(self, reason: str, outcome: Outcome = Outcome.UNSUPPORTED) -> None:
+    def __init__(self, reason: Phrase, outcome: Outcome = Outcome.UNSUPPORTED) -> None:
         super().__init__(reason, outcome)
 
 
 class FetchFailed(FetchError):
     """The server or the network failed: an HTTP error status, a connection error, the deadline."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: Phrase) -> None:
         super().__init__(reason, Outcome.UNFINISHED)
 
 
@@ -81,9 +82,11 @@ def check_url(url: yarl.URL, policy: FetchPolicy) -> None:
     """Raise FetchRejected unless `url` is on an allowed host with an allowed scheme."""
     schemes = {"https", "http"} if policy.allow_http else {"https"}
     if url.scheme not in schemes:
-        raise FetchRejected(f"the scheme {url.scheme!r} is not allowed")
+        raise FetchRejected(
+            phrase("the scheme {scheme} is not allowed", scheme=repr(url.scheme[:20]))
+        )
     if url.user is not None or url.password is not None:
-        raise FetchRejected("URLs with credentials are not allowed")
+        raise FetchRejected(phrase("URLs with credentials are not allowed"))
     host = (url.host or "").lower().rstrip(".")
     name = host if url.explicit_port is None else f"{host}:{url.explicit_port}"
     if name in {h.lower() for h in policy.allowed_hosts}:
@@ -91,8 +94,8 @@ def check_url(url: yarl.URL, policy: FetchPolicy) -> None:
     if any(pattern.fullmatch(host) for pattern in policy.host_patterns):
         if url.scheme == "https" and url.explicit_port in (None, 443):
             return
-        raise FetchRejected(f"the host {host!r} is allowed on https only")
-    raise FetchRejected(f"the host {name!r} is not an allowed media host")
+        raise FetchRejected(phrase("the host {host} is allowed on https only", host=repr(host)))
+    raise FetchRejected(phrase("the host {host} is not an allowed media host", host=repr(name)))
 
 
 async def fetch_media(
@@ -102,14 +105,21 @@ async def fetch_media(
     try:
         target = yarl.URL(url)
     except (ValueError, TypeError) as exc:
-        raise FetchRejected(f"not a valid URL: {exc}") from exc
+        raise FetchRejected(phrase("not a valid URL ({detail})", detail=detail(exc))) from exc
     try:
         async with asyncio.timeout(policy.deadline_seconds):
             return await _follow(session, target, policy)
     except TimeoutError as exc:
-        raise FetchFailed(f"the download took longer than {policy.deadline_seconds:g} s") from exc
+        raise FetchFailed(
+            phrase(
+                "the download took longer than {seconds} s",
+                seconds=f"{policy.deadline_seconds:g}",
+            )
+        ) from exc
     except aiohttp.ClientError as exc:
-        raise FetchFailed(f"the download failed: {type(exc).__name__}") from exc
+        raise FetchFailed(
+            phrase("the download failed ({detail})", detail=type(exc).__name__)
+        ) from exc
 
 
 async def _follow(
@@ -127,25 +137,39 @@ async def _follow(
                 location = response.headers.get("Location")
                 if not location:
                     raise FetchFailed(
-                        f"the server answered HTTP {response.status} without a Location"
+                        phrase(
+                            "the server answered HTTP {status} without a Location",
+                            status=response.status,
+                        )
                     )
                 url = url.join(yarl.URL(location))
                 continue
             data = await _read_capped(response, policy.max_bytes)
             fmt = sniff_format(data)
             if fmt is None:
-                raise FetchRejected("the download is not an image or video format the bot reads")
+                raise FetchRejected(
+                    phrase("the download is not an image or video format the bot reads")
+                )
             return FetchedMedia(data, fmt, str(url))
-    raise FetchRejected(f"more than {policy.max_redirects} redirects", Outcome.UNFINISHED)
+    raise FetchRejected(
+        plural_phrase(
+            "more than {count} redirect", "more than {count} redirects", policy.max_redirects
+        ),
+        Outcome.UNFINISHED,
+    )
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     if response.status != 200:
-        raise FetchFailed(f"the server answered HTTP {response.status}")
+        raise FetchFailed(phrase("the server answered HTTP {status}", status=response.status))
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
-        raise FetchRejected(f"compressed responses ({encoding}) are not accepted")
-    too_large = f"the file is larger than the {max_bytes // (1024 * 1024)} MiB the bot downloads"
+        raise FetchRejected(
+            phrase("compressed responses ({encoding}) are not accepted", encoding=encoding[:40])
+        )
+    too_large = phrase(
+        "the file is larger than the {mib} MiB the bot downloads", mib=max_bytes // (1024 * 1024)
+    )
     if response.content_length is not None and response.content_length > max_bytes:
         raise FetchRejected(too_large, Outcome.UNFINISHED)
     chunks: list[bytes] = []

@@ -18,6 +18,7 @@ import re
 import struct
 from dataclasses import dataclass
 
+from core.phrases import phrase
 from media.containers import avif_declared_size
 from media.outcomes import MediaCrafted, MediaUnfinished, MediaUnsupported
 
@@ -33,8 +34,16 @@ class MediaFormat(enum.StrEnum):
     WEBM = "webm"
 
     @property
+    def shown(self) -> str:
+        """The format's usual name, as a reason names it ("the WebP has ...")."""
+        return _SHOWN_NAMES.get(self, self.value.upper())
+
+    @property
     def is_video(self) -> bool:
         return self in (MediaFormat.MP4, MediaFormat.MOV, MediaFormat.WEBM)
+
+
+_SHOWN_NAMES = {MediaFormat.WEBP: "WebP", MediaFormat.WEBM: "WebM"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +130,7 @@ def check_structure(data: bytes, limits: DecodeLimits) -> Declared:
     """Sniff and vet a still image or animation; raise a `media.outcomes.MediaFailure`."""
     fmt = sniff_format(data)
     if fmt is None:
-        raise MediaUnsupported("not a JPEG, PNG, GIF, WebP, AVIF, MP4, MOV or WebM file")
+        raise MediaUnsupported(phrase("not a JPEG, PNG, GIF, WebP, AVIF, MP4, MOV or WebM file"))
     walker = _WALKERS.get(fmt)
     if walker is None:
         return Declared(fmt, 0, 0)  # video: `media.containers` reads the codec in media.decode
@@ -134,26 +143,51 @@ def check_structure(data: bytes, limits: DecodeLimits) -> Declared:
 def check_dimensions(declared: Declared, limits: DecodeLimits) -> None:
     width, height = declared.width, declared.height
     if width <= 0 or height <= 0:
-        raise MediaUnsupported(f"the {declared.format} declares no size")
+        raise MediaUnsupported(
+            phrase("the {format} declares no size", format=declared.format.shown)
+        )
     if max(width, height) > limits.max_side:
-        raise MediaCrafted(f"it declares {width}x{height} pixels; a side over {limits.max_side:,}")
+        raise MediaCrafted(
+            phrase(
+                "it declares {width}x{height} pixels; a side over {most:,}",
+                width=width,
+                height=height,
+                most=limits.max_side,
+            )
+        )
     cap = limits.max_pixels_jpeg if declared.format is MediaFormat.JPEG else limits.max_pixels_other
     if width * height > cap:
-        raise MediaCrafted(f"it declares {width}x{height} pixels, more than {cap:,}")
+        raise MediaCrafted(
+            phrase(
+                "it declares {width}x{height} pixels, more than {most:,}",
+                width=width,
+                height=height,
+                most=cap,
+            )
+        )
 
 
 def check_frame_budget(declared: Declared, limits: DecodeLimits) -> None:
     """An animation whose every frame can't be looked at within the budget is not started."""
     if declared.frames > limits.max_frames:
         raise MediaUnfinished(
-            f"the animation has {declared.frames:,} frames; the bot looks at up to "
-            f"{limits.max_frames:,}"
+            phrase(
+                "the animation has {frames:,} frames; the bot looks at up to {most:,}",
+                frames=declared.frames,
+                most=limits.max_frames,
+            )
         )
     pixels = declared.frames * declared.width * declared.height
     if pixels > limits.max_frames_pixels:
         raise MediaUnfinished(
-            f"the animation has {declared.frames:,} frames of {declared.width}x{declared.height}; "
-            f"more pixels than the bot decodes for one file ({limits.max_frames_pixels:,})"
+            phrase(
+                "the animation has {frames:,} frames of {width}x{height}; more pixels than the "
+                "bot decodes for one file ({most:,})",
+                frames=declared.frames,
+                width=declared.width,
+                height=declared.height,
+                most=limits.max_frames_pixels,
+            )
         )
 
 
@@ -167,28 +201,32 @@ def _walk_jpeg(data: bytes, limits: DecodeLimits) -> Declared:
     while True:
         match = _JPEG_MARKER.search(data, pos)
         if match is None:
-            raise MediaUnsupported("the JPEG is truncated (no end marker)")
+            raise MediaUnsupported(phrase("the JPEG is truncated (no end marker)"))
         marker, start = match.group()[1], match.end()
         if marker == 0xD9:
             break
         if len(data) < start + 2:
-            raise MediaUnsupported("the JPEG is truncated inside a segment header")
+            raise MediaUnsupported(phrase("the JPEG is truncated inside a segment header"))
         (length,) = struct.unpack_from(">H", data, start)
         segments += 1
         if segments > limits.max_jpeg_segments:
-            raise MediaCrafted(f"the JPEG has more than {limits.max_jpeg_segments:,} segments")
+            raise MediaCrafted(
+                phrase("the JPEG has more than {most:,} segments", most=limits.max_jpeg_segments)
+            )
         if marker in _JPEG_SOF and len(data) >= start + 7:
             height, width = struct.unpack_from(">HH", data, start + 3)
             size = size or (width, height)
         elif marker == 0xDA:
             scans += 1
             if scans > limits.max_jpeg_scans:
-                raise MediaCrafted(f"the JPEG has more than {limits.max_jpeg_scans} scans")
+                raise MediaCrafted(
+                    phrase("the JPEG has more than {most:,} scans", most=limits.max_jpeg_scans)
+                )
         pos = start + length
         if pos > len(data):
-            raise MediaUnsupported("the JPEG is truncated inside a segment")
+            raise MediaUnsupported(phrase("the JPEG is truncated inside a segment"))
     if size is None or scans == 0:
-        raise MediaUnsupported("the JPEG has no frame header or no image data")
+        raise MediaUnsupported(phrase("the JPEG has no frame header or no image data"))
     return Declared(MediaFormat.JPEG, size[0], size[1])
 
 
@@ -198,7 +236,9 @@ def _walk_png(data: bytes, limits: DecodeLimits) -> Declared:
         length, kind = struct.unpack_from(">I4s", data, pos)
         chunks += 1
         if chunks > limits.max_png_chunks:
-            raise MediaCrafted(f"the PNG has more than {limits.max_png_chunks:,} chunks")
+            raise MediaCrafted(
+                phrase("the PNG has more than {most:,} chunks", most=limits.max_png_chunks)
+            )
         body = data[pos + 8 : pos + 8 + min(length, 16)]
         if kind == b"IHDR" and len(body) >= 8:
             size = struct.unpack_from(">II", body)
@@ -210,9 +250,9 @@ def _walk_png(data: bytes, limits: DecodeLimits) -> Declared:
             break
         pos += 12 + length
     else:
-        raise MediaUnsupported("the PNG is truncated (no IEND chunk)")
+        raise MediaUnsupported(phrase("the PNG is truncated (no IEND chunk)"))
     if size is None:
-        raise MediaUnsupported("the PNG has no IHDR chunk")
+        raise MediaUnsupported(phrase("the PNG has no IHDR chunk"))
     return Declared(MediaFormat.PNG, size[0], size[1], max(frames, controls, 1))
 
 
@@ -221,7 +261,7 @@ def _skip_gif_sub_blocks(data: bytes, pos: int) -> tuple[int, int]:
     count = 0
     while True:
         if pos >= len(data):
-            raise MediaUnsupported("the GIF is truncated inside a data block")
+            raise MediaUnsupported(phrase("the GIF is truncated inside a data block"))
         size = data[pos]
         pos += 1 + size
         count += 1
@@ -231,13 +271,13 @@ def _skip_gif_sub_blocks(data: bytes, pos: int) -> tuple[int, int]:
 
 def _walk_gif(data: bytes, limits: DecodeLimits) -> Declared:
     if len(data) < 13:
-        raise MediaUnsupported("the GIF is truncated in its header")
+        raise MediaUnsupported(phrase("the GIF is truncated in its header"))
     width, height, flags = struct.unpack_from("<HHB", data, 6)
     pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
     frames = blocks = 0
     while True:
         if pos >= len(data):
-            raise MediaUnsupported("the GIF is truncated (no trailer)")
+            raise MediaUnsupported(phrase("the GIF is truncated (no trailer)"))
         introducer = data[pos]
         if introducer == 0x3B:
             break
@@ -247,12 +287,14 @@ def _walk_gif(data: bytes, limits: DecodeLimits) -> Declared:
             pos, count = _gif_image(data, pos, width, height, limits)
             frames += 1
         else:
-            raise MediaUnsupported("the GIF has an unknown block")
+            raise MediaUnsupported(phrase("the GIF has an unknown block"))
         blocks += count
         if blocks > limits.max_gif_blocks:
-            raise MediaCrafted(f"the GIF has more than {limits.max_gif_blocks:,} data blocks")
+            raise MediaCrafted(
+                phrase("the GIF has more than {most:,} data blocks", most=limits.max_gif_blocks)
+            )
     if frames == 0:
-        raise MediaUnsupported("the GIF has no image")
+        raise MediaUnsupported(phrase("the GIF has no image"))
     return Declared(MediaFormat.GIF, width, height, frames)
 
 
@@ -260,7 +302,7 @@ def _gif_image(
     data: bytes, pos: int, width: int, height: int, limits: DecodeLimits
 ) -> tuple[int, int]:
     if pos + 10 > len(data):
-        raise MediaUnsupported("the GIF is truncated in an image descriptor")
+        raise MediaUnsupported(phrase("the GIF is truncated in an image descriptor"))
     left, top, w, h, flags = struct.unpack_from("<HHHHB", data, pos + 1)
     # Pillow grows the canvas to hold a frame that overflows it, so a frame is a bomb too.
     check_dimensions(Declared(MediaFormat.GIF, max(width, left + w), max(height, top + h)), limits)
@@ -270,7 +312,7 @@ def _gif_image(
 
 def _walk_webp(data: bytes, limits: DecodeLimits) -> Declared:
     if len(data) < 30:
-        raise MediaUnsupported("the WebP is truncated in its header")
+        raise MediaUnsupported(phrase("the WebP is truncated in its header"))
     kind = data[12:16]
     if kind == b"VP8 ":
         width, height = (v & 0x3FFF for v in struct.unpack_from("<HH", data, 26))
@@ -279,7 +321,7 @@ def _walk_webp(data: bytes, limits: DecodeLimits) -> Declared:
         bits = int.from_bytes(data[21:25], "little")
         return Declared(MediaFormat.WEBP, (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
     if kind != b"VP8X":
-        raise MediaUnsupported("the WebP has an unknown first chunk")
+        raise MediaUnsupported(phrase("the WebP has an unknown first chunk"))
     width = 1 + int.from_bytes(data[24:27], "little")
     height = 1 + int.from_bytes(data[27:30], "little")
     return Declared(MediaFormat.WEBP, width, height, _webp_frames(data, width, height, limits))
@@ -292,7 +334,9 @@ def _webp_frames(data: bytes, width: int, height: int, limits: DecodeLimits) -> 
     while pos + 8 <= end:
         chunks += 1
         if chunks > limits.max_webp_chunks:
-            raise MediaCrafted(f"the WebP has more than {limits.max_webp_chunks:,} chunks")
+            raise MediaCrafted(
+                phrase("the WebP has more than {most:,} chunks", most=limits.max_webp_chunks)
+            )
         kind, length = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
         if kind == b"ANMF" and length >= 16:
             frames += 1

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from core.phrases import phrase
 from media.formats import DecodeLimits
 from media.outcomes import MediaUnfinished
 
@@ -99,7 +100,10 @@ class FrameSampler:
         """
         if time.monotonic() > self._stop:
             raise MediaUnfinished(
-                f"looking at every frame took longer than {self.limits.work_seconds:g} s"
+                phrase(
+                    "looking at every frame took longer than {seconds} s",
+                    seconds=f"{self.limits.work_seconds:g}",
+                )
             )
         frame = _Candidate(sig, index, start, picture)
         cut = self._previous is None or difference(sig, self._previous) >= SCENE_CHANGE
@@ -149,8 +153,11 @@ class FrameSampler:
                 return
         if len(self._kept) >= self.limits.max_hashed_frames:
             raise MediaUnfinished(
-                f"it shows more than {self.limits.max_hashed_frames} different pictures; "
-                "the bot hashes up to that many from one file"
+                phrase(
+                    "it shows more than {most:,} different pictures; the bot hashes up to that "
+                    "many from one file",
+                    most=self.limits.max_hashed_frames,
+                )
             )
         self._kept.append(DecodedFrame(frame.picture(), frame.index, frame.time))
         self._kept_signatures = np.vstack([self._kept_signatures, frame.signature])

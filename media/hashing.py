@@ -25,10 +25,11 @@ import pdqhash
 from PIL import Image
 
 from core.hashes import Hash
+from core.phrases import Phrase, phrase
 from media.classifier import ExplicitModelError, explicit_score
 from media.decode import DecodedMedia, decode_media
 from media.formats import DecodeLimits
-from media.outcomes import MediaFailure, Outcome
+from media.outcomes import NEEDS_TOO_MUCH_MEMORY, MediaFailure, Outcome
 from media.reupload import content_block, edge_crops, entry_variants
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class MediaHashes:
     frames: tuple[FrameHashes, ...] = ()
     kind: str = ""  # "image", "animation" or "video"
     format: str = ""  # "jpeg", "png", "gif", "webp", "mp4", "mov", "webm"
-    reason: str = ""  # when not hashed: why, in words a moderator can read
+    reason: Phrase | None = None  # when not hashed: why, in words a moderator can read
     # Upload: hashes of the picture inside bars or a screenshot. Entry: crops and rotations.
     extra: tuple[FrameHashes, ...] = field(default=())
     # Entry only: the pHash of each edge crop that is not near-uniform (no PDQ, see reupload).
@@ -87,7 +88,7 @@ class MediaHashes:
     explicit_score: float | None = None
 
     @classmethod
-    def failed(cls, outcome: Outcome, reason: str, format: str = "") -> MediaHashes:
+    def failed(cls, outcome: Outcome, reason: Phrase, format: str = "") -> MediaHashes:
         return cls(outcome=outcome, reason=reason, format=format)
 
     @property
@@ -95,13 +96,11 @@ class MediaHashes:
         return self.outcome is Outcome.HASHED
 
     @property
-    def explanation(self) -> str:
-        """The outcome and its reason in one line, for an alert or a log line."""
-        return (
-            f"{self.outcome.description}: {self.reason}"
-            if self.reason
-            else self.outcome.description
-        )
+    def explanation(self) -> Phrase:
+        """The outcome and its reason in one line, for an alert or (`str`) a log line."""
+        if self.reason is None:
+            return self.outcome.description
+        return phrase("{outcome}: {reason}", outcome=self.outcome.description, reason=self.reason)
 
 
 def bits_to_hex(bits: np.ndarray) -> str:
@@ -196,9 +195,7 @@ def _decode(data: bytes, limits: DecodeLimits | None) -> DecodedMedia | MediaHas
     except MediaFailure as exc:
         return MediaHashes.failed(exc.outcome, exc.reason)
     except MemoryError:
-        return MediaHashes.failed(
-            Outcome.UNFINISHED, "decoding it needs more memory than the bot allows"
-        )
+        return MediaHashes.failed(Outcome.UNFINISHED, NEEDS_TOO_MUCH_MEMORY)
 
 
 def _hashed(

@@ -46,7 +46,7 @@ A brute-force scan is the oracle the tests compare against.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -483,6 +483,45 @@ class HammingIndex:
             hits = self._blocks.scan(queries.view(np.uint64), wanted)
             parts.append(self._main_found(hits.query_numbers, hits.rows, hits.distances))
         return Found.nearest(parts)
+
+    def nearest(
+        self,
+        values: Sequence[Hash | str],
+        count: int,
+        accept: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> list[tuple[int, int]]:
+        """The `count` entries nearest to any of `values`, however far: (entry_id, distance),
+        nearest first (ties by entry id). `accept` keeps only some entries (a boolean mask
+        of an array of entry ids: a server's own lists).
+
+        For explaining a match or a miss, not for scanning: the search widens (an eighth of
+        the bits, a quarter, ... the whole hash) until enough entries are found, so a near
+        entry costs one narrow pass and the last step reads every row once.
+        """
+        if count <= 0 or not values or not len(self):
+            return []
+        for radius in (self.bits // 8, self.bits // 4, self.bits * 3 // 8, self.bits // 2):
+            found = self._nearest_within(values, radius, accept)
+            if len(found) >= count:
+                return found[:count]
+        return self._nearest_within(values, self.bits, accept)[:count]
+
+    def _nearest_within(
+        self,
+        values: Sequence[Hash | str],
+        radius: int,
+        accept: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> list[tuple[int, int]]:
+        found = self.search(values, [radius] * len(values))
+        ids, distances = found.entry_ids, found.distances
+        if accept is not None and len(ids):
+            kept = accept(ids)
+            ids, distances = ids[kept], distances[kept]
+        order = np.lexsort((ids, distances))
+        ids, distances = ids[order], distances[order]
+        first = np.unique(ids, return_index=True)[1] if len(ids) else ids
+        best = zip(ids[first].tolist(), distances[first].tolist(), strict=True)
+        return sorted(best, key=lambda item: (item[1], item[0]))
 
     def _probes(self, radii: np.ndarray) -> bool:
         """Whether probing each query beats one pass over every row for all of them."""

@@ -82,6 +82,19 @@ class EntryLists:
             return int(self._lists[at])
         return None
 
+    def lists_of(self, entry_ids: np.ndarray) -> np.ndarray:
+        """The list of each of `entry_ids` (-1 where it is not indexed), at once."""
+        lists = np.full(len(entry_ids), -1, dtype=np.int64)
+        if len(self._ids):
+            at = np.searchsorted(self._ids, entry_ids).clip(max=len(self._ids) - 1)
+            found = self._ids[at] == entry_ids
+            lists[found] = self._lists[at[found]]
+        for number, entry_id in enumerate(entry_ids.tolist()):
+            recent = self._recent.get(entry_id)
+            if recent is not None:
+                lists[number] = recent
+        return lists
+
     def add(self, entry_ids: Sequence[int], list_ids: Sequence[int]) -> None:
         """Add entries (one already here keeps its list)."""
         ids, first = np.unique(np.asarray(entry_ids, dtype=np.int64), return_index=True)
@@ -252,6 +265,43 @@ class ListIndex:
             ):
                 found.append(ListMatch(match, list_id, scope.lists[list_id]))
         return sorted(found, key=lambda m: (not m.removes, m.match.tier != Tier.TAKEDOWN))
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """An entry near an upload, however far: for explaining a match or a miss."""
+
+    entry_id: int
+    list_id: int
+    algorithm: str
+    distance: int
+
+
+def nearest_entries(
+    index: ListIndex, media: MediaHashes, scope: ListScope, count: int
+) -> tuple[list[Near], bool]:
+    """The `count` nearest entries of the scope per algorithm, over every frame (and its
+    mirror image) the upload has; and whether moderators allowlisted part of it (those frames
+    are left out, as matching leaves them out)."""
+    kept = _without_allowed(media, scope.allowed) if scope.allowed else media
+    allowlisted = len(kept.frames) < len(media.frames)
+    frames = [*kept.frames, *kept.extra]
+    asked: dict[str, list[Hash]] = {
+        "pdq": [value for frame in frames for value in frame.pdq_and_mirror()],
+        "phash": [frame.phash for frame in frames],
+    }
+    lists = np.array(sorted(scope.lists), dtype=np.int64)
+
+    def in_scope(ids: np.ndarray) -> np.ndarray:
+        return np.isin(index.entry_lists.lists_of(ids), lists)
+
+    found = []
+    for algorithm, values in asked.items():
+        for entry_id, distance in index.index.indexes[algorithm].nearest(values, count, in_scope):
+            list_id = index.entry_lists.get(entry_id)
+            if list_id is not None:
+                found.append(Near(entry_id, list_id, algorithm, distance))
+    return found, allowlisted
 
 
 def _is_allowed(frame: FrameHashes, allowed: tuple[Hash, ...]) -> bool:

@@ -13,13 +13,16 @@ server should do about it depends on why, so each kind has its own per-server po
   decode, a truncated or broken file. The default is to alert.
 
 Every failure in `media` is raised as one of the three exceptions below (or, for downloads and
-the worker pool, becomes one of the three outcomes), with a reason in words a moderator can read.
+the worker pool, becomes one of the three outcomes), with a reason in words a moderator can read:
+a `core.phrases.Phrase`, which the Discord side reads in the moderator's language.
 """
 
 from __future__ import annotations
 
 import enum
 from typing import ClassVar
+
+from core.phrases import N_, Phrase, phrase
 
 
 class Outcome(enum.StrEnum):
@@ -31,26 +34,35 @@ class Outcome(enum.StrEnum):
     UNSUPPORTED = "unsupported"
 
     @property
-    def description(self) -> str:
+    def description(self) -> Phrase:
         """The outcome in a moderator's words, to lead the reason in an alert or a log line."""
-        return _DESCRIPTIONS[self]
+        return phrase(_DESCRIPTIONS[self])
 
 
 _DESCRIPTIONS = {
-    Outcome.HASHED: "checked",
-    Outcome.CRAFTED: "refused as crafted or hostile",
-    Outcome.UNFINISHED: "could not be checked to the end",
-    Outcome.UNSUPPORTED: "unsupported or corrupt",
+    Outcome.HASHED: N_("checked"),
+    Outcome.CRAFTED: N_("refused as crafted or hostile"),
+    Outcome.UNFINISHED: N_("could not be checked to the end"),
+    Outcome.UNSUPPORTED: N_("unsupported or corrupt"),
 }
+
+# Said wherever decoding runs out of memory: in the decoder, the hasher and the worker.
+NEEDS_TOO_MUCH_MEMORY = phrase("decoding it needs more memory than the bot allows")
+
+
+def detail(exc: BaseException) -> str:
+    """A library's own words for what went wrong, quoted in a reason (English, kept short)."""
+    return str(exc)[:200] or type(exc).__name__
 
 
 class MediaFailure(Exception):
-    """A file that could not be checked; `reason` says why in a moderator's words."""
+    """A file that could not be checked; `reason` says why in a moderator's words (`str(exc)`
+    is the English)."""
 
     outcome: ClassVar[Outcome]
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Phrase) -> None:
+        super().__init__(str(reason))
         self.reason = reason
 
 

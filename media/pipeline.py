@@ -30,6 +30,7 @@ from typing import Generic, TypeVar
 
 import aiohttp
 
+from core.phrases import phrase
 from media.fetch import FetchError, FetchPolicy, fetch_media
 from media.hashing import MediaHashes
 from media.outcomes import Outcome
@@ -163,7 +164,7 @@ class MediaPipeline:
         try:
             return await self.pool.entry_hashes(data), data
         except PoolBusy:
-            busy = "the bot is busy hashing other uploads; try again in a minute"
+            busy = phrase("the bot is busy hashing other uploads; try again in a minute")
             return MediaHashes.failed(Outcome.UNFINISHED, busy), None
 
     async def hash_bytes(self, data: bytes, *, explicit: bool = False) -> MediaHashes:
@@ -194,7 +195,7 @@ class MediaPipeline:
         try:
             hashes = await self.pool.hash_media(data, explicit=explicit)
         except PoolBusy as exc:
-            return MediaHashes.failed(Outcome.UNFINISHED, str(exc)), None
+            return MediaHashes.failed(Outcome.UNFINISHED, exc.reason), None
         pickled = pickle.dumps(hashes, pickle.HIGHEST_PROTOCOL)
         self._by_digest.put(digest, pickled)
         return hashes, pickled

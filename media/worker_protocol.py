@@ -4,7 +4,11 @@ Why not pickle: a worker decodes files that strangers built, some to attack deco
 ran code in a worker, a pickled reply would let it run code in the bot as well, since unpickling
 calls whatever the pickle names. So a worker answers with data only: a hashing result is JSON of
 strings and numbers, checked field by field (types, ranges, hex digits, counts, no duplicate
-keys) into the same frozen dataclasses; a preview is the bytes of a small JPEG. Anything else,
+keys) into the same frozen dataclasses; a failure's reason is a phrase (`core.phrases`: its
+English text and its values, translated by the bot for whoever reads it), checked as strictly:
+its placeholders are plain names that match its values, and its values are short text, numbers
+or phrases, nested at most `MAX_PHRASE_DEPTH` deep. A preview is the bytes of a small JPEG.
+Anything else,
 or anything longer than `MAX_REPLY_BYTES`, is a `BadReply`: the pool counts the job as not
 finished and replaces the worker.
 
@@ -16,10 +20,12 @@ from __future__ import annotations
 import enum
 import json
 import math
+import string
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from core.hashes import Hash
+from core.phrases import Phrase, Value
 from media.formats import MediaFormat
 from media.hashing import FrameHashes, MediaHashes
 from media.outcomes import Outcome
@@ -27,7 +33,12 @@ from media.outcomes import Outcome
 READY = b"ready"  # a new worker's first message, once its imports are warm
 MAX_REPLY_BYTES = 1 << 20  # a 12-frame video's hashes take about 7 KB, a preview a few KB
 MAX_PREVIEW_BYTES = 64 << 10
-MAX_REASON_CHARS = 500
+MAX_REASON_CHARS = 500  # a phrase's text, each of its forms
+MAX_VALUE_CHARS = 200  # a text value inside a phrase (a library's words are cut to this)
+MAX_PHRASE_VALUES = 8
+MAX_PHRASE_DEPTH = 3  # a reason inside a description inside an explanation
+FORMAT_SPECS = frozenset({"", ","})  # `{name}` or `{name:,}`: nothing a worker could abuse
+PHRASE_FIELDS = frozenset({"text", "plural", "values"})
 MAX_FRAMES = 256  # frames and extra pictures in one result; the decoder samples 12 by default
 MAX_EDGE_HASHES = 64
 KINDS = frozenset({"", "image", "animation", "video"})
@@ -60,13 +71,28 @@ def encode_hashes(result: MediaHashes) -> bytes:
         "outcome": result.outcome.value,
         "kind": result.kind,
         "format": result.format,
-        "reason": result.reason[:MAX_REASON_CHARS],
+        "reason": None if result.reason is None else _phrase_document(result.reason),
         "frames": [_frame_document(frame) for frame in result.frames],
         "extra": [_frame_document(frame) for frame in result.extra],
         "edge_phash": [h.hex for h in result.edge_phash],
         "explicit_score": result.explicit_score,
     }
     return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _phrase_document(said: Phrase) -> dict[str, Any]:
+    return {
+        "text": said.text,
+        "plural": said.plural,
+        "values": [
+            [name, _phrase_document(v) if isinstance(v, Phrase) else _short(v)]
+            for name, v in said.values
+        ],
+    }
+
+
+def _short(value: Value) -> Value:
+    return value[:MAX_VALUE_CHARS] if isinstance(value, str) else value
 
 
 def _frame_document(frame: FrameHashes) -> dict[str, Any]:
@@ -99,7 +125,7 @@ def decode_hashes(reply: bytes) -> MediaHashes:
         frames=_list(fields["frames"], MAX_FRAMES, _frame, "frames"),
         kind=_choice(fields["kind"], KINDS, "kind"),
         format=_choice(fields["format"], FORMATS, "format"),
-        reason=_string(fields["reason"], "reason", MAX_REASON_CHARS),
+        reason=None if fields["reason"] is None else _phrase(fields["reason"], 1),
         extra=_list(fields["extra"], MAX_FRAMES, _frame, "extra"),
         edge_phash=_list(fields["edge_phash"], MAX_EDGE_HASHES, _phash, "edge_phash"),
         explicit_score=_score(fields["explicit_score"]),
@@ -122,13 +148,66 @@ def check_preview(reply: bytes) -> bytes | None:
 def _check_consistent(result: MediaHashes) -> None:
     """Only HASHED carries hashes and a score; a failure says why."""
     if result.hashed:
-        if not result.frames or result.reason:
+        if not result.frames or result.reason is not None:
             raise BadReply("a hashed result needs frames and no reason")
         return
     if result.frames or result.extra or result.edge_phash or result.explicit_score is not None:
         raise BadReply(f"a {result.outcome} result carries hashes")
-    if not result.reason:
+    if result.reason is None or not result.reason.text:
         raise BadReply(f"a {result.outcome} result must say why")
+
+
+def _phrase(value: object, depth: int) -> Phrase:
+    """A reason: its text (and plural form) with plain placeholders, and exactly their values."""
+    if depth > MAX_PHRASE_DEPTH:
+        raise BadReply(f"a reason nests phrases more than {MAX_PHRASE_DEPTH} deep")
+    fields = _fields(value, PHRASE_FIELDS, "a reason")
+    text = _string(fields["text"], "a reason's text", MAX_REASON_CHARS)
+    plural = fields["plural"]
+    if plural is not None:
+        plural = _string(plural, "a reason's plural", MAX_REASON_CHARS)
+    values = _list(fields["values"], MAX_PHRASE_VALUES, lambda v: _named(v, depth), "values")
+    names = [name for name, _ in values]
+    if len(set(names)) != len(names):
+        raise BadReply("a reason names a value twice")
+    for form in (text, plural) if plural is not None else (text,):
+        if _placeholders(form) - set(names):
+            raise BadReply(f"a reason's placeholders {sorted(_placeholders(form))} lack values")
+    if not set(names) <= _placeholders(text) | _placeholders(plural or ""):
+        raise BadReply("a reason has values its text doesn't use")
+    if plural is not None and type(dict(values).get("count")) is not int:
+        raise BadReply("a plural reason needs a whole-number count")
+    return Phrase(text, values, plural)
+
+
+def _placeholders(text: str) -> set[str]:
+    """The field names of a reason's text; anything but `{name}` and `{name:,}` is refused."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        raise BadReply("a reason's text has unbalanced braces") from None
+    names = set()
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or conversion is not None or spec not in FORMAT_SPECS:
+            raise BadReply(f"a reason has the placeholder {name!r} with {spec!r}, {conversion!r}")
+        names.add(name)
+    return names
+
+
+def _named(value: object, depth: int) -> tuple[str, Value | Phrase]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise BadReply("a reason's value must be a [name, value] pair")
+    name, inner = value
+    name = _string(name, "a value's name")
+    if isinstance(inner, dict):
+        return name, _phrase(inner, depth + 1)
+    if isinstance(inner, str):
+        return name, _string(inner, name, MAX_VALUE_CHARS)
+    if type(inner) is int:
+        return name, inner
+    return name, _number(inner, name)
 
 
 def _frame(value: object) -> FrameHashes:

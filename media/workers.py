@@ -45,10 +45,11 @@ from typing import Protocol, TypeVar
 
 from PIL import Image
 
+from core.phrases import Phrase, phrase, plural_phrase
 from media.classifier import ExplicitModelError, load_model
 from media.formats import DecodeLimits
 from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
-from media.outcomes import Outcome
+from media.outcomes import NEEDS_TOO_MUCH_MEMORY, Outcome
 from media.preview import blurred_preview
 from media.worker_protocol import (
     MAX_REPLY_BYTES,
@@ -77,7 +78,12 @@ class Job(Protocol):
 
 
 class PoolBusy(Exception):
-    """No room in the pool for `admission_seconds`; the media was not checked (say so)."""
+    """No room in the pool for `admission_seconds`; the media was not checked (say so:
+    `reason`)."""
+
+    def __init__(self, reason: Phrase) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
 
 
 class PoolClosed(Exception):
@@ -87,8 +93,8 @@ class PoolClosed(Exception):
 class _NotFinished(Exception):
     """A job ended without a usable reply: deadline, crash, or a reply out of shape."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Phrase) -> None:
+        super().__init__(str(reason))
         self.reason = reason
 
 
@@ -152,12 +158,10 @@ def _answer(kind: JobKind, data: bytes, job: Job, limits: DecodeLimits) -> bytes
         else:
             result = job(data, limits, explicit=kind is JobKind.MEDIA_EXPLICIT)
     except MemoryError:
-        result = MediaHashes.failed(
-            Outcome.UNFINISHED, "decoding it needs more memory than the bot allows"
-        )
+        result = MediaHashes.failed(Outcome.UNFINISHED, NEEDS_TOO_MUCH_MEMORY)
     except Exception as exc:  # a decoder bug must become an outcome, not a dead worker
         result = MediaHashes.failed(
-            Outcome.UNSUPPORTED, f"the decoder failed: {type(exc).__name__}"
+            Outcome.UNSUPPORTED, phrase("the decoder failed ({detail})", detail=type(exc).__name__)
         )
     return encode_hashes(result)
 
@@ -303,8 +307,14 @@ class HashingPool:
                 await self._room.acquire()
         except TimeoutError:
             raise PoolBusy(
-                f"the bot was too busy to check it: no room to hash it for {seconds:g} s "
-                f"({self._pending} files were waiting)"
+                plural_phrase(
+                    "the bot was too busy to check it: no room to hash it for {seconds} s "
+                    "({count} file was waiting)",
+                    "the bot was too busy to check it: no room to hash it for {seconds} s "
+                    "({count} files were waiting)",
+                    self._pending,
+                    seconds=f"{seconds:g}",
+                )
             ) from None
 
     async def _run(
@@ -322,17 +332,19 @@ class HashingPool:
         except TimeoutError:
             self._replace(worker)
             seconds = self.settings.job_seconds
-            raise _NotFinished(f"checking it took longer than {seconds:g} s") from None
+            raise _NotFinished(
+                phrase("checking it took longer than {seconds} s", seconds=f"{seconds:g}")
+            ) from None
         except BadReply as exc:
             self._replace(worker)
             log.warning("A hashing worker sent a malformed %s reply (%s); replaced it", kind, exc)
             raise _NotFinished(
-                "the process checking it sent a malformed reply (it was replaced)"
+                phrase("the process checking it sent a malformed reply (it was replaced)")
             ) from None
         except (EOFError, OSError):
             self._replace(worker)
             raise _NotFinished(
-                "the process checking it died (most likely over the memory cap)"
+                phrase("the process checking it died (most likely over the memory cap)")
             ) from None
         except BaseException:
             self._replace(worker)  # cancelled: the worker may still be busy with our job
@@ -350,7 +362,10 @@ class HashingPool:
                 reply = await _ask(worker.sock, JobKind.LOAD_MODEL, b"")
         except TimeoutError:
             raise _NotFinished(
-                f"the explicit-image model took longer than {seconds:g} s to load"
+                phrase(
+                    "the explicit-image model took longer than {seconds} s to load",
+                    seconds=f"{seconds:g}",
+                )
             ) from None
         if reply != READY:
             raise BadReply(f"{reply[:40]!r} instead of ready after loading the model")

@@ -90,6 +90,16 @@ async def require_moderator(interaction: discord.Interaction[Lightstick]) -> dis
     return member
 
 
+async def moderator_clicking(interaction: discord.Interaction[Lightstick]) -> discord.Member | None:
+    """The moderator who clicked a button; None once anyone else has been told why not,
+    privately."""
+    try:
+        return await require_moderator(interaction)
+    except AccessDenied as exc:
+        await interaction.response.send_message(str(exc), ephemeral=True)
+        return None
+
+
 def require_admin(interaction: discord.Interaction) -> discord.Member:
     member = _member(interaction)
     if not is_admin(member):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -58,6 +58,7 @@ class CaseDraft:
     user_id: int | None = None
     moderator_id: int | None = None
     channel_id: int | None = None
+    user_name: str | None = None  # filled in from the member cache when not given
     message_id: int | None = None
     entry_id: int | None = None
     distance: int | None = None
@@ -164,10 +165,22 @@ class ModerationActions:
                 if gated is None:
                     return None
                 draft = gated
+            draft = self._named(guild_id, draft)
             case = await cases_db.create_case(conn, guild_id, draft.kind, **_fields(draft))
             if follow is not None:
                 await follow(conn, case)
         return case
+
+    def _named(self, guild_id: int, draft: CaseDraft) -> CaseDraft:
+        """The draft with the member's username as it is now, when the bot knows them: evidence
+        names the account as it was when the case was written."""
+        if draft.user_name or draft.user_id is None:
+            return draft
+        guild = self.bot.get_guild(guild_id)
+        user = (guild.get_member(draft.user_id) if guild else None) or self.bot.get_user(
+            draft.user_id
+        )
+        return replace(draft, user_name=user.name) if user is not None else draft
 
     async def remove_message(
         self,

@@ -19,9 +19,11 @@ from db import alerts as alerts_db
 from db import allowlist, takedowns
 from db.alerts import MatchAlert
 from db.cases import Case
+from db.guild_settings import GuildSettings
 from moderation import buttons
 from moderation.actions import CaseDraft, Decision
 from moderation.buttons import OnAuthor, RecordButton
+from moderation.evidence_buttons import add_evidence_buttons
 from moderation.i18n import N_, Texts, member_texts
 
 if TYPE_CHECKING:
@@ -33,8 +35,11 @@ ALREADY_DECIDED = N_("Someone already decided on this alert.")
 GONE = N_("That alert no longer exists.")
 
 
-def alert_view(alert: MatchAlert, tr: Texts) -> discord.ui.View:
-    """The alert's buttons, labelled in the language of the alert (`tr`)."""
+def alert_view(
+    alert: MatchAlert, tr: Texts, settings: GuildSettings | None = None
+) -> discord.ui.View:
+    """The alert's buttons, labelled in the language of the alert (`tr`); with the server's
+    `settings`, **Evidence** and the agency link too."""
     view = discord.ui.View(timeout=None)
     closed = alert.status != AlertStatus.OPEN
     if not alert.removed:
@@ -42,6 +47,8 @@ def alert_view(alert: MatchAlert, tr: Texts) -> discord.ui.View:
     view.add_item(AlertButton(alert.id, "notmatch", disabled=closed, tr=tr))
     view.add_item(AlertButton(alert.id, "timeout", tr=tr))
     view.add_item(AlertButton(alert.id, "ban", tr=tr))
+    if settings is not None:
+        add_evidence_buttons(view, settings, "alert", alert.id, tr)
     return view
 
 

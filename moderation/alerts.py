@@ -284,7 +284,7 @@ class MatchAlerts:
                 content,
                 embed=embed,
                 files=files,
-                view=alert_view(alert, tr),
+                view=alert_view(alert, tr, settings),
                 allowed_mentions=mentions,
             )
         except discord.HTTPException as exc:
@@ -307,7 +307,7 @@ class MatchAlerts:
                 embed.set_footer(text=footer)
         try:
             if interaction.message is not None:
-                await interaction.message.edit(embed=embed, view=alert_view(alert, tr))
+                await interaction.message.edit(embed=embed, view=alert_view(alert, tr, settings))
         except discord.HTTPException as exc:
             log.info("Could not update alert %s: %s", alert.id, exc)
 
@@ -421,6 +421,7 @@ def _match_case(message: discord.Message, found: ListMatch, removed: bool) -> Ca
         CaseKind.TAKEDOWN if removed else CaseKind.FLAG,
         f"{tier} match ({found.match.algorithm}) of a takedown-list entry",
         user_id=message.author.id,
+        user_name=message.author.name,
         channel_id=message.channel.id,
         message_id=message.id,
         entry_id=found.match.entry_id,

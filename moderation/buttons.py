@@ -14,7 +14,7 @@ import discord
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.reports import Report
-from moderation.access import AccessDenied, require_moderator, standing
+from moderation.access import moderator_clicking, standing
 from moderation.i18n import N_, Texts, member_texts, source_texts
 from moderation.replies import apologise
 from services.moderation_policy import AuthorAction, rank_refusal
@@ -120,10 +120,8 @@ async def clicked_record(
     """The moderator who clicked and the record the button is on, read fresh from the database;
     None once whoever clicked has been told why not (not a moderator, record gone: `gone`, a
     marked sentence)."""
-    try:
-        moderator = await require_moderator(interaction)
-    except AccessDenied as exc:
-        await interaction.response.send_message(str(exc), ephemeral=True)
+    moderator = await moderator_clicking(interaction)
+    if moderator is None:
         return None
     async with interaction.client.db.connect() as conn:
         record = await load(conn, record_id)
@@ -176,8 +174,9 @@ async def outranked(
     refusal = rank_refusal(standing(step.moderator), target, action, settings.mod_role_id)
     if refusal is None:
         return False
+    tr = member_texts(interaction)
     await interaction.response.send_message(
-        member_texts(interaction)(CANT_ACT[action], member=f"<@{step.author_id}>", why=refusal),
+        tr(CANT_ACT[action], member=f"<@{step.author_id}>", why=tr.read(refusal)),
         ephemeral=True,
         allowed_mentions=discord.AllowedMentions.none(),
     )

@@ -127,13 +127,16 @@ async def _release(
         )
     await _redraw(interaction, decided[0])
     limit = (await bot.guild_settings.get(hold.guild_id)).flood_limit
-    return tr(
+    return tr.plural(
         "Entry #{entry} removes copies again (case #{number}). Its count starts over: it is held "
-        "again only if it removes more than {limit} messages within an hour. Copies flagged "
+        "again only if it removes more than {count} message within an hour. Copies flagged "
         "while it was held are still up: use **Take down** on their alerts.",
+        "Entry #{entry} removes copies again (case #{number}). Its count starts over: it is held "
+        "again only if it removes more than {count} messages within an hour. Copies flagged "
+        "while it was held are still up: use **Take down** on their alerts.",
+        limit,
         entry=hold.entry_id,
         number=case.number,
-        limit=tr.number(limit),
     )
 
 

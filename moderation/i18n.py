@@ -29,6 +29,15 @@ from babel.numbers import format_decimal
 from discord import app_commands
 
 import locales
+from core.phrases import N_, Phrase, PhrasedError, phrase, plural_phrase
+
+__all__ = [
+    "N_",
+    "Phrase",
+    "PhrasedError",
+    "phrase",
+    "plural_phrase",
+]
 
 # Contexts of command strings in the catalog: a command's name and a word of text differ.
 COMMAND_CONTEXTS: dict[app_commands.TranslationContextLocation, str] = {
@@ -49,11 +58,6 @@ DISCORD_LOCALES: dict[str, tuple[discord.Locale, ...]] = {"ko": (discord.Locale.
 _pseudo = False
 
 
-def N_(message: str) -> str:
-    """Mark a string for the catalogs without translating it yet (it is sent later)."""
-    return message
-
-
 @dataclass(frozen=True, slots=True)
 class PluralText:
     """A count's two English forms, marked for the catalogs; `tr.plural` picks the form."""
@@ -64,21 +68,6 @@ class PluralText:
 
 def plural_text(singular: str, plural: str) -> PluralText:
     return PluralText(singular, plural)
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """A marked sentence and its placeholders' values, translated when its reader is known.
-
-    A value may itself be a phrase (a reason inside a refusal); it is read in the same language.
-    """
-
-    text: str
-    values: tuple[tuple[str, str | int | Phrase], ...] = ()
-
-
-def phrase(text: str, /, **values: str | int | Phrase) -> Phrase:
-    return Phrase(text, tuple(values.items()))
 
 
 def use_pseudo_locale(on: bool) -> None:
@@ -107,11 +96,15 @@ class Texts:
         return self.plural(text.singular, text.plural, count, **values)
 
     def read(self, said: Phrase) -> str:
-        """A phrase in this language, its inner phrases too."""
+        """A phrase in this language, its inner phrases too (`core.phrases`)."""
         values = {
             name: self.read(value) if isinstance(value, Phrase) else value
             for name, value in said.values
         }
+        if said.plural is not None:
+            count = values.pop("count")
+            assert isinstance(count, int)
+            return self.plural(said.text, said.plural, count, **values)
         return self(said.text, **values)
 
     def choice(self, name: str) -> str:

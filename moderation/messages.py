@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import discord
 
 from media.pipeline import MediaRef
+from moderation.i18n import N_, Texts
+from moderation.shown_text import inert
 from services.explicit_policy import Where
 
 MEDIA_TYPES = ("image/", "video/")
@@ -83,6 +85,21 @@ def _own_media(message: discord.Message | discord.MessageSnapshot) -> list[Media
         if sticker.format is not discord.StickerFormatType.lottie:
             refs.append(MediaRef(f"sticker:{sticker.id}", sticker.url, "sticker", sticker.name))
     return refs
+
+
+# What a file without a name of its own is, as an alert or a queue message names it.
+UNNAMED_MEDIA = {
+    "attachment": N_("an attachment"),
+    "embed": N_("an embedded picture or link preview"),
+    "sticker": N_("a sticker"),
+}
+
+
+def media_name(tr: Texts, ref: MediaRef) -> str:
+    """A file as a moderator reads it: its own name (shown as written), or what it is."""
+    if ref.name:
+        return inert(ref.name)
+    return tr(UNNAMED_MEDIA.get(ref.kind, UNNAMED_MEDIA["attachment"]))
 
 
 @dataclass(frozen=True, slots=True)

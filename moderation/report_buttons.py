@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.vocabulary import CaseKind, ReportStatus
 from db import reports as reports_db
 from db import takedowns
+from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, Report
 from moderation.actions import CaseDraft, Decision
 from moderation.buttons import (
@@ -33,6 +34,7 @@ from moderation.buttons import (
     closes_report,
     timeout_author,
 )
+from moderation.evidence_buttons import add_evidence_buttons
 from moderation.forms import form_id
 from moderation.i18n import N_, Texts, member_texts
 
@@ -45,9 +47,12 @@ ALREADY_DECIDED = N_("Someone already decided on this report.")
 GONE = N_("That report no longer exists.")
 
 
-def report_view(report: Report, tr: Texts) -> discord.ui.View:
+def report_view(
+    report: Report, tr: Texts, settings: GuildSettings | None = None, *, agency: bool = False
+) -> discord.ui.View:
     """Take down and Dismiss decide once; Timeout and Ban stay until the report is dismissed.
-    Labelled in the queue message's language (`tr`)."""
+    With the server's `settings`, **Evidence** too, and the agency link when `agency` (a
+    sexualized or deepfake report). Labelled in the queue message's language (`tr`)."""
     view = discord.ui.View(timeout=None)
     decided = not report.is_open
     if report.target_kind == "message":
@@ -56,6 +61,8 @@ def report_view(report: Report, tr: Texts) -> discord.ui.View:
     dismissed = report.status == ReportStatus.DISMISSED
     view.add_item(ReportButton(report.id, "timeout", disabled=dismissed, tr=tr))
     view.add_item(ReportButton(report.id, "ban", disabled=dismissed, tr=tr))
+    if settings is not None:
+        add_evidence_buttons(view, settings, "report", report.id, tr, agency=agency)
     return view
 
 

@@ -106,7 +106,8 @@ def _reporter_lines(tr: Texts, reporters: Sequence[Reporter]) -> str:
             break
         lines.append(line)
     if len(lines) < len(reporters):
-        lines.append(tr("…and {count} more", count=tr.number(len(reporters) - len(lines))))
+        more = len(reporters) - len(lines)
+        lines.append(tr.plural("…and {count} more reporter", "…and {count} more reporters", more))
     return "\n".join(lines) or tr("None")
 
 
@@ -295,7 +296,9 @@ class ReportQueue:
             private = public_mod_channel(channel, settings.mod_role_id) is None  # type: ignore[arg-type]
             embed = report_embed(state, tr, notes, name_reporters=private)
             try:
-                await queued.edit(embed=embed, view=report_view(state.report, tr))
+                await queued.edit(
+                    embed=embed, view=report_view(state.report, tr, settings, agency=state.urgent)
+                )
                 return
             except discord.NotFound:
                 log.info(
@@ -345,7 +348,7 @@ class ReportQueue:
                 content,
                 embed=embed,
                 files=files,
-                view=report_view(report, tr),
+                view=report_view(report, tr, settings, agency=state.urgent),
                 allowed_mentions=mentions,
             )
         except discord.HTTPException as exc:
@@ -368,6 +371,7 @@ class ReportQueue:
             f"Hidden pending review after {reporters} reports of sexualized content or "
             f"deepfakes (report #{report.number})",
             user_id=message.author.id,
+            user_name=message.author.name,
             channel_id=message.channel.id,
             message_id=message.id,
             report_id=report.id,

@@ -29,22 +29,15 @@ from db.guild_settings import GuildSettings
 from db.scan_positions import Position
 from media.hashing import Outcome
 from media.list_scope import ListMatch
-from media.matching import MatchPolicy, Radii
 from media.pipeline import HashedMedia, MediaRef
 from moderation.messages import media_refs, where_posted
 from services.explicit_policy import reviews
+from services.why import match_policy
 
 if TYPE_CHECKING:
     from bot import Lightstick
 
 log = logging.getLogger(__name__)
-
-
-def match_policy(settings: GuildSettings) -> MatchPolicy:
-    return MatchPolicy(
-        pdq=Radii(settings.pdq_confident_radius, settings.pdq_review_radius),
-        phash=Radii(settings.phash_confident_radius, settings.phash_review_radius),
-    )
 
 
 @dataclass(frozen=True, slots=True)

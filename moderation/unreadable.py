@@ -34,11 +34,11 @@ from db.guild_settings import GuildSettings
 from media.outcomes import Outcome
 from media.pipeline import HashedMedia
 from moderation import buttons
-from moderation.access import AccessDenied, require_moderator
+from moderation.access import moderator_clicking
 from moderation.actions import CaseDraft
 from moderation.buttons import OnAuthor
 from moderation.i18n import Phrase, Texts, guild_texts, member_texts, source_texts
-from moderation.messages import message_url
+from moderation.messages import media_name, message_url
 from moderation.mod_channel import mod_channel
 
 if TYPE_CHECKING:
@@ -189,8 +189,7 @@ class UnreadableFiles:
 
 
 def unreadable_embed(tr: Texts, notice: UnreadableNotice) -> discord.Embed:
-    """The alert, in the server's language (`tr`); each file's reason is the media layer's own
-    words, in English."""
+    """The alert, in the server's language (`tr`), each file's reason too."""
     message = notice.message
     assert message.guild is not None
     removed = notice.case is not None
@@ -206,7 +205,7 @@ def unreadable_embed(tr: Texts, notice: UnreadableNotice) -> discord.Embed:
         where = tr("{channel} · [jump]({link})", channel=where, link=link)
     embed.add_field(name=tr("Where"), value=where)
     files = "\n".join(
-        f"**{media.ref.name or media.ref.kind}**: {media.hashes.explanation}"
+        f"**{media_name(tr, media.ref)}**: {tr.read(media.hashes.explanation)}"
         for media in notice.unchecked
     )
     embed.add_field(
@@ -234,6 +233,7 @@ def _removal_case(message: discord.Message, unchecked: list[HashedMedia]) -> Cas
         CaseKind.UNREADABLE,
         f"a file the bot could not check ({', '.join(kinds)}): {unchecked[0].hashes.explanation}",
         user_id=message.author.id,
+        user_name=message.author.name,
         channel_id=message.channel.id,
         message_id=message.id,
     )
@@ -288,10 +288,8 @@ class FileButton(
         )
 
     async def callback(self, interaction: discord.Interaction[Lightstick]) -> None:
-        try:
-            moderator = await require_moderator(interaction)
-        except AccessDenied as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+        moderator = await moderator_clicking(interaction)
+        if moderator is None:
             return
         reason = "A file the bot could not check"
         async with buttons.apologising(interaction, f"Unreadable-file button {self.action}"):

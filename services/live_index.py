@@ -41,7 +41,15 @@ from media.index_snapshot import (
     read_snapshot,
     write_snapshot,
 )
-from media.list_scope import Columns, IndexLoader, ListIndex, ListMatch, ListScope
+from media.list_scope import (
+    Columns,
+    IndexLoader,
+    ListIndex,
+    ListMatch,
+    ListScope,
+    Near,
+    nearest_entries,
+)
 from media.matching import INDEX_BITS, MatchPolicy
 
 log = logging.getLogger(__name__)
@@ -323,6 +331,14 @@ class LiveTakedownIndex:
             if len(self.index.index) < self.THREAD_FROM:
                 return self.index.match(media, policy, scope)
             return await self._in_thread(self.index.match, media, policy, scope)
+
+    async def nearest(
+        self, media: MediaHashes, scope: ListScope, count: int
+    ) -> tuple[list[Near], bool]:
+        """The scope's `count` nearest entries per algorithm, however far (for `/takedown
+        why`), and whether part of the upload is allowlisted; in a thread, reading every row."""
+        async with self._in_use.reading():
+            return await self._in_thread(nearest_entries, self.index, media, scope, count)
 
     def start_polling(self) -> None:
         if self._poller is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from core.phrases import N_, Phrase, phrase
 from db.guild_settings import GuildSettings
 from db.rules import Rule
 
@@ -63,7 +64,27 @@ def _holds(standing: MemberStanding, action: AuthorAction) -> bool:
     return standing.ban_members if action is AuthorAction.BAN else standing.moderate_members
 
 
-PERMISSION_NAMES = {AuthorAction.TIMEOUT: "Moderate Members", AuthorAction.BAN: "Ban Members"}
+# Why a moderator may not act, one sentence an action: each language words the two verbs its way.
+NEEDS_PERMISSION = {
+    AuthorAction.TIMEOUT: N_("you need the **Moderate Members** permission to time out members"),
+    AuthorAction.BAN: N_("you need the **Ban Members** permission to ban members"),
+}
+OWNS_THE_SERVER = {
+    AuthorAction.TIMEOUT: N_("they own the server, so nobody can time them out"),
+    AuthorAction.BAN: N_("they own the server, so nobody can ban them"),
+}
+IS_AN_ADMINISTRATOR = {
+    AuthorAction.TIMEOUT: N_("they are an Administrator; only the owner can time them out"),
+    AuthorAction.BAN: N_("they are an Administrator; only the owner can ban them"),
+}
+IS_A_MODERATOR = {
+    AuthorAction.TIMEOUT: N_("they are a moderator; only the owner can time them out"),
+    AuthorAction.BAN: N_("they are a moderator; only the owner can ban them"),
+}
+NOT_BELOW_YOU = {
+    AuthorAction.TIMEOUT: N_("their highest role is not below yours, so you can't time them out"),
+    AuthorAction.BAN: N_("their highest role is not below yours, so you can't ban them"),
+}
 
 
 def rank_refusal(
@@ -71,7 +92,7 @@ def rank_refusal(
     target: MemberStanding | None,
     action: AuthorAction,
     mod_role_id: int | None,
-) -> str | None:
+) -> Phrase | None:
     """Why `moderator` may not `action` the member `target` (None: not in the server), or None.
 
     As Red's `respect_hierarchy`: the moderator needs the Discord permission themselves, and
@@ -80,17 +101,17 @@ def rank_refusal(
     and a trial moderator's click would ban the admin, since the bot's own role outranks them.
     """
     if not _holds(moderator, action):
-        return f"you need the **{PERMISSION_NAMES[action]}** permission to {action} members"
+        return phrase(NEEDS_PERMISSION[action])
     if target is None or moderator.owner:
         return None
     if target.owner:
-        return f"they own the server, so nobody can {action} them"
+        return phrase(OWNS_THE_SERVER[action])
     if target.administrator:
-        return f"they are an Administrator; only the owner can {action} them"
+        return phrase(IS_AN_ADMINISTRATOR[action])
     if counts_as_moderator(target, mod_role_id):
-        return f"they are a moderator; only the owner can {action} them"
+        return phrase(IS_A_MODERATOR[action])
     if target.top_role >= moderator.top_role:
-        return f"their highest role is not below yours, so you can't {action} them"
+        return phrase(NOT_BELOW_YOU[action])
     return None
 
 

@@ -6,6 +6,10 @@ string: written inside `tr("…")`, `tr.plural(…)` or `phrase("…")`, or a mo
 `N_("…")` and translated where it is sent. Command names, descriptions and choices are exempt:
 `CommandTranslator` translates them from the tree. The pseudo-locale run of the end-to-end
 suite (`tests/e2e/test_languages.py`) checks the same at run time, in what the bot sent.
+
+Below `moderation/` (core, db, media, services), nothing is sent, but reasons are made there
+(why a file was refused, why an import line or a setting is bad, why a click is refused) and
+shown in Discord: each must be a phrase (`core/phrases.py`), never a bare English string.
 """
 
 from __future__ import annotations
@@ -52,14 +56,38 @@ SHOWN_KEYWORDS = {
 }
 POSITIONAL_TEXT = {"send", "send_message"}  # their first argument is the message's content
 # Calls whose strings are catalog strings already.
-CATALOG_CALLS = {"tr", "N_", "phrase", "plural", "plural_text", "count", "read", "choice"}
+CATALOG_CALLS = {
+    "tr",
+    "N_",
+    "phrase",
+    "plural_phrase",
+    "plural",
+    "plural_text",
+    "count",
+    "read",
+    "choice",
+}
+LOWER_LAYERS = ("core", "db", "media", "services")
+# What carries a reason out of the lower layers to a moderator: every argument is a phrase.
+REASON_CALLS = {
+    "MediaCrafted",
+    "MediaUnfinished",
+    "MediaUnsupported",
+    "FetchRejected",
+    "FetchFailed",
+    "PoolBusy",
+    "_NotFinished",
+    "PhrasedError",
+    "Problem",
+    "failed",
+}
 # The only literals with words allowed in shown places, each with why.
 ALLOWED: dict[str, str] = {}
 MARKUP = re.compile(r"\{[^{}]*\}|<[@#][!&]?\d*>|<t:\d*(:\w)?>|https?://\S+")
 
 
-def python_files() -> Iterator[Path]:
-    for name in CHECKED:
+def python_files(folders: tuple[str, ...] = CHECKED) -> Iterator[Path]:
+    for name in folders:
         path = ROOT / name
         yield from sorted(path.rglob("*.py")) if path.is_dir() else [path]
 
@@ -103,6 +131,42 @@ def text_outside_catalogs(source: str) -> list[tuple[int, str]]:
     for line, expression in shown_expressions(ast.parse(source)):
         found += [(line, text) for text in loose_literals(expression)]
     return found
+
+
+def reasons_outside_catalogs(source: str) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and called_name(node) in REASON_CALLS:
+            for argument in (*node.args, *(k.value for k in node.keywords)):
+                found += [(node.lineno, text) for text in loose_literals(argument)]
+    return found
+
+
+def test_no_reason_below_moderation_is_an_english_string() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {text!r}"
+        for path in python_files(LOWER_LAYERS)
+        for line, text in reasons_outside_catalogs(path.read_text())
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'raise MediaCrafted(f"it declares {width}x{height} pixels")',
+        'return Problem(number, "the label is too long")',
+        'raise PhrasedError("unknown setting")',
+        'return MediaHashes.failed(Outcome.UNFINISHED, "the bot was busy")',
+    ],
+)
+def test_a_reason_in_english_is_found(source: str) -> None:
+    assert reasons_outside_catalogs(source) != []
+
+
+def test_a_reason_as_a_phrase_passes() -> None:
+    source = 'raise MediaCrafted(phrase("it declares {width} pixels", width=w))'
+    assert reasons_outside_catalogs(source) == []
 
 
 def test_no_shown_text_is_built_outside_the_catalogs() -> None:

@@ -6,6 +6,7 @@ as Discord counts them)."""
 
 from __future__ import annotations
 
+import ast
 import gettext
 import re
 import string
@@ -44,7 +45,10 @@ KEYWORDS = {
     "plural": (1, 2),
     "plural_text": (1, 2),
     "phrase": None,
+    "plural_phrase": (1, 2),
 }
+# Where marked strings live: the Discord side, and the lower layers' reasons (core/phrases.py).
+FOLDERS = ("cogs", "moderation", "core", "db", "media", "services")
 TRANSLATED = [language for language in locales.LANGUAGES if language != locales.SOURCE_LANGUAGE]
 DISCORD_NAME = re.compile(r"^[-_'\w]{1,32}$")
 
@@ -54,7 +58,7 @@ def strings_in_the_code() -> frozenset[tuple[str | None, str]]:
     """(context, msgid) of every marked string and command string, extracted as pybabel does."""
     method_map = [("bot.py", "lightstick_commands"), ("**.py", "python")]
     found = set()
-    for folder in ("cogs", "moderation", "."):
+    for folder in (*FOLDERS, "."):
         for _name, _line, message, _comments, context in extract_from_dir(
             ROOT / folder if folder != "." else ROOT,
             method_map=method_map if folder == "." else [("**.py", "python")],
@@ -80,6 +84,47 @@ def entries(language: str) -> list[Message]:
 
 def fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def numbers_before_plural_nouns(source: str) -> list[tuple[int, str]]:
+    """Calls that write a number with `tr.number` into a placeholder followed by a plural noun
+    (`"{frames} frames"`, `"at least {days} days"`): one frame would read "1 frames". Such a
+    count needs its own `tr.plural` ("{count} frame" / "{count} frames")."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute | ast.Name):
+            continue
+        texts = [a.value for a in node.args if isinstance(a, ast.Constant)]
+        texts = [t for t in texts if isinstance(t, str)]
+        for keyword in node.keywords:
+            numbered = any(
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == "number"
+                for n in ast.walk(keyword.value)
+            )
+            field = re.escape("{" + (keyword.arg or ""))
+            plural_noun = re.compile(field + r"(:[^}]*)?\} (?!is\b|was\b)[a-z]+s\b")
+            if numbered and any(plural_noun.search(t) for t in texts):
+                found.append((node.lineno, keyword.arg or ""))
+    return found
+
+
+def test_no_number_is_written_before_a_plural_noun_outside_a_plural() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {name}"
+        for folder in ("cogs", "moderation")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for line, name in numbers_before_plural_nouns(path.read_text())
+    ]
+    assert found == []
+
+
+def test_a_number_before_a_plural_noun_is_found() -> None:
+    source = 'tr.plural("{frames} frames, {count} hash", "…", n, frames=tr.number(f))'
+    assert numbers_before_plural_nouns(source) != []
+    fixed = 'tr("{frames}, {hashes}", frames=tr.plural("{count} frame", "{count} frames", f))'
+    assert numbers_before_plural_nouns(fixed) == []
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

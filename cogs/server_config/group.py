@@ -10,7 +10,7 @@ from discord import app_commands
 from cogs.server_config.summary import settings_embed
 from db.guild_settings import Exemption
 from moderation.access import require_admin
-from moderation.i18n import member_texts
+from moderation.i18n import PhrasedError, member_texts
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -56,9 +56,10 @@ class SavesSettings:
                 skip=skip,
                 exempt=exempt,
             )
-        except ValueError as exc:
+        except PhrasedError as exc:
             await interaction.response.send_message(
-                tr("That wasn't saved: {reason}. Nothing changed.", reason=exc), ephemeral=True
+                tr("That wasn't saved: {reason}. Nothing changed.", reason=tr.read(exc.phrase)),
+                ephemeral=True,
             )
             return
         answer = tr("Saved.") if before != after else tr("Those were already the settings.")

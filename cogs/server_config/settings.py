@@ -18,6 +18,7 @@ from cogs.server_config.summary import (
     missing,
     settings_embed,
 )
+from db.guild_settings import LABEL_MAX, LINK_MAX, agency_link_problem
 from moderation.access import admins_only, public_mod_channel
 from moderation.i18n import member_texts
 
@@ -192,6 +193,9 @@ class SettingCommands(SavesSettings):
         auto_hide_account_days="Only accounts at least this old count towards auto-hide",
         auto_hide_member_days="Only members for at least this long count towards auto-hide",
         keep_days="Days closed reports' text and notes, and alerts, are kept (cases stay)",
+        agency_label="The agency link button's text, e.g. HYBE report portal",
+        agency_link="An https link for deepfake reports and alerts, e.g. an agency's report portal",
+        agency_clear="Remove the agency link button",
     )
     @admins_only()
     async def reports(
@@ -206,7 +210,13 @@ class SettingCommands(SavesSettings):
         auto_hide_account_days: app_commands.Range[int, 0, 3650] | None = None,
         auto_hide_member_days: app_commands.Range[int, 0, 3650] | None = None,
         keep_days: app_commands.Range[int, 7, 3650] | None = None,
+        agency_label: app_commands.Range[str, 1, LABEL_MAX] | None = None,
+        agency_link: app_commands.Range[str, 1, LINK_MAX] | None = None,
+        agency_clear: bool = False,
     ) -> None:
+        agency = await self._agency_changes(interaction, agency_label, agency_link, agency_clear)
+        if agency is None:
+            return
         options = {
             "auto_hide_threshold": auto_hide,
             "reporter_limit_short": per_window,
@@ -218,7 +228,44 @@ class SettingCommands(SavesSettings):
             "auto_hide_min_member_days": auto_hide_member_days,
             "retention_days": keep_days,
         }
-        await self._apply(interaction, {k: v for k, v in options.items() if v is not None})
+        changes = {k: v for k, v in options.items() if v is not None}
+        await self._apply(interaction, {**changes, **agency})
+
+    async def _agency_changes(
+        self,
+        interaction: discord.Interaction[Lightstick],
+        label: str | None,
+        link: str | None,
+        clear: bool,
+    ) -> dict[str, Any] | None:
+        """The agency link's changes, or None once the admin has been told why not."""
+        assert interaction.guild is not None
+        tr = member_texts(interaction)
+        problem = None
+        if clear and (label or link):
+            problem = tr("Set the agency link or clear it, not both. Nothing changed.")
+        elif clear:
+            return {"agency_label": None, "agency_link": None}
+        elif link is not None and agency_link_problem(link.strip()):
+            problem = tr(
+                "The agency link must be a full https:// address, such as "
+                "https://example.com/report, with no spaces. Nothing changed."
+            )
+        elif label is not None and link is None:
+            settings = await self.bot.guild_settings.get(interaction.guild.id)
+            if settings.agency_link is None:
+                problem = tr(
+                    "Give the agency link too: a label alone has nowhere to go. Nothing changed."
+                )
+        if problem:
+            await interaction.response.send_message(problem, ephemeral=True)
+            return None
+        changes: dict[str, Any] = {}
+        if link is not None:
+            changes["agency_link"] = link.strip()
+        if label is not None:
+            changes["agency_label"] = " ".join(label.split())
+        return changes
 
     @config.command(
         name="language", description="The language of alerts, the report queue, DMs and posts"

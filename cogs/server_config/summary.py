@@ -9,6 +9,7 @@ from typing import Literal
 import discord
 
 from db.guild_settings import GuildSettings
+from moderation.evidence_buttons import AGENCY_DEFAULT_LABEL
 from moderation.i18n import N_, Texts, guild_texts
 from moderation.shown_text import fit_embed
 
@@ -150,12 +151,12 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
     auto_hide = (
         tr.plural(
             "Auto-hide after {count} sexualized/deepfake report from accounts at least {account} "
-            "days old, members for at least {member} days",
+            "old, members for at least {member}",
             "Auto-hide after {count} sexualized/deepfake reports from accounts at least {account} "
-            "days old, members for at least {member} days",
+            "old, members for at least {member}",
             settings.auto_hide_threshold,
-            account=tr.number(settings.auto_hide_min_account_days),
-            member=tr.number(settings.auto_hide_min_member_days),
+            account=tr.plural("{count} day", "{count} days", settings.auto_hide_min_account_days),
+            member=tr.plural("{count} day", "{count} days", settings.auto_hide_min_member_days),
         )
         if settings.auto_hide_threshold
         else tr("Auto-hide after reports: off")
@@ -178,10 +179,10 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
                 ),
                 tr("DM reporters the outcome: {on}", on=on_off(settings.dm_reporters)),
                 tr(
-                    "Closed reports' text and notes, and alerts, kept: {days} days "
-                    "(cases are kept)",
-                    days=tr.number(settings.retention_days),
+                    "Closed reports' text and notes, and alerts, kept: {days} (cases are kept)",
+                    days=tr.plural("{count} day", "{count} days", settings.retention_days),
                 ),
+                agency_line(tr, settings),
             )
         ),
         inline=False,
@@ -202,6 +203,14 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
         inline=False,
     )
     return fit_embed(embed)
+
+
+def agency_line(tr: Texts, settings: GuildSettings) -> str:
+    """The agency link button, as /config shows it (the label is the admin's own text)."""
+    if settings.agency_link is None:
+        return tr("Agency link button: not set")
+    label = settings.agency_label or tr(AGENCY_DEFAULT_LABEL)
+    return tr("Agency link button: {label} → <{link}>", label=label, link=settings.agency_link)
 
 
 def explicit_lines(tr: Texts, settings: GuildSettings) -> str:

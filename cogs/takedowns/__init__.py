@@ -8,7 +8,8 @@ travel between servers by share code, and between platforms as hash list files
 change commits, so matching sees it at once.
 
 One cog, one `/takedown` group, written in parts: the entries (`entries`), the list as a file
-(`files`), sharing between servers (`sharing`) and scanning history (`scan`).
+(`files`), sharing between servers (`sharing`), scanning history (`scan`) and explaining a
+match or a miss (`why`).
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from cogs.takedowns.files import FileCommands
 from cogs.takedowns.group import takedown
 from cogs.takedowns.scan import ScanCommand
 from cogs.takedowns.sharing import SharingCommands
+from cogs.takedowns.why import WhyCommand
 
 if TYPE_CHECKING:
     from bot import Lightstick
 
 
-class Takedowns(EntryCommands, FileCommands, SharingCommands, ScanCommand, commands.Cog):
+class Takedowns(
+    EntryCommands, FileCommands, SharingCommands, ScanCommand, WhyCommand, commands.Cog
+):
     """The takedown list: add, review, import, export and share hashes of known abusive media."""
 
     takedown = takedown

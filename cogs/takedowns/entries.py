@@ -27,7 +27,7 @@ from media.pipeline import MediaRef
 from moderation.access import moderators_only, require_moderator
 from moderation.actions import CaseDraft
 from moderation.flood_hold import held_entry_info
-from moderation.i18n import N_, Phrase, Texts, member_texts, phrase, source_texts
+from moderation.i18n import N_, Phrase, PhrasedError, Texts, member_texts, phrase, source_texts
 from moderation.messages import media_refs, parse_message_link
 from moderation.pagination import Slice, send_pages
 from moderation.shown_text import fit_embed
@@ -52,10 +52,9 @@ DELETE_THE_MESSAGE = N_("Delete the message")
 
 
 def media_problem(media: MediaHashes) -> Phrase | None:
-    """Why hashed media can't become an entry, in a moderator's words; None if it can. (The
-    media layer's reason for a file it could not use is English.)"""
+    """Why hashed media can't become an entry, in a moderator's words; None if it can."""
     if not media.hashed:
-        return phrase("I couldn't use that file ({reason})", reason=media.reason or media.outcome)
+        return phrase("I couldn't use that file ({reason})", reason=media.explanation)
     if not frame_hashes(media.frames):
         return phrase(
             "that picture is almost a single flat colour, so its hash would match unrelated "
@@ -75,11 +74,11 @@ def describe_media(tr: Texts, media: MediaHashes, entry: NewEntry) -> str:
         )
     if media.kind == "image":
         return tr.plural("1 picture, {count} hash", "1 picture, {count} hashes", hashes)
-    return tr.plural(
-        "{frames} frames, {count} hash",
-        "{frames} frames, {count} hashes",
-        hashes,
-        frames=tr.number(len(media.frames)),
+    # Translators: an animation or video added to the list, e.g. "12 frames, 24 hashes".
+    return tr(
+        "{frames}, {hashes}",
+        frames=tr.plural("{count} frame", "{count} frames", len(media.frames)),
+        hashes=tr.plural("{count} hash", "{count} hashes", hashes),
     )
 
 
@@ -128,7 +127,8 @@ def entry_embed(tr: Texts, entry: TakedownEntry) -> discord.Embed:
     shown = entry.hashes[:6]
     lines = "\n".join(f"`{h.algorithm}:{h.hex}`" for h in shown)
     if len(entry.hashes) > len(shown):
-        lines += "\n" + tr("…and {count} more", count=tr.number(len(entry.hashes) - len(shown)))
+        more = len(entry.hashes) - len(shown)
+        lines += "\n" + tr.plural("…and {count} more hash", "…and {count} more hashes", more)
     embed.add_field(name=tr("Hashes"), value=lines or tr("none"), inline=False)
     embed.set_footer(
         text=tr("Label shown to subscribing servers")
@@ -304,9 +304,12 @@ class EntryCommands:
         tr = member_texts(interaction)
         try:
             value = parse_hash(text)
-        except ValueError as exc:
+        except PhrasedError as exc:
             await interaction.response.send_message(
-                tr("That isn't a hash I can use: {reason}. Nothing was added.", reason=exc),
+                tr(
+                    "That isn't a hash I can use: {reason}. Nothing was added.",
+                    reason=tr.read(exc.phrase),
+                ),
                 ephemeral=True,
             )
             return

@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def problems_text(tr: Texts, parsed: ParsedList, limit: int) -> str:
-    """The first bad lines of a refused import (as the file checker words them, in English)."""
-    shown = [f"• {p}" for p in parsed.problems[:limit]]
+    """The first bad lines of a refused import, in the moderator's language."""
+    shown = [f"• {tr.read(p.said)}" for p in parsed.problems[:limit]]
     rest = len(parsed.problems) - len(shown)
     if rest:
         shown.append(
@@ -73,15 +73,11 @@ class FileCommands:
         text = await asyncio.to_thread(write_hash_list, rows)
         file = discord.File(io.BytesIO(text.encode()), filename="takedown-list.csv")
         await interaction.edit_original_response(
-            content=tr.plural(
-                "The takedown list: {count} entry, {hashes} hashes, one a line "
-                "(`algorithm,hash,label`). It holds hashes only, no pictures; labels are in it, "
-                "so share it with care.",
-                "The takedown list: {count} entries, {hashes} hashes, one a line "
-                "(`algorithm,hash,label`). It holds hashes only, no pictures; labels are in it, "
-                "so share it with care.",
-                entries,
-                hashes=tr.number(len(rows)),
+            content=tr(
+                "The takedown list: {entries}, {hashes}, one a line (`algorithm,hash,label`). It "
+                "holds hashes only, no pictures; labels are in it, so share it with care.",
+                entries=tr.plural("{count} entry", "{count} entries", entries),
+                hashes=tr.plural("{count} hash", "{count} hashes", len(rows)),
             ),
             attachments=[file],
         )
@@ -99,11 +95,11 @@ class FileCommands:
         if file.size > self.MAX_IMPORT_BYTES:
             await interaction.response.send_message(
                 tr(
-                    "That file is {size} MB; an import takes at most {most} MB ({lines} lines). "
+                    "That file is {size} MB; an import takes at most {most} MB ({lines}). "
                     "Split it and import the parts. Nothing was imported.",
                     size=tr.number(round(file.size / 1_048_576, 1)),
                     most=tr.number(self.MAX_IMPORT_BYTES // 1_048_576),
-                    lines=tr.number(MAX_LINES),
+                    lines=tr.plural("{count} line", "{count} lines", MAX_LINES),
                 ),
                 ephemeral=True,
             )
@@ -195,7 +191,7 @@ class FileCommands:
         )
         attachments = []
         if count > self.PROBLEMS_SHOWN:
-            listing = "\n".join(str(p) for p in parsed.problems) + "\n"
+            listing = "\n".join(tr.read(p.said) for p in parsed.problems) + "\n"
             attachments.append(
                 discord.File(io.BytesIO(listing.encode()), filename="import-problems.txt")
             )

@@ -53,11 +53,11 @@ class ScanTally:
         self, tr: Texts, channel: discord.abc.GuildChannel | discord.Thread, limit: int
     ) -> str:
         return tr(
-            "Scanning {channel}… {read} of up to {limit} messages read, {media} with media, "
+            "Scanning {channel}… {read} of up to {limit} read, {media} with media, "
             "{matches} matched so far.",
             channel=channel.mention,
             read=tr.number(self.read),
-            limit=tr.number(limit),
+            limit=tr.plural("{count} message", "{count} messages", limit),
             media=tr.number(self.with_media),
             matches=tr.number(self.removed + self.flagged),
         )
@@ -68,14 +68,12 @@ class ScanTally:
         values = {
             "channel": channel.mention,
             "media": tr.number(self.with_media),
-            "files": tr.number(self.files),
+            "files": tr.plural("{count} file", "{count} files", self.files),
         }
         lines = [
             tr.plural(
-                "Scanned {count} message in {channel}: {media} had images or videos "
-                "({files} files).",
-                "Scanned {count} messages in {channel}: {media} had images or videos "
-                "({files} files).",
+                "Scanned {count} message in {channel}: {media} had images or videos ({files}).",
+                "Scanned {count} messages in {channel}: {media} had images or videos ({files}).",
                 self.read,
                 **values,
             )

@@ -45,7 +45,7 @@ async def test_changes_are_stored_and_merged(database: Database) -> None:
     ("changes", "reason"),
     [
         ({"pdq_confident_radius": 300}, "between 0 and 128"),
-        ({"takedown_action": "explode"}, "remove' or 'flag"),
+        ({"takedown_action": "explode"}, "remove or flag"),
         ({"pdq_review_radius": 20}, "review radius can't be smaller"),
         ({"no_such_setting": 1}, "unknown setting"),
         ({"explicit_threshold": 0.3}, "between 0.5 and 0.99"),

@@ -112,7 +112,9 @@ async def test_forgetting_a_member_leaves_no_row_naming_them_but_the_cases_ids(
         await reports.resolve(
             conn, theirs.report.id, status=ReportStatus.DISMISSED, resolved_by=USER
         )
-        await cases.create_case(conn, GUILD, "ban", user_id=USER, reason="posted a leak again")
+        await cases.create_case(
+            conn, GUILD, "ban", user_id=USER, user_name="their_name", reason="posted a leak again"
+        )
         await cases.create_case(conn, GUILD, "timeout", user_id=3, moderator_id=USER)
         await an_alert(conn, GUILD, USER)
         await takedowns.add_entry(
@@ -135,7 +137,12 @@ async def test_forgetting_a_member_leaves_no_row_naming_them_but_the_cases_ids(
         (other,) = await reports.reporters(conn, theirs.report.id)
         listed = await cases.list_cases(conn, GUILD)
     assert other.reporter_id == 4  # the other reporter of that report stays
-    assert [(c.number, c.user_id, c.reason) for c in listed][-1] == (1, USER, "")
+    assert [(c.number, c.user_id, c.reason, c.user_name) for c in listed][-1] == (
+        1,
+        USER,
+        "",
+        None,  # their username at the time goes with the rest
+    )
 
 
 async def test_a_server_the_bot_left_is_deleted_after_the_set_time_unless_it_came_back(

@@ -242,7 +242,7 @@ async def test_a_server_set_to_korean_gets_korean_alerts_queue_messages_and_dms(
     moderator, fan = guild.member("moderator"), guild.member("fan")
 
     alert = await a_match(sandbox, guild, "삭제 목록 일치 삭제함")
-    assert set(buttons(alert)) == {"일치 아님", "작성자 타임아웃", "작성자 차단"}
+    assert set(buttons(alert)) == {"일치 아님", "작성자 타임아웃", "작성자 차단", "증거"}
     assert "이 서버의 목록" in embed_text(alert) and alert.embeds[0]["footer"]["text"].startswith(
         "처리 기록 #"
     )
@@ -262,7 +262,7 @@ async def test_a_server_set_to_korean_gets_korean_alerts_queue_messages_and_dms(
     await (await korean.submit_modal(opened, {"report-category": ["spam"]})).followup()
     (queued,) = await eventually(lambda: in_mod_queue(sandbox, guild, "신고 #1"), "the queue")
     assert queued.embeds[0]["title"] == "신고 #1: 스팸 또는 사기"
-    assert list(buttons(queued)) == ["삭제", "기각", "작성자 타임아웃", "작성자 차단"]
+    assert list(buttons(queued)) == ["삭제", "기각", "작성자 타임아웃", "작성자 차단", "증거"]
     assert "열림: 운영진을 기다리는 중" in embed_text(queued)
 
     english = guild.add_member("hanni", locale="en-US")
@@ -271,7 +271,7 @@ async def test_a_server_set_to_korean_gets_korean_alerts_queue_messages_and_dms(
     assert form["title"] == "Dismiss report #1"  # the owner's client speaks English
     await (await guild.owner.submit_modal(asked, {"dismiss-reason": "ok"})).message()
     told = await eventually(lambda: direct_messages(sandbox, korean), "the reporter's DM")
-    assert told[0].startswith(f"**{guild.guild.name}**의 운영진이 신고 #1을(를) 검토했고")
+    assert told[0].startswith(f"**{guild.guild.name}** 운영진이 보내 주신 신고(#1)를 검토했고")
     assert not direct_messages(sandbox, english)
 
     shown = await (await guild.owner.run_command("config show")).message()

@@ -189,7 +189,13 @@ async def test_message_reports_from_the_menu_and_a_link_share_one_urgent_queue_m
     assert "omg look at this" in text and str(fan.id) in text
     assert str(first.id) in text and "an AI edit of Jisoo" in text
     assert [a.filename for a in queued.attachments] == ["SPOILER_lightstick-preview.jpg"]
-    assert list(buttons(queued)) == ["Take down", "Dismiss", "Timeout author", "Ban author"]
+    assert list(buttons(queued)) == [
+        "Take down",
+        "Dismiss",
+        "Timeout author",
+        "Ban author",
+        "Evidence",
+    ]
 
     joined = await slash_report(
         second, in_channel=general, category="sexualized", message=link(guild, posted)
@@ -232,7 +238,7 @@ async def test_member_reports_share_one_queue_message_and_a_ban_from_it_closes_i
     (queued,) = await eventually(lambda: queue(sandbox, guild), "the queue message")
     assert not queued.content  # not urgent: nobody is pinged
     assert "Report #1: Harassment or hate" in embed_text(queued)
-    assert list(buttons(queued)) == ["Dismiss", "Timeout author", "Ban author"]
+    assert list(buttons(queued)) == ["Dismiss", "Timeout author", "Ban author", "Evidence"]
     yourself = await first.run_user_command("Report user", first)
     assert "can't report yourself" in await refused_before_the_form(yourself)
     assert "joins **#1**" in await slash_report(second, category="spam", user=fan)
@@ -322,7 +328,8 @@ async def test_enough_sexual_or_deepfake_reports_hide_the_message_pending_review
     answer = await form.message()
     assert "Dismissed (case #" in answer.content and "can't be restored" in answer.content
     closed = await queue_shows(sandbox, guild, 1, "a fancam, not an edit")
-    assert all(button.get("disabled") for button in buttons(closed).values())
+    decided = [label for label in buttons(closed) if label != "Evidence"]
+    assert all(buttons(closed)[label].get("disabled") for label in decided)
     for reporter in (spam, deepfake, sexual):
         dms = await eventually(lambda r=reporter: direct_messages(sandbox, r), "the reporter's DM")
         assert "decided no action was needed" in dms[0] and "fancam" not in dms[0]

@@ -135,6 +135,7 @@ async def test_copies_of_a_takedown_image_are_removed_with_one_alert(
         "Not a match",
         "Timeout author",
         "Ban author",
+        "Evidence",
     }
 
 

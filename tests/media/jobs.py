@@ -13,11 +13,20 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from core.phrases import Phrase, phrase
 from media.formats import DecodeLimits
 from media.hashing import MediaHashes, hash_media
 from media.outcomes import Outcome
 
 HANG = b"please hang"
+
+
+def said(text: str) -> Phrase:
+    """A test's word carried back as a result's reason (which is a phrase, as the protocol
+    wants); `str(result.reason)` reads it."""
+    return phrase("{said}", said=text)
+
+
 GATED = b"gated\n"
 
 
@@ -31,12 +40,12 @@ def hang_on_request(data: bytes, limits: DecodeLimits, *, explicit: bool = False
 
 def report_niceness(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
     """The worker's scheduling niceness, carried in the reason of a result."""
-    return MediaHashes.failed(Outcome.UNSUPPORTED, str(os.nice(0)))
+    return MediaHashes.failed(Outcome.UNSUPPORTED, said(str(os.nice(0))))
 
 
 def report_pid(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
     """The worker's process id, carried in the reason of a result."""
-    return MediaHashes.failed(Outcome.UNSUPPORTED, str(os.getpid()))
+    return MediaHashes.failed(Outcome.UNSUPPORTED, said(str(os.getpid())))
 
 
 def gated(started: Path, gate: Path, name: str) -> bytes:
@@ -54,7 +63,7 @@ def wait_for_release(data: bytes, limits: DecodeLimits, *, explicit: bool = Fals
         announce.write(name + "\n")
     with open(gate) as wait:
         wait.read()
-    return MediaHashes.failed(Outcome.UNSUPPORTED, name)
+    return MediaHashes.failed(Outcome.UNSUPPORTED, said(name))
 
 
 class Gates:
@@ -133,5 +142,5 @@ def report_model_loaded(
     """Hash as usual, then say whether this worker has the classifier's runtime loaded."""
     hash_media(data, limits, explicit=explicit)
     return MediaHashes.failed(
-        Outcome.UNSUPPORTED, f"onnxruntime loaded: {'onnxruntime' in sys.modules}"
+        Outcome.UNSUPPORTED, said(f"onnxruntime loaded: {'onnxruntime' in sys.modules}")
     )

@@ -150,8 +150,8 @@ async def test_animations_and_videos_count_their_best_sampled_frame() -> None:
 async def test_the_model_is_loaded_only_when_a_job_asks_for_a_score() -> None:
     photo = samples.encode(samples.photo(), "JPEG")
     async with HashingPool(SCORING, job=jobs.report_model_loaded) as pool:
-        before = (await pool.hash_media(photo)).reason
-        after = (await pool.hash_media(photo, explicit=True)).reason
+        before = str((await pool.hash_media(photo)).reason)
+        after = str((await pool.hash_media(photo, explicit=True)).reason)
     assert before == "onnxruntime loaded: False"
     assert after == "onnxruntime loaded: True"
 

@@ -36,7 +36,7 @@ def pdq_of(image: Image.Image) -> object:
 def test_declared_size_bomb_is_refused_as_crafted_before_decoding(data: bytes) -> None:
     result = hash_media(data)
     assert result.outcome is Outcome.CRAFTED
-    assert "13000x13000" in result.reason
+    assert "13000x13000" in str(result.reason)
 
 
 def test_long_thin_image_over_the_side_cap_is_refused_as_crafted() -> None:
@@ -48,7 +48,7 @@ def test_jpeg_with_thousands_of_progressive_scans_is_refused_as_crafted() -> Non
     assert data.count(b"\xff\xda") >= 3000
     result = hash_media(data)
     assert result.outcome is Outcome.CRAFTED
-    assert "scans" in result.reason
+    assert "scans" in str(result.reason)
 
 
 def test_normal_progressive_jpeg_is_hashed() -> None:
@@ -79,7 +79,7 @@ def test_truncated_video_gets_a_decided_outcome() -> None:
 def test_non_image_is_unsupported(data: bytes) -> None:
     result = hash_media(data)
     assert result.outcome is Outcome.UNSUPPORTED
-    assert "not a JPEG" in result.reason
+    assert "not a JPEG" in str(result.reason)
 
 
 def test_magic_bytes_decide_the_format() -> None:
@@ -177,7 +177,7 @@ def test_animation_over_the_frame_budget_could_not_finish_before_decoding() -> N
     data = samples.gif_with_frames(3000)
     result = hash_media(data, DecodeLimits(max_frames=2999))
     assert result.outcome is Outcome.UNFINISHED
-    assert "3,000 frames" in result.reason
+    assert "3,000 frames" in str(result.reason)
 
 
 @pytest.mark.parametrize(
@@ -207,7 +207,7 @@ def test_a_mov_in_a_codec_the_bot_does_not_decode_is_refused_before_decoding() -
     data = samples.video([samples.photo(1).resize((160, 120))] * 5, container="mov", codec="mpeg4")
     result = hash_media(data)
     assert result.outcome is Outcome.UNSUPPORTED
-    assert "'mp4v'" in result.reason
+    assert "'mp4v'" in str(result.reason)
 
 
 def test_moving_video_is_hashed_once_a_second_and_still_scenes_once() -> None:
@@ -223,7 +223,7 @@ def test_video_over_the_hashed_picture_budget_could_not_finish() -> None:
     pictures = [samples.noise((32, 32), i // 2) for i in range(40)]  # 20 pictures, 1 s each
     result = hash_media(samples.video(pictures, fps=2), DecodeLimits(max_hashed_frames=6))
     assert result.outcome is Outcome.UNFINISHED
-    assert "more than 6 different pictures" in result.reason
+    assert "more than 6 different pictures" in str(result.reason)
 
 
 def test_video_that_lies_about_its_duration_is_bounded_by_what_it_holds() -> None:

@@ -32,7 +32,7 @@ def test_avif_declaring_a_huge_size_is_refused_as_crafted_before_decoding() -> N
     struct.pack_into(">II", data, ispe + 8, 13000, 13000)  # after version and flags
     result = hash_media(bytes(data))
     assert result.outcome is Outcome.CRAFTED
-    assert "13000x13000" in result.reason
+    assert "13000x13000" in str(result.reason)
 
 
 def test_heic_is_not_taken_for_a_video() -> None:
@@ -51,7 +51,7 @@ def animated_webp(frames: int) -> bytes:
 def test_animated_webp_over_the_frame_budget_could_not_finish_before_decoding() -> None:
     result = hash_media(animated_webp(12), DecodeLimits(max_frames=11))
     assert result.outcome is Outcome.UNFINISHED
-    assert "12 frames" in result.reason
+    assert "12 frames" in str(result.reason)
 
 
 def test_animated_webp_frame_larger_than_the_caps_is_refused_as_crafted() -> None:
@@ -68,7 +68,7 @@ def test_webm_in_a_codec_the_bot_does_not_decode_is_refused_before_decoding() ->
     assert data.count(b"V_VP9") == 1
     result = hash_media(data.replace(b"V_VP9", b"V_XYZ"))
     assert result.outcome is Outcome.UNSUPPORTED
-    assert "'V_XYZ'" in result.reason
+    assert "'V_XYZ'" in str(result.reason)
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_threatexchange_lines_load_without_labels() -> None:
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        (f"md5,{PDQ},x", "line 3: unknown algorithm 'md5'; use pdq or phash"),
+        (f"md5,{PDQ},x", "line 3: unknown hash algorithm 'md5'; use pdq or phash"),
         (f"pdq,{PDQ[:-1]},x", "line 3: a pdq hash is 64 hex digits; this one has 63"),
         (f"phash,{PDQ},x", "line 3: a phash hash is 16 hex digits; this one has 64"),
         (f"pdq,{PDQ[:-1]}g,x", "line 3: the hash has characters that aren't hex digits (0-9, a-f)"),
@@ -73,7 +73,7 @@ def test_threatexchange_lines_load_without_labels() -> None:
         (f"pdq,{PDQ},x,y", "line 3: has 4 fields; expected algorithm,hash,label"),
         (f"pdq {PDQ}", "line 3: has 1 field; expected algorithm,hash,label"),
         (f'pdq,{PDQ},"unclosed', "line 3: a quote is not closed"),
-        (f"pdq,{PDQ},{'x' * 201}", "line 3: the label is 201 characters; at most 200"),
+        (f"pdq,{PDQ},{'x' * 201}", "line 3: the label is 201 characters long; at most 200"),
         (f"pdq,{PDQ},fake\tof A", "line 3: the label has a control character"),
         (f"pdq,{PDQ},fake\x1bof A", "line 3: the label has a control character"),
     ],
@@ -91,7 +91,7 @@ def test_each_bad_csv_line_is_named_by_its_line_number(line: str, reason: str) -
     [
         (f"pdq {PDQ} extra", "line 2: expected a ThreatExchange line like pdq <64 hex digits>"),
         ("pdq", "line 2: expected a ThreatExchange line"),
-        (f"sha256 {PDQ}", "line 2: unknown algorithm 'sha256'"),
+        (f"sha256 {PDQ}", "line 2: unknown hash algorithm 'sha256'"),
         (f"pdq {PDQ[:10]}", "line 2: a pdq hash is 64 hex digits; this one has 10"),
     ],
 )

@@ -246,3 +246,48 @@ def test_search_answers_each_query_at_its_own_radius_like_brute_force(
     found = index.search(queries, radii)
     for number, (query, radius) in enumerate(zip(queries, radii, strict=True)):
         assert found.of_query(number) == brute_force(kept, query, radius)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    bits=st.sampled_from([64, 256]),
+    count=st.integers(1, 5),
+    planted=st.lists(st.integers(0, 256), max_size=8),
+    in_side_list=st.integers(0, 12),
+    queries=st.integers(1, 3),
+)
+def test_nearest_equals_brute_force_however_far_and_only_accepted_entries(
+    seed: int, bits: int, count: int, planted: list[int], in_side_list: int, queries: int
+) -> None:
+    rng = random.Random(seed)
+    digits = bits // 4
+    asked = [f"{rng.getrandbits(bits):0{digits}x}" for _ in range(queries)]
+    entries = [(i, f"{rng.getrandbits(bits):0{digits}x}") for i in range(200)]
+    entries += [(1000 + i, flip(asked[0], min(d, bits), rng)) for i, d in enumerate(planted)]
+    entries += [(i, f"{rng.getrandbits(bits):0{digits}x}") for i in range(0, 200, 7)]  # 2nd hash
+    rng.shuffle(entries)
+    index = HammingIndex(bits)
+    split = len(entries) - min(in_side_list, len(entries))
+    index.build(entries[:split])
+    index.add_many(entries[split:])
+
+    def odd(ids: np.ndarray) -> np.ndarray:
+        return ids % 2 == 1
+
+    best: dict[int, int] = {}
+    for query in asked:
+        for entry_id, distance in brute_force(entries, query, bits):
+            best[entry_id] = min(distance, best.get(entry_id, distance))
+    expected = sorted(best.items(), key=lambda item: (item[1], item[0]))
+    assert index.nearest(asked, count) == expected[:count]
+    accepted = [item for item in expected if item[0] % 2 == 1]
+    assert index.nearest(asked, count, odd) == accepted[:count]
+
+
+def test_nearest_of_an_empty_index_or_for_nothing_is_empty() -> None:
+    index = HammingIndex(64)
+    assert index.nearest(["0" * 16], 3) == []
+    index.build([(1, "f" * 16)])
+    assert index.nearest([], 3) == [] and index.nearest(["0" * 16], 0) == []
+    assert index.nearest(["0" * 16], 3) == [(1, 64)]

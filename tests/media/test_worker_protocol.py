@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from core.phrases import phrase, plural_phrase
 from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
 from media.outcomes import Outcome
 from media.preview import blurred_preview
@@ -35,7 +36,23 @@ def real_results() -> dict[str, MediaHashes]:
         "video": hash_media(clip),
         "undecodable": hash_media(b"not a picture"),
         "crafted": hash_media(samples.gif_declaring(13000, 13000)),
+        "a reason with a count and a phrase inside": MediaHashes.failed(
+            Outcome.UNFINISHED,
+            plural_phrase(
+                "{count} thing: {why}", "{count} things: {why}", 2, why=phrase("a {x:,}", x=3)
+            ),
+        ),
     }
+
+
+def test_a_reason_arrives_as_the_phrase_it_was_in_the_worker() -> None:
+    reason = decode_hashes(encode_hashes(real_results()["crafted"])).reason
+    assert (
+        reason is not None
+        and reason.text == "it declares {width}x{height} pixels, more than {most:,}"
+    )
+    assert dict(reason.values) == {"width": 13000, "height": 13000, "most": 40_000_000}
+    assert str(reason) == "it declares 13000x13000 pixels, more than 40,000,000"
 
 
 @pytest.mark.parametrize("name", list(real_results()))
@@ -49,7 +66,17 @@ def hashed_document() -> dict[str, Any]:
 
 
 def failed_document() -> dict[str, Any]:
-    return json.loads(encode_hashes(MediaHashes.failed(Outcome.CRAFTED, "too big")))
+    reason = phrase("it is {size:,} bytes; at most {most:,}", size=10**9, most=10**8)
+    return json.loads(encode_hashes(MediaHashes.failed(Outcome.CRAFTED, reason)))
+
+
+def nested(depth: int) -> dict[str, Any]:
+    inner: Any = 1 if depth == 0 else nested(depth - 1)
+    return {"text": "{a}", "plural": None, "values": [["a", inner]]}
+
+
+def reason(**change: Any) -> Callable[[dict[str, Any]], object]:
+    return lambda document: document["reason"].update(change)
 
 
 def edit(change: Callable[[dict[str, Any]], object], start=hashed_document) -> bytes:
@@ -67,10 +94,10 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "not utf-8": b"\xff\xfe{}",
     "not json": b"{'outcome': 'hashed'}",
     "a list": b"[]",
-    "nan": lambda: encode_hashes(MediaHashes.failed(Outcome.CRAFTED, "x")).replace(
+    "nan": lambda: encode_hashes(MediaHashes.failed(Outcome.CRAFTED, phrase("x"))).replace(
         b'"explicit_score":null', b'"explicit_score":NaN'
     ),
-    "a key twice": lambda: encode_hashes(MediaHashes.failed(Outcome.CRAFTED, "x")).replace(
+    "a key twice": lambda: encode_hashes(MediaHashes.failed(Outcome.CRAFTED, phrase("x"))).replace(
         b'{"outcome":"crafted"', b'{"outcome":"hashed","outcome":"crafted"'
     ),
     "a field more": lambda: edit(lambda d: d.update(code="run me")),
@@ -93,12 +120,59 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "a frame that is a list": lambda: edit(lambda d: d.update(frames=[[1, 2]])),
     "too many frames": lambda: edit(lambda d: d.update(frames=d["frames"] * 257)),
     "too many edge hashes": lambda: edit(lambda d: d.update(edge_phash=["0" * 16] * 65)),
-    "a reason too long": lambda: edit(lambda d: d.update(reason="x" * 501), failed_document),
+    "a reason too long": lambda: edit(reason(text="x" * 501), failed_document),
+    "a reason as plain text": lambda: edit(lambda d: d.update(reason="too big"), failed_document),
+    "a reason field more": lambda: edit(reason(code="run me"), failed_document),
+    "a reason without a value it names": lambda: edit(reason(values=[]), failed_document),
+    "a reason with a value it doesn't name": lambda: edit(
+        reason(text="it is big", values=[["size", 1]]), failed_document
+    ),
+    "a value named twice": lambda: edit(
+        reason(text="{a}", values=[["a", 1], ["a", 2]]), failed_document
+    ),
+    "a placeholder with a format spec": lambda: edit(
+        reason(text="{a:>999999999}", values=[["a", 1]]), failed_document
+    ),
+    "a placeholder with an attribute": lambda: edit(
+        reason(text="{a.__class__}", values=[["a", 1]]), failed_document
+    ),
+    "a placeholder with a conversion": lambda: edit(
+        reason(text="{a!r}", values=[["a", 1]]), failed_document
+    ),
+    "a positional placeholder": lambda: edit(reason(text="{}", values=[]), failed_document),
+    "unbalanced braces": lambda: edit(reason(text="{a", values=[["a", 1]]), failed_document),
+    "a value too long": lambda: edit(
+        reason(text="{a}", values=[["a", "x" * 201]]), failed_document
+    ),
+    "a value that is a list": lambda: edit(
+        reason(text="{a}", values=[["a", [1]]]), failed_document
+    ),
+    "a value that is a boolean": lambda: edit(
+        reason(text="{a}", values=[["a", True]]), failed_document
+    ),
+    "a value without its name": lambda: edit(reason(text="{a}", values=[[1]]), failed_document),
+    "phrases nested too deep": lambda: edit(
+        reason(text="{a}", values=[["a", nested(3)]]), failed_document
+    ),
+    "a plural without a count": lambda: edit(
+        reason(text="{n} file", plural="{n} files", values=[["n", 2]]), failed_document
+    ),
+    "too many values": lambda: edit(
+        reason(
+            text="".join(f"{{v{n}}}" for n in range(9)), values=[[f"v{n}", n] for n in range(9)]
+        ),
+        failed_document,
+    ),
     "hashed with no frames": lambda: edit(lambda d: d.update(frames=[])),
-    "hashed with a reason": lambda: edit(lambda d: d.update(reason="but why")),
-    "failed with frames": lambda: edit(lambda d: d.update(outcome="unfinished", reason="x")),
+    "hashed with a reason": lambda: edit(
+        lambda d: d.update(reason={"text": "but why", "plural": None, "values": []})
+    ),
+    "failed with frames": lambda: edit(
+        lambda d: d.update(outcome="unfinished", reason={"text": "x", "plural": None, "values": []})
+    ),
     "failed with a score": lambda: edit(lambda d: d.update(explicit_score=0.5), failed_document),
-    "failed without a reason": lambda: edit(lambda d: d.update(reason=""), failed_document),
+    "failed without a reason": lambda: edit(lambda d: d.update(reason=None), failed_document),
+    "failed with an empty reason": lambda: edit(reason(text=""), failed_document),
     "deeply nested": b"[" * 100_000 + b"]" * 100_000,
 }
 

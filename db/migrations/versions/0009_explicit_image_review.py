@@ -8,7 +8,7 @@ off by default, flagging at `explicit_threshold` (0.8) or above; channels and ro
 case kinds join the checked list (written out as they are at this revision).
 
 Revision ID: 0009
-Revises: 0013 (flood holds, merged into main first; 0009 was assigned before it and follows it)
+Revises: 0011 (flood holds 0013 and evidence 0011 merged into main first; 0009 follows them)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0013"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
