@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 import discord
@@ -24,9 +24,11 @@ from core.vocabulary import CaseKind, FlagStatus
 from db import explicit_flags as flags_db
 from db import takedowns
 from db.explicit_flags import ExplicitFlag
+from db.guild_settings import GuildSettings
 from moderation import buttons
 from moderation.actions import CaseDraft, Decision
 from moderation.buttons import OnAuthor, RecordButton
+from moderation.evidence_buttons import add_evidence_buttons
 from moderation.i18n import N_, Texts, member_texts
 
 if TYPE_CHECKING:
@@ -40,18 +42,18 @@ ENTRY_LABEL = "flagged as likely explicit"  # the takedown entry's label (modera
 
 
 def flag_view(
-    flag: ExplicitFlag, tr: Texts, more: Sequence[discord.ui.Item[discord.ui.View]] = ()
+    flag: ExplicitFlag, tr: Texts, settings: GuildSettings | None = None
 ) -> discord.ui.View:
-    """The review message's buttons, labelled in its language (`tr`); `more` are added after
-    them (a place for buttons other features put on every moderator post)."""
+    """The review message's buttons, labelled in its language (`tr`); with the server's
+    `settings`, **Evidence** (the flag's case) and the agency link too, as on alerts."""
     view = discord.ui.View(timeout=None)
     if flag.status is not FlagStatus.TAKEN_DOWN:
         view.add_item(FlagButton(flag.id, "takedown", disabled=not flag.is_open, tr=tr))
     view.add_item(FlagButton(flag.id, "notexplicit", disabled=not flag.is_open, tr=tr))
     view.add_item(FlagButton(flag.id, "timeout", tr=tr))
     view.add_item(FlagButton(flag.id, "ban", tr=tr))
-    for item in more:
-        view.add_item(item)
+    if settings is not None and flag.case_id is not None:
+        add_evidence_buttons(view, settings, "case", flag.case_id, tr)
     return view
 
 

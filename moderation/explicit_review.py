@@ -189,7 +189,7 @@ class ExplicitReview:
                 content,
                 embed=embed,
                 files=files,
-                view=flag_view(flag, tr),
+                view=flag_view(flag, tr, settings),
                 allowed_mentions=mentions,
             )
         except discord.HTTPException as exc:
@@ -228,7 +228,7 @@ class ExplicitReview:
         footer = shown[0].footer.text if shown else None  # the case number, as posted
         embed = await self.flag_embed(interaction.guild, flag, footer)
         try:
-            await interaction.message.edit(embed=embed, view=flag_view(flag, tr))
+            await interaction.message.edit(embed=embed, view=flag_view(flag, tr, settings))
         except discord.HTTPException as exc:
             log.info("Could not update the review message of flag %s: %s", flag.id, exc)
 

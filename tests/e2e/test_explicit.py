@@ -9,6 +9,7 @@ sexual, which the real classifier scores near 1 (see tests/media/test_classifier
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sandbox.recorder import Call
 from sandbox.scenario import GuildHandle
 from sandbox.server import Sandbox
 from tests.e2e.conftest import StartBot
+from tests.e2e.test_evidence import answer, assert_no_image, files
 from tests.e2e.test_languages import HANGUL, answers, posts, untranslated
 from tests.e2e.test_reports import buttons, click
 from tests.e2e.test_scanning import DELETE_ROUTE, SEND_ROUTE, bot_database_url, wait_scanned
@@ -30,7 +32,7 @@ from tests.media.samples import encode, photo, skin_tone_shapes
 pytestmark = pytest.mark.e2e
 
 FLAG_TITLE = "Likely explicit picture: please review"
-BUTTONS = {"Take down", "Not explicit", "Timeout author", "Ban author"}
+BUTTONS = {"Take down", "Not explicit", "Timeout author", "Ban author", "Evidence"}
 
 
 def likely_explicit(quality: int = 85, side: int = 512) -> bytes:
@@ -111,6 +113,18 @@ async def test_a_likely_explicit_picture_is_flagged_with_a_protected_preview_not
     assert max(shown.size) <= 160 and len(preview) < len(likely_explicit()) / 4
     await wait_scanned(tmp_path, message)
     assert not message.deleted and not sandbox.calls_to("DELETE", DELETE_ROUTE)
+
+    # Evidence: the flag's case, for the moderators, with no image in it.
+    moderator = guild.member("moderator")
+    exported = await answer(await moderator.click(flag, button(flag, "Evidence")))
+    data = files(exported)
+    (row,) = csv.DictReader(io.StringIO(data["csv"].decode("utf-8-sig")))
+    assert (row["Kind"], row["Message ID"], row["Author ID"]) == (
+        "Flagged as likely explicit",
+        str(message.id),
+        str(fan.id),
+    )
+    assert_no_image(data, likely_explicit())
 
 
 async def test_take_down_removes_it_and_a_later_copy_is_removed_automatically(
@@ -232,7 +246,13 @@ async def test_review_messages_speak_the_servers_language_and_only_catalog_text(
     )
     korean = sandbox.world.messages[int(call.response["id"])]
     assert korean.embeds[0]["title"] == "선정적일 가능성이 높은 사진: 검토해 주세요"
-    assert set(buttons(korean)) == {"삭제", "선정적이지 않음", "작성자 타임아웃", "작성자 차단"}
+    assert set(buttons(korean)) == {
+        "삭제",
+        "선정적이지 않음",
+        "작성자 타임아웃",
+        "작성자 차단",
+        "증거",
+    }
     await bot.stop()
 
     await start_bot(env={"HASH_WORKERS": "1", "PSEUDO_LOCALE": "1"})
