@@ -40,9 +40,11 @@ from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_text
 from moderation.replies import send_ephemeral
 from moderation.report_queue import ReportQueue
 from moderation.scanning import MessageScanner
+from moderation.sweeper import Sweeper
 from moderation.unreadable import UnreadableFiles
 from process_settings import Settings, SettingsError, load_settings
 from services.live_index import LiveTakedownIndex
+from services.recent_hashes import RecentHashes
 from services.retention import RetentionJob
 
 log = logging.getLogger("lightstick")
@@ -234,8 +236,8 @@ def freeze_startup_objects() -> None:
 
 class Lightstick(commands.AutoShardedBot):
     """The bot: owns the database, the settings and the services every cog shares (the
-    actions with their cases, match alerts, the report queue, the scanner); cogs are the
-    commands, menus and listeners, and reach each other only through these."""
+    actions with their cases, match alerts, the report queue, the scanner, the sweeper); cogs
+    are the commands, menus and listeners, and reach each other only through these."""
 
     def __init__(
         self, settings: Settings, database: Database, pipeline: MediaPipeline | None = None
@@ -263,7 +265,9 @@ class Lightstick(commands.AutoShardedBot):
         self.explicit_review = ExplicitReview(self)
         self.report_queue = ReportQueue(self)
         self.forms = OpenForms(self)
+        self.recent_hashes = RecentHashes(database, self.takedown_index)
         self.scanner = MessageScanner(self)
+        self.sweeper = Sweeper(self)
         self.loop_lag = LoopLagMonitor()
         self.retention = RetentionJob(database, self.guild_settings)
         self._started = False  # the first READY has been seen
@@ -284,8 +288,10 @@ class Lightstick(commands.AutoShardedBot):
         self.guild_settings.start_polling()
         self.alerts.start()
         self.unreadable.start()
+        self.recent_hashes.start()
         self.explicit_review.start()
         self.scanner.start()
+        self.sweeper.start()
         self.retention.start()
         await self.tree.set_translator(CommandTranslator())
         await self.load_extensions(EXTENSIONS)
@@ -334,6 +340,8 @@ class Lightstick(commands.AutoShardedBot):
     async def close(self) -> None:
         # While the connection is still open: scanning stops, queued alerts are posted.
         await self.scanner.close()
+        await self.sweeper.close()
+        await self.recent_hashes.close()
         await self.alerts.close()
         await self.flood_holds.close()
         await self.unreadable.close()

@@ -1,7 +1,8 @@
 """Scanning under a burst, end to end: the real bot process against the sandbox. Prints figures.
 
 Run: .venv/bin/python bench/scan_burst.py [seconds] [messages/s] [images/message] [other entries]
-         [--forwards SHARE] [--animations SHARE] [--explicit] [--seed N]
+         [--forwards SHARE] [--animations SHARE] [--explicit] [--seed N] [--clean N]
+         [--recent-days D]
 Defaults: 60 s at 20 messages/s with one 1920x1080 JPEG each (the latency target), then 60 s
 at 25 messages/s with 4 images each: 100 images/s offered, above the 80 images/s target, so the
 figure shows how much the bot sustains rather than the rate offered. HASH_WORKERS in the
@@ -15,7 +16,10 @@ message must end in a DELETE.
 before the bot started, in a channel of their own, each with its own copies of the photo) and a
 tenth animations (a GIF with the photo hidden for 10 s among flickering frames, from the
 evasion corpus, made distinct per file the same way). Which posts are which is drawn with the
-printed seed.
+printed seed. `--clean N` posts N clean messages (a distinct unrelated 1920x1080 JPEG each, in
+#chat) beside each listed copy: they are hashed, match nothing and go to the recent-hash store,
+as most posts in a real server do. `--recent-days 0` turns the store off (default 7, the bot's
+default), so two runs differing only in it show what the store costs.
 
 `--explicit` turns the server's explicit-image review on (`/config explicit`): every image is
 also scored by the classifier in the workers (the same photo, so each still ends in a DELETE:
@@ -68,8 +72,8 @@ DELETE = "/channels/{channel_id}/messages/{message_id}"
 LAG = re.compile(r"Event loop lag: worst ([0-9.]+) ms")
 
 
-def full_hd_reupload() -> bytes:
-    picture = photo(4).resize((1920, 1080), Image.Resampling.BICUBIC)
+def full_hd_reupload(number: int = 4) -> bytes:
+    picture = photo(number).resize((1920, 1080), Image.Resampling.BICUBIC)
     buffer = io.BytesIO()
     picture.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
@@ -93,7 +97,12 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def arrange(
-    workdir: Path, guild_id: int, mod_channel_id: int, others: int, explicit: bool = False
+    workdir: Path,
+    guild_id: int,
+    mod_channel_id: int,
+    others: int,
+    recent_days: int = 7,
+    explicit: bool = False,
 ) -> None:
     """The bench photo on the guild's list, with `others` unrelated entries (a random PDQ and
     pHash each) beside it; with `explicit`, explicit-image review on."""
@@ -117,7 +126,12 @@ async def arrange(
             conn, guild_id, NewEntry((known.pdq, known.phash), "bench"), source="hash", added_by=1
         )
         await guild_settings.update_settings(
-            conn, guild_id, mod_channel_id=mod_channel_id, previews=False, explicit_review=explicit
+            conn,
+            guild_id,
+            mod_channel_id=mod_channel_id,
+            previews=False,
+            recent_days=recent_days,
+            explicit_review=explicit,
         )
     await database.close()
 
@@ -127,6 +141,8 @@ class Mix:
     forwards: float = 0.0  # share of posts that forward an earlier message
     animations: float = 0.0  # share of posts that are animations
     seed: int = 0
+    clean: int = 0  # clean messages posted beside each listed copy
+    recent_days: int = 7  # the recent-hash store's days (0: off)
     explicit: bool = False  # the server reviews explicit images: every image is scored too
 
     def kinds(self, count: int) -> list[str]:
@@ -149,11 +165,12 @@ async def burst(
     mix = mix or Mix()
     load = os.getloadavg()[0]
     sandbox = await Sandbox().start()
-    guild = create_guild(sandbox, "Bench", channels=("general", "mod-queue", "elsewhere"))
+    guild = create_guild(sandbox, "Bench", channels=("general", "mod-queue", "elsewhere", "chat"))
     fan = guild.add_member("fan")
     count = int(seconds * rate)
     kinds = mix.kinds(count)
     base, gif = full_hd_reupload(), hidden_in_flicker("GIF")
+    clean = full_hd_reupload(7)
 
     def files_for(n: int) -> list[tuple[str, bytes]]:
         if kinds[n] == "animation":
@@ -172,7 +189,9 @@ async def burst(
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch) / "bot"
         workdir.mkdir()
-        await arrange(workdir, guild.id, guild.channel("mod-queue").id, others, mix.explicit)
+        await arrange(
+            workdir, guild.id, guild.channel("mod-queue").id, others, mix.recent_days, mix.explicit
+        )
         workers = os.environ.get("HASH_WORKERS")  # default: the bot's own
         env = {"HASH_WORKERS": workers} if workers else {}
         bot = await BotProcess(sandbox, workdir, env=env).start()
@@ -211,6 +230,12 @@ async def burst(
                 message = await fan.send(guild.channel("general"), "", files=files_for(n))
             watch_it = watch(message.id, kinds[n], time.monotonic(), calls)
             watchers.append(asyncio.create_task(watch_it))
+            for k in range(mix.clean):
+                await fan.send(
+                    guild.channel("chat"),
+                    "",
+                    files=[(f"c{n}-{k}.jpg", unique(clean, -1 - n * mix.clean - k))],
+                )
             if n % int(rate * 2) == 0:
                 probes.append(asyncio.create_task(command()))
         results = await asyncio.gather(*watchers, return_exceptions=True)
@@ -233,6 +258,8 @@ async def burst(
         if mix.forwards or mix.animations
         else ""
     )
+    if mix.clean:
+        mixed += f"; {mix.clean * count} clean messages beside, recent_days {mix.recent_days}"
     print(
         f"burst: {count} messages x {per_message} 1920x1080 JPEG at {rate:g}/s for {seconds:g} s"
         f"{listed}{mixed}; load average before {load:.1f}, after {os.getloadavg()[0]:.1f}"
@@ -300,8 +327,12 @@ def main() -> None:
         "--explicit", action="store_true", help="the server reviews explicit images"
     )
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(10**6))
+    parser.add_argument("--clean", type=int, default=0, help="clean messages per listed copy")
+    parser.add_argument("--recent-days", type=int, default=7, help="0 turns the store off")
     args = parser.parse_args()
-    mix = Mix(args.forwards, args.animations, args.seed, args.explicit)
+    mix = Mix(
+        args.forwards, args.animations, args.seed, args.clean, args.recent_days, args.explicit
+    )
     if args.numbers:
         seconds, rate, per_message, others = 60.0, 20.0, 1, 0
         given = [float(v) for v in args.numbers]

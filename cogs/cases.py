@@ -1,4 +1,4 @@
-"""/cases: the numbered record of every action, newest first, for moderators; /cases-export:
+"""/cases list: the numbered record of every action, newest first, for moderators; /cases export:
 the evidence files of chosen cases, for an agency's or the police's complaint.
 
 Asking for the record also posts again any open report whose queue message went missing, so a
@@ -61,12 +61,17 @@ class Cases(commands.Cog):
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
 
-    @app_commands.command(name="cases", description="Moderators: the record of actions taken")
+    cases = app_commands.Group(
+        name="cases",
+        description="Moderators: the record of actions taken, and evidence files from it",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_messages=True),
+    )
+
+    @cases.command(name="list", description="Moderators: the record of actions taken")
     @app_commands.describe(user="Only the cases about this member")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_messages=True)
     @moderators_only()
-    async def cases(
+    async def list_cases(
         self, interaction: discord.Interaction[Lightstick], user: discord.User | None = None
     ) -> None:
         assert interaction.guild is not None
@@ -127,8 +132,8 @@ class Cases(commands.Cog):
 
         await send_pages(interaction, total, self.PER_PAGE, render)
 
-    @app_commands.command(
-        name="cases-export", description="Moderators: evidence files (CSV, JSON) for a complaint"
+    @cases.command(
+        name="export", description="Moderators: evidence files (CSV, JSON) for a complaint"
     )
     @app_commands.describe(
         user="The cases about this member",
@@ -137,8 +142,6 @@ class Cases(commands.Cog):
         until="Up to and including this day (UTC), as YYYY-MM-DD",
         reporters="Include who reported (their IDs): only for a complaint that needs them",
     )
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_messages=True)
     @moderators_only()
     async def export(
         self,

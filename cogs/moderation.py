@@ -3,7 +3,7 @@ review messages and report queue messages, and the queue's upkeep.
 
 The buttons are `DynamicItem`s whose custom id holds the record id, so they work after a
 restart; registering them here makes every alert and queue message ever posted clickable. A
-queue message someone deletes is forgotten, to be posted again by the next report or `/cases`.
+queue message someone deletes is forgotten, to be posted again by the next report or `/cases list`.
 """
 
 from __future__ import annotations

@@ -107,3 +107,27 @@ class IndexRows:
             self.entry_ids, self.list_ids, self.algorithms, self.hexes, strict=True
         ):
             yield entry_id, list_id, Hash(algorithm, digits)
+
+
+# One picture as the recent-hash store keeps it (`db.recent_media`): its PDQ hash in each of the
+# eight rotations and flips (the picture itself first, pdqhash's order), then its pHash. Fixed
+# size, so a run of them reads straight into arrays of bits.
+RECORD_TURNS = 8
+RECORD_BYTES = RECORD_TURNS * 32 + 8
+
+
+def pack_record(pdq_turns: Sequence[Hash], phash: Hash) -> bytes:
+    """The bits of one picture's hashes, `RECORD_BYTES` long; nothing but hashes fits in it."""
+    if len(pdq_turns) != RECORD_TURNS or any(h.algorithm != "pdq" for h in pdq_turns):
+        raise ValueError(f"a record holds {RECORD_TURNS} PDQ hashes, the picture's own first")
+    if phash.algorithm != "phash":
+        raise ValueError("a record ends with a pHash")
+    return b"".join(bytes.fromhex(h.hex) for h in (*pdq_turns, phash))
+
+
+def unpack_record(record: bytes) -> tuple[tuple[Hash, ...], Hash]:
+    """The hashes `pack_record` packed: the eight PDQ turns and the pHash."""
+    if len(record) != RECORD_BYTES:
+        raise ValueError(f"a record is {RECORD_BYTES} bytes, not {len(record)}")
+    turns = tuple(Hash("pdq", record[at : at + 32].hex()) for at in range(0, 256, 32))
+    return turns, Hash("phash", record[256:].hex())

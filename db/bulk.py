@@ -10,8 +10,9 @@ it, and a lookup of many values is one statement rather than chunks of IN lists.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
 
 async def insert_rows(
@@ -112,3 +114,30 @@ def id_runs(ids: Sequence[int]) -> list[tuple[int, int]]:
         else:
             runs.append((value, value))
     return runs
+
+
+async def driver_batches(
+    conn: AsyncConnection, query: Select[Any], size: int = 20_000
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """The rows of `query` as batches straight from the driver's cursor, for a caller that
+    reads millions of rows (the takedown index at start, a sweep of a server's recent hashes).
+
+    Why the driver's own cursor: SQLAlchemy made a Row of each of ten million rows on the event
+    loop (8 s a million, against 2 s for the driver alone). The statement is still built and
+    compiled by SQLAlchemy (its values inline: numbers and names only), so both databases read
+    the same query.
+    """
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    raw = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "sqlite":
+        cursor = await raw.execute(sql)
+        while batch := await cursor.fetchmany(size):
+            yield batch
+        await cursor.close()
+        return
+    async with contextlib.AsyncExitStack() as stack:
+        if not raw.is_in_transaction():  # asyncpg's cursors live in a transaction
+            await stack.enter_async_context(raw.transaction())
+        cursor = await raw.cursor(sql)
+        while batch := await cursor.fetch(size):
+            yield batch  # asyncpg's records are sequences already: no copy a row

@@ -68,6 +68,7 @@ class GuildSettings:
     auto_hide_min_account_days: int = 30
     auto_hide_min_member_days: int = 7
     retention_days: int = 180  # closed reports' text and notes, alerts; cases are kept
+    recent_days: int = 7  # the hashes of posted pictures, to sweep earlier copies; 0: none kept
     # Explicit-image review (media.classifier): flags pictures scoring this or more, never removes.
     explicit_review: bool = False
     explicit_threshold: float = 0.8  # media.classifier.DEFAULT_THRESHOLD, Yahoo's confident line
@@ -111,6 +112,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "auto_hide_min_account_days": (0, 3650),
     "auto_hide_min_member_days": (0, 3650),
     "retention_days": (7, 3650),
+    "recent_days": (0, 30),
     "flood_limit": (0, 10000),
 }
 

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.vocabulary import ReportStatus
-from db import takedown_changes
+from db import recent_media, takedown_changes
 from db.schema import (
     allowlist,
     cases,
@@ -115,8 +115,8 @@ class Forgotten:
 
 async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> Forgotten:
     """Forget a member in one server: their reports, their notes, the excerpts of their
-    messages and the alerts and explicit-image flags on them go; cases keep their id and number
-    only.
+    messages, the alerts and explicit-image flags on them and the recent hashes of their posts
+    go; cases keep their id and number only.
 
     Where they acted as a moderator (resolved a report or an alert, added an entry, decided a
     hash), their id is cleared from that record.
@@ -144,6 +144,7 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
             explicit_flags.c.guild_id == guild_id, explicit_flags.c.author_id == user_id
         )
     )
+    await recent_media.forget_author(conn, guild_id, user_id)
     case_rows = await conn.execute(
         update(cases)
         .where(cases.c.guild_id == guild_id, cases.c.user_id == user_id)
@@ -217,6 +218,7 @@ async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
     await takedown_changes.record_scope_change(conn, None)
     await conn.execute(delete(match_alerts).where(match_alerts.c.guild_id == guild_id))
     await conn.execute(delete(explicit_flags).where(explicit_flags.c.guild_id == guild_id))
+    await recent_media.forget_guild(conn, guild_id)
     await conn.execute(delete(cases).where(cases.c.guild_id == guild_id))
     await conn.execute(delete(reports).where(reports.c.guild_id == guild_id))
     await conn.execute(delete(subscriptions).where(subscriptions.c.list_id.in_(own_list)))

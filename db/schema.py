@@ -1,7 +1,8 @@
 """The schema, in SQLAlchemy Core, shared by SQLite and PostgreSQL.
 
 Hashes are stored as lowercase hex (64 digits for PDQ, 16 for pHash): portable across both
-databases, readable in an export, and loaded into the in-memory index as bits at start. Nothing
+databases, readable in an export, and loaded into the in-memory index as bits at start; the
+recent-hash store alone keeps bits (fixed-size records of hashes, millions of rows). Nothing
 here can hold media bytes, on purpose. Discord ids are 64-bit integers. Times are UTC.
 """
 
@@ -19,8 +20,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -133,6 +136,8 @@ guild_settings = Table(
     Column("auto_hide_min_account_days", Integer, nullable=False, server_default="30"),
     Column("auto_hide_min_member_days", Integer, nullable=False, server_default="7"),
     Column("retention_days", Integer, nullable=False, server_default="180"),
+    # Days the hashes of posted pictures are kept for sweeping earlier copies; 0: not kept.
+    Column("recent_days", Integer, nullable=False, server_default="7"),
     # Explicit-image review (media.classifier): off by default; flags at this score or above.
     Column("explicit_review", Boolean, nullable=False, server_default=text("false")),
     Column("explicit_threshold", Float, nullable=False, server_default="0.8"),
@@ -424,6 +429,26 @@ match_alerts = Table(
     CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
     CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
     Index(None, "guild_id", "author_id"),
+)
+
+# The hashes (never the media) of the pictures posted in a server in its last `recent_days`, so
+# an entry added later removes the copies still up (`services.recent_hashes`). `hashes` is a run
+# of fixed-size records of hash bits only (`core.hashes.pack_record`, RECORD_BYTES each): the
+# file's own frames first (`frames` of them), then its trimmed views. `media_index`: which of the
+# message's media it is. The time is the message id's: a snowflake carries it, so expiry is a
+# range of message ids.
+recent_media = Table(
+    "recent_media",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    _snowflake("channel_id", nullable=False),
+    _snowflake("message_id", nullable=False),
+    _snowflake("author_id", nullable=False),
+    Column("media_index", SmallInteger, nullable=False),
+    Column("frames", SmallInteger, nullable=False),
+    Column("hashes", LargeBinary, nullable=False),
+    Index(None, "guild_id", "message_id"),
 )
 
 # Servers the bot was removed from, and when: their data is deleted a set time later (long

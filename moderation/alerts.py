@@ -63,6 +63,15 @@ class FollowUp:
     problem: Phrase | None  # what the bot could not do, for the alert
     removed: bool
     held: bool = False  # flagged because its entry is held: the hold's message pinged already
+    announce: bool = True  # False: a removal a sweep summarises; only the DM and timeout follow
+
+
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """What acting on a match did: whether the message is gone, and its case."""
+
+    removed: bool
+    case: Case
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +131,23 @@ class MatchAlerts:
         settings: GuildSettings,
     ) -> bool:
         """Remove (when policy says so) and record; returns whether the message is gone."""
+        return (await self.act(message, media, found, settings)).removed
+
+    async def act(
+        self,
+        message: discord.Message,
+        media: HashedMedia,
+        found: ListMatch,
+        settings: GuildSettings,
+        *,
+        announce_removal: bool = True,
+    ) -> Acted:
+        """Remove (when policy says so) and record, then queue the alert. A removal with
+        `announce_removal` False gets no alert of its own (a sweep posts one summary for all);
+        a match left up is always alerted, since a moderator has to look at it."""
         assert message.guild is not None
         # Only an alert shows a preview: no mod channel, no decoding for nothing.
         shown = settings.previews and settings.mod_channel_id is not None
-        data = await self.bot.pipeline.bytes_of(media) if shown else None  # before it's deleted
         remove = found.removes and settings.takedown_action == "remove"
         problem: Phrase | None = None
         held = False
@@ -134,6 +156,12 @@ class MatchAlerts:
         if held:
             remove = False  # the entry is held here: flagged for review instead
             problem = held_note(found.match.entry_id, settings.flood_limit)
+        # Fetched before the file is deleted; a quiet removal needs one only if it fails.
+        data = (
+            await self.bot.pipeline.bytes_of(media)
+            if shown and (announce_removal or not remove)
+            else None
+        )
         recorded: list[MatchAlert] = []
 
         async def record_alert(conn: AsyncConnection, case: Case) -> None:
@@ -151,11 +179,16 @@ class MatchAlerts:
                 message.guild.id, _match_case(message, found, False), follow=record_alert
             )
         assert case is not None
+        announce = announce_removal or not removed
+        if shown and announce and data is None:
+            data = await self.bot.pipeline.bytes_of(media)  # a quiet removal Discord refused
         preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.queue_follow_up(
-            FollowUp(message, settings, recorded[0], case, preview, problem, removed, held)
+            FollowUp(
+                message, settings, recorded[0], case, preview, problem, removed, held, announce
+            )
         )
-        return removed
+        return Acted(removed, case)
 
     async def _record_alert(
         self,
@@ -211,15 +244,16 @@ class MatchAlerts:
             message, settings = follow_up.message, follow_up.settings
             try:
                 assert message.guild is not None
-                await self.post_alert(
-                    message.guild,
-                    settings,
-                    follow_up.alert,
-                    follow_up.case,
-                    follow_up.preview,
-                    follow_up.problem,
-                    ping=not follow_up.held,
-                )
+                if follow_up.announce:
+                    await self.post_alert(
+                        message.guild,
+                        settings,
+                        follow_up.alert,
+                        follow_up.case,
+                        follow_up.preview,
+                        follow_up.problem,
+                        ping=not follow_up.held,
+                    )
                 if follow_up.removed:
                     await self.bot.actions.after_removal(message, settings)
                 if self._follow_ups.empty():
@@ -241,9 +275,9 @@ class MatchAlerts:
             tr = guild_texts(settings.language, guild)
             text = tr.plural(
                 "During a burst of matches I recorded {count} more without posting an alert for "
-                "it. Every one is a case: see `/cases`.",
+                "it. Every one is a case: see `/cases list`.",
                 "During a burst of matches I recorded {count} more without posting an alert for "
-                "each. Every one is a case: see `/cases`.",
+                "each. Every one is a case: see `/cases list`.",
                 skipped,
             )
             try:

@@ -1,6 +1,6 @@
 """Evidence exports as files: CSV, JSON and a short summary, in the server's language.
 
-Used by `/cases-export` and by the **Evidence** button on alerts and reports. The rows come
+Used by `/cases export` and by the **Evidence** button on alerts and reports. The rows come
 from `db.evidence`, the files from `services.evidence`; this module words them (headings,
 case kinds, outcomes, the summary) and checks they fit Discord's attachment limit. Nothing of
 any picture is in them: ids, links, names and hashes only.

@@ -2,7 +2,7 @@
 
 A queue message is drawn from the database every time, so any change (a new reporter, a
 moderator's action, a restart in between) shows the same, whole picture. A queue message
-someone deleted is posted again by the next report or by `/cases`. Reporters are named only
+someone deleted is posted again by the next report or by `/cases list`. Reporters are named only
 where everyone who can read the channel is a moderator.
 """
 

@@ -1,12 +1,13 @@
-"""Every posted image, GIF and video checked against the takedown lists (and, where the server
-turned explicit-image review on, scored by the classifier).
+"""Every posted image, GIF and video checked against the takedown lists, kept as hashes, and
+(where the server turned explicit-image review on) scored by the classifier.
 
 MESSAGE_CREATE / MESSAGE_UPDATE -> the media references of the message -> a bounded queue ->
 download and hash (each file once) -> the guild's lists, minus its allowlist -> `bot.alerts`
-acts. A server's media is hashed only while its lists have entries or it reviews explicit
-images; a file both listed and likely explicit is handled once, as a match (the stronger
-action), and the rest of a message that stays up goes to `bot.explicit_review`.
-
+acts. Each file's hashes (never the file) also go to the recent-hash store, whether or not the
+server's lists have entries yet, so an entry added later sweeps the copies still up
+(`moderation.sweeper`); a server with `recent_days` 0, empty lists and explicit-image review off
+is not hashed at all. A file both listed and likely explicit is handled once, as a match (the
+stronger action), and the rest of a message that stays up goes to `bot.explicit_review`.
 The queue is bounded so a burst of uploads slows scanning down instead of dropping messages or
 stalling the gateway: a full queue makes the event handler wait, not the bot.
 After downtime or a reconnect, each channel is caught up from its last scanned message.
@@ -20,6 +21,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -137,31 +139,34 @@ class MessageScanner:
         listed = self.bot.takedown_index.has_any(scope)
         explicit = reviews(settings, where_posted(message))
         result = ScanResult()
-        if listed or explicit:
+        if listed or explicit or settings.recent_days:
             hashed = await asyncio.gather(
                 *(self._hash(ref, message, explicit) for ref in media_refs(message))
             )
             self._count(guild.id, hashed)
             result = ScanResult(hashed=tuple(hashed))
-            matched: HashedMedia | None = None
+        matched: HashedMedia | None = None
+        if listed:
             policy = match_policy(settings)
-            for media in hashed if listed else ():
+            for media in result.hashed:
                 matches = await self.bot.takedown_index.match(media.hashes, policy, scope)
                 if matches:
                     removed = await self.bot.alerts.act_on_match(
                         message, media, matches[0], settings
                     )
-                    result = ScanResult(tuple(hashed), matches[0], removed)
+                    result = ScanResult(result.hashed, matches[0], removed)
                     matched = media
                     break
-            unchecked = [media for media in hashed if not media.hashes.hashed]
-            if unchecked and not result.removed:
-                removed = await self.bot.unreadable.handle(message, unchecked, settings)
-                result = ScanResult(result.hashed, result.match, removed)
-            if explicit and not result.removed:
-                rest = [media for media in hashed if media is not matched]
-                flag = await self.bot.explicit_review.review(message, rest, settings)
-                result = dataclasses.replace(result, flagged=flag is not None)
+        unchecked = [media for media in result.hashed if not media.hashes.hashed]
+        if (listed or explicit) and unchecked and not result.removed:
+            removed = await self.bot.unreadable.handle(message, unchecked, settings)
+            result = ScanResult(result.hashed, result.match, removed)
+        if explicit and not result.removed:
+            rest = [media for media in result.hashed if media is not matched]
+            flag = await self.bot.explicit_review.review(message, rest, settings)
+            result = dataclasses.replace(result, flagged=flag is not None)
+        if result.hashed and not result.removed:
+            self._keep_recent(message, result.hashed, settings)
         self._advance(message)
         return result
 
@@ -192,6 +197,27 @@ class MessageScanner:
                 self.BUSY_ATTEMPTS,
             )
         return result
+
+    def _keep_recent(
+        self, message: discord.Message, hashed: tuple[HashedMedia, ...], settings: GuildSettings
+    ) -> None:
+        """Hand each hashed file to the recent-hash store (written in batches, never waited
+        on), so an entry added later finds the copies still up; not past `recent_days`."""
+        if not settings.recent_days:
+            return
+        if message.created_at < datetime.now(UTC) - timedelta(days=settings.recent_days):
+            return  # an old message read by /takedown scan: past what the store keeps
+        assert message.guild is not None
+        for number, media in enumerate(hashed):
+            if media.hashes.hashed:
+                self.bot.recent_hashes.keep(
+                    message.guild.id,
+                    message.channel.id,
+                    message.id,
+                    message.author.id,
+                    number,
+                    media.hashes,
+                )
 
     def _skipped(self, message: discord.Message, settings: GuildSettings) -> bool:
         channel = message.channel

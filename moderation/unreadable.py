@@ -175,11 +175,11 @@ class UnreadableFiles:
                 continue
             text = guild_texts(settings.language, guild).plural(
                 "During a burst I found {count} more message with files I could not check, "
-                "without posting an alert for it. Those removed are cases (see `/cases`); the "
-                "bot's log names every one.",
+                "without posting an alert for it. Those removed are cases (see `/cases list`); "
+                "the bot's log names every one.",
                 "During a burst I found {count} more messages with files I could not check, "
-                "without posting an alert for each. Those removed are cases (see `/cases`); the "
-                "bot's log names every one.",
+                "without posting an alert for each. Those removed are cases (see `/cases list`); "
+                "the bot's log names every one.",
                 skipped,
             )
             try:

@@ -127,6 +127,13 @@ class LiveTakedownIndex:
         threads = max(1, min(4, os.cpu_count() or 1))
         self._worker = ThreadPoolExecutor(threads, thread_name_prefix="takedown-index")
         self._poller: asyncio.Task[None] | None = None
+        self._added_listeners: list[Callable[[frozenset[int]], None]] = []
+
+    def on_added(self, listener: Callable[[frozenset[int]], None]) -> None:
+        """Call `listener` with the entries each sync added (or gave more hashes), once they
+        match: whichever path and process added them (a command, a button, an import, a
+        subscribed list), the change log brings them here once."""
+        self._added_listeners.append(listener)
 
     async def load(self) -> None:
         async with self._lock:
@@ -267,6 +274,9 @@ class LiveTakedownIndex:
             self._note_gaps(changes.ids, self.last_change)
             self.last_change = max(self.last_change, changes.last_id)
             applied += changes.count
+            if changes.added:
+                for listener in self._added_listeners:
+                    listener(changes.added)
 
     def _note_gaps(self, ids: Sequence[int], after: int) -> None:
         """Remember the ids missing among those read past `after`: their transactions may
@@ -323,6 +333,10 @@ class LiveTakedownIndex:
 
     def has_any(self, scope: ListScope) -> bool:
         return self.index.has_any(scope)
+
+    def list_of(self, entry_id: int) -> int | None:
+        """The list an indexed entry is on; None when it is not in the index."""
+        return self.index.entry_lists.get(entry_id)
 
     async def match(
         self, media: MediaHashes, policy: MatchPolicy, scope: ListScope

@@ -1,5 +1,6 @@
 """The daily retention job: each server's closed reports and alerts expire after its retention
-period, and a server the bot left is deleted a set time later.
+period, the recent hashes of posted pictures after its `recent_days`, and a server the bot left
+is deleted a set time later.
 
 Run once at start and then every day by the bot (started in `setup_hook`, stopped in `close`).
 `run(now)` takes the time, so tests move the clock instead of waiting. Several shard processes
@@ -14,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from db import flood_holds, retention
+from db import flood_holds, recent_media, retention
 from db.engine import Database
 from db.guild_settings import SettingsCache
 
@@ -27,6 +28,7 @@ class RetentionRun:
 
     reports: int  # closed reports whose text and notes expired
     alerts: int  # alerts deleted
+    recent: int  # recent hashes of posted pictures deleted
     servers_deleted: tuple[int, ...]  # servers left long enough ago, now deleted whole
 
 
@@ -51,6 +53,7 @@ class RetentionJob:
                 expired = await retention.expire(conn, guild_id, now - timedelta(days=days))
             reports += expired.reports
             alerts += expired.alerts + expired.flags  # explicit-image flags are alerts too
+        recent = await self._expire_recent(now)
         async with self.database.transaction() as conn:  # matches past the flood window
             await flood_holds.prune(conn, now - flood_holds.WINDOW)
         async with self.database.connect() as conn:
@@ -59,16 +62,28 @@ class RetentionJob:
             async with self.database.transaction() as conn:
                 await retention.forget_guild(conn, guild_id)
             self.settings.invalidate(guild_id)
-        done = RetentionRun(reports, alerts, tuple(departed))
-        if reports or alerts or departed:
+        done = RetentionRun(reports, alerts, recent, tuple(departed))
+        if reports or alerts or recent or departed:
             log.info(
-                "Retention: %d closed reports' text expired, %d alerts deleted, %d departed "
-                "servers deleted",
+                "Retention: %d closed reports' text expired, %d alerts deleted, %d recent "
+                "pictures' hashes deleted, %d departed servers deleted",
                 reports,
                 alerts,
+                recent,
                 len(departed),
             )
         return done
+
+    async def _expire_recent(self, now: datetime) -> int:
+        """The recent hashes past each server's `recent_days` (all of them at 0)."""
+        async with self.database.connect() as conn:
+            guild_ids = await recent_media.guilds_with_recent(conn)
+        deleted = 0
+        for guild_id in guild_ids:
+            days = (await self.settings.get(guild_id)).recent_days
+            async with self.database.transaction() as conn:
+                deleted += await recent_media.expire(conn, guild_id, now - timedelta(days=days))
+        return deleted
 
     def start(self) -> None:
         if self._task is None:

@@ -151,6 +151,7 @@ class SettingCommands(SavesSettings):
         crafted="A file built to hurt decoders (no camera makes one): default remove and alert",
         unfinished="A file too large, long or slow to check to the end: default alert",
         unsupported="A file in a format the bot doesn't read, or corrupt: default alert",
+        recent_days="Days the hashes of posted pictures are kept to remove earlier copies (0: off)",
         flood_limit="Hold an entry that removes more messages than this within an hour (0: never)",
     )
     @admins_only()
@@ -166,6 +167,7 @@ class SettingCommands(SavesSettings):
         crafted: UnreadableAction | None = None,
         unfinished: UnreadableAction | None = None,
         unsupported: UnreadableAction | None = None,
+        recent_days: app_commands.Range[int, 0, 30] | None = None,
         flood_limit: app_commands.Range[int, 0, 10000] | None = None,
     ) -> None:
         options = {
@@ -178,6 +180,7 @@ class SettingCommands(SavesSettings):
             "crafted_action": crafted,
             "unfinished_action": unfinished,
             "unsupported_action": unsupported,
+            "recent_days": recent_days,
             "flood_limit": flood_limit,
         }
         await self._apply(interaction, {k: v for k, v in options.items() if v is not None})

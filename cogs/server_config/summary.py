@@ -125,6 +125,15 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
         if settings.timeout_on_repeat_minutes
         else tr("Timeout on a repeat: off")
     )
+    recent = (
+        tr.plural(
+            "Earlier copies removed when an entry is added: posts of the last {count} day",
+            "Earlier copies removed when an entry is added: posts of the last {count} days",
+            settings.recent_days,
+        )
+        if settings.recent_days
+        else tr("Earlier copies removed when an entry is added: off (no hashes of posts kept)")
+    )
     embed.add_field(
         name=tr("Takedowns (/config takedowns)"),
         value="\n".join(
@@ -143,6 +152,7 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
                 tr("DM the author: {on}", on=on_off(settings.dm_author)),
                 repeat,
                 tr("Blurred previews in alerts: {on}", on=on_off(settings.previews)),
+                recent,
                 flood_line(tr, settings),
             )
         ),

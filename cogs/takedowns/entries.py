@@ -373,6 +373,8 @@ class EntryCommands:
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
+        assert message.guild is not None
+        self.bot.sweeper.spare(message.guild.id, message.id)  # the answer offers to delete it
         added = await self._add_media(tr, member, refs, "message", label, share_label)
         saved = [a for a in added if isinstance(a, AddedMedia)]
         view = discord.utils.MISSING

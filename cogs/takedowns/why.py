@@ -109,7 +109,7 @@ class WhyCommand:
             except discord.NotFound:
                 problem = tr(
                     "That message doesn't exist any more. If it was removed for a match, "
-                    "`/cases` has the case and `/cases-export` its hashes."
+                    "`/cases list` has the case and `/cases export` its hashes."
                 )
             except discord.Forbidden:
                 problem = tr(

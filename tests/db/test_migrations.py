@@ -102,7 +102,7 @@ async def test_0009_keeps_a_servers_settings_and_cases_and_goes_back_down(
         return run
 
     async with database.transaction() as conn:
-        await conn.run_sync(to("0011"))
+        await conn.run_sync(to("0010"))
         await conn.execute(
             text(
                 "INSERT INTO guild_settings (guild_id, previews, updated_at) "
@@ -125,7 +125,7 @@ async def test_0009_keeps_a_servers_settings_and_cases_and_goes_back_down(
     )
     async with database.transaction() as conn:
         await conn.execute(text("DELETE FROM cases"))
-        await conn.run_sync(to("0011", down=True))
+        await conn.run_sync(to("0010", down=True))
         tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
         columns = {
             c["name"]

@@ -57,7 +57,7 @@ async def test_changes_are_saved_shown_and_recorded_as_cases(
     assert "Auto-hide after reports: off" in shown and "20 a day" not in shown
     assert f"Mod role: <@&{role.id}>" in shown
 
-    cases = await guild.member("moderator").run_command("cases")
+    cases = await guild.member("moderator").run_command("cases list")
     listing = embed_text((await cases.message()).embeds[0])
     assert listing.count("Settings change") == 4
     assert "takedown_action: remove -> flag" in listing
@@ -91,7 +91,7 @@ async def test_bad_values_are_refused_clearly_and_change_nothing(
     refused = await guild.owner.run_command(command, **resolved)
     message = await refused.message()
     assert refused.ephemeral and answer in message.content
-    cases = await (await guild.owner.run_command("cases")).message()
+    cases = await (await guild.owner.run_command("cases list")).message()
     assert cases.content == "No cases yet."
 
 
@@ -143,7 +143,7 @@ async def test_cases_page_with_buttons(guild: GuildHandle, bot: BotProcess) -> N
     for radius in range(32, 42):  # the default is 31: every one is a change
         await (await guild.owner.run_command("config takedowns", confident_radius=radius)).message()
     moderator = guild.member("moderator")
-    opened = await moderator.run_command("cases")
+    opened = await moderator.run_command("cases list")
     first = await opened.message()
     assert "#10" in embed_text(first.embeds[0]) and "#2 " not in embed_text(first.embeds[0])
     next_id = next(

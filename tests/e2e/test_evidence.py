@@ -1,5 +1,5 @@
 """Evidence for agencies and the police, and why a picture was or wasn't removed, end to end:
-the **Evidence** button on an alert and `/cases-export` answer a moderator privately with CSV,
+the **Evidence** button on an alert and `/cases export` answer a moderator privately with CSV,
 JSON and a summary that name the removed message, its author and its PDQ hash and hold no
 image; the agency link button goes where the admin set it; `/takedown why` names the entry and
 distance behind a match or a miss; unclear requests and bad links get a clear answer that
@@ -124,7 +124,7 @@ async def test_the_evidence_button_and_export_name_the_removed_message_and_hold_
         files(again)["csv"].decode("utf-8-sig").splitlines()[1:]
         == (data["csv"].decode("utf-8-sig").splitlines()[1:])
     )
-    by_member = await answer(await moderator.run_command("cases-export", user=fan))
+    by_member = await answer(await moderator.run_command("cases export", user=fan))
     assert by_member.content.startswith("Evidence for 1 case")
     assert_no_image(files(by_member), upload)
     assert pdq in files(by_member)["csv"].decode()
@@ -155,8 +155,8 @@ async def test_a_deepfake_report_carries_the_agency_link_and_reporters_only_when
     dismissed = await moderator.click(queued, buttons["Dismiss"]["custom_id"])
     await moderator.submit_modal(dismissed, {"dismiss-reason": "not a deepfake"})
     await queue_shows(sandbox, guild, 1, "Dismissed")
-    plain = await answer(await moderator.run_command("cases-export", user=fan))
-    named = await answer(await moderator.run_command("cases-export", user=fan, reporters=True))
+    plain = await answer(await moderator.run_command("cases export", user=fan))
+    named = await answer(await moderator.run_command("cases export", user=fan, reporters=True))
     assert str(reporter.id) not in b"".join(files(plain).values()).decode()
     (row,) = csv.DictReader(io.StringIO(files(named)["csv"].decode("utf-8-sig")))
     assert row["Reporter IDs"] == str(reporter.id) and row["Kind"] == "Report: dismissed"
@@ -166,18 +166,18 @@ async def test_unclear_exports_and_bad_agency_links_are_refused_and_headings_fol
     guild: GuildHandle, evidence_bot: BotProcess
 ) -> None:
     moderator, owner, fan = guild.member("moderator"), guild.owner, guild.member("fan")
-    guild.open_command_to_everyone("cases-export")  # an admin opened it: still moderators only
+    guild.open_command_to_everyone("cases")  # an admin opened it: still moderators only
     guild.open_command_to_everyone("takedown")
-    for command, options in (("cases-export", {"cases": "1"}), ("takedown why", {"message": "x"})):
+    for command, options in (("cases export", {"cases": "1"}), ("takedown why", {"message": "x"})):
         refused = await say(fan, command, **options)
         assert refused.startswith("Only this server's moderators")
-    assert "Choose which cases" in await say(moderator, "cases-export")
-    assert "can't read `abc` as case numbers" in await say(moderator, "cases-export", cases="abc")
-    assert "YYYY-MM-DD" in await say(moderator, "cases-export", since="yesterday")
+    assert "Choose which cases" in await say(moderator, "cases export")
+    assert "can't read `abc` as case numbers" in await say(moderator, "cases export", cases="abc")
+    assert "YYYY-MM-DD" in await say(moderator, "cases export", since="yesterday")
     assert "`since` is after `until`" in await say(
-        moderator, "cases-export", since="2026-03-02", until="2026-03-01"
+        moderator, "cases export", since="2026-03-02", until="2026-03-01"
     )
-    assert "No cases match that" in await say(moderator, "cases-export", cases="500-510")
+    assert "No cases match that" in await say(moderator, "cases export", cases="500-510")
 
     for bad in ("http://portal.example.com", "javascript:alert(1)", "https://a b.com"):
         refused = await say(owner, "config reports", agency_link=bad)
@@ -197,7 +197,7 @@ async def test_unclear_exports_and_bad_agency_links_are_refused_and_headings_fol
     )
 
     assert (await say(owner, "config language", language="ko")).startswith("Saved.")
-    korean = await answer(await moderator.run_command("cases-export", cases="1-3"))
+    korean = await answer(await moderator.run_command("cases export", cases="1-3"))
     heading = files(korean)["csv"].decode("utf-8-sig").splitlines()[0]
     assert "Message ID" not in heading and "PDQ" in heading
 

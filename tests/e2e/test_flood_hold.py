@@ -118,7 +118,7 @@ async def test_a_flooding_entry_is_held_after_the_limit_and_the_moderators_are_t
     assert "Removed entry #1 from this server's list" in (await stopped.followup()).content
     gone = await say(moderator, "takedown info", entry=1)
     assert "There's no entry 1" in gone
-    cases = embed_text(await answer_of(await moderator.run_command("cases")))
+    cases = embed_text(await answer_of(await moderator.run_command("cases list")))
     for kind in ("Entry held after a flood", "Hold released", "Entry no longer used here"):
         assert kind in cases, cases
 
@@ -172,6 +172,6 @@ async def test_stop_using_a_shared_entry_ignores_it_here_only_until_used_again(
     assert not buttons(info)
     back = await fan.send(subscriber.channel("general"), "", files=[("z.jpg", reupload())])
     await wait_deleted(sandbox, back)
-    cases = embed_text(await answer_of(await subscriber.owner.run_command("cases")))
+    cases = embed_text(await answer_of(await subscriber.owner.run_command("cases list")))
     for kind in ("Entry held after a flood", "Entry no longer used here", "Hold released"):
         assert kind in cases, cases

@@ -308,8 +308,8 @@ async def test_a_pseudo_locale_run_of_moderation_finds_no_text_built_outside_the
     await (await moderator.submit_modal(asked, {"dismiss-reason": ""})).message()
     await eventually(lambda: direct_messages(sandbox, fan), "the reporter's DM")
 
-    await (await moderator.run_command("cases")).message()
-    await (await moderator.run_command("cases", user=fan)).message()
+    await (await moderator.run_command("cases list")).message()
+    await (await moderator.run_command("cases list", user=fan)).message()
     for command in ("config show", "config check", "config channels", "config roles"):
         await (await owner.run_command(command)).message()
     await (await owner.run_command("config roles", mod_role=guild.role("@everyone"))).message()

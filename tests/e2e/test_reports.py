@@ -363,7 +363,7 @@ async def test_queue_buttons_work_after_a_restart_and_refuse_non_moderators(
     assert "Dismissed (case #" in (await form.message()).content
     await queue_shows(sandbox, guild, 1, f"Dismissed by <@{moderator.id}>")
     assert not posted.deleted
-    cases = await (await moderator.run_command("cases", user=fan)).message()
+    cases = await (await moderator.run_command("cases list", user=fan)).message()
     listing = embed_text(cases)
     assert "Report: dismissed" in listing and "Timeout" in listing and "Report #1" in listing
     assert logged_no_errors(restarted)
@@ -411,7 +411,7 @@ async def test_a_missing_queue_message_is_posted_by_cases_and_on_the_next_report
 
     mod_queue = guild.channel("mod-queue")
     await (await guild.owner.run_command("config channels", mod_channel=mod_queue)).message()
-    cases = await moderator.run_command("cases")
+    cases = await moderator.run_command("cases list")
     assert "I posted it again" in (await cases.followup()).content
     (posted_by_cases,) = await eventually(lambda: queue(sandbox, guild), "the re-posted report")
     text = embed_text(posted_by_cases)

@@ -316,11 +316,11 @@ async def test_config_mod_role_makes_its_members_moderators(
     helpers = guild.add_role("Helpers")
     helper = guild.add_member("helper", roles=[helpers])
     guild.open_command_to_everyone("cases")
-    before = await helper.run_command("cases")
+    before = await helper.run_command("cases list")
     assert (await before.message()).content.startswith("Only this server's moderators")
     saved = await guild.owner.run_command("config roles", mod_role=helpers)
     assert (await saved.message()).content.startswith("Saved.")
-    after = await helper.run_command("cases")
+    after = await helper.run_command("cases list")
     assert "Settings change" in str((await after.message()).embeds)
 
 

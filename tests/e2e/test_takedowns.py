@@ -137,7 +137,7 @@ async def test_a_hash_is_added_shown_listed_and_removed_each_as_a_case(
     removed = await say(moderator, "takedown remove", entry=entry)
     assert removed.startswith(f"Removed entry **{entry}**")
     assert "There's no entry" in await say(moderator, "takedown info", entry=entry)
-    cases = embed_text(await answer_of(await moderator.run_command("cases")))
+    cases = embed_text(await answer_of(await moderator.run_command("cases list")))
     assert cases.count("Takedown list change") == 2
     assert f"Added entry {entry}" in cases and f"Removed entry {entry}" in cases
 
@@ -190,7 +190,7 @@ async def test_bad_input_gets_a_clear_private_answer_and_changes_nothing(
         guild.owner, "takedown subscribe", code="nope", action="remove"
     )
     assert "isn't subscribed to" in await say(guild.owner, "takedown unsubscribe", code="nope")
-    assert (await say(moderator, "cases")) == "No cases yet."
+    assert (await say(moderator, "cases list")) == "No cases yet."
 
 
 async def test_commands_are_refused_to_members_without_the_right_role(
@@ -257,7 +257,7 @@ async def test_a_message_link_adds_its_media_and_offers_to_delete_the_message(
     await clicked.response()
     await wait_deleted(sandbox, posted)
     assert "Deleted the message" in answer.content and not buttons(answer)
-    cases = embed_text(await answer_of(await moderator.run_command("cases")))
+    cases = embed_text(await answer_of(await moderator.run_command("cases list")))
     assert cases.count("Takedown list change") == 2 and "Added to the takedown list" in cases
 
 
@@ -307,7 +307,7 @@ async def test_an_import_with_one_bad_line_among_thousands_changes_nothing_and_n
     assert "nothing was" in answer and "1 problem" in answer
     assert "line 3001: a pdq hash is 64 hex digits; this one has 5" in answer
     assert "The takedown list is empty" in await say(guild.owner, "takedown list")
-    assert await say(guild.owner, "cases") == "No cases yet."
+    assert await say(guild.owner, "cases list") == "No cases yet."
 
     bad_file = await say(
         guild.owner, "takedown import", file=("photo.png", encode(photo(1), "PNG"))
@@ -433,10 +433,10 @@ async def test_a_subscriber_removes_reuploads_until_the_publisher_withdraws_the_
     assert "no longer shared" in stopped
     refused = await say(flagger.owner, "takedown subscribe", code=code[1], action="remove")
     assert "No shared list has the code" in refused
-    flagger_cases = embed_text(await answer_of(await flagger.owner.run_command("cases")))
+    flagger_cases = embed_text(await answer_of(await flagger.owner.run_command("cases list")))
     assert "Subscribed to shared list" in flagger_cases
     assert "Unsubscribed from shared list" in flagger_cases
-    publisher_cases = embed_text(await answer_of(await publisher.run_command("cases")))
+    publisher_cases = embed_text(await answer_of(await publisher.run_command("cases list")))
     assert "Shared the takedown list" in publisher_cases
     assert "Stopped sharing the takedown list" in publisher_cases
 
@@ -454,6 +454,8 @@ async def wait_for_message(sandbox: Sandbox, channel_id: int, timeout: float = 3
 async def test_scan_checks_recent_history_and_summarises(
     sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
 ) -> None:
+    # Without the recent-hash store, so the scan finds the copy (test_sweep has the store's way).
+    assert await say(guild.owner, "config takedowns", recent_days=0) == "Saved."
     fan, general = guild.member("fan"), guild.channel("general")
     known = await fan.send(general, "old post", files=[("old.jpg", reupload())])
     await fan.send(general, "", files=[("other.jpg", reupload(UNRELATED))])

@@ -8,7 +8,7 @@ off by default, flagging at `explicit_threshold` (0.8) or above; channels and ro
 case kinds join the checked list (written out as they are at this revision).
 
 Revision ID: 0009
-Revises: 0011 (flood holds 0013 and evidence 0011 merged into main first; 0009 follows them)
+Revises: 0010 (0013, 0011 and 0010 merged into main first; 0009 follows them)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,158 @@
+"""The recent-hash store: the hashes (never the media) of pictures posted in each server lately.
+
+Why: an entry added to a takedown list should also remove the copies posted before it, without
+anyone reading the channels' history again. So for every file the scanner hashes, a row keeps
+the message's ids and the file's hash bits, for the server's `recent_days`.
+
+What a row holds: guild, channel, message and author ids, which of the message's media it is,
+and `hashes`, a run of fixed-size records (`core.hashes.pack_record`: a picture's PDQ in its
+eight turns, then its pHash), the file's own frames first, then its trimmed views. The time a
+picture was posted is its message id's (a snowflake carries it), so expiry is a range of ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.hashes import RECORD_BYTES
+from db import bulk
+from db.schema import recent_media
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+MAX_RECORDS = 256  # a file's frames and views: the scanner hashes at most 120 pictures a file
+
+
+def snowflake_at(when: datetime) -> int:
+    """The smallest Discord id made at `when` (ids made earlier are smaller)."""
+    milliseconds = int(when.astimezone(UTC).timestamp() * 1000) - DISCORD_EPOCH_MS
+    return max(0, milliseconds) << 22
+
+
+def snowflake_time(snowflake: int) -> datetime:
+    return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentMedia:
+    """One hashed file of one message."""
+
+    guild_id: int
+    channel_id: int
+    message_id: int
+    author_id: int
+    media_index: int  # which of the message's media (attachments, embeds, stickers, forwards)
+    frames: int  # how many of the records are the file's own frames; the rest are views
+    hashes: bytes  # records of hash bits, RECORD_BYTES each
+
+    def __post_init__(self) -> None:
+        records, rest = divmod(len(self.hashes), RECORD_BYTES)
+        if rest or not 0 < records <= MAX_RECORDS or not 0 < self.frames <= records:
+            raise ValueError(
+                f"a recent file is 1-{MAX_RECORDS} records of {RECORD_BYTES} bytes, its frames "
+                f"first; not {len(self.hashes)} bytes with {self.frames} frames"
+            )
+
+    @property
+    def records(self) -> int:
+        return len(self.hashes) // RECORD_BYTES
+
+
+async def add_many(conn: AsyncConnection, rows: Sequence[RecentMedia]) -> None:
+    """Store many hashed files in one statement (the scanner writes a batch a second)."""
+    if rows:
+        await conn.execute(
+            recent_media.insert(),
+            [
+                {
+                    "guild_id": r.guild_id,
+                    "channel_id": r.channel_id,
+                    "message_id": r.message_id,
+                    "author_id": r.author_id,
+                    "media_index": r.media_index,
+                    "frames": r.frames,
+                    "hashes": r.hashes,
+                }
+                for r in rows
+            ],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HashBatch:
+    """Stored files' row ids and hashes only, as columns: what a sweep's filter reads."""
+
+    ids: list[int]
+    hashes: list[bytes]
+
+
+async def hash_batches(
+    conn: AsyncConnection, guild_id: int, since: datetime, size: int = 20_000
+) -> AsyncIterator[HashBatch]:
+    """The hashes of the server's files posted since `since`, `size` rows at a time, straight
+    from the driver's cursor (`bulk.driver_batches`: a million rows are 264 MB of hashes, and a
+    SQLAlchemy row each would cost more than the sweep's filter)."""
+    query = (
+        select(recent_media.c.id, recent_media.c.hashes)
+        .where(
+            recent_media.c.guild_id == guild_id,
+            recent_media.c.message_id >= snowflake_at(since),
+        )
+        .order_by(recent_media.c.message_id)
+    )
+    async for batch in bulk.driver_batches(conn, query, size):
+        ids, hashes = (list(column) for column in zip(*batch, strict=True))
+        yield HashBatch(ids, hashes)
+
+
+async def rows_by_id(conn: AsyncConnection, ids: Sequence[int]) -> list[RecentMedia]:
+    """The stored files with these row ids (a sweep's candidates), in id order."""
+    ids = sorted(ids)
+    found: list[RecentMedia] = []
+    for low in range(0, len(ids), 500):
+        result = await conn.execute(
+            select(
+                recent_media.c.guild_id,
+                recent_media.c.channel_id,
+                recent_media.c.message_id,
+                recent_media.c.author_id,
+                recent_media.c.media_index,
+                recent_media.c.frames,
+                recent_media.c.hashes,
+            )
+            .where(recent_media.c.id.in_(ids[low : low + 500]))
+            .order_by(recent_media.c.id)
+        )
+        found += [RecentMedia(*row[:6], bytes(row[6])) for row in result]
+    return found
+
+
+async def guilds_with_recent(conn: AsyncConnection) -> list[int]:
+    return sorted(await conn.scalars(select(recent_media.c.guild_id).distinct()))
+
+
+async def expire(conn: AsyncConnection, guild_id: int, before: datetime) -> int:
+    """Delete the server's files posted before `before`; how many went."""
+    result = await conn.execute(
+        delete(recent_media).where(
+            recent_media.c.guild_id == guild_id, recent_media.c.message_id < snowflake_at(before)
+        )
+    )
+    return result.rowcount
+
+
+async def forget_author(conn: AsyncConnection, guild_id: int, author_id: int) -> int:
+    result = await conn.execute(
+        delete(recent_media).where(
+            recent_media.c.guild_id == guild_id, recent_media.c.author_id == author_id
+        )
+    )
+    return result.rowcount
+
+
+async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
+    await conn.execute(delete(recent_media).where(recent_media.c.guild_id == guild_id))

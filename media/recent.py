@@ -1,0 +1,94 @@
+"""A file's hashes as the recent-hash store keeps them, and finding a new entry among them.
+
+Why records of every turn: live matching looks an upload's picture and its mirror up at the
+review radius, and its six other turns at the confident radius (`media.matching.image_queries`).
+PDQ's turns can't be worked out from the hash's bits afterwards, so a stored picture keeps all
+eight (`core.hashes.pack_record`, 264 bytes a picture); a sweep then asks of the stored pictures
+what live matching would have asked of them, and nothing the file isn't.
+
+Why a filter and then the live matcher: a new entry is compared with every stored picture of the
+server (a million at most in a week of a busy server) by numpy popcounts over packed uint64
+columns, at the widest radius any lookup uses. The few pictures that pass are turned back into
+`MediaHashes` and matched by the live index itself, so tiers, mirrors, the allowlist and the
+server's scope decide exactly as they did when the picture was posted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.hashes import RECORD_BYTES, RECORD_TURNS, Hash, pack_record, unpack_record
+from media.hashing import FrameHashes, MediaHashes
+from media.matching import MatchPolicy
+from media.outcomes import Outcome
+
+_WORDS = RECORD_BYTES // 8  # 32 words of PDQ turns (8 x 4), then 1 of pHash
+_PDQ_WORDS = RECORD_TURNS * 4
+
+
+def records_of(media: MediaHashes) -> tuple[int, bytes] | None:
+    """(how many frames, the records) of a hashed file's matchable pictures, frames first;
+    None when it has none (a failed file, or near-uniform pictures that never match)."""
+    frames = [frame for frame in media.frames if frame.matchable]
+    if not frames:
+        return None
+    extra = [frame for frame in media.extra if frame.matchable]
+    return len(frames), b"".join(_record(frame) for frame in (*frames, *extra))
+
+
+def _record(frame: FrameHashes) -> bytes:
+    # A picture hashed without its turns (none today) repeats its own PDQ: those slots are
+    # looked up at the confident radius, which the picture itself already answers at review.
+    turns = frame.pdq_all() if len(frame.pdq_variants) == RECORD_TURNS - 1 else ()
+    return pack_record(turns or (frame.pdq,) * RECORD_TURNS, frame.phash)
+
+
+def media_of(frames: int, records: bytes) -> MediaHashes:
+    """The stored file as the live matcher takes it (its pictures are matchable by storage)."""
+    pictures = []
+    for at in range(0, len(records), RECORD_BYTES):
+        turns, phash = unpack_record(records[at : at + RECORD_BYTES])
+        variants = turns[1:] if len(set(turns)) > 1 else ()
+        pictures.append(FrameHashes(turns[0], 100, phash, variants))
+    return MediaHashes(
+        Outcome.HASHED, frames=tuple(pictures[:frames]), extra=tuple(pictures[frames:])
+    )
+
+
+def _words(hexes: Sequence[str]) -> np.ndarray:
+    """Hashes as big-endian-read uint64 words, as the records hold them."""
+    return np.frombuffer(b"".join(bytes.fromhex(h) for h in hexes), dtype=np.uint64)
+
+
+def near_rows(
+    records: Sequence[bytes], entry_hashes: Sequence[Hash], policy: MatchPolicy
+) -> list[int]:
+    """Which stored files (positions in `records`) have a picture within the widest radius any
+    live lookup would use of one of `entry_hashes`: candidates for the live matcher.
+
+    PDQ: every turn at the review radius (the picture and its mirror are looked up there, the
+    other turns only at the confident one, which the live matcher then applies). pHash: the
+    review radius.
+    """
+    if not records or not entry_hashes:
+        return []
+    owner = np.repeat(
+        np.arange(len(records)), [len(r) // RECORD_BYTES for r in records]
+    )  # the file of each picture
+    words = np.frombuffer(b"".join(records), dtype=np.uint64).reshape(-1, _WORDS)
+    near = np.zeros(len(words), dtype=bool)
+    pdq = [h.hex for h in entry_hashes if h.algorithm == "pdq"]
+    phash = [h.hex for h in entry_hashes if h.algorithm == "phash"]
+    if pdq:
+        # Contiguous: XOR over a strided view of the records is several times slower.
+        turns = np.ascontiguousarray(words[:, :_PDQ_WORDS]).reshape(-1, RECORD_TURNS, 4)
+        for query in _words(pdq).reshape(-1, 4):
+            distances = np.bitwise_count(turns ^ query).sum(axis=2, dtype=np.uint16)
+            near |= distances.min(axis=1) <= policy.pdq.review
+    if phash:
+        column = words[:, _PDQ_WORDS]
+        for query in _words(phash):
+            near |= np.bitwise_count(column ^ query) <= policy.phash.review
+    return sorted(set(owner[near].tolist()))

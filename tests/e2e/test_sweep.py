@@ -1,0 +1,154 @@
+"""Sweep on add end to end: pictures posted while the list was empty are kept as hashes, and an
+entry added later removes the copies still up within seconds, with one summary for the
+moderators; an unrelated post stays, and a copy its author deleted already is skipped quietly.
+A new entry on a shared list sweeps the subscribing servers too."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+
+import pytest
+
+from media.hashing import hash_media
+from sandbox.botprocess import BotProcess
+from sandbox.scenario import GuildHandle
+from sandbox.server import Sandbox
+from sandbox.state import Message
+from tests.e2e.conftest import StartBot
+from tests.e2e.test_takedowns import (
+    DELETE_ROUTE,
+    UNRELATED,
+    add_second_guild,
+    buttons,
+    embed_text,
+    known_hashes,
+    reupload,
+    say,
+    set_mod_channel,
+    wait_deleted,
+    wait_for_message,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def bot(start_bot: StartBot, guild: GuildHandle) -> BotProcess:
+    return await start_bot(env={"HASH_WORKERS": "1"})
+
+
+async def wait_stored(bot: BotProcess, count: int, timeout: float = 30) -> None:
+    """Until the bot's recent-hash store holds `count` files (a row is the event)."""
+    path = bot.database_url.removeprefix("sqlite:///")
+    async with asyncio.timeout(timeout):
+        while True:
+            with sqlite3.connect(path) as db:
+                if db.execute("SELECT count(*) FROM recent_media").fetchone()[0] >= count:
+                    return
+            await asyncio.sleep(0.05)
+
+
+async def summary_in(sandbox: Sandbox, channel_id: int, timeout: float = 30) -> Message:
+    async with asyncio.timeout(timeout):
+        while True:
+            for message in sandbox.world.messages.values():
+                if message.channel_id == channel_id and "earlier cop" in message.content:
+                    return message
+            await asyncio.sleep(0.05)
+
+
+async def test_copies_posted_before_an_entry_is_added_are_removed_with_one_summary(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    await set_mod_channel(guild)
+    fan, general = guild.member("fan"), guild.channel("general")
+    fan_art = guild.add_channel("fan-art")
+    await sandbox.gateway.flushed()
+    first = await fan.send(general, "look", files=[("a.jpg", reupload())])
+    second = await fan.send(fan_art, "", files=[("b.jpg", reupload())])
+    unrelated = await fan.send(general, "", files=[("c.jpg", reupload(UNRELATED))])
+    deleted_first = await fan.send(general, "", files=[("d.jpg", reupload())])
+    await wait_stored(bot, 4)  # hashed and kept though the list is empty
+    await fan.delete(deleted_first)
+
+    pdq, _ = known_hashes()
+    added = await say(guild.member("moderator"), "takedown add", hash=str(pdq), label="late")
+    assert "Added entry **1**" in added
+    await wait_deleted(sandbox, first)  # within 30 s of the add
+    await wait_deleted(sandbox, second)
+    summary = await summary_in(sandbox, guild.channel("mod-queue").id)
+
+    assert not unrelated.deleted
+    text = summary.content
+    assert "Takedown-list entry #1 was added: I also removed 2 earlier copies" in text, text
+    assert f"<#{general.id}>" in text and f"<#{fan_art.id}>" in text
+    assert "1 more copy was deleted already." in text
+    cases = re.search(r"Cases: (#\d+), (#\d+)", text)
+    assert cases, text
+    queue = [m for m in sandbox.world.messages.values() if m.channel_id == summary.channel_id]
+    assert len(queue) == 1, "one summary, no alert per removed copy"
+    deletes = [c for c in sandbox.calls if c.method == "DELETE" and c.route == DELETE_ROUTE]
+    assert {c.params["message_id"] for c in deletes} == {str(first.id), str(second.id)}
+
+
+async def test_a_new_entry_on_a_shared_list_sweeps_the_subscribers(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    publisher = guild.owner
+    shared = await say(publisher, "takedown share")
+    code = re.search(r"Its code is `([^`]+)`", shared)
+    assert code, shared
+    subscriber = add_second_guild(sandbox, "Subscriber")
+    await sandbox.gateway.flushed()
+    await set_mod_channel(subscriber)
+    answer = await say(subscriber.owner, "takedown subscribe", code=code[1], action="remove")
+    assert "Subscribed to list" in answer
+    copy = await subscriber.member("fan").send(
+        subscriber.channel("general"), "", files=[("copy.jpg", reupload())]
+    )
+    await wait_stored(bot, 1)
+
+    pdq, _ = known_hashes()
+    await say(publisher, "takedown add", hash=str(pdq), label="shared late")
+    await wait_deleted(sandbox, copy)
+    summary = await summary_in(sandbox, subscriber.channel("mod-queue").id)
+    assert "I also removed 1 earlier copy" in summary.content
+
+
+async def test_a_weaker_match_found_by_a_sweep_is_alerted_for_review_and_left_up(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    await set_mod_channel(guild)
+    # Confident only at distance 0: the re-encoded copy is within the review radius only.
+    assert await say(guild.owner, "config takedowns", confident_radius=0) == "Saved."
+    pdq, _ = known_hashes()
+    assert hash_media(reupload()).frames[0].pdq.distance(pdq) > 0
+    copy = await guild.member("fan").send(
+        guild.channel("general"), "", files=[("c.jpg", reupload())]
+    )
+    await wait_stored(bot, 1)
+
+    await say(guild.member("moderator"), "takedown add", hash=str(pdq))
+    alert = await wait_for_message(sandbox, guild.channel("mod-queue").id)
+    assert "Possible takedown-list match: please review" in embed_text(alert)
+    assert "Take down" in buttons(alert) and not copy.deleted
+    queue = [m for m in sandbox.world.messages.values() if m.channel_id == alert.channel_id]
+    assert queue == [alert], "no summary: nothing was removed"
+
+
+async def test_the_message_an_entry_is_added_from_is_left_to_the_moderator(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    await set_mod_channel(guild)
+    general = guild.channel("general")
+    source = await guild.member("fan").send(general, "", files=[("a.png", reupload())])
+    copy = await guild.member("fan").send(general, "", files=[("b.jpg", reupload())])
+    await wait_stored(bot, 2)
+    since = len(bot.lines)
+    menu = await guild.member("moderator").run_message_command("Add to takedown list", source)
+    assert "Delete the message" in buttons(await menu.message())
+    await bot.wait_for_log("Swept guild", timeout=30, since=since)
+    await wait_deleted(sandbox, copy)
+    assert not source.deleted, "the answer offers to delete it; the sweep leaves it"

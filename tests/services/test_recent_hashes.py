@@ -1,0 +1,149 @@
+"""The recent-hash store: files kept in batches as bits only, found again by a new entry with
+live matching's policy (a resized, a mirrored and a turned copy; an unrelated picture and a
+"Not a match" picture not), expired after `recent_days`, and forgotten with their author."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from PIL import Image
+
+from core.hashes import RECORD_BYTES
+from db import allowlist, guild_settings, recent_media, retention, takedowns
+from db.engine import Database
+from db.recent_media import snowflake_at, snowflake_time
+from db.schema import recent_media as recent_table
+from db.takedowns import NewEntry
+from media.hashing import hash_media
+from media.matching import MatchPolicy, Tier
+from media.recent import media_of, records_of
+from services.live_index import LiveTakedownIndex
+from services.recent_hashes import RecentHashes
+from services.retention import RetentionJob
+from tests.media.samples import encode, photo
+
+GUILD = 4101
+CHANNEL = 9
+AUTHOR, OTHER_AUTHOR = 71, 72
+KNOWN, UNRELATED = 4, 7
+
+
+def hashed(picture: Image.Image, fmt: str = "JPEG"):  # type: ignore[no-untyped-def]
+    return hash_media(encode(picture, fmt))
+
+
+def message_id(days_ago: float, n: int = 0) -> int:
+    return snowflake_at(datetime.now(UTC) - timedelta(days=days_ago)) + n
+
+
+async def store(database: Database) -> tuple[LiveTakedownIndex, RecentHashes]:
+    index = LiveTakedownIndex(database)
+    await index.load()
+    return index, RecentHashes(database, index)
+
+
+async def add_known(database: Database, index: LiveTakedownIndex) -> int:
+    frame = hashed(photo(KNOWN), "PNG").frames[0]
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn, GUILD, NewEntry((frame.pdq, frame.phash)), source="hash", added_by=1
+        )
+    await index.sync()
+    return entry.id
+
+
+def test_a_file_is_kept_as_fixed_records_of_bits_and_read_back_the_same() -> None:
+    media = hashed(photo(KNOWN))
+    frames, records = records_of(media)  # type: ignore[misc]
+    assert frames == 1 and len(records) % RECORD_BYTES == 0
+    assert len(records) // RECORD_BYTES == 1 + len([f for f in media.extra if f.matchable])
+    back = media_of(frames, records)
+    assert back.frames[0].pdq == media.frames[0].pdq
+    assert back.frames[0].pdq_variants == media.frames[0].pdq_variants
+    assert back.frames[0].phash == media.frames[0].phash
+    assert encode(photo(KNOWN), "JPEG")[:64] not in records  # bits of hashes, not of the file
+
+
+async def test_a_new_entry_finds_resized_mirrored_and_turned_copies_and_nothing_else(
+    database: Database,
+) -> None:
+    index, recent = await store(database)
+    picture = photo(KNOWN)
+    posted = {
+        "resized": picture.resize((picture.width // 2, picture.height // 2)),
+        "mirrored": picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        "turned": picture.transpose(Image.Transpose.ROTATE_90),
+        "unrelated": photo(UNRELATED),
+    }
+    ids = {}
+    for n, (name, image) in enumerate(posted.items()):
+        ids[name] = message_id(1, n)
+        assert recent.keep(GUILD, CHANNEL, ids[name], AUTHOR, 0, hashed(image))
+    assert recent.waiting == 4 and await recent.flush() == 4 and recent.waiting == 0
+
+    entry = await add_known(database, index)
+    scope = await index.scope(GUILD)
+    since = datetime.now(UTC) - timedelta(days=7)
+    copies = await recent.earlier_copies(GUILD, [entry], since, MatchPolicy(), scope)
+    found = {c.stored.message_id: c.found for c in copies}
+    assert set(found) == {ids["resized"], ids["mirrored"], ids["turned"]}
+    assert all(m.match.entry_id == entry and m.match.tier is Tier.TAKEDOWN for m in found.values())
+    assert all(c.stored.author_id == AUTHOR and c.stored.channel_id == CHANNEL for c in copies)
+
+    resized = next(c for c in copies if c.stored.message_id == ids["resized"])
+    async with database.transaction() as conn:  # moderators said the resized one is fine
+        await allowlist.allow(conn, GUILD, resized.media.frames[0].pdq, decided_by=1)
+    await index.sync()
+    scope = await index.scope(GUILD)
+    again = await recent.earlier_copies(GUILD, [entry], since, MatchPolicy(), scope)
+    assert {c.stored.message_id for c in again} == {ids["mirrored"], ids["turned"]}
+
+
+async def test_only_the_last_days_are_read_and_expiry_and_forgetting_delete_rows(
+    database: Database,
+) -> None:
+    index, recent = await store(database)
+    media = hashed(photo(KNOWN))
+    old, earlier, later = message_id(10), message_id(2), message_id(1)
+    recent.keep(GUILD, CHANNEL, old, AUTHOR, 0, media)  # older than the week
+    recent.keep(GUILD, CHANNEL, earlier, AUTHOR, 0, media)
+    recent.keep(GUILD, CHANNEL, later, OTHER_AUTHOR, 0, media)
+    await recent.close()  # closing writes what waits
+    entry = await add_known(database, index)
+    scope = await index.scope(GUILD)
+    week = datetime.now(UTC) - timedelta(days=7)
+    copies = await recent.earlier_copies(GUILD, [entry], week, MatchPolicy(), scope)
+    assert sorted(c.stored.message_id for c in copies) == [earlier, later]
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    assert abs(snowflake_time(earlier) - two_days_ago) < timedelta(minutes=1)
+
+    async with database.transaction() as conn:
+        await guild_settings.update_settings(conn, GUILD, recent_days=7)
+    job = RetentionJob(database, guild_settings.SettingsCache(database))
+    run = await job.run(datetime.now(UTC))
+    assert run.recent == 1
+    async with database.transaction() as conn:
+        await retention.forget_member(conn, GUILD, OTHER_AUTHOR)
+    async with database.connect() as conn:
+        left = (await conn.execute(recent_table.select())).all()
+        assert [(r.message_id, r.author_id) for r in left] == [(earlier, AUTHOR)]
+        await recent_media.forget_guild(conn, GUILD)
+
+
+async def test_recent_days_zero_deletes_everything_kept(database: Database) -> None:
+    _, recent = await store(database)
+    recent.keep(GUILD, CHANNEL, message_id(1), AUTHOR, 0, hashed(photo(KNOWN)))
+    await recent.flush()
+    async with database.transaction() as conn:
+        await guild_settings.update_settings(conn, GUILD, recent_days=0)
+    run = await RetentionJob(database, guild_settings.SettingsCache(database)).run(
+        datetime.now(UTC)
+    )
+    assert run.recent == 1
+    async with database.connect() as conn:
+        assert await recent_media.guilds_with_recent(conn) == []
+
+
+def test_a_file_with_nothing_matchable_is_not_kept() -> None:
+    flat = hashed(Image.new("RGB", (64, 64), "gray"))
+    assert records_of(flat) is None
