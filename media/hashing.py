@@ -31,6 +31,7 @@ from media.decode import DecodedMedia, decode_media
 from media.formats import DecodeLimits
 from media.outcomes import NEEDS_TOO_MUCH_MEMORY, MediaFailure, Outcome
 from media.reupload import content_block, edge_crops, entry_variants
+from media.views import picture_views
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +139,20 @@ def hash_frame(
 
 
 def hash_media(
-    data: bytes, limits: DecodeLimits | None = None, *, trim: bool = True, explicit: bool = False
+    data: bytes,
+    limits: DecodeLimits | None = None,
+    *,
+    trim: bool = True,
+    views: bool = True,
+    explicit: bool = False,
 ) -> MediaHashes:
     """Decode and hash an upload in this process; every failure becomes an explicit outcome.
 
     With `trim`, a still image that has flat bars or screenshot chrome around it also gets the
     hashes of the picture inside (`MediaHashes.extra`), see `media.reupload.content_block`.
+    With `views`, a still image also gets the hashes (PDQ and pHash, no turns) of the upright
+    views `media.views.picture_views` finds: the picture inside a screenshot, story, collage,
+    photo of a screen or turned canvas.
     With `explicit`, the decoded picture (or a few sampled frames) is also scored by the
     explicit-image classifier (`MediaHashes.explicit_score`).
     Call it through `media.workers.HashingPool` for untrusted bytes: only a worker process can
@@ -156,6 +165,9 @@ def hash_media(
     if trim and decoded.kind == "image":
         block = content_block(decoded.frames[0].image)
         extra = (hash_frame(block),) if block is not None else ()
+    if views and decoded.kind == "image":
+        found = picture_views(decoded.frames[0].image)
+        extra += tuple(hash_frame(view, variants=False) for view in found)
     hashed = _hashed(decoded, extra)
     return replace(hashed, explicit_score=_explicit_score(decoded)) if explicit else hashed
 

@@ -7,7 +7,8 @@ review radius a match is likely but not certain, so the moderators get an alert 
 
 Why the query side does more than look up one hash: a mirrored or rotated re-upload is matched
 through PDQ's dihedral variants, and a picture with caption bars or borders added is matched
-through the extra hashes `media.reupload` computes (`MediaHashes.extra`).
+through the extra hashes `media.reupload` computes, and a screenshot, story, collage or turned
+copy through the upright views `media.views` finds (both in `MediaHashes.extra`).
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ class _Query:
     frame: int
     value: Hash
     radius: int
+    review_only: bool = False  # a match through this lookup alerts, never removes
 
 
 def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
@@ -160,7 +162,12 @@ def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
         if policy.mirrors:
             turned = (value for value in frame.pdq_variants if value not in wide)
             queries += [_Query(number, value, policy.pdq.confident) for value in turned]
-        queries.append(_Query(number, frame.phash, policy.phash.review))
+        # A geometric view (an extra picture hashed without its turns, `media.views`) is one
+        # of several guesses at where the picture lies; 64-bit pHash at the confident radius
+        # matched an unrelated picture's view in bench/reshare_views.py, so through a view
+        # pHash only alerts. PDQ keeps both tiers.
+        guess = number == -1 and not frame.pdq_variants
+        queries.append(_Query(number, frame.phash, policy.phash.review, review_only=guess))
     return queries
 
 
@@ -190,6 +197,8 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
             tier = radii.tier(distance)
             if tier is None:
                 continue
+            if query.review_only:
+                tier = Tier.REVIEW
             match = Match(entry_id, algorithm, distance, tier, query.frame)
             # Ties go to the earliest lookup: the first frame, the picture before its turns.
             key = (_rank(match), order)

@@ -25,6 +25,7 @@ from sandbox.scenario import (
 from sandbox.server import Sandbox
 from sandbox.state import Message
 from tests.e2e.conftest import MODERATOR_PERMISSIONS, StartBot
+from tests.media import reshares
 from tests.media.samples import encode, photo, png_declaring
 
 pytestmark = pytest.mark.e2e
@@ -467,3 +468,24 @@ async def test_scan_checks_recent_history_and_summarises(
     await wait_deleted(sandbox, known)
     assert f"Scanned 3 messages in <#{general.id}>: 2 had images or videos (2 files)." in summary
     assert "1 message matched the takedown list: 1 removed, 0 sent to the moderators" in summary
+
+
+async def test_a_listed_photo_reshared_as_a_story_or_turned_on_a_canvas_is_removed(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    """Geometric re-shares (issue 15): the picture's own boundary is found and hashed."""
+    moderator = guild.member("moderator")
+    await answer_of(
+        await moderator.run_command(
+            "takedown add", image=("deepfake.png", encode(photo(KNOWN), "PNG")), label="fake"
+        )
+    )
+    fan = guild.member("fan")
+    for name, edited in (
+        ("story.jpg", reshares.story(photo(KNOWN), random.Random(3))),
+        ("tilted.jpg", reshares.rotated(photo(KNOWN), 10.0, "white", grow=False)),
+    ):
+        posted = await fan.send(
+            guild.channel("general"), "look", files=[(name, encode(edited, "JPEG", quality=85))]
+        )
+        await wait_deleted(sandbox, posted)

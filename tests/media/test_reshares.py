@@ -6,12 +6,17 @@ from __future__ import annotations
 import functools
 import io
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bench.reshares import FAMILIES, Family, Reshare
+# The benchmark's modules import each other as scripts do, from bench/ itself.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from reshares import FAMILIES, Family, Reshare
 
 FAMILY = {family.name: family for family in FAMILIES}
 DRAWS = 8  # parameter draws per family and test
@@ -173,3 +178,19 @@ def test_families_name_their_ranges() -> None:
     assert len({f.name for f in FAMILIES}) == len(FAMILIES)
     assert all(isinstance(f, Family) and f.ranges for f in FAMILIES)
     assert sum(f.geometric for f in FAMILIES) >= 12
+
+
+def test_the_corpus_fetcher_finds_photos_inside_resource_files() -> None:
+    """GCompris keeps its photos inside Qt resource files: both kinds come out whole."""
+    from fetch_corpus import carved, readable
+
+    picture = photo()
+    jpeg, webp = io.BytesIO(), io.BytesIO()
+    picture.save(jpeg, "JPEG", quality=90)
+    picture.save(webp, "WEBP", quality=90)
+    blob = b"qres\x00\x01" + jpeg.getvalue() + b"\x00" * 7 + webp.getvalue() + b"tail"
+    found = [readable(part) for part in carved(blob)]
+    assert sorted(p.size for p in found if p is not None) == [(WIDTH, HEIGHT)] * 2
+    icon = io.BytesIO()
+    picture.resize((64, 48)).save(icon, "PNG")
+    assert readable(icon.getvalue()) is None  # icons and thumbnails are no photographs

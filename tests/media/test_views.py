@@ -1,0 +1,117 @@
+"""media/views.py: the picture's own boundary found inside re-shares, and what it then matches."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from media.entries import entry_hashes
+from media.hashing import entry_hashes_for_image, hash_frame, hash_media
+from media.matching import MatchPolicy, TakedownIndex, Tier, match_media
+from media.views import (
+    BY_AREA,
+    BY_SUPPORT,
+    MAX_QUADS,
+    detection_thumbnail,
+    dominant_tilt,
+    edge_map,
+    picture_views,
+    sharp_region,
+)
+from tests.media import reshares, samples
+
+LISTED = 4
+
+
+def pdq_distance_to(picture: Image.Image, views: list[Image.Image]) -> int:
+    original = hash_frame(picture, variants=False).pdq
+    return min(hash_frame(view, variants=False).pdq.distance(original) for view in views)
+
+
+@pytest.mark.parametrize("degrees", [-12.0, -4.0, 6.0, 10.0])
+def test_a_turned_photo_on_a_grey_canvas_is_found_and_turned_back(degrees: float) -> None:
+    picture = samples.photo(LISTED)
+    turned = reshares.rotated(picture, degrees, "grey", grow=True)
+    _, grey = detection_thumbnail(np.asarray(turned))
+    assert dominant_tilt(edge_map(grey)) == pytest.approx(degrees, abs=1.0)
+    assert hash_frame(turned, variants=False).pdq.distance(hash_frame(picture).pdq) > 62
+    assert pdq_distance_to(picture, picture_views(turned)) <= 31
+
+
+def test_a_story_is_cropped_to_the_picture() -> None:
+    picture = samples.photo(LISTED)
+    story = reshares.story(picture, random.Random(3))
+    scale, grey = detection_thumbnail(np.asarray(story))
+    (found,) = sharp_region(grey)
+    # Where the story put the picture.
+    rng = random.Random(3)
+    rng.uniform(20, 50)
+    shown_w = round(1080 * rng.uniform(0.4, 0.9))
+    shown_h = round(picture.height * shown_w / picture.width)
+    x = (1080 - shown_w) // 2 + rng.randint(-40, 40)
+    y = (1920 - shown_h) // 2 + rng.randint(-200, 200)
+    expected = np.array([[x, y], [x + shown_w, y], [x + shown_w, y + shown_h], [x, y + shown_h]])
+    assert np.abs(found / scale - expected).max() <= 3 / scale  # within 3 thumbnail pixels
+    assert pdq_distance_to(picture, picture_views(story)) <= 31
+
+
+def test_a_plain_photo_costs_few_views() -> None:
+    for number in range(1, 11):
+        assert len(picture_views(samples.photo(number))) <= BY_SUPPORT + BY_AREA + MAX_QUADS + 3
+    flat = Image.new("RGB", (640, 480), (90, 120, 200))
+    assert picture_views(flat) == []
+
+
+@pytest.fixture(scope="module")
+def index() -> TakedownIndex:
+    stored = entry_hashes([entry_hashes_for_image(samples.encode(samples.photo(LISTED), "PNG"))])
+    built = TakedownIndex()
+    built.add(LISTED, (*stored.own, *stored.variants))
+    return built
+
+
+def reshared(picture: Image.Image, kind: str) -> bytes:
+    rng = random.Random(7)
+    edited = {
+        "story": lambda: reshares.story(picture, rng),
+        "turned on white": lambda: reshares.rotated(picture, 10.0, "white", grow=False),
+        "turned, grown": lambda: reshares.rotated(picture, -10.0, "black", grow=True),
+        "dark chat": lambda: reshares.chat_dark(picture, rng),
+        "collage": lambda: reshares.collage(picture, rng),
+    }[kind]()
+    return samples.encode(edited, "JPEG", quality=85)
+
+
+@pytest.mark.parametrize(
+    ("kind", "tier"),
+    [
+        ("story", Tier.TAKEDOWN),
+        ("turned on white", Tier.TAKEDOWN),
+        ("turned, grown", Tier.TAKEDOWN),
+        ("dark chat", Tier.TAKEDOWN),
+        # Found through the view's pHash only, which alerts and never removes (media.matching).
+        ("collage", Tier.REVIEW),
+    ],
+)
+def test_a_listed_photo_reshared_is_matched_through_a_view(
+    index: TakedownIndex, kind: str, tier: Tier
+) -> None:
+    data = reshared(samples.photo(LISTED), kind)
+    before = match_media(hash_media(data, views=False), index, MatchPolicy())
+    assert all(match.tier is not Tier.TAKEDOWN for match in before)
+    (match,) = match_media(hash_media(data), index, MatchPolicy())
+    assert (match.entry_id, match.tier) == (LISTED, tier)
+
+
+@pytest.mark.parametrize(
+    "kind", ["story", "turned on white", "turned, grown", "dark chat", "collage"]
+)
+def test_other_photos_reshared_match_nothing(index: TakedownIndex, kind: str) -> None:
+    for number in (1, 2, 3, 5, 6, 7, 8, 9, 10):
+        assert (
+            match_media(hash_media(reshared(samples.photo(number), kind)), index, MatchPolicy())
+            == []
+        )
