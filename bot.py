@@ -33,6 +33,7 @@ from media.pipeline import MediaPipeline
 from media.workers import HashingPool, PoolSettings
 from moderation.actions import ModerationActions
 from moderation.alerts import MatchAlerts
+from moderation.explicit_review import ExplicitReview
 from moderation.flood_hold import FloodHolds
 from moderation.forms import OpenForms
 from moderation.i18n import COMMAND_CONTEXTS, N_, CommandTranslator, member_texts, use_pseudo_locale
@@ -264,6 +265,7 @@ class Lightstick(commands.AutoShardedBot):
         self.alerts = MatchAlerts(self)
         self.flood_holds = FloodHolds(self)
         self.unreadable = UnreadableFiles(self)
+        self.explicit_review = ExplicitReview(self)
         self.report_queue = ReportQueue(self)
         self.forms = OpenForms(self)
         self.recent_hashes = RecentHashes(database, self.takedown_index)
@@ -291,6 +293,7 @@ class Lightstick(commands.AutoShardedBot):
         self.alerts.start()
         self.unreadable.start()
         self.recent_hashes.start()
+        self.explicit_review.start()
         self.scanner.start()
         self.profile_pictures.start()
         self.sweeper.start()
@@ -348,6 +351,7 @@ class Lightstick(commands.AutoShardedBot):
         await self.alerts.close()
         await self.flood_holds.close()
         await self.unreadable.close()
+        await self.explicit_review.close()
         await self.report_queue.close()
         await self.retention.close()
         self.loop_lag.stop()

@@ -1,7 +1,8 @@
 """Scanning under a burst, end to end: the real bot process against the sandbox. Prints figures.
 
 Run: .venv/bin/python bench/scan_burst.py [seconds] [messages/s] [images/message] [other entries]
-         [--forwards SHARE] [--animations SHARE] [--seed N] [--clean N] [--recent-days D]
+         [--forwards SHARE] [--animations SHARE] [--explicit] [--seed N] [--clean N]
+         [--recent-days D]
 Defaults: 60 s at 20 messages/s with one 1920x1080 JPEG each (the latency target), then 60 s
 at 25 messages/s with 4 images each: 100 images/s offered, above the 80 images/s target, so the
 figure shows how much the bot sustains rather than the rate offered. HASH_WORKERS in the
@@ -18,13 +19,20 @@ evasion corpus, made distinct per file the same way). Which posts are which is d
 printed seed. `--clean N` posts N clean messages (a distinct unrelated 1920x1080 JPEG each, in
 #chat) beside each listed copy: they are hashed, match nothing and go to the recent-hash store,
 as most posts in a real server do. `--recent-days 0` turns the store off (default 7, the bot's
-default), so two runs differing only in it show what the store costs. Figures:
+default), so two runs differing only in it show what the store costs.
+
+`--explicit` turns the server's explicit-image review on (`/config explicit`): every image is
+also scored by the classifier in the workers (the same photo, so each still ends in a DELETE:
+a listed picture is handled as a match, its score noted). Compare its throughput and the
+hashing processes' memory with a run without it. Figures:
 - post -> DELETE latency, p50 / p99 / max, and per kind of post when the mix is on;
 - throughput: images hashed per second over the run, and which messages were never deleted;
 - event-loop lag: the bot's own worst wake-up delay (its "Event loop lag" log lines);
-- a /rules command every 2 s during the burst: time to its answer.
+- a /rules command every 2 s during the burst: time to its answer;
+- the resident memory of the bot's hashing processes (its descendants) after the burst.
 Targets (issue 5): p50 <= 150 ms, p99 <= 500 ms; >= 80 images/s, nothing dropped; loop lag
-<= 50 ms; a slash command answered in <= 300 ms.
+<= 50 ms; a slash command answered in <= 300 ms. With `--explicit` (issue 17): >= 40 images/s
+on 2 cores, each worker <= 150 MB more than without it.
 """
 
 from __future__ import annotations
@@ -89,10 +97,15 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def arrange(
-    workdir: Path, guild_id: int, mod_channel_id: int, others: int, recent_days: int = 7
+    workdir: Path,
+    guild_id: int,
+    mod_channel_id: int,
+    others: int,
+    recent_days: int = 7,
+    explicit: bool = False,
 ) -> None:
     """The bench photo on the guild's list, with `others` unrelated entries (a random PDQ and
-    pHash each) beside it."""
+    pHash each) beside it; with `explicit`, explicit-image review on."""
     database = await Database.open(f"sqlite+aiosqlite:///{workdir / 'lightstick.db'}")
     known = hash_media(full_hd_reupload()).frames[0]
     rng = random.Random(0)
@@ -113,7 +126,12 @@ async def arrange(
             conn, guild_id, NewEntry((known.pdq, known.phash), "bench"), source="hash", added_by=1
         )
         await guild_settings.update_settings(
-            conn, guild_id, mod_channel_id=mod_channel_id, previews=False, recent_days=recent_days
+            conn,
+            guild_id,
+            mod_channel_id=mod_channel_id,
+            previews=False,
+            recent_days=recent_days,
+            explicit_review=explicit,
         )
     await database.close()
 
@@ -125,6 +143,7 @@ class Mix:
     seed: int = 0
     clean: int = 0  # clean messages posted beside each listed copy
     recent_days: int = 7  # the recent-hash store's days (0: off)
+    explicit: bool = False  # the server reviews explicit images: every image is scored too
 
     def kinds(self, count: int) -> list[str]:
         rng = random.Random(self.seed)
@@ -170,7 +189,9 @@ async def burst(
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch) / "bot"
         workdir.mkdir()
-        await arrange(workdir, guild.id, guild.channel("mod-queue").id, others, mix.recent_days)
+        await arrange(
+            workdir, guild.id, guild.channel("mod-queue").id, others, mix.recent_days, mix.explicit
+        )
         workers = os.environ.get("HASH_WORKERS")  # default: the bot's own
         env = {"HASH_WORKERS": workers} if workers else {}
         bot = await BotProcess(sandbox, workdir, env=env).start()
@@ -219,6 +240,8 @@ async def burst(
                 probes.append(asyncio.create_task(command()))
         results = await asyncio.gather(*watchers, return_exceptions=True)
         elapsed = max(deleted_at, default=time.monotonic()) - started
+        assert bot.process is not None
+        memory = hashing_memory(bot.process.pid)
         await asyncio.gather(*probes, return_exceptions=True)
         await asyncio.sleep(31)  # one more lag report
         await bot.stop()
@@ -228,6 +251,7 @@ async def burst(
     )
     lags = [float(m.group(1)) for m in LAG.finditer(bot.stderr)]
     listed = f"; {others:,} other entries on the list" if others else ""
+    listed += "; explicit-image review on" if mix.explicit else ""
     mixed = (
         f"; {kinds.count('forward')} forwards, {kinds.count('animation')} animated GIFs"
         f" (seed {mix.seed})"
@@ -259,6 +283,11 @@ async def burst(
         f"  event-loop lag (bot's reports): worst {max(lags, default=float('nan')):.1f} ms"
         f" (each 30 s report: {', '.join(f'{lag:.0f}' for lag in lags)} ms)"
     )
+    if memory:
+        print(
+            f"  hashing processes' memory after the burst: {len(memory)} processes,"
+            f" {', '.join(f'{mb:.0f}' for mb in sorted(memory))} MB resident"
+        )
     if commands:
         print(
             f"  /rules during the burst: median {1000 * statistics.median(commands):.0f} ms,"
@@ -266,16 +295,44 @@ async def burst(
         )
 
 
+def hashing_memory(bot_pid: int) -> list[float]:
+    """The resident memory (MB) of each process below the bot: its fork server and workers."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone since the listing
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], list(children.get(bot_pid, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        rss = re.search(r"VmRSS:\s+([0-9]+) kB", status)
+        if rss:
+            found.append(int(rss.group(1)) / 1024)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("numbers", nargs="*", help="seconds, messages/s, images/message, others")
     parser.add_argument("--forwards", type=float, default=0.0, help="share of posts (0.1)")
     parser.add_argument("--animations", type=float, default=0.0, help="share of posts (0.1)")
+    parser.add_argument(
+        "--explicit", action="store_true", help="the server reviews explicit images"
+    )
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(10**6))
     parser.add_argument("--clean", type=int, default=0, help="clean messages per listed copy")
     parser.add_argument("--recent-days", type=int, default=7, help="0 turns the store off")
     args = parser.parse_args()
-    mix = Mix(args.forwards, args.animations, args.seed, args.clean, args.recent_days)
+    mix = Mix(
+        args.forwards, args.animations, args.seed, args.clean, args.recent_days, args.explicit
+    )
     if args.numbers:
         seconds, rate, per_message, others = 60.0, 20.0, 1, 0
         given = [float(v) for v in args.numbers]

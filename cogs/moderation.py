@@ -1,5 +1,6 @@
 """The persistent buttons on match alerts (on messages and on profile pictures), unreadable-file
-alerts, held entries and report queue messages, and the queue's upkeep.
+alerts, held entries, explicit-image review messages and report queue messages, and the queue's
+upkeep.
 
 The buttons are `DynamicItem`s whose custom id holds the record id, so they work after a
 restart; registering them here makes every alert and queue message ever posted clickable. A
@@ -15,6 +16,7 @@ from discord.ext import commands
 
 from moderation.alert_buttons import AlertButton, ProfileAlertButton
 from moderation.evidence_buttons import EvidenceButton
+from moderation.explicit_buttons import FlagButton
 from moderation.hold_buttons import HoldButton
 from moderation.report_buttons import ReportButton
 from moderation.unreadable import FileButton
@@ -31,6 +33,7 @@ BUTTONS = (
     MemberButton,
     HoldButton,
     EvidenceButton,
+    FlagButton,
 )
 
 

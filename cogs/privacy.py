@@ -58,7 +58,9 @@ class Privacy(commands.Cog):
                 member=f"<@{user.id}>",
                 about=tr.plural("{count} report", "{count} reports", forgotten.reports_about),
                 by=tr.plural("{count} report", "{count} reports", forgotten.reports_by),
-                alerts=tr.plural("{count} alert", "{count} alerts", forgotten.alerts),
+                alerts=tr.plural(  # explicit-image flags are alerts too
+                    "{count} alert", "{count} alerts", forgotten.alerts + forgotten.flags
+                ),
                 cases=tr.plural("{count} case", "{count} cases", forgotten.cases),
             ),
             ephemeral=True,

@@ -27,6 +27,9 @@ class CaseKind(enum.StrEnum):
     ENTRY_HELD = "entry_held"  # an entry matched too many messages in an hour: held, flags only
     HOLD_RELEASED = "hold_released"  # a moderator chose "Keep removing" on a held entry
     ENTRY_STOPPED = "entry_stopped"  # "Stop using this entry": removed, or ignored in this server
+    EXPLICIT_FLAG = "explicit_flag"  # a picture the classifier scored as likely explicit, flagged
+    EXPLICIT_TAKEDOWN = "explicit_takedown"  # a flagged picture taken down and listed
+    NOT_EXPLICIT = "not_explicit"  # a moderator cleared a flag; the picture never flags again
 
 
 class ReportStatus(enum.StrEnum):
@@ -34,6 +37,14 @@ class ReportStatus(enum.StrEnum):
     TAKEN_DOWN = "taken_down"
     DISMISSED = "dismissed"
     ACTIONED = "actioned"  # the member was timed out or banned
+
+
+class FlagStatus(enum.StrEnum):
+    """An explicit-image flag (`db.explicit_flags`): open, or what a moderator decided."""
+
+    OPEN = "open"
+    NOT_EXPLICIT = "not_explicit"
+    TAKEN_DOWN = "taken_down"
 
 
 class AlertStatus(enum.StrEnum):

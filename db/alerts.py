@@ -37,6 +37,7 @@ class MatchAlert:
     removed: bool
     upload_pdq: str | None
     upload_phash: str | None
+    explicit_score: float | None  # when the server reviews explicit images
     alert_channel_id: int | None
     alert_message_id: int | None
     status: AlertStatus
@@ -70,6 +71,7 @@ class NewAlert:
     upload_phash: Hash | None
     case_id: int | None = None
     picture: str | None = None
+    explicit_score: float | None = None
 
 
 async def create_alert(conn: AsyncConnection, new: NewAlert) -> MatchAlert:

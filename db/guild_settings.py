@@ -20,7 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.phrases import PhrasedError, phrase
 from db import cases
-from db.schema import TAKEDOWN_ACTIONS, UNREADABLE_ACTIONS, guild_settings, skipped_channels
+from db.schema import (
+    EXEMPTION_KINDS,
+    EXPLICIT_THRESHOLD_RANGE,
+    TAKEDOWN_ACTIONS,
+    UNREADABLE_ACTIONS,
+    explicit_exemptions,
+    guild_settings,
+    skipped_channels,
+)
 from db.upsert import upsert
 
 if TYPE_CHECKING:
@@ -61,18 +69,29 @@ class GuildSettings:
     auto_hide_min_member_days: int = 7
     retention_days: int = 180  # closed reports' text and notes, alerts; cases are kept
     recent_days: int = 7  # the hashes of posted pictures, to sweep earlier copies; 0: none kept
+    # Explicit-image review (media.classifier): flags pictures scoring this or more, never removes.
+    explicit_review: bool = False
+    explicit_threshold: float = 0.8  # media.classifier.DEFAULT_THRESHOLD, Yahoo's confident line
     # Removals of one entry's copies within an hour past which the entry is held (0: never).
     flood_limit: int = 20
     # An agency's report portal: deepfake reports and takedown alerts carry a button to it.
     agency_label: str | None = None
     agency_link: str | None = None
     skipped_channel_ids: frozenset[int] = frozenset()
+    # Channels explicit-image review skips (age-restricted ones always are), and roles whose
+    # members' pictures it doesn't score.
+    explicit_skipped_channel_ids: frozenset[int] = frozenset()
+    explicit_skipped_role_ids: frozenset[int] = frozenset()
 
 
 SETTING_NAMES = frozenset(f.name for f in fields(GuildSettings)) - {
     "guild_id",
     "skipped_channel_ids",
+    "explicit_skipped_channel_ids",
+    "explicit_skipped_role_ids",
 }
+# An exemption from explicit-image review: ("channel" or "role", its id).
+Exemption = tuple[str, int]
 
 # The policy for each kind of file the bot could not check, by the outcome's name.
 UNREADABLE_SETTINGS = ("crafted_action", "unfinished_action", "unsupported_action")
@@ -141,6 +160,16 @@ def validate_changes(current: GuildSettings, changes: dict[str, Any]) -> None:
     for name in UNREADABLE_SETTINGS:
         if changes.get(name, getattr(current, name)) not in UNREADABLE_ACTIONS:
             raise PhrasedError(phrase("{name} must be remove, alert or ignore", name=f"`{name}`"))
+    low, high = EXPLICIT_THRESHOLD_RANGE
+    if not low <= changes.get("explicit_threshold", current.explicit_threshold) <= high:
+        raise PhrasedError(
+            phrase(
+                "{name} must be between {low} and {high}",
+                name="`explicit_threshold`",
+                low=low,
+                high=high,
+            )
+        )
     merged = {**{n: getattr(current, n) for n in SETTING_NAMES}, **changes}
     if merged["agency_link"] is not None:
         problem = agency_link_problem(merged["agency_link"])
@@ -169,10 +198,22 @@ async def get_settings(conn: AsyncConnection, guild_id: int) -> GuildSettings:
             select(skipped_channels.c.channel_id).where(skipped_channels.c.guild_id == guild_id)
         )
     )
+    exempt: dict[str, set[int]] = {kind: set() for kind in EXEMPTION_KINDS}
+    for kind, target_id in await conn.execute(
+        select(explicit_exemptions.c.kind, explicit_exemptions.c.target_id).where(
+            explicit_exemptions.c.guild_id == guild_id
+        )
+    ):
+        exempt[kind].add(target_id)
+    lists = {
+        "skipped_channel_ids": skipped,
+        "explicit_skipped_channel_ids": frozenset(exempt["channel"]),
+        "explicit_skipped_role_ids": frozenset(exempt["role"]),
+    }
     if row is None:
-        return GuildSettings(guild_id=guild_id, skipped_channel_ids=skipped)
+        return GuildSettings(guild_id=guild_id, **lists)
     values = {name: row[name] for name in SETTING_NAMES}
-    return GuildSettings(guild_id=guild_id, skipped_channel_ids=skipped, **values)
+    return GuildSettings(guild_id=guild_id, **lists, **values)
 
 
 async def update_settings(conn: AsyncConnection, guild_id: int, **changes: Any) -> GuildSettings:
@@ -208,6 +249,28 @@ async def set_channel_skipped(
         )
 
 
+async def set_exempt(
+    conn: AsyncConnection, guild_id: int, exemption: Exemption, exempt: bool
+) -> None:
+    """Skip (or stop skipping) a channel or a role in explicit-image review."""
+    kind, target_id = exemption
+    if kind not in EXEMPTION_KINDS:
+        raise ValueError(f"unknown exemption kind {kind!r}")
+    row = {"guild_id": guild_id, "kind": kind, "target_id": target_id}
+    if exempt:
+        await conn.execute(
+            upsert(
+                conn, explicit_exemptions, row, keys=("guild_id", "kind", "target_id"), update={}
+            )
+        )
+    else:
+        await conn.execute(
+            delete(explicit_exemptions).where(
+                *(explicit_exemptions.c[name] == value for name, value in row.items())
+            )
+        )
+
+
 async def _stamp(conn: AsyncConnection, guild_id: int) -> None:
     """Mark the guild's settings as changed now (a change of skipped channels alone, too)."""
     await conn.execute(
@@ -232,6 +295,10 @@ def describe_changes(before: GuildSettings, after: GuildSettings) -> str:
         added = sorted(after.skipped_channel_ids - before.skipped_channel_ids)
         removed = sorted(before.skipped_channel_ids - after.skipped_channel_ids)
         parts.append(f"skipped channels: +{added} -{removed}")
+    for name in ("explicit_skipped_channel_ids", "explicit_skipped_role_ids"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            parts.append(f"{name}: +{sorted(new - old)} -{sorted(old - new)}")
     return "; ".join(parts)
 
 
@@ -314,10 +381,13 @@ class SettingsCache:
         moderator_id: int,
         changes: dict[str, Any] | None = None,
         skip: dict[int, bool] | None = None,
+        exempt: dict[Exemption, bool] | None = None,
     ) -> tuple[GuildSettings, GuildSettings]:
         """Apply changes and record them as one case, in one transaction: (before, after).
 
-        `skip` maps channel ids to whether they are skipped. Raises ValueError on a bad value.
+        `skip` maps channel ids to whether they are skipped; `exempt` maps channels and roles
+        (`Exemption`) to whether explicit-image review skips them. Raises ValueError on a bad
+        value.
         """
         try:
             async with self._database.transaction() as conn:
@@ -325,6 +395,8 @@ class SettingsCache:
                 after = await update_settings(conn, guild_id, **(changes or {}))
                 for channel_id, skipped in (skip or {}).items():
                     await set_channel_skipped(conn, guild_id, channel_id, skipped)
+                for exemption, exempted in (exempt or {}).items():
+                    await set_exempt(conn, guild_id, exemption, exempted)
                 await _stamp(conn, guild_id)  # other processes look for the new stamp
                 after = await get_settings(conn, guild_id)
                 summary = describe_changes(before, after)

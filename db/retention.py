@@ -4,7 +4,9 @@ deletes, and what goes when a server's data is deleted after the bot left it.
 What is kept, and why: cases (numbered, with the ids of who did what to whom) are the audit
 trail a server's moderators answer for, and takedown hashes are what keeps abuse down; neither
 can name anyone but by id. What expires is what people wrote or posted: the text of reported
-messages, reporters' notes and evidence links, dismissal reasons, and match alerts.
+messages, reporters' notes and evidence links, dismissal reasons, match alerts and explicit-image
+flags (with the hashes they kept). Pictures a server cleared as "Not explicit" are hashes, kept
+like its allowlist.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from db.schema import (
     cases,
     departed_guilds,
     entry_holds,
+    explicit_cleared,
+    explicit_exemptions,
+    explicit_flags,
     flood_matches,
     guild_counters,
     guild_settings,
@@ -45,17 +50,23 @@ class Expired:
 
     reports: int  # closed reports whose text and notes were cleared
     alerts: int  # alerts deleted
+    flags: int = 0  # explicit-image flags deleted
 
 
 async def guilds_with_records(conn: AsyncConnection) -> list[int]:
-    """Every server with reports or alerts: the ones retention has to look at."""
-    query = union(select(reports.c.guild_id), select(match_alerts.c.guild_id))  # distinct
+    """Every server with reports, alerts or flags: the ones retention has to look at."""
+    query = union(  # distinct
+        select(reports.c.guild_id),
+        select(match_alerts.c.guild_id),
+        select(explicit_flags.c.guild_id),
+    )
     return sorted(await conn.scalars(query))
 
 
 async def expire(conn: AsyncConnection, guild_id: int, before: datetime) -> Expired:
     """Clear the text and notes of the server's reports closed before `before`, and delete its
-    alerts made before then. Cases and hashes stay: they are the audit record."""
+    alerts and explicit-image flags made before then. Cases and list hashes stay: they are the
+    audit record."""
     closed = (
         select(reports.c.id)
         .where(
@@ -80,7 +91,12 @@ async def expire(conn: AsyncConnection, guild_id: int, before: datetime) -> Expi
             match_alerts.c.guild_id == guild_id, match_alerts.c.created_at < before
         )
     )
-    return Expired(reports=len(ids), alerts=gone.rowcount)
+    flags = await conn.execute(
+        delete(explicit_flags).where(
+            explicit_flags.c.guild_id == guild_id, explicit_flags.c.created_at < before
+        )
+    )
+    return Expired(reports=len(ids), alerts=gone.rowcount, flags=flags.rowcount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +110,13 @@ class Forgotten:
     # (channel id, message id) of the deleted reports' queue messages, to delete too
     queue_messages: tuple[tuple[int, int], ...] = ()
     redraw: tuple[int, ...] = ()  # reports they had joined: their queue messages change
+    flags: int = 0  # explicit-image flags on their messages
 
 
 async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> Forgotten:
     """Forget a member in one server: their reports, their notes, the excerpts of their
-    messages, the alerts on them and the recent hashes of their posts go; cases keep their id
-    and number only.
+    messages, the alerts and explicit-image flags on them and the recent hashes of their posts
+    go; cases keep their id and number only.
 
     Where they acted as a moderator (resolved a report or an alert, added an entry, decided a
     hash), their id is cleared from that record.
@@ -122,6 +139,11 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
             match_alerts.c.guild_id == guild_id, match_alerts.c.author_id == user_id
         )
     )
+    flags = await conn.execute(
+        delete(explicit_flags).where(
+            explicit_flags.c.guild_id == guild_id, explicit_flags.c.author_id == user_id
+        )
+    )
     await recent_media.forget_author(conn, guild_id, user_id)
     case_rows = await conn.execute(
         update(cases)
@@ -132,6 +154,8 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
         (reports, reports.c.resolved_by),
         (match_alerts, match_alerts.c.resolved_by),
         (allowlist, allowlist.c.decided_by),
+        (explicit_flags, explicit_flags.c.resolved_by),
+        (explicit_cleared, explicit_cleared.c.decided_by),
     ):
         await conn.execute(
             update(table)
@@ -149,7 +173,13 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
         .values(added_by=None)
     )
     return Forgotten(
-        about.rowcount, by.rowcount, alerts.rowcount, case_rows.rowcount, queue_messages, redraw
+        about.rowcount,
+        by.rowcount,
+        alerts.rowcount,
+        case_rows.rowcount,
+        queue_messages,
+        redraw,
+        flags.rowcount,
     )
 
 
@@ -187,6 +217,7 @@ async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
     await takedown_changes.record_entries(conn, "entry_removed", entry_ids)
     await takedown_changes.record_scope_change(conn, None)
     await conn.execute(delete(match_alerts).where(match_alerts.c.guild_id == guild_id))
+    await conn.execute(delete(explicit_flags).where(explicit_flags.c.guild_id == guild_id))
     await recent_media.forget_guild(conn, guild_id)
     await conn.execute(delete(cases).where(cases.c.guild_id == guild_id))
     await conn.execute(delete(reports).where(reports.c.guild_id == guild_id))
@@ -195,6 +226,8 @@ async def forget_guild(conn: AsyncConnection, guild_id: int) -> None:
     for table in (
         subscriptions,
         allowlist,
+        explicit_cleared,
+        explicit_exemptions,
         entry_holds,
         flood_matches,
         rules,

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from core.vocabulary import AlertStatus, CaseKind, ProfilePicture, ReportStatus
+from core.vocabulary import AlertStatus, CaseKind, FlagStatus, ProfilePicture, ReportStatus
 
 metadata = MetaData(
     naming_convention={
@@ -51,6 +52,13 @@ UNREADABLE_ACTIONS = ("remove", "alert", "ignore")
 REPORT_TARGETS = ("message", "user")
 REPORT_STATUSES = tuple(status.value for status in ReportStatus)
 ALERT_STATUSES = tuple(status.value for status in AlertStatus)
+FLAG_STATUSES = tuple(status.value for status in FlagStatus)
+# What explicit-image review can skip besides age-restricted channels: channels, and authors with
+# a role.
+EXEMPTION_KINDS = ("channel", "role")
+# The explicit-image threshold an admin may choose: below 0.5 the model flags innocent pictures
+# by the dozen (Yahoo's "undecided" band starts at 0.2), and 1.0 would flag nothing.
+EXPLICIT_THRESHOLD_RANGE = (0.5, 0.99)
 CASE_KINDS = tuple(kind.value for kind in CaseKind)
 PROFILE_PICTURES = tuple(picture.value for picture in ProfilePicture)
 CHANGE_KINDS = ("entry_added", "entry_removed", "scope_changed")
@@ -131,6 +139,9 @@ guild_settings = Table(
     Column("retention_days", Integer, nullable=False, server_default="180"),
     # Days the hashes of posted pictures are kept for sweeping earlier copies; 0: not kept.
     Column("recent_days", Integer, nullable=False, server_default="7"),
+    # Explicit-image review (media.classifier): off by default; flags at this score or above.
+    Column("explicit_review", Boolean, nullable=False, server_default=text("false")),
+    Column("explicit_threshold", Float, nullable=False, server_default="0.8"),
     # More removals than this of one entry's copies within an hour hold the entry (0: never).
     Column("flood_limit", Integer, nullable=False, server_default="20"),
     # An agency's report portal (https) that deepfake reports and takedown alerts link to.
@@ -150,6 +161,10 @@ guild_settings = Table(
         "AND phash_confident_radius BETWEEN 0 AND 64 AND phash_review_radius BETWEEN 0 AND 64",
         name="radius_range",
     ),
+    CheckConstraint(
+        "explicit_threshold BETWEEN {} AND {}".format(*EXPLICIT_THRESHOLD_RANGE),
+        name="explicit_threshold",
+    ),
 )
 
 skipped_channels = Table(
@@ -158,6 +173,17 @@ skipped_channels = Table(
     _snowflake("guild_id", nullable=False),
     _snowflake("channel_id", nullable=False),
     PrimaryKeyConstraint("guild_id", "channel_id"),
+)
+
+# Channels explicit-image review skips, and roles whose members' pictures it doesn't score.
+explicit_exemptions = Table(
+    "explicit_exemptions",
+    metadata,
+    _snowflake("guild_id", nullable=False),
+    Column("kind", String(10), nullable=False),
+    _snowflake("target_id", nullable=False),
+    PrimaryKeyConstraint("guild_id", "kind", "target_id"),
+    CheckConstraint(_in("kind", EXEMPTION_KINDS), name="kind"),
 )
 
 # Per-guild counters for case and report numbers: one row, bumped with UPDATE ... RETURNING,
@@ -393,6 +419,9 @@ match_alerts = Table(
     Column("removed", Boolean, nullable=False),
     Column("upload_pdq", String(64)),
     Column("upload_phash", String(16)),
+    # The upload's explicit-image score when the server reviews explicit images: a picture both
+    # listed and explicit is handled once, as a match, and the alert says its score.
+    Column("explicit_score", Float),
     _snowflake("alert_channel_id"),
     _snowflake("alert_message_id"),
     Column("status", String(20), nullable=False, server_default="open"),
@@ -437,6 +466,59 @@ departed_guilds = Table(
     metadata,
     _snowflake("guild_id", primary_key=True, autoincrement=False),
     Column("left_at", UTCDateTime, nullable=False, default=_now),
+)
+
+# A message whose pictures the classifier scored at or above the server's threshold, flagged for
+# review (never removed by the bot). The pictures' hashes are kept with it, so **Take down** can
+# list them and **Not explicit** can clear them after the message is gone.
+explicit_flags = Table(
+    "explicit_flags",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    Column("case_id", ForeignKey("cases.id", ondelete="SET NULL")),
+    _snowflake("channel_id", nullable=False),
+    _snowflake("message_id", nullable=False),
+    _snowflake("author_id", nullable=False),
+    Column("score", Float, nullable=False),  # the highest of the flagged pictures' scores
+    Column("pictures", Integer, nullable=False, server_default="1"),  # files flagged in it
+    Column("entry_id", ForeignKey("takedown_entries.id", ondelete="SET NULL")),  # Take down's
+    _snowflake("alert_channel_id"),
+    _snowflake("alert_message_id"),
+    Column("status", String(20), nullable=False, server_default="open"),
+    _snowflake("resolved_by"),
+    Column("resolved_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False, default=_now),
+    CheckConstraint(_in("status", FLAG_STATUSES), name="status"),
+    Index(None, "guild_id", "author_id"),
+)
+
+explicit_flag_hashes = Table(
+    "explicit_flag_hashes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("flag_id", ForeignKey("explicit_flags.id", ondelete="CASCADE"), nullable=False),
+    Column("algorithm", String(10), nullable=False),
+    Column("hash", String(64), nullable=False),
+    # Crops and rotations: they become the entry's variants on Take down, never cleared.
+    Column("is_variant", Boolean, nullable=False, server_default=text("false")),
+    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+    Index(None, "flag_id"),
+)
+
+# Pictures a server's moderators marked "Not explicit": a copy within a tight PDQ radius of
+# every one of its frames is never flagged there again. Kept like the allowlist (hashes only).
+explicit_cleared = Table(
+    "explicit_cleared",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _snowflake("guild_id", nullable=False),
+    Column("algorithm", String(10), nullable=False),
+    Column("hash", String(64), nullable=False),
+    _snowflake("decided_by"),
+    Column("decided_at", UTCDateTime, nullable=False, default=_now),
+    UniqueConstraint("guild_id", "algorithm", "hash"),
+    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
 )
 
 # One entry in one server, once it has removed something there: whether it is held after a

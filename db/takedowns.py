@@ -379,6 +379,35 @@ async def iter_all_entries(conn: AsyncConnection, guild_id: int) -> AsyncIterato
         last_id = page[-1].id
 
 
+async def list_picture(
+    conn: AsyncConnection,
+    guild_id: int,
+    own: Sequence[Hash],
+    variants: Sequence[Hash] = (),
+    *,
+    label: str,
+    source: str,
+    added_by: int | None,
+) -> int | None:
+    """Put kept hashes (a reported or flagged picture's) on the guild's own list, unless every
+    one of them is there already: the id of the new entry, or of one that holds them; None when
+    there is nothing to list."""
+    if not own:
+        return None
+    existing = await find_existing_hashes(conn, guild_id, own)
+    fresh = tuple(h for h in own if h not in existing)
+    if not fresh:
+        return next(iter(existing.values()))
+    entry = await add_entry(
+        conn,
+        guild_id,
+        NewEntry(fresh, label=label, variants=tuple(variants)),
+        source=source,
+        added_by=added_by,
+    )
+    return entry.id
+
+
 async def find_existing_hashes(
     conn: AsyncConnection, guild_id: int, hashes: Sequence[Hash]
 ) -> dict[Hash, int]:

@@ -100,6 +100,16 @@ class MediaPipeline:
         """The file's bytes (raises FetchError)."""
         return (await fetch_media(self.session, ref.url, self.policy)).data
 
+    async def bytes_of(self, media: HashedMedia) -> bytes | None:
+        """The file's bytes for a moment (a preview): those downloaded with its hashes, or
+        downloaded again (a cached result has none); None when that fails."""
+        if media.data is not None:
+            return media.data
+        try:
+            return await self.fetch(media.ref)
+        except FetchError:
+            return None
+
     async def hash_ref(self, ref: MediaRef, *, explicit: bool = False) -> HashedMedia:
         """The hashes of the file `ref` points at (with `explicit`, its explicit-image score)."""
         hashes = self._cached(self._by_key.get(ref.key), explicit)

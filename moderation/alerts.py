@@ -28,12 +28,12 @@ from db.alerts import MatchAlert, NewAlert
 from db.cases import Case
 from db.flood_holds import Verdict
 from db.guild_settings import GuildSettings
-from media.fetch import FetchError
 from media.list_scope import ListMatch
 from media.matching import Tier
 from media.pipeline import HashedMedia
 from moderation.actions import CaseDraft
 from moderation.alert_buttons import alert_view
+from moderation.explicit_review import score_words
 from moderation.i18n import N_, Phrase, Texts, guild_texts, phrase
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, preview_files
@@ -166,7 +166,9 @@ class MatchAlerts:
             problem = held_note(found.match.entry_id, settings.flood_limit)
         # Fetched before the file is deleted; a quiet removal needs one only if it fails.
         data = (
-            await self._media_bytes(media) if shown and (announce_removal or not remove) else None
+            await self.bot.pipeline.bytes_of(media)
+            if shown and (announce_removal or not remove)
+            else None
         )
         recorded: list[MatchAlert] = []
 
@@ -189,7 +191,7 @@ class MatchAlerts:
         assert case is not None
         announce = announce_removal or not removed
         if shown and announce and data is None:
-            data = await self._media_bytes(media)  # a quiet removal Discord refused
+            data = await self.bot.pipeline.bytes_of(media)  # a quiet removal Discord refused
         preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.queue_follow_up(
             FollowUp(
@@ -218,7 +220,7 @@ class MatchAlerts:
         """Record a member's profile picture that matches (a flag: the bot can't remove it) and
         queue its alert, with a preview when the server shows them."""
         shown = settings.previews and settings.mod_channel_id is not None
-        data = await self._media_bytes(media) if shown else None
+        data = await self.bot.pipeline.bytes_of(media) if shown else None
         recorded: list[MatchAlert] = []
 
         async def record_alert(conn: AsyncConnection, case: Case) -> None:
@@ -239,14 +241,6 @@ class MatchAlerts:
         follow_up = FollowUp(member.guild, None, settings, recorded[0], case, preview, None, False)
         self.queue_follow_up(follow_up)
         return recorded[0]
-
-    async def _media_bytes(self, media: HashedMedia) -> bytes | None:
-        if media.data is not None:
-            return media.data
-        try:
-            return await self.bot.pipeline.fetch(media.ref)
-        except FetchError:
-            return None
 
     async def _record_alert(
         self,
@@ -279,6 +273,7 @@ class MatchAlerts:
                 upload_pdq=frame.pdq,
                 upload_phash=frame.phash,
                 case_id=case.id,
+                explicit_score=media.hashes.explicit_score,
             ),
         )
         await takedowns.record_match(conn, found.match.entry_id)
@@ -458,6 +453,10 @@ class MatchAlerts:
             )
         )
         embed.add_field(name=tr("Match"), value=match)
+        if alert.explicit_score is not None:  # listed and explicit: handled once, as a match
+            embed.add_field(
+                name=tr("Explicit-image score"), value=score_words(tr, alert.explicit_score)
+            )
         history = (
             tr.plural("{count} earlier case", "{count} earlier cases", earlier)
             if earlier > 0

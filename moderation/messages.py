@@ -15,6 +15,7 @@ import discord
 from media.pipeline import MediaRef
 from moderation.i18n import N_, Texts
 from moderation.shown_text import inert
+from services.explicit_policy import Where
 
 MEDIA_TYPES = ("image/", "video/")
 MEDIA_SUFFIXES = (
@@ -50,6 +51,19 @@ def media_refs(message: discord.Message) -> list[MediaRef]:
     for part in (message, *message.message_snapshots):
         refs.extend(_own_media(part))
     return list({ref.key: ref for ref in refs}.values())
+
+
+def where_posted(message: discord.Message) -> Where:
+    """Where a message was posted and its author's roles, for explicit-image review. A thread
+    is age-restricted when its channel is (discord.py asks the parent)."""
+    channel = message.channel
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return Where(
+        channel_id=channel.id,
+        parent_id=getattr(channel, "parent_id", None),
+        age_restricted=bool(is_nsfw()) if callable(is_nsfw) else False,
+        role_ids=frozenset(role.id for role in getattr(message.author, "roles", ())),
+    )
 
 
 def _own_media(message: discord.Message | discord.MessageSnapshot) -> list[MediaRef]:

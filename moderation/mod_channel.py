@@ -43,3 +43,15 @@ def mod_channel(
         return channel
     log.warning("%s in guild %s, but no mod channel is set; see /config check", what, guild.id)
     return None
+
+
+async def post_note(guild: discord.Guild, settings: GuildSettings, what: str, text: str) -> None:
+    """A plain message in the mod channel (a burst summary), pinging nobody; `what` names it
+    in the log when there is no mod channel or Discord refuses."""
+    channel = mod_channel(guild, settings, what)
+    if channel is None:
+        return
+    try:
+        await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+    except discord.HTTPException as exc:
+        log.warning("Could not post %s in guild %s: %s", what, guild.id, exc)

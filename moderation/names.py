@@ -1,10 +1,10 @@
-"""What moderators read for each kind of case, report outcome, alert decision and profile
-picture: one table each,
-marked for the catalogs and translated where it is shown (`tr(CASE_KIND_NAMES[kind])`)."""
+"""What moderators read for each kind of case, report outcome, alert decision, explicit-image
+flag decision and profile picture: one table each, marked for the catalogs and translated where
+it is shown (`tr(CASE_KIND_NAMES[kind])`)."""
 
 from __future__ import annotations
 
-from core.vocabulary import AlertStatus, CaseKind, ProfilePicture, ReportStatus
+from core.vocabulary import AlertStatus, CaseKind, FlagStatus, ProfilePicture, ReportStatus
 from moderation.i18n import N_
 
 CASE_KIND_NAMES: dict[CaseKind, str] = {
@@ -24,6 +24,9 @@ CASE_KIND_NAMES: dict[CaseKind, str] = {
     CaseKind.ENTRY_HELD: N_("Entry held after a flood"),
     CaseKind.HOLD_RELEASED: N_("Hold released: keep removing"),
     CaseKind.ENTRY_STOPPED: N_("Entry no longer used here"),
+    CaseKind.EXPLICIT_FLAG: N_("Flagged as likely explicit"),
+    CaseKind.EXPLICIT_TAKEDOWN: N_("Explicit: taken down"),
+    CaseKind.NOT_EXPLICIT: N_("Not explicit"),
 }
 REPORT_OUTCOME_NAMES: dict[ReportStatus, str] = {
     ReportStatus.OPEN: N_("Open"),
@@ -41,4 +44,9 @@ PICTURE_NAMES: dict[ProfilePicture, str] = {
     ProfilePicture.SERVER_AVATAR: N_("Server avatar"),
     ProfilePicture.BANNER: N_("Profile banner"),
     ProfilePicture.SERVER_BANNER: N_("Server profile banner"),
+}
+FLAG_DECISION_NAMES: dict[FlagStatus, str] = {
+    FlagStatus.OPEN: N_("Open"),
+    FlagStatus.NOT_EXPLICIT: N_("Not explicit"),
+    FlagStatus.TAKEN_DOWN: N_("Taken down"),
 }

@@ -21,7 +21,6 @@ from db import reports as reports_db
 from db import takedowns
 from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, Report
-from db.takedowns import NewEntry
 from moderation.actions import CaseDraft, Decision
 from moderation.buttons import (
     AUTHOR_LABELS,
@@ -210,22 +209,15 @@ async def _list_reported_media(
     conn: AsyncConnection, report: Report, moderator: discord.Member
 ) -> int | None:
     """Put the hashes kept at report time on the takedown list: the entry's id, or None."""
-    own = await reports_db.stored_hashes(conn, report.id)
-    if not own:
-        return None
-    existing = await takedowns.find_existing_hashes(conn, report.guild_id, own)
-    fresh = tuple(h for h in own if h not in existing)
-    if not fresh:
-        return next(iter(existing.values()))
-    variants = tuple(await reports_db.stored_hashes(conn, report.id, variants=True))
-    entry = await takedowns.add_entry(
+    return await takedowns.list_picture(
         conn,
         report.guild_id,
-        NewEntry(fresh, label=report_reason(report), variants=variants),
+        await reports_db.stored_hashes(conn, report.id),
+        await reports_db.stored_hashes(conn, report.id, variants=True),
+        label=report_reason(report),
         source="report",
         added_by=moderator.id,
     )
-    return entry.id
 
 
 async def _ask_dismissal(interaction: discord.Interaction[Lightstick], report: Report) -> None:

@@ -1,10 +1,13 @@
-"""Every posted image, GIF and video checked against the takedown lists, and kept as hashes.
+"""Every posted image, GIF and video checked against the takedown lists, kept as hashes, and
+(where the server turned explicit-image review on) scored by the classifier.
 
 MESSAGE_CREATE / MESSAGE_UPDATE -> the media references of the message -> a bounded queue ->
 download and hash (each file once) -> the guild's lists, minus its allowlist -> `bot.alerts`
 acts. Each file's hashes (never the file) also go to the recent-hash store, whether or not the
 server's lists have entries yet, so an entry added later sweeps the copies still up
-(`moderation.sweeper`); a server with `recent_days` 0 and empty lists is not hashed at all.
+(`moderation.sweeper`); a server with `recent_days` 0, empty lists and explicit-image review off
+is not hashed at all. A file both listed and likely explicit is handled once, as a match (the
+stronger action), and the rest of a message that stays up goes to `bot.explicit_review`.
 The queue is bounded so a burst of uploads slows scanning down instead of dropping messages or
 stalling the gateway: a full queue makes the event handler wait, not the bot.
 After downtime or a reconnect, each channel is caught up from its last scanned message.
@@ -13,6 +16,7 @@ After downtime or a reconnect, each channel is caught up from its last scanned m
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import Counter, defaultdict
@@ -28,7 +32,8 @@ from db.scan_positions import Position
 from media.hashing import Outcome
 from media.list_scope import ListMatch
 from media.pipeline import HashedMedia, MediaRef
-from moderation.messages import media_refs
+from moderation.messages import media_refs, where_posted
+from services.explicit_policy import reviews
 from services.why import match_policy
 
 if TYPE_CHECKING:
@@ -45,6 +50,7 @@ class ScanResult:
     match: ListMatch | None = None
     removed: bool = False
     skipped: bool = False  # the channel is skipped by /config channels
+    flagged: bool = False  # flagged for review as likely explicit
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,36 +136,44 @@ class MessageScanner:
         if skip_channels and self._skipped(message, settings):
             return ScanResult(skipped=True)
         scope = await self.bot.takedown_index.scope(guild.id)
-        result = ScanResult()
         listed = self.bot.takedown_index.has_any(scope)
-        if listed or settings.recent_days:
+        explicit = reviews(settings, where_posted(message))
+        result = ScanResult()
+        if listed or explicit or settings.recent_days:
             hashed = await asyncio.gather(
-                *(self._hash(ref, message) for ref in media_refs(message))
+                *(self._hash(ref, message, explicit) for ref in media_refs(message))
             )
             self._count(guild.id, hashed)
             result = ScanResult(hashed=tuple(hashed))
+        matched: HashedMedia | None = None
         if listed:
             policy = match_policy(settings)
-            for media in hashed:
+            for media in result.hashed:
                 matches = await self.bot.takedown_index.match(media.hashes, policy, scope)
                 if matches:
                     removed = await self.bot.alerts.act_on_match(
                         message, media, matches[0], settings
                     )
-                    result = ScanResult(tuple(hashed), matches[0], removed)
+                    result = ScanResult(result.hashed, matches[0], removed)
+                    matched = media
                     break
-            unchecked = [media for media in hashed if not media.hashes.hashed]
-            if unchecked and not result.removed:
-                removed = await self.bot.unreadable.handle(message, unchecked, settings)
-                result = ScanResult(result.hashed, result.match, removed)
+        unchecked = [media for media in result.hashed if not media.hashes.hashed]
+        if (listed or explicit) and unchecked and not result.removed:
+            removed = await self.bot.unreadable.handle(message, unchecked, settings)
+            result = ScanResult(result.hashed, result.match, removed)
+        if explicit and not result.removed:
+            rest = [media for media in result.hashed if media is not matched]
+            flag = await self.bot.explicit_review.review(message, rest, settings)
+            result = dataclasses.replace(result, flagged=flag is not None)
         if result.hashed and not result.removed:
             self._keep_recent(message, result.hashed, settings)
         self._advance(message)
         return result
 
-    async def _hash(self, ref: MediaRef, message: discord.Message) -> HashedMedia:
-        """The file's hashes; while the hashing pool is too busy for it, wait for room and try
-        again, so a burst slows scanning down instead of leaving files unchecked."""
+    async def _hash(self, ref: MediaRef, message: discord.Message, explicit: bool) -> HashedMedia:
+        """The file's hashes (with `explicit`, its explicit-image score too); while the hashing
+        pool is too busy for it, wait for room and try again, so a burst slows scanning down
+        instead of leaving files unchecked."""
 
         def busy(result: HashedMedia, attempt: int) -> None:
             log.warning(
@@ -171,7 +185,9 @@ class MessageScanner:
                 result.hashes.reason,
             )
 
-        result = await self.bot.pipeline.hash_ref_patiently(ref, self.BUSY_ATTEMPTS, busy)
+        result = await self.bot.pipeline.hash_ref_patiently(
+            ref, self.BUSY_ATTEMPTS, busy, explicit=explicit
+        )
         if result.busy:
             log.error(
                 "Gave up hashing %s in message %s after %d attempts (the pool stayed full); "

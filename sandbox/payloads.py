@@ -119,7 +119,7 @@ def channel(c: Channel) -> dict[str, Any]:
         "position": c.position,
         "parent_id": str(c.parent_id) if c.parent_id else None,
         "topic": c.topic,
-        "nsfw": False,
+        "nsfw": c.nsfw,
         "rate_limit_per_user": 0,
         "last_message_id": str(c.last_message_id) if c.last_message_id else None,
         "permission_overwrites": [

@@ -160,8 +160,14 @@ class GuildHandle:
         raise ScenarioError(f"no member {username!r} in {self.guild.name}")
 
     def add_channel(
-        self, name: str, *, topic: str | None = None, overwrites: Sequence[Overwrite] = ()
+        self,
+        name: str,
+        *,
+        topic: str | None = None,
+        overwrites: Sequence[Overwrite] = (),
+        nsfw: bool = False,
     ) -> Channel:
+        """A text channel, announced on the gateway; `nsfw` marks it age-restricted."""
         world = self.sandbox.world
         channel = Channel(
             id=world.ids.next(),
@@ -170,6 +176,7 @@ class GuildHandle:
             guild_id=self.guild.id,
             position=len(self.guild.channel_ids),
             topic=topic,
+            nsfw=nsfw,
             overwrites=list(overwrites),
         )
         world.add_channel(channel)

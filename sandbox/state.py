@@ -98,6 +98,7 @@ class Channel:
     position: int = 0
     parent_id: int | None = None
     topic: str | None = None
+    nsfw: bool = False  # age-restricted
     overwrites: list[Overwrite] = field(default_factory=list)
     recipients: list[User] = field(default_factory=list)
     last_message_id: int | None = None

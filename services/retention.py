@@ -52,7 +52,7 @@ class RetentionJob:
             async with self.database.transaction() as conn:
                 expired = await retention.expire(conn, guild_id, now - timedelta(days=days))
             reports += expired.reports
-            alerts += expired.alerts
+            alerts += expired.alerts + expired.flags  # explicit-image flags are alerts too
         recent = await self._expire_recent(now)
         async with self.database.transaction() as conn:  # matches past the flood window
             await flood_holds.prune(conn, now - flood_holds.WINDOW)

@@ -1,7 +1,8 @@
 """/config: admins set Lightstick up from Discord alone, and /config check finds the gaps.
 
 One cog, one `/config` group, written in parts: what the settings look like (`summary`), saving
-them (`group`), the subcommands that change them (`settings`) and the check (`check`).
+them (`group`), the subcommands that change them (`settings`, and `explicit` for explicit-image
+review) and the check (`check`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from discord.ext import commands
 
 from cogs.server_config.check import CheckCommand
+from cogs.server_config.explicit import ExplicitCommand
 from cogs.server_config.group import config
 from cogs.server_config.settings import SettingCommands
 
@@ -18,8 +20,9 @@ if TYPE_CHECKING:
     from bot import Lightstick
 
 
-class Config(SettingCommands, CheckCommand, commands.Cog):
-    """Server set-up for admins: channels, roles, takedown and report behaviour, and a check."""
+class Config(SettingCommands, ExplicitCommand, CheckCommand, commands.Cog):
+    """Server set-up for admins: channels, roles, takedown and report behaviour, explicit-image
+    review, and a check."""
 
     config = config
 

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 
 from cogs.server_config.summary import settings_embed
+from db.guild_settings import Exemption
 from moderation.access import require_admin
 from moderation.i18n import PhrasedError, member_texts
 
@@ -33,12 +34,13 @@ class SavesSettings:
         changes: dict[str, Any],
         skip: dict[int, bool] | None = None,
         notes: tuple[str, ...] = (),
+        exempt: dict[Exemption, bool] | None = None,
     ) -> None:
-        """Save validated changes as one case and answer with what changed."""
+        """Save validated changes as one case and answer with what changed (and `notes`)."""
         member = require_admin(interaction)
         assert interaction.guild is not None
         tr = member_texts(interaction)
-        if not changes and not skip:
+        if not changes and not skip and not exempt:
             settings = await self.bot.guild_settings.get(interaction.guild.id)
             await interaction.response.send_message(
                 tr("Pick at least one option to change. The current settings:"),
@@ -48,7 +50,11 @@ class SavesSettings:
             return
         try:
             before, after = await self.bot.guild_settings.change(
-                interaction.guild.id, moderator_id=member.id, changes=changes, skip=skip
+                interaction.guild.id,
+                moderator_id=member.id,
+                changes=changes,
+                skip=skip,
+                exempt=exempt,
             )
         except PhrasedError as exc:
             await interaction.response.send_message(

@@ -208,6 +208,11 @@ def settings_embed(tr: Texts, guild: discord.Guild, settings: GuildSettings) -> 
         inline=False,
     )
     embed.add_field(
+        name=tr("Explicit-image review (/config explicit)"),
+        value=explicit_lines(tr, settings),
+        inline=False,
+    )
+    embed.add_field(
         name=tr("Language (/config language)"),
         value=language_line(tr, guild, settings),
         inline=False,
@@ -221,6 +226,39 @@ def agency_line(tr: Texts, settings: GuildSettings) -> str:
         return tr("Agency link button: not set")
     label = settings.agency_label or tr(AGENCY_DEFAULT_LABEL)
     return tr("Agency link button: {label} → <{link}>", label=label, link=settings.agency_link)
+
+
+def explicit_lines(tr: Texts, settings: GuildSettings) -> str:
+    """Explicit-image review: on or off, the threshold and what it means, what it skips."""
+    if not settings.explicit_review:
+        return tr("Off: pictures are not scored.")
+    channels = ", ".join(f"<#{c}>" for c in sorted(settings.explicit_skipped_channel_ids))
+    roles = ", ".join(f"<@&{r}>" for r in sorted(settings.explicit_skipped_role_ids))
+    return "\n".join(
+        (
+            tr("On: likely explicit pictures are flagged for review, never removed."),
+            tr(
+                "Threshold {threshold}: {meaning}",
+                threshold=f"{settings.explicit_threshold:.2f}",
+                meaning=tr(threshold_meaning(settings.explicit_threshold)),
+            ),
+            tr("Skipped channels: {channels}", channels=channels or tr("none"))
+            + " "
+            + tr("(age-restricted channels always)"),
+            tr("Skipped roles: {roles}", roles=roles or tr("none")),
+        )
+    )
+
+
+def threshold_meaning(threshold: float) -> str:
+    """What a threshold means, in words (marked for the catalogs)."""
+    if threshold >= 0.9:
+        return N_("only pictures the model is very sure of; some explicit ones will be missed")
+    if threshold >= 0.8:
+        return N_("pictures the model is confident are explicit (the default, Yahoo's own line)")
+    return N_(
+        "also pictures the model is unsure of; expect more innocent pictures with a lot of skin"
+    )
 
 
 UnreadableAction = Literal["remove", "alert", "ignore"]

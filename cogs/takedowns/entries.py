@@ -45,6 +45,7 @@ SOURCE_NAMES = {
     "hash": N_("a hash"),
     "import": N_("an import"),
     "report": N_("a report taken down"),
+    "explicit": N_("an explicit-image flag taken down"),
 }
 NOTHING_ADDED = N_("{problem} Nothing was added.")
 DELETE_THE_MESSAGE = N_("Delete the message")

@@ -48,6 +48,8 @@ async def test_changes_are_stored_and_merged(database: Database) -> None:
         ({"takedown_action": "explode"}, "remove or flag"),
         ({"pdq_review_radius": 20}, "review radius can't be smaller"),
         ({"no_such_setting": 1}, "unknown setting"),
+        ({"explicit_threshold": 0.3}, "between 0.5 and 0.99"),
+        ({"explicit_threshold": 1.0}, "between 0.5 and 0.99"),
     ],
 )
 async def test_bad_values_are_refused_and_change_nothing(
@@ -83,6 +85,31 @@ async def test_cache_serves_reads_and_every_change_invalidates_it(database: Data
         (case,) = await cases.list_cases(conn, GUILD)
     assert (case.kind, case.moderator_id) == ("settings", 8)
     assert "previews: True -> False" in case.reason and "+[33]" in case.reason
+
+
+async def test_explicit_review_settings_and_what_it_skips_are_one_case(
+    database: Database,
+) -> None:
+    cache = guild_settings.SettingsCache(database)
+    assert (await cache.get(GUILD)).explicit_review is False  # off by default
+    _, after = await cache.change(
+        GUILD,
+        moderator_id=8,
+        changes={"explicit_review": True, "explicit_threshold": 0.9},
+        exempt={("channel", 70): True, ("role", 71): True, ("role", 72): True},
+    )
+    assert (after.explicit_review, after.explicit_threshold) == (True, 0.9)
+    assert after.explicit_skipped_channel_ids == {70}
+    assert after.explicit_skipped_role_ids == {71, 72}
+    assert after.skipped_channel_ids == frozenset()  # scanning still covers channel 70
+    _, after = await cache.change(GUILD, moderator_id=8, exempt={("role", 71): False})
+    assert await cache.get(GUILD) == after and after.explicit_skipped_role_ids == {72}
+    async with database.connect() as conn:
+        first, second = await cases.list_cases(conn, GUILD)
+    assert {first.kind, second.kind} == {"settings"}
+    reasons = first.reason + second.reason
+    assert "explicit_review: False -> True" in reasons and "+[71, 72]" in reasons
+    assert "-[71]" in reasons
 
 
 async def test_refused_change_records_no_case_and_keeps_settings(database: Database) -> None:

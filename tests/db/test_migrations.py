@@ -83,3 +83,53 @@ async def test_the_sqlite_file_is_private_to_its_owner(tmp_path) -> None:  # typ
         assert (folder / "lightstick.db").stat().st_mode & 0o777 == 0o600
     finally:
         await database.close()
+
+
+async def test_0009_keeps_a_servers_settings_and_cases_and_goes_back_down(
+    database_url: str,
+) -> None:
+    """Explicit-image review arrives off for every existing server, with the default threshold;
+    its case kinds are accepted after the upgrade; the downgrade removes it all again."""
+    from alembic import command
+
+    database = await Database.open(database_url, migrate=False)
+
+    def to(revision: str, down: bool = False):  # type: ignore[no-untyped-def]
+        def run(sync_conn):  # type: ignore[no-untyped-def]
+            config = migrations.alembic_config(sync_conn)
+            (command.downgrade if down else command.upgrade)(config, revision)
+
+        return run
+
+    async with database.transaction() as conn:
+        await conn.run_sync(to("0010"))
+        await conn.execute(
+            text(
+                "INSERT INTO guild_settings (guild_id, previews, updated_at) "
+                "VALUES (5, false, CURRENT_TIMESTAMP)"
+            )
+        )
+    async with database.transaction() as conn:
+        await conn.run_sync(to("0009"))
+        row = (await conn.execute(text("SELECT * FROM guild_settings"))).mappings().one()
+        await conn.execute(
+            text(
+                "INSERT INTO cases (guild_id, number, kind, reason, created_at) "
+                "VALUES (5, 1, 'explicit_flag', '', CURRENT_TIMESTAMP)"
+            )
+        )
+    assert (row["previews"], row["explicit_review"], row["explicit_threshold"]) == (
+        False,
+        False,
+        0.8,
+    )
+    async with database.transaction() as conn:
+        await conn.execute(text("DELETE FROM cases"))
+        await conn.run_sync(to("0010", down=True))
+        tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+        columns = {
+            c["name"]
+            for c in await conn.run_sync(lambda sync: inspect(sync).get_columns("guild_settings"))
+        }
+    assert "explicit_flags" not in tables and "explicit_review" not in columns
+    await database.close()
