@@ -211,6 +211,8 @@ class IndexLoader:
 
 
 def _joined(parts: list[np.ndarray], dtype: type, width: int | None = None) -> np.ndarray:
+    if len(parts) == 1:
+        return parts[0]  # joined already: no copy
     if parts:
         return np.concatenate(parts)
     return np.zeros((0, width) if width else 0, dtype=dtype)

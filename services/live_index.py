@@ -157,7 +157,7 @@ class LiveTakedownIndex:
                 for algorithm in INDEX_BITS:
                     await self._read_into(loader, conn, algorithm)
         keep = self.snapshot is not None and not restored and loader.count >= self.SNAPSHOT_FROM
-        columns = loader.arrays() if keep else None
+        columns = await self._in_thread(loader.arrays) if keep else None  # joined once
         loaded = await self._in_thread(loader.build)
         async with self._in_use.writing():
             self.index = loaded
