@@ -102,11 +102,13 @@ class _NotFinished(Exception):
 class PoolSettings:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     job_seconds: float = 5.0  # deadline for one file, decode and hash
-    # Address-space cap of each worker process: 1 GiB for decoding, and 128 MiB for the
-    # explicit-image model, which adds about 115 MB once loaded. Measured: a 40 MP RGBA PNG
-    # peaks at 992 MB and a 29 MP RGBA WebP at 948 MB without the model; at 1 GiB both were
-    # refused for memory with it, at this cap both decode.
-    memory_bytes: int = (1 << 30) + (128 << 20)
+    # Address-space cap of each worker process: 1 GiB for decoding, 128 MiB for the
+    # explicit-image model, which adds about 115 MB once loaded, and 384 MiB for OpenCV's
+    # libraries (media.views), mapped in every worker before its first job (a worker's address
+    # space at start: 709 MB with them, 382 MB without; the cap counts mappings, not memory
+    # used). Measured before OpenCV: a 40 MP RGBA PNG peaks at 992 MB and a 29 MP RGBA WebP at
+    # 948 MB without the model; at 1 GiB both were refused for memory with it.
+    memory_bytes: int = (1 << 30) + (512 << 20)
     max_waiting: int = 64  # jobs admitted beyond one per worker
     admission_seconds: float = 120.0  # a job waits this long for room before PoolBusy
     start_seconds: float = 30.0  # a new worker must import and report ready within this
