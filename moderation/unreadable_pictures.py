@@ -12,10 +12,8 @@ message per server (a raid of hostile avatars must not flood the mod channel).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Self
 
@@ -30,6 +28,7 @@ from moderation.buttons import OnAuthor
 from moderation.i18n import N_, Texts, guild_texts, source_texts
 from moderation.mod_channel import mod_channel
 from moderation.names import PICTURE_NAMES
+from moderation.post_queue import PostQueue
 from moderation.unreadable import action_for
 
 if TYPE_CHECKING:
@@ -54,54 +53,34 @@ class PictureNotice:
 
 
 class UnreadablePictures:
-    """Alerts on profile pictures the bot could not check (owned by `bot.profile_pictures`)."""
+    """Alerts on profile pictures the bot could not check (owned by `bot.profile_pictures`),
+    posted one at a time through a `PostQueue`; a burst past its room is summarised."""
 
     WAITING = 100  # alerts waiting to be posted; past this, a burst is summarised
-    SHUTDOWN_SECONDS = 5.0
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self._notices: asyncio.Queue[PictureNotice] = asyncio.Queue(self.WAITING)
-        self._unposted: Counter[int] = Counter()  # guild id -> alerts skipped in a burst
-        self._poster: asyncio.Task[None] | None = None
+        self._queue: PostQueue[PictureNotice] = PostQueue(
+            "picture alerts", self.WAITING, self._post, self._summarise
+        )
 
     def start(self) -> None:
-        self._poster = asyncio.create_task(self._post_notices(), name="unreadable-pictures")
+        self._queue.start()
 
     async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self._notices.join(), self.SHUTDOWN_SECONDS)
-        except TimeoutError:
-            log.warning("Shutting down with %d picture alerts not posted", self._notices.qsize())
-        if self._poster is not None:
-            self._poster.cancel()
+        await self._queue.close()
 
     def handle(self, notice: PictureNotice) -> None:
         """Queue an alert unless the server ignores this kind of file."""
         if action_for(notice.settings, notice.media.hashes.outcome) == "ignore":
             return
-        try:
-            self._notices.put_nowait(notice)
-        except asyncio.QueueFull:
-            self._unposted[notice.member.guild.id] += 1
+        if not self._queue.put(notice.member.guild.id, notice):
             log.warning(
-                "Picture alert queue full: the %s of %s in guild %s is not posted",
+                "The %s of %s in guild %s is not alerted on (burst)",
                 notice.picture,
                 notice.member.id,
                 notice.member.guild.id,
             )
-
-    async def _post_notices(self) -> None:
-        while True:
-            notice = await self._notices.get()
-            try:
-                await self._post(notice)
-                if self._notices.empty():
-                    await self._post_burst_summaries()
-            except Exception:
-                log.exception("Alerting on the %s of %s failed", notice.picture, notice.member.id)
-            finally:
-                self._notices.task_done()
 
     async def _post(self, notice: PictureNotice) -> None:
         member = notice.member
@@ -127,27 +106,25 @@ class UnreadablePictures:
         except discord.HTTPException as exc:
             log.warning("Could not post a picture alert in guild %s: %s", member.guild.id, exc)
 
-    async def _post_burst_summaries(self) -> None:
-        while self._unposted:
-            guild_id, skipped = self._unposted.popitem()
-            guild = self.bot.get_guild(guild_id)
-            if guild is None:
-                continue
-            settings = await self.bot.guild_settings.get(guild_id)
-            channel = mod_channel(guild, settings, "A burst of profile pictures not checked")
-            if channel is None:
-                continue
-            text = guild_texts(settings.language, guild).plural(
-                "During a burst I could not check {count} more member's profile picture, "
-                "without posting an alert for it; the bot's log names every one.",
-                "During a burst I could not check {count} more members' profile pictures, "
-                "without posting an alert for each; the bot's log names every one.",
-                skipped,
-            )
-            try:
-                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-            except discord.HTTPException as exc:
-                log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
+    async def _summarise(self, guild_id: int, skipped: int) -> None:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return
+        settings = await self.bot.guild_settings.get(guild_id)
+        channel = mod_channel(guild, settings, "A burst of profile pictures not checked")
+        if channel is None:
+            return
+        text = guild_texts(settings.language, guild).plural(
+            "During a burst I could not check {count} more member's profile picture, "
+            "without posting an alert for it; the bot's log names every one.",
+            "During a burst I could not check {count} more members' profile pictures, "
+            "without posting an alert for each; the bot's log names every one.",
+            skipped,
+        )
+        try:
+            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as exc:
+            log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
 
 
 def member_view(tr: Texts, member_id: int) -> discord.ui.View:
