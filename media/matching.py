@@ -54,6 +54,13 @@ class MatchPolicy:
     pdq: Radii = field(default_factory=lambda: Radii(confident=31, review=62))
     phash: Radii = field(default_factory=lambda: Radii(confident=8, review=10))
     mirrors: bool = True  # also match mirrored and rotated copies (PDQ dihedral variants)
+    # A pHash match within the confident radius removes on its own only this near; beyond it,
+    # only when PDQ of the same picture also lies within its review radius of the same entry
+    # (else it alerts). 64 bits are few: on real photos pHash at 8 matched 2-4 unrelated pairs
+    # in a million (PDQ none), more with an entry's crops, and none of them had PDQ within 62;
+    # a pHash sets half its 64 bits, so distances are even and 6 is the next radius down
+    # (bench/RESULTS.md, "Crops and the pHash rule, issue 15").
+    phash_alone: int = 6
 
     def radii(self, algorithm: Algorithm) -> Radii:
         return self.pdq if algorithm == "pdq" else self.phash
@@ -179,7 +186,9 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
     """
     queries = image_queries(media, policy)
     best: dict[int, tuple[tuple[int, float, int], int, Match]] = {}
-    for algorithm in ("pdq", "phash"):
+    # (entry, frame) pairs PDQ found within its radii: a far pHash match needs one to remove.
+    pdq_agrees: set[tuple[int, int]] = set()
+    for algorithm in ("pdq", "phash"):  # PDQ first: pHash's tier reads what it found
         asked = [(order, q) for order, q in enumerate(queries) if q.value.algorithm == algorithm]
         if not asked:
             continue
@@ -197,6 +206,14 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
             tier = radii.tier(distance)
             if tier is None:
                 continue
+            if algorithm == "pdq":
+                pdq_agrees.add((entry_id, query.frame))
+            elif (
+                tier is Tier.TAKEDOWN
+                and distance > policy.phash_alone
+                and (entry_id, query.frame) not in pdq_agrees
+            ):
+                tier = Tier.REVIEW
             if query.review_only:
                 tier = Tier.REVIEW
             match = Match(entry_id, algorithm, distance, tier, query.frame)
