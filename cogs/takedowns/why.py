@@ -280,6 +280,16 @@ def _verdict(
             "{confident}).",
             **values,
         )
+    if verdict is Verdict.REVIEW_TIER and match.distance <= radii.confident:
+        # pHash within its confident radius alerts when PDQ doesn't agree, or through a view.
+        return tr(
+            "**Alerted, not removed**: entry {entry} at {algorithm} {distance} is within the "
+            "confident radius {confident}, but pHash removes on its own only within {alone}, "
+            "or when PDQ of the same picture agrees; through a picture found inside a "
+            "screenshot or collage it only alerts.",
+            alone=match_policy(settings).phash_alone,
+            **values,
+        )
     if verdict is Verdict.REVIEW_TIER:
         return tr(
             "**Alerted, not removed**: entry {entry} at {algorithm} {distance} is beyond the "
