@@ -9,6 +9,11 @@ Why the query side does more than look up one hash: a mirrored or rotated re-upl
 through PDQ's dihedral variants, and a picture with caption bars or borders added is matched
 through the extra hashes `media.reupload` computes, and a screenshot, story, collage or turned
 copy through the upright views `media.views` finds (both in `MediaHashes.extra`).
+
+Why pHash needs PDQ to agree: 64 bits are few, and an entry keeps the pHash of dozens of its
+crops, so pHash at 8 alone would remove unrelated pictures at several in a million. Beyond
+`MatchPolicy.phash_alone` a pHash match removes only when PDQ of the same picture found the same
+entry within its review radius; otherwise it alerts.
 """
 
 from __future__ import annotations
