@@ -11,9 +11,10 @@ through the extra hashes `media.reupload` computes, and a screenshot, story, col
 copy through the upright views `media.views` finds (both in `MediaHashes.extra`).
 
 Why pHash needs PDQ to agree: 64 bits are few, and an entry keeps the pHash of dozens of its
-crops, so pHash at 8 alone would remove unrelated pictures at several in a million. Beyond
-`MatchPolicy.phash_alone` a pHash match removes only when PDQ of the same picture found the same
-entry within its review radius; otherwise it alerts.
+crops, so pHash at 8 alone would remove unrelated pictures at several in a million, and at its
+review radius alert on one upload in ten thousand pairs. Beyond `MatchPolicy.phash_alone` a
+pHash match counts fully only when PDQ of the same picture found the same entry within its
+review radius; without that it alerts up to the confident radius, and beyond it is dropped.
 """
 
 from __future__ import annotations
@@ -59,11 +60,12 @@ class MatchPolicy:
     pdq: Radii = field(default_factory=lambda: Radii(confident=31, review=62))
     phash: Radii = field(default_factory=lambda: Radii(confident=8, review=10))
     mirrors: bool = True  # also match mirrored and rotated copies (PDQ dihedral variants)
-    # A pHash match within the confident radius removes on its own only this near; beyond it,
-    # only when PDQ of the same picture also lies within its review radius of the same entry
-    # (else it alerts). 64 bits are few: on real photos pHash at 8 matched 2-4 unrelated pairs
-    # in a million (PDQ none), more with an entry's crops, and none of them had PDQ within 62;
-    # a pHash sets half its 64 bits, so distances are even and 6 is the next radius down
+    # A pHash match removes on its own only this near. Beyond it, up to the confident radius,
+    # it removes when PDQ of the same picture also lies within its review radius of the same
+    # entry and alerts otherwise; between the radii it alerts only when PDQ agrees. 64 bits are
+    # few: on real photos pHash at 8 matched 2-4 unrelated pairs in a million (PDQ none), more
+    # with an entry's crops, at 10 ten times as many, and none of them had PDQ within 62. A
+    # pHash sets half its 64 bits, so distances are even and 6 is the next radius down
     # (bench/RESULTS.md, "Crops and the pHash rule, issue 15").
     phash_alone: int = 6
 
@@ -213,11 +215,9 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
                 continue
             if algorithm == "pdq":
                 pdq_agrees.add((entry_id, query.frame))
-            elif (
-                tier is Tier.TAKEDOWN
-                and distance > policy.phash_alone
-                and (entry_id, query.frame) not in pdq_agrees
-            ):
+            elif distance > policy.phash_alone and (entry_id, query.frame) not in pdq_agrees:
+                if tier is Tier.REVIEW:
+                    continue  # beyond the confident radius, pHash alone does not even alert
                 tier = Tier.REVIEW
             if query.review_only:
                 tier = Tier.REVIEW

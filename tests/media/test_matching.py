@@ -104,6 +104,8 @@ def test_a_far_phash_match_removes_only_when_pdq_of_the_picture_agrees() -> None
     index.add(2, [flipped(frame.phash, 8), flipped(frame.pdq, 50)])  # PDQ within review: removes
     index.add(3, [flipped(frame.phash, alone)])  # this near, pHash removes on its own
     index.add(4, [flipped(frame.phash, 8), flipped(frame.pdq, 70)])  # PDQ beyond review: alerts
+    index.add(5, [flipped(frame.phash, 10)])  # beyond the confident radius, alone: nothing
+    index.add(6, [flipped(frame.phash, 10), flipped(frame.pdq, 56)])  # PDQ agrees: alerts
     upload = hash_media(samples.encode(samples.photo(6), "PNG"))
     found = {(m.entry_id, m.algorithm, m.tier) for m in match_media(upload, index, MatchPolicy())}
     assert found == {
@@ -111,6 +113,7 @@ def test_a_far_phash_match_removes_only_when_pdq_of_the_picture_agrees() -> None
         (2, "phash", Tier.TAKEDOWN),
         (3, "phash", Tier.TAKEDOWN),
         (4, "phash", Tier.REVIEW),
+        (6, "phash", Tier.REVIEW),
     }
 
 
@@ -137,7 +140,8 @@ def brute_force_matches(
     media: MediaHashes, entries: list[tuple[int, Hash]], policy: MatchPolicy
 ) -> dict[int, tuple[str, int, Tier]]:
     """What every lookup of every frame finds, entry by entry, the best kept. A pHash match
-    beyond `phash_alone` removes only when PDQ of the same frame found the same entry."""
+    beyond `phash_alone` counts fully only when PDQ of the same frame found the same entry;
+    without, it alerts within the confident radius and is dropped beyond it."""
     frames = [*enumerate(media.frames), *((-1, extra) for extra in media.extra)]
 
     def lookups(frame: FrameHashes, algorithm: str) -> list[tuple[Hash, Radii]]:
@@ -169,6 +173,8 @@ def brute_force_matches(
                     and distance > policy.phash_alone
                     and (entry_id, number) not in pdq_found
                 ):
+                    if tier is Tier.REVIEW:
+                        continue
                     tier = Tier.REVIEW
                 rank = (tier is not Tier.TAKEDOWN, distance / value.bits)
                 current = best.get(entry_id)
