@@ -16,6 +16,7 @@ from media.views import (
     BY_SUPPORT,
     MAX_QUADS,
     Texture,
+    _median,
     detection_thumbnail,
     dominant_tilt,
     edge_map,
@@ -95,9 +96,11 @@ def test_a_turn_is_undone_only_when_its_corners_are_filled() -> None:
         _, grey = detection_thumbnail(turned)
         (view, *_) = untilted(turned, 8.0, Texture.of(grey))
         assert max(view.shape[:2]) <= 160  # made at the size views are hashed at
+        assert Texture.of(grey).corners_plain()  # so the tilt is looked for
     plain = np.asarray(samples.photo(3))  # detail to its corners
     _, grey = detection_thumbnail(plain)
-    assert untilted(plain, 8.0, Texture.of(grey)) == []
+    assert not Texture.of(grey).corners_plain()  # the tilt isn't even looked for
+    assert untilted(plain, 8.0, Texture.of(grey)) == []  # nor undone, were it found
     assert len(untilted(plain, 8.0)) == 2  # unchecked, as the tests above call it
 
 
@@ -151,3 +154,11 @@ def test_other_photos_reshared_match_nothing(index: TakedownIndex, kind: str) ->
             match_media(hash_media(reshared(samples.photo(number), kind)), index, MatchPolicy())
             == []
         )
+
+
+@pytest.mark.parametrize("shape", [(192, 341), (191, 341), (1, 1), (2, 1), (3, 5)])
+def test_the_histogram_median_is_numpys(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(sum(shape))
+    for _ in range(20):
+        grey = rng.integers(0, rng.integers(1, 257), shape, dtype=np.uint8)
+        assert _median(grey) == float(np.median(grey))
