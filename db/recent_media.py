@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import RECORD_BYTES
@@ -107,6 +107,38 @@ async def hash_batches(
     async for batch in bulk.driver_batches(conn, query, size):
         ids, hashes = (list(column) for column in zip(*batch, strict=True))
         yield HashBatch(ids, hashes)
+
+
+async def file_page(
+    conn: AsyncConnection,
+    guild_id: int,
+    since: datetime,
+    after: tuple[int, int] = (0, 0),
+    size: int = 1000,
+) -> list[tuple[int, RecentMedia]]:
+    """Up to `size` of the server's files posted since `since`, after `after` (a message id and
+    a row id) in that order, with their row ids. A sweep that matches every file one by one
+    reads them a page at a time, so it holds no cursor open for the minutes that can take."""
+    result = await conn.execute(
+        select(
+            recent_media.c.id,
+            recent_media.c.guild_id,
+            recent_media.c.channel_id,
+            recent_media.c.message_id,
+            recent_media.c.author_id,
+            recent_media.c.media_index,
+            recent_media.c.frames,
+            recent_media.c.hashes,
+        )
+        .where(
+            recent_media.c.guild_id == guild_id,
+            recent_media.c.message_id >= snowflake_at(since),
+            tuple_(recent_media.c.message_id, recent_media.c.id) > tuple_(*after),
+        )
+        .order_by(recent_media.c.message_id, recent_media.c.id)
+        .limit(size)
+    )
+    return [(row[0], RecentMedia(*row[1:7], bytes(row[7]))) for row in result]
 
 
 async def rows_by_id(conn: AsyncConnection, ids: Sequence[int]) -> list[RecentMedia]:

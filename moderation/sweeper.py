@@ -13,9 +13,16 @@ and, one sweep at a time, in the background:
    case and no alert of its own, anything weaker is alerted for review as usual;
 4. posts one summary to the mod channel: "also removed 3 earlier copies in #general, #fan-art".
 
-Pending work is one set of entry ids per server (a server's later additions join its waiting
-sweep), so the queue is bounded by the number of servers, and a sweep never holds up live
-scanning: it shares nothing with the scan queue but the index's read lock.
+A server that subscribes to another server's list is swept the same way for that list's
+entries (`list_subscribed`), with its own summary. A list may hold 100,000 entries; past a
+few thousand hashes the sweep matches each stored file with the live index instead of
+filtering for each entry (`services.recent_hashes`), so it costs at most one match per file
+the server posted in its `recent_days`.
+
+Pending work is one set of entry ids and one of subscribed lists per server (a server's later
+additions join its waiting sweep), so the queue is bounded by the number of servers, and a
+sweep never holds up live scanning: it shares nothing with the scan queue but the index's read
+lock, which it takes one file at a time, as an upload does.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 import discord
@@ -33,6 +41,8 @@ import discord
 from db import takedowns
 from db.cases import Case
 from db.guild_settings import GuildSettings
+from media.list_scope import ListScope
+from media.matching import MatchPolicy
 from media.pipeline import HashedMedia
 from moderation.i18n import Texts, guild_texts
 from moderation.messages import media_refs
@@ -57,6 +67,7 @@ class SweepResult:
 
     guild_id: int
     entries: tuple[int, ...]
+    subscribed: str | None = None  # the share code of the list subscribed to, for that sweep
     removed: list[tuple[int, Case]] = field(default_factory=list)  # (channel id, case)
     flagged: int = 0  # left up and alerted for review
     gone: int = 0  # deleted already (or its media edited away): skipped
@@ -70,6 +81,7 @@ class Sweeper:
         self.bot = bot
         self._new: set[int] = set()  # entries added, their servers not yet worked out
         self._pending: dict[int, set[int]] = {}  # guild id -> entries to sweep for
+        self._subscribed: dict[int, dict[int, str]] = {}  # guild id -> list id -> share code
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         # (guild id, message id) of messages a moderator added entries from: the answer offers
@@ -95,6 +107,12 @@ class Sweeper:
         self._new.update(entry_ids)
         self._wake.set()
 
+    def list_subscribed(self, guild_id: int, list_id: int, share_code: str) -> None:
+        """Sweep the server's recent posts for the entries of a list it has just subscribed
+        to (called once the live index knows the subscription)."""
+        self._subscribed.setdefault(guild_id, {})[list_id] = share_code
+        self._wake.set()
+
     def spare(self, guild_id: int, message_id: int) -> None:
         """Leave this message to the moderator: its media is being added to the list from it,
         and they are asked whether to delete it (before the entry is saved, so no sweep races)."""
@@ -106,13 +124,17 @@ class Sweeper:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._new or self._pending:
+            while self._new or self._pending or self._subscribed:
                 try:
                     if self._new:
                         await self._route(self._take_new())
-                        continue
-                    guild_id = next(iter(self._pending))
-                    await self.sweep(guild_id, self._pending.pop(guild_id))
+                    elif self._pending:
+                        guild_id = next(iter(self._pending))
+                        await self.sweep(guild_id, self._pending.pop(guild_id))
+                    else:
+                        guild_id = next(iter(self._subscribed))
+                        for list_id, code in self._subscribed.pop(guild_id).items():
+                            await self.sweep_list(guild_id, list_id, code)
                 except Exception:
                     log.exception("A sweep for earlier copies failed")
 
@@ -141,16 +163,38 @@ class Sweeper:
 
     async def sweep(self, guild_id: int, entry_ids: Collection[int]) -> SweepResult:
         """Remove (or flag) the server's recent posts that match `entry_ids`; one summary."""
-        result = SweepResult(guild_id, tuple(sorted(entry_ids)))
-        guild = self.bot.get_guild(guild_id)
-        settings = await self.bot.guild_settings.get(guild_id)
+        find = partial(self.bot.recent_hashes.earlier_copies, guild_id, entry_ids)
+        return await self._sweep(SweepResult(guild_id, tuple(sorted(entry_ids))), find)
+
+    async def sweep_list(self, guild_id: int, list_id: int, share_code: str) -> SweepResult:
+        """Remove (or flag) the server's recent posts that match a list it subscribed to."""
+        find = partial(self.bot.recent_hashes.copies_on_list, guild_id, list_id)
+        return await self._sweep(SweepResult(guild_id, (), subscribed=share_code), find)
+
+    async def _sweep(
+        self,
+        result: SweepResult,
+        find: Callable[[datetime, MatchPolicy, ListScope], Awaitable[list[EarlierCopy]]],
+    ) -> SweepResult:
+        guild = self.bot.get_guild(result.guild_id)
+        settings = await self.bot.guild_settings.get(result.guild_id)
         if guild is None or not settings.recent_days:
             return result
-        scope = await self.bot.takedown_index.scope(guild_id)
+        scope = await self.bot.takedown_index.scope(result.guild_id)
         since = datetime.now(UTC) - timedelta(days=settings.recent_days)
-        copies = await self.bot.recent_hashes.earlier_copies(
-            guild_id, entry_ids, since, match_policy(settings), scope
-        )
+        copies = await find(since, match_policy(settings), scope)
+        await self._act_on(guild, settings, copies, result)
+        return result
+
+    async def _act_on(
+        self,
+        guild: discord.Guild,
+        settings: GuildSettings,
+        copies: Iterable[EarlierCopy],
+        result: SweepResult,
+    ) -> None:
+        """Act on each copy still up, log the sweep, and post its summary if it removed any."""
+        guild_id = guild.id
         for copy in _best_per_message(copies):
             if copy.stored.channel_id in settings.skipped_channel_ids:
                 continue
@@ -158,10 +202,12 @@ class Sweeper:
                 continue
             await self._act(guild, settings, copy, result)
         log.info(
-            "Swept guild %s for %d new entries: %d earlier copies removed, %d flagged, "
+            "Swept guild %s for %s: %d earlier copies removed, %d flagged, "
             "%d already gone, %d unreadable",
             guild_id,
-            len(result.entries),
+            f"{len(result.entries)} new entries"
+            if result.subscribed is None
+            else f"the entries of subscribed list {result.subscribed}",
             len(result.removed),
             result.flagged,
             result.gone,
@@ -169,7 +215,6 @@ class Sweeper:
         )
         if result.removed or result.unreadable:
             await self._post_summary(guild, settings, result)
-        return result
 
     async def _act(
         self, guild: discord.Guild, settings: GuildSettings, copy: EarlierCopy, result: SweepResult
@@ -251,7 +296,20 @@ def summary_text(tr: Texts, result: SweepResult, days: int) -> str:
     count = len(result.removed)
     period = tr.plural("{count} day", "{count} days", days)
     lines = []
-    if count and len(result.entries) == 1:
+    if count and result.subscribed is not None:
+        lines.append(
+            tr.plural(
+                "🧹 This server subscribed to list `{code}`: I also removed {count} earlier copy "
+                "of its entries posted in the last {period}, in {channels}.",
+                "🧹 This server subscribed to list `{code}`: I also removed {count} earlier "
+                "copies of its entries posted in the last {period}, in {channels}.",
+                count,
+                code=result.subscribed,
+                period=period,
+                channels=where,
+            )
+        )
+    elif count and len(result.entries) == 1:
         lines.append(
             tr.plural(
                 "🧹 Takedown-list entry #{entry} was added: I also removed {count} earlier copy "

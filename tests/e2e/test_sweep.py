@@ -1,7 +1,8 @@
 """Sweep on add end to end: pictures posted while the list was empty are kept as hashes, and an
 entry added later removes the copies still up within seconds, with one summary for the
 moderators; an unrelated post stays, and a copy its author deleted already is skipped quietly.
-A new entry on a shared list sweeps the subscribing servers too."""
+A new entry on a shared list sweeps the subscribing servers too, and so does a new subscription
+to a list with entries already on it."""
 
 from __future__ import annotations
 
@@ -115,6 +116,40 @@ async def test_a_new_entry_on_a_shared_list_sweeps_the_subscribers(
     await wait_deleted(sandbox, copy)
     summary = await summary_in(sandbox, subscriber.channel("mod-queue").id)
     assert "I also removed 1 earlier copy" in summary.content
+
+
+async def test_subscribing_to_a_list_removes_the_copies_of_its_entries_already_posted(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    publisher = guild.owner
+    code = re.search(r"Its code is `([^`]+)`", await say(publisher, "takedown share"))
+    assert code, "shared"
+    pdq, _ = known_hashes()
+    await say(publisher, "takedown add", hash=str(pdq), label="on the list before")
+    subscriber = add_second_guild(sandbox, "Subscriber")
+    await sandbox.gateway.flushed()
+    await set_mod_channel(subscriber)
+    fan, general = subscriber.member("fan"), subscriber.channel("general")
+    copy = await fan.send(general, "", files=[("copy.jpg", reupload())])
+    unrelated = await fan.send(general, "", files=[("other.jpg", reupload(UNRELATED))])
+    await wait_stored(bot, 2)
+    assert not copy.deleted, "not on any list this server uses yet"
+
+    handle = await subscriber.owner.run_command("takedown subscribe", code=code[1], action="remove")
+    assert await handle.response_type() == 5, "deferred: the answer may take longer than 3 s"
+    answer = (await handle.message()).content
+    assert f"Subscribed to list `{code[1]}` (1 entry)." in answer, answer
+    assert "Copies posted here in the last 7 days are being looked for now" in answer
+    await wait_deleted(sandbox, copy)
+    summary = await summary_in(sandbox, subscriber.channel("mod-queue").id)
+    assert (
+        f"This server subscribed to list `{code[1]}`: I also removed 1 earlier copy of its "
+        f"entries posted in the last 7 days, in <#{general.id}>." in summary.content
+    ), summary.content
+    assert re.search(r"Cases: #\d+", summary.content), summary.content
+    assert not unrelated.deleted
+    queue = [m for m in sandbox.world.messages.values() if m.channel_id == summary.channel_id]
+    assert queue == [summary], "one summary, no alert per removed copy"
 
 
 async def test_a_weaker_match_found_by_a_sweep_is_alerted_for_review_and_left_up(
