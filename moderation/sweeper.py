@@ -371,3 +371,20 @@ def summary_text(tr: Texts, result: SweepResult, days: int) -> str:
             )
         )
     return shorten("\n".join(lines), 2000)
+
+
+def copies_text(tr: Texts, days: int) -> str:
+    """What adding entries does to copies, for the answer: those already up are swept, later
+    ones removed as they are posted (earlier ones only while the server keeps recent hashes)."""
+    if not days:
+        return tr(
+            "Later copies are removed as they are posted; earlier ones are not looked for "
+            "(`/config takedowns recent_days` is 0)."
+        )
+    return tr.plural(
+        "Copies posted here in the last {count} day are being looked for and removed too (one "
+        "summary in the mod channel), and later ones are removed as they are posted.",
+        "Copies posted here in the last {count} days are being looked for and removed too (one "
+        "summary in the mod channel), and later ones are removed as they are posted.",
+        days,
+    )

@@ -77,6 +77,7 @@ async def test_copies_posted_before_an_entry_is_added_are_removed_with_one_summa
     pdq, _ = known_hashes()
     added = await say(guild.member("moderator"), "takedown add", hash=str(pdq), label="late")
     assert "Added entry **1**" in added
+    assert "Copies posted here in the last 7 days are being looked for and removed too" in added
     await wait_deleted(sandbox, first)  # within 30 s of the add
     await wait_deleted(sandbox, second)
     summary = await summary_in(sandbox, guild.channel("mod-queue").id)
@@ -187,3 +188,23 @@ async def test_the_message_an_entry_is_added_from_is_left_to_the_moderator(
     await bot.wait_for_log("Swept guild", timeout=30, since=since)
     await wait_deleted(sandbox, copy)
     assert not source.deleted, "the answer offers to delete it; the sweep leaves it"
+
+
+async def test_with_no_recent_hashes_kept_the_answers_say_earlier_copies_are_not_looked_for(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    assert await say(guild.owner, "config takedowns", recent_days=0) == "Saved."
+    pdq, _ = known_hashes()
+    added = await say(guild.member("moderator"), "takedown add", hash=str(pdq))
+    assert "Added entry **1**" in added
+    assert "Later copies are removed as they are posted; earlier ones are not looked for" in added
+    assert "last 0 days" not in added
+
+    code = re.search(r"Its code is `([^`]+)`", await say(guild.owner, "takedown share"))
+    assert code, "shared"
+    subscriber = add_second_guild(sandbox, "Subscriber")
+    await sandbox.gateway.flushed()
+    assert await say(subscriber.owner, "config takedowns", recent_days=0) == "Saved."
+    answer = await say(subscriber.owner, "takedown subscribe", code=code[1], action="flag")
+    assert "re-uploads of its entries are sent to the moderators to review" in answer
+    assert "Copies posted before now are not looked for" in answer, answer
