@@ -126,7 +126,8 @@ async def test_only_the_last_days_are_read_and_expiry_and_forgetting_delete_rows
     run = await job.run(datetime.now(UTC))
     assert run.recent == 1
     async with database.transaction() as conn:
-        await retention.forget_member(conn, GUILD, OTHER_AUTHOR)
+        forgotten = await retention.forget_member(conn, GUILD, OTHER_AUTHOR)
+    assert forgotten.recent == 1  # counted for the /forget case
     async with database.connect() as conn:
         left = (await conn.execute(recent_table.select())).all()
         assert [(r.message_id, r.author_id) for r in left] == [(earlier, AUTHOR)]
