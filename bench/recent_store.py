@@ -137,6 +137,25 @@ async def scanner_share(database: Database) -> tuple[float, float]:
     return keep_us, (time.perf_counter() - started) * 1000
 
 
+async def three_sweeps(
+    index: LiveTakedownIndex, planted: set[int], way: str, of: object
+) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (every thread of the process) of three runs of a sweep of GUILD
+    (`RecentHashes.earlier_copies` for entries, `copies_on_list` for a list); each must find
+    the planted copies."""
+    store = RecentHashes(index.database, index)
+    scope = await index.scope(GUILD)
+    since = datetime.now(UTC) - timedelta(days=7)
+    times, cpu = [], []
+    for _ in range(3):
+        started, used = time.perf_counter(), time.process_time()
+        found = await getattr(store, way)(GUILD, of, since, MatchPolicy(), scope)
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
+        assert {c.stored.message_id for c in found} == planted, "the planted copies"
+    return times, cpu
+
+
 async def subscribed_sweep(
     database: Database, rng: random.Random, size: int, known: NewEntry, planted: set[int]
 ) -> None:
@@ -155,16 +174,7 @@ async def subscribed_sweep(
     await index.load()
     loaded = time.perf_counter() - started
     print(f"list of {size:,} entries added and the index loaded in {loaded:.0f} s")
-    store = RecentHashes(database, index)
-    scope = await index.scope(GUILD)
-    since = datetime.now(UTC) - timedelta(days=7)
-    times, cpu = [], []
-    for _ in range(3):
-        started, used = time.perf_counter(), time.process_time()
-        found = await store.copies_on_list(GUILD, shared.id, since, MatchPolicy(), scope)
-        times.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - used)
-        assert {c.stored.message_id for c in found} == planted, "the planted copies"
+    times, cpu = await three_sweeps(index, planted, "copies_on_list", shared.id)
     async with database.connect() as conn:
         stored = await conn.scalar(select(func.count()).where(recent_table.c.guild_id == GUILD))
     print(
@@ -217,16 +227,7 @@ async def main() -> None:
                     conn, GUILD, NewEntry((known.pdq, known.phash)), source="hash", added_by=1
                 )
             await index.sync()
-            store = RecentHashes(database, index)
-            scope = await index.scope(GUILD)
-            since = datetime.now(UTC) - timedelta(days=7)
-            times, cpu = [], []
-            for _ in range(3):
-                started, used = time.perf_counter(), time.process_time()
-                found = await store.earlier_copies(GUILD, [entry.id], since, MatchPolicy(), scope)
-                times.append(time.perf_counter() - started)
-                cpu.append(time.process_time() - used)  # every thread of the process
-                assert {c.stored.message_id for c in found} == planted, "the planted copies"
+            times, cpu = await three_sweeps(index, planted, "earlier_copies", [entry.id])
             print(
                 f"sweep of one entry against {args.stored:,} stored pictures (SQLite, read in "
                 f"batches of {BATCH:,}): wall median {statistics.median(times):.2f} s "

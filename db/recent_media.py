@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -109,6 +110,22 @@ async def hash_batches(
         yield HashBatch(ids, hashes)
 
 
+_FILE_COLUMNS = (
+    recent_media.c.guild_id,
+    recent_media.c.channel_id,
+    recent_media.c.message_id,
+    recent_media.c.author_id,
+    recent_media.c.media_index,
+    recent_media.c.frames,
+    recent_media.c.hashes,
+)
+
+
+def _file(row: Sequence[Any]) -> RecentMedia:
+    """A stored file from `_FILE_COLUMNS`' values."""
+    return RecentMedia(*row[:6], bytes(row[6]))
+
+
 async def file_page(
     conn: AsyncConnection,
     guild_id: int,
@@ -120,16 +137,7 @@ async def file_page(
     a row id) in that order, with their row ids. A sweep that matches every file one by one
     reads them a page at a time, so it holds no cursor open for the minutes that can take."""
     result = await conn.execute(
-        select(
-            recent_media.c.id,
-            recent_media.c.guild_id,
-            recent_media.c.channel_id,
-            recent_media.c.message_id,
-            recent_media.c.author_id,
-            recent_media.c.media_index,
-            recent_media.c.frames,
-            recent_media.c.hashes,
-        )
+        select(recent_media.c.id, *_FILE_COLUMNS)
         .where(
             recent_media.c.guild_id == guild_id,
             recent_media.c.message_id >= snowflake_at(since),
@@ -138,7 +146,7 @@ async def file_page(
         .order_by(recent_media.c.message_id, recent_media.c.id)
         .limit(size)
     )
-    return [(row[0], RecentMedia(*row[1:7], bytes(row[7]))) for row in result]
+    return [(row[0], _file(row[1:])) for row in result]
 
 
 async def rows_by_id(conn: AsyncConnection, ids: Sequence[int]) -> list[RecentMedia]:
@@ -147,19 +155,11 @@ async def rows_by_id(conn: AsyncConnection, ids: Sequence[int]) -> list[RecentMe
     found: list[RecentMedia] = []
     for low in range(0, len(ids), 500):
         result = await conn.execute(
-            select(
-                recent_media.c.guild_id,
-                recent_media.c.channel_id,
-                recent_media.c.message_id,
-                recent_media.c.author_id,
-                recent_media.c.media_index,
-                recent_media.c.frames,
-                recent_media.c.hashes,
-            )
+            select(*_FILE_COLUMNS)
             .where(recent_media.c.id.in_(ids[low : low + 500]))
             .order_by(recent_media.c.id)
         )
-        found += [RecentMedia(*row[:6], bytes(row[6])) for row in result]
+        found += [_file(row) for row in result]
     return found
 
 
