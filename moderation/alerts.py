@@ -36,7 +36,7 @@ from moderation.i18n import N_, Phrase, Texts, guild_texts, phrase
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, post_burst_summary, preview_files
 from moderation.names import ALERT_DECISION_NAMES, PICTURE_NAMES
-from moderation.post_queue import PostQueue
+from moderation.post_queue import PostQueue, QueuedPosts
 from moderation.shown_text import fit_embed, inert
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class EntryInfo:
     own_list: bool
 
 
-class MatchAlerts:
+class MatchAlerts(QueuedPosts[FollowUp]):
     """Acts on a match (remove or flag, with its case) and posts the alert behind it, one at a
     time through a `PostQueue`; a burst past its room is summarised."""
 
@@ -100,25 +100,7 @@ class MatchAlerts:
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self._queue: PostQueue[FollowUp] = PostQueue(
-            "match alerts", self.WAITING, self._follow_up, self._summarise
-        )
-
-    def start(self) -> None:
-        self._queue.start()
-
-    async def close(self) -> None:
-        """Post what is queued while the connection is still open, within reason."""
-        await self._queue.close()
-
-    @property
-    def waiting(self) -> int:
-        """Alerts queued and not yet posted."""
-        return self._queue.waiting
-
-    def skipped(self, guild_id: int) -> int:
-        """Alerts of a server not posted in a burst, to be summarised."""
-        return self._queue.skipped(guild_id)
+        self.posts = PostQueue("match alerts", self.WAITING, self._follow_up, self._summarise)
 
     # -- acting on a match -------------------------------------------------------------------
 
@@ -274,7 +256,7 @@ class MatchAlerts:
 
     def queue_follow_up(self, follow_up: FollowUp) -> None:
         """Queue an alert; past the queue's room it is counted for the burst summary."""
-        if not self._queue.put(follow_up.alert.guild_id, follow_up):
+        if not self.posts.put(follow_up.alert.guild_id, follow_up):
             log.warning(
                 "Alert queue full: case #%d in guild %s is recorded but its alert is skipped",
                 follow_up.case.number,

@@ -34,7 +34,7 @@ from moderation.i18n import Texts, guild_texts
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, post_burst_summary, preview_files
 from moderation.names import FLAG_DECISION_NAMES
-from moderation.post_queue import PostQueue
+from moderation.post_queue import PostQueue, QueuedPosts
 from moderation.shown_text import fit_embed
 from services.explicit_policy import flags, frame_pdq, is_cleared
 
@@ -70,7 +70,7 @@ class FlagPost:
     preview: bytes | None  # strongly blurred, made in memory
 
 
-class ExplicitReview:
+class ExplicitReview(QueuedPosts[FlagPost]):
     """Flags likely explicit pictures for review and posts the review messages."""
 
     WAITING = 100  # review messages waiting to be posted; past this, a burst is summarised
@@ -79,15 +79,9 @@ class ExplicitReview:
         self.bot = bot
         # guild id -> files hashed but not scored since the start (the model could not run)
         self.unscored: Counter[int] = Counter()
-        self.posts: PostQueue[FlagPost] = PostQueue(
+        self.posts = PostQueue(
             "explicit-image review messages", self.WAITING, self.post, self._summarise
         )
-
-    def start(self) -> None:
-        self.posts.start()
-
-    async def close(self) -> None:
-        await self.posts.close()
 
     async def review(
         self, message: discord.Message, scored: list[HashedMedia], settings: GuildSettings

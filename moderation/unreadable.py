@@ -38,7 +38,7 @@ from moderation.buttons import OnAuthor
 from moderation.i18n import Phrase, Texts, guild_texts, member_texts, source_texts
 from moderation.messages import media_name, message_url
 from moderation.mod_channel import mod_channel, post_burst_summary
-from moderation.post_queue import PostQueue
+from moderation.post_queue import PostQueue, QueuedPosts
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -70,30 +70,16 @@ class UnreadableNotice:
     problem: Phrase | None  # why the bot could not remove it, when it should have
 
 
-class UnreadableFiles:
+class UnreadableFiles(QueuedPosts[UnreadableNotice]):
     """Applies each server's policy to files the bot could not check, and alerts."""
 
     WAITING = 100  # alerts waiting to be posted; past this, a burst is summarised
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self._queue: PostQueue[UnreadableNotice] = PostQueue(
+        self.posts = PostQueue(
             "unreadable-file alerts", self.WAITING, self._follow_up, self._summarise
         )
-
-    def start(self) -> None:
-        self._queue.start()
-
-    async def close(self) -> None:
-        await self._queue.close()
-
-    @property
-    def waiting(self) -> int:
-        return self._queue.waiting
-
-    def skipped(self, guild_id: int) -> int:
-        """Alerts of a server not posted in a burst, to be summarised."""
-        return self._queue.skipped(guild_id)
 
     async def handle(
         self, message: discord.Message, unchecked: list[HashedMedia], settings: GuildSettings
@@ -114,7 +100,7 @@ class UnreadableFiles:
         return case is not None
 
     def _put(self, notice: UnreadableNotice) -> None:
-        if not self._queue.put(notice.settings.guild_id, notice):
+        if not self.posts.put(notice.settings.guild_id, notice):
             log.warning(
                 "Unreadable-file alert queue full: message %s in guild %s is not posted",
                 notice.message.id,

@@ -28,7 +28,7 @@ from moderation.buttons import OnAuthor
 from moderation.i18n import N_, Texts, guild_texts, source_texts
 from moderation.mod_channel import mod_channel, post_burst_summary
 from moderation.names import PICTURE_NAMES
-from moderation.post_queue import PostQueue
+from moderation.post_queue import PostQueue, QueuedPosts
 from moderation.unreadable import action_for
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class PictureNotice:
     settings: GuildSettings
 
 
-class UnreadablePictures:
+class UnreadablePictures(QueuedPosts[PictureNotice]):
     """Alerts on profile pictures the bot could not check (owned by `bot.profile_pictures`),
     posted one at a time through a `PostQueue`; a burst past its room is summarised."""
 
@@ -60,21 +60,13 @@ class UnreadablePictures:
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self._queue: PostQueue[PictureNotice] = PostQueue(
-            "picture alerts", self.WAITING, self._post, self._summarise
-        )
-
-    def start(self) -> None:
-        self._queue.start()
-
-    async def close(self) -> None:
-        await self._queue.close()
+        self.posts = PostQueue("picture alerts", self.WAITING, self._post, self._summarise)
 
     def handle(self, notice: PictureNotice) -> None:
         """Queue an alert unless the server ignores this kind of file."""
         if action_for(notice.settings, notice.media.hashes.outcome) == "ignore":
             return
-        if not self._queue.put(notice.member.guild.id, notice):
+        if not self.posts.put(notice.member.guild.id, notice):
             log.warning(
                 "The %s of %s in guild %s is not alerted on (burst)",
                 notice.picture,
