@@ -6,8 +6,9 @@ change log, and the live index tells `Sweeper.entries_added` once it has applied
 works out which of this process's servers use the entries' lists (the owner and subscribers)
 and, one sweep at a time, in the background:
 
-1. reads the server's recent hashes (`services.recent_hashes`, the last `recent_days`) and
-   finds the files that match a new entry, with the live matcher and the server's policy;
+1. reads the server's recent hashes (`services.recent_hashes`, the last `recent_days`, up to a
+   minute after the entries were indexed: later posts met them when scanned) and finds the
+   files that match a new entry, with the live matcher and the server's policy;
 2. fetches each message: one deleted already (404) is skipped quietly;
 3. acts as live matching would (`MatchAlerts.act`): a confident match is removed with its
    case and no alert of its own, anything weaker is alerted for review as usual;
@@ -41,8 +42,6 @@ import discord
 from db import takedowns
 from db.cases import Case
 from db.guild_settings import GuildSettings
-from media.list_scope import ListScope
-from media.matching import MatchPolicy
 from media.pipeline import HashedMedia
 from moderation.i18n import Texts, guild_texts
 from moderation.messages import media_refs
@@ -59,6 +58,10 @@ log = logging.getLogger(__name__)
 SPARED_KEPT = 1000  # messages a moderator added from, left to them (the newest are remembered)
 SHOWN_CHANNELS = 10  # channels named in a summary; more are counted
 SHOWN_CASES = 20
+# A post made after a sweep was asked for met its entries when scanned, so the sweep stops at
+# that moment; plus this margin, for Discord's clock against ours and a scan queued behind a
+# burst (a copy posted within it may be both matched and swept: the sweep finds it gone).
+AFTER_REQUEST = timedelta(minutes=1)
 
 
 @dataclass
@@ -80,8 +83,11 @@ class Sweeper:
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
         self._new: set[int] = set()  # entries added, their servers not yet worked out
+        self._new_at = datetime.now(UTC)  # when the last of them was indexed
         self._pending: dict[int, set[int]] = {}  # guild id -> entries to sweep for
-        self._subscribed: dict[int, dict[int, str]] = {}  # guild id -> list id -> share code
+        self._pending_at: dict[int, datetime] = {}  # guild id -> when the last was indexed
+        # guild id -> list id -> (share code, when it was subscribed to)
+        self._subscribed: dict[int, dict[int, tuple[str, datetime]]] = {}
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         # (guild id, message id) of messages a moderator added entries from: the answer offers
@@ -105,12 +111,13 @@ class Sweeper:
         Called by the live index for every added entry, whatever added it: nothing else needs
         to call it (calling it again only sweeps again)."""
         self._new.update(entry_ids)
+        self._new_at = datetime.now(UTC)
         self._wake.set()
 
     def list_subscribed(self, guild_id: int, list_id: int, share_code: str) -> None:
         """Sweep the server's recent posts for the entries of a list it has just subscribed
         to (called once the live index knows the subscription)."""
-        self._subscribed.setdefault(guild_id, {})[list_id] = share_code
+        self._subscribed.setdefault(guild_id, {})[list_id] = (share_code, datetime.now(UTC))
         self._wake.set()
 
     def spare(self, guild_id: int, message_id: int) -> None:
@@ -127,14 +134,15 @@ class Sweeper:
             while self._new or self._pending or self._subscribed:
                 try:
                     if self._new:
-                        await self._route(self._take_new())
+                        await self._route(self._take_new(), self._new_at)
                     elif self._pending:
                         guild_id = next(iter(self._pending))
-                        await self.sweep(guild_id, self._pending.pop(guild_id))
+                        asked = self._pending_at.pop(guild_id, None)
+                        await self.sweep(guild_id, self._pending.pop(guild_id), asked=asked)
                     else:
                         guild_id = next(iter(self._subscribed))
-                        for list_id, code in self._subscribed.pop(guild_id).items():
-                            await self.sweep_list(guild_id, list_id, code)
+                        for list_id, (code, asked) in self._subscribed.pop(guild_id).items():
+                            await self.sweep_list(guild_id, list_id, code, asked=asked)
                 except Exception:
                     log.exception("A sweep for earlier copies failed")
 
@@ -142,7 +150,7 @@ class Sweeper:
         new, self._new = self._new, set()
         return new
 
-    async def _route(self, entry_ids: Iterable[int]) -> None:
+    async def _route(self, entry_ids: Iterable[int], indexed_at: datetime) -> None:
         """Queue the entries for each of this process's servers that matches their lists."""
         lists: dict[int, set[int]] = {}
         for entry_id in entry_ids:
@@ -158,23 +166,31 @@ class Sweeper:
                 continue  # another process's server (or one the bot left)
             entries = set().union(*(lists[list_id] for list_id in list_ids))
             self._pending.setdefault(guild_id, set()).update(entries)
+            self._pending_at[guild_id] = max(indexed_at, self._pending_at.get(guild_id, indexed_at))
 
     # -- one server --------------------------------------------------------------------------
 
-    async def sweep(self, guild_id: int, entry_ids: Collection[int]) -> SweepResult:
-        """Remove (or flag) the server's recent posts that match `entry_ids`; one summary."""
+    async def sweep(
+        self, guild_id: int, entry_ids: Collection[int], *, asked: datetime | None = None
+    ) -> SweepResult:
+        """Remove (or flag) the server's recent posts that match `entry_ids`; one summary.
+        `asked`: when the entries were indexed (posts made after that met them when scanned)."""
         find = partial(self.bot.recent_hashes.earlier_copies, guild_id, entry_ids)
-        return await self._sweep(SweepResult(guild_id, tuple(sorted(entry_ids))), find)
+        return await self._sweep(SweepResult(guild_id, tuple(sorted(entry_ids))), find, asked)
 
-    async def sweep_list(self, guild_id: int, list_id: int, share_code: str) -> SweepResult:
-        """Remove (or flag) the server's recent posts that match a list it subscribed to."""
+    async def sweep_list(
+        self, guild_id: int, list_id: int, share_code: str, *, asked: datetime | None = None
+    ) -> SweepResult:
+        """Remove (or flag) the server's recent posts that match a list it subscribed to (at
+        `asked`)."""
         find = partial(self.bot.recent_hashes.copies_on_list, guild_id, list_id)
-        return await self._sweep(SweepResult(guild_id, (), subscribed=share_code), find)
+        return await self._sweep(SweepResult(guild_id, (), subscribed=share_code), find, asked)
 
     async def _sweep(
         self,
         result: SweepResult,
-        find: Callable[[datetime, MatchPolicy, ListScope], Awaitable[list[EarlierCopy]]],
+        find: Callable[..., Awaitable[list[EarlierCopy]]],
+        asked: datetime | None,
     ) -> SweepResult:
         guild = self.bot.get_guild(result.guild_id)
         settings = await self.bot.guild_settings.get(result.guild_id)
@@ -182,7 +198,8 @@ class Sweeper:
             return result
         scope = await self.bot.takedown_index.scope(result.guild_id)
         since = datetime.now(UTC) - timedelta(days=settings.recent_days)
-        copies = await find(since, match_policy(settings), scope)
+        until = asked + AFTER_REQUEST if asked is not None else None
+        copies = await find(since, match_policy(settings), scope, until=until)
         await self._act_on(guild, settings, copies, result)
         return result
 

@@ -133,40 +133,51 @@ class RecentHashes:
         since: datetime,
         policy: MatchPolicy,
         scope: ListScope,
+        *,
+        until: datetime | None = None,
     ) -> list[EarlierCopy]:
-        """The server's files posted since `since` that match one of `entry_ids` (in its
-        scope), the best match of each file, oldest first."""
+        """The server's files posted since `since` (and before `until`, when given: those
+        posted later met the entries when they were scanned) that match one of `entry_ids` (in
+        its scope), the best match of each file, oldest first."""
         await self.flush()  # the last second's files too
         wanted = set(entry_ids)
         if len(wanted) > self.FILTER_UP_TO:
-            return await self._match_each(guild_id, since, policy, scope, wanted)
+            return await self._match_each(guild_id, (since, until), policy, scope, wanted)
         async with self.database.connect() as conn:
             rows = await takedowns.indexed_hashes_of(conn, wanted)
         hashes = [Hash(a, h) for a, h in zip(rows.algorithms, rows.hexes, strict=True)]  # type: ignore[arg-type]
         if not hashes:
             return []
         if len(hashes) > self.FILTER_UP_TO:
-            return await self._match_each(guild_id, since, policy, scope, wanted)
-        return await self._filtered(guild_id, hashes, since, policy, scope, wanted)
+            return await self._match_each(guild_id, (since, until), policy, scope, wanted)
+        return await self._filtered(guild_id, hashes, (since, until), policy, scope, wanted)
 
     async def copies_on_list(
-        self, guild_id: int, list_id: int, since: datetime, policy: MatchPolicy, scope: ListScope
+        self,
+        guild_id: int,
+        list_id: int,
+        since: datetime,
+        policy: MatchPolicy,
+        scope: ListScope,
+        *,
+        until: datetime | None = None,
     ) -> list[EarlierCopy]:
-        """The server's files posted since `since` that match an entry of `list_id`, a list in
-        its scope (one it has just subscribed to), as that list alone would match them."""
+        """The server's files posted since `since` (and before `until`) that match an entry of
+        `list_id`, a list in its scope (one it has just subscribed to), as that list alone
+        would match them."""
         action = scope.lists.get(list_id)
         if action is None:
             return []
         only = ListScope({list_id: action}, scope.allowed, scope.ignored)
         async with self.database.connect() as conn:
             entry_ids = await takedowns.enabled_entry_ids(conn, list_id)
-        return await self.earlier_copies(guild_id, entry_ids, since, policy, only)
+        return await self.earlier_copies(guild_id, entry_ids, since, policy, only, until=until)
 
     async def _filtered(
         self,
         guild_id: int,
         hashes: list[Hash],
-        since: datetime,
+        posted: tuple[datetime, datetime | None],
         policy: MatchPolicy,
         scope: ListScope,
         wanted: set[int],
@@ -175,7 +186,8 @@ class RecentHashes:
         confirmed by the live index."""
         candidates: list[int] = []
         async with self.database.connect() as conn:
-            async for batch in recent_media.hash_batches(conn, guild_id, since):
+            since, until = posted
+            async for batch in recent_media.hash_batches(conn, guild_id, since, until=until):
                 near = await asyncio.to_thread(near_rows, batch.hashes, hashes, policy)
                 candidates += [batch.ids[position] for position in near]
             stored = await recent_media.rows_by_id(conn, candidates)
@@ -189,7 +201,7 @@ class RecentHashes:
     async def _match_each(
         self,
         guild_id: int,
-        since: datetime,
+        posted: tuple[datetime, datetime | None],
         policy: MatchPolicy,
         scope: ListScope,
         wanted: set[int],
@@ -197,10 +209,13 @@ class RecentHashes:
         """Many entries (an import, a large subscribed list): every stored file matched by the
         live index as an upload is, one at a time, read a page at a time."""
         found: list[EarlierCopy] = []
+        since, until = posted
         after = (0, 0)
         while True:
             async with self.database.connect() as conn:
-                page = await recent_media.file_page(conn, guild_id, since, after, self.PAGE)
+                page = await recent_media.file_page(
+                    conn, guild_id, since, after, self.PAGE, until=until
+                )
             for row_id, row in page:
                 copy = await self._confirm(row, policy, scope, wanted)
                 if copy is not None:

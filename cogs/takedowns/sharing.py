@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cogs.takedowns.group import record_list_change, takedown
 from db import takedowns as takedowns_db
+from db.takedowns import HashList
 from moderation.access import admins_only, require_admin
 from moderation.i18n import Texts, member_texts
 
@@ -128,11 +130,8 @@ class SharingCommands:
         async with self.bot.db.transaction() as conn:
             found = await takedowns_db.get_list_by_code(conn, code)
             if found is not None and found.owner_guild_id != guild_id:
-                await takedowns_db.subscribe(conn, guild_id, found.id, action, member.id)
+                changed = await _subscribe(conn, member, found, action)
                 size = await takedowns_db.count_list_entries(conn, found.id)
-                await record_list_change(
-                    conn, member, f"Subscribed to shared list {found.share_code} (action: {action})"
-                )
         tr = member_texts(interaction)
         if found is None or found.owner_guild_id == guild_id:
             await interaction.edit_original_response(
@@ -147,8 +146,16 @@ class SharingCommands:
                 )
             )
             return
-        await self.bot.takedown_index.sync()
         assert found.share_code is not None  # a shared list has a code
+        if not changed:  # swept when it was made: its copies were removed or alerted then
+            await interaction.edit_original_response(
+                content=tr(
+                    "This server already subscribes to `{code}` with that action. Nothing changed.",
+                    code=found.share_code,
+                )
+            )
+            return
+        await self.bot.takedown_index.sync()
         self.bot.sweeper.list_subscribed(guild_id, found.id, found.share_code)
         settings = await self.bot.guild_settings.get(guild_id)
         await interaction.edit_original_response(
@@ -199,6 +206,19 @@ class SharingCommands:
             for sub, hash_list in found
             if (code := hash_list.share_code or "") and current.lower() in code.lower()
         ][:25]
+
+
+async def _subscribe(
+    conn: AsyncConnection, member: discord.Member, hash_list: HashList, action: str
+) -> bool:
+    """Subscribe (or change the action), with its case; False when it was so already."""
+    subscribed = await takedowns_db.subscribed_lists(conn, member.guild.id)
+    if any(sub.list_id == hash_list.id and sub.action == action for sub, _ in subscribed):
+        return False
+    await takedowns_db.subscribe(conn, member.guild.id, hash_list.id, action, member.id)
+    reason = f"Subscribed to shared list {hash_list.share_code} (action: {action})"
+    await record_list_change(conn, member, reason)
+    return True
 
 
 def subscribed_text(tr: Texts, code: str, size: int, action: str, recent_days: int) -> str:

@@ -152,6 +152,9 @@ async def test_subscribing_to_a_list_removes_the_copies_of_its_entries_already_p
     queue = [m for m in sandbox.world.messages.values() if m.channel_id == summary.channel_id]
     assert queue == [summary], "one summary, no alert per removed copy"
 
+    again = await say(subscriber.owner, "takedown subscribe", code=code[1], action="remove")
+    assert f"already subscribes to `{code[1]}` with that action. Nothing changed." in again
+
 
 async def test_a_weaker_match_found_by_a_sweep_is_alerted_for_review_and_left_up(
     sandbox: Sandbox, guild: GuildHandle, bot: BotProcess

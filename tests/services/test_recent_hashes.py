@@ -204,3 +204,25 @@ async def test_a_subscribed_list_finds_the_same_copies_by_filter_and_by_matching
     assert found(filtered) == found(each) == [(sent[0], 0, ids[-1]), (sent[2], 0, ids[-1])]
     assert all(c.found.list_id == shared.id and c.found.removes for c in each)
     assert own.id not in {c.found.match.entry_id for c in each}
+
+
+async def test_files_posted_after_the_sweep_was_asked_for_are_left_to_live_matching(
+    database: Database,
+) -> None:
+    """They met the entry when they were scanned: sweeping them too would alert twice."""
+    index, recent = await store(database)
+    media = hashed(photo(KNOWN))
+    before, after = message_id(2), message_id(0.5)
+    recent.keep(GUILD, CHANNEL, before, AUTHOR, 0, media)
+    recent.keep(GUILD, CHANNEL, after, AUTHOR, 0, media)
+    entry = await add_known(database, index)
+    scope = await index.scope(GUILD)
+    week, asked = (datetime.now(UTC) - timedelta(days=d) for d in (7, 1))
+    for filter_up_to in (RecentHashes.FILTER_UP_TO, 0):  # the numpy filter, then each file
+        recent.FILTER_UP_TO = filter_up_to
+        copies = await recent.earlier_copies(GUILD, [entry], week, MatchPolicy(), scope)
+        assert sorted(c.stored.message_id for c in copies) == [before, after]
+        copies = await recent.earlier_copies(
+            GUILD, [entry], week, MatchPolicy(), scope, until=asked
+        )
+        assert [c.stored.message_id for c in copies] == [before]
