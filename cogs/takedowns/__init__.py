@@ -1,7 +1,7 @@
 """/takedown ... and the "Add to takedown list" menu: the server's list of known abusive media.
 
-A moderator adds a known deepfake once, from an upload, a message or a hash string; from then
-on the scanner removes its re-uploads. Only hashes are kept: the media is downloaded into
+A moderator adds a known deepfake once, from an upload, a message or a hash string; its
+copies posted lately are swept (`moderation.sweeper`) and the scanner removes its re-uploads. Only hashes are kept: the media is downloaded into
 memory, hashed in the worker pool and dropped, and no answer ever shows the picture. Lists
 travel between servers by share code, and between platforms as hash list files
 (`core.hash_lists`). Every change is a case, and the live index is synced right after the
