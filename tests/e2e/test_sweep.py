@@ -7,11 +7,13 @@ to a list with entries already on it."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import sqlite3
 
 import pytest
 
+from core.hash_lists import write_hash_list
 from media.hashing import hash_media
 from sandbox.botprocess import BotProcess
 from sandbox.scenario import GuildHandle
@@ -25,6 +27,7 @@ from tests.e2e.test_takedowns import (
     buttons,
     embed_text,
     known_hashes,
+    random_pdq,
     reupload,
     say,
     set_mod_channel,
@@ -154,6 +157,36 @@ async def test_subscribing_to_a_list_removes_the_copies_of_its_entries_already_p
 
     again = await say(subscriber.owner, "takedown subscribe", code=code[1], action="remove")
     assert f"already subscribes to `{code[1]}` with that action. Nothing changed." in again
+
+
+async def test_a_large_subscribed_list_is_swept_by_matching_each_stored_file(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    """Past 2,000 hashes a sweep matches each stored file with the live index rather than
+    filtering the files for each entry: a 3,000-entry list, the known fake last."""
+    rng = random.Random(20)
+    rows = [(random_pdq(rng), f"item {n}") for n in range(2_999)]
+    rows.append((known_hashes()[0], "the known fake"))
+    imported = await say(
+        guild.owner, "takedown import", file=("list.csv", write_hash_list(rows).encode())
+    )
+    assert "Imported **3,000 entries**" in imported, imported
+    code = re.search(r"Its code is `([^`]+)`", await say(guild.owner, "takedown share"))
+    assert code, "shared"
+    subscriber = add_second_guild(sandbox, "Subscriber")
+    await sandbox.gateway.flushed()
+    await set_mod_channel(subscriber)
+    general = subscriber.channel("general")
+    copy = await subscriber.member("fan").send(general, "", files=[("c.jpg", reupload())])
+    await wait_stored(bot, 1)
+
+    since = len(bot.lines)
+    answer = await say(subscriber.owner, "takedown subscribe", code=code[1], action="remove")
+    assert f"Subscribed to list `{code[1]}` (3,000 entries)." in answer, answer
+    await wait_deleted(sandbox, copy)
+    summary = await summary_in(sandbox, subscriber.channel("mod-queue").id)
+    assert "I also removed 1 earlier copy of its entries" in summary.content
+    await bot.wait_for_log("the entries of subscribed list", timeout=30, since=since)
 
 
 async def test_a_weaker_match_found_by_a_sweep_is_alerted_for_review_and_left_up(
