@@ -14,9 +14,10 @@ Two remedies, both measured on bench/catch_rate.py before they were kept:
   match, so its cost in false matches is part of the benchmark.
   Central crops and rotations keep PDQ and pHash. The other crops keep only their pHash: with
   the earlier 70% edge crops, PDQ at 31 caught 0.06 of off-centre crops and pHash at 8 every
-  one of the 0.51 caught, and PDQ on the cut crops raised the confident catch by 0.01-0.07 for
-  3.4 times the memory (bench/RESULTS.md, "Crops, issue 15"). A crop's pHash alone alerts
-  unless it is very near, or PDQ agrees (`media.matching.MatchPolicy.phash_alone`).
+  one of the 0.51 caught, and PDQ on the side cuts raised the confident catch by 0.01-0.07
+  for 1,560 more bytes an entry (bench/RESULTS.md, "Crops and the pHash rule, issue 15"). A
+  crop's pHash alone alerts unless it is very near, or PDQ agrees
+  (`media.matching.MatchPolicy.phash_alone`).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ EDGE_CROPS: tuple[tuple[float, float, float], ...] = tuple(
 # half, a square avatar). pHash at 8 finds a cut copy within about 3% of a stored cut, so one
 # side is stored cut at 6 depths (8-38%, every 6%) and each corner at 10% and 20% on each side:
 # pHash only. The centre is kept at 90-60% of either axis with PDQ too, so a collage's half
-# that the views find can match on PDQ (bench/RESULTS.md, "Crops, issue 15", has each set's
-# catch and cost).
+# that the views find can match on PDQ (bench/RESULTS.md, "Crops and the pHash rule, issue
+# 15", has each set's catch and cost).
 SIDE_DEPTHS: tuple[float, ...] = (0.08, 0.14, 0.20, 0.26, 0.32, 0.38)
 CORNER_DEPTHS: tuple[tuple[float, float], ...] = ((0.1, 0.1), (0.1, 0.2), (0.2, 0.1), (0.2, 0.2))
 CENTRE_KEEPS: tuple[float, ...] = (0.9, 0.8, 0.7, 0.6)
