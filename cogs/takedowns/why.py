@@ -255,7 +255,19 @@ def _verdict(
         if not result.nearest:
             return tr("No match: no entry is near it.")
         near = result.nearest[0]
-        radius = match_policy(settings).radii(near.algorithm).review  # type: ignore[arg-type]
+        policy = match_policy(settings)
+        radius = policy.radii(near.algorithm).review  # type: ignore[arg-type]
+        if near.distance <= radius:  # pHash between the radii, without PDQ to agree
+            return tr(
+                "No match: the nearest entry is {entry} at {algorithm} {distance}, within the "
+                "review radius {radius}, but beyond {alone} pHash counts only when PDQ of the "
+                "same picture agrees.",
+                entry=_entry(tr, near.entry_id, labels),
+                algorithm=_algorithm(near.algorithm),
+                distance=near.distance,
+                radius=radius,
+                alone=policy.phash_alone,
+            )
         return tr(
             "No match: the nearest entry is {entry} at {algorithm} {distance}, beyond the review "
             "radius {radius}.",
