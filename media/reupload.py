@@ -54,12 +54,12 @@ EDGE_CROPS: tuple[tuple[float, float, float], ...] = tuple(
 # sides at a corner, or at both ends of one axis (a cover-fit into another aspect: a collage's
 # half, a square avatar). pHash at 8 finds a cut copy within about 3% of a stored cut, so one
 # side is stored cut at 6 depths (8-38%, every 6%) and each corner at 10% and 20% on each side:
-# pHash only. The centre is kept at 90-60% of either axis with PDQ too, so a collage's half
-# that the views find can match on PDQ (bench/RESULTS.md, "Crops and the pHash rule, issue
-# 15", has each set's catch and cost).
+# pHash only. The centre is kept at 95-50% of either axis, every 5%, with PDQ too, so a
+# collage's half that the views find can match on PDQ, which is less forgiving of a misfit
+# (bench/RESULTS.md, "Crops and the pHash rule, issue 15", has each set's catch and cost).
 SIDE_DEPTHS: tuple[float, ...] = (0.08, 0.14, 0.20, 0.26, 0.32, 0.38)
 CORNER_DEPTHS: tuple[tuple[float, float], ...] = ((0.1, 0.1), (0.1, 0.2), (0.2, 0.1), (0.2, 0.2))
-CENTRE_KEEPS: tuple[float, ...] = (0.9, 0.8, 0.7, 0.6)
+CENTRE_KEEPS: tuple[float, ...] = tuple(round(1 - 0.05 * step, 2) for step in range(1, 11))
 Cuts = tuple[float, float, float, float]
 
 
