@@ -237,6 +237,21 @@ entry_hashes = Table(
     Index(None, "algorithm", "hash"),
 )
 
+# A still image's local features (`media.features`: about 100 keypoints, at most 4 KiB), which
+# confirm a weak hash match to a takedown. Read only when a candidate needs confirming, never
+# loaded into the index. Imported hash-only entries have none.
+entry_signatures = Table(
+    "entry_signatures",
+    metadata,
+    Column(
+        "entry_id",
+        ForeignKey("takedown_entries.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("signature", LargeBinary, nullable=False),
+)
+
 subscriptions = Table(
     "subscriptions",
     metadata,

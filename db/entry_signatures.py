@@ -1,0 +1,37 @@
+"""Entries' local-feature signatures (`media.features` makes and reads them; here they are
+bytes): written with the entry, read when a weak match needs confirming.
+
+Why not in the index: a signature is about 3.6 KB, the index keeps 40 bytes an entry hash, and
+a signature is wanted only for the few uploads that match an entry weakly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.schema import entry_signatures
+
+
+async def save_signatures(conn: AsyncConnection, signatures: Mapping[int, bytes]) -> None:
+    """Keep entry id -> signature (new entries: an entry's signature is written once)."""
+    if signatures:
+        await conn.execute(
+            entry_signatures.insert(),
+            [{"entry_id": e, "signature": s} for e, s in signatures.items()],
+        )
+
+
+async def signatures_of(conn: AsyncConnection, entry_ids: Iterable[int]) -> dict[int, bytes]:
+    """The signatures the given entries have (those without one are left out)."""
+    wanted = sorted(set(entry_ids))
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        select(entry_signatures.c.entry_id, entry_signatures.c.signature).where(
+            entry_signatures.c.entry_id.in_(wanted)
+        )
+    )
+    return {entry_id: bytes(signature) for entry_id, signature in rows}
