@@ -47,9 +47,9 @@ assert _HEADER.size + SIGNATURE_POINTS * RECORD_BYTES <= MAX_SIGNATURE_BYTES
 
 GRID = 4  # keypoints are chosen round-robin over GRID x GRID cells, strongest first
 ENTRY_CANDIDATES = 1500  # keypoints detected before the spread choice
-QUERY_POINTS = 2000  # keypoints of the upload
-QUERY_SIDE = 1024  # the upload is decoded to at most this many pixels a side
-RATIO = 0.8  # Lowe's ratio test: best descriptor distance under this share of the second
+QUERY_POINTS = 8000  # keypoints of the upload: text in a screenshot takes thousands
+QUERY_SIDE = 1600  # the upload is decoded to at most this many pixels a side
+RATIO = 0.85  # Lowe's ratio test: best descriptor distance under this share of the second
 REPROJECTION = 0.012  # RANSAC's inlier distance, as a share of the upload's longer side
 SCALE_RANGE = (0.1, 4.0)  # entry pixels to upload pixels: a sane transform lies within
 CONFIRM_INLIERS = 20  # inliers that confirm a match (see bench/RESULTS.md for the margin)
