@@ -345,6 +345,20 @@ report_hashes = Table(
     Index(None, "report_id"),
 )
 
+# The signature of a reported message's first picture, kept at report time with its hashes
+# (the bytes are gone by the time a moderator presses Take down), for the entry it becomes.
+report_signatures = Table(
+    "report_signatures",
+    metadata,
+    Column(
+        "report_id",
+        ForeignKey("reports.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("signature", LargeBinary, nullable=False),
+)
+
 cases = Table(
     "cases",
     metadata,

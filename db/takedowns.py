@@ -398,10 +398,11 @@ async def list_picture(
     label: str,
     source: str,
     added_by: int | None,
+    signature: bytes | None = None,
 ) -> int | None:
     """Put kept hashes (a reported or flagged picture's) on the guild's own list, unless every
     one of them is there already: the id of the new entry, or of one that holds them; None when
-    there is nothing to list."""
+    there is nothing to list. A new entry keeps `signature`, when the picture's was kept."""
     if not own:
         return None
     existing = await find_existing_hashes(conn, guild_id, own)
@@ -411,7 +412,7 @@ async def list_picture(
     entry = await add_entry(
         conn,
         guild_id,
-        NewEntry(fresh, label=label, variants=tuple(variants)),
+        NewEntry(fresh, label=label, variants=tuple(variants), signature=signature),
         source=source,
         added_by=added_by,
     )

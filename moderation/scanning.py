@@ -3,11 +3,12 @@
 
 MESSAGE_CREATE / MESSAGE_UPDATE -> the media references of the message -> a bounded queue ->
 download and hash (each file once) -> the guild's lists, minus its allowlist -> a weak match
-confirmed by local features (`services.confirmation`) -> `bot.alerts` acts. Each file's hashes (never the file) also go to the recent-hash store, whether or not the
-server's lists have entries yet, so an entry added later sweeps the copies still up
-(`moderation.sweeper`); a server with `recent_days` 0, empty lists and explicit-image review off
-is not hashed at all. A file both listed and likely explicit is handled once, as a match (the
-stronger action), and the rest of a message that stays up goes to `bot.explicit_review`.
+confirmed by local features (`services.confirmation`) -> `bot.alerts` acts. Each file's
+hashes (never the file) also go to the recent-hash store, whether or not the server's lists have
+entries yet, so an entry added later sweeps the copies still up (`moderation.sweeper`); a
+server with `recent_days` 0, empty lists and explicit-image review off is not hashed at all.
+A file both listed and likely explicit is handled once, as a match (the stronger action), and
+the rest of a message that stays up goes to `bot.explicit_review`.
 The queue is bounded so a burst of uploads slows scanning down instead of dropping messages or
 stalling the gateway: a full queue makes the event handler wait, not the bot.
 After downtime or a reconnect, each channel is caught up from its last scanned message.

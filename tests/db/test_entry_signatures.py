@@ -9,12 +9,19 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from core.hashes import Hash
-from db import takedowns
+from db import reports, takedowns
 from db.engine import Database
-from db.entry_signatures import save_signatures, signatures_of
+from db.entry_signatures import (
+    keep_report_signature,
+    report_signature,
+    save_signatures,
+    signatures_of,
+)
+from db.reports import ReportTarget
 from db.takedowns import NewEntry
 
 GUILD = 3101
+MESSAGE = ReportTarget("message", user_id=77, channel_id=5, message_id=901, excerpt="look")
 
 
 def random_pdq(rng: random.Random) -> Hash:
@@ -58,3 +65,20 @@ async def test_an_entry_has_one_signature_and_only_an_existing_entry_has_one(
             await save_signatures(conn, {entry.id + 1000: b"orphan"})
     async with database.connect() as conn:
         assert await signatures_of(conn, [entry.id, entry.id + 1000]) == {entry.id: b"first"}
+
+
+async def test_a_reports_signature_is_kept_once_and_becomes_its_entrys(database: Database) -> None:
+    rng = random.Random(16)
+    async with database.transaction() as conn:
+        filed = await reports.file_report(conn, GUILD, MESSAGE, reporter_id=1, category="deepfake")
+        await keep_report_signature(conn, filed.report.id, b"first picture")
+        await keep_report_signature(conn, filed.report.id, b"a later reporter's copy")
+        kept = await report_signature(conn, filed.report.id)
+        entry_id = await takedowns.list_picture(
+            conn, GUILD, (random_pdq(rng),), label="", source="report", added_by=1,
+            signature=kept,
+        )  # fmt: skip
+    assert kept == b"first picture" and entry_id is not None
+    async with database.connect() as conn:
+        assert await signatures_of(conn, [entry_id]) == {entry_id: b"first picture"}
+        assert await report_signature(conn, filed.report.id + 1) is None
