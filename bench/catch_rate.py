@@ -282,8 +282,13 @@ def nearest_others(upload: Upload, entries: np.ndarray, ids: list[int], count: i
 
 
 def pdq_rows(results: list[Hashed]) -> tuple[np.ndarray, list[int]]:
-    """Each entry's own first PDQ as a row of 256 bits, and the entries' ids."""
-    rows = [(r.picture, next(h for h in r.entry.own if h.algorithm == "pdq")) for r in results]
+    """Each entry's own first PDQ as a row of 256 bits, and the entries' ids (an entry whose
+    picture is too flat to match has none and is left out)."""
+    rows = [
+        (r.picture, pdq[0])
+        for r in results
+        if (pdq := [h for h in r.entry.own if h.algorithm == "pdq"])
+    ]
     bits = np.unpackbits(np.frombuffer(b"".join(bytes.fromhex(h.hex) for _, h in rows), np.uint8))
     return bits.reshape(len(rows), 256), [picture for picture, _ in rows]
 
