@@ -1,7 +1,8 @@
 """Re-share catch rate per edit family, drawn from parameter ranges, and the false matches.
 
 Run: .venv/bin/python bench/catch_rate.py [--pictures 300] [--unrelated 1000] [--seed S]
-     [--processes 2] [--family NAME ...] [--unrelated-edits 3]
+     [--processes 2] [--family NAME ...] [--unrelated-edits 3] [--study 3] [--wide-pdq 80]
+     [--wide-phash 12]
 Fast mode (a couple of minutes on one core): --pictures 40 --unrelated 100 --processes 1.
 (bench/fetch_corpus.py brings the real photographs first; see bench/README.md.)
 

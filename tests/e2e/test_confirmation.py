@@ -1,6 +1,6 @@
 """Local-feature confirmation end to end: a story re-share of a listed photo, which the hashes
 alone only flag for review, is removed once its entry has the signature `/takedown add`
-keeps; without the signature it stays a review alert."""
+keeps; without the signature it stays a review alert; `/takedown why` says which."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from sandbox.botprocess import BotProcess
 from sandbox.scenario import GuildHandle
 from sandbox.server import Sandbox
 from tests.e2e.conftest import StartBot
+from tests.e2e.test_evidence import why_text
+from tests.e2e.test_reports import link
 from tests.e2e.test_scanning import DELETE_ROUTE, bot_database_url
 from tests.media import reshares
 from tests.media.samples import encode, photo
@@ -88,12 +90,16 @@ async def test_a_story_the_hashes_only_flag_is_removed_once_the_entry_has_its_si
         await sandbox.wait_for_call("POST", SEND_ROUTE, where=alert_to(guild, "please review"))
         deleted = {c.params["message_id"] for c in sandbox.calls_to("DELETE", DELETE_ROUTE)}
         assert str(first.id) not in deleted
+        why = await moderator.run_command("takedown why", message=link(guild, first))
+        assert "**Alerted, not removed**" in why_text(await why.message())
 
         # With its signature back, the same story (hashes cached, bytes fetched again) goes.
         async with database.transaction() as conn:
             await conn.execute(entry_signatures.insert(), [dict(rows[0]._mapping)])
     finally:
         await database.close()
+    why = await moderator.run_command("takedown why", message=link(guild, first))
+    assert "which confirms the match" in why_text(await why.message())
     second = await fan.send(guild.channel("general"), "again", files=[("s.jpg", story())])
     await sandbox.wait_for_call(
         "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(second.id)
