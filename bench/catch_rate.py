@@ -16,7 +16,7 @@ and through `unrelated-edits` families drawn at random: they only count false ma
 An upload goes through the product's path (`hash_media`, then `match_media` with the default
 `MatchPolicy`, then the local-feature confirmation of `services.confirmation`: when no match
 removes, each review-tier match whose entry has a signature is confirmed by
-`media.features.upload_keypoints` and `inliers`, and becomes a takedown at
+`media.features.confirm_counts` (what the worker runs), and becomes a takedown at
 `CONFIRM_INLIERS`): it is caught at the confident tier when its own entry matches at the
 takedown tier, at the review tier when its own entry matches at either. "hashes" is the
 confident tier before the confirmation. A false pair is a match with any
@@ -46,7 +46,7 @@ from corpus import describe, describe_picture, has_people, partner_picture, pict
 from reshares import FAMILIES, Family
 
 from media.entries import EntryHashes, entry_hashes
-from media.features import CONFIRM_INLIERS, decode_signature, inliers, upload_keypoints
+from media.features import CONFIRM_INLIERS, confirm_counts, decode_signature
 from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
 from media.matching import Match, MatchPolicy, Radii, TakedownIndex, Tier, match_media
 from media.worker_protocol import MAX_CONFIRM_SIGNATURES
@@ -97,12 +97,12 @@ def confirm_upload(
     job: tuple[int, int, int, list[tuple[int, bytes]]],
 ) -> tuple[tuple[int, int], dict[int, int], float]:
     """The inliers of one upload against each (entry, signature) asked, as the worker counts
-    them (`upload_keypoints` once, `inliers` per signature), and the CPU seconds it took."""
+    them (`confirm_counts`), and the CPU seconds it took."""
     seed, number, family, asked = job
     data = upload_bytes(seed, number, family)
     started = time.process_time()
-    keypoints = upload_keypoints(data)
-    counts = {entry: inliers(keypoints, decode_signature(sig)) for entry, sig in asked}
+    found = confirm_counts(data, [decode_signature(signature) for _, signature in asked])
+    counts = {entry: count for (entry, _), count in zip(asked, found, strict=True)}
     return (number, family), counts, time.process_time() - started
 
 

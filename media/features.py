@@ -18,7 +18,8 @@ The check (`inliers`): the upload decoded again (larger than for hashing, so a p
 fills a fifth of a story keeps its detail), its keypoints matched against the signature's
 (Hamming distance, Lowe's ratio test), a similarity transform (rotation, uniform scale,
 translation) fitted with RANSAC, and its inliers counted; a transform that shrinks or grows
-the picture beyond `SCALE_RANGE` counts none. The caller compares the count with
+the picture beyond `SCALE_RANGE` counts none; a mirrored upload gets a second look, mirrored
+(`confirm_counts`). The caller compares the count with
 `CONFIRM_INLIERS`, chosen on bench/catch_rate.py from the inlier counts of the best false pairs.
 Run it through `media.workers.HashingPool.confirm` for untrusted bytes.
 """
@@ -30,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from media.decode import decode_media
 from media.formats import DecodeLimits
@@ -155,8 +156,30 @@ class Keypoints:
 def upload_keypoints(data: bytes, limits: DecodeLimits | None = None) -> Keypoints:
     """The keypoints of a still upload's picture (the first frame of anything else); raises
     `media.outcomes.MediaFailure` for a file that can't be decoded within the limits."""
-    decoded = decode_media(data, query_limits(limits))
-    return Keypoints.of(decoded.frames[0].image)
+    return Keypoints.of(_upload_picture(data, limits))
+
+
+def _upload_picture(data: bytes, limits: DecodeLimits | None) -> Image.Image:
+    return decode_media(data, query_limits(limits)).frames[0].image
+
+
+def confirm_counts(
+    data: bytes, signatures: list[Signature], limits: DecodeLimits | None = None
+) -> list[int]:
+    """The inliers of an upload against each signature, what the worker's confirmation job
+    answers. An upload mirrored left to right (PDQ matches it through its mirror image; ORB's
+    descriptors are not mirror-invariant) gets a second look, mirrored, for the signatures
+    the first did not confirm. Raises `media.outcomes.MediaFailure` like `upload_keypoints`."""
+    picture = _upload_picture(data, limits)
+    upload = Keypoints.of(picture)
+    counts = [inliers(upload, entry) for entry in signatures]
+    if all(count >= CONFIRM_INLIERS for count in counts):
+        return counts
+    mirrored = Keypoints.of(ImageOps.mirror(picture))
+    return [
+        count if count >= CONFIRM_INLIERS else max(count, inliers(mirrored, entry))
+        for count, entry in zip(counts, signatures, strict=True)
+    ]
 
 
 def inliers(upload: Keypoints, entry: Signature) -> int:

@@ -47,7 +47,7 @@ from PIL import Image
 
 from core.phrases import Phrase, phrase, plural_phrase
 from media.classifier import ExplicitModelError, load_model
-from media.features import BadSignature, decode_signature, inliers, upload_keypoints
+from media.features import BadSignature, confirm_counts, decode_signature
 from media.formats import DecodeLimits
 from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
 from media.outcomes import NEEDS_TOO_MUCH_MEMORY, MediaFailure, Outcome
@@ -180,9 +180,7 @@ def _confirm(payload: bytes, limits: DecodeLimits) -> list[int] | None:
     then never confirmed: the hashes' verdict stands)."""
     try:
         data, signatures = decode_confirm_request(payload)
-        entries = [decode_signature(signature) for signature in signatures]
-        keypoints = upload_keypoints(data, limits)
-        return [inliers(keypoints, entry) for entry in entries]
+        return confirm_counts(data, [decode_signature(s) for s in signatures], limits)
     except (MediaFailure, MemoryError, ValueError, BadSignature):
         return None
     except Exception:  # a decoder or OpenCV bug: not confirmed, and the worker lives on

@@ -5,15 +5,18 @@ upload the worker can't read is never confirmed."""
 from __future__ import annotations
 
 import functools
+import io
 import random
 
 import pytest
+from PIL import Image, ImageOps
 
 from media.features import (
     CONFIRM_INLIERS,
     MAX_SIGNATURE_BYTES,
     BadSignature,
     Signature,
+    confirm_counts,
     decode_signature,
     inliers,
     upload_keypoints,
@@ -82,6 +85,15 @@ def test_a_reshare_of_the_listed_photo_is_confirmed(name: str) -> None:
         assert inliers(upload, signature) >= CONFIRM_INLIERS, (name, seed)
 
 
+def test_a_mirrored_reshare_is_confirmed_through_its_second_look() -> None:
+    story = reshared(reshares.story, KNOWN, 2)
+    mirrored = samples.encode(ImageOps.mirror(Image.open(io.BytesIO(story))), "JPEG")
+    signature = decode_signature(entry())
+    assert inliers(upload_keypoints(mirrored), signature) < CONFIRM_INLIERS // 2
+    (count,) = confirm_counts(mirrored, [signature])
+    assert count >= CONFIRM_INLIERS
+
+
 def test_unrelated_photos_are_not_confirmed_however_near_their_hashes() -> None:
     """Every other photo, as it is and re-shared, against the listed photo's signature; the one
     nearest by PDQ included. Chance agreement stays far below the threshold."""
@@ -92,7 +104,7 @@ def test_unrelated_photos_are_not_confirmed_however_near_their_hashes() -> None:
         uploads = [samples.encode(samples.photo(number), "JPEG")]
         uploads += [reshared(edit, number, 0) for edit in RESHARES.values()]
         for data in uploads:
-            counts.append(inliers(upload_keypoints(data), signature))
+            counts += confirm_counts(data, [signature])
             hashes = hash_media(data)
             frames = (*hashes.frames, *hashes.extra)
             distances.append(min(listed.distance(f.pdq) for f in frames))
