@@ -38,6 +38,7 @@ import argparse
 import os
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from multiprocessing import Pool
 
@@ -462,7 +463,8 @@ def study(
             f"above {CONFIRM_INLIERS}: {(values >= CONFIRM_INLIERS).mean():.2f}"
         )
     default = MatchPolicy()
-    gained = false_wide = 0
+    gained: Counter[str] = Counter()
+    false_wide: Counter[str] = Counter()
     for result in results:
         for upload in result.uploads:
             counts, _ = confirmations.get((upload.picture, upload.family), ({}, 0.0))
@@ -471,14 +473,17 @@ def study(
                 if match.entry_id in near:
                     continue
                 if match.entry_id != upload.picture:
-                    false_wide += 1
+                    false_wide[match.algorithm] += 1
                 elif counts.get(match.entry_id, 0) >= CONFIRM_INLIERS:
-                    gained += 1
-    print(
-        f"wide radius (PDQ <= {wide.pdq.review}, pHash <= {wide.phash.review}) beyond the review "
-        f"tier: {gained} more uploads confirmed with their own entry; {false_wide} false "
-        f"candidates (each a confirmation job)"
-    )
+                    gained[match.algorithm] += 1
+    pairs = sum(len(r.uploads) for r in results) * (len(results) - 1)
+    for algorithm, radius in (("pdq", wide.pdq.review), ("phash", wide.phash.review)):
+        print(
+            f"wide radius {algorithm} <= {radius}, beyond the review tier: "
+            f"{gained[algorithm]} more uploads confirmed with their own entry; "
+            f"{false_wide[algorithm]} false candidates ({false_wide[algorithm] / pairs:.1e} of "
+            f"{pairs:,} pairs; each a confirmation job)"
+        )
 
 
 if __name__ == "__main__":
