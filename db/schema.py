@@ -237,20 +237,22 @@ entry_hashes = Table(
     Index(None, "algorithm", "hash"),
 )
 
+
+def _signatures(name: str, owner: str, key: str) -> Table:
+    """A table of local-feature signatures (`media.features`), one per row of `key`'s table,
+    gone with it."""
+    return Table(
+        name,
+        metadata,
+        Column(owner, ForeignKey(key, ondelete="CASCADE"), primary_key=True, autoincrement=False),
+        Column("signature", LargeBinary, nullable=False),
+    )
+
+
 # A still image's local features (`media.features`: about 100 keypoints, at most 4 KiB), which
 # confirm a weak hash match to a takedown. Read only when a candidate needs confirming, never
 # loaded into the index. Imported hash-only entries have none.
-entry_signatures = Table(
-    "entry_signatures",
-    metadata,
-    Column(
-        "entry_id",
-        ForeignKey("takedown_entries.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
-    Column("signature", LargeBinary, nullable=False),
-)
+entry_signatures = _signatures("entry_signatures", "entry_id", "takedown_entries.id")
 
 subscriptions = Table(
     "subscriptions",
@@ -347,17 +349,7 @@ report_hashes = Table(
 
 # The signature of a reported message's first picture, kept at report time with its hashes
 # (the bytes are gone by the time a moderator presses Take down), for the entry it becomes.
-report_signatures = Table(
-    "report_signatures",
-    metadata,
-    Column(
-        "report_id",
-        ForeignKey("reports.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
-    Column("signature", LargeBinary, nullable=False),
-)
+report_signatures = _signatures("report_signatures", "report_id", "reports.id")
 
 cases = Table(
     "cases",

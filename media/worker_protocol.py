@@ -144,15 +144,7 @@ def encode_inliers(counts: list[int] | None) -> bytes:
 def decode_inliers(reply: bytes, expected: int) -> tuple[int, ...] | None:
     """Read a worker's confirmation answer: one count per signature asked about (each at most
     SIGNATURE_POINTS), or None; raises BadReply for anything else."""
-    try:
-        document = json.loads(
-            reply.decode("utf-8"),
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constant,
-        )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise BadReply(f"not JSON: {exc}") from None
-    counts = _fields(document, frozenset({"inliers"}), "a confirmation")["inliers"]
+    counts = _fields(_json(reply), frozenset({"inliers"}), "a confirmation")["inliers"]
     if counts is None:
         return None
     found = _list(counts, expected, _inlier_count, "inliers")
@@ -194,15 +186,7 @@ def _frame_document(frame: FrameHashes) -> dict[str, Any]:
 
 def decode_hashes(reply: bytes) -> MediaHashes:
     """Read a worker's hashing result; raises BadReply for anything out of shape."""
-    try:
-        document = json.loads(
-            reply.decode("utf-8"),
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constant,
-        )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise BadReply(f"not JSON: {exc}") from None
-    fields = _fields(document, RESULT_FIELDS, "the result")
+    fields = _fields(_json(reply), RESULT_FIELDS, "the result")
     try:
         outcome = Outcome(_string(fields["outcome"], "outcome"))
     except ValueError:
@@ -220,6 +204,19 @@ def decode_hashes(reply: bytes) -> MediaHashes:
     )
     _check_consistent(result)
     return result
+
+
+def _json(reply: bytes) -> object:
+    """A reply as JSON: UTF-8, no key twice, no NaN or Infinity; else BadReply."""
+    try:
+        document = json.loads(
+            reply.decode("utf-8"),
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constant,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BadReply(f"not JSON: {exc}") from None
+    return document
 
 
 def check_preview(reply: bytes) -> bytes | None:

@@ -21,39 +21,27 @@ branch_labels = None
 depends_on = None
 
 
+def _signatures(name: str, owner: str, table: str) -> None:
+    """One signature per row of `table` (`owner` is its id), gone with the row."""
+    op.create_table(
+        name,
+        sa.Column(
+            owner,
+            sa.Integer(),
+            sa.ForeignKey(
+                f"{table}.id", name=op.f(f"fk_{name}_{owner}_{table}"), ondelete="CASCADE"
+            ),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("signature", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint(owner, name=op.f(f"pk_{name}")),
+    )
+
+
 def upgrade() -> None:
-    op.create_table(
-        "entry_signatures",
-        sa.Column(
-            "entry_id",
-            sa.Integer(),
-            sa.ForeignKey(
-                "takedown_entries.id",
-                name=op.f("fk_entry_signatures_entry_id_takedown_entries"),
-                ondelete="CASCADE",
-            ),
-            autoincrement=False,
-            nullable=False,
-        ),
-        sa.Column("signature", sa.LargeBinary(), nullable=False),
-        sa.PrimaryKeyConstraint("entry_id", name=op.f("pk_entry_signatures")),
-    )
-    op.create_table(
-        "report_signatures",
-        sa.Column(
-            "report_id",
-            sa.Integer(),
-            sa.ForeignKey(
-                "reports.id",
-                name=op.f("fk_report_signatures_report_id_reports"),
-                ondelete="CASCADE",
-            ),
-            autoincrement=False,
-            nullable=False,
-        ),
-        sa.Column("signature", sa.LargeBinary(), nullable=False),
-        sa.PrimaryKeyConstraint("report_id", name=op.f("pk_report_signatures")),
-    )
+    _signatures("entry_signatures", "entry_id", "takedown_entries")
+    _signatures("report_signatures", "report_id", "reports")
 
 
 def downgrade() -> None:
