@@ -160,7 +160,10 @@ def upload_keypoints(data: bytes, limits: DecodeLimits | None = None) -> Keypoin
 
 
 def _upload_picture(data: bytes, limits: DecodeLimits | None) -> Image.Image:
-    return decode_media(data, query_limits(limits)).frames[0].image
+    decoded = decode_media(data, query_limits(limits))
+    if decoded.kind != "image":  # the scanner asks for still images only: the bytes changed
+        raise ValueError(f"a {decoded.kind} is not confirmed, only a still image")
+    return decoded.frames[0].image
 
 
 def confirm_counts(
@@ -169,7 +172,8 @@ def confirm_counts(
     """The inliers of an upload against each signature, what the worker's confirmation job
     answers. An upload mirrored left to right (PDQ matches it through its mirror image; ORB's
     descriptors are not mirror-invariant) gets a second look, mirrored, for the signatures
-    the first did not confirm. Raises `media.outcomes.MediaFailure` like `upload_keypoints`."""
+    the first did not confirm. Raises `media.outcomes.MediaFailure` like `upload_keypoints`,
+    and ValueError for an animation or a video."""
     picture = _upload_picture(data, limits)
     upload = Keypoints.of(picture)
     counts = [inliers(upload, entry) for entry in signatures]

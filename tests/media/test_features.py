@@ -144,10 +144,11 @@ async def test_the_worker_confirms_a_story_and_never_an_unreadable_upload() -> N
         broken = await pool.confirm(b"not a picture", [entry()])
         bomb = await pool.confirm(samples.png_declaring(30000, 30000), [entry()])
         garbage = await pool.confirm(story, [b"not a signature"])
+        animation = await pool.confirm(samples.gif_with_frames(5, side=64), [entry()])
         after = await pool.confirm(story, [entry()])  # the worker is still there
     assert counts is not None and counts[0] >= CONFIRM_INLIERS > counts[1]
     assert other is not None and other[0] < CONFIRM_INLIERS
-    assert broken is None and bomb is None and garbage is None
+    assert broken is None and bomb is None and garbage is None and animation is None
     assert after is not None and after[0] == counts[0]
 
 
