@@ -450,7 +450,10 @@ def study(
             f"99.9th percentile {np.percentile(values, 99.9):.0f}, most {values.max()}; "
             f"at or above {CONFIRM_INLIERS}: {(values >= CONFIRM_INLIERS).sum()}"
         )
-        for found, picture, family, entry in sorted(false, reverse=True)[:5]:
+        strongest = sorted(false, reverse=True)
+        shown = [f for f in strongest if f[0] >= CONFIRM_INLIERS // 2][:40] or strongest[:5]
+        print(f"the false pairs with {CONFIRM_INLIERS // 2} inliers or more (else the best five):")
+        for found, picture, family, entry in shown:
             name = FAMILIES[family].name if family >= 0 else "as it is"
             print(
                 f"  {found} inliers: picture {picture} ({name}) -> entry {entry}: "
