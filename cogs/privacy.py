@@ -16,7 +16,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from db import retention
+from core.vocabulary import CaseKind
+from db import cases, retention
+from db.retention import Forgotten
 from moderation.access import admins_only
 from moderation.actions import delete_message
 from moderation.i18n import member_texts
@@ -48,14 +50,23 @@ class Privacy(commands.Cog):
         assert guild is not None
         async with self.bot.db.transaction() as conn:
             forgotten = await retention.forget_member(conn, guild.id, user.id)
-        log.info("Forgot member %s in guild %s", user.id, guild.id)
+            case = await cases.create_case(  # by id only: no username, no content
+                conn,
+                guild.id,
+                CaseKind.FORGOTTEN,
+                user_id=user.id,
+                moderator_id=interaction.user.id,
+                reason=forgotten_reason(forgotten),
+            )
+        log.info("Forgot member %s in guild %s (case #%d)", user.id, guild.id, case.number)
         tr = member_texts(interaction)
         await interaction.response.send_message(
             tr(
                 "Forgot {member}: {about} about them, {by} they filed (their notes with them) "
                 "and {alerts} deleted. {cases} about them keep only their number and the "
-                "member's id, as the server's audit record.",
+                "member's id, as the server's audit record; this is case #{number}.",
                 member=f"<@{user.id}>",
+                number=case.number,
                 about=tr.plural("{count} report", "{count} reports", forgotten.reports_about),
                 by=tr.plural("{count} report", "{count} reports", forgotten.reports_by),
                 alerts=tr.plural(  # explicit-image flags are alerts too
@@ -103,6 +114,17 @@ class Privacy(commands.Cog):
         (await self._left()).discard(guild.id)
         async with self.bot.db.transaction() as conn:
             await retention.cancel_departure(conn, guild.id)
+
+
+def forgotten_reason(forgotten: Forgotten) -> str:
+    """The case's record of a /forget: counts only (the audit trail, in English like every
+    case reason; what was deleted is gone, and its content is never written here)."""
+    return (
+        f"Forgot the member: {forgotten.reports_about} reports about them, "
+        f"{forgotten.reports_by} they filed, {forgotten.alerts} alerts, "
+        f"{forgotten.flags} explicit-image flags and {forgotten.recent} recent files' hashes "
+        f"deleted; {forgotten.cases} earlier cases about them kept with ids only"
+    )
 
 
 async def setup(bot: Lightstick) -> None:

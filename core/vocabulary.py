@@ -30,6 +30,7 @@ class CaseKind(enum.StrEnum):
     EXPLICIT_FLAG = "explicit_flag"  # a picture the classifier scored as likely explicit, flagged
     EXPLICIT_TAKEDOWN = "explicit_takedown"  # a flagged picture taken down and listed
     NOT_EXPLICIT = "not_explicit"  # a moderator cleared a flag; the picture never flags again
+    FORGOTTEN = "forgotten"  # an admin's /forget: what was deleted, counted (never the content)
 
 
 class ReportStatus(enum.StrEnum):

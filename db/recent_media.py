@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import RECORD_BYTES
@@ -90,23 +91,78 @@ class HashBatch:
     hashes: list[bytes]
 
 
+def _posted(guild_id: int, since: datetime, until: datetime | None) -> list[ColumnElement[bool]]:
+    """The server's files posted since `since` (and before `until`, when given)."""
+    where = [
+        recent_media.c.guild_id == guild_id,
+        recent_media.c.message_id >= snowflake_at(since),
+    ]
+    if until is not None:
+        where.append(recent_media.c.message_id < snowflake_at(until))
+    return where
+
+
 async def hash_batches(
-    conn: AsyncConnection, guild_id: int, since: datetime, size: int = 20_000
+    conn: AsyncConnection,
+    guild_id: int,
+    since: datetime,
+    size: int = 20_000,
+    *,
+    until: datetime | None = None,
 ) -> AsyncIterator[HashBatch]:
-    """The hashes of the server's files posted since `since`, `size` rows at a time, straight
+    """The hashes of the server's files posted since `since` (and before `until`, when given),
+    `size` rows at a time, straight
     from the driver's cursor (`bulk.driver_batches`: a million rows are 264 MB of hashes, and a
     SQLAlchemy row each would cost more than the sweep's filter)."""
     query = (
         select(recent_media.c.id, recent_media.c.hashes)
-        .where(
-            recent_media.c.guild_id == guild_id,
-            recent_media.c.message_id >= snowflake_at(since),
-        )
+        .where(*_posted(guild_id, since, until))
         .order_by(recent_media.c.message_id)
     )
     async for batch in bulk.driver_batches(conn, query, size):
         ids, hashes = (list(column) for column in zip(*batch, strict=True))
         yield HashBatch(ids, hashes)
+
+
+_FILE_COLUMNS = (
+    recent_media.c.guild_id,
+    recent_media.c.channel_id,
+    recent_media.c.message_id,
+    recent_media.c.author_id,
+    recent_media.c.media_index,
+    recent_media.c.frames,
+    recent_media.c.hashes,
+)
+
+
+def _file(row: Sequence[Any]) -> RecentMedia:
+    """A stored file from `_FILE_COLUMNS`' values."""
+    return RecentMedia(*row[:6], bytes(row[6]))
+
+
+async def file_page(
+    conn: AsyncConnection,
+    guild_id: int,
+    since: datetime,
+    after: tuple[int, int] = (0, 0),
+    size: int = 1000,
+    *,
+    until: datetime | None = None,
+) -> list[tuple[int, RecentMedia]]:
+    """Up to `size` of the server's files posted since `since` (and before `until`, when
+    given), after `after` (a message id and a row id) in that order, with their row ids. A
+    sweep that matches every file one by one reads them a page at a time, so it holds no cursor
+    open for the minutes that can take."""
+    result = await conn.execute(
+        select(recent_media.c.id, *_FILE_COLUMNS)
+        .where(
+            *_posted(guild_id, since, until),
+            tuple_(recent_media.c.message_id, recent_media.c.id) > tuple_(*after),
+        )
+        .order_by(recent_media.c.message_id, recent_media.c.id)
+        .limit(size)
+    )
+    return [(row[0], _file(row[1:])) for row in result]
 
 
 async def rows_by_id(conn: AsyncConnection, ids: Sequence[int]) -> list[RecentMedia]:
@@ -115,19 +171,11 @@ async def rows_by_id(conn: AsyncConnection, ids: Sequence[int]) -> list[RecentMe
     found: list[RecentMedia] = []
     for low in range(0, len(ids), 500):
         result = await conn.execute(
-            select(
-                recent_media.c.guild_id,
-                recent_media.c.channel_id,
-                recent_media.c.message_id,
-                recent_media.c.author_id,
-                recent_media.c.media_index,
-                recent_media.c.frames,
-                recent_media.c.hashes,
-            )
+            select(*_FILE_COLUMNS)
             .where(recent_media.c.id.in_(ids[low : low + 500]))
             .order_by(recent_media.c.id)
         )
-        found += [RecentMedia(*row[:6], bytes(row[6])) for row in result]
+        found += [_file(row) for row in result]
     return found
 
 

@@ -111,6 +111,7 @@ class Forgotten:
     queue_messages: tuple[tuple[int, int], ...] = ()
     redraw: tuple[int, ...] = ()  # reports they had joined: their queue messages change
     flags: int = 0  # explicit-image flags on their messages
+    recent: int = 0  # their posts' files in the recent-hash store
 
 
 async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> Forgotten:
@@ -144,7 +145,7 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
             explicit_flags.c.guild_id == guild_id, explicit_flags.c.author_id == user_id
         )
     )
-    await recent_media.forget_author(conn, guild_id, user_id)
+    recent = await recent_media.forget_author(conn, guild_id, user_id)
     case_rows = await conn.execute(
         update(cases)
         .where(cases.c.guild_id == guild_id, cases.c.user_id == user_id)
@@ -180,6 +181,7 @@ async def forget_member(conn: AsyncConnection, guild_id: int, user_id: int) -> F
         queue_messages,
         redraw,
         flags.rowcount,
+        recent,
     )
 
 

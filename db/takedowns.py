@@ -123,6 +123,17 @@ async def count_list_entries(conn: AsyncConnection, list_id: int) -> int:
     return (await conn.scalar(query)) or 0
 
 
+async def enabled_entry_ids(conn: AsyncConnection, list_id: int) -> list[int]:
+    """The ids of a list's entries that match (enabled), oldest first: what a new subscriber
+    sweeps its recent posts for."""
+    query = (
+        select(takedown_entries.c.id)
+        .where(takedown_entries.c.list_id == list_id, takedown_entries.c.enabled.is_(True))
+        .order_by(takedown_entries.c.id)
+    )
+    return list(await conn.scalars(query))
+
+
 async def subscribed_lists(
     conn: AsyncConnection, guild_id: int
 ) -> list[tuple[Subscription, HashList]]:

@@ -11,9 +11,7 @@ counted and summarised in one message per server; every match is a case either w
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,8 +34,9 @@ from moderation.alert_buttons import alert_view
 from moderation.explicit_review import score_words
 from moderation.i18n import N_, Phrase, Texts, guild_texts, phrase
 from moderation.messages import message_url
-from moderation.mod_channel import mod_channel, preview_files
+from moderation.mod_channel import mod_channel, post_burst_summary, preview_files
 from moderation.names import ALERT_DECISION_NAMES, PICTURE_NAMES
+from moderation.post_queue import PostQueue, QueuedPosts
 from moderation.shown_text import fit_embed, inert
 
 if TYPE_CHECKING:
@@ -93,41 +92,15 @@ class EntryInfo:
     own_list: bool
 
 
-class MatchAlerts:
-    """Acts on a match (remove or flag, with its case) and posts the alert behind it."""
+class MatchAlerts(QueuedPosts[FollowUp]):
+    """Acts on a match (remove or flag, with its case) and posts the alert behind it, one at a
+    time through a `PostQueue`; a burst past its room is summarised."""
 
     WAITING = 200  # alerts waiting to be posted; past this, a burst is summarised
-    SHUTDOWN_SECONDS = 5.0  # how long a shutdown waits for queued alerts
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self._follow_ups: asyncio.Queue[FollowUp] = asyncio.Queue(self.WAITING)
-        self._unposted: Counter[int] = Counter()  # guild id -> alerts skipped in a burst
-        self._poster: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._poster = asyncio.create_task(self._post_follow_ups(), name="match-alerts")
-
-    async def close(self) -> None:
-        """Post what is queued while the connection is still open, within reason."""
-        try:
-            await asyncio.wait_for(self._follow_ups.join(), self.SHUTDOWN_SECONDS)
-        except TimeoutError:
-            log.warning(
-                "Shutting down with %d match alerts not posted; their cases are recorded",
-                self._follow_ups.qsize(),
-            )
-        if self._poster is not None:
-            self._poster.cancel()
-
-    @property
-    def waiting(self) -> int:
-        """Alerts queued and not yet posted."""
-        return self._follow_ups.qsize()
-
-    def skipped(self, guild_id: int) -> int:
-        """Alerts of a server not posted in a burst, to be summarised."""
-        return self._unposted[guild_id]
+        self.posts = PostQueue("match alerts", self.WAITING, self._follow_up, self._summarise)
 
     # -- acting on a match -------------------------------------------------------------------
 
@@ -283,62 +256,42 @@ class MatchAlerts:
 
     def queue_follow_up(self, follow_up: FollowUp) -> None:
         """Queue an alert; past the queue's room it is counted for the burst summary."""
-        try:
-            self._follow_ups.put_nowait(follow_up)
-        except asyncio.QueueFull:
-            guild_id = follow_up.alert.guild_id
-            self._unposted[guild_id] += 1
+        if not self.posts.put(follow_up.alert.guild_id, follow_up):
             log.warning(
                 "Alert queue full: case #%d in guild %s is recorded but its alert is skipped",
                 follow_up.case.number,
-                guild_id,
+                follow_up.alert.guild_id,
             )
 
-    async def _post_follow_ups(self) -> None:
-        while True:
-            follow_up = await self._follow_ups.get()
-            message, settings = follow_up.message, follow_up.settings
-            try:
-                if follow_up.announce:
-                    await self.post_alert(
-                        follow_up.guild,
-                        settings,
-                        follow_up.alert,
-                        follow_up.case,
-                        follow_up.preview,
-                        follow_up.problem,
-                        ping=not follow_up.held,
-                    )
-                if follow_up.removed and message is not None:
-                    await self.bot.actions.after_removal(message, settings)
-                if self._follow_ups.empty():
-                    await self._post_burst_summaries()
-            except Exception:
-                log.exception("Following up case #%d failed", follow_up.case.number)
-            finally:
-                self._follow_ups.task_done()
+    async def _follow_up(self, follow_up: FollowUp) -> None:
+        """The alert (unless a sweep summarises it), then the DM and a repeat timeout."""
+        message, settings = follow_up.message, follow_up.settings
+        if follow_up.announce:
+            await self.post_alert(
+                follow_up.guild,
+                settings,
+                follow_up.alert,
+                follow_up.case,
+                follow_up.preview,
+                follow_up.problem,
+                ping=not follow_up.held,
+            )
+        if follow_up.removed and message is not None:
+            await self.bot.actions.after_removal(message, settings)
 
-    async def _post_burst_summaries(self) -> None:
-        """After a burst that overflowed the alert queue: one message per guild saying so."""
-        while self._unposted:
-            guild_id, skipped = self._unposted.popitem()
-            guild = self.bot.get_guild(guild_id)
-            settings = await self.bot.guild_settings.get(guild_id)
-            channel = guild.get_channel(settings.mod_channel_id or 0) if guild else None
-            if not isinstance(channel, discord.TextChannel):
-                continue
-            tr = guild_texts(settings.language, guild)
-            text = tr.plural(
+    async def _summarise(self, guild_id: int, skipped: int) -> None:
+        await post_burst_summary(
+            self.bot,
+            guild_id,
+            "a burst summary of match alerts",
+            lambda tr: tr.plural(
                 "During a burst of matches I recorded {count} more without posting an alert for "
                 "it. Every one is a case: see `/cases list`.",
                 "During a burst of matches I recorded {count} more without posting an alert for "
                 "each. Every one is a case: see `/cases list`.",
                 skipped,
-            )
-            try:
-                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-            except discord.HTTPException as exc:
-                log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
+            ),
+        )
 
     # -- the alert ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from moderation.actions import CaseDraft, Decision
 from moderation.buttons import OnAuthor, RecordButton
 from moderation.evidence_buttons import add_evidence_buttons
 from moderation.i18n import N_, Texts, member_texts
+from moderation.sweeper import copies_text
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -146,13 +147,13 @@ async def _take_down(
         await interaction.followup.send(tr(ALREADY_DECIDED), ephemeral=True)
         return
     await bot.takedown_index.sync()
+    settings = await bot.guild_settings.get(flag.guild_id)
+    taken = tr(
+        "Taken down (case #{number}). This picture is on the takedown list now.",
+        number=removal.case.number,
+    )
     await interaction.followup.send(
-        tr(
-            "Taken down (case #{number}). Copies of this picture will be removed automatically "
-            "from now on.",
-            number=removal.case.number,
-        ),
-        ephemeral=True,
+        f"{taken} {copies_text(tr, settings.recent_days)}", ephemeral=True
     )
     assert decision.closed is not None
     await bot.explicit_review.refresh(interaction, decision.closed)

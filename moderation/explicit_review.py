@@ -32,9 +32,9 @@ from moderation.actions import CaseDraft
 from moderation.explicit_buttons import flag_view
 from moderation.i18n import Texts, guild_texts
 from moderation.messages import message_url
-from moderation.mod_channel import mod_channel, post_note, preview_files
+from moderation.mod_channel import mod_channel, post_burst_summary, preview_files
 from moderation.names import FLAG_DECISION_NAMES
-from moderation.post_queue import PostQueue
+from moderation.post_queue import PostQueue, QueuedPosts
 from moderation.shown_text import fit_embed
 from services.explicit_policy import flags, frame_pdq, is_cleared
 
@@ -70,7 +70,7 @@ class FlagPost:
     preview: bytes | None  # strongly blurred, made in memory
 
 
-class ExplicitReview:
+class ExplicitReview(QueuedPosts[FlagPost]):
     """Flags likely explicit pictures for review and posts the review messages."""
 
     WAITING = 100  # review messages waiting to be posted; past this, a burst is summarised
@@ -79,15 +79,9 @@ class ExplicitReview:
         self.bot = bot
         # guild id -> files hashed but not scored since the start (the model could not run)
         self.unscored: Counter[int] = Counter()
-        self.posts: PostQueue[FlagPost] = PostQueue(
+        self.posts = PostQueue(
             "explicit-image review messages", self.WAITING, self.post, self._summarise
         )
-
-    def start(self) -> None:
-        self.posts.start()
-
-    async def close(self) -> None:
-        await self.posts.close()
 
     async def review(
         self, message: discord.Message, scored: list[HashedMedia], settings: GuildSettings
@@ -204,18 +198,18 @@ class ExplicitReview:
             await flags_db.set_flag_message(conn, flag.id, channel.id, posted.id)
 
     async def _summarise(self, guild_id: int, skipped: int) -> None:
-        guild = self.bot.get_guild(guild_id)
-        if guild is None:
-            return
-        settings = await self.bot.guild_settings.get(guild_id)
-        text = guild_texts(settings.language, guild).plural(
-            "During a burst I flagged {count} more likely explicit picture without posting it "
-            "for review. Each flag is a case: see `/cases`.",
-            "During a burst I flagged {count} more likely explicit pictures without posting "
-            "them for review. Each flag is a case: see `/cases`.",
-            skipped,
+        await post_burst_summary(
+            self.bot,
+            guild_id,
+            "a burst summary of explicit-image flags",
+            lambda tr: tr.plural(
+                "During a burst I flagged {count} more likely explicit picture without posting it "
+                "for review. Each flag is a case: see `/cases list`.",
+                "During a burst I flagged {count} more likely explicit pictures without posting "
+                "them for review. Each flag is a case: see `/cases list`.",
+                skipped,
+            ),
         )
-        await post_note(guild, settings, "a burst summary of explicit-image flags", text)
 
     async def refresh(self, interaction: discord.Interaction, flag: ExplicitFlag) -> None:
         """Redraw the review message a button was clicked on, with the decision."""

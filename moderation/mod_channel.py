@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import discord
 
 from db.guild_settings import GuildSettings
-from moderation.i18n import Texts
+from moderation.i18n import Texts, guild_texts
+
+if TYPE_CHECKING:
+    from bot import Lightstick
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +60,15 @@ async def post_note(guild: discord.Guild, settings: GuildSettings, what: str, te
         await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
     except discord.HTTPException as exc:
         log.warning("Could not post %s in guild %s: %s", what, guild.id, exc)
+
+
+async def post_burst_summary(
+    bot: Lightstick, guild_id: int, what: str, text: Callable[[Texts], str]
+) -> None:
+    """A `PostQueue`'s summary of what a burst skipped: `text` in the server's language (given
+    its `Texts`), as a note in its mod channel; nothing for a server the bot isn't in."""
+    guild = bot.get_guild(guild_id)
+    if guild is None:
+        return
+    settings = await bot.guild_settings.get(guild_id)
+    await post_note(guild, settings, what, text(guild_texts(settings.language, guild)))

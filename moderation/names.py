@@ -27,6 +27,7 @@ CASE_KIND_NAMES: dict[CaseKind, str] = {
     CaseKind.EXPLICIT_FLAG: N_("Flagged as likely explicit"),
     CaseKind.EXPLICIT_TAKEDOWN: N_("Explicit: taken down"),
     CaseKind.NOT_EXPLICIT: N_("Not explicit"),
+    CaseKind.FORGOTTEN: N_("Member forgotten"),
 }
 REPORT_OUTCOME_NAMES: dict[ReportStatus, str] = {
     ReportStatus.OPEN: N_("Open"),

@@ -90,3 +90,26 @@ class PostQueue(Generic[T]):
                 log.exception(
                     "Summarising %d skipped %s in guild %s failed", skipped, self.name, guild_id
                 )
+
+
+class QueuedPosts(Generic[T]):
+    """A service whose mod-channel posts go through a `PostQueue` (`self.posts`, made in its
+    `__init__`): started and closed with the bot, and counted, through it."""
+
+    posts: PostQueue[T]
+
+    def start(self) -> None:
+        self.posts.start()
+
+    async def close(self) -> None:
+        """Post what is queued while the connection is still open, within reason."""
+        await self.posts.close()
+
+    @property
+    def waiting(self) -> int:
+        """Posts queued and not yet posted."""
+        return self.posts.waiting
+
+    def skipped(self, guild_id: int) -> int:
+        """Posts of a server not posted in a burst, to be summarised."""
+        return self.posts.skipped(guild_id)

@@ -38,6 +38,7 @@ from moderation.buttons import (
 from moderation.evidence_buttons import add_evidence_buttons
 from moderation.forms import form_id
 from moderation.i18n import N_, Texts, member_texts
+from moderation.sweeper import copies_text
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -190,10 +191,15 @@ async def _take_down(
         return
     if case.entry_id is not None:
         await bot.takedown_index.sync()
-        answer = tr(
-            "Taken down (case #{number}). Copies of its picture will be removed automatically "
-            "from now on.",
-            number=case.number,
+        settings = await bot.guild_settings.get(guild.id)
+        answer = " ".join(
+            (
+                tr(
+                    "Taken down (case #{number}). Its picture is on the takedown list now.",
+                    number=case.number,
+                ),
+                copies_text(tr, settings.recent_days),
+            )
         )
     else:
         answer = tr(

@@ -6,16 +6,24 @@ change log, and the live index tells `Sweeper.entries_added` once it has applied
 works out which of this process's servers use the entries' lists (the owner and subscribers)
 and, one sweep at a time, in the background:
 
-1. reads the server's recent hashes (`services.recent_hashes`, the last `recent_days`) and
-   finds the files that match a new entry, with the live matcher and the server's policy;
+1. reads the server's recent hashes (`services.recent_hashes`, the last `recent_days`, up to a
+   minute after the entries were indexed: later posts met them when scanned) and finds the
+   files that match a new entry, with the live matcher and the server's policy;
 2. fetches each message: one deleted already (404) is skipped quietly;
 3. acts as live matching would (`MatchAlerts.act`): a confident match is removed with its
    case and no alert of its own, anything weaker is alerted for review as usual;
 4. posts one summary to the mod channel: "also removed 3 earlier copies in #general, #fan-art".
 
-Pending work is one set of entry ids per server (a server's later additions join its waiting
-sweep), so the queue is bounded by the number of servers, and a sweep never holds up live
-scanning: it shares nothing with the scan queue but the index's read lock.
+A server that subscribes to another server's list is swept the same way for that list's
+entries (`list_subscribed`), with its own summary. A list may hold 100,000 entries; past a
+few thousand hashes the sweep matches each stored file with the live index instead of
+filtering for each entry (`services.recent_hashes`), so it costs at most one match per file
+the server posted in its `recent_days`.
+
+Pending work is one set of entry ids and one of subscribed lists per server (a server's later
+additions join its waiting sweep), so the queue is bounded by the number of servers, and a
+sweep never holds up live scanning: it shares nothing with the scan queue but the index's read
+lock, which it takes one file at a time, as an upload does.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 import discord
@@ -49,6 +58,10 @@ log = logging.getLogger(__name__)
 SPARED_KEPT = 1000  # messages a moderator added from, left to them (the newest are remembered)
 SHOWN_CHANNELS = 10  # channels named in a summary; more are counted
 SHOWN_CASES = 20
+# A post made after a sweep was asked for met its entries when scanned, so the sweep stops at
+# that moment; plus this margin, for Discord's clock against ours and a scan queued behind a
+# burst (a copy posted within it may be both matched and swept: the sweep finds it gone).
+AFTER_REQUEST = timedelta(minutes=1)
 
 
 @dataclass
@@ -57,6 +70,7 @@ class SweepResult:
 
     guild_id: int
     entries: tuple[int, ...]
+    subscribed: str | None = None  # the share code of the list subscribed to, for that sweep
     removed: list[tuple[int, Case]] = field(default_factory=list)  # (channel id, case)
     flagged: int = 0  # left up and alerted for review
     gone: int = 0  # deleted already (or its media edited away): skipped
@@ -69,7 +83,11 @@ class Sweeper:
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
         self._new: set[int] = set()  # entries added, their servers not yet worked out
+        self._new_at = datetime.now(UTC)  # when the last of them was indexed
         self._pending: dict[int, set[int]] = {}  # guild id -> entries to sweep for
+        self._pending_at: dict[int, datetime] = {}  # guild id -> when the last was indexed
+        # guild id -> list id -> (share code, when it was subscribed to)
+        self._subscribed: dict[int, dict[int, tuple[str, datetime]]] = {}
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         # (guild id, message id) of messages a moderator added entries from: the answer offers
@@ -93,6 +111,13 @@ class Sweeper:
         Called by the live index for every added entry, whatever added it: nothing else needs
         to call it (calling it again only sweeps again)."""
         self._new.update(entry_ids)
+        self._new_at = datetime.now(UTC)
+        self._wake.set()
+
+    def list_subscribed(self, guild_id: int, list_id: int, share_code: str) -> None:
+        """Sweep the server's recent posts for the entries of a list it has just subscribed
+        to (called once the live index knows the subscription)."""
+        self._subscribed.setdefault(guild_id, {})[list_id] = (share_code, datetime.now(UTC))
         self._wake.set()
 
     def spare(self, guild_id: int, message_id: int) -> None:
@@ -106,13 +131,18 @@ class Sweeper:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._new or self._pending:
+            while self._new or self._pending or self._subscribed:
                 try:
                     if self._new:
-                        await self._route(self._take_new())
-                        continue
-                    guild_id = next(iter(self._pending))
-                    await self.sweep(guild_id, self._pending.pop(guild_id))
+                        await self._route(self._take_new(), self._new_at)
+                    elif self._pending:
+                        guild_id = next(iter(self._pending))
+                        asked = self._pending_at.pop(guild_id, None)
+                        await self.sweep(guild_id, self._pending.pop(guild_id), asked=asked)
+                    else:
+                        guild_id = next(iter(self._subscribed))
+                        for list_id, (code, asked) in self._subscribed.pop(guild_id).items():
+                            await self.sweep_list(guild_id, list_id, code, asked=asked)
                 except Exception:
                     log.exception("A sweep for earlier copies failed")
 
@@ -120,7 +150,7 @@ class Sweeper:
         new, self._new = self._new, set()
         return new
 
-    async def _route(self, entry_ids: Iterable[int]) -> None:
+    async def _route(self, entry_ids: Iterable[int], indexed_at: datetime) -> None:
         """Queue the entries for each of this process's servers that matches their lists."""
         lists: dict[int, set[int]] = {}
         for entry_id in entry_ids:
@@ -136,21 +166,52 @@ class Sweeper:
                 continue  # another process's server (or one the bot left)
             entries = set().union(*(lists[list_id] for list_id in list_ids))
             self._pending.setdefault(guild_id, set()).update(entries)
+            self._pending_at[guild_id] = max(indexed_at, self._pending_at.get(guild_id, indexed_at))
 
     # -- one server --------------------------------------------------------------------------
 
-    async def sweep(self, guild_id: int, entry_ids: Collection[int]) -> SweepResult:
-        """Remove (or flag) the server's recent posts that match `entry_ids`; one summary."""
-        result = SweepResult(guild_id, tuple(sorted(entry_ids)))
-        guild = self.bot.get_guild(guild_id)
-        settings = await self.bot.guild_settings.get(guild_id)
+    async def sweep(
+        self, guild_id: int, entry_ids: Collection[int], *, asked: datetime | None = None
+    ) -> SweepResult:
+        """Remove (or flag) the server's recent posts that match `entry_ids`; one summary.
+        `asked`: when the entries were indexed (posts made after that met them when scanned)."""
+        find = partial(self.bot.recent_hashes.earlier_copies, guild_id, entry_ids)
+        return await self._sweep(SweepResult(guild_id, tuple(sorted(entry_ids))), find, asked)
+
+    async def sweep_list(
+        self, guild_id: int, list_id: int, share_code: str, *, asked: datetime | None = None
+    ) -> SweepResult:
+        """Remove (or flag) the server's recent posts that match a list it subscribed to (at
+        `asked`)."""
+        find = partial(self.bot.recent_hashes.copies_on_list, guild_id, list_id)
+        return await self._sweep(SweepResult(guild_id, (), subscribed=share_code), find, asked)
+
+    async def _sweep(
+        self,
+        result: SweepResult,
+        find: Callable[..., Awaitable[list[EarlierCopy]]],
+        asked: datetime | None,
+    ) -> SweepResult:
+        guild = self.bot.get_guild(result.guild_id)
+        settings = await self.bot.guild_settings.get(result.guild_id)
         if guild is None or not settings.recent_days:
             return result
-        scope = await self.bot.takedown_index.scope(guild_id)
+        scope = await self.bot.takedown_index.scope(result.guild_id)
         since = datetime.now(UTC) - timedelta(days=settings.recent_days)
-        copies = await self.bot.recent_hashes.earlier_copies(
-            guild_id, entry_ids, since, match_policy(settings), scope
-        )
+        until = asked + AFTER_REQUEST if asked is not None else None
+        copies = await find(since, match_policy(settings), scope, until=until)
+        await self._act_on(guild, settings, copies, result)
+        return result
+
+    async def _act_on(
+        self,
+        guild: discord.Guild,
+        settings: GuildSettings,
+        copies: Iterable[EarlierCopy],
+        result: SweepResult,
+    ) -> None:
+        """Act on each copy still up, log the sweep, and post its summary if it removed any."""
+        guild_id = guild.id
         for copy in _best_per_message(copies):
             if copy.stored.channel_id in settings.skipped_channel_ids:
                 continue
@@ -158,10 +219,12 @@ class Sweeper:
                 continue
             await self._act(guild, settings, copy, result)
         log.info(
-            "Swept guild %s for %d new entries: %d earlier copies removed, %d flagged, "
+            "Swept guild %s for %s: %d earlier copies removed, %d flagged, "
             "%d already gone, %d unreadable",
             guild_id,
-            len(result.entries),
+            f"{len(result.entries)} new entries"
+            if result.subscribed is None
+            else f"the entries of subscribed list {result.subscribed}",
             len(result.removed),
             result.flagged,
             result.gone,
@@ -169,7 +232,6 @@ class Sweeper:
         )
         if result.removed or result.unreadable:
             await self._post_summary(guild, settings, result)
-        return result
 
     async def _act(
         self, guild: discord.Guild, settings: GuildSettings, copy: EarlierCopy, result: SweepResult
@@ -251,7 +313,20 @@ def summary_text(tr: Texts, result: SweepResult, days: int) -> str:
     count = len(result.removed)
     period = tr.plural("{count} day", "{count} days", days)
     lines = []
-    if count and len(result.entries) == 1:
+    if count and result.subscribed is not None:
+        lines.append(
+            tr.plural(
+                "🧹 This server subscribed to list `{code}`: I also removed {count} earlier copy "
+                "of its entries posted in the last {period}, in {channels}.",
+                "🧹 This server subscribed to list `{code}`: I also removed {count} earlier "
+                "copies of its entries posted in the last {period}, in {channels}.",
+                count,
+                code=result.subscribed,
+                period=period,
+                channels=where,
+            )
+        )
+    elif count and len(result.entries) == 1:
         lines.append(
             tr.plural(
                 "🧹 Takedown-list entry #{entry} was added: I also removed {count} earlier copy "
@@ -313,3 +388,20 @@ def summary_text(tr: Texts, result: SweepResult, days: int) -> str:
             )
         )
     return shorten("\n".join(lines), 2000)
+
+
+def copies_text(tr: Texts, days: int) -> str:
+    """What adding entries does to copies, for the answer: those already up are swept, later
+    ones removed as they are posted (earlier ones only while the server keeps recent hashes)."""
+    if not days:
+        return tr(
+            "Later copies are removed as they are posted; earlier ones are not looked for "
+            "(`/config takedowns recent_days` is 0)."
+        )
+    return tr.plural(
+        "Copies posted here in the last {count} day are being looked for and removed too (one "
+        "summary in the mod channel), and later ones are removed as they are posted.",
+        "Copies posted here in the last {count} days are being looked for and removed too (one "
+        "summary in the mod channel), and later ones are removed as they are posted.",
+        days,
+    )

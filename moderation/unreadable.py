@@ -19,10 +19,8 @@ channel). Removals are cases either way.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Self
 
@@ -39,7 +37,8 @@ from moderation.actions import CaseDraft
 from moderation.buttons import OnAuthor
 from moderation.i18n import Phrase, Texts, guild_texts, member_texts, source_texts
 from moderation.messages import media_name, message_url
-from moderation.mod_channel import mod_channel
+from moderation.mod_channel import mod_channel, post_burst_summary
+from moderation.post_queue import PostQueue, QueuedPosts
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -71,36 +70,16 @@ class UnreadableNotice:
     problem: Phrase | None  # why the bot could not remove it, when it should have
 
 
-class UnreadableFiles:
+class UnreadableFiles(QueuedPosts[UnreadableNotice]):
     """Applies each server's policy to files the bot could not check, and alerts."""
 
     WAITING = 100  # alerts waiting to be posted; past this, a burst is summarised
-    SHUTDOWN_SECONDS = 5.0
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self._notices: asyncio.Queue[UnreadableNotice] = asyncio.Queue(self.WAITING)
-        self._unposted: Counter[int] = Counter()  # guild id -> alerts skipped in a burst
-        self._poster: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._poster = asyncio.create_task(self._post_notices(), name="unreadable-alerts")
-
-    async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self._notices.join(), self.SHUTDOWN_SECONDS)
-        except TimeoutError:
-            log.warning("Shutting down with %d unreadable-file alerts not posted", self.waiting)
-        if self._poster is not None:
-            self._poster.cancel()
-
-    @property
-    def waiting(self) -> int:
-        return self._notices.qsize()
-
-    def skipped(self, guild_id: int) -> int:
-        """Alerts of a server not posted in a burst, to be summarised."""
-        return self._unposted[guild_id]
+        self.posts = PostQueue(
+            "unreadable-file alerts", self.WAITING, self._follow_up, self._summarise
+        )
 
     async def handle(
         self, message: discord.Message, unchecked: list[HashedMedia], settings: GuildSettings
@@ -117,34 +96,22 @@ class UnreadableFiles:
                 message, guild.id, _removal_case(message, unchecked)
             )
             case, problem = removal.case, removal.problem
-        self._queue(UnreadableNotice(message, settings, tuple(unchecked), case, problem))
+        self._put(UnreadableNotice(message, settings, tuple(unchecked), case, problem))
         return case is not None
 
-    def _queue(self, notice: UnreadableNotice) -> None:
-        try:
-            self._notices.put_nowait(notice)
-        except asyncio.QueueFull:
-            guild_id = notice.settings.guild_id
-            self._unposted[guild_id] += 1
+    def _put(self, notice: UnreadableNotice) -> None:
+        if not self.posts.put(notice.settings.guild_id, notice):
             log.warning(
                 "Unreadable-file alert queue full: message %s in guild %s is not posted",
                 notice.message.id,
-                guild_id,
+                notice.settings.guild_id,
             )
 
-    async def _post_notices(self) -> None:
-        while True:
-            notice = await self._notices.get()
-            try:
-                await self.post(notice)
-                if notice.case is not None:
-                    await self.bot.actions.after_removal(notice.message, notice.settings)
-                if self._notices.empty():
-                    await self._post_burst_summaries()
-            except Exception:
-                log.exception("Alerting on message %s failed", notice.message.id)
-            finally:
-                self._notices.task_done()
+    async def _follow_up(self, notice: UnreadableNotice) -> None:
+        """The alert, then (after a removal) the author's DM and a repeat timeout."""
+        await self.post(notice)
+        if notice.case is not None:
+            await self.bot.actions.after_removal(notice.message, notice.settings)
 
     async def post(self, notice: UnreadableNotice) -> None:
         message = notice.message
@@ -163,17 +130,12 @@ class UnreadableFiles:
         except discord.HTTPException as exc:
             log.warning("Could not post an unreadable-file alert in %s: %s", message.guild.id, exc)
 
-    async def _post_burst_summaries(self) -> None:
-        while self._unposted:
-            guild_id, skipped = self._unposted.popitem()
-            guild = self.bot.get_guild(guild_id)
-            if guild is None:
-                continue
-            settings = await self.bot.guild_settings.get(guild_id)
-            channel = mod_channel(guild, settings, "A burst of files the bot could not check")
-            if channel is None:
-                continue
-            text = guild_texts(settings.language, guild).plural(
+    async def _summarise(self, guild_id: int, skipped: int) -> None:
+        await post_burst_summary(
+            self.bot,
+            guild_id,
+            "a burst summary of files the bot could not check",
+            lambda tr: tr.plural(
                 "During a burst I found {count} more message with files I could not check, "
                 "without posting an alert for it. Those removed are cases (see `/cases list`); "
                 "the bot's log names every one.",
@@ -181,11 +143,8 @@ class UnreadableFiles:
                 "without posting an alert for each. Those removed are cases (see `/cases list`); "
                 "the bot's log names every one.",
                 skipped,
-            )
-            try:
-                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-            except discord.HTTPException as exc:
-                log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
+            ),
+        )
 
 
 def unreadable_embed(tr: Texts, notice: UnreadableNotice) -> discord.Embed:

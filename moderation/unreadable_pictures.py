@@ -26,9 +26,9 @@ from moderation import buttons
 from moderation.access import AccessDenied, require_moderator
 from moderation.buttons import OnAuthor
 from moderation.i18n import N_, Texts, guild_texts, source_texts
-from moderation.mod_channel import mod_channel
+from moderation.mod_channel import mod_channel, post_burst_summary
 from moderation.names import PICTURE_NAMES
-from moderation.post_queue import PostQueue
+from moderation.post_queue import PostQueue, QueuedPosts
 from moderation.unreadable import action_for
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class PictureNotice:
     settings: GuildSettings
 
 
-class UnreadablePictures:
+class UnreadablePictures(QueuedPosts[PictureNotice]):
     """Alerts on profile pictures the bot could not check (owned by `bot.profile_pictures`),
     posted one at a time through a `PostQueue`; a burst past its room is summarised."""
 
@@ -60,21 +60,13 @@ class UnreadablePictures:
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
-        self._queue: PostQueue[PictureNotice] = PostQueue(
-            "picture alerts", self.WAITING, self._post, self._summarise
-        )
-
-    def start(self) -> None:
-        self._queue.start()
-
-    async def close(self) -> None:
-        await self._queue.close()
+        self.posts = PostQueue("picture alerts", self.WAITING, self._post, self._summarise)
 
     def handle(self, notice: PictureNotice) -> None:
         """Queue an alert unless the server ignores this kind of file."""
         if action_for(notice.settings, notice.media.hashes.outcome) == "ignore":
             return
-        if not self._queue.put(notice.member.guild.id, notice):
+        if not self.posts.put(notice.member.guild.id, notice):
             log.warning(
                 "The %s of %s in guild %s is not alerted on (burst)",
                 notice.picture,
@@ -107,24 +99,18 @@ class UnreadablePictures:
             log.warning("Could not post a picture alert in guild %s: %s", member.guild.id, exc)
 
     async def _summarise(self, guild_id: int, skipped: int) -> None:
-        guild = self.bot.get_guild(guild_id)
-        if guild is None:
-            return
-        settings = await self.bot.guild_settings.get(guild_id)
-        channel = mod_channel(guild, settings, "A burst of profile pictures not checked")
-        if channel is None:
-            return
-        text = guild_texts(settings.language, guild).plural(
-            "During a burst I could not check {count} more member's profile picture, "
-            "without posting an alert for it; the bot's log names every one.",
-            "During a burst I could not check {count} more members' profile pictures, "
-            "without posting an alert for each; the bot's log names every one.",
-            skipped,
+        await post_burst_summary(
+            self.bot,
+            guild_id,
+            "a burst summary of profile pictures not checked",
+            lambda tr: tr.plural(
+                "During a burst I could not check {count} more member's profile picture, "
+                "without posting an alert for it; the bot's log names every one.",
+                "During a burst I could not check {count} more members' profile pictures, "
+                "without posting an alert for each; the bot's log names every one.",
+                skipped,
+            ),
         )
-        try:
-            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException as exc:
-            log.warning("Could not post a burst summary in guild %s: %s", guild_id, exc)
 
 
 def member_view(tr: Texts, member_id: int) -> discord.ui.View:

@@ -9,7 +9,10 @@ wait, up to `MAX_WAITING`; past that the oldest are dropped, and the log says ho
 
 Reading: `earlier_copies` reads a server's stored files in batches, filters them against the
 new entries' hashes with numpy (`media.recent.near_rows`, in a thread) and confirms each
-candidate with the live index, the same matcher and policy a new upload meets.
+candidate with the live index, the same matcher and policy a new upload meets. The filter's
+cost grows with the entries, so past `FILTER_UP_TO` hashes (an import, a large list a server
+subscribes to: `copies_on_list`) every stored file is matched by the live index instead, whose
+cost a file hardly grows with the list.
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ class EarlierCopy:
 class RecentHashes:
     FLUSH_SECONDS = 1.0
     MAX_WAITING = 50_000  # files waiting for the database; past this the oldest are dropped
+    # Up to this many entry hashes a sweep runs every stored file through the numpy filter
+    # (about 0.27 us of CPU a stored picture per hash); past it, each stored file is matched by
+    # the live index instead, as an upload is (about 0.5 ms of CPU a file against 100,000
+    # hashes, 0.13 ms against 10,000), so a sweep costs at most a match per stored file however
+    # large the import or the subscribed list (bench/RESULTS.md: "A new subscription").
+    FILTER_UP_TO = 2_000
+    PAGE = 1_000  # stored files read at a time when each is matched
 
     def __init__(self, database: Database, index: LiveTakedownIndex) -> None:
         self.database = database
@@ -123,27 +133,103 @@ class RecentHashes:
         since: datetime,
         policy: MatchPolicy,
         scope: ListScope,
+        *,
+        until: datetime | None = None,
     ) -> list[EarlierCopy]:
-        """The server's files posted since `since` that match one of `entry_ids` (in its
-        scope), the best match of each file, oldest first."""
+        """The server's files posted since `since` (and before `until`, when given: those
+        posted later met the entries when they were scanned) that match one of `entry_ids` (in
+        its scope), the best match of each file, oldest first."""
         await self.flush()  # the last second's files too
+        wanted = set(entry_ids)
+        if len(wanted) > self.FILTER_UP_TO:
+            return await self._match_each(guild_id, (since, until), policy, scope, wanted)
         async with self.database.connect() as conn:
-            rows = await takedowns.indexed_hashes_of(conn, entry_ids)
+            rows = await takedowns.indexed_hashes_of(conn, wanted)
         hashes = [Hash(a, h) for a, h in zip(rows.algorithms, rows.hexes, strict=True)]  # type: ignore[arg-type]
         if not hashes:
             return []
-        wanted = set(entry_ids)
+        if len(hashes) > self.FILTER_UP_TO:
+            return await self._match_each(guild_id, (since, until), policy, scope, wanted)
+        return await self._filtered(guild_id, hashes, (since, until), policy, scope, wanted)
+
+    async def copies_on_list(
+        self,
+        guild_id: int,
+        list_id: int,
+        since: datetime,
+        policy: MatchPolicy,
+        scope: ListScope,
+        *,
+        until: datetime | None = None,
+    ) -> list[EarlierCopy]:
+        """The server's files posted since `since` (and before `until`) that match an entry of
+        `list_id`, a list in its scope (one it has just subscribed to), as that list alone
+        would match them."""
+        action = scope.lists.get(list_id)
+        if action is None:
+            return []
+        only = ListScope({list_id: action}, scope.allowed, scope.ignored)
+        async with self.database.connect() as conn:
+            entry_ids = await takedowns.enabled_entry_ids(conn, list_id)
+        return await self.earlier_copies(guild_id, entry_ids, since, policy, only, until=until)
+
+    async def _filtered(
+        self,
+        guild_id: int,
+        hashes: list[Hash],
+        posted: tuple[datetime, datetime | None],
+        policy: MatchPolicy,
+        scope: ListScope,
+        wanted: set[int],
+    ) -> list[EarlierCopy]:
+        """A few entries: every stored file through the numpy filter, the few near ones
+        confirmed by the live index."""
         candidates: list[int] = []
         async with self.database.connect() as conn:
-            async for batch in recent_media.hash_batches(conn, guild_id, since):
+            since, until = posted
+            async for batch in recent_media.hash_batches(conn, guild_id, since, until=until):
                 near = await asyncio.to_thread(near_rows, batch.hashes, hashes, policy)
                 candidates += [batch.ids[position] for position in near]
             stored = await recent_media.rows_by_id(conn, candidates)
         found: list[EarlierCopy] = []
         for row in stored:
-            media = media_of(row.frames, row.hashes)
-            matches = await self.index.match(media, policy, scope)
-            best = next((m for m in matches if m.match.entry_id in wanted), None)
-            if best is not None:
-                found.append(EarlierCopy(row, media, best))
+            copy = await self._confirm(row, policy, scope, wanted)
+            if copy is not None:
+                found.append(copy)
         return found
+
+    async def _match_each(
+        self,
+        guild_id: int,
+        posted: tuple[datetime, datetime | None],
+        policy: MatchPolicy,
+        scope: ListScope,
+        wanted: set[int],
+    ) -> list[EarlierCopy]:
+        """Many entries (an import, a large subscribed list): every stored file matched by the
+        live index as an upload is, one at a time, read a page at a time."""
+        found: list[EarlierCopy] = []
+        since, until = posted
+        after = (0, 0)
+        while True:
+            async with self.database.connect() as conn:
+                page = await recent_media.file_page(
+                    conn, guild_id, since, after, self.PAGE, until=until
+                )
+            for row_id, row in page:
+                copy = await self._confirm(row, policy, scope, wanted)
+                if copy is not None:
+                    found.append(copy)
+                await asyncio.sleep(0)  # a small index matches on the loop: let others run
+                after = (row.message_id, row_id)
+            if len(page) < self.PAGE:
+                return found
+
+    async def _confirm(
+        self, row: RecentMedia, policy: MatchPolicy, scope: ListScope, wanted: set[int]
+    ) -> EarlierCopy | None:
+        """The stored file's best match among `wanted`, by the live index and its policy."""
+        media = media_of(row.frames, row.hashes)
+        matches = await self.index.match(media, policy, scope)
+        best = next((m for m in matches if m.match.entry_id in wanted), None)
+        return EarlierCopy(row, media, best) if best is not None else None

@@ -1,11 +1,11 @@
 """/takedown ... and the "Add to takedown list" menu: the server's list of known abusive media.
 
-A moderator adds a known deepfake once, from an upload, a message or a hash string; from then
-on the scanner removes its re-uploads. Only hashes are kept: the media is downloaded into
-memory, hashed in the worker pool and dropped, and no answer ever shows the picture. Lists
-travel between servers by share code, and between platforms as hash list files
-(`core.hash_lists`). Every change is a case, and the live index is synced right after the
-change commits, so matching sees it at once.
+A moderator adds a known deepfake once, from an upload, a message or a hash string; its
+copies posted lately are swept (`moderation.sweeper`) and the scanner removes its re-uploads.
+Only hashes are kept: the media is downloaded into memory, hashed in the worker pool and
+dropped, and no answer ever shows the picture. Lists travel between servers by share code,
+and between platforms as hash list files (`core.hash_lists`). Every change is a case, and the
+live index is synced right after the change commits, so matching sees it at once.
 
 One cog, one `/takedown` group, written in parts: the entries (`entries`), the list as a file
 (`files`), sharing between servers (`sharing`), scanning history (`scan`) and explaining a

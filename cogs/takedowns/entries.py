@@ -31,6 +31,7 @@ from moderation.i18n import N_, Phrase, PhrasedError, Texts, member_texts, phras
 from moderation.messages import media_refs, parse_message_link
 from moderation.pagination import Slice, send_pages
 from moderation.shown_text import fit_embed
+from moderation.sweeper import copies_text
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -277,7 +278,8 @@ class EntryCommands:
             ref = MediaRef(f"attachment:{image.id}", image.url, "attachment", image.filename)
             await interaction.response.defer(ephemeral=True, thinking=True)
             added = await self._add_media(tr, member, [ref], "upload", text, share_label)
-            await interaction.edit_original_response(content=self._added_text(tr, added))
+            text = await self._added_text(tr, member.guild.id, added)
+            await interaction.edit_original_response(content=text)
         else:
             assert message_link is not None
             message = await self._linked_message(interaction, member, message_link)
@@ -316,7 +318,8 @@ class EntryCommands:
         entry = NewEntry(hashes=(value,), label=label, label_shareable=share_label)
         one = tr.plural("{count} hash", "{count} hashes", 1)
         added = await self._save_entry(member, entry, "hash", one)
-        await interaction.response.send_message(self._added_text(tr, [added]), ephemeral=True)
+        text = await self._added_text(tr, member.guild.id, [added])
+        await interaction.response.send_message(text, ephemeral=True)
 
     async def _linked_message(
         self, interaction: discord.Interaction[Lightstick], member: discord.Member, link: str
@@ -382,7 +385,7 @@ class EntryCommands:
             view = discord.ui.View(timeout=900)  # the button itself works after that too
             button = DeleteMessageButton(message.channel.id, message.id, saved[0].entry_id, tr)
             view.add_item(button)
-        text = self._added_text(tr, added)
+        text = await self._added_text(tr, message.guild.id, added)
         if saved:
             text += "\n" + tr("The message is still there; delete it now?")
         await interaction.edit_original_response(content=text, view=view)
@@ -437,7 +440,9 @@ class EntryCommands:
         await self.bot.takedown_index.sync()
         return AddedMedia(saved.id, entry.hashes, entry.label, description)
 
-    def _added_text(self, tr: Texts, results: Sequence[AddedMedia | Phrase]) -> str:
+    async def _added_text(
+        self, tr: Texts, guild_id: int, results: Sequence[AddedMedia | Phrase]
+    ) -> str:
         lines = []
         for result in results:
             if isinstance(result, Phrase):
@@ -461,7 +466,8 @@ class EntryCommands:
                     )
                 )
         if any(isinstance(r, AddedMedia) and not r.already for r in results):
-            lines.append(tr("Re-uploads will be removed from now on."))
+            settings = await self.bot.guild_settings.get(guild_id)
+            lines.append(copies_text(tr, settings.recent_days))
         return "\n".join(lines)
 
     # -- reviewing ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from db.takedowns import Duplicate
 from moderation.access import admins_only, require_admin
 from moderation.i18n import Texts, member_texts
 from moderation.shown_text import MESSAGE, shorten
+from moderation.sweeper import copies_text
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -136,15 +137,17 @@ class FileCommands:
             member.guild.id,
             seconds,
         )
+        settings = await self.bot.guild_settings.get(member.guild.id)
         lines = [
             tr.plural(
-                "Imported **{count} entry** from `{file}` in {seconds} s; it matches from now on.",
-                "Imported **{count} entries** from `{file}` in {seconds} s; they match from now "
-                "on.",
+                "Imported **{count} entry** from `{file}` in {seconds} s.",
+                "Imported **{count} entries** from `{file}` in {seconds} s.",
                 added,
                 file=file.filename,
                 seconds=tr.number(round(seconds, 1)),
             )
+            + " "
+            + copies_text(tr, settings.recent_days)
             if added
             else tr(
                 "Nothing new in `{file}`: every hash is already on the list.", file=file.filename

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cogs.takedowns.group import record_list_change, takedown
 from db import takedowns as takedowns_db
+from db.takedowns import HashList
 from moderation.access import admins_only, require_admin
-from moderation.i18n import member_texts
+from moderation.i18n import Texts, member_texts
 
 if TYPE_CHECKING:
     from bot import Lightstick
@@ -123,48 +125,42 @@ class SharingCommands:
     ) -> None:
         member = require_admin(interaction)
         guild_id = member.guild.id
+        # The index syncs and a large list is counted before the answer: past Discord's 3 s.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.transaction() as conn:
             found = await takedowns_db.get_list_by_code(conn, code)
             if found is not None and found.owner_guild_id != guild_id:
-                await takedowns_db.subscribe(conn, guild_id, found.id, action, member.id)
+                changed = await _subscribe(conn, member, found, action)
                 size = await takedowns_db.count_list_entries(conn, found.id)
-                await record_list_change(
-                    conn, member, f"Subscribed to shared list {found.share_code} (action: {action})"
-                )
         tr = member_texts(interaction)
         if found is None or found.owner_guild_id == guild_id:
-            await interaction.response.send_message(
-                tr("That's this server's own list; it is always used here. Nothing changed.")
+            await interaction.edit_original_response(
+                content=tr(
+                    "That's this server's own list; it is always used here. Nothing changed."
+                )
                 if found is not None
                 else tr(
                     "No shared list has the code `{code}`. Check it with the other server's "
                     "admins. Nothing changed.",
                     code=discord.utils.escape_markdown(code),
-                ),
-                ephemeral=True,
+                )
+            )
+            return
+        assert found.share_code is not None  # a shared list has a code
+        if not changed:  # swept when it was made: its copies were removed or alerted then
+            await interaction.edit_original_response(
+                content=tr(
+                    "This server already subscribes to `{code}` with that action. Nothing changed.",
+                    code=found.share_code,
+                )
             )
             return
         await self.bot.takedown_index.sync()
-        subscribed = (
-            tr.plural(
-                "Subscribed to list `{code}` ({count} entry). Re-uploads of its entries will be "
-                "removed here, from now on.",
-                "Subscribed to list `{code}` ({count} entries). Re-uploads of its entries will "
-                "be removed here, from now on.",
-                size,
-                code=found.share_code,
-            )
-            if action == "remove"
-            else tr.plural(
-                "Subscribed to list `{code}` ({count} entry). Re-uploads of its entries will be "
-                "sent to the moderators to review, from now on.",
-                "Subscribed to list `{code}` ({count} entries). Re-uploads of its entries will "
-                "be sent to the moderators to review, from now on.",
-                size,
-                code=found.share_code,
-            )
+        self.bot.sweeper.list_subscribed(guild_id, found.id, found.share_code)
+        settings = await self.bot.guild_settings.get(guild_id)
+        await interaction.edit_original_response(
+            content=subscribed_text(tr, found.share_code, size, action, settings.recent_days)
         )
-        await interaction.response.send_message(subscribed, ephemeral=True)
 
     @takedown.command(name="unsubscribe", description="Admins: stop matching a shared list")
     @app_commands.describe(code="The share code of the list to leave")
@@ -210,3 +206,50 @@ class SharingCommands:
             for sub, hash_list in found
             if (code := hash_list.share_code or "") and current.lower() in code.lower()
         ][:25]
+
+
+async def _subscribe(
+    conn: AsyncConnection, member: discord.Member, hash_list: HashList, action: str
+) -> bool:
+    """Subscribe (or change the action), with its case; False when it was so already."""
+    subscribed = await takedowns_db.subscribed_lists(conn, member.guild.id)
+    if any(sub.list_id == hash_list.id and sub.action == action for sub, _ in subscribed):
+        return False
+    await takedowns_db.subscribe(conn, member.guild.id, hash_list.id, action, member.id)
+    reason = f"Subscribed to shared list {hash_list.share_code} (action: {action})"
+    await record_list_change(conn, member, reason)
+    return True
+
+
+def subscribed_text(tr: Texts, code: str, size: int, action: str, recent_days: int) -> str:
+    """The answer to a subscription: what happens to re-uploads, and to copies already up."""
+    subscribed = tr.plural(
+        "Subscribed to list `{code}` ({count} entry).",
+        "Subscribed to list `{code}` ({count} entries).",
+        size,
+        code=code,
+    )
+    if action == "remove":
+        future = tr("From now on, re-uploads of its entries are removed here.")
+        earlier = tr.plural(
+            "Copies posted here in the last {count} day are being looked for now: any still "
+            "up are removed, with one summary in the mod channel.",
+            "Copies posted here in the last {count} days are being looked for now: any still "
+            "up are removed, with one summary in the mod channel.",
+            recent_days,
+        )
+    else:
+        future = tr("From now on, re-uploads of its entries are sent to the moderators to review.")
+        earlier = tr.plural(
+            "Copies posted here in the last {count} day are being looked for now, and sent "
+            "to the moderators to review too.",
+            "Copies posted here in the last {count} days are being looked for now, and sent "
+            "to the moderators to review too.",
+            recent_days,
+        )
+    if not recent_days:
+        earlier = tr(
+            "Copies posted before now are not looked for: this server keeps no hashes of "
+            "recent posts (`/config takedowns recent_days`)."
+        )
+    return f"{subscribed} {future} {earlier}"

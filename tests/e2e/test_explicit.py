@@ -140,7 +140,9 @@ async def test_take_down_removes_it_and_a_later_copy_is_removed_automatically(
     assert not first.deleted
 
     taken = await moderator.click(flag, button(flag, "Take down"))
-    assert "Taken down (case #" in (await taken.followup()).content
+    answer = (await taken.followup()).content
+    assert "Taken down (case #" in answer and "This picture is on the takedown list now." in answer
+    assert "Copies posted here in the last 7 days are being looked for and removed" in answer
     await sandbox.wait_for_call(
         "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(first.id)
     )

@@ -281,7 +281,11 @@ async def test_take_down_removes_the_message_and_later_reuploads_by_someone_else
 
     taken = await click(moderator, queued, "Take down")
     answer = await taken.followup()
-    assert "Taken down (case #" in answer.content and "removed automatically" in answer.content
+    assert "Taken down (case #" in answer.content, answer.content
+    assert "Its picture is on the takedown list now." in answer.content
+    assert (
+        "Copies posted here in the last 7 days are being looked for and removed" in answer.content
+    )
     assert posted.deleted
     closed = await queue_shows(sandbox, guild, 1, f"Taken down by <@{moderator.id}>")
     assert buttons(closed)["Take down"]["disabled"] and buttons(closed)["Dismiss"]["disabled"]

@@ -323,6 +323,7 @@ async def test_duplicates_are_reported_not_doubled(guild: GuildHandle, bot: BotP
     text = f"pdq {fresh.hex}\npdq {known.hex}\npdq {fresh.hex}\n"  # ThreatExchange lines
     answer = await say(guild.owner, "takedown import", file=("te.txt", text.encode()))
     assert "Imported **1 entry**" in answer
+    assert "Copies posted here in the last 7 days are being looked for" in answer, answer
     assert "Skipped 2 duplicates" in answer
     assert "line 2 (already entry 1)" in answer and "line 3 (same hash as line 1)" in answer
     listing = embed_text(await answer_of(await guild.owner.run_command("takedown list")))

@@ -5,6 +5,7 @@ bot (without member chunking) has never cached the moderator."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -229,7 +230,23 @@ async def test_forget_removes_a_members_reports_and_their_part_in_others(
     await eventually(lambda: about_fan.deleted, "the queue message about fan to go")
     answer = await (await guild.owner.run_command("forget", user=minji)).message()
     assert "1 report they filed" in answer.content
+    number = re.search(r"this is case #(\d+)", answer.content)
+    assert number, answer.content
     redrawn = await queue_shows(sandbox, guild, 2, "Reporters (1)")
     assert str(minji.id) not in embed_text(redrawn)
     assert "secret-note-of-minji" not in embed_text(redrawn)
+
+    # Each /forget is a case, like every other moderator action: who, whom, counts only.
+    listed = await (await guild.owner.run_command("cases list", user=minji)).message()
+    text = embed_text(listed) + listed.content
+    assert f"#{number[1]} · Member forgotten" in text, text
+    assert f"<@{minji.id}>" in text and f"<@{guild.owner.id}>" in text
+    assert "0 reports about them, 1 they filed, 0 alerts" in text, text
+    assert "secret-note-of-minji" not in text
+    path = bot.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        query = "SELECT user_name, reason FROM cases WHERE kind = 'forgotten'"
+        stored = db.execute(query).fetchall()
+    assert len(stored) == 2, "fan's and minji's"
+    assert all(name is None and "minji" not in reason for name, reason in stored), stored
     assert logged_no_errors(bot)

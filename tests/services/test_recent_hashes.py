@@ -1,9 +1,11 @@
 """The recent-hash store: files kept in batches as bits only, found again by a new entry with
 live matching's policy (a resized, a mirrored and a turned copy; an unrelated picture and a
-"Not a match" picture not), expired after `recent_days`, and forgotten with their author."""
+"Not a match" picture not), expired after `recent_days`, and forgotten with their author; a
+list a server subscribes to, by either way of finding them."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
@@ -18,9 +20,10 @@ from media.hashing import hash_media
 from media.matching import MatchPolicy, Tier
 from media.recent import media_of, records_of
 from services.live_index import LiveTakedownIndex
-from services.recent_hashes import RecentHashes
+from services.recent_hashes import EarlierCopy, RecentHashes
 from services.retention import RetentionJob
 from tests.media.samples import encode, photo
+from tests.services.test_live_index import random_pdq
 
 GUILD = 4101
 CHANNEL = 9
@@ -123,7 +126,8 @@ async def test_only_the_last_days_are_read_and_expiry_and_forgetting_delete_rows
     run = await job.run(datetime.now(UTC))
     assert run.recent == 1
     async with database.transaction() as conn:
-        await retention.forget_member(conn, GUILD, OTHER_AUTHOR)
+        forgotten = await retention.forget_member(conn, GUILD, OTHER_AUTHOR)
+    assert forgotten.recent == 1  # counted for the /forget case
     async with database.connect() as conn:
         left = (await conn.execute(recent_table.select())).all()
         assert [(r.message_id, r.author_id) for r in left] == [(earlier, AUTHOR)]
@@ -147,3 +151,78 @@ async def test_recent_days_zero_deletes_everything_kept(database: Database) -> N
 def test_a_file_with_nothing_matchable_is_not_kept() -> None:
     flat = hashed(Image.new("RGB", (64, 64), "gray"))
     assert records_of(flat) is None
+
+
+async def test_a_subscribed_list_finds_the_same_copies_by_filter_and_by_matching_each_file(
+    database: Database,
+) -> None:
+    """A list past `FILTER_UP_TO` hashes is swept by matching every stored file with the live
+    index, read a page at a time; both ways find the same copies, of that list only."""
+    index, recent = await store(database)
+    publisher, rng = GUILD + 1, random.Random(5)
+    known = hashed(photo(KNOWN), "PNG").frames[0]
+    others = [NewEntry((random_pdq(rng),)) for _ in range(30)]
+    async with database.transaction() as conn:
+        shared = await takedowns.set_shared(conn, publisher, True)
+        ids = await takedowns.add_entries(
+            conn,
+            publisher,
+            [*others, NewEntry((known.pdq, known.phash))],
+            source="hash",
+            added_by=1,
+        )
+        own = await takedowns.add_entry(  # the subscriber's own list has a copy's entry too
+            conn,
+            GUILD,
+            NewEntry((hashed(photo(UNRELATED), "PNG").frames[0].pdq,)),
+            source="hash",
+            added_by=1,
+        )
+        await takedowns.subscribe(conn, GUILD, shared.id, "remove", 1)
+    await index.sync()
+    picture = photo(KNOWN)
+    posted = [
+        picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        photo(UNRELATED),  # on the server's own list, not the subscribed one
+        picture.resize((picture.width // 2, picture.height // 2)),
+        photo(UNRELATED + 1),
+    ]
+    sent = [message_id(1, n // 2) for n in range(len(posted))]  # two files a message
+    for n, image in enumerate(posted):
+        recent.keep(GUILD, CHANNEL, sent[n], AUTHOR, n % 2, hashed(image))
+    await recent.flush()
+    scope = await index.scope(GUILD)
+    since = datetime.now(UTC) - timedelta(days=7)
+
+    filtered = await recent.copies_on_list(GUILD, shared.id, since, MatchPolicy(), scope)
+    recent.FILTER_UP_TO, recent.PAGE = 10, 1  # 31 entries: each file matched, a page a file
+    each = await recent.copies_on_list(GUILD, shared.id, since, MatchPolicy(), scope)
+
+    def found(copies: list[EarlierCopy]) -> list[tuple[int, int, int]]:
+        return [(c.stored.message_id, c.stored.media_index, c.found.match.entry_id) for c in copies]
+
+    assert found(filtered) == found(each) == [(sent[0], 0, ids[-1]), (sent[2], 0, ids[-1])]
+    assert all(c.found.list_id == shared.id and c.found.removes for c in each)
+    assert own.id not in {c.found.match.entry_id for c in each}
+
+
+async def test_files_posted_after_the_sweep_was_asked_for_are_left_to_live_matching(
+    database: Database,
+) -> None:
+    """They met the entry when they were scanned: sweeping them too would alert twice."""
+    index, recent = await store(database)
+    media = hashed(photo(KNOWN))
+    before, after = message_id(2), message_id(0.5)
+    recent.keep(GUILD, CHANNEL, before, AUTHOR, 0, media)
+    recent.keep(GUILD, CHANNEL, after, AUTHOR, 0, media)
+    entry = await add_known(database, index)
+    scope = await index.scope(GUILD)
+    week, asked = (datetime.now(UTC) - timedelta(days=d) for d in (7, 1))
+    for filter_up_to in (RecentHashes.FILTER_UP_TO, 0):  # the numpy filter, then each file
+        recent.FILTER_UP_TO = filter_up_to
+        copies = await recent.earlier_copies(GUILD, [entry], week, MatchPolicy(), scope)
+        assert sorted(c.stored.message_id for c in copies) == [before, after]
+        copies = await recent.earlier_copies(
+            GUILD, [entry], week, MatchPolicy(), scope, until=asked
+        )
+        assert [c.stored.message_id for c in copies] == [before]

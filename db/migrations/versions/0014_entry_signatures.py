@@ -7,7 +7,7 @@ entries, have none. A report keeps its first picture's signature in `report_sign
 its hashes, for the entry **Take down** makes of it.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0015 (main took 0015 after 0009 first; 0014 follows it)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
