@@ -29,6 +29,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from db import reports as reports_db
+from db.entry_signatures import keep_report_signature
 from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, URGENT_CATEGORIES, AlreadyReported, FiledReport, ReportTarget
 from media.entries import EntryHashes, entry_hashes
@@ -455,9 +456,12 @@ class Reports(commands.Cog):
             return KeptMedia()
         results = await asyncio.gather(*(self.bot.pipeline.hash_for_entry(ref) for ref in refs))
         kept: EntryHashes = entry_hashes([media for media, _ in results])
+        signature = next((m.signature for m, _ in results if m.signature is not None), None)
         if kept.usable:
             async with self.bot.db.transaction() as conn:
                 await reports_db.add_hashes(conn, report_id, kept.own, variants=kept.variants)
+                if signature is not None:
+                    await keep_report_signature(conn, report_id, signature)
         tr = guild_texts(settings.language, guild)  # for the queue message
         problems = tuple(
             tr(

@@ -237,6 +237,23 @@ entry_hashes = Table(
     Index(None, "algorithm", "hash"),
 )
 
+
+def _signatures(name: str, owner: str, key: str) -> Table:
+    """A table of local-feature signatures (`media.features`), one per row of `key`'s table,
+    gone with it."""
+    return Table(
+        name,
+        metadata,
+        Column(owner, ForeignKey(key, ondelete="CASCADE"), primary_key=True, autoincrement=False),
+        Column("signature", LargeBinary, nullable=False),
+    )
+
+
+# A still image's local features (`media.features`: about 100 keypoints, at most 4 KiB), which
+# confirm a weak hash match to a takedown. Read only when a candidate needs confirming, never
+# loaded into the index. Imported hash-only entries have none.
+entry_signatures = _signatures("entry_signatures", "entry_id", "takedown_entries.id")
+
 subscriptions = Table(
     "subscriptions",
     metadata,
@@ -329,6 +346,10 @@ report_hashes = Table(
     CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
     Index(None, "report_id"),
 )
+
+# The signature of a reported message's first picture, kept at report time with its hashes
+# (the bytes are gone by the time a moderator presses Take down), for the entry it becomes.
+report_signatures = _signatures("report_signatures", "report_id", "reports.id")
 
 cases = Table(
     "cases",

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hash_lists import ListLine, ParsedList
 from core.hashes import Hash, IndexRows
-from db import bulk, takedown_changes
+from db import bulk, entry_signatures, takedown_changes
 from db.schema import entry_hashes, hash_lists, subscriptions, takedown_entries
 from db.upsert import upsert
 
@@ -57,6 +57,7 @@ class NewEntry:
     label: str = ""
     variants: tuple[Hash, ...] = ()
     label_shareable: bool = False
+    signature: bytes | None = None  # a still image's local features (`db.entry_signatures`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,7 @@ async def add_entries(
     added_by: int | None,
 ) -> list[int]:
     """Add entries to the guild's own list in bulk; returns their ids in order."""
-    return await _add(
+    entry_ids = await _add(
         conn,
         guild_id,
         [(entry.label, entry.label_shareable) for entry in new_entries],
@@ -205,6 +206,15 @@ async def add_entries(
         source=source,
         added_by=added_by,
     )
+    await entry_signatures.save_signatures(
+        conn,
+        {
+            entry_id: entry.signature
+            for entry_id, entry in zip(entry_ids, new_entries, strict=True)
+            if entry.signature is not None
+        },
+    )
+    return entry_ids
 
 
 async def _add(
@@ -399,10 +409,11 @@ async def list_picture(
     label: str,
     source: str,
     added_by: int | None,
+    signature: bytes | None = None,
 ) -> int | None:
     """Put kept hashes (a reported or flagged picture's) on the guild's own list, unless every
     one of them is there already: the id of the new entry, or of one that holds them; None when
-    there is nothing to list."""
+    there is nothing to list. A new entry keeps `signature`, when the picture's was kept."""
     if not own:
         return None
     existing = await find_existing_hashes(conn, guild_id, own)
@@ -412,7 +423,7 @@ async def list_picture(
     entry = await add_entry(
         conn,
         guild_id,
-        NewEntry(fresh, label=label, variants=tuple(variants)),
+        NewEntry(fresh, label=label, variants=tuple(variants), signature=signature),
         source=source,
         added_by=added_by,
     )

@@ -28,6 +28,7 @@ from core.hashes import Hash
 from core.phrases import Phrase, phrase
 from media.classifier import ExplicitModelError, explicit_score
 from media.decode import DecodedMedia, decode_media
+from media.features import signature
 from media.formats import DecodeLimits
 from media.outcomes import NEEDS_TOO_MUCH_MEMORY, MediaFailure, Outcome
 from media.reupload import content_block, edge_crops, entry_variants
@@ -87,6 +88,9 @@ class MediaHashes:
     # media.classifier): None when no score was asked for, when the file has no hashes, or when
     # the model could not run (logged by the worker).
     explicit_score: float | None = None
+    # Entry only: the local-feature signature of a still image (`media.features`), which
+    # confirms a weak hash match; None for animations, videos and flat pictures.
+    signature: bytes | None = None
 
     @classmethod
     def failed(cls, outcome: Outcome, reason: Phrase, format: str = "") -> MediaHashes:
@@ -186,9 +190,10 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
     """Hashes to store when a moderator adds this file to the takedown list.
 
     `frames` are the file's own hashes (what `hash_media` gives); for a still image, `extra`
-    holds the hashes of its central crops and small rotations (`media.reupload.entry_variants`)
-    and `edge_phash` the pHash of its edge crops (`media.reupload.edge_crops`). The takedown
-    cog stores them all under one entry so edited copies match.
+    holds the hashes of its central crops and small rotations (`media.reupload.entry_variants`),
+    `edge_phash` the pHash of its edge crops (`media.reupload.edge_crops`) and `signature` its
+    local features (`media.features`). The takedown cog stores them all under one entry so
+    edited copies match.
     """
     decoded = _decode(data, limits)
     if isinstance(decoded, MediaHashes):
@@ -198,7 +203,9 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
     picture = decoded.frames[0].image
     extra = tuple(hash_frame(v, variants=False) for v in entry_variants(picture))
     edges = (phash64(crop) for crop in edge_crops(picture) if _detailed(crop))
-    return _hashed(decoded, extra, tuple(edges))
+    hashed = _hashed(decoded, extra, tuple(edges))
+    found = signature(picture)
+    return replace(hashed, signature=found.encode()) if found is not None else hashed
 
 
 def _detailed(crop: Image.Image) -> bool:

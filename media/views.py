@@ -18,19 +18,20 @@ views, and on a plain photo the detectors still find windows, doors and horizons
 a photo on average over the benchmark's real photos, each about 0.5 ms to warp and hash). A
 re-shared picture stands out from what surrounds it: the surround is chrome (flat colour, with
 some text), a blurred copy, a bezel, or a canvas corner filled with one colour or a blur, so it
-holds much less fine detail than the picture, or much more flat area. A window inside a photo
-is surrounded by more of the photo, and a level band of it reaches the frame's border along
-both axes. So an outlined candidate is kept only when its surround is plainer than its inside
-(`Texture.stands_out`) and, if level, it keeps clear of the border along one axis
-(`Texture.enclosed`), or when it is one part of the frame split by a straight seam (a
-side-by-side collage, whose other half is a photo too); the sharp region is kept as before (its
-surround is soft by definition). A turned picture's view is kept only when the corners its turn
-leaves are plain (`Texture.corners_filled`), and the tilt is looked for only when three of the
-frame's four corner pixels are plain (`Texture.corners_plain`: 0.32-0.37 of plain photos pass,
-0.95-0.98 of turned ones, and no turned one with a useful view is lost). Measured on 2 x 60 real
-photos of the benchmark corpus with each geometric re-share of tests/media/reshares.py (seeds 5
-and 9): views on a plain photo 3.2 -> 1.6; re-shares with a view within PDQ 62 or pHash 10 of
-the picture 770 -> 764 of 960 (rotations, screenshots, stories, collages, screen photos).
+holds much less fine detail than the picture, or much more flat area. A window inside a photo is
+surrounded by more of the photo, and a level band of it reaches the frame's border along both
+axes. So a rectangle (`find_rectangles`, most of a plain photo's candidates) is kept only when
+its surround is plainer than its inside (`Texture.stands_out`) and, if level, it keeps clear of
+the border along one axis (`Texture.enclosed`), or when it is one part of the frame split by a
+straight seam (a side-by-side collage, whose other half is a photo too); the sharp region and
+the convex outlines are kept as before (see `picture_views`). A turned picture's view is kept
+only when the corners its turn leaves are plain (`Texture.corners_filled`), and the tilt is
+looked for only when three of the frame's four corner pixels are plain (`Texture.corners_plain`:
+0.32-0.37 of plain photos pass, 0.95-0.98 of turned ones, and no turned one with a useful view
+is lost). Measured on 2 x 60 real photos of the benchmark corpus with each geometric re-share of
+tests/media/reshares.py (seeds 5 and 9): views on a plain photo 3.2 -> 1.6; re-shares with a
+view within PDQ 62 or pHash 10 of the picture 770 -> 764 of 960 (rotations, screenshots,
+stories, collages, screen photos).
 """
 
 from __future__ import annotations
@@ -84,8 +85,11 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
     scale, grey = detection_thumbnail(rgb)
     edges = edge_map(grey)
     texture = Texture.of(grey)
-    outlined = [*find_rectangles(grey), *find_quads(edges)]
-    quads = [*sharp_region(grey, texture.detail), *filter(texture.stands_out, outlined)]
+    # The sharp region's surround is soft by definition. A convex outline (find_quads) is kept
+    # as it is: on a phone photo of a screen, grain and the keystoned bezel's edges make the
+    # thin surround look as busy as the picture, and plain photos yield few (0.4 a photo).
+    rectangles = filter(texture.stands_out, find_rectangles(grey))
+    quads = [*sharp_region(grey, texture.detail), *rectangles, *find_quads(edges)]
     views = [_warp(rgb, quad / scale) for quad in _distinct(quads, max(grey.shape))]
     tilt = dominant_tilt(edges) if texture.corners_plain() else None
     if tilt is not None:

@@ -10,22 +10,29 @@ its placeholders are plain names that match its values, and its values are short
 or phrases, nested at most `MAX_PHRASE_DEPTH` deep. A preview is the bytes of a small JPEG.
 Anything else,
 or anything longer than `MAX_REPLY_BYTES`, is a `BadReply`: the pool counts the job as not
-finished and replaces the worker.
+finished and replaces the worker. An entry's local-feature signature travels as base64 and is
+read back through `media.features.decode_signature`; a confirmation's answer is one inlier
+count per signature asked about (or null: the upload could not be read), checked as strictly.
 
-Requests go the other way, from the bot to its own worker, as a job kind and the file's bytes.
+Requests go the other way, from the bot to its own worker, as a job kind and the file's bytes;
+a confirmation's request puts the signatures in front of the bytes (`encode_confirm_request`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import json
 import math
 import string
+import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from core.hashes import Hash
 from core.phrases import Phrase, Value
+from media.features import MAX_SIGNATURE_BYTES, SIGNATURE_POINTS, BadSignature, decode_signature
 from media.formats import MediaFormat
 from media.hashing import FrameHashes, MediaHashes
 from media.outcomes import Outcome
@@ -44,8 +51,21 @@ MAX_EDGE_HASHES = 64
 KINDS = frozenset({"", "image", "animation", "video"})
 FORMATS = frozenset({"", *(f.value for f in MediaFormat)})
 RESULT_FIELDS = frozenset(
-    {"outcome", "kind", "format", "reason", "frames", "extra", "edge_phash", "explicit_score"}
+    {
+        "outcome",
+        "kind",
+        "format",
+        "reason",
+        "frames",
+        "extra",
+        "edge_phash",
+        "explicit_score",
+        "signature",
+    }
 )
+MAX_CONFIRM_SIGNATURES = 16  # candidates confirmed in one job
+_COUNT = struct.Struct("!H")
+_SIZE = struct.Struct("!I")
 FRAME_FIELDS = frozenset({"pdq", "quality", "phash", "pdq_variants", "time"})
 
 T = TypeVar("T")
@@ -59,6 +79,7 @@ class JobKind(enum.StrEnum):
     ENTRY = "entry"  # hash a new takedown entry, with its crops and rotations
     PREVIEW = "preview"  # make the blurred preview an alert shows
     LOAD_MODEL = "load-model"  # load the explicit-image model before the first scored file
+    CONFIRM = "confirm"  # count an upload's keypoints that agree with entries' signatures
 
 
 class BadReply(ValueError):
@@ -76,8 +97,66 @@ def encode_hashes(result: MediaHashes) -> bytes:
         "extra": [_frame_document(frame) for frame in result.extra],
         "edge_phash": [h.hex for h in result.edge_phash],
         "explicit_score": result.explicit_score,
+        "signature": None
+        if result.signature is None
+        else base64.b64encode(result.signature).decode("ascii"),
     }
     return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+
+
+def encode_confirm_request(data: bytes, signatures: list[bytes]) -> bytes:
+    """A confirmation job's payload: how many signatures, each with its length, then the file."""
+    if not 0 < len(signatures) <= MAX_CONFIRM_SIGNATURES:
+        raise ValueError(f"confirm 1 to {MAX_CONFIRM_SIGNATURES} signatures, not {len(signatures)}")
+    parts = [_COUNT.pack(len(signatures))]
+    for signature in signatures:
+        parts += [_SIZE.pack(len(signature)), signature]
+    return b"".join([*parts, data])
+
+
+def decode_confirm_request(payload: bytes) -> tuple[bytes, list[bytes]]:
+    """The file and the signatures of a confirmation job (the worker's side); ValueError when
+    the payload is out of shape."""
+    if len(payload) < _COUNT.size:
+        raise ValueError("a confirmation request without its count")
+    (count,) = _COUNT.unpack_from(payload)
+    if not 0 < count <= MAX_CONFIRM_SIGNATURES:
+        raise ValueError(f"a confirmation request for {count} signatures")
+    at, signatures = _COUNT.size, []
+    for _ in range(count):
+        if len(payload) < at + _SIZE.size:
+            raise ValueError("a confirmation request cut short")
+        (size,) = _SIZE.unpack_from(payload, at)
+        at += _SIZE.size
+        if size > MAX_SIGNATURE_BYTES or len(payload) < at + size:
+            raise ValueError("a confirmation request with a signature out of shape")
+        signatures.append(payload[at : at + size])
+        at += size
+    return payload[at:], signatures
+
+
+def encode_inliers(counts: list[int] | None) -> bytes:
+    """A confirmation's answer: the inliers per signature, or null when the upload could not be
+    read."""
+    return json.dumps({"inliers": counts}, separators=(",", ":")).encode()
+
+
+def decode_inliers(reply: bytes, expected: int) -> tuple[int, ...] | None:
+    """Read a worker's confirmation answer: one count per signature asked about (each at most
+    SIGNATURE_POINTS), or None; raises BadReply for anything else."""
+    counts = _fields(_json(reply), frozenset({"inliers"}), "a confirmation")["inliers"]
+    if counts is None:
+        return None
+    found = _list(counts, expected, _inlier_count, "inliers")
+    if len(found) != expected:
+        raise BadReply(f"{len(found)} inlier counts for {expected} signatures")
+    return found
+
+
+def _inlier_count(value: object) -> int:
+    if type(value) is not int or not 0 <= value <= SIGNATURE_POINTS:
+        raise BadReply(f"an inlier count must be an integer 0-{SIGNATURE_POINTS}, not {value!r}")
+    return value
 
 
 def _phrase_document(said: Phrase) -> dict[str, Any]:
@@ -107,15 +186,7 @@ def _frame_document(frame: FrameHashes) -> dict[str, Any]:
 
 def decode_hashes(reply: bytes) -> MediaHashes:
     """Read a worker's hashing result; raises BadReply for anything out of shape."""
-    try:
-        document = json.loads(
-            reply.decode("utf-8"),
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constant,
-        )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise BadReply(f"not JSON: {exc}") from None
-    fields = _fields(document, RESULT_FIELDS, "the result")
+    fields = _fields(_json(reply), RESULT_FIELDS, "the result")
     try:
         outcome = Outcome(_string(fields["outcome"], "outcome"))
     except ValueError:
@@ -129,9 +200,23 @@ def decode_hashes(reply: bytes) -> MediaHashes:
         extra=_list(fields["extra"], MAX_FRAMES, _frame, "extra"),
         edge_phash=_list(fields["edge_phash"], MAX_EDGE_HASHES, _phash, "edge_phash"),
         explicit_score=_score(fields["explicit_score"]),
+        signature=_signature(fields["signature"]),
     )
     _check_consistent(result)
     return result
+
+
+def _json(reply: bytes) -> object:
+    """A reply as JSON: UTF-8, no key twice, no NaN or Infinity; else BadReply."""
+    try:
+        document = json.loads(
+            reply.decode("utf-8"),
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constant,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BadReply(f"not JSON: {exc}") from None
+    return document
 
 
 def check_preview(reply: bytes) -> bytes | None:
@@ -151,7 +236,13 @@ def _check_consistent(result: MediaHashes) -> None:
         if not result.frames or result.reason is not None:
             raise BadReply("a hashed result needs frames and no reason")
         return
-    if result.frames or result.extra or result.edge_phash or result.explicit_score is not None:
+    if (
+        result.frames
+        or result.extra
+        or result.edge_phash
+        or result.explicit_score is not None
+        or result.signature is not None
+    ):
         raise BadReply(f"a {result.outcome} result carries hashes")
     if result.reason is None or not result.reason.text:
         raise BadReply(f"a {result.outcome} result must say why")
@@ -249,6 +340,19 @@ def _time(value: object) -> float | None:
     if number < 0:
         raise BadReply(f"a frame's time must not be negative: {number}")
     return number
+
+
+def _signature(value: object) -> bytes | None:
+    """An entry's signature: base64 of at most MAX_SIGNATURE_BYTES that reads as one."""
+    if value is None:
+        return None
+    text = _string(value, "signature", (MAX_SIGNATURE_BYTES + 2) // 3 * 4)
+    try:
+        data = base64.b64decode(text, validate=True)
+        decode_signature(data)
+    except (binascii.Error, BadSignature) as exc:
+        raise BadReply(f"a signature out of shape: {exc}") from None
+    return data
 
 
 def _score(value: object) -> float | None:

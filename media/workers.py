@@ -47,9 +47,10 @@ from PIL import Image
 
 from core.phrases import Phrase, phrase, plural_phrase
 from media.classifier import ExplicitModelError, load_model
+from media.features import BadSignature, confirm_counts, decode_signature
 from media.formats import DecodeLimits
 from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
-from media.outcomes import NEEDS_TOO_MUCH_MEMORY, Outcome
+from media.outcomes import NEEDS_TOO_MUCH_MEMORY, MediaFailure, Outcome
 from media.preview import blurred_preview
 from media.worker_protocol import (
     MAX_REPLY_BYTES,
@@ -57,8 +58,12 @@ from media.worker_protocol import (
     BadReply,
     JobKind,
     check_preview,
+    decode_confirm_request,
     decode_hashes,
+    decode_inliers,
+    encode_confirm_request,
     encode_hashes,
+    encode_inliers,
 )
 
 log = logging.getLogger(__name__)
@@ -154,6 +159,8 @@ def _answer(kind: JobKind, data: bytes, job: Job, limits: DecodeLimits) -> bytes
             return blurred_preview(data, limits) or b""
         except Exception:  # a preview is a courtesy: the alert goes without one
             return b""
+    if kind is JobKind.CONFIRM:
+        return encode_inliers(_confirm(data, limits))
     try:
         if kind is JobKind.ENTRY:
             result = entry_hashes_for_image(data, limits)
@@ -166,6 +173,19 @@ def _answer(kind: JobKind, data: bytes, job: Job, limits: DecodeLimits) -> bytes
             Outcome.UNSUPPORTED, phrase("the decoder failed ({detail})", detail=type(exc).__name__)
         )
     return encode_hashes(result)
+
+
+def _confirm(payload: bytes, limits: DecodeLimits) -> list[int] | None:
+    """Inliers of the upload against each signature; None when the upload can't be read (it is
+    then never confirmed: the hashes' verdict stands)."""
+    try:
+        data, signatures = decode_confirm_request(payload)
+        return confirm_counts(data, [decode_signature(s) for s in signatures], limits)
+    except (MediaFailure, MemoryError, ValueError, BadSignature):
+        return None
+    except Exception:  # a decoder or OpenCV bug: not confirmed, and the worker lives on
+        log.exception("Confirming a match failed")
+        return None
 
 
 def warm_up() -> None:
@@ -270,6 +290,20 @@ class HashingPool:
     async def entry_hashes(self, data: bytes) -> MediaHashes:
         """Hashes to store for a new takedown entry: `frames`, plus crops/rotations in `extra`."""
         return await self._hashes(JobKind.ENTRY, data)
+
+    async def confirm(self, data: bytes, signatures: list[bytes]) -> tuple[int, ...] | None:
+        """How many keypoints of the upload `data` agree with each entry signature on one
+        transform (`media.features.inliers`), counted in a worker under the same deadline and
+        memory cap as hashing; None when the upload can't be read or the job did not finish.
+        Waits its turn like hashing (PoolBusy after `admission_seconds`)."""
+        request = encode_confirm_request(data, signatures)
+        try:
+            return await self._submit(
+                JobKind.CONFIRM, request, lambda reply: decode_inliers(reply, len(signatures))
+            )
+        except _NotFinished as exc:
+            log.warning("A confirmation did not finish: %s", exc.reason)
+            return None
 
     async def blurred_preview(self, data: bytes) -> bytes | None:
         """The small blurred JPEG an alert shows (`media.preview`), made in a worker under the

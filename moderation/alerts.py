@@ -127,8 +127,9 @@ class MatchAlerts(QueuedPosts[FollowUp]):
         `announce_removal` False gets no alert of its own (a sweep posts one summary for all);
         a match left up is always alerted, since a moderator has to look at it."""
         assert message.guild is not None
-        # Only an alert shows a preview: no mod channel, no decoding for nothing.
-        shown = settings.previews and settings.mod_channel_id is not None
+        # Only an alert shows a preview: no mod channel, no decoding for nothing; and in a burst
+        # that has filled the alert queue, the alert will be summarised, not posted.
+        shown = settings.previews and settings.mod_channel_id is not None and self.posts.has_room
         remove = found.removes and settings.takedown_action == "remove"
         problem: Phrase | None = None
         held = False

@@ -126,7 +126,8 @@ class ExplicitReview(QueuedPosts[FlagPost]):
         case = await self.bot.actions.record(guild.id, draft, gate=once, follow=record_flag)
         if case is None:
             return None
-        shown = settings.previews and settings.mod_channel_id is not None
+        # No preview for a flag a burst will summarise rather than post (the queue is full).
+        shown = settings.previews and settings.mod_channel_id is not None and self.posts.has_room
         data = await self.bot.pipeline.bytes_of(best) if shown else None
         preview = await self.bot.pipeline.blurred_preview(data) if data else None
         self.posts.put(guild.id, FlagPost(guild, settings, recorded[0], case, preview))

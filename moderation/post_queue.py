@@ -59,6 +59,12 @@ class PostQueue(Generic[T]):
         """Posts of a server skipped in a burst, still to be summarised."""
         return self._skipped[guild_id]
 
+    @property
+    def has_room(self) -> bool:
+        """Whether a post queued now would be posted rather than counted for the summary
+        (so work only a post needs, such as a preview, can be left out in a burst)."""
+        return not self._queue.full()
+
     def put(self, guild_id: int, item: T) -> bool:
         """Queue a post; past the queue's room it is counted for the summary (False)."""
         try:

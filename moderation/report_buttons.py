@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.vocabulary import CaseKind, ReportStatus
 from db import reports as reports_db
 from db import takedowns
+from db.entry_signatures import report_signature
 from db.guild_settings import GuildSettings
 from db.reports import CATEGORIES, Report
 from moderation.actions import CaseDraft, Decision
@@ -223,6 +224,7 @@ async def _list_reported_media(
         label=report_reason(report),
         source="report",
         added_by=moderator.id,
+        signature=await report_signature(conn, report.id),
     )
 
 

@@ -2,12 +2,13 @@
 (where the server turned explicit-image review on) scored by the classifier.
 
 MESSAGE_CREATE / MESSAGE_UPDATE -> the media references of the message -> a bounded queue ->
-download and hash (each file once) -> the guild's lists, minus its allowlist -> `bot.alerts`
-acts. Each file's hashes (never the file) also go to the recent-hash store, whether or not the
-server's lists have entries yet, so an entry added later sweeps the copies still up
-(`moderation.sweeper`); a server with `recent_days` 0, empty lists and explicit-image review off
-is not hashed at all. A file both listed and likely explicit is handled once, as a match (the
-stronger action), and the rest of a message that stays up goes to `bot.explicit_review`.
+download and hash (each file once) -> the guild's lists, minus its allowlist -> a weak match
+confirmed by local features (`services.confirmation`) -> `bot.alerts` acts. Each file's
+hashes (never the file) also go to the recent-hash store, whether or not the server's lists have
+entries yet, so an entry added later sweeps the copies still up (`moderation.sweeper`); a
+server with `recent_days` 0, empty lists and explicit-image review off is not hashed at all.
+A file both listed and likely explicit is handled once, as a match (the stronger action), and
+the rest of a message that stays up goes to `bot.explicit_review`.
 The queue is bounded so a burst of uploads slows scanning down instead of dropping messages or
 stalling the gateway: a full queue makes the event handler wait, not the bot.
 After downtime or a reconnect, each channel is caught up from its last scanned message.
@@ -33,6 +34,7 @@ from media.hashing import Outcome
 from media.list_scope import ListMatch
 from media.pipeline import HashedMedia, MediaRef
 from moderation.messages import media_refs, where_posted
+from services.confirmation import confirmed
 from services.explicit_policy import reviews
 from services.why import match_policy
 
@@ -150,6 +152,7 @@ class MessageScanner:
             policy = match_policy(settings)
             for media in result.hashed:
                 matches = await self.bot.takedown_index.match(media.hashes, policy, scope)
+                matches = await confirmed(self.bot.db, self.bot.pipeline, media, matches)
                 if matches:
                     removed = await self.bot.alerts.act_on_match(
                         message, media, matches[0], settings

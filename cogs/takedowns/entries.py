@@ -413,6 +413,7 @@ class EntryCommands:
                 label=label,
                 variants=kept.variants,
                 label_shareable=share_label,
+                signature=media.signature,
             )
             described = describe_media(tr, media, entry)
             results.append(await self._save_entry(member, entry, source, described))

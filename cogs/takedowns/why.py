@@ -8,7 +8,7 @@ and the nearest entries however far. The answer is private and shows no picture.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -18,13 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from cogs.takedowns.group import takedown
 from db import takedowns as takedowns_db
 from db.guild_settings import GuildSettings
-from media.list_scope import Near
+from media.list_scope import ListMatch, Near
 from media.matching import Radii
+from media.pipeline import HashedMedia
 from moderation.access import moderators_only, require_moderator
 from moderation.alerts import ENTRY_REMOVED, LABEL_PRIVATE, NO_LABEL
 from moderation.i18n import Texts, member_texts
 from moderation.messages import media_refs, message_url, parse_message_link
 from moderation.shown_text import fit_embed, inert, shorten
+from services.confirmation import confirmed
 from services.why import Explained, Verdict, explain, match_policy
 
 if TYPE_CHECKING:
@@ -63,8 +65,13 @@ class WhyCommand:
         hashed = await asyncio.gather(
             *(self.bot.pipeline.hash_ref_patiently(ref, attempts) for ref in refs)
         )
+
+        def confirm(media: HashedMedia, matches: list[ListMatch]) -> Awaitable[list[ListMatch]]:
+            return confirmed(self.bot.db, self.bot.pipeline, media, matches)
+
         explained = [
-            await explain(self.bot.takedown_index, settings, scope, media) for media in hashed
+            await explain(self.bot.takedown_index, settings, scope, media, confirm)
+            for media in hashed
         ]
         async with self.bot.db.connect() as conn:
             labels = await _labels(conn, interaction.guild.id, explained)
@@ -290,6 +297,13 @@ def _verdict(
         return tr(
             "**Removed**: matched entry {entry} at {algorithm} {distance} (confident radius "
             "{confident}).",
+            **values,
+        )
+    if verdict is Verdict.CONFIRMED:
+        return tr(
+            "**Removed**: entry {entry} at {algorithm} {distance} is beyond the confident radius "
+            "{confident}, but the picture's details agree with the entry's (moved, turned or "
+            "resized), which confirms the match.",
             **values,
         )
     if verdict is Verdict.REVIEW_TIER and match.distance <= radii.confident:

@@ -52,12 +52,14 @@ async def test_alerts_past_the_queue_are_counted_for_one_summary(
         entry = await takedowns.add_entry(
             conn, GUILD, NewEntry((PDQ,), "fake"), source="hash", added_by=1
         )
+    assert alerts_service.posts.has_room
     for message_id in (101, 102, 103, 104):
         alert, case = await recorded_match(lightstick.db, entry.id, entry.list_id, message_id)
         alerts_service.queue_follow_up(
             FollowUp(None, None, settings, alert, case, None, None, True)  # type: ignore[arg-type]
         )
     assert alerts_service.waiting == 2
+    assert not alerts_service.posts.has_room  # so the next match makes no preview for nothing
     assert alerts_service.skipped(GUILD) == 2
     assert "case #4 in guild 7001 is recorded but its alert is skipped" in caplog.text
 

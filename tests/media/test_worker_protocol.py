@@ -14,11 +14,16 @@ from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
 from media.outcomes import Outcome
 from media.preview import blurred_preview
 from media.worker_protocol import (
+    MAX_CONFIRM_SIGNATURES,
     MAX_PREVIEW_BYTES,
     BadReply,
     check_preview,
+    decode_confirm_request,
     decode_hashes,
+    decode_inliers,
+    encode_confirm_request,
     encode_hashes,
+    encode_inliers,
 )
 from tests.media import samples
 
@@ -63,6 +68,10 @@ def test_a_real_result_survives_the_trip_unchanged(name: str) -> None:
 
 def hashed_document() -> dict[str, Any]:
     return json.loads(encode_hashes(hash_media(photo_jpeg(), explicit=True)))
+
+
+def entry_document() -> dict[str, Any]:
+    return json.loads(encode_hashes(entry_hashes_for_image(photo_jpeg())))
 
 
 def failed_document() -> dict[str, Any]:
@@ -174,6 +183,19 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "failed without a reason": lambda: edit(lambda d: d.update(reason=None), failed_document),
     "failed with an empty reason": lambda: edit(reason(text=""), failed_document),
     "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+    "a signature that is not base64": lambda: edit(
+        lambda d: d.update(signature="not base64!"), entry_document
+    ),
+    "a signature cut short": lambda: edit(
+        lambda d: d.update(signature=d["signature"][:-8]), entry_document
+    ),
+    "a signature too long": lambda: edit(
+        lambda d: d.update(signature=d["signature"] * 2), entry_document
+    ),
+    "a signature as a number": lambda: edit(lambda d: d.update(signature=3), entry_document),
+    "failed with a signature": lambda: edit(
+        lambda d: d.update(signature=entry_document()["signature"]), failed_document
+    ),
 }
 
 
@@ -191,3 +213,37 @@ def test_a_preview_is_one_small_jpeg_or_nothing() -> None:
     for bad in (samples.encode(samples.photo(), "PNG"), b"\xff\xd8\xff" + b"x" * MAX_PREVIEW_BYTES):
         with pytest.raises(BadReply):
             check_preview(bad)
+
+
+def test_an_entry_carries_its_signature_through_the_trip() -> None:
+    entry = entry_hashes_for_image(photo_jpeg())
+    assert entry.signature is not None and 0 < len(entry.signature) <= 4096
+    assert decode_hashes(encode_hashes(entry)).signature == entry.signature
+
+
+def test_a_confirmation_request_and_answer_are_read_strictly() -> None:
+    signatures = [b"first", b"second" * 10]
+    assert decode_confirm_request(encode_confirm_request(b"file bytes", signatures)) == (
+        b"file bytes",
+        signatures,
+    )
+    request = encode_confirm_request(b"file", signatures)
+    for bad in (b"", request[:5], b"\x00\x00file", b"\xff\xff" + request[2:]):
+        with pytest.raises(ValueError):
+            decode_confirm_request(bad)
+    with pytest.raises(ValueError):
+        encode_confirm_request(b"file", [b"s"] * (MAX_CONFIRM_SIGNATURES + 1))
+    assert decode_inliers(encode_inliers([0, 57]), 2) == (0, 57)
+    assert decode_inliers(encode_inliers(None), 2) is None
+    for reply in (
+        encode_inliers([3]),
+        encode_inliers([3, 4, 5]),
+        encode_inliers([-1, 4]),
+        encode_inliers([101, 4]),
+        b'{"inliers":[true,4]}',
+        b'{"inliers":[1.0,4]}',
+        b'{"inliers":[1,4],"confirmed":true}',
+        b"[1, 4]",
+    ):
+        with pytest.raises(BadReply):
+            decode_inliers(reply, 2)
