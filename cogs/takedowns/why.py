@@ -264,24 +264,24 @@ def _verdict(
         near = result.nearest[0]
         policy = match_policy(settings)
         radius = policy.radii(near.algorithm).review  # type: ignore[arg-type]
+        nearest = {
+            "entry": _entry(tr, near.entry_id, labels),
+            "algorithm": _algorithm(near.algorithm),
+            "distance": near.distance,
+            "radius": radius,
+        }
         if near.distance <= radius:  # pHash between the radii, without PDQ to agree
             return tr(
                 "No match: the nearest entry is {entry} at {algorithm} {distance}, within the "
                 "review radius {radius}, but beyond {alone} pHash counts only when PDQ of the "
                 "same picture agrees.",
-                entry=_entry(tr, near.entry_id, labels),
-                algorithm=_algorithm(near.algorithm),
-                distance=near.distance,
-                radius=radius,
                 alone=policy.phash_alone,
+                **nearest,
             )
         return tr(
             "No match: the nearest entry is {entry} at {algorithm} {distance}, beyond the review "
             "radius {radius}.",
-            entry=_entry(tr, near.entry_id, labels),
-            algorithm=_algorithm(near.algorithm),
-            distance=near.distance,
-            radius=radius,
+            **nearest,
         )
     assert result.match is not None
     match = result.match.match
