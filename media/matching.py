@@ -9,6 +9,12 @@ Why the query side does more than look up one hash: a mirrored or rotated re-upl
 through PDQ's dihedral variants, and a picture with caption bars or borders added is matched
 through the extra hashes `media.reupload` computes, and a screenshot, story, collage or turned
 copy through the upright views `media.views` finds (both in `MediaHashes.extra`).
+
+Why pHash needs PDQ to agree: 64 bits are few, and an entry keeps the pHash of dozens of its
+crops, so pHash at 8 alone would remove unrelated pictures at several in a million, and at its
+review radius alert on one upload in ten thousand pairs. Beyond `MatchPolicy.phash_alone` a
+pHash match counts fully only when PDQ of the same picture found the same entry within its
+review radius; without that it alerts up to the confident radius, and beyond it is dropped.
 """
 
 from __future__ import annotations
@@ -54,6 +60,14 @@ class MatchPolicy:
     pdq: Radii = field(default_factory=lambda: Radii(confident=31, review=62))
     phash: Radii = field(default_factory=lambda: Radii(confident=8, review=10))
     mirrors: bool = True  # also match mirrored and rotated copies (PDQ dihedral variants)
+    # A pHash match removes on its own only this near. Beyond it, up to the confident radius,
+    # it removes when PDQ of the same picture also lies within its review radius of the same
+    # entry and alerts otherwise; between the radii it alerts only when PDQ agrees. 64 bits are
+    # few: on real photos pHash at 8 matched 2-4 unrelated pairs in a million (PDQ none), more
+    # with an entry's crops, at 10 ten times as many, and none of them had PDQ within 62. A
+    # pHash sets half its 64 bits, so distances are even and 6 is the next radius down
+    # (bench/RESULTS.md, "Crops and the pHash rule, issue 15").
+    phash_alone: int = 6
 
     def radii(self, algorithm: Algorithm) -> Radii:
         return self.pdq if algorithm == "pdq" else self.phash
@@ -179,7 +193,9 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
     """
     queries = image_queries(media, policy)
     best: dict[int, tuple[tuple[int, float, int], int, Match]] = {}
-    for algorithm in ("pdq", "phash"):
+    # (entry, frame) pairs PDQ found within its radii: a far pHash match needs one to remove.
+    pdq_agrees: set[tuple[int, int]] = set()
+    for algorithm in ("pdq", "phash"):  # PDQ first: pHash's tier reads what it found
         asked = [(order, q) for order, q in enumerate(queries) if q.value.algorithm == algorithm]
         if not asked:
             continue
@@ -197,6 +213,12 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
             tier = radii.tier(distance)
             if tier is None:
                 continue
+            if algorithm == "pdq":
+                pdq_agrees.add((entry_id, query.frame))
+            elif distance > policy.phash_alone and (entry_id, query.frame) not in pdq_agrees:
+                if tier is Tier.REVIEW:
+                    continue  # beyond the confident radius, pHash alone does not even alert
+                tier = Tier.REVIEW
             if query.review_only:
                 tier = Tier.REVIEW
             match = Match(entry_id, algorithm, distance, tier, query.frame)

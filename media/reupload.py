@@ -8,12 +8,16 @@ Two remedies, both measured on bench/catch_rate.py before they were kept:
   screenshot are rows and columns dominated by one flat colour. The largest block of rows and
   columns that are not flat is the picture; it is hashed as an extra query.
 - Entry side (`entry_variants`, `edge_crops`): when a moderator adds a picture to the takedown
-  list, we also store the hashes of its central crops, of crops along its left and right edges
-  and of small rotations, so a cropped or tilted copy lands near one of them. Each extra hash is
-  one more chance of a false match, so its cost in false matches is part of the benchmark.
-  Central crops and rotations keep PDQ and pHash. Edge crops keep only their pHash: with the
-  earlier 70% edge crops, PDQ at 31 caught 0.06 of off-centre crops and pHash at 8 every one of
-  the 0.51 caught, so their PDQ would only cost index memory.
+  list, we also store the hashes of its central crops, of crops along its left and right edges,
+  cut off one side, off a corner or at both ends of one axis, and of small rotations, so a
+  cropped or tilted copy lands near one of them. Each extra hash is one more chance of a false
+  match, so its cost in false matches is part of the benchmark.
+  Central crops and rotations keep PDQ and pHash. The other crops keep only their pHash: with
+  the earlier 70% edge crops, PDQ at 31 caught 0.06 of off-centre crops and pHash at 8 every
+  one of the 0.51 caught, and PDQ on the side cuts raised the confident catch by 0.01-0.07
+  for 1,560 more bytes an entry (bench/RESULTS.md, "Crops and the pHash rule, issue 15"). A
+  crop's pHash alone alerts unless it is very near, or PDQ agrees
+  (`media.matching.MatchPolicy.phash_alone`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,36 @@ EDGE_CROPS: tuple[tuple[float, float, float], ...] = tuple(
     for band in range(bands)
     for side in (0.0, 1.0)
 )
+
+# Cut crops, as (left, top, right, bottom) shares cut off, for a copy cut on one side, on two
+# sides at a corner, or at both ends of one axis (a cover-fit into another aspect: a collage's
+# half, a square avatar). pHash at 8 finds a cut copy within about 3% of a stored cut, so one
+# side is stored cut at 6 depths (8-38%, every 6%) and each corner at 10% and 20% on each side:
+# pHash only. The centre is kept at 95-50% of either axis, every 5%, with PDQ too, so a
+# collage's half that the views find can match on PDQ, which is less forgiving of a misfit
+# (bench/RESULTS.md, "Crops and the pHash rule, issue 15", has each set's catch and cost).
+SIDE_DEPTHS: tuple[float, ...] = (0.08, 0.14, 0.20, 0.26, 0.32, 0.38)
+CORNER_DEPTHS: tuple[tuple[float, float], ...] = ((0.1, 0.1), (0.1, 0.2), (0.2, 0.1), (0.2, 0.2))
+CENTRE_KEEPS: tuple[float, ...] = tuple(round(1 - 0.05 * step, 2) for step in range(1, 11))
+Cuts = tuple[float, float, float, float]
+
+
+def _side_and_corner_cuts() -> tuple[Cuts, ...]:
+    cuts: list[Cuts] = []
+    for depth in SIDE_DEPTHS:
+        cuts += [(depth, 0, 0, 0), (0, depth, 0, 0), (0, 0, depth, 0), (0, 0, 0, depth)]
+    for across, down in CORNER_DEPTHS:
+        for left, right in ((across, 0), (0, across)):
+            cuts += [(left, down, right, 0), (left, 0, right, down)]
+    return tuple(cuts)
+
+
+EDGE_CUTS = _side_and_corner_cuts()  # pHash only
+CENTRE_CUTS: tuple[Cuts, ...] = tuple(
+    cuts
+    for keep in CENTRE_KEEPS
+    for cuts in (((1 - keep) / 2, 0, (1 - keep) / 2, 0), (0, (1 - keep) / 2, 0, (1 - keep) / 2))
+)  # PDQ and pHash
 
 
 def bar_depth(lines: np.ndarray) -> int:
@@ -130,13 +164,27 @@ def rotate_inscribed(picture: Image.Image, degrees: float) -> Image.Image:
     return rotated.crop((left, top, left + inner_w, top + inner_h))
 
 
+def cut(picture: Image.Image, left: float, top: float, right: float, bottom: float) -> Image.Image:
+    """The picture with these shares of its width (left, right) and height (top, bottom) cut."""
+    width, height = picture.size
+    box = (
+        round(width * left),
+        round(height * top),
+        width - round(width * right),
+        height - round(height * bottom),
+    )
+    return picture.crop(box)
+
+
 def entry_variants(picture: Image.Image) -> list[Image.Image]:
     """Extra pictures to hash when an image is added to the takedown list (not the original)."""
     crops = [crop_share(picture, *crop) for crop in ENTRY_CROPS]
     rotations = [rotate_inscribed(picture, degrees) for degrees in ENTRY_ROTATIONS]
-    return crops + rotations
+    return crops + rotations + [cut(picture, *cuts) for cuts in CENTRE_CUTS]
 
 
 def edge_crops(picture: Image.Image) -> list[Image.Image]:
-    """Crops along the left and right edges, whose pHash an entry also keeps (`EDGE_CROPS`)."""
-    return [crop_share(picture, *crop) for crop in EDGE_CROPS]
+    """Crops whose pHash an entry also keeps: along the left and right edges (`EDGE_CROPS`),
+    cut off one side or a corner's two sides (`EDGE_CUTS`)."""
+    crops = [crop_share(picture, *crop) for crop in EDGE_CROPS]
+    return crops + [cut(picture, *cuts) for cuts in EDGE_CUTS]

@@ -262,14 +262,26 @@ def _verdict(
         if not result.nearest:
             return tr("No match: no entry is near it.")
         near = result.nearest[0]
-        radius = match_policy(settings).radii(near.algorithm).review  # type: ignore[arg-type]
+        policy = match_policy(settings)
+        radius = policy.radii(near.algorithm).review  # type: ignore[arg-type]
+        nearest = {
+            "entry": _entry(tr, near.entry_id, labels),
+            "algorithm": _algorithm(near.algorithm),
+            "distance": near.distance,
+            "radius": radius,
+        }
+        if near.distance <= radius:  # pHash between the radii, without PDQ to agree
+            return tr(
+                "No match: the nearest entry is {entry} at {algorithm} {distance}, within the "
+                "review radius {radius}, but beyond {alone} pHash counts only when PDQ of the "
+                "same picture agrees.",
+                alone=policy.phash_alone,
+                **nearest,
+            )
         return tr(
             "No match: the nearest entry is {entry} at {algorithm} {distance}, beyond the review "
             "radius {radius}.",
-            entry=_entry(tr, near.entry_id, labels),
-            algorithm=_algorithm(near.algorithm),
-            distance=near.distance,
-            radius=radius,
+            **nearest,
         )
     assert result.match is not None
     match = result.match.match
@@ -292,6 +304,16 @@ def _verdict(
             "**Removed**: entry {entry} at {algorithm} {distance} is beyond the confident radius "
             "{confident}, but the picture's details agree with the entry's (moved, turned or "
             "resized), which confirms the match.",
+            **values,
+        )
+    if verdict is Verdict.REVIEW_TIER and match.distance <= radii.confident:
+        # pHash within its confident radius alerts when PDQ doesn't agree, or through a view.
+        return tr(
+            "**Alerted, not removed**: entry {entry} at {algorithm} {distance} is within the "
+            "confident radius {confident}, but pHash removes on its own only within {alone}, "
+            "or when PDQ of the same picture agrees; through a picture found inside a "
+            "screenshot or collage it only alerts.",
+            alone=match_policy(settings).phash_alone,
             **values,
         )
     if verdict is Verdict.REVIEW_TIER:

@@ -96,6 +96,27 @@ def test_the_review_radius_looks_at_the_picture_and_its_mirror_not_the_turned_co
     assert found == {(1, Tier.REVIEW, 40), (2, Tier.REVIEW, 45), (4, Tier.TAKEDOWN, 20)}
 
 
+def test_a_far_phash_match_removes_only_when_pdq_of_the_picture_agrees() -> None:
+    frame = hash_media(samples.encode(samples.photo(6), "PNG")).frames[0]
+    alone = MatchPolicy().phash_alone
+    index = TakedownIndex()
+    index.add(1, [flipped(frame.phash, 8)])  # pHash 8 off, no PDQ near: alerts only
+    index.add(2, [flipped(frame.phash, 8), flipped(frame.pdq, 50)])  # PDQ within review: removes
+    index.add(3, [flipped(frame.phash, alone)])  # this near, pHash removes on its own
+    index.add(4, [flipped(frame.phash, 8), flipped(frame.pdq, 70)])  # PDQ beyond review: alerts
+    index.add(5, [flipped(frame.phash, 10)])  # beyond the confident radius, alone: nothing
+    index.add(6, [flipped(frame.phash, 10), flipped(frame.pdq, 56)])  # PDQ agrees: alerts
+    upload = hash_media(samples.encode(samples.photo(6), "PNG"))
+    found = {(m.entry_id, m.algorithm, m.tier) for m in match_media(upload, index, MatchPolicy())}
+    assert found == {
+        (1, "phash", Tier.REVIEW),
+        (2, "phash", Tier.TAKEDOWN),
+        (3, "phash", Tier.TAKEDOWN),
+        (4, "phash", Tier.REVIEW),
+        (6, "phash", Tier.REVIEW),
+    }
+
+
 def random_frame(rng: random.Random) -> FrameHashes:
     def pdq() -> Hash:
         return Hash("pdq", f"{rng.getrandbits(256):064x}")
@@ -118,23 +139,43 @@ def near(value: Hash, bits: int, rng: random.Random) -> Hash:
 def brute_force_matches(
     media: MediaHashes, entries: list[tuple[int, Hash]], policy: MatchPolicy
 ) -> dict[int, tuple[str, int, Tier]]:
-    """What every lookup of every frame finds, entry by entry, the best kept."""
-    frames = [*media.frames, *media.extra]
+    """What every lookup of every frame finds, entry by entry, the best kept. A pHash match
+    beyond `phash_alone` counts fully only when PDQ of the same frame found the same entry;
+    without, it alerts within the confident radius and is dropped beyond it."""
+    frames = [*enumerate(media.frames), *((-1, extra) for extra in media.extra)]
+
+    def lookups(frame: FrameHashes, algorithm: str) -> list[tuple[Hash, Radii]]:
+        if algorithm == "phash":
+            return [(frame.phash, policy.phash)]
+        wide = frame.pdq_and_mirror()
+        turned = [v for v in frame.pdq_variants if v not in wide]
+        asked = [(v, policy.pdq) for v in wide]
+        return asked + [(v, Radii(policy.pdq.confident, policy.pdq.confident)) for v in turned]
+
+    pdq_found = {
+        (entry_id, number)
+        for entry_id, value in entries
+        if value.algorithm == "pdq"
+        for number, frame in frames
+        for query, radii in lookups(frame, "pdq")
+        if radii.tier(query.distance(value)) is not None
+    }
     best: dict[int, tuple[str, int, Tier]] = {}
     for entry_id, value in entries:
-        for frame in frames:
-            if value.algorithm == "phash":
-                asked = [(frame.phash, policy.phash)]
-            else:
-                wide = frame.pdq_and_mirror()
-                turned = [v for v in frame.pdq_variants if v not in wide]
-                asked = [(v, policy.pdq) for v in wide]
-                asked += [(v, Radii(policy.pdq.confident, policy.pdq.confident)) for v in turned]
-            for query, radii in asked:
+        for number, frame in frames:
+            for query, radii in lookups(frame, value.algorithm):
                 distance = query.distance(value)
                 tier = radii.tier(distance)
                 if tier is None:
                     continue
+                if (
+                    value.algorithm == "phash"
+                    and distance > policy.phash_alone
+                    and (entry_id, number) not in pdq_found
+                ):
+                    if tier is Tier.REVIEW:
+                        continue
+                    tier = Tier.REVIEW
                 rank = (tier is not Tier.TAKEDOWN, distance / value.bits)
                 current = best.get(entry_id)
                 if current is None or rank < (

@@ -8,7 +8,15 @@ from PIL import Image, ImageDraw, ImageFont
 from core.hashes import Hash
 from media.entries import entry_hashes
 from media.hashing import entry_hashes_for_image, hash_frame, hash_media
-from media.reupload import EDGE_CROPS, content_block, crop_share, rotate_inscribed
+from media.matching import MatchPolicy, TakedownIndex, Tier, match_media
+from media.reupload import (
+    EDGE_CROPS,
+    EDGE_CUTS,
+    content_block,
+    crop_share,
+    cut,
+    rotate_inscribed,
+)
 from tests.media import samples
 
 
@@ -70,6 +78,57 @@ def test_entry_stores_edge_crops_so_an_off_centre_crop_matches(
     assert best_distance(cropped.phash, list(entry.edge_phash)) <= 8
 
 
+def listed(*numbers: int) -> TakedownIndex:
+    """The sample photos added to a takedown index as `/takedown add` adds them."""
+    index = TakedownIndex()
+    for number in numbers:
+        entry = entry_hashes([entry_hashes_for_image(samples.encode(samples.photo(number), "PNG"))])
+        index.add(number, (*entry.own, *entry.variants))
+    return index
+
+
+# Cuts the stored ones don't hold exactly: other depths, corners split unevenly, three sides.
+CUT_COPIES = [
+    (0.0, 0.23, 0.0, 0.0),  # a fifth and more off the top
+    (0.0, 0.0, 0.0, 0.11),  # a tenth off the bottom
+    (0.0, 0.0, 0.35, 0.0),  # a third off the right
+    (0.15, 0.0, 0.0, 0.08),  # a corner, bottom left
+    (0.06, 0.12, 0.06, 0.0),  # three sides
+]
+
+
+@pytest.mark.parametrize("cuts", CUT_COPIES)
+def test_a_cut_copy_matches_its_entry_and_no_other(cuts: tuple[float, float, float, float]) -> None:
+    index = listed(2, 3, 7, 9)
+    original = hash_frame(samples.photo(7), variants=False)
+    upload = hash_media(samples.encode(cut(samples.photo(7), *cuts), "JPEG", quality=85))
+    # The picture's own hashes are too far: the crops the entry keeps are what match.
+    assert upload.frames[0].phash.distance(original.phash) > MatchPolicy().phash.review
+    assert upload.frames[0].pdq.distance(original.pdq) > MatchPolicy().pdq.confident
+    assert [m.entry_id for m in match_media(upload, index, MatchPolicy())] == [7]
+
+
+def test_an_unrelated_photo_or_its_cut_copy_matches_no_entry_with_crops() -> None:
+    index = listed(2, 3, 7, 9)
+    for number in (1, 4, 5, 6, 8, 10):
+        for cuts in ((0.0, 0.0, 0.0, 0.0), *CUT_COPIES):
+            upload = hash_media(samples.encode(cut(samples.photo(number), *cuts), "JPEG"))
+            assert match_media(upload, index, MatchPolicy()) == [], (number, cuts)
+
+
+def test_a_cut_copy_near_only_through_a_crops_phash_alerts_rather_than_removes() -> None:
+    index = listed(7)
+    near = hash_media(samples.encode(cut(samples.photo(7), 0.0, 0.0, 0.35, 0.0), "JPEG"))
+    (match,) = match_media(near, index, MatchPolicy())
+    assert (match.algorithm, match.tier) == ("phash", Tier.TAKEDOWN)
+    assert match.distance <= MatchPolicy().phash_alone
+    # Three sides cut: a stored crop's pHash is 8 away and no PDQ of the entry is near.
+    farther = hash_media(samples.encode(cut(samples.photo(7), 0.06, 0.12, 0.06, 0.0), "JPEG"))
+    (match,) = match_media(farther, index, MatchPolicy())
+    assert (match.algorithm, match.tier) == ("phash", Tier.REVIEW)
+    assert MatchPolicy().phash_alone < match.distance <= MatchPolicy().phash.confident
+
+
 def test_animation_entry_has_no_still_image_variants() -> None:
     frames = [samples.photo(1).resize((120, 80)), samples.photo(2).resize((120, 80))]
     data = samples.encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
@@ -90,7 +149,7 @@ def test_entry_stores_both_hashes_of_its_picture_and_of_each_crop_and_rotation()
 
 def test_entry_stores_only_the_phash_of_each_edge_crop() -> None:
     entry = entry_hashes_for_image(samples.encode(samples.photo(5), "PNG"))
-    assert len(entry.edge_phash) == len(EDGE_CROPS)
+    assert len(entry.edge_phash) == len(EDGE_CROPS) + len(EDGE_CUTS)
     assert all(value.algorithm == "phash" for value in entry.edge_phash)
     assert set(entry.edge_phash) <= set(entry_hashes([entry]).variants)
 
@@ -101,4 +160,8 @@ def test_flat_edge_crops_are_not_stored() -> None:
     flat_left.paste(picture, (picture.width * 4, 0))  # crops along the left edge are flat
     entry = entry_hashes_for_image(samples.encode(flat_left, "PNG"))
     assert entry.frames[0].matchable
-    assert len(entry.edge_phash) == len(EDGE_CROPS) // 2
+    # The photo is the right fifth: the crops along the left edge are flat, and so are the
+    # cuts that keep at most 0.8 of the width from the left (the right cut by 20% or more: 4
+    # off one side, 4 at corners). The cuts off the left, top and bottom hold the photo.
+    flat = len(EDGE_CROPS) // 2 + 8
+    assert 18 <= len(entry.edge_phash) <= len(EDGE_CROPS) + len(EDGE_CUTS) - flat

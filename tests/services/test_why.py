@@ -102,3 +102,46 @@ async def test_a_file_that_could_not_be_hashed_is_never_called_clean(database: D
     broken = HashedMedia(REF, MediaHashes(Outcome.CRAFTED, reason="it declares 13000x13000"))
     result = await explain(index, GuildSettings(GUILD), await index.scope(GUILD), broken)
     assert result.verdict is Verdict.UNCHECKED and result.nearest == ()
+
+
+def phash_off(bits: int) -> Hash:
+    """PHASH with its lowest `bits` bits inverted: exactly `bits` away."""
+    return Hash("phash", f"{int(PHASH.hex, 16) ^ ((1 << bits) - 1):016x}")
+
+
+async def test_a_phash_match_beyond_phash_alone_counts_fully_only_with_pdq(
+    database: Database,
+) -> None:
+    rng = random.Random(5)
+    pictures = [Hash("pdq", f"{rng.getrandbits(256):064x}") for _ in range(3)]
+    async with database.transaction() as conn:
+        alone, agreed, far = await takedowns.add_entries(
+            conn,
+            GUILD,
+            [
+                NewEntry((phash_off(8),)),  # pHash only, 8 bits off
+                NewEntry((phash_off(8), flipped(pictures[1], 50, rng))),  # and PDQ 50 off
+                NewEntry((phash_off(10),)),  # pHash only, 10 bits off
+            ],
+            source="hash",
+            added_by=1,
+        )
+    index = await index_of(database)
+    scope = await index.scope(GUILD)
+    settings = GuildSettings(GUILD)
+
+    alerted = await explain(index, settings, scope, upload(pictures[0]))
+    assert alerted.verdict is Verdict.REVIEW_TIER and alerted.match is not None
+    assert (alerted.match.match.entry_id, alerted.match.match.distance) == (alone, 8)
+
+    removed = await explain(index, settings, scope, upload(pictures[1]))
+    assert removed.verdict is Verdict.REMOVED and removed.match is not None
+    assert (removed.match.match.entry_id, removed.match.match.algorithm) == (agreed, "phash")
+
+    async with database.transaction() as conn:
+        for entry in (alone, agreed):
+            await takedowns.remove_entry(conn, GUILD, entry)
+    index = await index_of(database)
+    missed = await explain(index, settings, await index.scope(GUILD), upload(pictures[2]))
+    assert missed.verdict is Verdict.NO_MATCH
+    assert (missed.nearest[0].entry_id, missed.nearest[0].distance) == (far, 10)
