@@ -117,7 +117,15 @@ SOURCES: tuple[Source, ...] = (
     Source("deb", "plasma-workspace-wallpapers", PLASMA_PHOTOS),
     Source("deb", "palapeli-data", ("*/palapeli/collection/*.jpg",)),
     Source("deb", "opencv-doc", OPENCV_PHOTOS, people=("*messi5*", "*basketball1*")),
-    Source("pypi", "face_recognition==1.3.0", ("*/tests/test_images/*.jpg",), people=("*",)),
+    # obama_partial_face*.jpg are crops of obama.jpg (one photo: a crop of it is a true match,
+    # which the benchmark would count as a false one).
+    Source(
+        "pypi",
+        "face_recognition==1.3.0",
+        ("*/tests/test_images/*.jpg",),
+        people=("*",),
+        exclude=("*/obama_partial_face*.jpg",),
+    ),
     Source("pypi", "insightface==2.1", ("*/data/images/*.jpg",), people=("*",)),
     Source("npm", "@vladmandic/face-api@1.7.15", ("*/demo/sample?.jpg",), people=("*",)),
     Source(
