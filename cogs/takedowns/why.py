@@ -299,6 +299,14 @@ def _verdict(
             "{confident}).",
             **values,
         )
+    if verdict is Verdict.CONFIRMED and match.distance <= radii.confident:
+        # pHash within its confident radius that PDQ didn't back: it alone would only alert.
+        return tr(
+            "**Removed**: entry {entry} at {algorithm} {distance} alone would only alert, but "
+            "the picture's details agree with the entry's (moved, turned or resized), which "
+            "confirms the match.",
+            **values,
+        )
     if verdict is Verdict.CONFIRMED:
         return tr(
             "**Removed**: entry {entry} at {algorithm} {distance} is beyond the confident radius "

@@ -1,0 +1,42 @@
+"""`/takedown why`'s line for a weak match that local features confirmed says why it was weak."""
+
+from __future__ import annotations
+
+import pytest
+
+from cogs.takedowns.why import _verdict
+from db.guild_settings import GuildSettings
+from media.hashing import MediaHashes
+from media.list_scope import ListMatch
+from media.matching import Match, Tier
+from media.outcomes import Outcome
+from media.pipeline import HashedMedia, MediaRef
+from moderation.i18n import guild_texts
+from services.why import Explained, Verdict
+
+LABELS = {5: ("idol edit", None, True)}
+
+
+def confirmed(algorithm: str, distance: int) -> Explained:
+    media = HashedMedia(MediaRef("attachment:1", "https://cdn/x.png", "attachment"),
+                        MediaHashes(Outcome.HASHED))  # fmt: skip
+    match = ListMatch(Match(5, algorithm, distance, Tier.TAKEDOWN, 0), list_id=1, action="remove")
+    return Explained(media, Verdict.CONFIRMED, match)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_confirmed_match_beyond_the_radius_says_so(language: str) -> None:
+    settings = GuildSettings(guild_id=1, language=language)
+    line = _verdict(guild_texts(language), confirmed("pdq", 48), settings, LABELS)
+    assert "48" in line and str(settings.pdq_confident_radius) in line
+    assert ("beyond the confident radius" in line) == (language == "en")
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_confirmed_phash_match_within_its_radius_is_not_called_beyond_it(language: str) -> None:
+    # pHash at 8 is within its confident radius but alone (PDQ didn't agree) only alerts.
+    settings = GuildSettings(guild_id=1, language=language)
+    line = _verdict(guild_texts(language), confirmed("phash", 8), settings, LABELS)
+    assert "beyond" not in line and "밖" not in line
+    assert ("alone would only alert" in line) == (language == "en")
+    assert "8" in line
