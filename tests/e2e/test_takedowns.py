@@ -8,6 +8,7 @@ import asyncio
 import random
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,7 @@ from sandbox.scenario import (
 from sandbox.server import Sandbox
 from sandbox.state import Message
 from tests.e2e.conftest import MODERATOR_PERMISSIONS, StartBot
+from tests.e2e.test_scanning import wait_scanned
 from tests.media import reshares
 from tests.media.samples import encode, photo, png_declaring
 
@@ -454,14 +456,17 @@ async def wait_for_message(sandbox: Sandbox, channel_id: int, timeout: float = 3
 
 
 async def test_scan_checks_recent_history_and_summarises(
-    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess, tmp_path: Path
 ) -> None:
     # Without the recent-hash store, so the scan finds the copy (test_sweep has the store's way).
     assert await say(guild.owner, "config takedowns", recent_days=0) == "Saved."
     fan, general = guild.member("fan"), guild.channel("general")
     known = await fan.send(general, "old post", files=[("old.jpg", reupload())])
-    await fan.send(general, "", files=[("other.jpg", reupload(UNRELATED))])
+    other = await fan.send(general, "", files=[("other.jpg", reupload(UNRELATED))])
     await fan.send(general, "just text")
+    # Live scanning is past both pictures before the entry exists (a slow scan would otherwise
+    # meet the entry itself and remove the copy before /takedown scan could).
+    await wait_scanned(tmp_path, other)
     pdq, _ = known_hashes()
     await say(guild.member("moderator"), "takedown add", hash=str(pdq), label="late addition")
     assert not known.deleted
