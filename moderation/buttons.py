@@ -206,20 +206,29 @@ class OnAuthor:
         return {"report_id": report.id if report else None, "close_report": closes_report(report)}
 
 
+async def _member_in_reach(
+    interaction: discord.Interaction[Lightstick], step: OnAuthor, action: AuthorAction, gone: str
+) -> discord.Member | None:
+    """The member a timeout or kick acts on; None, with the clicker answered, when they left
+    the server (`gone`) or the rank rules refuse the action."""
+    assert interaction.guild is not None
+    member = await fetch_member(interaction.guild, step.author_id)
+    if member is None:
+        await interaction.response.send_message(gone, ephemeral=True)
+        return None
+    if await outranked(interaction, step, member, action):
+        return None
+    return member
+
+
 async def timeout_author(interaction: discord.Interaction[Lightstick], step: OnAuthor) -> bool:
     """The "Timeout author" button of an alert or a report; whether the member is timed out."""
-    guild = interaction.guild
-    assert guild is not None
     tr = member_texts(interaction)
-    member = await fetch_member(guild, step.author_id)
+    gone = tr("The author is no longer in the server.")
+    member = await _member_in_reach(interaction, step, AuthorAction.TIMEOUT, gone)
     if member is None:
-        await interaction.response.send_message(
-            tr("The author is no longer in the server."), ephemeral=True
-        )
         return False
-    if await outranked(interaction, step, member, AuthorAction.TIMEOUT):
-        return False
-    settings = await interaction.client.guild_settings.get(guild.id)
+    settings = await interaction.client.guild_settings.get(member.guild.id)
     minutes = settings.timeout_on_repeat_minutes or TIMEOUT_MINUTES
     problem = await interaction.client.actions.timeout_member(
         member,
@@ -244,16 +253,10 @@ async def timeout_author(interaction: discord.Interaction[Lightstick], step: OnA
 
 async def kick_author(interaction: discord.Interaction[Lightstick], step: OnAuthor) -> bool:
     """The "Kick" button of a profile-picture alert; whether the member was kicked."""
-    guild = interaction.guild
-    assert guild is not None
     tr = member_texts(interaction)
-    member = await fetch_member(guild, step.author_id)
+    gone = tr("The member is no longer in the server.")
+    member = await _member_in_reach(interaction, step, AuthorAction.KICK, gone)
     if member is None:
-        await interaction.response.send_message(
-            tr("The member is no longer in the server."), ephemeral=True
-        )
-        return False
-    if await outranked(interaction, step, member, AuthorAction.KICK):
         return False
     problem = await interaction.client.actions.kick_member(
         member, moderator=step.moderator, reason=step.reason
