@@ -75,12 +75,9 @@ async def on_alert_button(
             await _not_a_match(interaction, alert, moderator)
         elif action == "takedown":
             await _take_down(interaction, alert, moderator)
-        elif action == "timeout":
-            await buttons.timeout_author(interaction, OnAuthor(moderator, alert.author_id, reason))
-        elif action == "kick":
-            await buttons.kick_author(interaction, OnAuthor(moderator, alert.author_id, reason))
         else:
-            await buttons.ban_author(interaction, OnAuthor(moderator, alert.author_id, reason))
+            step = OnAuthor(moderator, alert.author_id, reason)
+            await buttons.AUTHOR_STEPS[action](interaction, step)
 
 
 class AlertButton(

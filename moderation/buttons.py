@@ -299,3 +299,11 @@ async def ban_author(interaction: discord.Interaction[Lightstick], step: OnAutho
     )
     await confirm.confirmed.response.edit_message(content=answer, view=None)
     return problem is None
+
+
+# The buttons that act on a message's author (or a member): their step, by custom-id action.
+AUTHOR_STEPS: dict[str, Callable[[discord.Interaction[Lightstick], OnAuthor], Awaitable[bool]]] = {
+    "timeout": timeout_author,
+    "kick": kick_author,
+    "ban": ban_author,
+}

@@ -71,10 +71,9 @@ async def on_flag_button(
             await _take_down(interaction, flag, moderator)
         elif action == "notexplicit":
             await _not_explicit(interaction, flag, moderator)
-        elif action == "timeout":
-            await buttons.timeout_author(interaction, OnAuthor(moderator, flag.author_id, reason))
         else:
-            await buttons.ban_author(interaction, OnAuthor(moderator, flag.author_id, reason))
+            step = OnAuthor(moderator, flag.author_id, reason)
+            await buttons.AUTHOR_STEPS[action](interaction, step)
 
 
 class FlagButton(

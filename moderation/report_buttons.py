@@ -25,15 +25,14 @@ from db.reports import CATEGORIES, Report
 from moderation.actions import CaseDraft, Decision
 from moderation.buttons import (
     AUTHOR_LABELS,
+    AUTHOR_STEPS,
     TAKE_DOWN,
     Label,
     OnAuthor,
     RecordButton,
     apologising,
-    ban_author,
     clicked_record,
     closes_report,
-    timeout_author,
 )
 from moderation.evidence_buttons import add_evidence_buttons
 from moderation.forms import form_id
@@ -283,9 +282,8 @@ async def _act_on_author(
             member_texts(interaction)(ALREADY_DECIDED), ephemeral=True
         )
         return
-    act = timeout_author if action == "timeout" else ban_author
     step = OnAuthor(moderator, report.target_user_id, report_reason(report), report)
-    done = await act(interaction, step)
+    done = await AUTHOR_STEPS[action](interaction, step)
     if not done:
         return
     await bot.report_queue.show(guild, report.id)

@@ -254,12 +254,9 @@ class FileButton(
         async with buttons.apologising(interaction, f"Unreadable-file button {self.action}"):
             if self.action == "takedown":
                 await self._take_down(interaction, moderator)
-            elif self.action == "timeout":
-                await buttons.timeout_author(
-                    interaction, OnAuthor(moderator, self.author_id, reason)
-                )
             else:
-                await buttons.ban_author(interaction, OnAuthor(moderator, self.author_id, reason))
+                step = OnAuthor(moderator, self.author_id, reason)
+                await buttons.AUTHOR_STEPS[self.action](interaction, step)
 
     async def _take_down(
         self, interaction: discord.Interaction[Lightstick], moderator: discord.Member

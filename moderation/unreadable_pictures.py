@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Self
+from typing import TYPE_CHECKING, Self
 
 import discord
 
@@ -127,12 +127,6 @@ class MemberButton(
 ):
     """A button on a member's unchecked picture; the member's id is in its custom id."""
 
-    STEPS: ClassVar = {
-        "timeout": buttons.timeout_author,
-        "kick": buttons.kick_author,
-        "ban": buttons.ban_author,
-    }
-
     def __init__(self, member_id: int, action: str, tr: Texts | None = None) -> None:
         label, style = buttons.MEMBER_LABELS[action]
         label = (tr or source_texts())(label)  # rebuilt from a click's custom id: never shown
@@ -154,4 +148,4 @@ class MemberButton(
             return
         step = OnAuthor(moderator, self.member_id, "A profile picture the bot could not check")
         async with buttons.apologising(interaction, f"Member button {self.action}"):
-            await self.STEPS[self.action](interaction, step)
+            await buttons.AUTHOR_STEPS[self.action](interaction, step)
