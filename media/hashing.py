@@ -31,6 +31,7 @@ from media.decode import DecodedMedia, decode_media
 from media.features import signature
 from media.formats import DecodeLimits
 from media.outcomes import NEEDS_TOO_MUCH_MEMORY, MediaFailure, Outcome
+from media.preview import PreviewDetail
 from media.reupload import content_block, edge_crops, entry_variants
 from media.views import picture_views
 
@@ -91,6 +92,9 @@ class MediaHashes:
     # Entry only: the local-feature signature of a still image (`media.features`), which
     # confirms a weak hash match; None for animations, videos and flat pictures.
     signature: bytes | None = None
+    # Upload only: the pixels its alert's blurred preview is made from (`media.preview`), for
+    # this scan alone; the pipeline's caches drop them. None for an entry or a failure.
+    preview_detail: PreviewDetail | None = None
 
     @classmethod
     def failed(cls, outcome: Outcome, reason: Phrase, format: str = "") -> MediaHashes:
@@ -158,7 +162,8 @@ def hash_media(
     views `media.views.picture_views` finds: the picture inside a screenshot, story, collage,
     photo of a screen or turned canvas.
     With `explicit`, the decoded picture (or a few sampled frames) is also scored by the
-    explicit-image classifier (`MediaHashes.explicit_score`).
+    explicit-image classifier (`MediaHashes.explicit_score`). The first picture also gives the
+    pixels of the blurred preview an alert would show (`MediaHashes.preview_detail`).
     Call it through `media.workers.HashingPool` for untrusted bytes: only a worker process can
     bound the time and memory a decoder spends.
     """
@@ -172,7 +177,9 @@ def hash_media(
     if views and decoded.kind == "image":
         found = picture_views(decoded.frames[0].image)
         extra += tuple(hash_frame(view, variants=False) for view in found)
-    hashed = _hashed(decoded, extra)
+    hashed = replace(
+        _hashed(decoded, extra), preview_detail=PreviewDetail.of(decoded.frames[0].image)
+    )
     return replace(hashed, explicit_score=_explicit_score(decoded)) if explicit else hashed
 
 

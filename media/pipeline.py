@@ -34,6 +34,7 @@ from core.phrases import phrase
 from media.fetch import FetchError, FetchPolicy, fetch_media
 from media.hashing import MediaHashes
 from media.outcomes import Outcome
+from media.preview import PreviewDetail
 from media.workers import HashingPool, PoolBusy
 
 K = TypeVar("K")
@@ -170,14 +171,25 @@ class MediaPipeline:
     async def hash_bytes(self, data: bytes, *, explicit: bool = False) -> MediaHashes:
         return (await self._hash(data, explicit))[0]
 
-    async def blurred_preview(self, data: bytes) -> bytes | None:
-        """The blurred preview an alert shows, made in a worker (`HashingPool.blurred_preview`).
+    async def preview_source(self, media: HashedMedia) -> PreviewDetail | bytes | None:
+        """What `blurred_preview` makes a file's preview from: the pixels its hashing worker
+        returned, or (a cached result has none) its bytes, downloaded again if need be; None
+        when neither can be had. Ask before the message is deleted: its file goes with it."""
+        if media.hashes.preview_detail is not None:
+            return media.hashes.preview_detail
+        return await self.bytes_of(media)
+
+    async def blurred_preview(self, source: PreviewDetail | bytes) -> bytes | None:
+        """The blurred preview an alert shows: blurred here from a worker's `PreviewDetail`, or
+        made from the file's bytes in a worker (`HashingPool.blurred_preview`).
 
         None when the file can't be decoded in time, or when no worker had room for it within
         the pool's admission time: a preview is a courtesy, the alert goes without one.
         """
+        if isinstance(source, PreviewDetail):
+            return source.blurred()
         try:
-            return await self.pool.blurred_preview(data)
+            return await self.pool.blurred_preview(source)
         except PoolBusy:
             return None
 
@@ -196,7 +208,8 @@ class MediaPipeline:
             hashes = await self.pool.hash_media(data, explicit=explicit)
         except PoolBusy as exc:
             return MediaHashes.failed(Outcome.UNFINISHED, exc.reason), None
-        pickled = pickle.dumps(hashes, pickle.HIGHEST_PROTOCOL)
+        # Hashes only: the preview's pixels are for this scan, not for the caches.
+        pickled = pickle.dumps(replace(hashes, preview_detail=None), pickle.HIGHEST_PROTOCOL)
         self._by_digest.put(digest, pickled)
         return hashes, pickled
 

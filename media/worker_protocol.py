@@ -7,10 +7,11 @@ strings and numbers, checked field by field (types, ranges, hex digits, counts, 
 keys) into the same frozen dataclasses; a failure's reason is a phrase (`core.phrases`: its
 English text and its values, translated by the bot for whoever reads it), checked as strictly:
 its placeholders are plain names that match its values, and its values are short text, numbers
-or phrases, nested at most `MAX_PHRASE_DEPTH` deep. A preview is the bytes of a small JPEG.
-Anything else,
-or anything longer than `MAX_REPLY_BYTES`, is a `BadReply`: the pool counts the job as not
-finished and replaces the worker. An entry's local-feature signature travels as base64 and is
+or phrases, nested at most `MAX_PHRASE_DEPTH` deep. A preview is the bytes of a small JPEG;
+the few pixels a hashing result carries for one (`media.preview.PreviewDetail`) are base64 of
+exactly their size, at most DETAIL_SIDE a side. Anything else, or anything longer than
+`MAX_REPLY_BYTES`, is a `BadReply`: the pool counts the job as not finished and replaces the
+worker. An entry's local-feature signature travels as base64 and is
 read back through `media.features.decode_signature`; a confirmation's answer is one inlier
 count per signature asked about (or null: the upload could not be read), checked as strictly.
 
@@ -36,6 +37,7 @@ from media.features import MAX_SIGNATURE_BYTES, SIGNATURE_POINTS, BadSignature, 
 from media.formats import MediaFormat
 from media.hashing import FrameHashes, MediaHashes
 from media.outcomes import Outcome
+from media.preview import DETAIL_SIDE, PreviewDetail
 
 READY = b"ready"  # a new worker's first message, once its imports are warm
 MAX_REPLY_BYTES = 1 << 20  # a 12-frame video's hashes take about 7 KB, a preview a few KB
@@ -61,12 +63,15 @@ RESULT_FIELDS = frozenset(
         "edge_phash",
         "explicit_score",
         "signature",
+        "preview_detail",
     }
 )
 MAX_CONFIRM_SIGNATURES = 16  # candidates confirmed in one job
 _COUNT = struct.Struct("!H")
 _SIZE = struct.Struct("!I")
 FRAME_FIELDS = frozenset({"pdq", "quality", "phash", "pdq_variants", "time"})
+DETAIL_FIELDS = frozenset({"width", "height", "rgb"})
+MAX_DETAIL_CHARS = 4 * DETAIL_SIDE * DETAIL_SIDE  # base64 of DETAIL_SIDE squared RGB pixels
 
 T = TypeVar("T")
 
@@ -100,6 +105,9 @@ def encode_hashes(result: MediaHashes) -> bytes:
         "signature": None
         if result.signature is None
         else base64.b64encode(result.signature).decode("ascii"),
+        "preview_detail": None
+        if result.preview_detail is None
+        else _detail_document(result.preview_detail),
     }
     return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
 
@@ -174,6 +182,31 @@ def _short(value: Value) -> Value:
     return value[:MAX_VALUE_CHARS] if isinstance(value, str) else value
 
 
+def _detail_document(detail: PreviewDetail) -> dict[str, Any]:
+    return {
+        "width": detail.width,
+        "height": detail.height,
+        "rgb": base64.b64encode(detail.rgb).decode("ascii"),
+    }
+
+
+def _preview_detail(value: object) -> PreviewDetail | None:
+    """A preview's pixels: a size of at most DETAIL_SIDE a side and exactly its RGB bytes."""
+    if value is None:
+        return None
+    fields = _fields(value, DETAIL_FIELDS, "a preview detail")
+    width, height, text = fields["width"], fields["height"], fields["rgb"]
+    if type(width) is not int or type(height) is not int:
+        raise BadReply("a preview detail's size must be integers")
+    try:
+        rgb = base64.b64decode(
+            _string(text, "a preview detail's pixels", MAX_DETAIL_CHARS), validate=True
+        )
+        return PreviewDetail(width, height, rgb)
+    except (binascii.Error, ValueError) as exc:
+        raise BadReply(f"a preview detail out of shape: {exc}") from None
+
+
 def _frame_document(frame: FrameHashes) -> dict[str, Any]:
     return {
         "pdq": frame.pdq.hex,
@@ -201,6 +234,7 @@ def decode_hashes(reply: bytes) -> MediaHashes:
         edge_phash=_list(fields["edge_phash"], MAX_EDGE_HASHES, _phash, "edge_phash"),
         explicit_score=_score(fields["explicit_score"]),
         signature=_signature(fields["signature"]),
+        preview_detail=_preview_detail(fields["preview_detail"]),
     )
     _check_consistent(result)
     return result
@@ -242,6 +276,7 @@ def _check_consistent(result: MediaHashes) -> None:
         or result.edge_phash
         or result.explicit_score is not None
         or result.signature is not None
+        or result.preview_detail is not None
     ):
         raise BadReply(f"a {result.outcome} result carries hashes")
     if result.reason is None or not result.reason.text:

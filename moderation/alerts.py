@@ -138,9 +138,9 @@ class MatchAlerts(QueuedPosts[FollowUp]):
         if held:
             remove = False  # the entry is held here: flagged for review instead
             problem = held_note(found.match.entry_id, settings.flood_limit)
-        # Fetched before the file is deleted; a quiet removal needs one only if it fails.
-        data = (
-            await self.bot.pipeline.bytes_of(media)
+        # Had before the file is deleted; a quiet removal needs one only if it fails.
+        source = (
+            await self.bot.pipeline.preview_source(media)
             if shown and (announce_removal or not remove)
             else None
         )
@@ -164,9 +164,9 @@ class MatchAlerts(QueuedPosts[FollowUp]):
             )
         assert case is not None
         announce = announce_removal or not removed
-        if shown and announce and data is None:
-            data = await self.bot.pipeline.bytes_of(media)  # a quiet removal Discord refused
-        preview = await self.bot.pipeline.blurred_preview(data) if data else None
+        if shown and announce and source is None:
+            source = await self.bot.pipeline.preview_source(media)  # a quiet removal refused
+        preview = await self.bot.pipeline.blurred_preview(source) if source else None
         self.queue_follow_up(
             FollowUp(
                 message.guild,
@@ -194,7 +194,7 @@ class MatchAlerts(QueuedPosts[FollowUp]):
         """Record a member's profile picture that matches (a flag: the bot can't remove it) and
         queue its alert, with a preview when the server shows them."""
         shown = settings.previews and settings.mod_channel_id is not None
-        data = await self.bot.pipeline.bytes_of(media) if shown else None
+        source = await self.bot.pipeline.preview_source(media) if shown else None
         recorded: list[MatchAlert] = []
 
         async def record_alert(conn: AsyncConnection, case: Case) -> None:
@@ -211,7 +211,7 @@ class MatchAlerts(QueuedPosts[FollowUp]):
         )
         case = await self.bot.actions.record(member.guild.id, draft, follow=record_alert)
         assert case is not None
-        preview = await self.bot.pipeline.blurred_preview(data) if data else None
+        preview = await self.bot.pipeline.blurred_preview(source) if source else None
         follow_up = FollowUp(member.guild, None, settings, recorded[0], case, preview, None, False)
         self.queue_follow_up(follow_up)
         return recorded[0]

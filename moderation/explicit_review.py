@@ -128,8 +128,8 @@ class ExplicitReview(QueuedPosts[FlagPost]):
             return None
         # No preview for a flag a burst will summarise rather than post (the queue is full).
         shown = settings.previews and settings.mod_channel_id is not None and self.posts.has_room
-        data = await self.bot.pipeline.bytes_of(best) if shown else None
-        preview = await self.bot.pipeline.blurred_preview(data) if data else None
+        source = await self.bot.pipeline.preview_source(best) if shown else None
+        preview = await self.bot.pipeline.blurred_preview(source) if source else None
         self.posts.put(guild.id, FlagPost(guild, settings, recorded[0], case, preview))
         return recorded[0]
 

@@ -6,6 +6,7 @@ import asyncio
 import gc
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +17,7 @@ from media.fetch import FetchPolicy
 from media.hashing import MediaHashes
 from media.outcomes import Outcome
 from media.pipeline import MediaPipeline, MediaRef
+from media.preview import PreviewDetail
 from media.workers import HashingPool, PoolClosed, PoolSettings
 from tests.media import jobs, samples
 
@@ -61,8 +63,11 @@ async def test_a_file_seen_again_is_neither_downloaded_nor_hashed_again(server) 
         with pytest.raises(PoolClosed):
             await pipeline.hash_ref(ref(host, "b"))
     assert first.hashes.hashed and not first.cached and first.data == PHOTOS["a"]
-    assert again.cached and again.data is None and again.hashes == first.hashes
-    assert copy.hashes == first.hashes and copy.data == PHOTOS["a"]
+    # The caches keep hashes, not the pixels a preview is made from.
+    hashes_only = replace(first.hashes, preview_detail=None)
+    assert first.hashes.preview_detail is not None
+    assert again.cached and again.data is None and again.hashes == hashes_only
+    assert copy.hashes == hashes_only and copy.data == PHOTOS["a"]
     assert downloads == {"a": 1, "copy-of-a": 1, "b": 1}
 
 
@@ -184,10 +189,31 @@ async def test_a_score_asked_for_is_never_answered_by_a_cached_result_without_on
     assert scored.hashes.explicit_score is not None and not scored.cached
     assert scored.hashes.frames == plain.hashes.frames
     assert plain_bytes.explicit_score is None and scored_bytes.explicit_score is not None
-    assert again.cached and again.hashes == scored.hashes
-    assert copy.hashes == scored.hashes
-    assert unasked.cached and unasked.hashes == plain.hashes  # no score unless asked for
+    scored_hashes = replace(scored.hashes, preview_detail=None)  # caches keep no pixels
+    assert again.cached and again.hashes == scored_hashes
+    assert copy.hashes == scored_hashes
+    # No score unless asked for.
+    assert unasked.cached and unasked.hashes == replace(plain.hashes, preview_detail=None)
     assert downloads == {"a": 2, "copy-of-a": 1}
+
+
+async def test_a_fresh_result_previews_from_its_pixels_and_a_cached_one_from_the_file(
+    server,
+) -> None:
+    host, downloads = server
+    policy = FetchPolicy(frozenset({host}), allow_http=True)
+    async with aiohttp.ClientSession() as session, HashingPool(PoolSettings(workers=1)) as pool:
+        pipeline = MediaPipeline(session, pool, policy)
+        fresh = await pipeline.hash_ref(ref(host, "a"))
+        cached = await pipeline.hash_ref(ref(host, "a"))
+        from_pixels = await pipeline.preview_source(fresh)
+        from_file = await pipeline.preview_source(cached)
+        assert from_pixels is not None and from_file is not None
+        previews = [await pipeline.blurred_preview(s) for s in (from_pixels, from_file)]
+    assert isinstance(from_pixels, PreviewDetail)
+    assert from_file == PHOTOS["a"]  # downloaded again: a cached result has no bytes either
+    assert downloads == {"a": 2}
+    assert previews[0] is not None and previews[0] == previews[1]
 
 
 async def test_a_preview_the_busy_pool_had_no_room_for_is_skipped(tmp_path: Path) -> None:

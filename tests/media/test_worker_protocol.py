@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import pickle
 from collections.abc import Callable
@@ -96,6 +97,14 @@ def edit(change: Callable[[dict[str, Any]], object], start=hashed_document) -> b
 
 def frame(document: dict[str, Any]) -> dict[str, Any]:
     return document["frames"][0]
+
+
+def detail(document: dict[str, Any]) -> dict[str, Any]:
+    return document["preview_detail"]
+
+
+def base64_of(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
@@ -196,6 +205,18 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "failed with a signature": lambda: edit(
         lambda d: d.update(signature=entry_document()["signature"]), failed_document
     ),
+    "preview pixels of another size": lambda: edit(lambda d: detail(d).update(width=7)),
+    "preview pixels too many": lambda: edit(
+        lambda d: detail(d).update(width=21, height=21, rgb=base64_of(b"\0" * 21 * 21 * 3))
+    ),
+    "preview pixels cut short": lambda: edit(lambda d: detail(d).update(rgb=detail(d)["rgb"][:-8])),
+    "preview pixels not base64": lambda: edit(lambda d: detail(d).update(rgb="not base64!")),
+    "a preview size as a float": lambda: edit(lambda d: detail(d).update(width=20.0)),
+    "a preview size as a boolean": lambda: edit(lambda d: detail(d).update(height=True)),
+    "a preview field more": lambda: edit(lambda d: detail(d).update(jpeg="...")),
+    "failed with preview pixels": lambda: edit(
+        lambda d: d.update(preview_detail=hashed_document()["preview_detail"]), failed_document
+    ),
 }
 
 
@@ -213,6 +234,13 @@ def test_a_preview_is_one_small_jpeg_or_nothing() -> None:
     for bad in (samples.encode(samples.photo(), "PNG"), b"\xff\xd8\xff" + b"x" * MAX_PREVIEW_BYTES):
         with pytest.raises(BadReply):
             check_preview(bad)
+
+
+def test_an_upload_brings_back_the_pixels_of_its_preview_and_an_entry_none() -> None:
+    upload = decode_hashes(encode_hashes(hash_media(photo_jpeg())))
+    assert upload.preview_detail is not None
+    assert upload.preview_detail.blurred() == blurred_preview(photo_jpeg())
+    assert decode_hashes(encode_hashes(entry_hashes_for_image(photo_jpeg()))).preview_detail is None
 
 
 def test_an_entry_carries_its_signature_through_the_trip() -> None:
