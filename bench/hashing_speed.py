@@ -1,8 +1,9 @@
 """Hashing latency per JPEG (1920x1080 and 4000x3000) and pool throughput. Prints figures.
 
-Run: .venv/bin/python bench/hashing_speed.py
+Run: .venv/bin/python bench/hashing_speed.py [SEED]  (SEED picks the corpus photos; printed)
 The JPEGs are a public-domain photo from the pdqhash examples, upscaled and re-encoded at q90
-(so they carry less fine detail than a camera's, which makes decoding a little cheaper).
+(so they carry less fine detail than a camera's, which makes decoding a little cheaper), then
+real photos of the benchmark corpus (bench/fetch_corpus.py) made into JPEGs of the same sizes.
 """
 
 from __future__ import annotations
@@ -93,6 +94,28 @@ def reshare_latency() -> None:
         )
 
 
+def corpus_latency(size: tuple[int, int], photos: int, seed: int, target_ms: float) -> None:
+    """hash_media CPU time over real photos of the corpus as `size` JPEGs (q90): the bench photo
+    above is one photo (with a flat sky the trim cuts off), the target is about photos."""
+    from corpus import catalogue, read_photo
+
+    chosen = random.Random(seed).sample(catalogue(), min(photos, len(catalogue())))
+    timings = []
+    for photo in chosen:
+        buffer = io.BytesIO()
+        read_photo(photo).resize(size, Image.Resampling.BICUBIC).save(buffer, "JPEG", quality=90)
+        data = buffer.getvalue()
+        timings.append(cpu_ms(lambda data=data: hash_media(data), 5))
+    timings.sort()
+    within = sum(ms <= target_ms for ms in timings) / len(timings)
+    print(
+        f"{len(timings)} corpus photos as {size[0]}x{size[1]} JPEGs (seed {seed}): hash_media "
+        f"CPU median {np.median(timings):.1f} ms, p90 {timings[int(0.9 * len(timings))]:.1f}, "
+        f"max {timings[-1]:.1f}; {within:.0%} within {target_ms:g} ms; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+
+
 async def throughput(workers: int, count: int = 120) -> None:
     files = [jpeg((1920, 1080), seed) for seed in range(1, 13)]
     in_flight = asyncio.Semaphore(workers * 4)  # stay under the pool's admission bound
@@ -110,8 +133,11 @@ async def throughput(workers: int, count: int = 120) -> None:
 
 
 if __name__ == "__main__":
+    seed = int(sys.argv[1]) if len(sys.argv) > 1 else random.SystemRandom().randrange(10**6)
     latency((1920, 1080))
     latency((4000, 3000))
+    corpus_latency((1920, 1080), 60, seed, 15.0)
+    corpus_latency((4000, 3000), 20, seed, 40.0)
     reshare_latency()
     asyncio.run(throughput(1))
     asyncio.run(throughput(2))
