@@ -35,11 +35,11 @@
 #define LANES 8
 #define PAIR (2 * LANES)
 #define MAX_WORDS 4
-/* A query is rejected on its first w words when its radius is below HEAD_LIMITS[w], about 4
- * standard deviations under a random row's distance there (3 at two words: 64 +- 5.7 bits),
- * so one pair of blocks in hundreds needs the rest. */
+/* The portable loop rejects a row on its first w words when the radius is below
+ * HEAD_LIMITS[w], 3 to 4 standard deviations under a random row's distance there (64 +- 5.7
+ * bits on two words), so few rows need the rest. */
 static const int32_t HEAD_LIMITS[MAX_WORDS] = {0, 16, 48, 72};
-static const int32_t BOUND_LIMITS[3] = {0, 32, 72};
+static const int32_t BOUND_LIMITS[3] = {0, 32, 72}; /* see bound_pairs */
 
 typedef struct {
     int64_t *rows;
