@@ -16,8 +16,10 @@ the rows or more, so every row is read instead, by `media._hamming` (AVX-512 pop
 an instruction): about 1 ms a million rows, at the memory's pace. An upload asks for many
 lookups at once (picture, mirror and turns, trimmed view, frames, at two radii); `search`
 answers them all in one pass over the rows, each at its own radius, which costs little more
-than one: the rows are read once, and a lookup at the confident radius needs only the first
-128 bits of most rows. A few narrow lookups alone still probe the buckets.
+than one: the rows are read once, and each lookup first bounds every row's distance from below
+(bits differing in either word of a pair of words: a third of the instructions of a count),
+which at radii 31 and 62 rejects almost every row. A few narrow lookups alone still probe the
+buckets.
 
 Why these layouts: memory, measured in bench/RESULTS.md. Per hash the index keeps the hash
 itself, one posting for each indexed chunk but the first, and its entry id:
@@ -65,9 +67,9 @@ SCAN_SHARE = 5  # probe only when the buckets hold under 1/5 of the rows (measur
 # costs more than reading every row (measured: 1,000 PDQ rows scan in half the time of probing).
 SMALL_SCAN = 16
 # From this many queries at once, one compiled pass over every row beats probing for each
-# (measured at a million PDQ hashes: a pass 1.0-1.3 ms plus 0.15 ms a query at radius 31,
-# a probe 0.4 ms a query).
-SCAN_FROM_QUERIES = 4
+# (measured at a million PDQ hashes: a pass 1.2 ms, the memory's pace, for 1 to 4 queries at
+# radius 31 and 1.45 for 12; a probe 0.55-0.65 ms a query, 1.6 for 3).
+SCAN_FROM_QUERIES = 3
 BUILD_THREADS = 2  # the chunks' postings are sorted side by side
 
 

@@ -54,6 +54,57 @@ def test_scan_finds_exactly_the_rows_within_each_querys_radius(
     assert found == brute_force(rows, queries, radii)
 
 
+def planted_in_pairs(rng: np.random.Generator, query: np.ndarray, distance: int) -> np.ndarray:
+    """`query` (4 words) with `distance` bits flipped, as many as can be in the same places in
+    words 0 and 1 and in words 2 and 3: the vectorised scan's bound (bits differing in either
+    word of a pair) is then as far below the distance as it gets."""
+    row = query.copy()
+    places = rng.permutation(64)
+    for flipped in range(distance):
+        word = (flipped % 2) + 2 * ((flipped // 2) // 64)
+        row[word] ^= np.uint64(1) << np.uint64(places[(flipped // 2) % 64])
+    return row
+
+
+def planted_first(rng: np.random.Generator, query: np.ndarray, distance: int) -> np.ndarray:
+    """`query` with `distance` bits flipped, first in words 0 and 1, each place once: the bound
+    on words 0 and 1 then equals the distance (up to 128)."""
+    bits = np.unpackbits(query.view(np.uint8))  # word w holds bits 64w to 64w + 63
+    head, rest = rng.permutation(128), 128 + rng.permutation(128)
+    bits[np.concatenate([head, rest])[:distance]] ^= 1
+    return np.packbits(bits).view(np.uint64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    count=st.integers(0, 120),
+    radii=st.lists(st.sampled_from([0, 15, 31, 32, 47, 62, 71, 72, 100]), min_size=1, max_size=20),
+    portable=st.sampled_from(PATHS),
+)
+def test_many_pdq_queries_sharing_radii_find_exactly_the_rows_within_each(
+    seed: int, count: int, radii: list[int], portable: bool
+) -> None:
+    """An image's queries: several at each radius (runs the vectorised scan bounds together),
+    with rows planted at, just past and well inside each radius, their differing bits spread
+    over the words, stacked in the same places of a pair, or all in words 0 and 1."""
+    rng = np.random.default_rng(seed)
+    queries = rng.integers(0, 2**64, (len(radii), 4), dtype=np.uint64)
+    rows = rng.integers(0, 2**64, (count, 4), dtype=np.uint64)
+    for row in range(count):
+        if rng.random() < 0.6:
+            number = int(rng.integers(len(radii)))
+            offset = int(rng.choice([-3, 0, 0, 1, 1, 2]))
+            distance = min(max(radii[number] + offset, 0), 256)
+            place = (planted, planted_in_pairs, planted_first)[int(rng.integers(3))]
+            rows[row] = place(rng, queries[number], distance)
+    hits = BlockedRows(rows).scan(queries, np.array(radii), portable=portable)
+    columns = (hits.rows.tolist(), hits.query_numbers.tolist(), hits.distances.tolist())
+    found = set(zip(*columns, strict=True))
+    assert len(found) == len(hits.rows)
+    assert found == brute_force(rows, queries, radii)
+
+
 @pytest.mark.parametrize("portable", PATHS)
 def test_a_pdq_hash_differing_only_in_its_first_128_bits_is_found_at_exactly_the_radius(
     portable: bool,
