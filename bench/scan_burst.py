@@ -29,7 +29,10 @@ hashing processes' memory with a run without it. Figures:
 - throughput: images hashed per second over the run, and which messages were never deleted;
 - event-loop lag: the bot's own worst wake-up delay (its "Event loop lag" log lines);
 - a /rules command every 2 s during the burst: time to its answer;
-- the resident memory of the bot's hashing processes (its descendants) after the burst.
+- the resident memory of the bot's hashing processes (its descendants) after the burst;
+- the bot process's own CPU seconds from the burst's start to 31 s after its last DELETE
+  (utime + stime from /proc: every thread of it, none of its workers), per image posted: on a
+  shared machine a steadier figure of what the bot itself costs than throughput.
 Targets (issue 5): p50 <= 150 ms, p99 <= 500 ms; >= 80 images/s, nothing dropped; loop lag
 <= 50 ms; a slash command answered in <= 300 ms. With `--explicit` (issue 17): >= 40 images/s
 on 2 cores, each worker <= 150 MB more than without it.
@@ -222,6 +225,8 @@ async def burst(
             commands.append(time.monotonic() - started)
 
         watchers, probes = [], []
+        assert bot.process is not None
+        cpu_before = process_cpu_seconds(bot.process.pid)
         started = time.monotonic()
         for n in range(count):
             due = started + n / rate
@@ -243,10 +248,11 @@ async def burst(
                 probes.append(asyncio.create_task(command()))
         results = await asyncio.gather(*watchers, return_exceptions=True)
         elapsed = max(deleted_at, default=time.monotonic()) - started
-        assert bot.process is not None
         memory = hashing_memory(bot.process.pid)
         await asyncio.gather(*probes, return_exceptions=True)
         await asyncio.sleep(31)  # one more lag report
+        # Taken after the quiet 31 s, so the alerts still queued at the last DELETE are counted.
+        bot_cpu = process_cpu_seconds(bot.process.pid) - cpu_before
         await bot.stop()
         await sandbox.stop()
     never = Counter(
@@ -282,6 +288,11 @@ async def burst(
         f" messages never deleted: {sum(never.values())}"
         + (f" ({', '.join(f'{n} {kind}s' for kind, n in never.items())})" if never else "")
     )
+    hashed = count * (per_message + mix.clean)
+    print(
+        f"  the bot process's CPU (main thread and its own threads, not the workers):"
+        f" {bot_cpu:.2f} s, {1000 * bot_cpu / hashed:.2f} ms per image ({hashed} images)"
+    )
     print(
         f"  event-loop lag (bot's reports): worst {max(lags, default=float('nan')):.1f} ms"
         f" (each 30 s report: {', '.join(f'{lag:.0f}' for lag in lags)} ms)"
@@ -296,6 +307,12 @@ async def burst(
             f"  /rules during the burst: median {1000 * statistics.median(commands):.0f} ms,"
             f" max {1000 * max(commands):.0f} ms ({len(commands)} runs)"
         )
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of one process, all its threads, none of its children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def hashing_memory(bot_pid: int) -> list[float]:

@@ -74,17 +74,17 @@ class NewAlert:
     explicit_score: float | None = None
 
 
+# Built once: an alert is written with every match (see `db.cases._INSERT_CASE`).
+_INSERT_ALERT = match_alerts.insert().returning(*match_alerts.c)
+
+
 async def create_alert(conn: AsyncConnection, new: NewAlert) -> MatchAlert:
     values = {
         **{k: getattr(new, k) for k in NewAlert.__dataclass_fields__},
         "upload_pdq": new.upload_pdq.hex if new.upload_pdq else None,
         "upload_phash": new.upload_phash.hex if new.upload_phash else None,
     }
-    row = (
-        (await conn.execute(match_alerts.insert().values(**values).returning(*match_alerts.c)))
-        .mappings()
-        .one()
-    )
+    row = (await conn.execute(_INSERT_ALERT, values)).mappings().one()
     return MatchAlert(**{**row, "status": AlertStatus(row["status"])})
 
 

@@ -15,15 +15,31 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import takedown_changes
 from db.schema import entry_holds, flood_matches
-from db.upsert import upsert
+from db.upsert import insert_or_keep
 
 WINDOW = timedelta(hours=1)
 _KEYS = ("guild_id", "entry_id")
+_MATCH_KEYS = ("guild_id", "entry_id", "message_id")
+
+# `count_removal` runs before every removal: its statements are built once, values as parameters.
+_HOLD = (entry_holds.c.guild_id == bindparam("guild_id")) & (
+    entry_holds.c.entry_id == bindparam("entry_id")
+)
+_PAIR = (flood_matches.c.guild_id == bindparam("guild_id")) & (
+    flood_matches.c.entry_id == bindparam("entry_id")
+)
+_LOCK_STATUS = select(entry_holds.c.status).where(_HOLD).with_for_update()
+_FORGET_BEFORE = delete(flood_matches).where(
+    _PAIR, flood_matches.c.matched_at < bindparam("before")
+)
+_COUNT_OTHERS = select(func.count()).where(
+    _PAIR, flood_matches.c.message_id != bindparam("message_id")
+)
 
 
 class Verdict(enum.StrEnum):
@@ -67,44 +83,29 @@ async def count_removal(
     edit, a catch-up seeing it again) is not counted twice.
     """
     now = now or datetime.now(UTC)
-    key = (entry_holds.c.guild_id == guild_id) & (entry_holds.c.entry_id == entry_id)
-    await conn.execute(
-        upsert(
-            conn, entry_holds, {"guild_id": guild_id, "entry_id": entry_id}, keys=_KEYS, update={}
-        )
-    )
-    status = await conn.scalar(select(entry_holds.c.status).where(key).with_for_update())
+    dialect = conn.dialect.name
+    pair = {"guild_id": guild_id, "entry_id": entry_id}
+    await conn.execute(insert_or_keep(dialect, entry_holds, _KEYS), pair)
+    status = await conn.scalar(_LOCK_STATUS, pair)
     if status == "held":
         return Verdict.HELD
     if limit == 0 or status == "ignored":  # an ignored entry is out of scope; never held
         return Verdict.REMOVE
-    pair = (flood_matches.c.guild_id == guild_id) & (flood_matches.c.entry_id == entry_id)
-    await conn.execute(delete(flood_matches).where(pair, flood_matches.c.matched_at < now - WINDOW))
-    counted = (
-        await conn.scalar(
-            select(func.count()).where(pair, flood_matches.c.message_id != message_id)
-        )
-    ) or 0
+    await conn.execute(_FORGET_BEFORE, {**pair, "before": now - WINDOW})
+    counted = await conn.scalar(_COUNT_OTHERS, {**pair, "message_id": message_id}) or 0
     if counted >= limit:
+        key = (entry_holds.c.guild_id == guild_id) & (entry_holds.c.entry_id == entry_id)
         await conn.execute(
             update(entry_holds).where(key).values(status="held", held_at=now, decided_by=None)
         )
-        await conn.execute(delete(flood_matches).where(pair))
-        return Verdict.HOLD_NOW
-    await conn.execute(
-        upsert(
-            conn,
-            flood_matches,
-            {
-                "guild_id": guild_id,
-                "entry_id": entry_id,
-                "message_id": message_id,
-                "matched_at": now,
-            },
-            keys=("guild_id", "entry_id", "message_id"),
-            update={},
+        await conn.execute(
+            delete(flood_matches).where(
+                flood_matches.c.guild_id == guild_id, flood_matches.c.entry_id == entry_id
+            )
         )
-    )
+        return Verdict.HOLD_NOW
+    match = {**pair, "message_id": message_id, "matched_at": now}
+    await conn.execute(insert_or_keep(dialect, flood_matches, _MATCH_KEYS), match)
     return Verdict.REMOVE
 
 

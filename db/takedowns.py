@@ -50,6 +50,18 @@ class TakedownEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryCredit:
+    """What a post about a match may say of its entry: the label, whether other servers may see
+    it, who added it, and which server's list it is on."""
+
+    id: int
+    label: str
+    label_shareable: bool
+    added_by: int | None
+    owner_guild_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class NewEntry:
     """An entry to add: its hashes, the extra variant hashes, and a label."""
 
@@ -347,6 +359,25 @@ async def get_entry_any_list(conn: AsyncConnection, entry_id: int) -> TakedownEn
     """An entry of any list, for alerts about a match from a subscribed list."""
     found = await _entries(conn, select(takedown_entries).where(takedown_entries.c.id == entry_id))
     return found[0] if found else None
+
+
+async def entry_credit(conn: AsyncConnection, entry_id: int) -> EntryCredit | None:
+    """An entry of any list as an alert names it, in one query (an alert is posted for every
+    match, so this skips the hashes and the separate look-up of the list's owner)."""
+    row = (
+        await conn.execute(
+            select(
+                takedown_entries.c.id,
+                takedown_entries.c.label,
+                takedown_entries.c.label_shareable,
+                takedown_entries.c.added_by,
+                hash_lists.c.owner_guild_id,
+            )
+            .join(hash_lists, hash_lists.c.id == takedown_entries.c.list_id)
+            .where(takedown_entries.c.id == entry_id)
+        )
+    ).first()
+    return EntryCredit(*row) if row is not None else None
 
 
 async def list_entries(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -17,6 +18,14 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+@cache
+def insert_or_keep(dialect: str, table: Table, keys: tuple[str, ...]) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING for `dialect`, built once: the row comes as
+    parameters. For statements run with every match, where building costs as much as running."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def upsert(

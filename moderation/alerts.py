@@ -503,10 +503,10 @@ def _match_case(message: discord.Message, found: ListMatch, removed: bool) -> Ca
 
 async def entry_info(conn: AsyncConnection, guild_id: int, entry_id: int | None) -> EntryInfo:
     """What a post in `guild_id` may say about an entry (of any list)."""
-    entry = await takedowns.get_entry_any_list(conn, entry_id) if entry_id is not None else None
+    entry = await takedowns.entry_credit(conn, entry_id) if entry_id is not None else None
     if entry is None:
         return EntryInfo(entry_id, None, ENTRY_REMOVED, None, True)
-    own_list = await takedowns.list_owner(conn, entry.list_id) == guild_id
+    own_list = entry.owner_guild_id == guild_id
     if not own_list and not entry.label_shareable:
         return EntryInfo(entry.id, None, LABEL_PRIVATE, None, own_list)
     added_by = entry.added_by if own_list else None

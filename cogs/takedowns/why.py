@@ -175,11 +175,11 @@ async def _labels(
     wanted |= {r.match.match.entry_id for r in explained if r.match is not None}
     labels: dict[int, tuple[str | None, str | None, bool]] = {}
     for entry_id in sorted(wanted):
-        entry = await takedowns_db.get_entry_any_list(conn, entry_id)
+        entry = await takedowns_db.entry_credit(conn, entry_id)
         if entry is None:
             labels[entry_id] = (None, ENTRY_REMOVED, True)
             continue
-        own = await takedowns_db.list_owner(conn, entry.list_id) == guild_id
+        own = entry.owner_guild_id == guild_id
         if not own and not entry.label_shareable:
             labels[entry_id] = (None, LABEL_PRIVATE, own)
         else:

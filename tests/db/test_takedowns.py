@@ -114,6 +114,27 @@ async def test_existing_hashes_are_found_for_duplicate_checks(database: Database
     assert elsewhere == {}
 
 
+async def test_an_entry_credit_names_its_label_adder_and_the_server_whose_list_it_is_on(
+    database: Database,
+) -> None:
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn,
+            GUILD,
+            NewEntry((random_pdq(random.Random(5)),), "fake of B", label_shareable=True),
+            source="hash",
+            added_by=77,
+        )
+        removed = await takedowns.add_entry(
+            conn, GUILD, NewEntry((random_pdq(random.Random(55)),)), source="hash", added_by=1
+        )
+        await takedowns.remove_entry(conn, GUILD, removed.id)
+    async with database.connect() as conn:
+        credit = await takedowns.entry_credit(conn, entry.id)
+        assert await takedowns.entry_credit(conn, removed.id) is None
+    assert credit == takedowns.EntryCredit(entry.id, "fake of B", True, 77, GUILD)
+
+
 async def test_removed_entry_and_its_hashes_are_gone(database: Database) -> None:
     async with database.transaction() as conn:
         entry = await takedowns.add_entry(
