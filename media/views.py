@@ -59,7 +59,9 @@ MIN_RUN = 0.1  # a candidate side steps over a run of at least this share of the
 MAX_LINES = 10  # candidate sides each way
 DETAIL = 24  # |Laplacian| of fine detail: a sharp picture has it, a blurred copy hardly any
 CLOSE_SIDE = 9  # detail this close together is one region
-SOFT_OUTSIDE = 0.2  # most of the frame's detail lies inside the sharp region
+SOFT_OUTSIDE = 0.2  # most of the frame's detail lies inside the sharp region...
+FRINGE, SOFT_ROW = 0.25, 0.02  # a soft row in this share of either end splits a caption off
+SPARSE_AROUND = 0.3  # ...or, clear of the border, its surround this sparse in detail beside it
 SNAP_REACH = 0.15  # a sharp region's side moves out to a stepping line this near (share of frame)
 SNAP_SUPPORT = 0.3  # that steps over at least this share of the side
 SHARP_FILL = 0.4  # and fills this much of its rectangle (a photo has smooth parts too)
@@ -296,19 +298,58 @@ def sharp_region(grey: np.ndarray, detail: np.ndarray | None = None) -> list[np.
         return []
     if w < MIN_SIDE * width or h < MIN_SIDE * height:
         return []
-    outside = detail.sum() - detail[y : y + h, x : x + w].sum()
-    if outside > SOFT_OUTSIDE * detail.sum():
+    if not _soft_around(detail, x, y, w, h):
         return []
     # A soft side steps on one row here and the next there: look at three rows at once.
     across, down = step_maps(grey)
     across = cv2.dilate(across, np.ones((3, 1), np.uint8))
     down = cv2.dilate(down, np.ones((1, 3), np.uint8))
+    found = [_snapped(across, down, x, y, w, h)]
+    # A caption typed just above or below a picture shown inside the frame (a story's) joins
+    # its region across a soft gap.
+    top, bottom = _soft_fringe(detail[y : y + h, x : x + w])
+    inside = not _touches(x, x + w, width) and not _touches(y, y + h, height)
+    if inside and (top, bottom) != (0, h):
+        found.append(_snapped(across, down, x, y + top, w, bottom - top))
+    return found
+
+
+def _snapped(across: np.ndarray, down: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
+    """The rectangle (x, y, w, h) with each side moved out to the line it steps along."""
     top, bottom = _snap(across, y, x, x + w, -1), _snap(across, y + h - 1, x, x + w, 1)
     left, right = _snap(down.T, x, top, bottom, -1), _snap(down.T, x + w - 1, top, bottom, 1)
     # The side's own step is detail on both of its pixels: keep the inner one.
     left, top, right, bottom = left + 1, top + 1, right - 1, bottom - 1
     corners = [[left, top], [right, top], [right, bottom], [left, bottom]]
-    return [np.array(corners, dtype=np.float32)]
+    return np.array(corners, dtype=np.float32)
+
+
+def _soft_fringe(region: np.ndarray) -> tuple[int, int]:
+    """The rows of `region` (its detail) between the last soft row of its top FRINGE and the
+    first of its bottom FRINGE: a row with hardly any detail, inside a sharp region, is a gap
+    the closing bridged (all of them, when there is none)."""
+    height = region.shape[0]
+    soft = np.flatnonzero(region.mean(axis=1) < SOFT_ROW)
+    reach = round(FRINGE * height)
+    upper, lower = soft[soft < reach], soft[soft >= height - reach]
+    top = int(upper.max()) + 1 if len(upper) else 0
+    bottom = int(lower.min()) if len(lower) else height
+    return top, bottom
+
+
+def _soft_around(detail: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
+    """Whether the frame around the region holds little of the detail: most of it lies inside,
+    or, for a region clear of the frame's border all round (a story's picture, small beside its
+    status bar, caption and reply box), the surround's detail is sparse beside the region's."""
+    height, width = detail.shape
+    inside = int(detail[y : y + h, x : x + w].sum())
+    outside = int(detail.sum()) - inside
+    if outside <= SOFT_OUTSIDE * (inside + outside):
+        return True
+    if _touches(x, x + w, width) or _touches(y, y + h, height):
+        return False
+    outside_area = height * width - w * h
+    return outside / outside_area <= SPARSE_AROUND * inside / (w * h)
 
 
 def step_maps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
