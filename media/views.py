@@ -78,6 +78,9 @@ FILL_PLAINER = 0.3  # a turn's filled corners: at most this share of the picture
 FILL_FLAT = 0.3  # ...or at least this share flat
 SEAM_SLACK = 2  # thumbnail pixels: a side this close to the frame's border lies on it
 CORNER, PLAIN_CORNERS = 2, 3  # a turn's fill shows in this many corners' outermost pixels
+FRAME_REACH = 0.12  # a frame (a bezel) inside an outline is at most this share of its side deep
+FRAME_PLAIN, FRAME_SIDE = 0.05, 0.3  # its lines' share of detail, and the picture's side's
+OUTLINE_STEP = 4  # lines: how far in the outline's own (blurred) step may reach
 LEVEL = 1.5  # degrees: a candidate whose sides are all this close to level or upright is level
 
 
@@ -90,8 +93,10 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
     # The sharp region's surround is soft by definition. A convex outline (find_quads) is kept
     # as it is: on a phone photo of a screen, grain and the keystoned bezel's edges make the
     # thin surround look as busy as the picture, and plain photos yield few (0.4 a photo).
-    rectangles = filter(texture.stands_out, find_rectangles(grey))
-    quads = [*sharp_region(grey, texture.detail), *rectangles, *find_quads(edges)]
+    rectangles = list(filter(texture.stands_out, find_rectangles(grey)))
+    outlines = [*rectangles, *find_quads(edges)]
+    framed = [inner for quad in outlines if (inner := inside_frame(grey, quad)) is not None]
+    quads = [*sharp_region(grey, texture.detail), *outlines, *framed]
     views = [_warp(rgb, quad / scale) for quad in _distinct(quads, max(grey.shape))]
     tilt = dominant_tilt(edges) if texture.corners_plain() else None
     if tilt is not None:
@@ -495,6 +500,55 @@ def _warp(rgb: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return cv2.warpPerspective(
         rgb, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def inside_frame(grey: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The picture inside a plain frame that runs all round `quad` (a screen's bezel, a
+    border), or None.
+
+    A photo of a screen shows the picture inside a dark bezel: the bezel's outline is the
+    strong, closed one that `find_quads` finds, and the picture's own sides, a few pixels in,
+    blur into it. Warped upright by `quad`'s own perspective, the bezel is a band along every
+    side with no fine detail, and the picture's side is the first line past it that steps over
+    most of its length; the rectangle those lines make is mapped back (the same perspective
+    keeps it a quadrilateral).
+    """
+    quad = quad.astype(np.float32)
+    top, right = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[1])
+    bottom, left = np.linalg.norm(quad[2] - quad[3]), np.linalg.norm(quad[3] - quad[0])
+    size = max(8, round((top + bottom) / 2)), max(8, round((left + right) / 2))
+    target = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    upright = cv2.warpPerspective(grey, matrix, size, flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    detail = np.abs(cv2.Laplacian(upright, cv2.CV_16S, ksize=3)) >= DETAIL
+    depths = []
+    for lines in (detail, detail[::-1], detail.T, detail.T[::-1]):  # top, bottom, left, right
+        depth = _frame_depth(lines[:, 1:-1].mean(axis=1))
+        if depth is None:
+            return None
+        depths.append(depth)
+    top_d, bottom_d, left_d, right_d = depths
+    width, height = size
+    inner = np.array(
+        [[left_d, top_d], [width - right_d, top_d], [width - right_d, height - bottom_d],
+         [left_d, height - bottom_d]], np.float32,
+    )  # fmt: skip
+    return cv2.perspectiveTransform(inner[None], np.linalg.inv(matrix))[0].astype(np.float32)
+
+
+def _frame_depth(share: np.ndarray) -> int | None:
+    """How deep a plain frame runs in from the first line, given each line's share of detail:
+    past the outline's own step (a few lines, blurred), lines with hardly any detail, then the
+    picture's side, a line that steps over most of its length; None when there is no such
+    frame."""
+    reach = max(3, round(FRAME_REACH * len(share)))
+    plain = np.flatnonzero(share[:reach] <= FRAME_PLAIN)
+    if not len(plain) or plain[0] > OUTLINE_STEP:
+        return None
+    start = int(plain[0])
+    stepping = np.flatnonzero(share[start:reach] >= FRAME_SIDE)
+    return start + int(stepping[0]) + 1 if len(stepping) else None
 
 
 def dominant_tilt(edges: np.ndarray) -> float | None:
