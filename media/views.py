@@ -43,6 +43,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from media.reupload import bar_depth, content_block
+
 # A worker is one core's worth of work: OpenCV's own thread pool would only fight the others.
 cv2.setNumThreads(1)
 
@@ -101,7 +103,21 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
     tilt = dominant_tilt(edges) if texture.corners_plain() else None
     if tilt is not None:
         views += untilted(rgb, tilt, texture)
-    return [Image.fromarray(view) for view in views]
+    found = [Image.fromarray(view) for view in views]
+    # A view may hold the picture between bars of its own (a collage's half, fitted with bars).
+    barred = [
+        block for view in views if _barred(view) and (block := content_block(Image.fromarray(view)))
+    ]
+    return found + barred
+
+
+def _barred(view: np.ndarray) -> bool:
+    """Whether flat bars lie at both ends of one axis of `view` (a picture fitted into it)."""
+    across = np.ascontiguousarray(view.transpose(1, 0, 2))
+    return bool(
+        (bar_depth(view) and bar_depth(view[::-1]))
+        or (bar_depth(across) and bar_depth(across[::-1]))
+    )
 
 
 @dataclass(frozen=True, slots=True)
