@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from media.reupload import bar_depth, content_block
+from media.reupload import EDGE_SHARE, _near, content_block
 
 # A worker is one core's worth of work: OpenCV's own thread pool would only fight the others.
 cv2.setNumThreads(1)
@@ -96,9 +96,9 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
     # as it is: on a phone photo of a screen, grain and the keystoned bezel's edges make the
     # thin surround look as busy as the picture, and plain photos yield few (0.4 a photo).
     rectangles = list(filter(texture.stands_out, find_rectangles(grey)))
-    outlines = [*rectangles, *find_quads(edges)]
+    outlines = find_quads(edges)
     framed = [inner for quad in outlines if (inner := inside_frame(grey, quad)) is not None]
-    quads = [*sharp_region(grey, texture.detail), *outlines, *framed]
+    quads = [*sharp_region(grey, texture.detail), *rectangles, *outlines, *framed]
     views = [_warp(rgb, quad / scale) for quad in _distinct(quads, max(grey.shape))]
     tilt = dominant_tilt(edges) if texture.corners_plain() else None
     if tilt is not None:
@@ -112,12 +112,16 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
 
 
 def _barred(view: np.ndarray) -> bool:
-    """Whether flat bars lie at both ends of one axis of `view` (a picture fitted into it)."""
-    across = np.ascontiguousarray(view.transpose(1, 0, 2))
-    return bool(
-        (bar_depth(view) and bar_depth(view[::-1]))
-        or (bar_depth(across) and bar_depth(across[::-1]))
+    """Whether both ends of one axis of `view` are flat lines, as the bars a picture was fitted
+    between start (a line each end: most views have detail to their sides)."""
+    return (_flat_line(view[0]) and _flat_line(view[-1])) or (
+        _flat_line(view[:, 0]) and _flat_line(view[:, -1])
     )
+
+
+def _flat_line(line: np.ndarray) -> bool:
+    """Whether nearly all of `line` (length, 3) lies within the bar tolerance of its median."""
+    return bool(_near(line[None], np.median(line, axis=0)).mean() >= EDGE_SHARE)
 
 
 @dataclass(frozen=True, slots=True)
