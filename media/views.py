@@ -82,7 +82,7 @@ SEAM_SLACK = 2  # thumbnail pixels: a side this close to the frame's border lies
 CORNER, PLAIN_CORNERS = 2, 3  # a turn's fill shows in this many corners' outermost pixels
 FRAME_REACH = 0.12  # a frame (a bezel) inside an outline is at most this share of its side deep
 FRAME_PLAIN, FRAME_SIDE = 0.05, 0.3  # its lines' share of detail, and the picture's side's
-OUTLINE_STEP = 4  # lines: how far in the outline's own (blurred) step may reach
+OUTLINE_STEP = 0.025  # share of a side: how far in the outline's own (blurred) step reaches
 LEVEL = 1.5  # degrees: a candidate whose sides are all this close to level or upright is level
 
 
@@ -97,16 +97,24 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
     # thin surround look as busy as the picture, and plain photos yield few (0.4 a photo).
     rectangles = list(filter(texture.stands_out, find_rectangles(grey)))
     outlines = find_quads(edges)
-    framed = [inner for quad in outlines if (inner := inside_frame(grey, quad)) is not None]
+    # A bezel is a few thumbnail pixels deep: look for it in the decoded picture's pixels.
+    full = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if outlines else grey
+    framed = [
+        inner * scale
+        for quad in outlines
+        if (inner := inside_frame(full, quad / scale)) is not None
+    ]
     quads = [*sharp_region(grey, texture.detail), *rectangles, *outlines, *framed]
     views = [_warp(rgb, quad / scale) for quad in _distinct(quads, max(grey.shape))]
     tilt = dominant_tilt(edges) if texture.corners_plain() else None
     if tilt is not None:
         views += untilted(rgb, tilt, texture)
     found = [Image.fromarray(view) for view in views]
-    # A view may hold the picture between bars of its own (a collage's half, fitted with bars).
+    # A view may hold the picture between bars of its own (a collage's half, fitted with bars);
+    # its outermost pixels straddle the line it was cut along, so they are left out.
+    inner = [view[1:-1, 1:-1] for view in views if min(view.shape[:2]) > 2]
     barred = [
-        block for view in views if _barred(view) and (block := content_block(Image.fromarray(view)))
+        block for view in inner if _barred(view) and (block := content_block(Image.fromarray(view)))
     ]
     return found + barred
 
@@ -564,7 +572,7 @@ def _frame_depth(share: np.ndarray) -> int | None:
     frame."""
     reach = max(3, round(FRAME_REACH * len(share)))
     plain = np.flatnonzero(share[:reach] <= FRAME_PLAIN)
-    if not len(plain) or plain[0] > OUTLINE_STEP:
+    if not len(plain) or plain[0] > max(2, OUTLINE_STEP * len(share)):
         return None
     start = int(plain[0])
     stepping = np.flatnonzero(share[start:reach] >= FRAME_SIDE)
