@@ -83,6 +83,8 @@ CORNER, PLAIN_CORNERS = 2, 3  # a turn's fill shows in this many corners' outerm
 FRAME_REACH = 0.12  # a frame (a bezel) inside an outline is at most this share of its side deep
 FRAME_PLAIN, FRAME_SIDE = 0.05, 0.3  # its lines' share of detail, and the picture's side's
 OUTLINE_STEP = 0.025  # share of a side: how far in the outline's own (blurred) step reaches
+CORNERS_AGREE, CORNER_SPREAD = 3, 1.0  # corners whose fill must show one turn, degrees apart
+TRIANGLE_LEG = 3  # thumbnail pixels: a corner's plain triangle is at least this long a side
 LEVEL = 1.5  # degrees: a candidate whose sides are all this close to level or upright is level
 
 
@@ -106,7 +108,10 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
     ]
     quads = [*sharp_region(grey, texture.detail), *rectangles, *outlines, *framed]
     views = [_warp(rgb, quad / scale) for quad in _distinct(quads, max(grey.shape))]
-    tilt = dominant_tilt(edges) if texture.corners_plain() else None
+    tilt = None
+    if texture.corners_plain():
+        tilt = corner_tilt(texture.detail)
+        tilt = dominant_tilt(edges) if tilt is None else tilt
     if tilt is not None:
         views += untilted(rgb, tilt, texture)
     found = [Image.fromarray(view) for view in views]
@@ -614,6 +619,55 @@ def dominant_tilt(edges: np.ndarray) -> float | None:
     if lengths[near].sum() < MIN_TILT_SUPPORT * short:
         return None
     return float(np.average(tilts[near], weights=lengths[near]))
+
+
+def corner_tilt(detail: np.ndarray) -> float | None:
+    """The tilt (degrees, as `dominant_tilt` gives it) that the fill in the frame's corners
+    shows, when at least three corners agree.
+
+    A picture turned on its canvas leaves a plain triangle in each corner, whose long side is
+    a stretch of the picture's own side: where each row of the corner first meets detail
+    traces it, and its slope is the turn. It needs no long straight edge, so it finds small
+    turns whose corners Hough's segments are too short to see, and it reads the same turn in
+    every corner (a photo's own leaning edges don't).
+    """
+    found = []
+    for flip_x, flip_y in ((False, False), (True, False), (False, True), (True, True)):
+        corner = detail[:: -1 if flip_y else 1, :: -1 if flip_x else 1]
+        tilt = _triangle_tilt(corner)
+        if tilt is not None:
+            found.append(-tilt if flip_x != flip_y else tilt)  # a mirror turns the other way
+    if len(found) < CORNERS_AGREE:
+        return None
+    middle = float(np.median(found))
+    agree = [tilt for tilt in found if abs(tilt - middle) <= CORNER_SPREAD]
+    if len(agree) < CORNERS_AGREE or not MIN_TILT <= abs(middle) <= MAX_TILT:
+        return None
+    return float(np.mean(agree))
+
+
+def _triangle_tilt(detail: np.ndarray) -> float | None:
+    """The tilt of the plain triangle's long side in the top-left corner of `detail`, if any."""
+    height, width = detail.shape
+    along, down = _first(detail[0]), _first(detail[:, 0])
+    if along is None or down is None or min(along, down) < TRIANGLE_LEG:
+        return None
+    if along > width // 2 or down > height // 2:
+        return None
+    rows = np.arange(down)
+    reach = [_first(detail[row, : along + 2]) for row in rows]
+    points = [(row, x) for row, x in zip(rows.tolist(), reach, strict=True) if x is not None]
+    if len(points) < TRIANGLE_LEG:
+        return None
+    ys, xs = np.array(points, dtype=np.float64).T
+    slope = np.polyfit(ys, xs, 1)[0]  # x against y: the side runs from (along, 0) to (0, down)
+    angle = math.degrees(math.atan2(-1.0, slope))
+    return (angle + 45) % 90 - 45
+
+
+def _first(line: np.ndarray) -> int | None:
+    hits = np.flatnonzero(line)
+    return int(hits[0]) if len(hits) else None
 
 
 def untilted(rgb: np.ndarray, tilt: float, texture: Texture | None = None) -> list[np.ndarray]:

@@ -19,6 +19,7 @@ from media.views import (
     MAX_QUADS,
     Texture,
     _median,
+    corner_tilt,
     detection_thumbnail,
     dominant_tilt,
     edge_map,
@@ -290,3 +291,31 @@ def test_a_picture_fitted_with_bars_into_a_collage_is_matched_without_them(
     for number in (2, 3, 5, 6, 7, 8, 9, 10):
         other = samples.encode(padded_collage(samples.photo(number), samples.photo(1)), "JPEG")
         assert match_media(hash_media(other), index, MatchPolicy()) == []
+
+
+@pytest.mark.parametrize("fill", ["white", "black", "grey"])
+@pytest.mark.parametrize("degrees", [-12.0, -6.0, 3.0, 10.0])
+def test_the_turn_is_read_from_the_fill_in_the_corners(fill: str, degrees: float) -> None:
+    turned = reshares.rotated(samples.photo(LISTED), degrees, fill, grow=False)
+    _, grey = detection_thumbnail(np.asarray(turned))
+    assert corner_tilt(Texture.of(grey).detail) == pytest.approx(degrees, abs=0.3)
+
+
+def test_a_photo_as_it_is_shows_no_turn_in_its_corners() -> None:
+    for number in range(1, 11):
+        _, grey = detection_thumbnail(np.asarray(samples.photo(number)))
+        assert corner_tilt(Texture.of(grey).detail) is None
+
+
+@pytest.mark.parametrize(("degrees", "fill"), [(-13.0, "black"), (-8.0, "grey"), (8.0, "grey")])
+def test_a_photo_turned_on_its_canvas_is_removed_by_the_turn_its_corners_show(
+    index: TakedownIndex, degrees: float, fill: str
+) -> None:
+    data = samples.encode(
+        reshares.rotated(samples.photo(LISTED), degrees, fill, grow=False), "JPEG", quality=85
+    )
+    (match,) = match_media(hash_media(data), index, MatchPolicy())
+    assert (match.entry_id, match.tier) == (LISTED, Tier.TAKEDOWN)
+    for number in (1, 2, 3, 5, 6, 7, 8, 9, 10):
+        other = reshares.rotated(samples.photo(number), degrees, fill, grow=False)
+        assert match_media(hash_media(samples.encode(other, "JPEG")), index, MatchPolicy()) == []
