@@ -32,6 +32,21 @@ is lost). Measured on 2 x 60 real photos of the benchmark corpus with each geome
 tests/media/reshares.py (seeds 5 and 9): views on a plain photo 3.2 -> 1.6; re-shares with a
 view within PDQ 62 or pHash 10 of the picture 770 -> 764 of 960 (rotations, screenshots,
 stories, collages, screen photos).
+
+What the weak families of bench/catch_rate.py missed (bench/reshare_misses.py sorts the
+misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix looks at:
+- a story's picture, small beside its status bar, caption and reply box, held less than the
+  80% of the frame's detail `sharp_region` asked for: a region clear of the border all round
+  is also kept when its surround is sparse in detail beside it (`_soft_around`), and a caption
+  joined to it across a soft gap is split off (`_soft_fringe`);
+- a photo of a screen: the closed outline is the bezel's, and the picture lies a few pixels in;
+  `inside_frame` finds the plain band along every side of the outline's upright warp (in the
+  decoded picture's pixels: the thumbnail has a thin bezel 2-4 pixels deep) and maps the
+  picture's own sides back through the same perspective;
+- a view that holds bars of its own (a collage's half fitted with bars) is hashed without them
+  too (`content_block`, only when both ends of an axis are flat lines: `_barred`);
+- a picture turned on a kept canvas shows its turn as plain triangles in the corners: their
+  long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short.
 """
 
 from __future__ import annotations
