@@ -163,7 +163,8 @@ def _flat_line(line: np.ndarray) -> bool:
     spread = np.abs(sample - sample[len(sample) // 2]).max(axis=1)
     if np.count_nonzero(spread <= 2 * FLAT_TOLERANCE) < len(sample) - 2:
         return False
-    near = np.abs(line.astype(np.int16) - np.median(line, axis=0)) <= FLAT_TOLERANCE
+    colour = np.median(line, axis=0).astype(np.int16)  # as `media.reupload.bar_depth` takes it
+    near = np.abs(line.astype(np.int16) - colour) <= FLAT_TOLERANCE
     return bool(near.all(axis=1).mean() >= EDGE_SHARE)
 
 
