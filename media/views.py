@@ -44,7 +44,7 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   decoded picture's pixels: the thumbnail has a thin bezel 2-4 pixels deep) and maps the
   picture's own sides back through the same perspective;
 - a level rectangle's view that holds bars of its own (a collage's half fitted with bars) is
-  hashed without them too (`content_block`, only when both ends of an axis are flat lines:
+  hashed without them too (`content_box`, only when both ends of an axis are flat lines:
   `_barred`; every view checked cost a plain photo 0.5 more views and about 1 ms);
 - a picture turned on a kept canvas shows its turn as plain triangles in the corners: their
   long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short.
@@ -59,7 +59,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from media.reupload import EDGE_SHARE, FLAT_TOLERANCE, content_block
+from media.reupload import EDGE_SHARE, FLAT_TOLERANCE, content_box
 
 # A worker is one core's worth of work: OpenCV's own thread pool would only fight the others.
 cv2.setNumThreads(1)
@@ -134,17 +134,19 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
         for quad, view in zip(quads, views, strict=True)
         if any(quad is rectangle for rectangle in rectangles) and min(view.shape[:2]) > 2
     ]
-    barred = [
-        block for view in level if _barred(view) and (block := content_block(Image.fromarray(view)))
-    ]
+    barred = []
+    for view in level:
+        box = content_box(view) if _barred(view) else None
+        if box is not None:
+            left, top, right, bottom = box
+            barred.append(view[top:bottom, left:right])
     tilt = None
     if texture.corners_plain():
         tilt = corner_tilt(texture.detail)
         tilt = dominant_tilt(edges) if tilt is None else tilt
     if tilt is not None:
         views += untilted(rgb, tilt, texture)
-    found = [Image.fromarray(view) for view in views]
-    return found + barred
+    return [Image.fromarray(view) for view in (*views, *barred)]
 
 
 def _barred(view: np.ndarray) -> bool:
