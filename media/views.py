@@ -702,8 +702,8 @@ def _triangle_tilt(detail: np.ndarray) -> float | None:
     along, down = _first(detail[0]), _first(detail[:, 0])
     if along is None or down is None or min(along, down) < TRIANGLE_LEG:
         return None
-    if along > width // 2 or down > height // 2:
-        return None
+    if along > width - TRIANGLE_LEG or down > height - TRIANGLE_LEG:
+        return None  # a side with no detail at all: no triangle
     rows = np.arange(down)
     reach = [_first(detail[row, : along + 2]) for row in rows]
     points = [(row, x) for row, x in zip(rows.tolist(), reach, strict=True) if x is not None]
