@@ -79,43 +79,46 @@ def family_rng(seed: int, picture: int, family: Family) -> random.Random:
     return random.Random(f"{seed}/{picture}/{family.name}")
 
 
-def reshare(seed: int, number: int, family: Family) -> bytes:
-    """Picture `number` re-shared through `family`, with the parameters drawn for it."""
+def reshare(seed: int, number: int, family: Family, entries: int) -> bytes:
+    """Picture `number` re-shared through `family`, with the parameters drawn for it (a
+    partner picture, when the family needs one, is none of the run's `entries`)."""
     picture = picture_at(number)
     rng = family_rng(seed, number, family)
-    return family.edit(picture, rng, lambda: partner_picture(rng.randrange(2**31))).encode()
+    return family.edit(
+        picture, rng, lambda: partner_picture(rng.randrange(2**31), entries)
+    ).encode()
 
 
-def upload_bytes(seed: int, number: int, family: int) -> bytes:
+def upload_bytes(seed: int, number: int, family: int, entries: int) -> bytes:
     """The upload of picture `number` through family number `family` (-1: as it is)."""
     picture = picture_at(number)
     if family < 0:
         return save(picture)
-    return reshare(seed, number, FAMILIES[family])
+    return reshare(seed, number, FAMILIES[family], entries)
 
 
 def confirm_upload(
-    job: tuple[int, int, int, list[tuple[int, bytes]]],
+    job: tuple[int, int, int, int, list[tuple[int, bytes]]],
 ) -> tuple[tuple[int, int], dict[int, int], float]:
     """The inliers of one upload against each (entry, signature) asked, as the worker counts
     them (`confirm_counts`), and the CPU seconds it took."""
-    seed, number, family, asked = job
-    data = upload_bytes(seed, number, family)
+    seed, number, family, entries, asked = job
+    data = upload_bytes(seed, number, family, entries)
     started = time.process_time()
     found = confirm_counts(data, [decode_signature(signature) for _, signature in asked])
     counts = {entry: count for (entry, _), count in zip(asked, found, strict=True)}
     return (number, family), counts, time.process_time() - started
 
 
-def hash_picture(job: tuple[int, int, list[int], bool]) -> Hashed:
-    seed, number, families, plain = job
+def hash_picture(job: tuple[int, int, list[int], bool, int]) -> Hashed:
+    seed, number, families, plain, entries = job
     picture = picture_at(number)
     media = entry_hashes_for_image(save(picture, "JPEG", quality=95))
     assert media.hashed, (number, media.reason)
     hashed = Hashed(number, entry_hashes([media]), media.signature)
     chosen = [-1] if plain else []
     for index in [*chosen, *families]:
-        data = upload_bytes(seed, number, index)
+        data = upload_bytes(seed, number, index, entries)
         started = time.process_time()
         upload = hash_media(data)
         seconds = time.process_time() - started
@@ -243,9 +246,10 @@ def main() -> None:
     for number in families:
         print(f"  {FAMILIES[number].name:<22} {FAMILIES[number].ranges}")
     pick = random.Random(f"{seed}/unrelated")
-    jobs = [(seed, n, families, False) for n in range(args.pictures)]
+    entries = args.pictures + args.unrelated
+    jobs = [(seed, n, families, False, entries) for n in range(args.pictures)]
     jobs += [
-        (seed, n, pick.sample(families, min(args.unrelated_edits, len(families))), True)
+        (seed, n, pick.sample(families, min(args.unrelated_edits, len(families))), True, entries)
         for n in range(args.pictures, args.pictures + args.unrelated)
     ]
     started = time.perf_counter()
@@ -307,7 +311,7 @@ def study_pairs(
 
 def confirmation_jobs(
     seed: int, results: list[Hashed], index: TakedownIndex, wide: MatchPolicy, count: int
-) -> list[tuple[int, int, int, list[tuple[int, bytes]]]]:
+) -> list[tuple[int, int, int, int, list[tuple[int, bytes]]]]:
     """One job per upload with pairs to confirm: the product's candidates and the study's."""
     signatures = {r.picture: r.signature for r in results if r.signature is not None}
     rows = pdq_rows(results)
@@ -325,7 +329,8 @@ def confirmation_jobs(
                 asked.add(own)  # what the wide radius would catch
             chosen = sorted(e for e in asked if e in signatures)
             if chosen:
-                jobs.append((seed, own, upload.family, [(e, signatures[e]) for e in chosen]))
+                asked_of = [(e, signatures[e]) for e in chosen]
+                jobs.append((seed, own, upload.family, len(results), asked_of))
     return jobs
 
 

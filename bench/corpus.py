@@ -230,8 +230,16 @@ def describe_picture(number: int) -> str:
     return photo.path.name if photo.path is not None else f"{photo.source} #{photo.number}"
 
 
-def partner_picture(seed: int) -> Image.Image:
-    """A picture that is no listed one (the other half of a collage): photo-like, seeded."""
+def partner_picture(seed: int, entries: int) -> Image.Image:
+    """A picture that is no entry (the other half of a collage), seeded: one of the real photos
+    after the first `entries` corpus pictures (the ones a run lists), else a photo-like one.
+
+    Not a photo-like picture while real ones are left: those are pasted from patches of the
+    photos at hand, which are entries themselves, so a collage's other half held pieces of
+    listed pictures (a true match counted as false, and a partner unlike a real photo)."""
+    spare = real_count() - entries
+    if spare > 0:
+        return picture_at(entries + seed % spare)
     return photo_like(10**9 + seed, *_patches())
 
 

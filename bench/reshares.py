@@ -230,12 +230,27 @@ def screen_photo(picture: Image.Image, rng: random.Random, partner: Partner) -> 
     scene = Image.composite(Image.new("RGB", size, (255, 255, 250)), scene, glare)
     grain = np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, 6), (h, w, 1))
     pixels = (np.asarray(scene, dtype=np.float32) + grain).clip(0, 255).astype(np.uint8)
+    # Where the picture's corners went: the inverse map, output points from scene points.
+    forward = _perspective(moved, corners)
+    shown_corners = [_mapped(forward, x, y) for x, y in _box_corners(box)]
     return Reshare(
         Image.fromarray(pixels),
-        {"skew": round(skew, 3), "glare": strength, "margin": margin},
+        {"skew": round(skew, 3), "glare": strength, "margin": margin, "corners": shown_corners},
         box,
         quality=rng.randint(70, 92),
     )
+
+
+def _box_corners(box: tuple[int, int, int, int]) -> list[tuple[float, float]]:
+    x0, y0, x1, y1 = box
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def _mapped(coefficients: list[float], x: float, y: float) -> tuple[float, float]:
+    """The point a PERSPECTIVE transform with `coefficients` takes (x, y) to."""
+    a, b, c, d, e, f, g, h = coefficients
+    w = g * x + h * y + 1
+    return (round((a * x + b * y + c) / w, 1), round((d * x + e * y + f) / w, 1))
 
 
 def _perspective(

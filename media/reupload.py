@@ -125,7 +125,12 @@ def _near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
 
 def content_block(picture: Image.Image) -> Image.Image | None:
     """The picture without bars and screenshot chrome, or None when nothing was trimmed."""
-    pixels = np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
+    box = content_box(np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB")))
+    return picture.crop(box) if box is not None else None
+
+
+def content_box(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
+    """`content_block`'s box (left, top, right, bottom) in an RGB array, or None."""
     height, width = pixels.shape[:2]
     top, bottom = bar_depth(pixels), height - bar_depth(pixels[::-1])
     if bottom - top < height * MIN_KEEP:
@@ -137,7 +142,7 @@ def content_block(picture: Image.Image) -> Image.Image | None:
     trimmed = (top + height - bottom) / height, (left + width - right) / width
     if max(trimmed) < MIN_TRIM:
         return None
-    return picture.crop((left, top, right, bottom))
+    return left, top, right, bottom
 
 
 def crop_share(picture: Image.Image, area: float, anchor_x: float, anchor_y: float) -> Image.Image:

@@ -32,6 +32,22 @@ is lost). Measured on 2 x 60 real photos of the benchmark corpus with each geome
 tests/media/reshares.py (seeds 5 and 9): views on a plain photo 3.2 -> 1.6; re-shares with a
 view within PDQ 62 or pHash 10 of the picture 770 -> 764 of 960 (rotations, screenshots,
 stories, collages, screen photos).
+
+What the weak families of bench/catch_rate.py missed (bench/reshare_misses.py sorts the
+misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix looks at:
+- a story's picture, small beside its status bar, caption and reply box, held less than the
+  80% of the frame's detail `sharp_region` asked for: a region clear of the border all round
+  is also kept when its surround is sparse in detail beside it (`_soft_around`), and a caption
+  joined to it across a soft gap is split off (`_soft_fringe`);
+- a photo of a screen: the closed outline is the bezel's, and the picture lies a few pixels in;
+  `inside_frame` finds the plain band along every side of the outline's upright warp (in the
+  decoded picture's pixels: the thumbnail has a thin bezel 2-4 pixels deep) and maps the
+  picture's own sides back through the same perspective;
+- a level rectangle's view that holds bars of its own (a collage's half fitted with bars) is
+  hashed without them too (`content_box`, only when both ends of an axis are flat lines:
+  `_barred`; every view checked cost a plain photo 0.5 more views and about 1 ms);
+- a picture turned on a kept canvas shows its turn as plain triangles in the corners: their
+  long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short.
 """
 
 from __future__ import annotations
@@ -42,6 +58,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from PIL import Image
+
+from media.reupload import EDGE_SHARE, FLAT_TOLERANCE, content_box
 
 # A worker is one core's worth of work: OpenCV's own thread pool would only fight the others.
 cv2.setNumThreads(1)
@@ -59,7 +77,9 @@ MIN_RUN = 0.1  # a candidate side steps over a run of at least this share of the
 MAX_LINES = 10  # candidate sides each way
 DETAIL = 24  # |Laplacian| of fine detail: a sharp picture has it, a blurred copy hardly any
 CLOSE_SIDE = 9  # detail this close together is one region
-SOFT_OUTSIDE = 0.2  # most of the frame's detail lies inside the sharp region
+SOFT_OUTSIDE = 0.2  # most of the frame's detail lies inside the sharp region...
+FRINGE, SOFT_ROW = 0.25, 0.02  # a soft row in this share of either end splits a caption off
+SPARSE_AROUND = 0.3  # ...or, clear of the border, its surround this sparse in detail beside it
 SNAP_REACH = 0.15  # a sharp region's side moves out to a stepping line this near (share of frame)
 SNAP_SUPPORT = 0.3  # that steps over at least this share of the side
 SHARP_FILL = 0.4  # and fills this much of its rectangle (a photo has smooth parts too)
@@ -76,6 +96,11 @@ FILL_PLAINER = 0.3  # a turn's filled corners: at most this share of the picture
 FILL_FLAT = 0.3  # ...or at least this share flat
 SEAM_SLACK = 2  # thumbnail pixels: a side this close to the frame's border lies on it
 CORNER, PLAIN_CORNERS = 2, 3  # a turn's fill shows in this many corners' outermost pixels
+FRAME_REACH = 0.12  # a frame (a bezel) inside an outline is at most this share of its side deep
+FRAME_PLAIN, FRAME_SIDE = 0.05, 0.3  # its lines' share of detail, and the picture's side's
+OUTLINE_STEP = 0.025  # share of a side: how far in the outline's own (blurred) step reaches
+CORNERS_AGREE, CORNER_SPREAD = 3, 1.0  # corners whose fill must show one turn, degrees apart
+TRIANGLE_LEG = 3  # thumbnail pixels: a corner's plain triangle is at least this long a side
 LEVEL = 1.5  # degrees: a candidate whose sides are all this close to level or upright is level
 
 
@@ -88,13 +113,61 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
     # The sharp region's surround is soft by definition. A convex outline (find_quads) is kept
     # as it is: on a phone photo of a screen, grain and the keystoned bezel's edges make the
     # thin surround look as busy as the picture, and plain photos yield few (0.4 a photo).
-    rectangles = filter(texture.stands_out, find_rectangles(grey))
-    quads = [*sharp_region(grey, texture.detail), *rectangles, *find_quads(edges)]
-    views = [_warp(rgb, quad / scale) for quad in _distinct(quads, max(grey.shape))]
-    tilt = dominant_tilt(edges) if texture.corners_plain() else None
+    rectangles = list(filter(texture.stands_out, find_rectangles(grey)))
+    outlines = find_quads(edges)
+    # A bezel is a few thumbnail pixels deep: look for it in the decoded picture's pixels.
+    full = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if outlines else grey
+    framed = [
+        inner * scale
+        for quad in outlines
+        if (inner := inside_frame(full, quad / scale)) is not None
+    ]
+    quads = _distinct(
+        [*sharp_region(grey, texture.detail), *rectangles, *outlines, *framed], max(grey.shape)
+    )
+    views = [_warp(rgb, quad / scale) for quad in quads]
+    # A level rectangle may hold the picture between bars of its own (a collage's half fitted
+    # with bars); the view's outermost pixels straddle the line it was cut along, so they are
+    # left out.
+    level = [
+        view[1:-1, 1:-1]
+        for quad, view in zip(quads, views, strict=True)
+        if any(quad is rectangle for rectangle in rectangles) and min(view.shape[:2]) > 2
+    ]
+    barred = []
+    for view in level:
+        box = content_box(view) if _barred(view) else None
+        if box is not None:
+            left, top, right, bottom = box
+            barred.append(view[top:bottom, left:right])
+    tilt = None
+    if texture.corners_plain():
+        tilt = corner_tilt(texture.detail)
+        tilt = dominant_tilt(edges) if tilt is None else tilt
     if tilt is not None:
         views += untilted(rgb, tilt, texture)
-    return [Image.fromarray(view) for view in views]
+    return [Image.fromarray(view) for view in (*views, *barred)]
+
+
+def _barred(view: np.ndarray) -> bool:
+    """Whether both ends of one axis of `view` are flat lines, as the bars a picture was fitted
+    between start (a line each end: most views have detail to their sides)."""
+    return (_flat_line(view[0]) and _flat_line(view[-1])) or (
+        _flat_line(view[:, 0]) and _flat_line(view[:, -1])
+    )
+
+
+def _flat_line(line: np.ndarray) -> bool:
+    """Whether nearly all of `line` (length, 3) lies within the bar tolerance of its median.
+    Nine pixels spread along it, all but two within twice that of their middle one, come
+    first: a cheaper test that most lines (the picture's own) fail."""
+    sample = line[:: max(1, len(line) // 8)].astype(np.int16)
+    spread = np.abs(sample - sample[len(sample) // 2]).max(axis=1)
+    if np.count_nonzero(spread <= 2 * FLAT_TOLERANCE) < len(sample) - 2:
+        return False
+    colour = np.median(line, axis=0).astype(np.int16)  # as `media.reupload.bar_depth` takes it
+    near = np.abs(line.astype(np.int16) - colour) <= FLAT_TOLERANCE
+    return bool(near.all(axis=1).mean() >= EDGE_SHARE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,19 +369,58 @@ def sharp_region(grey: np.ndarray, detail: np.ndarray | None = None) -> list[np.
         return []
     if w < MIN_SIDE * width or h < MIN_SIDE * height:
         return []
-    outside = detail.sum() - detail[y : y + h, x : x + w].sum()
-    if outside > SOFT_OUTSIDE * detail.sum():
+    if not _soft_around(detail, x, y, w, h):
         return []
     # A soft side steps on one row here and the next there: look at three rows at once.
     across, down = step_maps(grey)
     across = cv2.dilate(across, np.ones((3, 1), np.uint8))
     down = cv2.dilate(down, np.ones((1, 3), np.uint8))
+    found = [_snapped(across, down, x, y, w, h)]
+    # A caption typed just above or below a picture shown inside the frame (a story's) joins
+    # its region across a soft gap.
+    inside = not _touches(x, x + w, width) and not _touches(y, y + h, height)
+    top, bottom = _soft_fringe(detail[y : y + h, x : x + w]) if inside else (0, h)
+    if (top, bottom) != (0, h):
+        found.append(_snapped(across, down, x, y + top, w, bottom - top))
+    return found
+
+
+def _snapped(across: np.ndarray, down: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
+    """The rectangle (x, y, w, h) with each side moved out to the line it steps along."""
     top, bottom = _snap(across, y, x, x + w, -1), _snap(across, y + h - 1, x, x + w, 1)
     left, right = _snap(down.T, x, top, bottom, -1), _snap(down.T, x + w - 1, top, bottom, 1)
     # The side's own step is detail on both of its pixels: keep the inner one.
     left, top, right, bottom = left + 1, top + 1, right - 1, bottom - 1
     corners = [[left, top], [right, top], [right, bottom], [left, bottom]]
-    return [np.array(corners, dtype=np.float32)]
+    return np.array(corners, dtype=np.float32)
+
+
+def _soft_fringe(region: np.ndarray) -> tuple[int, int]:
+    """The rows of `region` (its detail) between the last soft row of its top FRINGE and the
+    first of its bottom FRINGE: a row with hardly any detail, inside a sharp region, is a gap
+    the closing bridged (all of them, when there is none)."""
+    height = region.shape[0]
+    soft = np.flatnonzero(region.mean(axis=1) < SOFT_ROW)
+    reach = round(FRINGE * height)
+    upper, lower = soft[soft < reach], soft[soft >= height - reach]
+    top = int(upper.max()) + 1 if len(upper) else 0
+    bottom = int(lower.min()) if len(lower) else height
+    return top, bottom
+
+
+def _soft_around(detail: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
+    """Whether the frame around the region holds little of the detail: most of it lies inside,
+    or, for a region clear of the frame's border all round (a story's picture, small beside its
+    status bar, caption and reply box), the surround's detail is sparse beside the region's."""
+    height, width = detail.shape
+    inside = int(detail[y : y + h, x : x + w].sum())
+    outside = int(detail.sum()) - inside
+    if outside <= SOFT_OUTSIDE * (inside + outside):
+        return True
+    if _touches(x, x + w, width) or _touches(y, y + h, height):
+        return False
+    outside_area = height * width - w * h
+    return outside / outside_area <= SPARSE_AROUND * inside / (w * h)
 
 
 def step_maps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -456,6 +568,72 @@ def _warp(rgb: np.ndarray, quad: np.ndarray) -> np.ndarray:
     )
 
 
+def inside_frame(grey: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The picture inside a plain frame that runs all round `quad` (a screen's bezel, a
+    border), or None.
+
+    A photo of a screen shows the picture inside a dark bezel: the bezel's outline is the
+    strong, closed one that `find_quads` finds, and the picture's own sides, a few pixels in,
+    blur into it. Warped upright by `quad`'s own perspective, the bezel is a band along every
+    side with no fine detail, and the picture's side is the first line past it that steps over
+    most of its length; the rectangle those lines make is mapped back (the same perspective
+    keeps it a quadrilateral).
+    """
+    quad = quad.astype(np.float32)
+    top, right = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[1])
+    bottom, left = np.linalg.norm(quad[2] - quad[3]), np.linalg.norm(quad[3] - quad[0])
+    size = max(8, round((top + bottom) / 2)), max(8, round((left + right) / 2))
+    target = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    depths = []
+    for side in ("top", "bottom", "left", "right"):  # most outlines fail the first: stop there
+        depth = _frame_depth(_side_band(grey, matrix, size, side))
+        if depth is None:
+            return None
+        depths.append(depth)
+    top_d, bottom_d, left_d, right_d = depths
+    width, height = size
+    inner = np.array(
+        [[left_d, top_d], [width - right_d, top_d], [width - right_d, height - bottom_d],
+         [left_d, height - bottom_d]], np.float32,
+    )  # fmt: skip
+    return cv2.perspectiveTransform(inner[None], np.linalg.inv(matrix))[0].astype(np.float32)
+
+
+def _side_band(
+    grey: np.ndarray, matrix: np.ndarray, size: tuple[int, int], side: str
+) -> np.ndarray:
+    """Each line's share of detail, from `side` inwards, over the band a frame may fill of the
+    upright warp (`matrix` to `size`), the band alone warped."""
+    width, height = size
+    length = height if side in ("top", "bottom") else width
+    reach = max(3, round(FRAME_REACH * length)) + 1  # a line more: the Laplacian looks past
+    shift = np.eye(3)
+    if side == "bottom":
+        shift[1, 2] = reach - height
+    elif side == "right":
+        shift[0, 2] = reach - width
+    band_size = (width, reach) if side in ("top", "bottom") else (reach, height)
+    band = cv2.warpPerspective(grey, shift @ matrix, band_size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    detail = np.abs(cv2.Laplacian(band, cv2.CV_16S, ksize=3)) >= DETAIL
+    lines = {"top": detail, "bottom": detail[::-1], "left": detail.T, "right": detail.T[::-1]}
+    return lines[side][:-1, 1:-1].mean(axis=1)
+
+
+def _frame_depth(share: np.ndarray) -> int | None:
+    """How deep a plain frame runs in from the first line, given each line's share of detail
+    over the band it may fill: past the outline's own step (a few lines, blurred), lines with
+    hardly any detail, then the picture's side, a line that steps over most of its length;
+    None when there is no such frame."""
+    plain = np.flatnonzero(share <= FRAME_PLAIN)
+    if not len(plain) or plain[0] > max(2, OUTLINE_STEP / FRAME_REACH * len(share)):
+        return None
+    start = int(plain[0])
+    stepping = np.flatnonzero(share[start:] >= FRAME_SIDE)
+    return start + int(stepping[0]) + 1 if len(stepping) else None
+
+
 def dominant_tilt(edges: np.ndarray) -> float | None:
     """The tilt (degrees, counter-clockwise as seen) most long straight edges share, if any.
 
@@ -491,6 +669,55 @@ def dominant_tilt(edges: np.ndarray) -> float | None:
     if lengths[near].sum() < MIN_TILT_SUPPORT * short:
         return None
     return float(np.average(tilts[near], weights=lengths[near]))
+
+
+def corner_tilt(detail: np.ndarray) -> float | None:
+    """The tilt (degrees, as `dominant_tilt` gives it) that the fill in the frame's corners
+    shows, when at least three corners agree.
+
+    A picture turned on its canvas leaves a plain triangle in each corner, whose long side is
+    a stretch of the picture's own side: where each row of the corner first meets detail
+    traces it, and its slope is the turn. It needs no long straight edge, so it finds small
+    turns whose corners Hough's segments are too short to see, and it reads the same turn in
+    every corner (a photo's own leaning edges don't).
+    """
+    found = []
+    for flip_x, flip_y in ((False, False), (True, False), (False, True), (True, True)):
+        corner = detail[:: -1 if flip_y else 1, :: -1 if flip_x else 1]
+        tilt = _triangle_tilt(corner)
+        if tilt is not None:
+            found.append(-tilt if flip_x != flip_y else tilt)  # a mirror turns the other way
+    if len(found) < CORNERS_AGREE:
+        return None
+    middle = float(np.median(found))
+    agree = [tilt for tilt in found if abs(tilt - middle) <= CORNER_SPREAD]
+    if len(agree) < CORNERS_AGREE or not MIN_TILT <= abs(middle) <= MAX_TILT:
+        return None
+    return float(np.mean(agree))
+
+
+def _triangle_tilt(detail: np.ndarray) -> float | None:
+    """The tilt of the plain triangle's long side in the top-left corner of `detail`, if any."""
+    height, width = detail.shape
+    along, down = _first(detail[0]), _first(detail[:, 0])
+    if along is None or down is None or min(along, down) < TRIANGLE_LEG:
+        return None
+    if along > width - TRIANGLE_LEG or down > height - TRIANGLE_LEG:
+        return None  # a side with no detail at all: no triangle
+    rows = np.arange(down)
+    reach = [_first(detail[row, : along + 2]) for row in rows]
+    points = [(row, x) for row, x in zip(rows.tolist(), reach, strict=True) if x is not None]
+    if len(points) < TRIANGLE_LEG:
+        return None
+    ys, xs = np.array(points, dtype=np.float64).T
+    slope = np.polyfit(ys, xs, 1)[0]  # x against y: the side runs from (along, 0) to (0, down)
+    angle = math.degrees(math.atan2(-1.0, slope))
+    return (angle + 45) % 90 - 45
+
+
+def _first(line: np.ndarray) -> int | None:
+    hits = np.flatnonzero(line)
+    return int(hits[0]) if len(hits) else None
 
 
 def untilted(rgb: np.ndarray, tilt: float, texture: Texture | None = None) -> list[np.ndarray]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
+from media.decode import decode_media
 from media.entries import entry_hashes
 from media.hashing import entry_hashes_for_image, hash_frame, hash_media
 from media.matching import MatchPolicy, TakedownIndex, Tier, match_media
@@ -17,9 +19,12 @@ from media.views import (
     MAX_QUADS,
     Texture,
     _median,
+    corner_tilt,
     detection_thumbnail,
     dominant_tilt,
     edge_map,
+    find_quads,
+    inside_frame,
     picture_views,
     sharp_region,
     untilted,
@@ -162,3 +167,155 @@ def test_the_histogram_median_is_numpys(shape: tuple[int, int]) -> None:
     for _ in range(20):
         grey = rng.integers(0, rng.integers(1, 257), shape, dtype=np.uint8)
         assert _median(grey) == float(np.median(grey))
+
+
+DESK = (150, 140, 120)
+KEYSTONE = ((0.04, 0.02), (-0.03, 0.04), (0.02, -0.03), (-0.04, -0.01))  # each corner's move
+
+
+def screen_on_a_desk(picture: Image.Image) -> tuple[Image.Image, np.ndarray]:
+    """A phone photo of a screen showing `picture`: a dark bezel round it, the screen on a
+    desk, the whole keystoned, soft and grainy; and where the picture's corners went."""
+    shown = picture.resize((picture.width * 3, picture.height * 3), Image.Resampling.LANCZOS)
+    bezel, margin = 36, 60  # a bezel 4% of the picture's width
+    width, height = shown.width + 2 * (bezel + margin), shown.height + 2 * (bezel + margin)
+    scene = Image.new("RGB", (width, height), DESK)
+    ImageDraw.Draw(scene).rectangle(
+        (margin, margin, width - margin, height - margin), fill=(15, 15, 18)
+    )
+    scene.paste(shown, (margin + bezel, margin + bezel))
+    corners = [(0, 0), (width, 0), (width, height), (0, height)]
+    moved = [
+        (x + dx * width, y + dy * height)
+        for (x, y), (dx, dy) in zip(corners, KEYSTONE, strict=True)
+    ]
+    scene = scene.transform(
+        (width, height),
+        Image.Transform.PERSPECTIVE,
+        reshares._perspective_coefficients(corners, moved),
+        Image.Resampling.BICUBIC,
+        fillcolor=DESK,
+    ).filter(ImageFilter.GaussianBlur(1.5))
+    grain = np.random.default_rng(5).normal(0, 4, (height, width, 1))
+    pixels = (np.asarray(scene, np.float32) + grain).clip(0, 255).astype(np.uint8)
+    # The inverse map takes the scene's points to the photo's.
+    a, b, c, d, e, f, g, h = reshares._perspective_coefficients(moved, corners)
+    left, top = margin + bezel, margin + bezel
+    box_corners = [(left, top), (left + shown.width, top), (left + shown.width, top + shown.height),
+                   (left, top + shown.height)]  # fmt: skip
+    shown_at = [
+        ((a * x + b * y + c) / (g * x + h * y + 1), (d * x + e * y + f) / (g * x + h * y + 1))
+        for x, y in box_corners
+    ]
+    return Image.fromarray(pixels), np.array(shown_at, np.float32)
+
+
+def test_the_picture_inside_a_keystoned_screens_bezel_is_found() -> None:
+    photo, shown_at = screen_on_a_desk(samples.photo(LISTED))
+    decoded = np.asarray(decode_media(samples.encode(photo, "PNG")).frames[0].image)
+    shown_at *= decoded.shape[1] / photo.width
+    scale, grey = detection_thumbnail(decoded)
+    outlines = [quad / scale for quad in find_quads(edge_map(grey))]
+    full = cv2.cvtColor(decoded, cv2.COLOR_RGB2GRAY)
+    inner = [found for quad in outlines if (found := inside_frame(full, quad)) is not None]
+    # The bezel's outline is what the edges close round; the picture lies a bezel further in.
+    assert min(np.abs(quad - shown_at).max() for quad in outlines) > 8
+    assert min(np.abs(found - shown_at).max() for found in inner) <= 3
+
+
+def test_a_photo_of_a_screen_is_removed_through_the_picture_inside_its_bezel(
+    index: TakedownIndex,
+) -> None:
+    data = samples.encode(screen_on_a_desk(samples.photo(LISTED))[0], "JPEG", quality=85)
+    assert all(
+        m.tier is not Tier.TAKEDOWN
+        for m in match_media(hash_media(data, views=False), index, MatchPolicy())
+    )
+    (match,) = match_media(hash_media(data), index, MatchPolicy())
+    assert (match.entry_id, match.tier) == (LISTED, Tier.TAKEDOWN)
+    for number in (1, 2, 3, 5, 6, 7, 8, 9, 10):
+        other = samples.encode(screen_on_a_desk(samples.photo(number))[0], "JPEG", quality=85)
+        assert match_media(hash_media(other), index, MatchPolicy()) == []
+
+
+def busy_story(picture: Image.Image) -> Image.Image:
+    """A 9:16 story showing `picture` small, over a blurred copy of itself, with the chrome
+    that holds detail of its own: a status bar, the poster's name, a caption typed just above
+    the picture, and a reply box."""
+    width, height = 1080, 1920
+    story = reshares._blurred_cover(picture, (width, height), 40)
+    shown = picture.resize((486, round(picture.height * 486 / picture.width)))
+    left, top = 300, 760
+    story.paste(shown, (left, top))
+    draw = ImageDraw.Draw(story)
+    text = reshares._font(44)
+    draw.text((60, 20), "9:41   5G  LTE  87%  bias_updates  2h", fill="white", font=text)
+    draw.text((140, 110), "bias_updates  fancam  stage  live", fill="white", font=text)
+    caption = (left + shown.width / 2, top - 72)  # centred two lines' height above it
+    draw.text(caption, "who took this omg", fill="white", font=reshares._font(48), anchor="mm",
+              stroke_width=2, stroke_fill="black")  # fmt: skip
+    draw.rounded_rectangle((36, 1760, 900, 1870), radius=40, outline="white", width=3)
+    draw.text((80, 1790), "Send message", fill="white", font=text)
+    return story
+
+
+def test_a_small_picture_in_a_busy_story_is_removed(index: TakedownIndex) -> None:
+    data = samples.encode(busy_story(samples.photo(LISTED)), "JPEG", quality=85)
+    assert all(
+        m.tier is not Tier.TAKEDOWN
+        for m in match_media(hash_media(data, views=False), index, MatchPolicy())
+    )
+    (match,) = match_media(hash_media(data), index, MatchPolicy())
+    assert (match.entry_id, match.tier) == (LISTED, Tier.TAKEDOWN)
+    for number in (1, 2, 3, 5, 6, 7, 8, 9, 10):
+        other = samples.encode(busy_story(samples.photo(number)), "JPEG", quality=85)
+        assert match_media(hash_media(other), index, MatchPolicy()) == []
+
+
+def padded_collage(picture: Image.Image, other: Image.Image) -> Image.Image:
+    """`other` on the left half of a collage, `picture` fitted with black bars into the right."""
+    half = (600, 600)
+    canvas = Image.new("RGB", (half[0] * 2, half[1]), "white")
+    canvas.paste(ImageOps.fit(other, half), (0, 0))
+    canvas.paste(ImageOps.pad(picture, half, color="black"), (half[0], 0))
+    return canvas
+
+
+def test_a_picture_fitted_with_bars_into_a_collage_is_matched_without_them(
+    index: TakedownIndex,
+) -> None:
+    data = samples.encode(padded_collage(samples.photo(LISTED), samples.photo(1)), "JPEG")
+    assert match_media(hash_media(data, views=False), index, MatchPolicy()) == []
+    matches = match_media(hash_media(data), index, MatchPolicy())
+    assert [m.entry_id for m in matches] == [LISTED]
+    for number in (2, 3, 5, 6, 7, 8, 9, 10):
+        other = samples.encode(padded_collage(samples.photo(number), samples.photo(1)), "JPEG")
+        assert match_media(hash_media(other), index, MatchPolicy()) == []
+
+
+@pytest.mark.parametrize("fill", ["white", "black", "grey"])
+@pytest.mark.parametrize("degrees", [-12.0, -6.0, 3.0, 10.0])
+def test_the_turn_is_read_from_the_fill_in_the_corners(fill: str, degrees: float) -> None:
+    turned = reshares.rotated(samples.photo(LISTED), degrees, fill, grow=False)
+    _, grey = detection_thumbnail(np.asarray(turned))
+    assert corner_tilt(Texture.of(grey).detail) == pytest.approx(degrees, abs=0.3)
+
+
+def test_a_photo_as_it_is_shows_no_turn_in_its_corners() -> None:
+    for number in range(1, 11):
+        _, grey = detection_thumbnail(np.asarray(samples.photo(number)))
+        assert corner_tilt(Texture.of(grey).detail) is None
+
+
+@pytest.mark.parametrize(("degrees", "fill"), [(-13.0, "black"), (-8.0, "grey"), (8.0, "grey")])
+def test_a_photo_turned_on_its_canvas_is_removed_by_the_turn_its_corners_show(
+    index: TakedownIndex, degrees: float, fill: str
+) -> None:
+    data = samples.encode(
+        reshares.rotated(samples.photo(LISTED), degrees, fill, grow=False), "JPEG", quality=85
+    )
+    (match,) = match_media(hash_media(data), index, MatchPolicy())
+    assert (match.entry_id, match.tier) == (LISTED, Tier.TAKEDOWN)
+    for number in (1, 2, 3, 5, 6, 7, 8, 9, 10):
+        other = reshares.rotated(samples.photo(number), degrees, fill, grow=False)
+        assert match_media(hash_media(samples.encode(other, "JPEG")), index, MatchPolicy()) == []
