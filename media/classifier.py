@@ -25,9 +25,10 @@ bench/build_classifier_model.py folds them into the convolutions' weights and bi
 algebra, no calibration; it rebuilds the file byte for byte from the package's). Same weights,
 same scores (within 1e-6 on 514 benchmark pictures; the tests hold 1e-3), and the model alone
 takes 16-17 ms of CPU instead of 24-25 (bench/RESULTS.md, "Explicit-image classifier: the
-folded graph, and int8 measured"). Int8 quantisation was measured and not kept: static QDQ of the folded graph runs in
-7-9 ms but moves benign pictures' scores by 0.09 to 0.15 whatever the calibration, and even one
-quantised stage alone moves them by more than the 0.02 the project allows.
+folded graph, and int8 measured"). Int8 quantisation was measured and not kept: static QDQ of
+the folded graph runs in 7-9 ms but moves benign pictures' scores by 0.09 to 0.15 whatever the
+calibration, and even one quantised stage alone moves them by more than the 0.02 the project
+allows.
 
 Why lazily, on one thread: a worker is one process for one core, and most servers leave the
 check off, so the model (about 90 MB resident, about 20 ms a picture on one core) is loaded the
