@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 LOW, HIGH = EXPLICIT_THRESHOLD_RANGE
 TURNED_ON = N_(
     "Explicit-image review is on. Every picture posted here (outside age-restricted channels "
-    "and what you skip) is now also scored by an on-device model: about 30 ms more CPU per "
-    "picture, and some 80 MB more memory per hashing worker. It only flags: a likely explicit "
+    "and what you skip) is now also scored by an on-device model: about 20 ms more CPU per "
+    "picture, and some 100 MB more memory per hashing worker. It only flags: a likely explicit "
     "picture goes to the mod channel for review with a blurred preview, and nothing is removed "
     "unless a moderator presses **Take down**."
 )
