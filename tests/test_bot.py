@@ -75,12 +75,16 @@ async def test_a_stall_just_before_start_up_ends_is_reported_as_start_up_lag(
     monitor.start()
     await asyncio.sleep(0.12)  # a few ticks
     time.sleep(0.5)  # noqa: ASYNC251 - the loop blocked, as by a start-up step
+    loop = asyncio.get_running_loop()
     with caplog.at_level(logging.INFO, logger="lightstick"):
         monitor.report_startup()
-    await asyncio.sleep(0.2)  # running, nothing blocks
+    reported = loop.time()
+    await asyncio.sleep(2 * monitor.TICK)  # running: the tick under way wakes
     monitor.stop()
+    running_for = loop.time() - reported
     startup = next(r.getMessage() for r in caplog.records if "while starting" in r.getMessage())
-    # The stall, less the tick it fell in, counts for starting; the running figure would hold
-    # the same 450 ms or more had it been counted there.
+    # The stall, less the tick it fell in, counts for starting. Counted after the report, a
+    # wake can only be as late as the time since the report (however busy the machine), where
+    # the stall, had it leaked into the running figure, would hold it at 450 ms or more.
     assert float(startup.split("worst ")[1].split(" ms")[0]) >= 450
-    assert monitor.worst < 0.45
+    assert monitor.worst <= running_for
