@@ -10,24 +10,23 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.schema import guild_counters
+from db.upsert import insert_for
 
 
 @cache
 def _bump(dialect: str) -> Any:
     """The statement, built once per dialect (a case is numbered with every removal)."""
-    insert = (
-        postgresql.insert(guild_counters)
-        if dialect == "postgresql"
-        else sqlite.insert(guild_counters)
+    return (
+        insert_for(dialect, guild_counters)
+        .on_conflict_do_update(
+            index_elements=["guild_id", "kind"],
+            set_={"last_number": guild_counters.c.last_number + 1},
+        )
+        .returning(guild_counters.c.last_number)
     )
-    return insert.on_conflict_do_update(
-        index_elements=["guild_id", "kind"],
-        set_={"last_number": guild_counters.c.last_number + 1},
-    ).returning(guild_counters.c.last_number)
 
 
 async def next_number(conn: AsyncConnection, guild_id: int, kind: str) -> int:

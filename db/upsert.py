@@ -15,17 +15,19 @@ from sqlalchemy.sql.dml import Insert
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     """The dialect's own `insert`, which knows ON CONFLICT."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return insert_for(conn.dialect.name, table)
+
+
+def insert_for(dialect: str, table: Table) -> Any:
+    """`dialect_insert` by the dialect's name, for statements built once per dialect."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 @cache
 def insert_or_keep(dialect: str, table: Table, keys: tuple[str, ...]) -> Insert:
     """INSERT ... ON CONFLICT (keys) DO NOTHING for `dialect`, built once: the row comes as
     parameters. For statements run with every match, where building costs as much as running."""
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return insert.on_conflict_do_nothing(index_elements=list(keys))
+    return insert_for(dialect, table).on_conflict_do_nothing(index_elements=list(keys))
 
 
 def upsert(
