@@ -355,12 +355,6 @@ async def get_entry(conn: AsyncConnection, guild_id: int, entry_id: int) -> Take
     return found[0] if found else None
 
 
-async def get_entry_any_list(conn: AsyncConnection, entry_id: int) -> TakedownEntry | None:
-    """An entry of any list, for alerts about a match from a subscribed list."""
-    found = await _entries(conn, select(takedown_entries).where(takedown_entries.c.id == entry_id))
-    return found[0] if found else None
-
-
 async def entry_credit(conn: AsyncConnection, entry_id: int) -> EntryCredit | None:
     """An entry of any list as an alert names it, in one query (an alert is posted for every
     match, so this skips the hashes and the separate look-up of the list's owner)."""
