@@ -211,6 +211,17 @@ SOURCES: tuple[Source, ...] = (
         ("*/templates/scribus_project_de/craigbradney.jpg", "*/templates/nl1-bw/kites-bw.png"),
         people=("*",),
     ),
+    # A stitched panorama of a station hall; the manual's other photos are projections,
+    # crops and screenshots of its own examples.
+    Source("deb", "hugin-data", ("*/800px-C_Marchi-GrandCentral-adj.jpg",), people=("*",)),
+    # The flip tutorial's source photo (its flipped copies are the same picture mirrored); the
+    # filter examples are edits of a few photos without people.
+    Source(
+        "deb",
+        "gimp-help-en",
+        ("*/images/tutorials/quickie-flip-example-source.jpg",),
+        people=("*",),
+    ),
 )
 
 
