@@ -212,7 +212,7 @@ async def burst(
     for clip in clips.values():  # before the burst: encoding APNGs and WebPs takes a while
         if clip not in encoded:
             encoded[clip] = encode_clip(clip, photo(4))
-    label = {n: f"animation ({clip.kind})" for n, clip in clips.items()}
+    label = {n: f"animations ({clip.kind})" for n, clip in clips.items()}
 
     def files_for(n: int) -> list[tuple[str, bytes]]:
         if kinds[n] == "animation":
@@ -242,7 +242,7 @@ async def burst(
         bot = await BotProcess(sandbox, workdir, env=env).start()
         await bot.wait_ready(timeout=300)  # a million-entry list takes a while to load
         await asyncio.sleep(3)  # let the workers finish starting
-        latencies: dict[str, list[float]] = {"photo": [], "forward": []}
+        latencies: dict[str, list[float]] = {"photos": [], "forwards": []}
         latencies.update({name: [] for name in sorted(set(label.values()))})
         deleted_at: list[float] = []
         commands: list[float] = []
@@ -276,7 +276,7 @@ async def burst(
                 message = await fan.forward(sources[n], guild.channel("general"))
             else:
                 message = await fan.send(guild.channel("general"), "", files=files_for(n))
-            watch_it = watch(message.id, label.get(n, kinds[n]), time.monotonic(), calls)
+            watch_it = watch(message.id, label.get(n, f"{kinds[n]}s"), time.monotonic(), calls)
             watchers.append(asyncio.create_task(watch_it))
             for k in range(mix.clean):
                 await fan.send(
@@ -296,7 +296,7 @@ async def burst(
         await bot.stop()
         await sandbox.stop()
     never = Counter(
-        label.get(n, kind)
+        label.get(n, f"{kind}s")
         for n, (kind, r) in enumerate(zip(kinds, results, strict=True))
         if isinstance(r, BaseException)
     )
@@ -325,12 +325,12 @@ async def burst(
         )
     for kind, values in latencies.items():
         if values and mixed:
-            print(f"    {kind}s: p50 {1000 * statistics.median(values):.0f} ms ({len(values)})")
+            print(f"    {kind}: p50 {1000 * statistics.median(values):.0f} ms ({len(values)})")
     removed = sum(len(values) for values in latencies.values())
     print(
         f"  throughput: {removed * per_message / elapsed:.1f} images/s over {elapsed:.1f} s;"
         f" messages never deleted: {sum(never.values())}"
-        + (f" ({', '.join(f'{n} {kind}s' for kind, n in never.items())})" if never else "")
+        + (f" ({', '.join(f'{n} {kind}' for kind, n in never.items())})" if never else "")
     )
     hashed = count * (per_message + mix.clean)
     print(
