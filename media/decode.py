@@ -224,7 +224,7 @@ def _frame_signature(image: Image.Image) -> np.ndarray:
 
 def _opaque(image: Image.Image) -> bool:
     """Whether an RGBA frame has no transparent pixel (animated WebP frames are RGBA always)."""
-    return image.getextrema()[3][0] == 255
+    return image.getchannel("A").getextrema()[0] == 255  # one band: a third of getextrema()
 
 
 def _palette_grey(image: Image.Image) -> Image.Image:
