@@ -1,8 +1,8 @@
 """Scanning under a burst, end to end: the real bot process against the sandbox. Prints figures.
 
 Run: .venv/bin/python bench/scan_burst.py [seconds] [messages/s] [images/message] [other entries]
-         [--forwards SHARE] [--animations SHARE] [--explicit] [--seed N] [--clean N]
-         [--recent-days D]
+         [--forwards SHARE] [--animations SHARE] [--adversarial-only] [--explicit] [--seed N]
+         [--clean N] [--recent-days D]
 Defaults: 60 s at 20 messages/s with one 1920x1080 JPEG each (the latency target), then 60 s
 at 25 messages/s with 4 images each: 100 images/s offered, above the 80 images/s target, so the
 figure shows how much the bot sustains rather than the rate offered. HASH_WORKERS in the
@@ -14,12 +14,16 @@ message must end in a DELETE.
 
 `--forwards 0.1 --animations 0.1` makes a tenth of the posts forwards (of messages posted
 before the bot started, in a channel of their own, each with its own copies of the photo) and a
-tenth animations (a GIF with the photo hidden for 10 s among flickering frames, from the
-evasion corpus, made distinct per file the same way). Which posts are which is drawn with the
-printed seed. `--clean N` posts N clean messages (a distinct unrelated 1920x1080 JPEG each, in
-#chat) beside each listed copy: they are hashed, match nothing and go to the recent-hash store,
-as most posts in a real server do. `--recent-days 0` turns the store off (default 7, the bot's
-default), so two runs differing only in it show what the store costs.
+tenth animations, each post's drawn from `bench.animations`: a clip of the listed photo zoomed
+and panned (1-4 s at 10-25 frames a second, 240-480 px) as a GIF with one palette, a GIF with a
+palette a frame, an animated WebP or an APNG, or the adversarial GIF (the photo hidden for 10 s
+among flickering frames, from the evasion corpus), a fifth each; each of a post's files is made
+distinct the same way as the JPEGs. `--adversarial-only` makes every animation that GIF (the
+only kind before). Which posts are which, and each animation, is drawn with the printed seed.
+`--clean N` posts N clean messages (a distinct unrelated 1920x1080 JPEG each, in #chat) beside
+each listed copy: they are hashed, match nothing and go to the recent-hash store, as most posts
+in a real server do. `--recent-days 0` turns the store off (default 7, the bot's default), so
+two runs differing only in it show what the store costs.
 
 `--explicit` turns the server's explicit-image review on (`/config explicit`): every image is
 also scored by the classifier in the workers (the same photo, so each still ends in a DELETE:
@@ -51,6 +55,7 @@ import struct
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +65,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.animations import Clip, draw_clip, encode_clip  # noqa: E402
 from core.hashes import Hash  # noqa: E402
 from db import guild_settings, takedowns  # noqa: E402
 from db.engine import Database  # noqa: E402
@@ -68,7 +74,6 @@ from media.hashing import hash_media  # noqa: E402
 from sandbox.botprocess import BotProcess  # noqa: E402
 from sandbox.scenario import create_guild  # noqa: E402
 from sandbox.server import Sandbox  # noqa: E402
-from tests.media.evasion import hidden_in_flicker  # noqa: E402
 from tests.media.samples import photo  # noqa: E402
 
 DELETE = "/channels/{channel_id}/messages/{message_id}"
@@ -92,6 +97,22 @@ def unique_gif(gif: bytes, number: int) -> bytes:
     """The same animation with a GIF comment extension holding `number` before its trailer."""
     comment = f"burst {number}".encode()
     return gif[:-1] + b"\x21\xfe" + bytes([len(comment)]) + comment + b"\x00\x3b"
+
+
+def unique_animation(data: bytes, number: int) -> bytes:
+    """The same animation with bytes of its own: a comment a decoder skips, in the format's way
+    (a GIF comment, a PNG tEXt chunk before IEND, a WebP chunk of an unknown kind at the end)."""
+    if data.startswith(b"GIF"):
+        return unique_gif(data, number)
+    comment = f"burst {number}".encode()
+    if data.startswith(b"\x89PNG"):
+        body = b"Comment\x00" + comment
+        chunk = struct.pack(">I", len(body)) + b"tEXt" + body
+        chunk += struct.pack(">I", zlib.crc32(b"tEXt" + body))
+        return data[:-12] + chunk + data[-12:]
+    comment += b"\x00" * (len(comment) & 1)  # RIFF chunks are padded to an even length
+    grown = data + b"XBRS" + struct.pack("<I", len(comment)) + comment
+    return grown[:4] + struct.pack("<I", len(grown) - 8) + grown[8:]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -147,6 +168,7 @@ class Mix:
     forwards: float = 0.0  # share of posts that forward an earlier message
     animations: float = 0.0  # share of posts that are animations
     seed: int = 0
+    adversarial_only: bool = False  # every animation the noise GIF (the costliest kind)
     clean: int = 0  # clean messages posted beside each listed copy
     recent_days: int = 7  # the recent-hash store's days (0: off)
     explicit: bool = False  # the server reviews explicit images: every image is scored too
@@ -164,6 +186,15 @@ class Mix:
                 drawn.append("photo")
         return drawn
 
+    def clips(self, kinds: list[str]) -> dict[int, Clip]:
+        """Each animation post's clip, drawn from its own seeded stream (of the listed photo)."""
+        rng = random.Random(f"{self.seed}/animations")
+        size = photo(4).size
+        only = "noise GIF" if self.adversarial_only else None
+        return {
+            n: draw_clip(rng, size, only) for n, kind in enumerate(kinds) if kind == "animation"
+        }
+
 
 async def burst(
     seconds: float, rate: float, per_message: int, others: int = 0, mix: Mix | None = None
@@ -175,13 +206,21 @@ async def burst(
     fan = guild.add_member("fan")
     count = int(seconds * rate)
     kinds = mix.kinds(count)
-    base, gif = full_hd_reupload(), hidden_in_flicker("GIF")
-    clean = full_hd_reupload(7)
+    base, clean = full_hd_reupload(), full_hd_reupload(7)
+    clips = mix.clips(kinds)
+    encoded: dict[Clip, bytes] = {}
+    for clip in clips.values():  # before the burst: encoding APNGs and WebPs takes a while
+        if clip not in encoded:
+            encoded[clip] = encode_clip(clip, photo(4))
+    label = {n: f"animations ({clip.kind})" for n, clip in clips.items()}
 
     def files_for(n: int) -> list[tuple[str, bytes]]:
         if kinds[n] == "animation":
+            data = encoded[clips[n]]
+            ext = "gif" if data.startswith(b"GIF") else "png" if data[:1] == b"\x89" else "webp"
             return [
-                (f"{n}-{k}.gif", unique_gif(gif, n * per_message + k)) for k in range(per_message)
+                (f"{n}-{k}.{ext}", unique_animation(data, n * per_message + k))
+                for k in range(per_message)
             ]
         return [(f"{n}-{k}.jpg", unique(base, n * per_message + k)) for k in range(per_message)]
 
@@ -203,7 +242,8 @@ async def burst(
         bot = await BotProcess(sandbox, workdir, env=env).start()
         await bot.wait_ready(timeout=300)  # a million-entry list takes a while to load
         await asyncio.sleep(3)  # let the workers finish starting
-        latencies: dict[str, list[float]] = {"photo": [], "animation": [], "forward": []}
+        latencies: dict[str, list[float]] = {"photos": [], "forwards": []}
+        latencies.update({name: [] for name in sorted(set(label.values()))})
         deleted_at: list[float] = []
         commands: list[float] = []
 
@@ -236,7 +276,7 @@ async def burst(
                 message = await fan.forward(sources[n], guild.channel("general"))
             else:
                 message = await fan.send(guild.channel("general"), "", files=files_for(n))
-            watch_it = watch(message.id, kinds[n], time.monotonic(), calls)
+            watch_it = watch(message.id, label.get(n, f"{kinds[n]}s"), time.monotonic(), calls)
             watchers.append(asyncio.create_task(watch_it))
             for k in range(mix.clean):
                 await fan.send(
@@ -256,13 +296,17 @@ async def burst(
         await bot.stop()
         await sandbox.stop()
     never = Counter(
-        kind for kind, r in zip(kinds, results, strict=True) if isinstance(r, BaseException)
+        label.get(n, f"{kind}s")
+        for n, (kind, r) in enumerate(zip(kinds, results, strict=True))
+        if isinstance(r, BaseException)
     )
     lags = [float(m.group(1)) for m in LAG.finditer(bot.stderr)]
     listed = f"; {others:,} other entries on the list" if others else ""
     listed += "; explicit-image review on" if mix.explicit else ""
+    drawn = Counter(clip.kind for clip in clips.values())
     mixed = (
-        f"; {kinds.count('forward')} forwards, {kinds.count('animation')} animated GIFs"
+        f"; {kinds.count('forward')} forwards, {kinds.count('animation')} animations"
+        f" ({', '.join(f'{count} {kind}' for kind, count in sorted(drawn.items()))})"
         f" (seed {mix.seed})"
         if mix.forwards or mix.animations
         else ""
@@ -281,12 +325,12 @@ async def burst(
         )
     for kind, values in latencies.items():
         if values and mixed:
-            print(f"    {kind}s: p50 {1000 * statistics.median(values):.0f} ms ({len(values)})")
+            print(f"    {kind}: p50 {1000 * statistics.median(values):.0f} ms ({len(values)})")
     removed = sum(len(values) for values in latencies.values())
     print(
         f"  throughput: {removed * per_message / elapsed:.1f} images/s over {elapsed:.1f} s;"
         f" messages never deleted: {sum(never.values())}"
-        + (f" ({', '.join(f'{n} {kind}s' for kind, n in never.items())})" if never else "")
+        + (f" ({', '.join(f'{n} {kind}' for kind, n in never.items())})" if never else "")
     )
     hashed = count * (per_message + mix.clean)
     print(
@@ -344,6 +388,9 @@ def main() -> None:
     parser.add_argument("--forwards", type=float, default=0.0, help="share of posts (0.1)")
     parser.add_argument("--animations", type=float, default=0.0, help="share of posts (0.1)")
     parser.add_argument(
+        "--adversarial-only", action="store_true", help="every animation the noise GIF"
+    )
+    parser.add_argument(
         "--explicit", action="store_true", help="the server reviews explicit images"
     )
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(10**6))
@@ -351,7 +398,13 @@ def main() -> None:
     parser.add_argument("--recent-days", type=int, default=7, help="0 turns the store off")
     args = parser.parse_args()
     mix = Mix(
-        args.forwards, args.animations, args.seed, args.clean, args.recent_days, args.explicit
+        args.forwards,
+        args.animations,
+        args.seed,
+        args.adversarial_only,
+        args.clean,
+        args.recent_days,
+        args.explicit,
     )
     if args.numbers:
         seconds, rate, per_message, others = 60.0, 20.0, 1, 0

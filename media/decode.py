@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import GifImagePlugin, Image, ImageOps
 
 from core.phrases import Phrase, phrase
 from media.containers import iso_video_codec, matroska_video_codec
@@ -61,6 +61,11 @@ _PIL_FORMATS = {
     MediaFormat.WEBP: "WEBP",
     MediaFormat.AVIF: "AVIF",
 }
+# A GIF frame that uses the file's one palette stays a palette picture (a byte a pixel, drawn
+# over the last by the decoder itself) instead of being converted to RGB and pasted over the
+# last frame: the RGB composite is only made for the frames that are hashed. Pillow's default
+# converts every frame after the first. Frames with a palette of their own still go to RGB.
+GifImagePlugin.LOADING_STRATEGY = GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY
 _PIL_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
 _VIDEO_ERRORS = (av.error.FFmpegError, ValueError, IndexError, EOFError, OSError)
 
@@ -169,7 +174,7 @@ def viewable(image: Image.Image, side: int) -> Image.Image:
     if image.mode == "RGBA":
         canvas = Image.new("RGBA", image.size, BACKGROUND)
         image = Image.alpha_composite(canvas, image)
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")  # already our own copy
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:
@@ -204,13 +209,41 @@ def _sample_animation(
 
 
 def _frame_signature(image: Image.Image) -> np.ndarray:
-    """The signature of what a viewer sees in the current frame, made small first (cheap)."""
-    if image.mode not in ("L", "RGB", "RGBA"):
+    """The signature of what a viewer sees in the current frame, by the cheapest exact way:
+    grey first (a byte a pixel) for opaque frames, through the palette for palette frames."""
+    if image.mode == "P":
+        return signature(_palette_grey(image))
+    if image.mode in ("L", "RGB") or (image.mode == "RGBA" and _opaque(image)):
+        return signature(image)
+    if image.mode != "RGBA":
         return signature(viewable(image, SIGNATURE_SIDE * 2))
+    # Transparent pixels: averaged with their alpha (Pillow premultiplies), then shown on white.
     small = image.resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX)
-    if small.mode == "RGBA":
-        small = Image.alpha_composite(Image.new("RGBA", small.size, BACKGROUND), small)
-    return signature(small)
+    return signature(Image.alpha_composite(Image.new("RGBA", small.size, BACKGROUND), small))
+
+
+def _opaque(image: Image.Image) -> bool:
+    """Whether an RGBA frame has no transparent pixel (animated WebP frames are RGBA always)."""
+    return image.getchannel("A").getextrema()[0] == 255  # one band: a third of getextrema()
+
+
+def _palette_grey(image: Image.Image) -> Image.Image:
+    """A palette frame in grey as shown: each palette entry's grey (as Pillow's "L"), and a
+    transparent entry shown on the white background."""
+    palette = np.zeros((256, 3), dtype=np.float32)
+    entries = np.asarray(image.getpalette("RGB") or [], dtype=np.float32).reshape(-1, 3)[:256]
+    palette[: len(entries)] = entries
+    grey = palette @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    alpha = np.ones(256, dtype=np.float32)
+    transparency = image.info.get("transparency")
+    if isinstance(transparency, int) and 0 <= transparency < 256:
+        alpha[transparency] = 0.0
+    elif isinstance(transparency, bytes):  # PNG: an alpha for each entry
+        given = np.frombuffer(transparency[:256], dtype=np.uint8) / np.float32(255)
+        alpha[: len(given)] = given
+    shown = grey * alpha + BACKGROUND[0] * (1 - alpha)
+    lut = np.clip(np.rint(shown), 0, 255).astype(np.uint8)
+    return image.point(lut.tolist(), "L")  # a byte a pixel through the table, in C
 
 
 def _decode_video(data: bytes, fmt: MediaFormat, limits: DecodeLimits) -> DecodedMedia:
@@ -332,7 +365,7 @@ def _video_signature(frame: av.VideoFrame) -> np.ndarray:
     grey = frame.reformat(
         width=SIGNATURE_SIDE, height=SIGNATURE_SIDE, format="gray", interpolation="AREA"
     )
-    return grey.to_ndarray().astype(np.float32).ravel()
+    return grey.to_ndarray().astype(np.int16).ravel()
 
 
 def _video_picture(frame: av.VideoFrame, side: int) -> Image.Image:

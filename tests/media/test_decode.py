@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import struct
 
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from media.decode import _frame_signature, viewable
 from media.formats import DecodeLimits, MediaFormat, sniff_format
+from media.frames import signature
 from media.hashing import MIN_PDQ_QUALITY, Outcome, hash_frame, hash_media
 from tests.media import samples
 
@@ -247,3 +250,57 @@ def test_decoding_past_its_time_budget_could_not_finish_never_in_part() -> None:
     result = hash_media(data, DecodeLimits(work_seconds=0.0))
     assert result.outcome is Outcome.UNFINISHED
     assert result.frames == ()
+
+
+def test_shared_palette_gif_frames_stay_palette_and_hide_no_picture() -> None:
+    """A GIF with one palette (as ffmpeg and GIF sites make them) is read in palette mode
+    after its first frame; a picture shown 150 ms among noise is still hashed."""
+    listed = samples.photo(4).resize((160, 120))
+    frames = [samples.noise(listed.size, seed) for seed in range(30)]
+    frames.insert(20, listed)
+    mosaic = Image.new("RGB", (160 * len(frames), 120))
+    for n, frame in enumerate(frames):
+        mosaic.paste(frame, (160 * n, 0))
+    palette = mosaic.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    shared = [frame.quantize(palette=palette, dither=Image.Dither.NONE) for frame in frames]
+    durations = [30] * len(frames)
+    durations[20] = 150
+    data = samples.encode(
+        shared[0],
+        "GIF",
+        save_all=True,
+        append_images=shared[1:],
+        duration=durations,
+        palette=bytes(palette.getpalette() or []),
+    )
+    with Image.open(io.BytesIO(data)) as opened:
+        opened.seek(5)
+        assert opened.mode == "P"  # the cheaper path is the one taken
+    result = hash_media(data)
+    target = pdq_of(listed)
+    assert min(f.pdq.distance(target) for f in result.frames) <= 31
+
+
+@pytest.mark.filterwarnings("ignore:Palette images with Transparency")  # Pillow's, on bytes
+@pytest.mark.parametrize("transparency", [0, bytes([255] * 7 + [0] + [128] * 8)])
+def test_a_palette_frames_signature_is_that_of_what_a_viewer_sees(
+    transparency: int | bytes,
+) -> None:
+    frame = samples.photo(2).resize((200, 150)).quantize(colors=16)
+    frame.info["transparency"] = transparency
+    cheap = _frame_signature(frame)
+    shown = signature(viewable(frame, 512))
+    assert np.abs(cheap.astype(np.int32) - shown).mean() <= 1.0
+    assert np.abs(cheap.astype(np.int32) - signature(frame.convert("RGB"))).mean() > 1.0
+
+
+def test_an_opaque_rgba_frame_and_a_transparent_one_are_seen_as_shown() -> None:
+    picture = samples.photo(3).resize((200, 150)).convert("RGBA")
+    assert np.array_equal(_frame_signature(picture), signature(picture.convert("RGB")))
+    alpha = Image.new("L", picture.size, 255)
+    alpha.paste(0, (0, 0, 100, 150))  # the left half clear: the white background shows
+    half = picture.copy()
+    half.putalpha(alpha)
+    shown = Image.alpha_composite(Image.new("RGBA", half.size, "white"), half)
+    difference = _frame_signature(half).astype(np.int32) - signature(shown.convert("RGB"))
+    assert np.abs(difference).mean() <= 1.0
