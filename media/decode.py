@@ -61,11 +61,14 @@ _PIL_FORMATS = {
     MediaFormat.WEBP: "WEBP",
     MediaFormat.AVIF: "AVIF",
 }
-# A GIF frame that uses the file's one palette stays a palette picture (a byte a pixel, drawn
-# over the last by the decoder itself) instead of being converted to RGB and pasted over the
-# last frame: the RGB composite is only made for the frames that are hashed. Pillow's default
-# converts every frame after the first. Frames with a palette of their own still go to RGB.
-GifImagePlugin.LOADING_STRATEGY = GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY
+# A GIF frame that uses the file's one palette can stay a palette picture (a byte a pixel,
+# drawn over the last by the decoder itself) instead of being converted to RGB and pasted over
+# the last frame, so the RGB composite is made only for the frames that are hashed. Safe only
+# when every frame names the same transparent index (or none does): Pillow keeps the first
+# frame's transparent index for the whole canvas, so a later frame drawing that index opaque
+# would be seen as transparent here and in colour by a viewer (a way to hide a picture).
+_GIF_PALETTE = GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY
+_GIF_RGB = GifImagePlugin.LoadingStrategy.RGB_ALWAYS
 _PIL_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
 _VIDEO_ERRORS = (av.error.FFmpegError, ValueError, IndexError, EOFError, OSError)
 
@@ -83,7 +86,7 @@ def decode_media(data: bytes, limits: DecodeLimits | None = None) -> DecodedMedi
     declared = check_structure(data, limits)
     if declared.format.is_video:
         return _decode_video(data, declared.format, limits)
-    with _pillow_failures(declared.format):
+    with _pillow_failures(declared.format), _gif_loading(declared):
         return _decode_image(data, declared, limits)
 
 
@@ -99,7 +102,7 @@ def decode_first_picture(data: bytes, limits: DecodeLimits | None = None) -> Ima
         except _VIDEO_ERRORS as exc:
             raise MediaUnsupported(_not_decoded(declared.format, exc)) from exc
         raise MediaUnsupported(_no_frame(declared.format))
-    with _pillow_failures(declared.format):
+    with _pillow_failures(declared.format), _gif_loading(declared):
         image = _open(data, declared, limits)
         if getattr(image, "n_frames", 1) > 1:
             return viewable(image, limits.target_side)
@@ -121,6 +124,20 @@ def _pillow_failures(fmt: MediaFormat) -> Iterator[None]:
         raise MediaUnfinished(NEEDS_TOO_MUCH_MEMORY) from exc
     except _PIL_ERRORS as exc:
         raise MediaUnsupported(_not_decoded(fmt, exc)) from exc
+
+
+@contextlib.contextmanager
+def _gif_loading(declared: Declared) -> Iterator[None]:
+    """Pillow's GIF frames in palette mode while this file is decoded, where that is safe
+    (`_GIF_PALETTE`); Pillow reads the setting at every seek, and a worker decodes one file at
+    a time."""
+    before = GifImagePlugin.LOADING_STRATEGY
+    palette = declared.format is MediaFormat.GIF and declared.one_transparency
+    GifImagePlugin.LOADING_STRATEGY = _GIF_PALETTE if palette else _GIF_RGB
+    try:
+        yield
+    finally:
+        GifImagePlugin.LOADING_STRATEGY = before
 
 
 def _not_decoded(fmt: MediaFormat, exc: BaseException) -> Phrase:

@@ -84,6 +84,10 @@ class Declared:
     width: int
     height: int
     frames: int = 1
+    # A GIF whose first frame names no transparent palette index, or whose frames all name
+    # the same one: its frames can be drawn over each other in palette mode and still be seen
+    # as a browser shows them (the first frame's index stays transparent for the whole canvas).
+    one_transparency: bool = True
 
 
 _SIGNATURES: tuple[tuple[bytes, MediaFormat], ...] = (
@@ -275,6 +279,10 @@ def _walk_gif(data: bytes, limits: DecodeLimits) -> Declared:
     width, height, flags = struct.unpack_from("<HHB", data, 6)
     pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
     frames = blocks = 0
+    named: set[int] = set()  # every palette index a control extension names transparent
+    first_named = False  # whether one is named before the first image
+    every_image_named = True  # whether one is named before every image
+    this_image_named = False
     while True:
         if pos >= len(data):
             raise MediaUnsupported(phrase("the GIF is truncated (no trailer)"))
@@ -282,10 +290,17 @@ def _walk_gif(data: bytes, limits: DecodeLimits) -> Declared:
         if introducer == 0x3B:
             break
         if introducer == 0x21:
+            transparent = _gif_transparent(data, pos)
+            if transparent is not None:
+                named.add(transparent)
+                this_image_named = True
             pos, count = _skip_gif_sub_blocks(data, pos + 2)
         elif introducer == 0x2C:
             pos, count = _gif_image(data, pos, width, height, limits)
+            first_named = first_named or (frames == 0 and this_image_named)
             frames += 1
+            every_image_named = every_image_named and this_image_named
+            this_image_named = False
         else:
             raise MediaUnsupported(phrase("the GIF has an unknown block"))
         blocks += count
@@ -295,7 +310,16 @@ def _walk_gif(data: bytes, limits: DecodeLimits) -> Declared:
             )
     if frames == 0:
         raise MediaUnsupported(phrase("the GIF has no image"))
-    return Declared(MediaFormat.GIF, width, height, frames)
+    one = not first_named or (len(named) == 1 and every_image_named)
+    return Declared(MediaFormat.GIF, width, height, frames, one_transparency=one)
+
+
+def _gif_transparent(data: bytes, pos: int) -> int | None:
+    """The palette index a graphic control extension at `pos` names transparent, if it is one
+    and names one."""
+    if data[pos + 1 : pos + 3] != b"\xf9\x04" or pos + 7 > len(data):
+        return None
+    return data[pos + 6] if data[pos + 3] & 1 else None
 
 
 def _gif_image(

@@ -129,16 +129,20 @@ def gif_with_frames(count: int, side: int = 8) -> bytes:
 
 
 def _lzw_flat(colour: int, count: int) -> bytes:
-    """Uncompressed-style LZW: a clear code before every code keeps the code size at 3 bits."""
-    codes = []
-    for _ in range(count):
-        codes += [4, colour]
-    codes.append(5)
+    return _lzw_uncompressed(bytes([colour]) * count, 2)
+
+
+def _lzw_uncompressed(indices: bytes, min_code_size: int) -> bytes:
+    """Uncompressed-style LZW: a clear code before every index keeps the code size fixed at
+    one bit more than `min_code_size` (the table never grows)."""
+    clear, width = 1 << min_code_size, min_code_size + 1
+    codes = [code for index in indices for code in (clear, index)]
+    codes.append(clear + 1)  # end of information
     value = bits = 0
     out = bytearray()
     for code in codes:
         value |= code << bits
-        bits += 3
+        bits += width
         while bits >= 8:
             out.append(value & 0xFF)
             value >>= 8
@@ -146,6 +150,22 @@ def _lzw_flat(colour: int, count: int) -> bytes:
     if bits:
         out.append(value)
     return bytes(out)
+
+
+def gif_drawn(frames: list[tuple[Image.Image, int, int | None]]) -> bytes:
+    """A GIF built by hand, byte by byte as the format allows: each frame is (a picture in
+    palette mode over the first one's palette of at most 16 colours, its delay in hundredths
+    of a second, the palette index its control extension names transparent or None), drawn
+    whole at the top left and never disposed."""
+    width, height = frames[0][0].size
+    palette = bytes((frames[0][0].getpalette() or [])[:48]).ljust(48, b"\0")
+    out = struct.pack("<6sHHBBB", b"GIF89a", width, height, 0xF3, 0, 0) + palette
+    for picture, delay, transparent in frames:
+        flags = (1 << 2) | (transparent is not None)  # disposal 1: leave it in place
+        out += b"\x21\xf9\x04" + struct.pack("<BHB", flags, delay, transparent or 0) + b"\0"
+        out += struct.pack("<BHHHHB", 0x2C, 0, 0, *picture.size, 0)
+        out += b"\x04" + _sub_blocks(_lzw_uncompressed(picture.tobytes(), 4))
+    return out + b"\x3b"
 
 
 def _sub_blocks(data: bytes) -> bytes:

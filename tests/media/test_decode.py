@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import struct
 
@@ -11,7 +10,7 @@ import pytest
 from PIL import Image
 
 from media.decode import _frame_signature, viewable
-from media.formats import DecodeLimits, MediaFormat, sniff_format
+from media.formats import DecodeLimits, MediaFormat, check_structure, sniff_format
 from media.frames import signature
 from media.hashing import MIN_PDQ_QUALITY, Outcome, hash_frame, hash_media
 from tests.media import samples
@@ -273,9 +272,7 @@ def test_shared_palette_gif_frames_stay_palette_and_hide_no_picture() -> None:
         duration=durations,
         palette=bytes(palette.getpalette() or []),
     )
-    with Image.open(io.BytesIO(data)) as opened:
-        opened.seek(5)
-        assert opened.mode == "P"  # the cheaper path is the one taken
+    assert check_structure(data, DecodeLimits()).one_transparency  # the cheaper path is taken
     result = hash_media(data)
     target = pdq_of(listed)
     assert min(f.pdq.distance(target) for f in result.frames) <= 31
@@ -304,3 +301,35 @@ def test_an_opaque_rgba_frame_and_a_transparent_one_are_seen_as_shown() -> None:
     shown = Image.alpha_composite(Image.new("RGBA", half.size, "white"), half)
     difference = _frame_signature(half).astype(np.int32) - signature(shown.convert("RGB"))
     assert np.abs(difference).mean() <= 1.0
+
+
+def test_a_gif_cannot_hide_a_picture_behind_a_transparent_index_named_before_it() -> None:
+    """In palette mode Pillow keeps the first frame's transparent index for the whole canvas:
+    a decoy naming index T, then the listed picture drawn with T opaque and shown for 10 s,
+    would be hashed with holes where a browser shows colour. Such a file is read in RGB."""
+    listed = samples.photo(4).resize((96, 72)).quantize(colors=4)
+    hidden = int(np.bincount(np.asarray(listed).ravel()).argmax())
+    assert (np.asarray(listed) == hidden).mean() > 0.3  # holes enough to move the hash far
+    decoy = samples.noise(listed.size, 1).quantize(palette=listed, dither=Image.Dither.NONE)
+    data = samples.gif_drawn([(decoy, 2, hidden), (listed, 1000, None)])
+    result = hash_media(data)
+    target = pdq_of(listed)
+    assert min(f.pdq.distance(target) for f in result.frames) <= 8
+
+
+@pytest.mark.parametrize(
+    ("transparent", "one"),
+    [
+        ((None, None, None), True),
+        ((3, 3, 3), True),
+        ((None, 3, 5), True),  # the first frame's canvas has no transparent index to keep
+        ((3, None, 3), False),
+        ((3, 5, 3), False),
+    ],
+)
+def test_a_gif_is_read_in_palette_mode_only_where_the_first_frames_transparency_holds(
+    transparent: tuple[int | None, ...], one: bool
+) -> None:
+    picture = samples.photo(2).resize((16, 12)).quantize(colors=16)
+    data = samples.gif_drawn([(picture, 10, index) for index in transparent])
+    assert check_structure(data, DecodeLimits()).one_transparency is one
