@@ -8,8 +8,9 @@ import functools
 import io
 import random
 
+import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 from media.features import (
     CONFIRM_INLIERS,
@@ -91,6 +92,27 @@ def test_a_mirrored_reshare_is_confirmed_through_its_second_look() -> None:
     signature = decode_signature(entry())
     assert inliers(upload_keypoints(mirrored), signature) < CONFIRM_INLIERS // 2
     (count,) = confirm_counts(mirrored, [signature])
+    assert count >= CONFIRM_INLIERS
+
+
+def soft_screen_photo(seed: int) -> bytes:
+    """A phone photo of a screen at a phone's resolution, out of focus and grainy."""
+    shot = reshares.screen_photo(samples.photo(KNOWN), random.Random(f"features/{seed}"))
+    shot = shot.resize((shot.width * 4, shot.height * 4), Image.Resampling.BICUBIC)
+    shot = shot.filter(ImageFilter.GaussianBlur(3))
+    grain = np.random.default_rng(seed).normal(0, 6, (shot.height, shot.width, 1))
+    pixels = (np.asarray(shot, np.float32) + grain).clip(0, 255).astype(np.uint8)
+    return samples.encode(Image.fromarray(pixels), "JPEG", quality=85)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_soft_grainy_screen_photo_is_confirmed_through_its_look_at_half_the_size(
+    seed: int,
+) -> None:
+    signature = decode_signature(entry())
+    upload = soft_screen_photo(seed)
+    assert inliers(upload_keypoints(upload), signature) < CONFIRM_INLIERS
+    (count,) = confirm_counts(upload, [signature])
     assert count >= CONFIRM_INLIERS
 
 
