@@ -160,7 +160,9 @@ def test_a_flat_picture_has_no_signature() -> None:
 async def test_the_worker_confirms_a_story_and_never_an_unreadable_upload() -> None:
     story = reshared(reshares.story, KNOWN, 1)
     unrelated = samples.encode(samples.photo(7), "JPEG")
-    async with HashingPool(PoolSettings(workers=1)) as pool:
+    # Not a test of the deadline: on a machine loaded tenfold, the niced worker's 0.13 s of
+    # CPU for this job (every look at entry 4's signature) took 4-6 s of wall time.
+    async with HashingPool(PoolSettings(workers=1, job_seconds=30)) as pool:
         counts = await pool.confirm(story, [entry(), entry(4)])
         other = await pool.confirm(unrelated, [entry()])
         broken = await pool.confirm(b"not a picture", [entry()])
