@@ -19,10 +19,13 @@ fills a fifth of a story keeps its detail), its keypoints matched against the si
 (Hamming distance, Lowe's ratio test), a similarity transform (rotation, uniform scale,
 translation) fitted with RANSAC, and its inliers counted; a transform that shrinks or grows
 the picture beyond `SCALE_RANGE` counts none. A signature the first look does not confirm gets
-more looks (`confirm_counts`): the upload at half its size (a phone photo of a screen is soft
-and grainy, so ORB spends its keypoints on grain at full size; at half size the same photo
-kept 20 inliers 0.95 of the time instead of 0.60 on bench/catch_rate.py's seed 1), then
-mirrored at both sizes. The caller compares the count with
+more looks (`confirm_counts`): the upload at half its size, then mirrored at both sizes. Half
+the size for two reasons: a phone photo of a screen is soft and grainy, so at full size ORB
+spends its keypoints on grain (bench/catch_rate.py's seed 1: 20 inliers for 0.60 of them at
+full size, 0.95 at half); and a signature is made at about 400 pixels, so a large upload
+decoded at 1,600 shows the picture 4 times larger, beyond the scales ORB's pyramid spans
+(plain crops of 1,600-pixel photos kept 0-9 inliers at full size, 17-49 at half). The
+caller compares the count with
 `CONFIRM_INLIERS`, chosen on bench/catch_rate.py from the inlier counts of the best false pairs.
 Run it through `media.workers.HashingPool.confirm` for untrusted bytes.
 """
@@ -190,9 +193,9 @@ def confirm_counts(
 
 
 def _looks(picture: Image.Image) -> Iterator[Image.Image]:
-    """The upload as decoded; at half its size, where blur and grain (a phone photo of a
-    screen) leave the finest keypoints noise and the coarser ones hold; and both mirrored left
-    to right (PDQ matches a mirrored copy through its mirror image; ORB's descriptors are not
+    """The upload as decoded; at half its size (nearer the signature's scale, and where blur
+    and grain leave the coarser keypoints intact); and both mirrored left to right (PDQ
+    matches a mirrored copy through its mirror image; ORB's descriptors are not
     mirror-invariant). Made one at a time, as they are asked for."""
     yield picture
     yield from _coarser(picture)
