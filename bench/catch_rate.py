@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/catch_rate.py [--pictures 300] [--unrelated 1000] [--seed S]
      [--processes 2] [--family NAME ...] [--unrelated-edits 3] [--study 3] [--wide-pdq 80]
-     [--wide-phash 12]
+     [--wide-phash 12] [--dump FILE]
 Fast mode (a couple of minutes on one core): --pictures 40 --unrelated 100 --processes 1.
 (bench/fetch_corpus.py brings the real photographs first; see bench/README.md.)
 
