@@ -15,10 +15,6 @@ crops, so pHash at 8 alone would remove unrelated pictures at several in a milli
 review radius alert on one upload in ten thousand pairs. Beyond `MatchPolicy.phash_alone` a
 pHash match counts fully only when PDQ of the same picture found the same entry within its
 review radius; without that it alerts up to the confident radius, and beyond it is dropped.
-An extra picture of the upload (the block inside its bars, a view) is a guess at where the
-picture lies, one more chance of a chance agreement: there pHash removes only when PDQ agrees,
-however near (the one confident false pair of bench/catch_rate.py's seed 1 was a letterbox's
-trimmed block at pHash 6 from an unrelated entry's crop, alone).
 """
 
 from __future__ import annotations
@@ -219,9 +215,7 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
                 continue
             if algorithm == "pdq":
                 pdq_agrees.add((entry_id, query.frame))
-            elif (entry_id, query.frame) not in pdq_agrees and (
-                distance > policy.phash_alone or query.frame == -1
-            ):
+            elif distance > policy.phash_alone and (entry_id, query.frame) not in pdq_agrees:
                 if tier is Tier.REVIEW:
                     continue  # beyond the confident radius, pHash alone does not even alert
                 tier = Tier.REVIEW

@@ -117,20 +117,6 @@ def test_a_far_phash_match_removes_only_when_pdq_of_the_picture_agrees() -> None
     }
 
 
-def test_a_near_phash_through_the_block_inside_bars_removes_only_when_pdq_agrees() -> None:
-    photo = samples.photo(6)
-    barred = Image.new("RGB", (photo.width, photo.height * 2), "black")
-    barred.paste(photo, (0, photo.height // 2))
-    upload = hash_media(samples.encode(barred, "PNG"))
-    (block, *_) = upload.extra
-    index = TakedownIndex()
-    index.add(1, [flipped(block.phash, 4)])  # near, alone: a guess at the picture, alerts
-    index.add(2, [flipped(block.phash, 4), flipped(block.pdq, 50)])  # PDQ agrees: removes
-    index.add(3, [flipped(upload.frames[0].phash, 4)])  # the upload's own picture: removes
-    found = {(m.entry_id, m.tier) for m in match_media(upload, index, MatchPolicy())}
-    assert found == {(1, Tier.REVIEW), (2, Tier.TAKEDOWN), (3, Tier.TAKEDOWN)}
-
-
 def random_frame(rng: random.Random) -> FrameHashes:
     def pdq() -> Hash:
         return Hash("pdq", f"{rng.getrandbits(256):064x}")
@@ -154,9 +140,8 @@ def brute_force_matches(
     media: MediaHashes, entries: list[tuple[int, Hash]], policy: MatchPolicy
 ) -> dict[int, tuple[str, int, Tier]]:
     """What every lookup of every frame finds, entry by entry, the best kept. A pHash match
-    beyond `phash_alone`, or through an extra picture, counts fully only when PDQ of the same
-    frame found the same entry; without, it alerts within the confident radius and is dropped
-    beyond it."""
+    beyond `phash_alone` counts fully only when PDQ of the same frame found the same entry;
+    without, it alerts within the confident radius and is dropped beyond it."""
     frames = [*enumerate(media.frames), *((-1, extra) for extra in media.extra)]
 
     def lookups(frame: FrameHashes, algorithm: str) -> list[tuple[Hash, Radii]]:
@@ -185,7 +170,7 @@ def brute_force_matches(
                     continue
                 if (
                     value.algorithm == "phash"
-                    and (distance > policy.phash_alone or number == -1)
+                    and distance > policy.phash_alone
                     and (entry_id, number) not in pdq_found
                 ):
                     if tier is Tier.REVIEW:
