@@ -21,13 +21,13 @@ translation) fitted with RANSAC, and its inliers counted; a transform that shrin
 the picture beyond `SCALE_RANGE` counts none. A signature the first look does not confirm gets
 more looks (`confirm_counts`): the upload at half its size, then mirrored at both sizes. Half
 the size for two reasons: a phone photo of a screen is soft and grainy, so at full size ORB
-spends its keypoints on grain (bench/catch_rate.py's seed 1: 20 inliers for 0.60 of them at
-full size, 0.95 at half); and a signature is made at about 400 pixels, so a large upload
-decoded at 1,600 shows the picture 4 times larger, beyond the scales ORB's pyramid spans
-(plain crops of 1,600-pixel photos kept 0-9 inliers at full size, 17-49 at half). The
-caller compares the count with
-`CONFIRM_INLIERS`, chosen on bench/catch_rate.py from the inlier counts of the best false pairs.
-Run it through `media.workers.HashingPool.confirm` for untrusted bytes.
+spends its keypoints on grain (bench/catch_rate.py's 40 screen photos of seed 1: 20 inliers
+for 0.60 of them at full size, 0.95 at half); and a signature is made at about 400 pixels, so
+a large upload decoded at 1,600 shows the picture 4 times larger, beyond the scales ORB's
+pyramid spans (plain crops of 1,600-pixel photos kept 0-9 inliers at full size, 17-49 at
+half). The caller compares the count with `CONFIRM_INLIERS`, chosen on bench/catch_rate.py
+from the inlier counts of the best false pairs. Run it through
+`media.workers.HashingPool.confirm` for untrusted bytes.
 """
 
 from __future__ import annotations

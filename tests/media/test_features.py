@@ -24,6 +24,7 @@ from media.features import (
 )
 from media.hashing import entry_hashes_for_image, hash_media
 from media.outcomes import MediaFailure
+from media.reupload import cut
 from media.workers import HashingPool, PoolSettings
 from tests.media import reshares, samples
 
@@ -111,6 +112,21 @@ def test_a_soft_grainy_screen_photo_is_confirmed_through_its_look_at_half_the_si
 ) -> None:
     signature = decode_signature(entry())
     upload = soft_screen_photo(seed)
+    assert inliers(upload_keypoints(upload), signature) < CONFIRM_INLIERS
+    (count,) = confirm_counts(upload, [signature])
+    assert count >= CONFIRM_INLIERS
+
+
+@pytest.mark.parametrize("cuts", [(0.2, 0, 0, 0), (0, 0, 0.25, 0), (0.1, 0.1, 0, 0)])
+def test_a_crop_of_a_large_copy_is_confirmed_through_its_look_at_half_the_size(
+    cuts: tuple[float, float, float, float],
+) -> None:
+    """The listed photo at 1,600 pixels, cut: 5 times the signature's scale at full size,
+    beyond what ORB's pyramid spans."""
+    photo = samples.photo(KNOWN)
+    large = photo.resize((1600, round(1600 * photo.height / photo.width)), Image.Resampling.BICUBIC)
+    upload = samples.encode(cut(large, *cuts), "JPEG", quality=90)
+    signature = decode_signature(entry())
     assert inliers(upload_keypoints(upload), signature) < CONFIRM_INLIERS
     (count,) = confirm_counts(upload, [signature])
     assert count >= CONFIRM_INLIERS
