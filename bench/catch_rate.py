@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/catch_rate.py [--pictures 300] [--unrelated 1000] [--seed S]
      [--processes 2] [--family NAME ...] [--unrelated-edits 3] [--study 3] [--wide-pdq 80]
-     [--wide-phash 12]
+     [--wide-phash 12] [--dump FILE]
 Fast mode (a couple of minutes on one core): --pictures 40 --unrelated 100 --processes 1.
 (bench/fetch_corpus.py brings the real photographs first; see bench/README.md.)
 
@@ -35,6 +35,7 @@ candidates say whether confirming there would pay.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import time
@@ -233,6 +234,7 @@ def main() -> None:
     parser.add_argument("--study", type=int, default=3, help="nearest other entries confirmed")
     parser.add_argument("--wide-pdq", type=int, default=80)
     parser.add_argument("--wide-phash", type=int, default=12)
+    parser.add_argument("--dump", default=None, help="write every upload's matches as JSON lines")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     families = [
@@ -264,6 +266,8 @@ def main() -> None:
     confirmations = {key: (counts, seconds) for key, counts, seconds in found}
     report(results, families, args.pictures, hashed_in, confirmations)
     study(results, confirmations, index, wide, args.study)
+    if args.dump:
+        dump(args.dump, results, args.pictures, index, confirmations)
     print(f"load average at the end {os.getloadavg()[0]:.1f} (2 cores)")
 
 
@@ -492,6 +496,32 @@ def study(
             f"{false_wide[algorithm]} false candidates ({false_wide[algorithm] / pairs:.1e} of "
             f"{pairs:,} pairs; each a confirmation job)"
         )
+
+
+def dump(
+    path: str, results: list[Hashed], listed: int, index: TakedownIndex,
+    confirmations: dict[tuple[int, int], tuple[dict[int, int], float]],
+) -> None:  # fmt: skip
+    """Every upload's matches (default policy, and pHash never alone) with the inliers counted
+    for its pairs, one JSON line each: what a confirmation rule can be weighed on offline."""
+    policies = {"default": MatchPolicy(), "strict": MatchPolicy(phash_alone=-1)}
+    with open(path, "w") as out:
+        for result in results:
+            for upload in result.uploads:
+                counts, _ = confirmations.get((upload.picture, upload.family), ({}, 0.0))
+                line = {
+                    "picture": upload.picture,
+                    "family": FAMILIES[upload.family].name if upload.family >= 0 else "as it is",
+                    "listed": result.picture < listed,
+                    "signed": result.signature is not None,
+                    "counts": {str(entry): found for entry, found in counts.items()},
+                }
+                for name, policy in policies.items():
+                    line[name] = [
+                        [m.entry_id, m.algorithm, m.distance, str(m.tier), m.frame]
+                        for m in match_media(upload.media, index, policy)
+                    ]
+                out.write(json.dumps(line) + "\n")
 
 
 if __name__ == "__main__":

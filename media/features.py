@@ -18,15 +18,22 @@ The check (`inliers`): the upload decoded again (larger than for hashing, so a p
 fills a fifth of a story keeps its detail), its keypoints matched against the signature's
 (Hamming distance, Lowe's ratio test), a similarity transform (rotation, uniform scale,
 translation) fitted with RANSAC, and its inliers counted; a transform that shrinks or grows
-the picture beyond `SCALE_RANGE` counts none; a mirrored upload gets a second look, mirrored
-(`confirm_counts`). The caller compares the count with
-`CONFIRM_INLIERS`, chosen on bench/catch_rate.py from the inlier counts of the best false pairs.
-Run it through `media.workers.HashingPool.confirm` for untrusted bytes.
+the picture beyond `SCALE_RANGE` counts none. A signature the first look does not confirm gets
+more looks (`confirm_counts`): the upload at half its size, then mirrored at both sizes. Half
+the size for two reasons: a phone photo of a screen is soft and grainy, so at full size ORB
+spends its keypoints on grain (bench/catch_rate.py's 40 screen photos of seed 1: 20 inliers
+for 0.60 of them at full size, 0.95 at half); and a signature is made at about 400 pixels, so
+a large upload decoded at 1,600 shows the picture 4 times larger, beyond the scales ORB's
+pyramid spans (plain crops of 1,600-pixel photos kept 0-9 inliers at full size, 17-49 at
+half). The caller compares the count with `CONFIRM_INLIERS`, chosen on bench/catch_rate.py
+from the inlier counts of the best false pairs. Run it through
+`media.workers.HashingPool.confirm` for untrusted bytes.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import cv2
@@ -54,6 +61,7 @@ RATIO = 0.85  # Lowe's ratio test: best descriptor distance under this share of 
 REPROJECTION = 0.012  # RANSAC's inlier distance, as a share of the upload's longer side
 SCALE_RANGE = (0.1, 4.0)  # entry pixels to upload pixels: a sane transform lies within
 CONFIRM_INLIERS = 20  # inliers that confirm a match (see bench/RESULTS.md for the margin)
+COARSE_MIN_SIDE = 64  # no look at half the size below this many pixels a side
 
 
 class BadSignature(ValueError):
@@ -170,20 +178,35 @@ def confirm_counts(
     data: bytes, signatures: list[Signature], limits: DecodeLimits | None = None
 ) -> list[int]:
     """The inliers of an upload against each signature, what the worker's confirmation job
-    answers. An upload mirrored left to right (PDQ matches it through its mirror image; ORB's
-    descriptors are not mirror-invariant) gets a second look, mirrored, for the signatures
-    the first did not confirm. Raises `media.outcomes.MediaFailure` like `upload_keypoints`,
+    answers: the best of its looks (`_looks`), each taken only for the signatures the looks
+    before it did not confirm. Raises `media.outcomes.MediaFailure` like `upload_keypoints`,
     and ValueError for an animation or a video."""
-    picture = _upload_picture(data, limits)
-    upload = Keypoints.of(picture)
-    counts = [inliers(upload, entry) for entry in signatures]
-    if all(count >= CONFIRM_INLIERS for count in counts):
-        return counts
-    mirrored = Keypoints.of(ImageOps.mirror(picture))
-    return [
-        count if count >= CONFIRM_INLIERS else max(count, inliers(mirrored, entry))
-        for count, entry in zip(counts, signatures, strict=True)
-    ]
+    counts = [0] * len(signatures)
+    for look in _looks(_upload_picture(data, limits)):
+        unconfirmed = [n for n, count in enumerate(counts) if count < CONFIRM_INLIERS]
+        if not unconfirmed:
+            break
+        upload = Keypoints.of(look)
+        for number in unconfirmed:
+            counts[number] = max(counts[number], inliers(upload, signatures[number]))
+    return counts
+
+
+def _looks(picture: Image.Image) -> Iterator[Image.Image]:
+    """The upload as decoded; at half its size (nearer the signature's scale, and where blur
+    and grain leave the coarser keypoints intact); and both mirrored left to right (PDQ
+    matches a mirrored copy through its mirror image; ORB's descriptors are not
+    mirror-invariant). Made one at a time, as they are asked for."""
+    yield picture
+    yield from _coarser(picture)
+    mirrored = ImageOps.mirror(picture)
+    yield mirrored
+    yield from _coarser(mirrored)
+
+
+def _coarser(picture: Image.Image) -> Iterator[Image.Image]:
+    if min(picture.size) >= 2 * COARSE_MIN_SIDE:
+        yield picture.reduce(2)
 
 
 def inliers(upload: Keypoints, entry: Signature) -> int:
