@@ -471,16 +471,25 @@ def step_maps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _snap(steps: np.ndarray, line: int, start: int, end: int, outward: int) -> int:
-    """The line near `line`, on its outer side, along which [start, end) steps most, if any
-    steps over SNAP_SUPPORT of it (a picture's smooth edge, a sky, shows no detail but its
-    side still steps against the surround)."""
+    """The nearest line to `line`, on its outer side, along which [start, end) steps over
+    SNAP_SUPPORT of it, if any (a picture's smooth edge, a sky, shows no detail but its side
+    still steps against the surround)."""
     reach = line + outward * round(SNAP_REACH * steps.shape[0])
     low, high = sorted((line, min(max(reach, 0), steps.shape[0] - 1)))
     if high <= low:
         return line
     support = steps[low : high + 1, start:end].mean(axis=1)
-    best = int(np.argmax(support))
-    return low + best if support[best] >= SNAP_SUPPORT else line
+    outwards = support if outward > 0 else support[::-1]  # from `line` outwards
+    stepping = np.flatnonzero(outwards >= SNAP_SUPPORT)
+    if not len(stepping):
+        return line
+    # The nearest such step, at its strongest line (a soft side steps over a few): further
+    # out, a story's chrome (a caption, the reply box) may step along more of it than the
+    # picture's own soft side does.
+    at = int(stepping[0])
+    while at + 1 < len(outwards) and outwards[at + 1] >= outwards[at]:
+        at += 1
+    return line + outward * at
 
 
 def find_rectangles(grey: np.ndarray) -> list[np.ndarray]:

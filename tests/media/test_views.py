@@ -69,6 +69,25 @@ def test_a_story_is_cropped_to_the_picture() -> None:
     assert pdq_distance_to(picture, picture_views(story)) <= 31
 
 
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
+def test_a_storys_picture_ends_at_its_own_side_not_at_the_reply_box_below(number: int) -> None:
+    # The box's outline steps along all of the picture's width; the picture's own soft side
+    # against its blurred copy steps along less of it, but it is the nearer.
+    picture = samples.photo(number)
+    story = reshares._blurred_cover(picture, (1080, 1920), 40)
+    shown = picture.resize((600, round(picture.height * 600 / picture.width)))
+    left, top = 240, 700
+    story.paste(shown, (left, top))
+    bottom = top + shown.height
+    ImageDraw.Draw(story).rounded_rectangle(
+        (36, bottom + 130, 1044, bottom + 240), radius=40, outline="white", width=4
+    )
+    scale, grey = detection_thumbnail(np.asarray(story))
+    found, *_ = sharp_region(grey)
+    assert abs(found[0, 1] - top * scale) <= 3
+    assert abs(found[2, 1] - bottom * scale) <= 3
+
+
 def test_a_plain_photo_costs_few_views() -> None:
     counts = [len(picture_views(samples.photo(number))) for number in range(1, 11)]
     assert max(counts) <= BY_SUPPORT + BY_AREA + MAX_QUADS + 3
