@@ -40,9 +40,17 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   is also kept when its surround is sparse in detail beside it (`_soft_around`), and a caption
   joined to it across a soft gap is split off (`_soft_fringe`);
 - a photo of a screen: the closed outline is the bezel's, and the picture lies a few pixels in;
-  `inside_frame` finds the plain band along every side of the outline's upright warp (in the
-  decoded picture's pixels: the thumbnail has a thin bezel 2-4 pixels deep) and maps the
-  picture's own sides back through the same perspective;
+  `inside_frame` finds the band of one colour along every side of the outline's upright warp
+  (in the decoded picture's pixels: the thumbnail has a thin bezel 2-4 pixels deep) and maps
+  the picture's own sides back through the same perspective. It looks piece by piece along
+  each side for a step just inside such a band and fits one line through the pieces (fifth
+  session): a soft photo's thin bezel has no line without a step across it, glare or a dark
+  edge of the picture hides the step in some pieces, and when the bezel runs off the frame
+  (no closed outline at all) the frame's own border is the outline, the sides not parallel
+  to it;
+- a story's sharp region, snapped out to the strongest stepping line within reach, often
+  reached the reply box or caption beyond the picture's own soft side: it now snaps to the
+  nearest (`_snap`);
 - a level rectangle's view that holds bars of its own (a collage's half fitted with bars) is
   hashed without them too (`content_box`, only when both ends of an axis are flat lines:
   `_barred`; every view checked cost a plain photo 0.5 more views and about 1 ms);
