@@ -114,6 +114,7 @@ FRAME_SUPPORT = 0.5  # ...and its line must go through candidates of this share 
 FRAME_SLOPE = 0.15  # depth per pixel along: how far from parallel to the outline a side may be
 FRAME_KEEP = 3  # candidates a piece, from the outside (a frame lies outside the picture)
 FRAME_TOLERANCE = 1.5  # pixels of the warp: a candidate this near a line lies on it
+BORDER_FLAT, BORDER_PLAIN, BORDER_SIDES = 3, 0.9, 2  # grey levels, share, sides: see _plain_border
 FRAME_AREA = 0.5  # the picture fills at least this share of the outline
 CORNERS_AGREE, CORNER_SPREAD = 3, 1.0  # corners whose fill must show one turn, degrees apart
 TRIANGLE_LEG = 3  # thumbnail pixels: a corner's plain triangle is at least this long a side
@@ -175,7 +176,8 @@ def candidates(rgb: np.ndarray) -> Candidates:
         for quad in outlines
         if (inner := inside_frame(full, quad / scale)) is not None
     ]
-    if not framed:  # a bezel running off the frame leaves no closed outline: the frame's own
+    if not framed and _plain_border(grey):  # a bezel running off the frame leaves no closed
+        # outline: the frame's own border is one (when two of its sides show one colour)
         height, width = full.shape
         whole = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         inner = inside_frame(full, whole)
@@ -189,6 +191,17 @@ def candidates(rgb: np.ndarray) -> Candidates:
         tilt = corner_tilt(texture.detail)
         tilt = dominant_tilt(edges) if tilt is None else tilt
     return Candidates(tuple(quad / scale for quad in quads), level, tilt, texture, scale)
+
+
+def _plain_border(grey: np.ndarray) -> bool:
+    """Whether at least two sides of the frame's outermost lines are of one colour, as a
+    bezel running off the frame leaves them (and a desk beside it): only then is the frame's
+    own border worth searching for a frame inside it. Over the benchmark's 40 photos of a
+    screen all pass, and 0.35 of 40 plain photos (the search costs them about 0.3 ms)."""
+    soft = cv2.GaussianBlur(grey, (3, 3), 0).astype(np.int16)
+    lines = (soft[1], soft[-2], soft[:, 1], soft[:, -2])
+    plain = [np.mean(np.abs(np.diff(line)) <= BORDER_FLAT) >= BORDER_PLAIN for line in lines]
+    return sum(plain) >= BORDER_SIDES
 
 
 def _barred(view: np.ndarray) -> bool:
