@@ -47,14 +47,8 @@ WEAK = ("rotate, canvas kept", "rotate, canvas grown", "phone post", "story 9:16
 
 def candidate_quads(rgb: np.ndarray) -> tuple[list[np.ndarray], float | None]:
     """The quads `views.picture_views` warps (in the picture's pixels), and the tilt it undoes."""
-    scale, grey = views.detection_thumbnail(rgb)
-    edges = views.edge_map(grey)
-    texture = views.Texture.of(grey)
-    rectangles = filter(texture.stands_out, views.find_rectangles(grey))
-    quads = [*views.sharp_region(grey, texture.detail), *rectangles, *views.find_quads(edges)]
-    kept = views._distinct(quads, max(grey.shape))
-    tilt = views.dominant_tilt(edges) if texture.corners_plain() else None
-    return [quad / scale for quad in kept], tilt
+    found = views.candidates(rgb)
+    return list(found.quads), found.tilt
 
 
 def true_quad(reshare: Reshare) -> np.ndarray | None:

@@ -20,6 +20,8 @@ from media.views import (
     MAX_QUADS,
     Texture,
     _median,
+    _warp,
+    candidates,
     corner_tilt,
     detection_thumbnail,
     dominant_tilt,
@@ -65,6 +67,25 @@ def test_a_story_is_cropped_to_the_picture() -> None:
     expected = np.array([[x, y], [x + shown_w, y], [x + shown_w, y + shown_h], [x, y + shown_h]])
     assert np.abs(found / scale - expected).max() <= 3 / scale  # within 3 thumbnail pixels
     assert pdq_distance_to(picture, picture_views(story)) <= 31
+
+
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
+def test_a_storys_picture_ends_at_its_own_side_not_at_the_reply_box_below(number: int) -> None:
+    # The box's outline steps along all of the picture's width; the picture's own soft side
+    # against its blurred copy steps along less of it, but it is the nearer.
+    picture = samples.photo(number)
+    story = reshares._blurred_cover(picture, (1080, 1920), 40)
+    shown = picture.resize((600, round(picture.height * 600 / picture.width)))
+    left, top = 240, 700
+    story.paste(shown, (left, top))
+    bottom = top + shown.height
+    ImageDraw.Draw(story).rounded_rectangle(
+        (36, bottom + 130, 1044, bottom + 240), radius=40, outline="white", width=4
+    )
+    scale, grey = detection_thumbnail(np.asarray(story))
+    found, *_ = sharp_region(grey)
+    assert abs(found[0, 1] - top * scale) <= 3
+    assert abs(found[2, 1] - bottom * scale) <= 3
 
 
 def test_a_plain_photo_costs_few_views() -> None:
@@ -174,11 +195,14 @@ DESK = (150, 140, 120)
 KEYSTONE = ((0.04, 0.02), (-0.03, 0.04), (0.02, -0.03), (-0.04, -0.01))  # each corner's move
 
 
-def screen_on_a_desk(picture: Image.Image) -> tuple[Image.Image, np.ndarray]:
-    """A phone photo of a screen showing `picture`: a dark bezel round it, the screen on a
-    desk, the whole keystoned, soft and grainy; and where the picture's corners went."""
+def screen_on_a_desk(
+    picture: Image.Image, bezel: int = 36, blur: float = 1.5
+) -> tuple[Image.Image, np.ndarray]:
+    """A phone photo of a screen showing `picture`: a dark bezel round it (36 pixels: 4% of
+    the picture's width), the screen on a desk, the whole keystoned, soft and grainy; and
+    where the picture's corners went."""
     shown = picture.resize((picture.width * 3, picture.height * 3), Image.Resampling.LANCZOS)
-    bezel, margin = 36, 60  # a bezel 4% of the picture's width
+    margin = 60
     width, height = shown.width + 2 * (bezel + margin), shown.height + 2 * (bezel + margin)
     scene = Image.new("RGB", (width, height), DESK)
     ImageDraw.Draw(scene).rectangle(
@@ -196,7 +220,7 @@ def screen_on_a_desk(picture: Image.Image) -> tuple[Image.Image, np.ndarray]:
         reshares._perspective_coefficients(corners, moved),
         Image.Resampling.BICUBIC,
         fillcolor=DESK,
-    ).filter(ImageFilter.GaussianBlur(1.5))
+    ).filter(ImageFilter.GaussianBlur(blur))
     grain = np.random.default_rng(5).normal(0, 4, (height, width, 1))
     pixels = (np.asarray(scene, np.float32) + grain).clip(0, 255).astype(np.uint8)
     # The inverse map takes the scene's points to the photo's.
@@ -211,8 +235,11 @@ def screen_on_a_desk(picture: Image.Image) -> tuple[Image.Image, np.ndarray]:
     return Image.fromarray(pixels), np.array(shown_at, np.float32)
 
 
-def test_the_picture_inside_a_keystoned_screens_bezel_is_found() -> None:
-    photo, shown_at = screen_on_a_desk(samples.photo(LISTED))
+@pytest.mark.parametrize(("bezel", "blur"), [(36, 1.5), (12, 1.5), (12, 4.0), (20, 5.0)])
+def test_the_picture_inside_a_keystoned_screens_bezel_is_found(bezel: int, blur: float) -> None:
+    # A thin bezel, or a soft photo, leaves its band no line without a step across: the
+    # band is found by its one colour along each line, between the two steps.
+    photo, shown_at = screen_on_a_desk(samples.photo(LISTED), bezel, blur)
     decoded = np.asarray(decode_media(samples.encode(photo, "PNG")).frames[0].image)
     shown_at *= decoded.shape[1] / photo.width
     scale, grey = detection_thumbnail(decoded)
@@ -222,6 +249,55 @@ def test_the_picture_inside_a_keystoned_screens_bezel_is_found() -> None:
     # The bezel's outline is what the edges close round; the picture lies a bezel further in.
     assert min(np.abs(quad - shown_at).max() for quad in outlines) > 8
     assert min(np.abs(found - shown_at).max() for found in inner) <= 3
+
+
+def screen_filling_the_photo(picture: Image.Image) -> tuple[Image.Image, np.ndarray]:
+    """A screen photographed so close that its bezel runs off the top and left of the photo
+    (no closed outline round it), blurred and grainy; and where the picture's corners went."""
+    photo, shown_at = screen_on_a_desk(picture)
+    left = round(shown_at[[0, 3], 0].min()) - 14  # inside the bezel, 36 pixels wide
+    top = round(shown_at[[0, 1], 1].min()) - 14
+    return photo.crop((left, top, photo.width, photo.height)), shown_at - (left, top)
+
+
+def test_the_picture_is_found_inside_a_bezel_that_runs_off_the_photo() -> None:
+    photo, shown_at = screen_filling_the_photo(samples.photo(LISTED))
+    decoded = np.asarray(decode_media(samples.encode(photo, "PNG")).frames[0].image)
+    shown_at *= decoded.shape[1] / photo.width
+    grey = cv2.cvtColor(decoded, cv2.COLOR_RGB2GRAY)
+    height, width = grey.shape
+    whole = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    found = inside_frame(grey, whole)  # the frame's own border as the outline
+    assert found is not None and np.abs(found - shown_at).max() <= 3
+    # Among the views either way (here the picture's own edges close too, a pixel or two off).
+    assert min(np.abs(quad - shown_at).max() for quad in candidates(decoded).quads) <= 4
+
+
+def test_a_photo_of_a_screen_filling_the_photo_is_removed(index: TakedownIndex) -> None:
+    assert_removed_only_through_its_views(
+        lambda picture: screen_filling_the_photo(picture)[0], index
+    )
+
+
+def test_a_plain_photo_shows_no_frame_along_its_own_border() -> None:
+    for number in range(1, 11):
+        decoded = np.asarray(
+            decode_media(samples.encode(samples.photo(number), "JPEG")).frames[0].image
+        )
+        grey = cv2.cvtColor(decoded, cv2.COLOR_RGB2GRAY)
+        height, width = grey.shape
+        whole = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+        assert inside_frame(grey, whole) is None
+
+
+def test_a_view_shrunk_far_is_averaged_not_aliased() -> None:
+    # Pixel-wide stripes read four pixels a point alias into bands; averaged, they are grey.
+    stripes = np.zeros((640, 640, 3), np.uint8)
+    stripes[:, ::2] = 255
+    quad = np.array([[0, 0], [640, 0], [640, 640], [0, 640]], np.float32)
+    view = _warp(stripes, quad)
+    assert view.shape[:2] == (160, 160)
+    assert np.abs(view.astype(int) - 127).max() <= 8
 
 
 def assert_removed_only_through_its_views(
