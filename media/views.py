@@ -732,6 +732,8 @@ def _frame_side(band: np.ndarray) -> tuple[float, float] | None:
     supported, the outermost (a picture's own level edge, a horizon, lies further in).
     """
     signed = (band[2:] - band[:-2])[:, 1:-1]  # at lines 1..depth-2
+    if signed.shape[1] < FRAME_PIECES or signed.shape[0] < 2:
+        return None  # too short a side to cut into pieces (a sliver of a view)
     along = np.abs(band[1:-1, 2:] - band[1:-1, :-2])
     starts = np.linspace(0, signed.shape[1], FRAME_PIECES + 1).astype(int)[:-1]
     counts = np.diff([*starts, signed.shape[1]])

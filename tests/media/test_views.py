@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Callable
 
 import cv2
@@ -17,8 +18,10 @@ from media.matching import MatchPolicy, TakedownIndex, Tier, match_media
 from media.views import (
     BY_AREA,
     BY_SUPPORT,
+    FRAME_PIECES,
     MAX_QUADS,
     Texture,
+    _frame_side,
     _median,
     _warp,
     candidates,
@@ -395,3 +398,11 @@ def test_a_photo_turned_on_its_canvas_is_removed_by_the_turn_its_corners_show(
     for number in (1, 2, 3, 5, 6, 7, 8, 9, 10):
         other = reshares.rotated(samples.photo(number), degrees, fill, grow=False)
         assert match_media(hash_media(samples.encode(other, "JPEG")), index, MatchPolicy()) == []
+
+
+def test_a_side_too_short_to_cut_into_pieces_has_no_frame_and_no_warning() -> None:
+    band = np.zeros((20, FRAME_PIECES), dtype=np.int16)  # 14 pixels between the margins
+    band[8:] = 120  # a step a frame's inner side would make
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's divide-by-zero warning fails the test
+        assert _frame_side(band) is None
