@@ -40,6 +40,7 @@ _FORGET_BEFORE = delete(flood_matches).where(
 _COUNT_OTHERS = select(func.count()).where(
     _PAIR, flood_matches.c.message_id != bindparam("message_id")
 )
+_FORGET_ALL = delete(flood_matches).where(_PAIR)
 
 
 class Verdict(enum.StrEnum):
@@ -94,15 +95,12 @@ async def count_removal(
     await conn.execute(_FORGET_BEFORE, {**pair, "before": now - WINDOW})
     counted = await conn.scalar(_COUNT_OTHERS, {**pair, "message_id": message_id}) or 0
     if counted >= limit:
+        # Rare (once a flood): built here, as UPDATE can't take bindparams named as its columns.
         key = (entry_holds.c.guild_id == guild_id) & (entry_holds.c.entry_id == entry_id)
         await conn.execute(
             update(entry_holds).where(key).values(status="held", held_at=now, decided_by=None)
         )
-        await conn.execute(
-            delete(flood_matches).where(
-                flood_matches.c.guild_id == guild_id, flood_matches.c.entry_id == entry_id
-            )
-        )
+        await conn.execute(_FORGET_ALL, pair)
         return Verdict.HOLD_NOW
     match = {**pair, "message_id": message_id, "matched_at": now}
     await conn.execute(insert_or_keep(dialect, flood_matches, _MATCH_KEYS), match)

@@ -64,9 +64,10 @@ _PIL_FORMATS = {
 # A GIF frame that uses the file's one palette can stay a palette picture (a byte a pixel,
 # drawn over the last by the decoder itself) instead of being converted to RGB and pasted over
 # the last frame, so the RGB composite is made only for the frames that are hashed. Safe only
-# when every frame names the same transparent index (or none does): Pillow keeps the first
-# frame's transparent index for the whole canvas, so a later frame drawing that index opaque
-# would be seen as transparent here and in colour by a viewer (a way to hide a picture).
+# when the first frame names no transparent index or every frame names the same one
+# (`Declared.one_transparency`): Pillow keeps the first frame's index transparent for the whole
+# canvas, so a later frame drawing that index opaque would be seen as transparent here and in
+# colour by a viewer (a way to hide a picture).
 _GIF_PALETTE = GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY
 _GIF_RGB = GifImagePlugin.LoadingStrategy.RGB_ALWAYS
 _PIL_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
