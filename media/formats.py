@@ -70,8 +70,8 @@ class DecodeLimits:
     max_video_frames: int = 5400  # three minutes at 30 frames a second
     max_video_seconds: float = 180.0
     max_hashed_frames: int = 120  # different pictures hashed from one animation or video
-    # Decoding stops with "could not finish" past this, before the worker's own deadline
-    # (`media.workers.PoolSettings.job_seconds`) has to kill it.
+    # Decoding stops with "could not finish" past this much CPU time, before the worker's own
+    # budget (`media.workers.PoolSettings.job_seconds`) has the kernel end it.
     work_seconds: float = 4.0
     target_side: int = 512  # decode small: hashes need no more than this
 

@@ -45,7 +45,12 @@ async def hash_files(paths: Sequence[str], out: TextIO, err: TextIO) -> int:
     """Print every file's hashes; report each unreadable file on `err`; 1 if any failed."""
     failed = False
     out.write("algorithm,hash,label\n")
-    settings = PoolSettings(workers=1, job_seconds=LOCAL_JOB_SECONDS, decode_limits=LOCAL_LIMITS)
+    settings = PoolSettings(
+        workers=1,
+        job_seconds=LOCAL_JOB_SECONDS,
+        stall_seconds=2 * LOCAL_JOB_SECONDS,
+        decode_limits=LOCAL_LIMITS,
+    )
     async with HashingPool(settings) as pool:
         for path in paths:
             problem = await _hash_one(pool, Path(path), out, err)

@@ -2,9 +2,16 @@
 
 Why processes and not threads: a decoder stuck in C (a crafted progressive JPEG, a corrupt
 video) cannot be interrupted from Python; it can only be killed. Each worker runs one job at a
-time under an address-space cap (RLIMIT_AS), and the parent gives every job a deadline. A worker
-that overruns is killed with SIGKILL and a fresh one takes its place, while the other workers
-keep serving, so the next upload never waits behind a runaway one.
+time under an address-space cap (RLIMIT_AS) and a CPU-time cap (RLIMIT_CPU, set afresh for each
+job): past it the kernel ends the worker, and a fresh one takes its place while the other
+workers keep serving, so the next upload never waits behind a runaway one.
+
+Why CPU time and not the clock: what a file costs is a property of the file, not of how busy
+the machine is. Workers run at a lower priority than the bot's event loop, so on a loaded
+machine a photo that needs 15 ms of CPU can wait seconds for it; a clock deadline would call
+it "could not finish" (and alert the moderators) for the machine's sake. The parent still
+keeps a clock deadline, `stall_seconds`, well above the CPU budget: for a worker that stops
+answering without spending CPU (a reply sent in part, a stopped process).
 
 Why an asyncio API: the bot's event loop must never block. The parent talks to each worker over
 a non-blocking socket driven by the loop (`loop.sock_sendall`, `loop.sock_recv_into`), so a job
@@ -32,9 +39,11 @@ import asyncio
 import contextlib
 import io
 import logging
+import math
 import multiprocessing
 import os
 import resource
+import signal
 import socket
 import struct
 from collections.abc import Callable
@@ -106,7 +115,8 @@ class _NotFinished(Exception):
 @dataclass(frozen=True, slots=True)
 class PoolSettings:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    job_seconds: float = 5.0  # deadline for one file, decode and hash
+    job_seconds: float = 5.0  # CPU time for one file, decode and hash (whole seconds count)
+    stall_seconds: float = 60.0  # clock time for one file's reply, however busy the machine
     # Address-space cap of each worker process: 1 GiB for decoding, 128 MiB for the
     # explicit-image model, which adds about 115 MB once loaded, and 384 MiB for OpenCV's
     # libraries (media.views), mapped in every worker before its first job (a worker's address
@@ -124,9 +134,15 @@ class PoolSettings:
 
 
 def _worker_main(
-    conn: Connection, job: Job, limits: DecodeLimits, memory_bytes: int, niceness: int
+    conn: Connection,
+    job: Job,
+    limits: DecodeLimits,
+    memory_bytes: int,
+    niceness: int,
+    budgets: tuple[float, float],
 ) -> None:
-    """Child process: cap memory, lower priority, report ready, then answer one job at a time."""
+    """Child process: cap memory, lower priority, report ready, then answer one job at a time,
+    each under its CPU budget (`budgets`: a file's, and loading the explicit-image model's)."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     os.nice(niceness)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump media to disk
@@ -141,9 +157,21 @@ def _worker_main(
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
+        _allow_cpu(budgets[1] if kind is JobKind.LOAD_MODEL else budgets[0])
         reply = _answer(kind, data, job, limits)
         del data
         conn.send_bytes(reply)
+
+
+def _allow_cpu(seconds: float) -> None:
+    """Let the next job spend `seconds` more of CPU time (rounded up to a whole second, the
+    limit's unit); past it the kernel ends this process with SIGXCPU (no core: RLIMIT_CORE)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    limit = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
 
 
 def _answer(kind: JobKind, data: bytes, job: Job, limits: DecodeLimits) -> bytes:
@@ -360,17 +388,14 @@ class HashingPool:
         try:
             if kind is JobKind.MEDIA_EXPLICIT and not worker.model_loaded:
                 await self._load_model(worker)
-            async with asyncio.timeout(self.settings.job_seconds):
+            async with asyncio.timeout(self.settings.stall_seconds):
                 result = read(await _ask(worker.sock, kind, data))
         except _NotFinished:
             self._replace(worker)
             raise
         except TimeoutError:
             self._replace(worker)
-            seconds = self.settings.job_seconds
-            raise _NotFinished(
-                phrase("checking it took longer than {seconds} s", seconds=f"{seconds:g}")
-            ) from None
+            raise _NotFinished(_took_longer(self.settings.stall_seconds)) from None
         except BadReply as exc:
             self._replace(worker)
             log.warning("A hashing worker sent a malformed %s reply (%s); replaced it", kind, exc)
@@ -378,7 +403,10 @@ class HashingPool:
                 phrase("the process checking it sent a malformed reply (it was replaced)")
             ) from None
         except (EOFError, OSError):
+            out_of_time = await self._ended_by(worker, signal.SIGXCPU)
             self._replace(worker)
+            if out_of_time:
+                raise _NotFinished(_took_longer(self.settings.job_seconds)) from None
             raise _NotFinished(
                 phrase("the process checking it died (most likely over the memory cap)")
             ) from None
@@ -390,22 +418,32 @@ class HashingPool:
 
     async def _load_model(self, worker: _Worker) -> None:
         """Load the explicit-image model in a worker before its first scored file, under the
-        start-up deadline: on a busy machine, loading takes seconds that no file's deadline
-        should pay for (a worker killed for it would have to load it again)."""
+        start-up budget (CPU and clock): loading takes seconds that no file's budget should pay
+        for (a worker killed for it would have to load it again)."""
         seconds = self.settings.start_seconds
+        too_long = phrase(
+            "the explicit-image model took longer than {seconds} s to load",
+            seconds=f"{seconds:g}",
+        )
         try:
             async with asyncio.timeout(seconds):
                 reply = await _ask(worker.sock, JobKind.LOAD_MODEL, b"")
         except TimeoutError:
-            raise _NotFinished(
-                phrase(
-                    "the explicit-image model took longer than {seconds} s to load",
-                    seconds=f"{seconds:g}",
-                )
-            ) from None
+            raise _NotFinished(too_long) from None
+        except (EOFError, OSError):
+            if await self._ended_by(worker, signal.SIGXCPU):
+                raise _NotFinished(too_long) from None
+            raise
         if reply != READY:
             raise BadReply(f"{reply[:40]!r} instead of ready after loading the model")
         worker.model_loaded = True
+
+    async def _ended_by(self, worker: _Worker, number: int) -> bool:
+        """Whether a worker whose socket closed was ended by signal `number` (the kernel's
+        SIGXCPU at its CPU budget). Its socket closes as it exits, so the wait is short; a
+        worker still running after it is not counted as ended by anything."""
+        await self._reap(worker)
+        return worker.process.exitcode == -number
 
     def _replace(self, worker: _Worker) -> None:
         self.killed += 1
@@ -438,6 +476,7 @@ class HashingPool:
                 settings.decode_limits,
                 settings.memory_bytes,
                 settings.niceness,
+                (settings.job_seconds, settings.start_seconds),
             ),
             name="lightstick-hash",
             daemon=True,
@@ -461,6 +500,10 @@ class HashingPool:
             self._workers.discard(worker)
             raise RuntimeError(f"a hashing worker said {ready[:40]!r} instead of ready")
         return worker
+
+
+def _took_longer(seconds: float) -> Phrase:
+    return phrase("checking it took longer than {seconds} s", seconds=f"{seconds:g}")
 
 
 async def _ask(sock: socket.socket, kind: JobKind, data: bytes) -> bytes:

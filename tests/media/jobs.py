@@ -38,6 +38,24 @@ def hang_on_request(data: bytes, limits: DecodeLimits, *, explicit: bool = False
     return hash_media(data, limits, explicit=explicit)
 
 
+SPIN = b"please spin"
+WAIT = b"please wait, then hash: "  # followed by seconds, then the file
+
+
+def spend_on_request(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
+    """Hash as usual, except that SPIN never returns and spends CPU all the while (a decoder
+    looping in C), and WAIT sleeps before hashing the file after it: a job a loaded machine
+    keeps waiting, which spends clock time but almost no CPU."""
+    if data == SPIN:
+        while True:
+            pass
+    if data.startswith(WAIT):
+        seconds, _, rest = data[len(WAIT) :].partition(b" ")
+        time.sleep(float(seconds))
+        data = rest
+    return hash_media(data, limits, explicit=explicit)
+
+
 def report_niceness(data: bytes, limits: DecodeLimits, *, explicit: bool = False) -> MediaHashes:
     """The worker's scheduling niceness, carried in the reason of a result."""
     return MediaHashes.failed(Outcome.UNSUPPORTED, said(str(os.nice(0))))

@@ -43,7 +43,7 @@ async def test_workers_run_at_a_lower_priority_than_the_bot() -> None:
 
 
 async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it() -> None:
-    settings = PoolSettings(workers=2, job_seconds=3.0)
+    settings = PoolSettings(workers=2, stall_seconds=3.0)
     async with HashingPool(settings, job=jobs.hang_on_request) as pool:
         runaway = asyncio.create_task(pool.hash_media(jobs.HANG))
         await asyncio.sleep(0.2)
@@ -58,9 +58,31 @@ async def test_hanging_worker_is_killed_and_the_next_job_does_not_wait_behind_it
     assert all(r.outcome is Outcome.HASHED for r in after)
 
 
+async def test_a_job_spending_cpu_past_its_budget_is_ended_by_the_kernel() -> None:
+    # The clock deadline is a minute away: only the CPU budget (RLIMIT_CPU) can end this job.
+    settings = PoolSettings(workers=1, job_seconds=1.0, stall_seconds=60.0)
+    async with HashingPool(settings, job=jobs.spend_on_request) as pool:
+        result = await pool.hash_media(jobs.SPIN)
+        assert pool.killed == 1
+        after = await pool.hash_media(photo_jpeg())
+    assert result.outcome is Outcome.UNFINISHED
+    assert str(result.reason) == "checking it took longer than 1 s"
+    assert after.hashed
+
+
+async def test_a_job_kept_waiting_by_a_busy_machine_is_not_cut_off() -> None:
+    # Two seconds of clock for well under a second of CPU: what a niced worker on a loaded
+    # machine lives through. Its file is checked, whatever the clock says.
+    settings = PoolSettings(workers=1, job_seconds=1.0, stall_seconds=60.0)
+    async with HashingPool(settings, job=jobs.spend_on_request) as pool:
+        result = await pool.hash_media(jobs.WAIT + b"2 " + photo_jpeg())
+        assert pool.killed == 0
+    assert result.outcome is Outcome.HASHED
+
+
 async def test_single_worker_pool_recovers_after_a_runaway() -> None:
     async with HashingPool(
-        PoolSettings(workers=1, job_seconds=3.0), job=jobs.hang_on_request
+        PoolSettings(workers=1, stall_seconds=3.0), job=jobs.hang_on_request
     ) as pool:
         first = await pool.hash_media(jobs.HANG)
         second = await pool.hash_media(photo_jpeg())
@@ -221,7 +243,7 @@ async def test_a_reply_longer_than_allowed_is_refused_before_it_is_read() -> Non
 
 async def test_a_reply_sent_in_part_runs_into_the_deadline_and_never_blocks_the_loop() -> None:
     # Reading the rest in the loop's thread would block it, and the deadline could never fire.
-    settings = PoolSettings(workers=1, job_seconds=2.0)
+    settings = PoolSettings(workers=1, stall_seconds=2.0)
     async with HashingPool(settings, job=jobs.misbehave_on_request) as pool:
         result = await pool.hash_media(jobs.PARTIAL_REPLY)
         assert pool.killed == 1
