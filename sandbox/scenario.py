@@ -268,6 +268,13 @@ class GuildHandle:
         self._dispatch("GUILD_MEMBER_ADD", data, Intent.GUILD_MEMBERS)
         return MemberHandle(self.sandbox, self, member)
 
+    def leave(self, handle: MemberHandle) -> None:
+        """A member leaves the server: gone from it, and GUILD_MEMBER_REMOVE sent (with the
+        user), as Discord does."""
+        del self.guild.members[handle.id]
+        data = {"user": payloads.user(handle.user)}
+        self._dispatch("GUILD_MEMBER_REMOVE", data, Intent.GUILD_MEMBERS)
+
     def _dispatch(self, event: str, data: dict[str, Any], intent: int) -> None:
         if event != "GUILD_MEMBER_ADD" and event.startswith(("GUILD_", "CHANNEL_")):
             data = {**data, "guild_id": str(self.guild.id)}

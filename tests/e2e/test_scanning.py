@@ -221,6 +221,30 @@ async def test_not_a_match_stops_removals_and_buttons_work_after_a_restart(
     assert len(alerts(sandbox, guild)) == 1
 
 
+async def test_timeout_author_after_the_author_left_says_so_and_touches_no_one(
+    sandbox: Sandbox, guild: GuildHandle, scanning_bot: BotProcess
+) -> None:
+    leaver = guild.add_member("leaver")
+    message = await leaver.send(guild.channel("general"), "", files=[("a.jpg", reupload())])
+    await sandbox.wait_for_call(
+        "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(message.id)
+    )
+    (alert,) = await wait_for_alerts(sandbox, guild, 1)
+    guild.leave(leaver)
+
+    timeout = next(
+        c["custom_id"]
+        for row in alert.components
+        for c in row["components"]
+        if c["label"] == "Timeout author"
+    )
+    answer = await guild.member("moderator").click(alert, timeout)
+    reply = await answer.message()
+    assert reply.content == "The author is no longer in the server."
+    assert reply.ephemeral
+    assert not sandbox.calls_to("PATCH", "/guilds/{guild_id}/members/{user_id}")
+
+
 async def test_hostile_images_leave_the_bot_working(
     sandbox: Sandbox, guild: GuildHandle, scanning_bot: BotProcess
 ) -> None:
