@@ -126,7 +126,9 @@ class PoolSettings:
     memory_bytes: int = (1 << 30) + (512 << 20)
     max_waiting: int = 64  # jobs admitted beyond one per worker
     admission_seconds: float = 120.0  # a job waits this long for room before PoolBusy
-    start_seconds: float = 30.0  # a new worker must import and report ready within this
+    # A new worker must import and report ready within this (clock), and may spend this much
+    # CPU time loading the explicit-image model.
+    start_seconds: float = 30.0
     # Hashing is batch work; the bot's event loop (gateway, commands) must win the CPU when
     # both want it. At 10, a worker gets about a tenth of a core the loop also wants.
     niceness: int = 10
@@ -418,21 +420,23 @@ class HashingPool:
 
     async def _load_model(self, worker: _Worker) -> None:
         """Load the explicit-image model in a worker before its first scored file, under the
-        start-up budget (CPU and clock): loading takes seconds that no file's budget should pay
-        for (a worker killed for it would have to load it again)."""
-        seconds = self.settings.start_seconds
-        too_long = phrase(
-            "the explicit-image model took longer than {seconds} s to load",
-            seconds=f"{seconds:g}",
-        )
+        start-up budget of CPU time: loading takes seconds that no file's budget should pay for
+        (a worker killed for it would have to load it again). The clock only catches a stall."""
+
+        def too_long(seconds: float) -> Phrase:
+            return phrase(
+                "the explicit-image model took longer than {seconds} s to load",
+                seconds=f"{seconds:g}",
+            )
+
         try:
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(self.settings.stall_seconds):
                 reply = await _ask(worker.sock, JobKind.LOAD_MODEL, b"")
         except TimeoutError:
-            raise _NotFinished(too_long) from None
+            raise _NotFinished(too_long(self.settings.stall_seconds)) from None
         except (EOFError, OSError):
             if await self._ended_by(worker, signal.SIGXCPU):
-                raise _NotFinished(too_long) from None
+                raise _NotFinished(too_long(self.settings.start_seconds)) from None
             raise
         if reply != READY:
             raise BadReply(f"{reply[:40]!r} instead of ready after loading the model")
