@@ -39,9 +39,6 @@ file (measured in bench/explicit_speed.py).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,6 +47,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+from core.memory import release_freed_memory
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -94,7 +93,7 @@ class ExplicitClassifier:
             )
         except Exception as exc:  # onnxruntime and onnx raise their own exception types
             raise ExplicitModelError(f"the model could not be loaded: {exc}") from exc
-        _release_freed_memory()
+        release_freed_memory()  # the fold's float64 copies and the graph's protobuf
         self._input = self._session.get_inputs()[0].name
 
     def score(self, pictures: Sequence[Image.Image]) -> float:
@@ -108,15 +107,6 @@ class ExplicitClassifier:
                 raise ExplicitModelError(f"the model could not run: {exc}") from exc
             best = max(best, float(probabilities[0, 1]))  # column 1 is P(explicit)
         return best
-
-
-def _release_freed_memory() -> None:
-    """Hand the memory the fold let go of back to the system: its float64 copies and the
-    graph's protobuf are freed, but glibc keeps freed heap for reuse, which left a worker
-    171 MB larger with the model loaded instead of 81 (measured; the unfolded graph: 91)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: reusable, not returned
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _session_options(ort: ModuleType) -> onnxruntime.SessionOptions:

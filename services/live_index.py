@@ -32,6 +32,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.hashes import IndexRows
+from core.memory import release_freed_memory
 from db import allowlist, bot_state, flood_holds, takedown_changes, takedowns
 from db.engine import Database
 from media.hashing import MediaHashes
@@ -148,6 +149,7 @@ class LiveTakedownIndex:
             latest = await takedown_changes.latest_change_id(conn)
             oldest = await takedown_changes.oldest_change_id(conn)
         restored = await self._restore(database_id, latest, oldest)
+        from_snapshot = restored is not None
         if restored is not None:
             header, loader = restored
             last_change, source = header.last_change, "snapshot"
@@ -156,27 +158,30 @@ class LiveTakedownIndex:
             async with self.database.connect() as conn:
                 for algorithm in INDEX_BITS:
                     await self._read_into(loader, conn, algorithm)
-        keep = self.snapshot is not None and not restored and loader.count >= self.SNAPSHOT_FROM
+        hashes = loader.count
+        keep = self.snapshot is not None and not from_snapshot and hashes >= self.SNAPSHOT_FROM
         columns = await self._in_thread(loader.arrays) if keep else None  # joined once
         loaded = await self._in_thread(loader.build)
         async with self._in_use.writing():
             self.index = loaded
             self._scopes.clear()
+        del restored, loader, loaded
+        await self._in_thread(release_freed_memory)  # the rows read and the build's arrays
         self.last_change, self.loaded_from = last_change, source
         await self._note_recent_gaps(oldest)
-        applied = await self._sync() if restored else 0
+        applied = await self._sync() if from_snapshot else 0
         log.info(
             "Takedown index loaded from its %s: %d entries, %d hashes, %d later changes in %.2f s",
             source,
             len(self.index),
-            loader.count,
+            hashes,
             applied,
             time.perf_counter() - started,
         )
         if columns is not None:
             header = SnapshotHeader(database_id, last_change)
             self._snapshotting = asyncio.create_task(self._write_snapshot(header, columns))
-        elif not restored and self.snapshot is not None:
+        elif not from_snapshot and self.snapshot is not None:
             with contextlib.suppress(OSError):  # a stale one would only be ignored again
                 self.snapshot.unlink(missing_ok=True)  # too small to be worth one, or stale
 
@@ -223,6 +228,8 @@ class LiveTakedownIndex:
             log.warning("Could not write the takedown index's snapshot", exc_info=True)
         else:
             log.info("Takedown index snapshot written in %.2f s", time.perf_counter() - started)
+        del columns
+        await self._in_thread(release_freed_memory)  # the joined columns, written
 
     async def _read_into(self, loader: IndexLoader, conn: AsyncConnection, algorithm: str) -> None:
         """Read one algorithm's hashes into `loader`: each batch is turned into arrays in the
