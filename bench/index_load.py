@@ -5,7 +5,8 @@ Default: 10,000,000 entries of one random PDQ hash each, in a scratch SQLite fil
 by SQL, so making it is quick; it is removed after). `--database` takes a PostgreSQL URL
 instead (its tables are dropped first, and the list made with generate_series). Prints:
 - load: `LiveTakedownIndex.load()` from the database to both tiers ready, in seconds; then
-  again from the snapshot that first load wrote (`media.index_snapshot`), as the next start;
+  again from the snapshot that first load wrote (`media.index_snapshot`), as the next start,
+  in a process of its own (what a restarted bot holds: no arrays left over from a first load);
 - loop lag while loading: the worst wake-up delay of a task sleeping 5 ms at a time on the
   same loop (what the gateway heartbeat and commands would wait);
 - memory: what the index's arrays hold (hashes, postings, ids, entry lists), and the process's
@@ -118,10 +119,26 @@ async def bench(entries: int, url: str | None, seed: int) -> None:
         image_match(index.index.indexes["pdq"], np.random.default_rng(seed))
         await live.close()  # waits for the snapshot to be written
         del live, index
+        await database.close()
         if snapshot.exists():
             print(f"  snapshot: {snapshot.stat().st_size / 2**20:.0f} MiB on disk")
-            await (await timed_load(database, snapshot)).close()
-        await database.close()
+            restart = [sys.executable, __file__, "--restart", str(snapshot), "--database", url]
+            process = await asyncio.create_subprocess_exec(*restart)
+            if await process.wait():
+                raise SystemExit("the restarted load failed")
+
+
+async def restart(url: str, snapshot: Path) -> None:
+    """A new process loads the index as a restarted bot would: from the snapshot."""
+    database = await Database.open(url)
+    before = resident_mib()
+    live = await timed_load(database, snapshot)
+    print(
+        f"  that process: resident {before:.0f} MiB before, {resident_mib():.0f} after, "
+        f"peak {peak_mib():.0f}"
+    )
+    await live.close()
+    await database.close()
 
 
 async def timed_load(database: Database, snapshot: Path) -> LiveTakedownIndex:
@@ -169,6 +186,10 @@ if __name__ == "__main__":
     parser.add_argument("entries", nargs="?", type=int, default=10_000_000)
     parser.add_argument("--database", default=None)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--restart", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.restart:
+        asyncio.run(restart(args.database, args.restart))
+        sys.exit()
     chosen = args.seed if args.seed is not None else int.from_bytes(os.urandom(2), "big")
     asyncio.run(bench(args.entries, args.database, chosen))
