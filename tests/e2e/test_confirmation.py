@@ -65,7 +65,7 @@ def test_the_hashes_alone_only_flag_the_story() -> None:
     tier only (if this fails, pick a harder re-share for the test below)."""
     entry = entry_hashes([entry_hashes_for_image(encode(photo(KNOWN), "PNG"))])
     index = TakedownIndex()
-    index.add(1, (*entry.own, *entry.variants))
+    index.add(1, entry.own, entry.variants)
     (found,) = match_media(hash_media(story()), index, MatchPolicy())
     assert found.tier is Tier.REVIEW
 
