@@ -274,7 +274,7 @@ def main() -> None:
 def full_index(results: list[Hashed]) -> TakedownIndex:
     index = TakedownIndex()
     for result in results:
-        index.add(result.picture, (*result.entry.own, *result.entry.variants))
+        index.add(result.picture, result.entry.own, result.entry.variants)
     return index
 
 

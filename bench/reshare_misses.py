@@ -85,7 +85,7 @@ def main() -> None:
         entry_media = entry_hashes_for_image(save(picture, "JPEG", quality=95))
         stored = entry_hashes([entry_media])
         index = TakedownIndex()
-        index.add(0, (*stored.own, *stored.variants))
+        index.add(0, stored.own, stored.variants)
         for family in chosen:
             rng = family_rng(args.seed, number, family)
             reshare = family.edit(

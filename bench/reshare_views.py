@@ -78,7 +78,7 @@ def main() -> None:
     index = TakedownIndex()
     for number, media in zip(listed, entries, strict=True):
         stored = entry_hashes([media])
-        index.add(number, (*stored.own, *stored.variants))
+        index.add(number, stored.own, stored.variants)
     for label, which in (("before (main)", 1), ("with views", 2)):
         print(f"\n{label}: caught at the confident tier / at either tier")
         totals: dict[str, list[int]] = {}

@@ -84,17 +84,19 @@ def unknown_algorithm(algorithm: str) -> Phrase:
 @dataclass(frozen=True, slots=True)
 class IndexRows:
     """Hashes for the index as columns: row i is hash (algorithms[i], hexes[i]) of entry
-    entry_ids[i] on list list_ids[i]. A bulk import brings 100,000 at once, too many for an
-    object each; the digits come from the database, checked when stored and again in bulk."""
+    entry_ids[i] on list list_ids[i], one of the entry's variants (a crop or rotation of its
+    picture) when variants[i], else its own. A bulk import brings 100,000 at once, too many for
+    an object each; the digits come from the database, checked when stored and again in bulk."""
 
     entry_ids: Sequence[int] = ()
     list_ids: Sequence[int] = ()
     algorithms: Sequence[str] = ()
     hexes: Sequence[str] = ()
+    variants: Sequence[bool] = ()
 
     @classmethod
-    def of(cls, rows: Iterable[tuple[int, int, str, str]]) -> IndexRows:
-        """From (entry_id, list_id, algorithm, hex) rows."""
+    def of(cls, rows: Iterable[tuple[int, int, str, str, bool]]) -> IndexRows:
+        """From (entry_id, list_id, algorithm, hex, is_variant) rows."""
         columns = tuple(zip(*rows, strict=True))
         return cls(*columns) if columns else cls()
 

@@ -548,6 +548,7 @@ def _indexed_hashes_query():  # type: ignore[no-untyped-def]
             takedown_entries.c.list_id,
             entry_hashes.c.algorithm,
             entry_hashes.c.hash,
+            entry_hashes.c.is_variant,
         )
         .join(takedown_entries, takedown_entries.c.id == entry_hashes.c.entry_id)
         .where(takedown_entries.c.enabled.is_(True))
@@ -560,7 +561,7 @@ async def indexed_hash_columns(conn: AsyncConnection) -> IndexRows:
     Columns, not an object a hash: at a million entries the objects kept the garbage collector
     walking millions of them while they loaded (a 64 s start, stalls of seconds).
     """
-    columns: tuple[list, ...] = ([], [], [], [])
+    columns: tuple[list, ...] = ([], [], [], [], [])
     async for rows in indexed_hash_batches(conn):
         for column, values in zip(columns, zip(*rows, strict=True), strict=True):
             column.extend(values)
@@ -571,8 +572,8 @@ async def indexed_hash_batches(
     conn: AsyncConnection, algorithm: str | None = None, size: int = 20_000
 ) -> AsyncIterator[Sequence[Sequence]]:
     """What `indexed_hash_columns` reads (of one algorithm, if given), as batches of
-    (entry_id, list_id, algorithm, hex) rows straight from the driver (`bulk.driver_batches`),
-    for a caller that turns each batch into arrays at once."""
+    (entry_id, list_id, algorithm, hex, is_variant) rows straight from the driver
+    (`bulk.driver_batches`), for a caller that turns each batch into arrays at once."""
     query = _indexed_hashes_query()
     if algorithm is not None:
         query = query.where(entry_hashes.c.algorithm == algorithm)
@@ -585,7 +586,7 @@ async def indexed_hashes_of(conn: AsyncConnection, entry_ids: Iterable[int]) -> 
 
     Ids come in runs (a bulk import adds consecutive ids), so each run is one range query.
     """
-    rows: list[Row[tuple[int, int, str, str]]] = []
+    rows: list[Row[tuple[int, int, str, str, bool]]] = []
     for low, high in bulk.id_runs(sorted(set(entry_ids))):
         result = await conn.execute(
             _indexed_hashes_query().where(entry_hashes.c.entry_id.between(low, high))

@@ -2,12 +2,13 @@
 
 Reading ten million hashes from the database and turning their hex into bits takes most of a
 start-up (bench/RESULTS.md). A snapshot keeps what the index is built from, as arrays: for each
-hash algorithm the entry ids, their list ids and the hash bits (the database's own rows: hashes
-only, never media), and a header naming the database it came from and the last change-log id
-it includes. A start that finds a snapshot it may trust builds the index from it and brings it
-forward with the change log, like any index that fell behind; `services.live_index` decides
-when it may be trusted. A snapshot is written whole to a temporary file and renamed over the
-old one, so a crash leaves the old snapshot or the new, never half of one.
+part of the index (an algorithm, pHash's variants apart) the entry ids, their list ids and the
+hash bits (the database's own rows: hashes only, never media), and a header naming the database
+it came from and the last change-log id it includes. A start that finds a snapshot it may trust
+builds the index from it and brings it forward with the change log, like any index that fell
+behind; `services.live_index` decides when it may be trusted. A snapshot is written whole to a
+temporary file and renamed over the old one, so a crash leaves the old snapshot or the new,
+never half of one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import numpy as np
 from media.list_scope import Columns, IndexLoader
 from media.matching import INDEX_BITS
 
-FORMAT = 1  # raised whenever what a snapshot holds changes; an older one is not read
+# Raised whenever what a snapshot holds changes; an older one is not read (2: an entry's
+# variant pHashes apart from its own, `media.matching.index_part`).
+FORMAT = 2
 
 
 class SnapshotError(ValueError):
@@ -44,10 +47,10 @@ def write_snapshot(path: Path, header: SnapshotHeader, columns: Columns) -> None
             json.dumps({"format": FORMAT, **_fields(header)}).encode(), dtype=np.uint8
         )
     }
-    for algorithm, (ids, lists, rows) in columns.items():
-        arrays[f"{algorithm}_ids"] = ids
-        arrays[f"{algorithm}_lists"] = lists
-        arrays[f"{algorithm}_rows"] = rows
+    for part, (ids, lists, rows) in columns.items():
+        arrays[f"{part}_ids"] = ids
+        arrays[f"{part}_lists"] = lists
+        arrays[f"{part}_rows"] = rows
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     try:
@@ -71,10 +74,7 @@ def read_snapshot(path: Path) -> tuple[SnapshotHeader, IndexLoader] | None:
     with archive:
         try:
             header = _header(archive["header"])
-            columns = {
-                algorithm: _columns(archive, algorithm, bits)
-                for algorithm, bits in INDEX_BITS.items()
-            }
+            columns = {part: _columns(archive, part, bits) for part, bits in INDEX_BITS.items()}
         except (KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
             raise SnapshotError(f"{path} is damaged or incomplete: {exc}") from exc
     return header, IndexLoader.from_arrays(columns)

@@ -18,9 +18,19 @@ import numpy as np
 from core.hashes import Hash, IndexRows
 from media.hashing import FrameHashes, MediaHashes
 from media.index import hex_rows
-from media.matching import INDEX_BITS, Match, MatchPolicy, TakedownIndex, Tier, match_media
+from media.matching import (
+    ALGORITHM_OF,
+    INDEX_BITS,
+    Match,
+    MatchPolicy,
+    TakedownIndex,
+    Tier,
+    index_part,
+    match_media,
+)
 
-# An index's rows by algorithm: (entry ids, list ids, hash rows), as `IndexLoader` holds them.
+# An index's rows by part (`media.matching.index_part`): (entry ids, list ids, hash rows), as
+# `IndexLoader` holds them.
 Columns = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 ALLOWLIST_RADIUS = 8  # an upload this close to a "Not a match" hash is that same picture
 
@@ -152,46 +162,53 @@ class IndexLoader:
         self.count = 0
 
     def add(self, algorithm: str, batch: Sequence[Sequence]) -> None:
-        """(entry_id, list_id, algorithm, hex) rows, all of `algorithm`; an unknown algorithm
-        or a malformed hash raises ValueError."""
-        bits = INDEX_BITS.get(algorithm)  # type: ignore[call-overload]
-        if bits is None:
-            raise ValueError(f"unknown hash algorithm {algorithm!r}")
+        """(entry_id, list_id, algorithm, hex, is_variant) rows, all of `algorithm`; an unknown
+        algorithm or a malformed hash raises ValueError."""
+        own, variant = index_part(algorithm, False), index_part(algorithm, True)
         if not batch:
             return
-        ids, lists, algorithms, digits = zip(*batch, strict=True)
+        ids, lists, algorithms, digits, variants = zip(*batch, strict=True)
         if set(algorithms) != {algorithm}:
             raise ValueError(f"a batch of {algorithm} hashes holds {sorted(set(algorithms))}")
-        self._ids[algorithm].append(np.array(ids, dtype=np.int64))
-        self._lists[algorithm].append(np.array(lists, dtype=np.int64))
-        self._rows[algorithm].append(hex_rows(digits, bits))
+        columns = (
+            np.array(ids, dtype=np.int64),
+            np.array(lists, dtype=np.int64),
+            hex_rows(digits, INDEX_BITS[own]),
+        )
+        if own == variant:
+            self._append(own, *columns)
+        else:
+            chosen = np.array(variants, dtype=bool)
+            self._append(own, *(column[~chosen] for column in columns))
+            self._append(variant, *(column[chosen] for column in columns))
         self.count += len(batch)
+
+    def _append(self, part: str, ids: np.ndarray, lists: np.ndarray, rows: np.ndarray) -> None:
+        self._ids[part].append(ids)
+        self._lists[part].append(lists)
+        self._rows[part].append(rows)
 
     @classmethod
     def from_arrays(cls, columns: Columns) -> IndexLoader:
-        """A loader holding these columns: algorithm -> (entry ids, list ids, hash rows)."""
+        """A loader holding these columns: index part -> (entry ids, list ids, hash rows)."""
         loader = cls()
-        for algorithm, (ids, lists, rows) in columns.items():
-            loader._ids[algorithm] = [ids]
-            loader._lists[algorithm] = [lists]
-            loader._rows[algorithm] = [rows]
+        for part, (ids, lists, rows) in columns.items():
+            loader._append(part, ids, lists, rows)
             loader.count += len(ids)
         return loader
 
     def arrays(self) -> Columns:
-        """Every row added, as algorithm -> (entry ids, list ids, hash rows), one array each
+        """Every row added, as index part -> (entry ids, list ids, hash rows), one array each
         (the batches are joined once, in place, so building afterwards copies nothing more)."""
         columns = {}
-        for algorithm, bits in INDEX_BITS.items():
+        for part, bits in INDEX_BITS.items():
             joined = (
-                _joined(self._ids[algorithm], np.int64),
-                _joined(self._lists[algorithm], np.int64),
-                _joined(self._rows[algorithm], np.uint8, bits // 8),
+                _joined(self._ids[part], np.int64),
+                _joined(self._lists[part], np.int64),
+                _joined(self._rows[part], np.uint8, bits // 8),
             )
-            self._ids[algorithm], self._lists[algorithm], self._rows[algorithm] = (
-                [column] for column in joined
-            )
-            columns[algorithm] = joined
+            self._ids[part], self._lists[part], self._rows[part] = ([column] for column in joined)
+            columns[part] = joined
         return columns
 
     def build(self) -> ListIndex:
@@ -201,11 +218,11 @@ class IndexLoader:
         columns = self.arrays()
         for parts in (self._ids, self._lists, self._rows):
             parts.clear()
-        for algorithm in INDEX_BITS:
-            entry_ids, list_ids, rows = columns.pop(algorithm)
+        for part in INDEX_BITS:
+            entry_ids, list_ids, rows = columns.pop(part)
             ids.append(entry_ids)
             lists.append(list_ids)
-            loaded.index.indexes[algorithm].build_rows(entry_ids, rows)
+            loaded.index.indexes[part].build_rows(entry_ids, rows)
         loaded.entry_lists = EntryLists(np.concatenate(ids), np.concatenate(lists))
         return loaded
 
@@ -228,17 +245,25 @@ class ListIndex:
     def build(self, rows: IndexRows) -> None:
         """Replace everything with these rows."""
         self.index = TakedownIndex()
-        self.index.build_hex(rows.entry_ids, rows.algorithms, rows.hexes)
+        self.index.build_hex(rows.entry_ids, rows.algorithms, rows.hexes, rows.variants)
         self.entry_lists = EntryLists(rows.entry_ids, rows.list_ids)
 
-    def add(self, entry_id: int, list_id: int, hashes: Iterable[Hash]) -> None:
-        """Add an entry's hashes (an entry added twice keeps both sets)."""
-        self.add_many(IndexRows.of((entry_id, list_id, h.algorithm, h.hex) for h in hashes))
+    def add(
+        self, entry_id: int, list_id: int, hashes: Iterable[Hash], variants: Iterable[Hash] = ()
+    ) -> None:
+        """Add an entry's own hashes and its variants' (an entry added twice keeps both sets)."""
+        self.add_many(
+            IndexRows.of(
+                (entry_id, list_id, h.algorithm, h.hex, variant)
+                for variant, group in ((False, hashes), (True, variants))
+                for h in group
+            )
+        )
 
     def add_many(self, rows: IndexRows) -> None:
         """Add the hashes of many entries at once."""
         self.entry_lists.add(rows.entry_ids, rows.list_ids)
-        self.index.add_hex(rows.entry_ids, rows.algorithms, rows.hexes)
+        self.index.add_hex(rows.entry_ids, rows.algorithms, rows.hexes, rows.variants)
 
     def remove_many(self, entry_ids: Iterable[int]) -> None:
         """Remove entries (unknown ones are skipped), in one pass over the index."""
@@ -297,9 +322,18 @@ def nearest_entries(
     def in_scope(ids: np.ndarray) -> np.ndarray:
         return np.isin(index.entry_lists.lists_of(ids), lists)
 
+    # (algorithm, entry) -> distance: an entry's pHash is the nearer of its own and variants'.
+    nearest: dict[tuple[str, int], int] = {}
+    for part, algorithm in ALGORITHM_OF.items():
+        for entry_id, distance in index.index.indexes[part].nearest(
+            asked[algorithm], count, in_scope
+        ):
+            key = (algorithm, entry_id)
+            nearest[key] = min(distance, nearest.get(key, distance))
     found = []
-    for algorithm, values in asked.items():
-        for entry_id, distance in index.index.indexes[algorithm].nearest(values, count, in_scope):
+    for algorithm in asked:
+        ranked = sorted((d, entry_id) for (a, entry_id), d in nearest.items() if a == algorithm)
+        for distance, entry_id in ranked[:count]:
             list_id = index.entry_lists.get(entry_id)
             if list_id is not None:
                 found.append(Near(entry_id, list_id, algorithm, distance))

@@ -15,6 +15,10 @@ crops, so pHash at 8 alone would remove unrelated pictures at several in a milli
 review radius alert on one upload in ten thousand pairs. Beyond `MatchPolicy.phash_alone` a
 pHash match counts fully only when PDQ of the same picture found the same entry within its
 review radius; without that it alerts up to the confident radius, and beyond it is dropped.
+Within `phash_alone` only the entry's own pHash removes alone: one of its variants' (about 30
+crops an entry, so about 30 times the chance of an unrelated picture near one) alerts unless
+PDQ agrees, and the local-feature confirmation (`services.confirmation`) may promote it. The
+index keeps variant pHashes apart from own ones (`index_part`) so a match knows which it found.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 
-from core.hashes import Algorithm, Hash
+from core.hashes import HEX_DIGITS, Algorithm, Hash
 from media.hashing import MediaHashes
 from media.index import HammingIndex
 
@@ -60,7 +64,8 @@ class MatchPolicy:
     pdq: Radii = field(default_factory=lambda: Radii(confident=31, review=62))
     phash: Radii = field(default_factory=lambda: Radii(confident=8, review=10))
     mirrors: bool = True  # also match mirrored and rotated copies (PDQ dihedral variants)
-    # A pHash match removes on its own only this near. Beyond it, up to the confident radius,
+    # A pHash match removes on its own only this near, and only through the entry's own pHash
+    # (a variant's alerts: an entry has dozens). Beyond it, up to the confident radius,
     # it removes when PDQ of the same picture also lies within its review radius of the same
     # entry and alerts otherwise; between the radii it alerts only when PDQ agrees. 64 bits are
     # few: on real photos pHash at 8 matched 2-4 unrelated pairs in a million (PDQ none), more
@@ -80,62 +85,94 @@ class Match:
     distance: int
     tier: Tier
     frame: int  # which sampled frame of the upload matched
+    variant: bool = False  # through one of the entry's variants' pHash, not its own picture's
 
 
-INDEX_BITS: dict[Algorithm, int] = {"pdq": 256, "phash": 64}
+# The index's parts and their widths: each algorithm's hashes, an entry's pHash variants apart.
+INDEX_BITS: dict[str, int] = {"pdq": 256, "phash": 64, "phash_variant": 64}
+ALGORITHM_OF: dict[str, Algorithm] = {"pdq": "pdq", "phash": "phash", "phash_variant": "phash"}
+
+
+def index_part(algorithm: str, variant: bool) -> str:
+    """Which part of the index holds a hash: PDQ in one (a variant's PDQ removes as the
+    entry's own does), pHash in two, the entry's own and its variants' (`match_media`)."""
+    if algorithm not in HEX_DIGITS:
+        raise ValueError(f"unknown hash algorithm {algorithm!r}")
+    return "phash_variant" if variant and algorithm == "phash" else algorithm
 
 
 class TakedownIndex:
-    """One HammingIndex per algorithm; an entry may carry many hashes (frames, crops)."""
+    """One HammingIndex per part (`index_part`); an entry may carry many hashes (frames, crops)."""
 
     def __init__(self) -> None:
         self.indexes = {name: HammingIndex(bits) for name, bits in INDEX_BITS.items()}
 
     def build(self, entries: Iterable[tuple[int, Hash]]) -> None:
-        grouped: dict[str, list[tuple[int, Hash]]] = {"pdq": [], "phash": []}
-        for entry_id, value in entries:
-            grouped[value.algorithm].append((entry_id, value))
-        for algorithm, rows in grouped.items():
-            self.indexes[algorithm].build(rows)
+        """Replace everything with these (entry_id, own hash) rows."""
+        grouped = self._by_part((entry_id, value, False) for entry_id, value in entries)
+        for part, rows in grouped.items():
+            self.indexes[part].build(rows)
 
-    def add(self, entry_id: int, hashes: Iterable[Hash]) -> None:
-        self.add_many((entry_id, value) for value in hashes)
+    def add(self, entry_id: int, hashes: Iterable[Hash], variants: Iterable[Hash] = ()) -> None:
+        """Add an entry's own hashes and its variants' (`media.entries.EntryHashes`)."""
+        self._add_rows(
+            [*((entry_id, h, False) for h in hashes), *((entry_id, h, True) for h in variants)]
+        )
 
     def add_many(self, entries: Iterable[tuple[int, Hash]]) -> None:
-        """Add (entry_id, hash) rows in one step per algorithm (an import adds 100,000)."""
-        grouped: dict[str, list[tuple[int, Hash]]] = {"pdq": [], "phash": []}
-        for entry_id, value in entries:
-            grouped[value.algorithm].append((entry_id, value))
-        for algorithm, rows in grouped.items():
-            if rows:
-                self.indexes[algorithm].add_many(rows)
+        """Add (entry_id, own hash) rows in one step per part (an import adds 100,000)."""
+        self._add_rows((entry_id, value, False) for entry_id, value in entries)
+
+    def _add_rows(self, rows: Iterable[tuple[int, Hash, bool]]) -> None:
+        for part, grouped in self._by_part(rows).items():
+            if grouped:
+                self.indexes[part].add_many(grouped)
+
+    def _by_part(self, rows: Iterable[tuple[int, Hash, bool]]) -> dict[str, list[tuple[int, Hash]]]:
+        grouped: dict[str, list[tuple[int, Hash]]] = {part: [] for part in INDEX_BITS}
+        for entry_id, value, variant in rows:
+            grouped[index_part(value.algorithm, variant)].append((entry_id, value))
+        return grouped
 
     def add_hex(
-        self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
+        self,
+        entry_ids: Sequence[int],
+        algorithms: Sequence[str],
+        hexes: Sequence[str],
+        variants: Sequence[bool],
     ) -> None:
-        """Add many hashes given as columns (id, algorithm, hex digits), one step per algorithm."""
-        for algorithm, ids, digits in self._by_algorithm(entry_ids, algorithms, hexes):
-            self.indexes[algorithm].add_hex(ids, digits)
+        """Add many hashes given as columns (id, algorithm, hex digits, is a variant), one
+        step per part."""
+        for part, ids, digits in self._hex_by_part(entry_ids, algorithms, hexes, variants):
+            self.indexes[part].add_hex(ids, digits)
 
     def build_hex(
-        self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
+        self,
+        entry_ids: Sequence[int],
+        algorithms: Sequence[str],
+        hexes: Sequence[str],
+        variants: Sequence[bool],
     ) -> None:
-        """Replace everything with hashes given as columns (id, algorithm, hex digits)."""
+        """Replace everything with hashes given as columns (id, algorithm, hex digits, is a
+        variant)."""
         given = {
-            algorithm: (ids, digits)
-            for algorithm, ids, digits in self._by_algorithm(entry_ids, algorithms, hexes)
+            part: (ids, digits)
+            for part, ids, digits in self._hex_by_part(entry_ids, algorithms, hexes, variants)
         }
-        for algorithm, index in self.indexes.items():
-            index.build_hex(*given.get(algorithm, ((), ())))
+        for part, index in self.indexes.items():
+            index.build_hex(*given.get(part, ((), ())))
 
-    def _by_algorithm(
-        self, entry_ids: Sequence[int], algorithms: Sequence[str], hexes: Sequence[str]
+    def _hex_by_part(
+        self,
+        entry_ids: Sequence[int],
+        algorithms: Sequence[str],
+        hexes: Sequence[str],
+        variants: Sequence[bool],
     ) -> Iterator[tuple[str, list[int], list[str]]]:
-        for algorithm in set(algorithms):
-            if algorithm not in self.indexes:
-                raise ValueError(f"unknown hash algorithm {algorithm!r}")
-            chosen = [a == algorithm for a in algorithms]
-            yield algorithm, list(compress(entry_ids, chosen)), list(compress(hexes, chosen))
+        parts = [index_part(a, bool(v)) for a, v in zip(algorithms, variants, strict=True)]
+        for part in set(parts):
+            chosen = [p == part for p in parts]
+            yield part, list(compress(entry_ids, chosen)), list(compress(hexes, chosen))
 
     def remove(self, entry_id: int) -> None:
         self.remove_many([entry_id])
@@ -195,14 +232,17 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
     best: dict[int, tuple[tuple[int, float, int], int, Match]] = {}
     # (entry, frame) pairs PDQ found within its radii: a far pHash match needs one to remove.
     pdq_agrees: set[tuple[int, int]] = set()
-    for algorithm in ("pdq", "phash"):  # PDQ first: pHash's tier reads what it found
+    for part in INDEX_BITS:  # PDQ first: pHash's tier reads what it found
+        algorithm, variant = ALGORITHM_OF[part], part == "phash_variant"
         asked = [(order, q) for order, q in enumerate(queries) if q.value.algorithm == algorithm]
         if not asked:
             continue
-        found = index.indexes[algorithm].search(
+        found = index.indexes[part].search(
             [q.value for _, q in asked], [q.radius for _, q in asked]
         )
         radii = policy.radii(algorithm)
+        # Alone, an entry's own pHash removes within `phash_alone`; a variant's never does.
+        alone = -1 if variant else policy.phash_alone
         for number, entry_id, distance in zip(
             found.query_numbers.tolist(),
             found.entry_ids.tolist(),
@@ -215,13 +255,13 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
                 continue
             if algorithm == "pdq":
                 pdq_agrees.add((entry_id, query.frame))
-            elif distance > policy.phash_alone and (entry_id, query.frame) not in pdq_agrees:
+            elif distance > alone and (entry_id, query.frame) not in pdq_agrees:
                 if tier is Tier.REVIEW:
                     continue  # beyond the confident radius, pHash alone does not even alert
                 tier = Tier.REVIEW
             if query.review_only:
                 tier = Tier.REVIEW
-            match = Match(entry_id, algorithm, distance, tier, query.frame)
+            match = Match(entry_id, algorithm, distance, tier, query.frame, variant)
             # Ties go to the earliest lookup: the first frame, the picture before its turns.
             key = (_rank(match), order)
             current = best.get(entry_id)

@@ -16,8 +16,8 @@ Two remedies, both measured on bench/catch_rate.py before they were kept:
   the earlier 70% edge crops, PDQ at 31 caught 0.06 of off-centre crops and pHash at 8 every
   one of the 0.51 caught, and PDQ on the side cuts raised the confident catch by 0.01-0.07
   for 1,560 more bytes an entry (bench/RESULTS.md, "Crops and the pHash rule, issue 15"). A
-  crop's pHash alone alerts unless it is very near, or PDQ agrees
-  (`media.matching.MatchPolicy.phash_alone`).
+  crop's pHash alone alerts, however near, unless PDQ agrees (`media.matching`); the local
+  features may confirm it (`services.confirmation`).
 """
 
 from __future__ import annotations

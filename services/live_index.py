@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.hashes import IndexRows
+from core.hashes import HEX_DIGITS, IndexRows
 from core.memory import release_freed_memory
 from db import allowlist, bot_state, flood_holds, takedown_changes, takedowns
 from db.engine import Database
@@ -51,7 +51,7 @@ from media.list_scope import (
     Near,
     nearest_entries,
 )
-from media.matching import INDEX_BITS, MatchPolicy
+from media.matching import MatchPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -156,7 +156,7 @@ class LiveTakedownIndex:
         else:
             loader, last_change, source = IndexLoader(), latest, "database"
             async with self.database.connect() as conn:
-                for algorithm in INDEX_BITS:
+                for algorithm in HEX_DIGITS:
                     await self._read_into(loader, conn, algorithm)
         hashes = loader.count
         keep = self.snapshot is not None and not from_snapshot and hashes >= self.SNAPSHOT_FROM

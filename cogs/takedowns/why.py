@@ -314,8 +314,16 @@ def _verdict(
             "resized), which confirms the match.",
             **values,
         )
+    if verdict is Verdict.REVIEW_TIER and match.variant and match.distance <= radii.confident:
+        # Near a crop's pHash, however near: it removes only when PDQ or local features agree.
+        return tr(
+            "**Alerted, not removed**: entry {entry} at {algorithm} {distance} is near one of the "
+            "crops the entry keeps, not its whole picture; through a crop, pHash removes only "
+            "when PDQ of the same picture agrees or the picture's details confirm the match.",
+            **values,
+        )
     if verdict is Verdict.REVIEW_TIER and match.distance <= radii.confident:
-        # pHash within its confident radius alerts when PDQ doesn't agree, or through a view.
+        # The entry's own pHash: it alerts when PDQ doesn't agree, or through a view.
         return tr(
             "**Alerted, not removed**: entry {entry} at {algorithm} {distance} is within the "
             "confident radius {confident}, but pHash removes on its own only within {alone}, "

@@ -40,3 +40,20 @@ def test_a_confirmed_phash_match_within_its_radius_is_not_called_beyond_it(langu
     assert "beyond" not in line and "밖" not in line
     assert ("alone would only alert" in line) == (language == "en")
     assert "8" in line
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_phash_match_near_only_a_crop_says_so_not_that_it_was_too_far(language: str) -> None:
+    # pHash 4 of one of the entry's crops, within phash_alone (6): a crop's pHash alone alerts.
+    settings = GuildSettings(guild_id=1, language=language)
+    match = ListMatch(
+        Match(5, "phash", 4, Tier.REVIEW, 0, variant=True), list_id=1, action="remove"
+    )
+    media = HashedMedia(MediaRef("attachment:1", "https://cdn/x.png", "attachment"),
+                        MediaHashes(Outcome.HASHED))  # fmt: skip
+    line = _verdict(
+        guild_texts(language), Explained(media, Verdict.REVIEW_TIER, match), settings, LABELS
+    )
+    assert "4" in line and "only within" not in line and "이내일 때" not in line
+    assert ("one of the crops the entry keeps" in line) == (language == "en")
+    assert ("잘라낸 부분" in line) == (language == "ko")

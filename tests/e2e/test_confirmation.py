@@ -1,10 +1,12 @@
 """Local-feature confirmation end to end: a story re-share of a listed photo, which the hashes
 alone only flag for review, is removed once its entry has the signature `/takedown add`
-keeps; without the signature it stays a review alert; `/takedown why` says which."""
+keeps; without the signature it stays a review alert; `/takedown why` says which. So is a cut
+copy whose pHash lies near one of the crops the entry keeps: a crop's pHash never removes alone."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from db.schema import entry_signatures
 from media.entries import entry_hashes
 from media.hashing import entry_hashes_for_image, hash_media
 from media.matching import MatchPolicy, TakedownIndex, Tier, match_media
+from media.reupload import cut
 from sandbox.botprocess import BotProcess
 from sandbox.scenario import GuildHandle
 from sandbox.server import Sandbox
@@ -28,13 +31,25 @@ from tests.media.samples import encode, photo
 
 pytestmark = pytest.mark.e2e
 
-KNOWN = 4
 SEND_ROUTE = "/channels/{channel_id}/messages"
 
 
 def story() -> bytes:
-    """A 9:16 story of the listed photo over a blurred copy (drawn once, the same each run)."""
-    return encode(reshares.story(photo(KNOWN), random.Random("e2e/0")), "JPEG", quality=85)
+    """A 9:16 story of sample photo 4 over a blurred copy (drawn once, the same each run)."""
+    return encode(reshares.story(photo(4), random.Random("e2e/0")), "JPEG", quality=85)
+
+
+def cut_copy() -> bytes:
+    """Sample photo 7 with a third cut off its right side: its pHash lies within `phash_alone`
+    of one of the crops the entry keeps, and no PDQ of the entry is near."""
+    return encode(cut(photo(7), 0.0, 0.0, 0.35, 0.0), "JPEG", quality=85)
+
+
+# (listed photo, its re-share, what `/takedown why` says while the hashes alone only alert)
+RESHARES = [
+    pytest.param(4, story, "**Alerted, not removed**", id="story"),
+    pytest.param(7, cut_copy, "one of the crops the entry keeps", id="crop"),
+]
 
 
 def alert_to(guild: GuildHandle, title: str):  # type: ignore[no-untyped-def]
@@ -60,38 +75,50 @@ async def bot(tmp_path: Path, start_bot: StartBot, guild: GuildHandle) -> BotPro
     return await start_bot(env={"HASH_WORKERS": "1"})
 
 
-def test_the_hashes_alone_only_flag_the_story() -> None:
-    """The premise: through the product's hashes the story matches its entry at the review
-    tier only (if this fails, pick a harder re-share for the test below)."""
-    entry = entry_hashes([entry_hashes_for_image(encode(photo(KNOWN), "PNG"))])
-    index = TakedownIndex()
-    index.add(1, (*entry.own, *entry.variants))
-    (found,) = match_media(hash_media(story()), index, MatchPolicy())
-    assert found.tier is Tier.REVIEW
+def test_the_hashes_alone_only_flag_the_reshares() -> None:
+    """The premise: through the product's hashes each re-share matches its entry at the review
+    tier only (if this fails, pick a harder re-share for the test below), the cut copy through
+    a crop's pHash so near that the entry's own pHash would remove."""
+    for known, reshare, _ in (param.values for param in RESHARES):
+        entry = entry_hashes([entry_hashes_for_image(encode(photo(known), "PNG"))])
+        index = TakedownIndex()
+        index.add(1, entry.own, entry.variants)
+        (found,) = match_media(hash_media(reshare()), index, MatchPolicy())
+        assert found.tier is Tier.REVIEW
+        if reshare is cut_copy:
+            assert (found.algorithm, found.variant) == ("phash", True)
+            assert found.distance <= MatchPolicy().phash_alone
 
 
-async def test_a_story_the_hashes_only_flag_is_removed_once_the_entry_has_its_signature(
-    sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, bot: BotProcess
+@pytest.mark.parametrize(("known", "reshare", "alerted"), RESHARES)
+async def test_a_reshare_the_hashes_only_flag_is_removed_once_the_entry_has_its_signature(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    guild: GuildHandle,
+    bot: BotProcess,
+    known: int,
+    reshare: Callable[[], bytes],
+    alerted: str,
 ) -> None:
     moderator, fan = guild.member("moderator"), guild.member("fan")
     added = await moderator.run_command(
-        "takedown add", image=("deepfake.png", encode(photo(KNOWN), "PNG")), label="fake"
+        "takedown add", image=("deepfake.png", encode(photo(known), "PNG")), label="fake"
     )
     assert "Added entry" in (await added.message()).content
 
-    # As an entry made before signatures were kept: the story only alerts.
+    # As an entry made before signatures were kept: the re-share only alerts.
     database = await Database.open(bot_database_url(tmp_path), migrate=False)
     try:
         async with database.transaction() as conn:
             rows = list(await conn.execute(select(entry_signatures)))
             await conn.execute(delete(entry_signatures))
         assert len(rows) == 1 and 3000 < len(rows[0].signature) <= 4096
-        first = await fan.send(guild.channel("general"), "story", files=[("s.jpg", story())])
+        first = await fan.send(guild.channel("general"), "look", files=[("s.jpg", reshare())])
         await sandbox.wait_for_call("POST", SEND_ROUTE, where=alert_to(guild, "please review"))
         deleted = {c.params["message_id"] for c in sandbox.calls_to("DELETE", DELETE_ROUTE)}
         assert str(first.id) not in deleted
         why = await moderator.run_command("takedown why", message=link(guild, first))
-        assert "**Alerted, not removed**" in why_text(await why.message())
+        assert alerted in why_text(await why.message())
 
         # With its signature back, the same story (hashes cached, bytes fetched again) goes.
         async with database.transaction() as conn:
@@ -100,7 +127,7 @@ async def test_a_story_the_hashes_only_flag_is_removed_once_the_entry_has_its_si
         await database.close()
     why = await moderator.run_command("takedown why", message=link(guild, first))
     assert "which confirms the match" in why_text(await why.message())
-    second = await fan.send(guild.channel("general"), "again", files=[("s.jpg", story())])
+    second = await fan.send(guild.channel("general"), "again", files=[("s.jpg", reshare())])
     await sandbox.wait_for_call(
         "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(second.id)
     )

@@ -46,8 +46,9 @@ def test_entry_lists_agree_with_a_dict_through_additions_removals_and_merges(
 
 def test_an_index_loaded_in_batches_matches_like_one_built_from_columns() -> None:
     rng = random.Random(8)
-    rows = [(i, 1 + i % 3, "pdq", f"{rng.getrandbits(256):064x}") for i in range(50)]
-    rows += [(i, 1 + i % 3, "phash", f"{rng.getrandbits(64):016x}") for i in range(50)]
+    # Every third hash is one of its entry's variants: pHash's go to their own part.
+    rows = [(i, 1 + i % 3, "pdq", f"{rng.getrandbits(256):064x}", i % 3 == 0) for i in range(50)]
+    rows += [(i, 1 + i % 3, "phash", f"{rng.getrandbits(64):016x}", i % 3 == 0) for i in range(50)]
     loader = IndexLoader()
     for start in range(0, 50, 7):
         loader.add("pdq", rows[start : min(start + 7, 50)])
@@ -56,18 +57,20 @@ def test_an_index_loaded_in_batches_matches_like_one_built_from_columns() -> Non
     built.build(IndexRows.of(rows))
     assert len(loaded) == len(built) == 50
     assert loaded.entry_lists.sizes == built.entry_lists.sizes
-    for entry_id, _, algorithm, digits in rows:
-        index = loaded.index.indexes[algorithm]
-        assert index.query(digits, 0) == built.index.indexes[algorithm].query(digits, 0)
+    assert len(loaded.index.indexes["phash_variant"]) == 17
+    for entry_id, _, algorithm, digits, variant in rows:
+        part = "phash_variant" if variant and algorithm == "phash" else algorithm
+        index = loaded.index.indexes[part]
+        assert index.query(digits, 0) == built.index.indexes[part].query(digits, 0)
         assert index.query(digits, 0) == [(entry_id, 0)]
 
 
 def test_a_malformed_batch_is_refused_with_the_reason() -> None:
     loader = IndexLoader()
     with pytest.raises(ValueError, match="256-bit hashes"):
-        loader.add("pdq", [(1, 1, "pdq", "ab" * 8)])
+        loader.add("pdq", [(1, 1, "pdq", "ab" * 8, False)])
     with pytest.raises(ValueError, match="unknown hash algorithm"):
-        loader.add("md5", [(1, 1, "md5", "ab" * 16)])
+        loader.add("md5", [(1, 1, "md5", "ab" * 16, False)])
     with pytest.raises(ValueError, match="holds"):
-        loader.add("pdq", [(1, 1, "phash", "ab" * 8)])
+        loader.add("pdq", [(1, 1, "phash", "ab" * 8, False)])
     assert loader.count == 0

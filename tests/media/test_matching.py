@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import pytest
 from PIL import Image
@@ -117,6 +118,27 @@ def test_a_far_phash_match_removes_only_when_pdq_of_the_picture_agrees() -> None
     }
 
 
+def test_a_variants_phash_alone_alerts_where_the_entrys_own_would_remove() -> None:
+    """An entry keeps the pHash of dozens of crops, each a chance for an unrelated picture to
+    lie near: through one of them pHash removes only when PDQ agrees."""
+    frame = hash_media(samples.encode(samples.photo(6), "PNG")).frames[0]
+    alone = MatchPolicy().phash_alone
+    index = TakedownIndex()
+    index.add(1, [], [flipped(frame.phash, alone)])  # a crop's pHash this near, alone: alerts
+    index.add(2, [flipped(frame.phash, alone)])  # the entry's own pHash this near: removes
+    index.add(3, [flipped(frame.pdq, 50)], [flipped(frame.phash, 8)])  # PDQ agrees: removes
+    index.add(4, [flipped(frame.pdq, 70)], [frame.phash])  # PDQ beyond review: alerts
+    index.add(5, [], [flipped(frame.phash, 10)])  # beyond the confident radius, alone: nothing
+    upload = hash_media(samples.encode(samples.photo(6), "PNG"))
+    found = {(m.entry_id, m.tier, m.variant) for m in match_media(upload, index, MatchPolicy())}
+    assert found == {
+        (1, Tier.REVIEW, True),
+        (2, Tier.TAKEDOWN, False),
+        (3, Tier.TAKEDOWN, True),
+        (4, Tier.REVIEW, True),
+    }
+
+
 def random_frame(rng: random.Random) -> FrameHashes:
     def pdq() -> Hash:
         return Hash("pdq", f"{rng.getrandbits(256):064x}")
@@ -137,11 +159,15 @@ def near(value: Hash, bits: int, rng: random.Random) -> Hash:
 
 
 def brute_force_matches(
-    media: MediaHashes, entries: list[tuple[int, Hash]], policy: MatchPolicy
+    media: MediaHashes,
+    entries: list[tuple[int, Hash]],
+    policy: MatchPolicy,
+    variants: Sequence[tuple[int, Hash]] = (),
 ) -> dict[int, tuple[str, int, Tier]]:
     """What every lookup of every frame finds, entry by entry, the best kept. A pHash match
-    beyond `phash_alone` counts fully only when PDQ of the same frame found the same entry;
-    without, it alerts within the confident radius and is dropped beyond it."""
+    beyond `phash_alone` (a variant's pHash: at any distance) counts fully only when PDQ of
+    the same frame found the same entry; without, it alerts within the confident radius and
+    is dropped beyond it."""
     frames = [*enumerate(media.frames), *((-1, extra) for extra in media.extra)]
 
     def lookups(frame: FrameHashes, algorithm: str) -> list[tuple[Hash, Radii]]:
@@ -152,16 +178,19 @@ def brute_force_matches(
         asked = [(v, policy.pdq) for v in wide]
         return asked + [(v, Radii(policy.pdq.confident, policy.pdq.confident)) for v in turned]
 
+    rows = [(entry_id, value, False) for entry_id, value in entries]
+    rows += [(entry_id, value, True) for entry_id, value in variants]
     pdq_found = {
         (entry_id, number)
-        for entry_id, value in entries
+        for entry_id, value, _ in rows
         if value.algorithm == "pdq"
         for number, frame in frames
         for query, radii in lookups(frame, "pdq")
         if radii.tier(query.distance(value)) is not None
     }
     best: dict[int, tuple[str, int, Tier]] = {}
-    for entry_id, value in entries:
+    for entry_id, value, variant in rows:
+        alone = -1 if variant else policy.phash_alone
         for number, frame in frames:
             for query, radii in lookups(frame, value.algorithm):
                 distance = query.distance(value)
@@ -170,7 +199,7 @@ def brute_force_matches(
                     continue
                 if (
                     value.algorithm == "phash"
-                    and distance > policy.phash_alone
+                    and distance > alone
                     and (entry_id, number) not in pdq_found
                 ):
                     if tier is Tier.REVIEW:
@@ -204,10 +233,12 @@ def test_every_lookup_of_an_upload_at_once_equals_a_brute_force_over_every_frame
     frames = [*media.frames, *media.extra]
     entries = [(i, Hash("pdq", f"{rng.getrandbits(256):064x}")) for i in range(1500)]
     entries += [(2000 + i, Hash("phash", f"{rng.getrandbits(64):016x}")) for i in range(500)]
+    variants = []  # an entry's crops' pHashes: these never remove alone
     for i in range(60):  # near a picture, its mirror or a turn of any frame, at any distance
         frame = rng.choice(frames)
         if i % 4 == 0:
-            entries.append((3000 + i % 40, near(frame.phash, rng.randint(0, 14), rng)))
+            rows = variants if i % 8 == 0 else entries
+            rows.append((3000 + i % 40, near(frame.phash, rng.randint(0, 14), rng)))
         else:
             entries.append(
                 (3000 + i % 40, near(rng.choice(frame.pdq_all()), rng.randint(0, 70), rng))
@@ -217,10 +248,13 @@ def test_every_lookup_of_an_upload_at_once_equals_a_brute_force_over_every_frame
         index.indexes = {
             "pdq": HammingIndex(256, small_scan=0),
             "phash": HammingIndex(64, small_scan=0),
+            "phash_variant": HammingIndex(64, small_scan=0),
         }
     index.build(entries)
+    for entry_id, value in variants:
+        index.add(entry_id, (), [value])
     policy = MatchPolicy()
     found = {
         m.entry_id: (m.algorithm, m.distance, m.tier) for m in match_media(media, index, policy)
     }
-    assert found == brute_force_matches(media, entries, policy)
+    assert found == brute_force_matches(media, entries, policy, variants)

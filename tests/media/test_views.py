@@ -138,7 +138,7 @@ def test_a_turn_is_undone_only_when_its_corners_are_filled() -> None:
 def index() -> TakedownIndex:
     stored = entry_hashes([entry_hashes_for_image(samples.encode(samples.photo(LISTED), "PNG"))])
     built = TakedownIndex()
-    built.add(LISTED, (*stored.own, *stored.variants))
+    built.add(LISTED, stored.own, stored.variants)
     return built
 
 

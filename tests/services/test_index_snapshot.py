@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from core.hashes import Hash
 from db import takedowns
 from db.engine import Database
+from db.takedowns import NewEntry
 from media.index_snapshot import SnapshotError, read_snapshot
 from services.live_index import LiveTakedownIndex
 from tests.services.test_live_index import PUBLISHER, listed, matched, random_pdq
@@ -48,6 +50,30 @@ async def test_a_snapshot_is_loaded_and_brought_forward_by_later_changes(
     assert await matched(index, PUBLISHER, later) == [later_id]
     # Loaded from the snapshot, it isn't written again: the file is still the first one.
     assert read_snapshot(snapshot)[0] == header  # type: ignore[index]
+
+
+async def test_a_snapshot_keeps_an_entrys_crop_phashes_apart_from_its_own(
+    database: Database, tmp_path: Path
+) -> None:
+    """Through a crop's pHash alone a match only alerts (`media.matching`): a snapshot that
+    mixed them with the entry's own would make them remove again after a restart."""
+    rng = random.Random(14)
+    own, crop = Hash("phash", "3c" * 8), Hash("phash", "0f" * 8)
+    async with database.transaction() as conn:
+        entry, _ = await takedowns.add_entries(
+            conn,
+            PUBLISHER,
+            [NewEntry((random_pdq(rng), own), variants=(crop,)), NewEntry((random_pdq(rng),))],
+            source="upload",
+            added_by=1,
+        )
+    snapshot = tmp_path / "index.npz"
+    await loaded(database, snapshot)
+    index = await loaded(database, snapshot)
+    assert index.loaded_from == "snapshot"
+    parts = index.index.index.indexes
+    assert parts["phash"].query(own, 0) == [(entry, 0)] and parts["phash"].query(crop, 0) == []
+    assert parts["phash_variant"].query(crop, 0) == [(entry, 0)]
 
 
 async def test_a_snapshot_of_another_database_is_not_used(

@@ -145,3 +145,42 @@ async def test_a_phash_match_beyond_phash_alone_counts_fully_only_with_pdq(
     missed = await explain(index, settings, await index.scope(GUILD), upload(pictures[2]))
     assert missed.verdict is Verdict.NO_MATCH
     assert (missed.nearest[0].entry_id, missed.nearest[0].distance) == (far, 10)
+
+
+async def test_a_phash_near_only_one_of_an_entrys_crops_alerts_where_its_own_would_remove(
+    database: Database,
+) -> None:
+    rng = random.Random(6)
+    picture, imported = Hash("pdq", f"{rng.getrandbits(256):064x}"), Hash("phash", "3c" * 8)
+    async with database.transaction() as conn:
+        (own,) = await takedowns.add_entries(
+            conn, GUILD, [NewEntry((imported,))], source="hash", added_by=1
+        )  # a pHash-only list's line: the entry's own pHash
+    index = await index_of(database)
+    async with database.transaction() as conn:  # added after the load: comes by the change log
+        (cropped,) = await takedowns.add_entries(
+            conn,
+            GUILD,
+            [NewEntry((flipped(picture, 90, rng),), variants=(phash_off(4),))],
+            source="upload",
+            added_by=1,
+        )  # a picture whose PDQ is far, one of its crops' pHash 4 bits off
+    await index.sync()
+    scope = await index.scope(GUILD)
+    settings = GuildSettings(GUILD)
+
+    alerted = await explain(index, settings, scope, upload(picture))
+    assert alerted.verdict is Verdict.REVIEW_TIER and alerted.match is not None
+    found = alerted.match.match
+    assert (found.entry_id, found.algorithm, found.distance, found.variant) == (
+        cropped,
+        "phash",
+        4,
+        True,
+    )
+    near = [(n.entry_id, n.distance) for n in alerted.nearest if n.algorithm == "phash"]
+    assert near[0] == (cropped, 4)
+
+    removed = await explain(index, settings, scope, upload(picture, imported))
+    assert removed.verdict is Verdict.REMOVED and removed.match is not None
+    assert (removed.match.match.entry_id, removed.match.match.variant) == (own, False)
