@@ -23,7 +23,7 @@ import numpy as np
 from media.list_scope import Columns, IndexLoader
 from media.matching import INDEX_BITS
 
-FORMAT = 1  # raised whenever what a snapshot holds changes; an older one is not read
+FORMAT = 2  # raised whenever what a snapshot holds changes; an older one is not read
 
 
 class SnapshotError(ValueError):

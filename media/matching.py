@@ -10,6 +10,13 @@ through PDQ's dihedral variants, and a picture with caption bars or borders adde
 through the extra hashes `media.reupload` computes, and a screenshot, story, collage or turned
 copy through the upright views `media.views` finds (both in `MediaHashes.extra`).
 
+Why a quarter's match only alerts: the PDQ of each quarter of a still image ("pdq_region",
+`media.hashing.region_hashes`) finds a copy partly covered by stickers, emoji or a caption,
+which moves the whole picture's hashes out of reach; but a quarter is not the picture (a
+deepfake's untouched background matches its source photo's), so it is looked up at the PDQ
+confident radius, in rows of its own, and a match through it is a review-tier match that the
+local-feature confirmation (`services.confirmation`) may make a takedown, never one alone.
+
 Why pHash needs PDQ to agree: 64 bits are few, and an entry keeps the pHash of dozens of its
 crops, so pHash at 8 alone would remove unrelated pictures at several in a million, and at its
 review radius alert on one upload in ten thousand pairs. Beyond `MatchPolicy.phash_alone` a
@@ -70,7 +77,7 @@ class MatchPolicy:
     phash_alone: int = 6
 
     def radii(self, algorithm: Algorithm) -> Radii:
-        return self.pdq if algorithm == "pdq" else self.phash
+        return self.phash if algorithm == "phash" else self.pdq
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +89,7 @@ class Match:
     frame: int  # which sampled frame of the upload matched
 
 
-INDEX_BITS: dict[Algorithm, int] = {"pdq": 256, "phash": 64}
+INDEX_BITS: dict[Algorithm, int] = {"pdq": 256, "phash": 64, "pdq_region": 256}
 
 
 class TakedownIndex:
@@ -92,7 +99,7 @@ class TakedownIndex:
         self.indexes = {name: HammingIndex(bits) for name, bits in INDEX_BITS.items()}
 
     def build(self, entries: Iterable[tuple[int, Hash]]) -> None:
-        grouped: dict[str, list[tuple[int, Hash]]] = {"pdq": [], "phash": []}
+        grouped: dict[str, list[tuple[int, Hash]]] = {name: [] for name in INDEX_BITS}
         for entry_id, value in entries:
             grouped[value.algorithm].append((entry_id, value))
         for algorithm, rows in grouped.items():
@@ -103,7 +110,7 @@ class TakedownIndex:
 
     def add_many(self, entries: Iterable[tuple[int, Hash]]) -> None:
         """Add (entry_id, hash) rows in one step per algorithm (an import adds 100,000)."""
-        grouped: dict[str, list[tuple[int, Hash]]] = {"pdq": [], "phash": []}
+        grouped: dict[str, list[tuple[int, Hash]]] = {name: [] for name in INDEX_BITS}
         for entry_id, value in entries:
             grouped[value.algorithm].append((entry_id, value))
         for algorithm, rows in grouped.items():
@@ -182,7 +189,14 @@ def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
         # pHash only alerts. PDQ keeps both tiers.
         guess = number == -1 and not frame.pdq_variants
         queries.append(_Query(number, frame.phash, policy.phash.review, review_only=guess))
-    return queries
+    return queries + region_queries(media, policy)
+
+
+def region_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
+    """The upload's quarters, each at the PDQ confident radius, review only (a quarter is not
+    the picture: its match goes to the confirmation). The first frame's, the only one with
+    quarters."""
+    return [_Query(0, value, policy.pdq.confident, review_only=True) for value in media.regions]
 
 
 def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -> list[Match]:
@@ -195,7 +209,7 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
     best: dict[int, tuple[tuple[int, float, int], int, Match]] = {}
     # (entry, frame) pairs PDQ found within its radii: a far pHash match needs one to remove.
     pdq_agrees: set[tuple[int, int]] = set()
-    for algorithm in ("pdq", "phash"):  # PDQ first: pHash's tier reads what it found
+    for algorithm in INDEX_BITS:  # PDQ first: pHash's tier reads what it found
         asked = [(order, q) for order, q in enumerate(queries) if q.value.algorithm == algorithm]
         if not asked:
             continue
@@ -215,13 +229,19 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
                 continue
             if algorithm == "pdq":
                 pdq_agrees.add((entry_id, query.frame))
-            elif distance > policy.phash_alone and (entry_id, query.frame) not in pdq_agrees:
+            elif (
+                algorithm == "phash"
+                and distance > policy.phash_alone
+                and (entry_id, query.frame) not in pdq_agrees
+            ):
                 if tier is Tier.REVIEW:
                     continue  # beyond the confident radius, pHash alone does not even alert
                 tier = Tier.REVIEW
             if query.review_only:
                 tier = Tier.REVIEW
-            match = Match(entry_id, algorithm, distance, tier, query.frame)
+            # A quarter's match is a PDQ match for whoever reads the alert (of part of the picture).
+            named = "pdq" if algorithm == "pdq_region" else algorithm
+            match = Match(entry_id, named, distance, tier, query.frame)
             # Ties go to the earliest lookup: the first frame, the picture before its turns.
             key = (_rank(match), order)
             current = best.get(entry_id)
