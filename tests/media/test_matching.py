@@ -7,7 +7,7 @@ from dataclasses import replace
 from itertools import combinations
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from core.hashes import Hash
 from media.entries import entry_hashes
@@ -120,16 +120,6 @@ def test_a_far_phash_match_removes_only_when_pdq_of_the_picture_agrees() -> None
     }
 
 
-def stickered(number: int) -> Image.Image:
-    """Photo `number` with two round stickers over its left half (about a fifth of it)."""
-    picture = samples.photo(number).copy()
-    width, height = picture.size
-    draw = ImageDraw.Draw(picture)
-    draw.ellipse((width * 0.05, height * 0.1, width * 0.4, height * 0.45), fill="white")
-    draw.ellipse((width * 0.08, height * 0.55, width * 0.38, height * 0.9), fill=(230, 60, 120))
-    return picture
-
-
 def entry_index(number: int) -> TakedownIndex:
     """Photo `number` listed as `/takedown add` lists it: its own hashes and its variants."""
     entry = entry_hashes([entry_hashes_for_image(samples.encode(samples.photo(number), "JPEG"))])
@@ -140,7 +130,7 @@ def entry_index(number: int) -> TakedownIndex:
 
 def test_a_stickered_copy_is_found_through_its_uncovered_quarters_and_only_alerts() -> None:
     index = entry_index(4)
-    upload = hash_media(samples.encode(stickered(4), "JPEG"))
+    upload = hash_media(samples.encode(samples.stickered(4), "JPEG"))
     whole_only = replace(upload, regions=())
     assert match_media(whole_only, index, MatchPolicy()) == []  # the stickers hide it
     assert [
