@@ -502,9 +502,10 @@ def dump(
     path: str, results: list[Hashed], listed: int, index: TakedownIndex,
     confirmations: dict[tuple[int, int], tuple[dict[int, int], float]],
 ) -> None:  # fmt: skip
-    """Every upload's matches (default policy, and pHash never alone) with the inliers counted
-    for its pairs, one JSON line each: what a confirmation rule can be weighed on offline."""
-    policies = {"default": MatchPolicy(), "strict": MatchPolicy(phash_alone=-1)}
+    """Every upload's matches (default policy, pHash never alone, and without the upload's
+    quarters: what the hashes found before `media.hashing.region_hashes`) with the inliers
+    counted for its pairs, one JSON line each: what a confirmation rule can be weighed on
+    offline."""
     with open(path, "w") as out:
         for result in results:
             for upload in result.uploads:
@@ -516,10 +517,15 @@ def dump(
                     "signed": result.signature is not None,
                     "counts": {str(entry): found for entry, found in counts.items()},
                 }
-                for name, policy in policies.items():
+                asked = {
+                    "default": (upload.media, MatchPolicy()),
+                    "strict": (upload.media, MatchPolicy(phash_alone=-1)),
+                    "whole": (replace(upload.media, regions=()), MatchPolicy()),
+                }
+                for name, (media, policy) in asked.items():
                     line[name] = [
                         [m.entry_id, m.algorithm, m.distance, str(m.tier), m.frame]
-                        for m in match_media(upload.media, index, policy)
+                        for m in match_media(media, index, policy)
                     ]
                 out.write(json.dumps(line) + "\n")
 

@@ -14,8 +14,10 @@ from typing import Literal
 
 from core.phrases import Phrase, PhrasedError, phrase
 
-Algorithm = Literal["pdq", "phash"]
-HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16}
+# "pdq_region" is PDQ of a part of a picture (`media.hashing.region_hashes`): stored and looked
+# up apart from whole pictures' PDQ, because a match through one only alerts.
+Algorithm = Literal["pdq", "phash", "pdq_region"]
+HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16, "pdq_region": 64}
 _HEX = re.compile(r"[0-9a-f]+")
 
 

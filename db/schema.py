@@ -46,6 +46,9 @@ metadata = MetaData(
 )
 
 ALGORITHMS = ("pdq", "phash")
+# An entry's (or a kept report's, or a flagged picture's) variants also hold the PDQ of its
+# quarters, which the index keeps apart: a match through one only alerts.
+VARIANT_ALGORITHMS = (*ALGORITHMS, "pdq_region")
 TAKEDOWN_ACTIONS = ("remove", "flag")
 # What a server does with a file the bot could not check (each of the three kinds of outcome).
 UNREADABLE_ACTIONS = ("remove", "alert", "ignore")
@@ -232,7 +235,7 @@ entry_hashes = Table(
     Column("algorithm", String(10), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("is_variant", Boolean, nullable=False, server_default=text("false")),
-    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+    CheckConstraint(_in("algorithm", VARIANT_ALGORITHMS), name="algorithm"),
     Index(None, "entry_id"),
     Index(None, "algorithm", "hash"),
 )
@@ -343,7 +346,7 @@ report_hashes = Table(
     Column("hash", String(64), nullable=False),
     # Crops and rotations of a reported picture: they become the entry's variants on Take down.
     Column("is_variant", Boolean, nullable=False, server_default=text("false")),
-    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+    CheckConstraint(_in("algorithm", VARIANT_ALGORITHMS), name="algorithm"),
     Index(None, "report_id"),
 )
 
@@ -523,7 +526,7 @@ explicit_flag_hashes = Table(
     Column("hash", String(64), nullable=False),
     # Crops and rotations: they become the entry's variants on Take down, never cleared.
     Column("is_variant", Boolean, nullable=False, server_default=text("false")),
-    CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
+    CheckConstraint(_in("algorithm", VARIANT_ALGORITHMS), name="algorithm"),
     Index(None, "flag_id"),
 )
 

@@ -2,7 +2,8 @@
 reports (hashes kept at report time) and **Take down**.
 
 An entry keeps the PDQ and pHash of every frame that can match, and apart from them, as
-variants, the hashes of a still image's central crops, small rotations and edge crops
+variants, the hashes of a still image's central crops, small rotations and edge crops, and the
+PDQ of its quarters ("pdq_region": a match through one only alerts)
 (`media.hashing.entry_hashes_for_image` computes them), so edited copies match too.
 Near-uniform frames are left out: their hashes would match any other flat picture.
 """
@@ -44,6 +45,9 @@ def entry_hashes(media: Sequence[MediaHashes]) -> EntryHashes:
     own = tuple(dict.fromkeys(h for m in media for h in frame_hashes(m.frames)))
     kept = set(own)
     variants = dict.fromkeys(
-        h for m in media for h in (*frame_hashes(m.extra), *m.edge_phash) if h not in kept
+        h
+        for m in media
+        for h in (*frame_hashes(m.extra), *m.edge_phash, *m.regions)
+        if h not in kept
     )
     return EntryHashes(own, tuple(variants))

@@ -25,8 +25,8 @@ from media.list_scope import Columns, IndexLoader
 from media.matching import INDEX_BITS
 
 # Raised whenever what a snapshot holds changes; an older one is not read (2: an entry's
-# variant pHashes apart from its own, `media.matching.index_part`).
-FORMAT = 2
+# variant pHashes apart from its own, `media.matching.index_part`; 3: and its quarters' PDQ).
+FORMAT = 3
 
 
 class SnapshotError(ValueError):

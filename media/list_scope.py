@@ -325,6 +325,8 @@ def nearest_entries(
     # (algorithm, entry) -> distance: an entry's pHash is the nearer of its own and variants'.
     nearest: dict[tuple[str, int], int] = {}
     for part, algorithm in ALGORITHM_OF.items():
+        if algorithm not in asked:
+            continue  # the quarters' rows: "why" names the whole picture's nearest hashes
         for entry_id, distance in index.index.indexes[part].nearest(
             asked[algorithm], count, in_scope
         ):

@@ -10,6 +10,13 @@ through PDQ's dihedral variants, and a picture with caption bars or borders adde
 through the extra hashes `media.reupload` computes, and a screenshot, story, collage or turned
 copy through the upright views `media.views` finds (both in `MediaHashes.extra`).
 
+Why a quarter's match only alerts: the PDQ of each quarter of a still image ("pdq_region",
+`media.hashing.region_hashes`) finds a copy partly covered by stickers, emoji or a caption,
+which moves the whole picture's hashes out of reach; but a quarter is not the picture (a
+deepfake's untouched background matches its source photo's), so it is looked up at the PDQ
+confident radius, in rows of its own, and a match through it is a review-tier match that the
+local-feature confirmation (`services.confirmation`) may make a takedown, never one alone.
+
 Why pHash needs PDQ to agree: 64 bits are few, and an entry keeps the pHash of dozens of its
 crops, so pHash at 8 alone would remove unrelated pictures at several in a million, and at its
 review radius alert on one upload in ten thousand pairs. Beyond `MatchPolicy.phash_alone` a
@@ -75,7 +82,7 @@ class MatchPolicy:
     phash_alone: int = 6
 
     def radii(self, algorithm: Algorithm) -> Radii:
-        return self.pdq if algorithm == "pdq" else self.phash
+        return self.phash if algorithm == "phash" else self.pdq
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +95,21 @@ class Match:
     variant: bool = False  # through one of the entry's variants' pHash, not its own picture's
 
 
-# The index's parts and their widths: each algorithm's hashes, an entry's pHash variants apart.
-INDEX_BITS: dict[str, int] = {"pdq": 256, "phash": 64, "phash_variant": 64}
-ALGORITHM_OF: dict[str, Algorithm] = {"pdq": "pdq", "phash": "phash", "phash_variant": "phash"}
+# The index's parts and their widths: each algorithm's hashes, an entry's pHash variants apart
+# (`index_part`), and the PDQ of an entry's quarters, which only an upload's quarters ask.
+INDEX_BITS: dict[str, int] = {"pdq": 256, "phash": 64, "phash_variant": 64, "pdq_region": 256}
+ALGORITHM_OF: dict[str, Algorithm] = {
+    "pdq": "pdq",
+    "phash": "phash",
+    "phash_variant": "phash",
+    "pdq_region": "pdq_region",
+}
 
 
 def index_part(algorithm: str, variant: bool) -> str:
     """Which part of the index holds a hash: PDQ in one (a variant's PDQ removes as the
-    entry's own does), pHash in two, the entry's own and its variants' (`match_media`)."""
+    entry's own does), pHash in two, the entry's own and its variants' (`match_media`), and
+    the quarters' PDQ in its own."""
     if algorithm not in HEX_DIGITS:
         raise ValueError(f"unknown hash algorithm {algorithm!r}")
     return "phash_variant" if variant and algorithm == "phash" else algorithm
@@ -219,7 +233,14 @@ def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
         # pHash only alerts. PDQ keeps both tiers.
         guess = number == -1 and not frame.pdq_variants
         queries.append(_Query(number, frame.phash, policy.phash.review, review_only=guess))
-    return queries
+    return queries + region_queries(media, policy)
+
+
+def region_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
+    """The upload's quarters, each at the PDQ confident radius, review only (a quarter is not
+    the picture: its match goes to the confirmation). The first frame's, the only one with
+    quarters."""
+    return [_Query(0, value, policy.pdq.confident, review_only=True) for value in media.regions]
 
 
 def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -> list[Match]:
@@ -255,13 +276,19 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
                 continue
             if algorithm == "pdq":
                 pdq_agrees.add((entry_id, query.frame))
-            elif distance > alone and (entry_id, query.frame) not in pdq_agrees:
+            elif (
+                algorithm == "phash"
+                and distance > alone
+                and (entry_id, query.frame) not in pdq_agrees
+            ):
                 if tier is Tier.REVIEW:
                     continue  # beyond the confident radius, pHash alone does not even alert
                 tier = Tier.REVIEW
             if query.review_only:
                 tier = Tier.REVIEW
-            match = Match(entry_id, algorithm, distance, tier, query.frame, variant)
+            # A quarter's match is a PDQ match for whoever reads the alert (of part of the picture).
+            named = "pdq" if algorithm == "pdq_region" else algorithm
+            match = Match(entry_id, named, distance, tier, query.frame, variant)
             # Ties go to the earliest lookup: the first frame, the picture before its turns.
             key = (_rank(match), order)
             current = best.get(entry_id)

@@ -7,6 +7,11 @@ Two remedies, both measured on bench/catch_rate.py before they were kept:
 - Query side (`content_block`): a letterbox, meme caption bars and the chrome of a phone
   screenshot are rows and columns dominated by one flat colour. The largest block of rows and
   columns that are not flat is the picture; it is hashed as an extra query.
+- Both sides (`quarters`): a sticker, an emoji, a caption or a blurred face covers a part of
+  the picture and moves its whole-picture hashes out of reach, but most quarters of the
+  picture stay as they were. Each quarter's PDQ is kept by an entry and asked by an upload
+  (`media.hashing.region_hashes`); a quarter is not the picture, so such a match only alerts
+  and goes to the local-feature confirmation (`media.matching`).
 - Entry side (`entry_variants`, `edge_crops`): when a moderator adds a picture to the takedown
   list, we also store the hashes of its central crops, of crops along its left and right edges,
   cut off one side, off a corner or at both ends of one axis, and of small rotations, so a
@@ -179,6 +184,19 @@ def cut(picture: Image.Image, left: float, top: float, right: float, bottom: flo
         height - round(height * bottom),
     )
     return picture.crop(box)
+
+
+def quarters(picture: Image.Image) -> list[Image.Image]:
+    """The picture's four quarters (top left, top right, bottom left, bottom right)."""
+    width, height = picture.size
+    middle_x, middle_y = width // 2, height // 2
+    boxes = (
+        (0, 0, middle_x, middle_y),
+        (middle_x, 0, width, middle_y),
+        (0, middle_y, middle_x, height),
+        (middle_x, middle_y, width, height),
+    )
+    return [picture.crop(box) for box in boxes]
 
 
 def entry_variants(picture: Image.Image) -> list[Image.Image]:

@@ -50,6 +50,7 @@ FORMAT_SPECS = frozenset({"", ","})  # `{name}` or `{name:,}`: nothing a worker 
 PHRASE_FIELDS = frozenset({"text", "plural", "values"})
 MAX_FRAMES = 256  # frames and extra pictures in one result; the decoder samples 12 by default
 MAX_EDGE_HASHES = 64
+MAX_REGION_HASHES = 4  # a still image's quarters
 KINDS = frozenset({"", "image", "animation", "video"})
 FORMATS = frozenset({"", *(f.value for f in MediaFormat)})
 RESULT_FIELDS = frozenset(
@@ -61,6 +62,7 @@ RESULT_FIELDS = frozenset(
         "frames",
         "extra",
         "edge_phash",
+        "regions",
         "explicit_score",
         "signature",
         "preview_detail",
@@ -101,6 +103,7 @@ def encode_hashes(result: MediaHashes) -> bytes:
         "frames": [_frame_document(frame) for frame in result.frames],
         "extra": [_frame_document(frame) for frame in result.extra],
         "edge_phash": [h.hex for h in result.edge_phash],
+        "regions": [h.hex for h in result.regions],
         "explicit_score": result.explicit_score,
         "signature": None
         if result.signature is None
@@ -232,6 +235,7 @@ def decode_hashes(reply: bytes) -> MediaHashes:
         reason=None if fields["reason"] is None else _phrase(fields["reason"], 1),
         extra=_list(fields["extra"], MAX_FRAMES, _frame, "extra"),
         edge_phash=_list(fields["edge_phash"], MAX_EDGE_HASHES, _phash, "edge_phash"),
+        regions=_list(fields["regions"], MAX_REGION_HASHES, _region, "regions"),
         explicit_score=_score(fields["explicit_score"]),
         signature=_signature(fields["signature"]),
         preview_detail=_preview_detail(fields["preview_detail"]),
@@ -274,6 +278,7 @@ def _check_consistent(result: MediaHashes) -> None:
         result.frames
         or result.extra
         or result.edge_phash
+        or result.regions
         or result.explicit_score is not None
         or result.signature is not None
         or result.preview_detail is not None
@@ -359,6 +364,10 @@ def _pdq(value: object) -> Hash:
 
 def _phash(value: object) -> Hash:
     return _hash("phash", value)
+
+
+def _region(value: object) -> Hash:
+    return _hash("pdq_region", value)
 
 
 def _hash(algorithm: str, value: object) -> Hash:

@@ -1,7 +1,9 @@
 """The second stage of matching: local features confirm a weak match to a takedown (issue 15).
 
 A screenshot, story, rotation, photo of a screen or collage of a listed picture often matches
-its entry only at the review tier: the hashes say "likely", and the moderators get an alert.
+its entry only at the review tier, and a copy under stickers or captions matches through one of
+its quarters, which is never more than the review tier (`media.matching`): the hashes say
+"likely", and the moderators get an alert.
 When that entry was made from a still image it has a signature (`db.entry_signatures`, made by
 `media.features`), and a worker counts the upload's keypoints that agree with it on one
 geometric transform. Enough of them (`media.features.CONFIRM_INLIERS`, chosen with a margin

@@ -51,6 +51,23 @@ async def test_entry_is_added_with_hashes_and_variants(database: Database) -> No
     assert {entry_id for entry_id, _, _ in indexed} == {entry.id}
 
 
+async def test_an_entry_keeps_its_quarters_as_variants_for_the_index(database: Database) -> None:
+    rng = random.Random(2)
+    quarters = tuple(Hash("pdq_region", random_pdq(rng).hex) for _ in range(4))
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn,
+            GUILD,
+            NewEntry((random_pdq(rng),), variants=quarters),
+            source="upload",
+            added_by=1,
+        )
+    async with database.connect() as conn:
+        indexed = list((await takedowns.indexed_hash_columns(conn)).hashes())
+    assert {value for _, _, value in indexed if value.algorithm == "pdq_region"} == set(quarters)
+    assert all(h.algorithm == "pdq" for h in entry.hashes)  # never the entry's own hashes
+
+
 async def test_another_guild_cannot_read_or_remove_an_entry(database: Database) -> None:
     async with database.transaction() as conn:
         entry = await takedowns.add_entry(

@@ -1,12 +1,14 @@
 """Local-feature confirmation end to end: a story re-share of a listed photo, which the hashes
 alone only flag for review, is removed once its entry has the signature `/takedown add`
 keeps; without the signature it stays a review alert; `/takedown why` says which. So is a cut
-copy whose pHash lies near one of the crops the entry keeps: a crop's pHash never removes alone."""
+copy whose pHash lies near one of the crops the entry keeps (a crop's pHash never removes
+alone), and a copy under stickers, which only the photo's quarters find."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,11 +29,12 @@ from tests.e2e.test_evidence import why_text
 from tests.e2e.test_reports import link
 from tests.e2e.test_scanning import DELETE_ROUTE, bot_database_url
 from tests.media import reshares
-from tests.media.samples import encode, photo
+from tests.media.samples import encode, photo, stickered
 
 pytestmark = pytest.mark.e2e
 
 SEND_ROUTE = "/channels/{channel_id}/messages"
+STICKERED = 4  # the listed photo the stickered copy covers
 
 
 def story() -> bytes:
@@ -133,4 +136,31 @@ async def test_a_reshare_the_hashes_only_flag_is_removed_once_the_entry_has_its_
     )
     await sandbox.wait_for_call(
         "POST", SEND_ROUTE, where=alert_to(guild, "Removed a takedown-list match")
+    )
+
+
+def test_only_the_quarters_find_the_stickered_copy() -> None:
+    """The premise: the whole picture's hashes miss the stickered copy, a quarter finds it at
+    the review tier (if this fails, cover more of the photo for the test below)."""
+    entry = entry_hashes([entry_hashes_for_image(encode(photo(STICKERED), "PNG"))])
+    index = TakedownIndex()
+    index.add(1, entry.own, entry.variants)
+    upload = hash_media(encode(stickered(STICKERED), "JPEG", quality=85))
+    assert match_media(replace(upload, regions=()), index, MatchPolicy()) == []
+    (found,) = match_media(upload, index, MatchPolicy())
+    assert found.tier is Tier.REVIEW
+
+
+async def test_a_stickered_copy_found_through_its_quarters_is_removed_once_confirmed(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    moderator, fan = guild.member("moderator"), guild.member("fan")
+    added = await moderator.run_command(
+        "takedown add", image=("deepfake.png", encode(photo(STICKERED), "PNG")), label="fake"
+    )
+    assert "Added entry" in (await added.message()).content
+    copy = encode(stickered(STICKERED), "JPEG", quality=85)
+    sent = await fan.send(guild.channel("general"), "stickers", files=[("s.jpg", copy)])
+    await sandbox.wait_for_call(
+        "DELETE", DELETE_ROUTE, where=lambda c: c.params["message_id"] == str(sent.id)
     )

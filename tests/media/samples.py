@@ -23,6 +23,17 @@ def photo(number: int = 4) -> Image.Image:
         return image.convert("RGB")
 
 
+def stickered(number: int) -> Image.Image:
+    """Photo `number` with two round stickers over its left half (about a fifth of it): its
+    whole-picture hashes no longer find it, its right quarters are untouched."""
+    picture = photo(number)
+    width, height = picture.size
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((width * 0.05, height * 0.1, width * 0.4, height * 0.45), fill="white")
+    draw.ellipse((width * 0.08, height * 0.55, width * 0.38, height * 0.9), fill=(230, 60, 120))
+    return picture
+
+
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)

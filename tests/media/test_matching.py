@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
+from itertools import combinations
 
 import pytest
 from PIL import Image
 
 from core.hashes import Hash
-from media.hashing import FrameHashes, MediaHashes, Outcome, hash_media
+from media.entries import entry_hashes
+from media.hashing import FrameHashes, MediaHashes, Outcome, entry_hashes_for_image, hash_media
 from media.index import HammingIndex
 from media.matching import MatchPolicy, Radii, TakedownIndex, Tier, match_media
 from tests.media import samples
@@ -139,6 +142,43 @@ def test_a_variants_phash_alone_alerts_where_the_entrys_own_would_remove() -> No
     }
 
 
+def entry_index(number: int) -> TakedownIndex:
+    """Photo `number` listed as `/takedown add` lists it: its own hashes and its variants."""
+    entry = entry_hashes([entry_hashes_for_image(samples.encode(samples.photo(number), "JPEG"))])
+    index = TakedownIndex()
+    index.add(number, entry.own, entry.variants)
+    return index
+
+
+def test_a_stickered_copy_is_found_through_its_uncovered_quarters_and_only_alerts() -> None:
+    index = entry_index(4)
+    upload = hash_media(samples.encode(samples.stickered(4), "JPEG"))
+    whole_only = replace(upload, regions=())
+    assert match_media(whole_only, index, MatchPolicy()) == []  # the stickers hide it
+    assert [
+        (m.entry_id, m.algorithm, m.tier) for m in match_media(upload, index, MatchPolicy())
+    ] == [(4, "pdq", Tier.REVIEW)]
+
+
+def test_a_quarter_alone_never_removes_however_near() -> None:
+    index = TakedownIndex()
+    index.add(4, hash_media(samples.encode(samples.photo(4), "PNG")).regions)
+    upload = hash_media(samples.encode(samples.photo(4), "PNG"))
+    matches = match_media(upload, index, MatchPolicy())
+    assert [(m.entry_id, m.distance, m.tier) for m in matches] == [(4, 0, Tier.REVIEW)]
+
+
+def test_quarters_of_unrelated_photos_are_beyond_the_radius() -> None:
+    quarters = {
+        n: hash_media(samples.encode(samples.photo(n), "PNG")).regions for n in range(1, 11)
+    }
+    radius = MatchPolicy().pdq.confident
+    assert all(len(found) >= 3 for found in quarters.values())
+    for one, other in combinations(quarters, 2):
+        nearest = min(a.distance(b) for a in quarters[one] for b in quarters[other])
+        assert nearest > radius, (one, other, nearest)
+
+
 def random_frame(rng: random.Random) -> FrameHashes:
     def pdq() -> Hash:
         return Hash("pdq", f"{rng.getrandbits(256):064x}")
@@ -249,6 +289,7 @@ def test_every_lookup_of_an_upload_at_once_equals_a_brute_force_over_every_frame
             "pdq": HammingIndex(256, small_scan=0),
             "phash": HammingIndex(64, small_scan=0),
             "phash_variant": HammingIndex(64, small_scan=0),
+            "pdq_region": HammingIndex(256, small_scan=0),
         }
     index.build(entries)
     for entry_id, value in variants:

@@ -192,6 +192,10 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "failed without a reason": lambda: edit(lambda d: d.update(reason=None), failed_document),
     "failed with an empty reason": lambda: edit(reason(text=""), failed_document),
     "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+    "five quarters": lambda: edit(lambda d: d.update(regions=["0" * 64] * 5)),
+    "a quarter that is not hex": lambda: edit(lambda d: d.update(regions=["x" * 64])),
+    "a quarter as a pHash": lambda: edit(lambda d: d.update(regions=["0" * 16])),
+    "failed with quarters": lambda: edit(lambda d: d.update(regions=["0" * 64]), failed_document),
     "a signature that is not base64": lambda: edit(
         lambda d: d.update(signature="not base64!"), entry_document
     ),
