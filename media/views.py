@@ -123,6 +123,9 @@ CUT_DEPTH = 4  # a frame is cut into parts at most this many times over (a grid 
 MAX_PARTS = 3  # the largest few parts are views
 
 
+Region = tuple[int, int, int, int]  # left, top, right, bottom (thumbnail pixels)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidates:
     """Where detection looked for the picture, in the picture's own pixels: the quadrilaterals
@@ -209,31 +212,35 @@ def frame_parts(grey: np.ndarray) -> list[np.ndarray]:
     holds a plain line right across it with detail on both sides, so it has no parts.
     """
     height, width = grey.shape
-    found: list[tuple[int, int, int, int]] = []
+    found: list[tuple[Region, ...]] = []
     _cut(grey, (0, 0, width, height), CUT_DEPTH, found)
     parts = [
-        (x0, y0, x1, y1)
-        for x0, y0, x1, y1 in found
-        if x1 - x0 >= MIN_SIDE * width
-        and y1 - y0 >= MIN_SIDE * height
-        and MIN_AREA <= (x1 - x0) * (y1 - y0) / (width * height) <= MAX_AREA
-        and _edged(grey, (x0, y0, x1, y1))
+        boxes
+        for part in found
+        if (
+            boxes := [
+                (x0, y0, x1, y1)
+                for x0, y0, x1, y1 in part
+                if x1 - x0 >= MIN_SIDE * width
+                and y1 - y0 >= MIN_SIDE * height
+                and MIN_AREA <= (x1 - x0) * (y1 - y0) / (width * height) <= MAX_AREA
+                and _edged(grey, (x0, y0, x1, y1))
+            ]
+        )
     ]
-    parts.sort(key=lambda part: -(part[2] - part[0]) * (part[3] - part[1]))
+    parts.sort(key=lambda boxes: -max((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes))
     return [
         np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
-        for x0, y0, x1, y1 in parts[:MAX_PARTS]
+        for boxes in parts[:MAX_PARTS]
+        for x0, y0, x1, y1 in boxes
     ]
-
-
-Region = tuple[int, int, int, int]  # left, top, right, bottom
 
 
 def _cut(
     grey: np.ndarray,
     region: Region,
     depth: int,
-    found: list[Region],
+    found: list[tuple[Region, ...]],
     layout: tuple[float, ...] | None = None,
 ) -> None:
     """Trim the region's plain margins, then cut it along the runs of plain lines inside it
@@ -242,7 +249,9 @@ def _cut(
 
     The frame's own margins may be of any colour (bars); a piece's only of a colour the layout
     has already shown in a margin or a cut (`layout`): a picture's own plain edge, a band of
-    clear sky, is another colour, and stays in the part."""
+    clear sky, is another colour, and stays in the part. When it is of the gap's colour (a
+    white sky beside a white gap) nothing tells them apart, so the part as it was cut is kept
+    too."""
     x0, y0, x1, y1 = region
     rows = _plain_lines(grey[y0:y1, x0:x1])
     top, bottom = _margins(rows, layout)
@@ -257,8 +266,8 @@ def _cut(
     rows, columns = _plain_lines(block), _plain_lines(block.T)
     across, down = _runs(rows[0]), _runs(columns[0])
     if depth == 0 or not (across or down):
-        if depth < CUT_DEPTH:
-            found.append((x0, y0, x1, y1))
+        if depth < CUT_DEPTH:  # the part, and as it was cut, with a plain edge of its own
+            found.append(tuple(dict.fromkeys(((x0, y0, x1, y1), region))))
         return
     widest = max(((end - start) / length, axis)
                  for runs, length, axis in ((across, y1 - y0, 0), (down, x1 - x0, 1))
