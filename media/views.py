@@ -55,7 +55,14 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   hashed without them too (`content_box`, only when both ends of an axis are flat lines:
   `_barred`; every view checked cost a plain photo 0.5 more views and about 1 ms);
 - a picture turned on a kept canvas shows its turn as plain triangles in the corners: their
-  long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short.
+  long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short;
+- a collage's half or a post's picture was no candidate when the other half is a photo too
+  (the surround is not plainer) or when the picture's sides do not all step against the
+  chrome: the layout itself is read (`frame_parts`, sixth session). Gaps, bars and a post's
+  background are plain lines right across the frame or across one part of it, so the frame
+  is cut along them, and each piece again along the other axis (a recursive XY-cut, as
+  document layout analysis does), at any position; a part is kept when one of its sides
+  steps against the gap (a plain photo less its own band of sky does not).
 """
 
 from __future__ import annotations
@@ -255,15 +262,19 @@ def _cut(
     x0, y0, x1, y1 = region
     rows = _plain_lines(grey[y0:y1, x0:x1])
     top, bottom = _margins(rows, layout)
-    y0, y1 = y0 + top, y0 + bottom
-    columns = _plain_lines(grey[y0:y1, x0:x1].T)
+    columns = _plain_lines(grey[y0 + top : y0 + bottom, x0:x1].T)
     left, right = _margins(columns, layout)
-    x0, x1 = x0 + left, x0 + right
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    if right - left < 2 or bottom - top < 2:
         return
     seen = [*(layout or ()), *_colours(rows, top, bottom), *_colours(columns, left, right)]
-    block = grey[y0:y1, x0:x1]
-    rows, columns = _plain_lines(block), _plain_lines(block.T)
+    block = grey[y0 + top : y0 + bottom, x0 + left : x0 + right]
+    # Columns were read over these rows; rows were read over these columns if none went.
+    columns = columns[0][left:right], columns[1][left:right]
+    if (left, right) == (0, x1 - x0):
+        rows = rows[0][top:bottom], rows[1][top:bottom]
+    else:
+        rows = _plain_lines(block)
+    x0, y0, x1, y1 = x0 + left, y0 + top, x0 + right, y0 + bottom
     across, down = _runs(rows[0]), _runs(columns[0])
     if depth == 0 or not (across or down):
         if depth < CUT_DEPTH:  # the part, and as it was cut, with a plain edge of its own
@@ -275,9 +286,11 @@ def _cut(
     runs, lines = (across, rows) if widest == 0 else (down, columns)
     seen += [colour for start, end in runs for colour in _colours(lines, start, end, inside=True)]
     bounds = [0, *(edge for run in runs for edge in run), (y1 - y0, x1 - x0)[widest]]
+    least = MIN_SIDE * grey.shape[widest]  # a thinner piece holds no part (a line of text)
     for start, end in zip(bounds[::2], bounds[1::2], strict=True):
         piece = (x0, y0 + start, x1, y0 + end) if widest == 0 else (x0 + start, y0, x0 + end, y1)
-        _cut(grey, piece, depth - 1, found, tuple(seen))
+        if end - start >= least:
+            _cut(grey, piece, depth - 1, found, tuple(seen))
 
 
 def _colours(
@@ -300,10 +313,9 @@ def _edged(grey: np.ndarray, part: Region) -> bool:
     MIN_SUPPORT of its length, as a picture's straight side against a gap or bar does (one
     side: a picture's own plain edge, a white sky, may meet the gap without a step elsewhere).
     A plain photo's part is the photo less a band of its own sky or shadow, whose first line
-    of detail (a tree top, a ripple) steps against it only here and there: over 140 of the
-    benchmark's photos, 39 had such a part and 3 a side stepping over 0.75 (one of them a
-    photo's own printed border). The line next to each side is skipped: the thumbnail blends
-    it."""
+    of detail (a tree top, a ripple) steps against it only here and there: of the benchmark's
+    first 140 photos, 40 had such a part and 6 kept one (one a photo's own printed border).
+    The line next to each side is skipped: the thumbnail blends it."""
     x0, y0, x1, y1 = part
     height, width = grey.shape
     grey = grey.astype(np.int16)
@@ -321,8 +333,9 @@ def _edged(grey: np.ndarray, part: Region) -> bool:
 
 def _plain_lines(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which rows of `block` are plain (EDGE_SHARE of their pixels within FLAT_TOLERANCE of
-    their median, as a bar is), and the median grey of each plain one. Nine pixels spread
-    along a row, nearly all near their middle one, come first (most rows of a picture fail)."""
+    their colour, as a bar is), and the colour of each plain one. Nine pixels spread along a
+    row, nearly all near their middle one, come first (most rows of a picture fail); their
+    median is the row's colour."""
     height, width = block.shape
     colours = np.full(height, -1.0)
     plain = np.zeros(height, bool)
@@ -333,12 +346,12 @@ def _plain_lines(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     close = np.count_nonzero(np.abs(sample - middle) <= 2 * FLAT_TOLERANCE, axis=1)
     maybe = np.flatnonzero(close >= sample.shape[1] - 2)
     if len(maybe):
-        lines = block[maybe].astype(np.int16)
-        median = np.median(lines, axis=1)
-        near = np.abs(lines - median[:, None].astype(np.int16)) <= FLAT_TOLERANCE
-        flat = near.mean(axis=1) >= EDGE_SHARE
+        # The samples' median stands for the line's: a plain line is nearly all one grey.
+        colour = np.median(sample[maybe], axis=1)
+        near = np.abs(block[maybe].astype(np.int16) - colour[:, None]) <= FLAT_TOLERANCE
+        flat = np.count_nonzero(near, axis=1) >= EDGE_SHARE * width
         plain[maybe[flat]] = True
-        colours[maybe[flat]] = median[flat]
+        colours[maybe[flat]] = colour[flat]
     return plain, colours
 
 
