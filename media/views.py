@@ -194,9 +194,11 @@ def candidates(rgb: np.ndarray) -> Candidates:
         whole = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         inner = inside_frame(full, whole)
         framed = [inner * scale] if inner is not None else []
+    # A part lies exactly where the picture meets its gap, where a rectangle may have snapped
+    # a line or two off (a caption's step beside it): of two nearly alike, the part is kept.
     parts = frame_parts(grey)
     quads = _distinct(
-        [*sharp_region(grey, texture.detail), *rectangles, *outlines, *framed, *parts],
+        [*parts, *sharp_region(grey, texture.detail), *rectangles, *outlines, *framed],
         max(grey.shape),
     )
     level = tuple(any(quad is other for other in (*rectangles, *parts)) for quad in quads)
