@@ -55,7 +55,14 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   hashed without them too (`content_box`, only when both ends of an axis are flat lines:
   `_barred`; every view checked cost a plain photo 0.5 more views and about 1 ms);
 - a picture turned on a kept canvas shows its turn as plain triangles in the corners: their
-  long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short.
+  long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short;
+- a collage's half or a post's picture was no candidate when the other half is a photo too
+  (the surround is not plainer) or when the picture's sides do not all step against the
+  chrome: the layout itself is read (`frame_parts`, sixth session). Gaps, bars and a post's
+  background are plain lines right across the frame or across one part of it, so the frame
+  is cut along them, and each piece again along the other axis (a recursive XY-cut, as
+  document layout analysis does), at any position; a part is kept when one of its sides
+  steps against the gap (a plain photo less its own band of sky does not).
 """
 
 from __future__ import annotations
@@ -119,6 +126,11 @@ FRAME_AREA = 0.5  # the picture fills at least this share of the outline
 CORNERS_AGREE, CORNER_SPREAD = 3, 1.0  # corners whose fill must show one turn, degrees apart
 TRIANGLE_LEG = 3  # thumbnail pixels: a corner's plain triangle is at least this long a side
 LEVEL = 1.5  # degrees: a candidate whose sides are all this close to level or upright is level
+CUT_DEPTH = 4  # a frame is cut into parts at most this many times over (a grid of a grid)
+MAX_PARTS = 3  # the largest few parts are views
+
+
+Region = tuple[int, int, int, int]  # left, top, right, bottom (thumbnail pixels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,15 +194,199 @@ def candidates(rgb: np.ndarray) -> Candidates:
         whole = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         inner = inside_frame(full, whole)
         framed = [inner * scale] if inner is not None else []
+    # A part lies exactly where the picture meets its gap, where a rectangle may have snapped
+    # a line or two off (a caption's step beside it): of two nearly alike, the part is kept.
+    parts = frame_parts(grey)
     quads = _distinct(
-        [*sharp_region(grey, texture.detail), *rectangles, *outlines, *framed], max(grey.shape)
+        [*parts, *sharp_region(grey, texture.detail), *rectangles, *outlines, *framed],
+        max(grey.shape),
     )
-    level = tuple(any(quad is rectangle for rectangle in rectangles) for quad in quads)
+    level = tuple(any(quad is other for other in (*rectangles, *parts)) for quad in quads)
     tilt = None
     if texture.corners_plain():
         tilt = corner_tilt(texture.detail)
         tilt = dominant_tilt(edges) if tilt is None else tilt
     return Candidates(tuple(quad / scale for quad in quads), level, tilt, texture, scale)
+
+
+def frame_parts(grey: np.ndarray) -> list[np.ndarray]:
+    """The parts a layout cuts the frame into along plain lines (recursive XY-cut).
+
+    A collage, a phone post or a chat screenshot sets pictures and text apart with gaps and
+    bars of one colour that run right across the frame or across one part of it: a line (row
+    or column) whose pixels are nearly all of one grey. Each part is cut again along the other
+    axis, its plain margins trimmed, down to CUT_DEPTH. A cut may lie anywhere (not only at the
+    middle) and the parts need not be alike, so a picture fitted with bars into one half, or a
+    picture between a caption and a post's buttons, is a part of its own. A plain photo seldom
+    holds a plain line right across it with detail on both sides, so it has no parts.
+    """
+    height, width = grey.shape
+    found: list[tuple[Region, ...]] = []
+    _cut(grey, (0, 0, width, height), CUT_DEPTH, found)
+    parts = [
+        boxes
+        for part in found
+        if (
+            boxes := [
+                (x0, y0, x1, y1)
+                for x0, y0, x1, y1 in part
+                if x1 - x0 >= MIN_SIDE * width
+                and y1 - y0 >= MIN_SIDE * height
+                and MIN_AREA <= (x1 - x0) * (y1 - y0) / (width * height) <= MAX_AREA
+                and _edged(grey, (x0, y0, x1, y1))
+            ]
+        )
+    ]
+    parts.sort(key=lambda boxes: -max((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes))
+    return [
+        np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+        for boxes in parts[:MAX_PARTS]
+        for x0, y0, x1, y1 in boxes
+    ]
+
+
+def _cut(
+    grey: np.ndarray,
+    region: Region,
+    depth: int,
+    found: list[tuple[Region, ...]],
+    layout: tuple[float, ...] | None = None,
+) -> None:
+    """Trim the region's plain margins, then cut it along the runs of plain lines inside it
+    (along the axis with the widest run) and each piece again; a piece that cannot be cut is
+    one part (`found`), once the frame has been cut at least once.
+
+    The frame's own margins may be of any colour (bars); a piece's only of a colour the layout
+    has already shown in a margin or a cut (`layout`): a picture's own plain edge, a band of
+    clear sky, is another colour, and stays in the part. When it is of the gap's colour (a
+    white sky beside a white gap) nothing tells them apart, so the part as it was cut is kept
+    too."""
+    x0, y0, x1, y1 = region
+    rows = _plain_lines(grey[y0:y1, x0:x1])
+    top, bottom = _margins(rows, layout)
+    columns = _plain_lines(grey[y0 + top : y0 + bottom, x0:x1].T)
+    left, right = _margins(columns, layout)
+    if right - left < 2 or bottom - top < 2:
+        return
+    seen = [*(layout or ()), *_colours(rows, top, bottom), *_colours(columns, left, right)]
+    block = grey[y0 + top : y0 + bottom, x0 + left : x0 + right]
+    # Columns were read over these rows; rows were read over these columns if none went.
+    columns = columns[0][left:right], columns[1][left:right]
+    if (left, right) == (0, x1 - x0):
+        rows = rows[0][top:bottom], rows[1][top:bottom]
+    else:
+        rows = _plain_lines(block)
+    x0, y0, x1, y1 = x0 + left, y0 + top, x0 + right, y0 + bottom
+    across, down = _runs(rows[0]), _runs(columns[0])
+    if depth == 0 or not (across or down):
+        if depth < CUT_DEPTH:  # the part, and as it was cut, with a plain edge of its own
+            found.append(tuple(dict.fromkeys(((x0, y0, x1, y1), region))))
+        return
+    widest = max(((end - start) / length, axis)
+                 for runs, length, axis in ((across, y1 - y0, 0), (down, x1 - x0, 1))
+                 for start, end in runs)[1]  # fmt: skip
+    runs, lines = (across, rows) if widest == 0 else (down, columns)
+    seen += [colour for start, end in runs for colour in _colours(lines, start, end, inside=True)]
+    bounds = [0, *(edge for run in runs for edge in run), (y1 - y0, x1 - x0)[widest]]
+    least = MIN_SIDE * grey.shape[widest]  # a thinner piece holds no part (a line of text)
+    for start, end in zip(bounds[::2], bounds[1::2], strict=True):
+        piece = (x0, y0 + start, x1, y0 + end) if widest == 0 else (x0 + start, y0, x0 + end, y1)
+        if end - start >= least:
+            _cut(grey, piece, depth - 1, found, tuple(seen))
+
+
+def _colours(
+    lines: tuple[np.ndarray, np.ndarray], start: int, end: int, inside: bool = False
+) -> list[float]:
+    """The colours of the plain lines outside [start, end) (a region's trimmed margins), or
+    inside it (a cut's run), one of each run of one colour."""
+    colours = lines[1]
+    picked = colours[start:end] if inside else np.concatenate((colours[:start], colours[end:]))
+    picked = picked[picked >= 0]
+    return (
+        picked[np.r_[True, np.abs(np.diff(picked)) > FLAT_TOLERANCE]].tolist()
+        if len(picked)
+        else []
+    )
+
+
+def _edged(grey: np.ndarray, part: Region) -> bool:
+    """Whether a side of `part` inside the frame steps against the plain line beyond it over
+    MIN_SUPPORT of its length, as a picture's straight side against a gap or bar does (one
+    side: a picture's own plain edge, a white sky, may meet the gap without a step elsewhere).
+    A plain photo's part is the photo less a band of its own sky or shadow, whose first line
+    of detail (a tree top, a ripple) steps against it only here and there: of the benchmark's
+    first 140 photos, 40 had such a part and 6 kept one (one a photo's own printed border).
+    The line next to each side is skipped: the thumbnail blends it."""
+    x0, y0, x1, y1 = part
+    height, width = grey.shape
+    grey = grey.astype(np.int16)
+    sides = []
+    if y0 > 0:
+        sides.append((grey[y0 - 1, x0:x1], grey[min(y0 + 1, y1 - 1), x0:x1]))
+    if y1 < height:
+        sides.append((grey[y1, x0:x1], grey[max(y1 - 2, y0), x0:x1]))
+    if x0 > 0:
+        sides.append((grey[y0:y1, x0 - 1], grey[y0:y1, min(x0 + 1, x1 - 1)]))
+    if x1 < width:
+        sides.append((grey[y0:y1, x1], grey[y0:y1, max(x1 - 2, x0)]))
+    return any(np.mean(np.abs(out - inside) >= STEP) >= MIN_SUPPORT for out, inside in sides)
+
+
+def _plain_lines(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of `block` are plain (EDGE_SHARE of their pixels within FLAT_TOLERANCE of
+    their colour, as a bar is), and the colour of each plain one. Nine pixels spread along a
+    row, nearly all near their middle one, come first (most rows of a picture fail); their
+    median is the row's colour."""
+    height, width = block.shape
+    colours = np.full(height, -1.0)
+    plain = np.zeros(height, bool)
+    if width == 0:
+        return plain, colours
+    sample = block[:, :: max(1, width // 8)].astype(np.int16)
+    middle = sample[:, sample.shape[1] // 2][:, None]
+    close = np.count_nonzero(np.abs(sample - middle) <= 2 * FLAT_TOLERANCE, axis=1)
+    maybe = np.flatnonzero(close >= sample.shape[1] - 2)
+    if len(maybe):
+        # The samples' median stands for the line's: a plain line is nearly all one grey.
+        colour = np.median(sample[maybe], axis=1)
+        near = np.abs(block[maybe].astype(np.int16) - colour[:, None]) <= FLAT_TOLERANCE
+        flat = np.count_nonzero(near, axis=1) >= EDGE_SHARE * width
+        plain[maybe[flat]] = True
+        colours[maybe[flat]] = colour[flat]
+    return plain, colours
+
+
+def _margins(
+    lines: tuple[np.ndarray, np.ndarray], layout: tuple[float, ...] | None
+) -> tuple[int, int]:
+    """The first and past-the-last line that are not a margin: plain lines at either end of
+    one colour, the outermost one's (a bar), when the layout allows that colour (any, when
+    `layout` is None)."""
+    plain, colours = lines
+    start, end = 0, len(plain)
+    if plain[0] and _allowed(colours[0], layout):
+        while start < end and plain[start] and abs(colours[start] - colours[0]) <= FLAT_TOLERANCE:
+            start += 1
+    if plain[-1] and _allowed(colours[-1], layout):
+        while (
+            end > start and plain[end - 1] and abs(colours[end - 1] - colours[-1]) <= FLAT_TOLERANCE
+        ):
+            end -= 1
+    return start, end
+
+
+def _allowed(colour: float, layout: tuple[float, ...] | None) -> bool:
+    return layout is None or any(abs(colour - seen) <= FLAT_TOLERANCE for seen in layout)
+
+
+def _runs(plain: np.ndarray) -> list[tuple[int, int]]:
+    """The runs [start, end) of plain lines with lines that are not plain on both sides."""
+    edges = np.flatnonzero(np.diff(plain.astype(np.int8)))
+    starts, ends = edges[plain[edges + 1]] + 1, edges[~plain[edges + 1]] + 1
+    if len(plain) and plain[0]:
+        ends = ends[1:]
+    return list(zip(starts.tolist(), ends.tolist(), strict=False))  # a run at the end is none
 
 
 def _plain_border(grey: np.ndarray) -> bool:

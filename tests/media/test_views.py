@@ -30,6 +30,7 @@ from media.views import (
     dominant_tilt,
     edge_map,
     find_quads,
+    frame_parts,
     inside_frame,
     picture_views,
     sharp_region,
@@ -406,3 +407,66 @@ def test_a_side_too_short_to_cut_into_pieces_has_no_frame_and_no_warning() -> No
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's divide-by-zero warning fails the test
         assert _frame_side(band) is None
+
+
+def strip_of_three(picture: Image.Image, left: Image.Image, right: Image.Image) -> Image.Image:
+    """Three cells of unequal width with white gaps (no cut at the middle): `left` and `right`
+    cover-fitted, `picture` fitted with black bars into the middle one."""
+    cells = (
+        ImageOps.fit(left, (420, 600)),
+        ImageOps.pad(picture, (520, 600), color="black"),
+        ImageOps.fit(right, (360, 600)),
+    )
+    gap = 12
+    canvas = Image.new("RGB", (sum(cell.width for cell in cells) + 2 * gap, 600), "white")
+    x = 0
+    for cell in cells:
+        canvas.paste(cell, (x, 0))
+        x += cell.width + gap
+    return canvas
+
+
+def test_a_picture_in_one_cell_of_a_layout_is_removed_through_its_part(
+    index: TakedownIndex,
+) -> None:
+    layout = strip_of_three(samples.photo(LISTED), samples.photo(1), samples.photo(2))
+    data = samples.encode(layout, "JPEG", quality=85)
+    assert match_media(hash_media(data, views=False), index, MatchPolicy()) == []
+    (match,) = match_media(hash_media(data), index, MatchPolicy())
+    assert (match.entry_id, match.tier) == (LISTED, Tier.TAKEDOWN)
+    for number in (3, 5, 6, 7, 8, 9, 10):
+        other = strip_of_three(samples.photo(number), samples.photo(1), samples.photo(2))
+        assert match_media(hash_media(samples.encode(other, "JPEG")), index, MatchPolicy()) == []
+
+
+def post_with_caption(picture: Image.Image, background: str, ink: str) -> Image.Image:
+    """A post: a header and caption above the picture (inset from the sides), buttons below."""
+    canvas = Image.new("RGB", (750, 1400), background)
+    draw = ImageDraw.Draw(canvas)
+    text = reshares._font(28)
+    draw.text((40, 30), "9:41            5G  87%", fill=ink, font=text)
+    draw.ellipse((40, 110, 110, 180), fill="grey")
+    draw.text((130, 115), "bias_updates", fill=ink, font=text)
+    draw.text((130, 150), "@bias_updates  2h", fill="grey", font=text)
+    draw.text((40, 220), "look at this omg", fill=ink, font=text)
+    canvas.paste(picture.resize((420, 588)), (150, 300))
+    for number in range(4):
+        x = 40 + number * 170
+        draw.ellipse((x, 930, x + 30, 960), outline="grey", width=3)
+        draw.text((x + 40, 930), str(12 * number + 3), fill="grey", font=text)
+    return canvas
+
+
+@pytest.mark.parametrize(("background", "ink"), [("white", "black"), ("black", "white")])
+def test_a_posts_picture_is_a_part_of_its_layout(background: str, ink: str) -> None:
+    post = np.asarray(post_with_caption(samples.photo(LISTED), background, ink))
+    scale, grey = detection_thumbnail(post)
+    picture = np.array([[150, 300], [570, 300], [570, 888], [150, 888]]) * scale
+    parts = frame_parts(grey)
+    assert any(np.abs(part - picture).max() <= 2 for part in parts)
+
+
+def test_a_plain_photo_is_no_layout() -> None:
+    for number in range(1, 11):
+        _, grey = detection_thumbnail(np.asarray(samples.photo(number)))
+        assert frame_parts(grey) == []
