@@ -73,3 +73,15 @@ def test_parse_hash_accepts_the_import_forms(text: str, expected: Hash) -> None:
 def test_parse_hash_refuses_bad_hashes_with_a_reason(text: str) -> None:
     with pytest.raises(ValueError, match=r"\w"):
         parse_hash(text)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "P", "L", "RGBA"])
+def test_a_still_picture_gets_its_quarters_whatever_its_mode(mode: str) -> None:
+    # Whatever mode the file holds its pixels in, its quarters are read alike.
+    picture = samples.photo(3).resize((640, 480))
+    data = samples.encode(picture.convert(mode), "GIF" if mode == "P" else "PNG")
+    regions = hash_media(data).regions
+    assert len(regions) == 4
+    assert {value.algorithm for value in regions} == {"pdq_region"}
+    reference = hash_media(samples.encode(picture, "PNG")).regions
+    assert all(a.distance(b) <= 40 for a, b in zip(regions, reference, strict=True))
