@@ -8,9 +8,11 @@ import pytest
 from PIL import Image
 
 from core.hashes import Hash
-from media.hashing import FrameHashes, MediaHashes, Outcome, hash_media
+from media.entries import entry_hashes
+from media.hashing import FrameHashes, MediaHashes, Outcome, entry_hashes_for_image, hash_media
 from media.index import HammingIndex
 from media.matching import MatchPolicy, Radii, TakedownIndex, Tier, match_media
+from media.reupload import cut
 from tests.media import samples
 
 
@@ -115,6 +117,23 @@ def test_a_far_phash_match_removes_only_when_pdq_of_the_picture_agrees() -> None
         (4, "phash", Tier.REVIEW),
         (6, "phash", Tier.REVIEW),
     }
+
+
+@pytest.mark.parametrize("cuts", [(0.2, 0, 0, 0), (0.1, 0.2, 0, 0), (0, 0, 0.26, 0.1)])
+def test_a_mirrored_and_cropped_copy_alerts_through_the_mirror_images_phash(
+    cuts: tuple[float, float, float, float],
+) -> None:
+    # Only the entry's crops are near such a copy, and they keep pHash alone: the mirror's
+    # PDQ (looked up since the first session) is far from all of them.
+    picture = samples.photo(4)
+    stored = entry_hashes([entry_hashes_for_image(samples.encode(picture, "PNG"))])
+    index = TakedownIndex()
+    index.add(4, (*stored.own, *stored.variants))
+    copy = cut(picture, *cuts).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    upload = hash_media(samples.encode(copy, "JPEG", quality=80))
+    found = [(m.entry_id, m.algorithm, m.tier) for m in match_media(upload, index, MatchPolicy())]
+    assert found == [(4, "phash", Tier.REVIEW)]
+    assert match_media(upload, index, MatchPolicy(mirrors=False)) == []
 
 
 def random_frame(rng: random.Random) -> FrameHashes:
