@@ -119,6 +119,8 @@ FRAME_AREA = 0.5  # the picture fills at least this share of the outline
 CORNERS_AGREE, CORNER_SPREAD = 3, 1.0  # corners whose fill must show one turn, degrees apart
 TRIANGLE_LEG = 3  # thumbnail pixels: a corner's plain triangle is at least this long a side
 LEVEL = 1.5  # degrees: a candidate whose sides are all this close to level or upright is level
+SIDE_REACH = 2  # thumbnail pixels: a level candidate's side moves to the best step this near
+SIDE_SPAN = 0.1  # the step is read along the side less this share at either end (the corners)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +192,58 @@ def candidates(rgb: np.ndarray) -> Candidates:
     if texture.corners_plain():
         tilt = corner_tilt(texture.detail)
         tilt = dominant_tilt(edges) if tilt is None else tilt
-    return Candidates(tuple(quad / scale for quad in quads), level, tilt, texture, scale)
+    reach = max(1, round(SIDE_REACH / scale))
+    placed = tuple(
+        stepped_sides(full, quad / scale, reach) if _skew(quad) <= LEVEL else quad / scale
+        for quad in quads
+    )
+    return Candidates(placed, level, tilt, texture, scale)
+
+
+def stepped_sides(grey: np.ndarray, quad: np.ndarray, reach: int) -> np.ndarray:
+    """The level box around `quad` with each side moved, within `reach` pixels, to the line of
+    `grey` (the decoded picture) that steps most across it (the median step along the side).
+
+    Why: detection places a side to within a pixel of its thumbnail, and a story's or a
+    screenshot's picture is small in the decoded picture (a 9:16 story decodes to 288 x 512,
+    its picture 100-250 pixels wide), so a side one or two of the decoded picture's pixels
+    off shows a line of the surround, and that alone moved PDQ from 16 to 70 on one story
+    (bench/RESULTS.md, "Stories, crops and combinations, sixth session"). The median, not the
+    mean: the picture's side steps along most of its length, an edge inside the picture
+    along part of it. A side within `reach` of the frame's border is left where it is (the
+    frame's border has no step to find)."""
+    height, width = grey.shape
+    x0, y0 = quad.min(axis=0)
+    x1, y1 = quad.max(axis=0)
+    sides = [float(x0), float(y0), float(x1), float(y1)]
+    signed = grey.astype(np.int16)
+    for number, rows in ((0, False), (1, True), (2, False), (3, True)):
+        # A side at `line` lies between lines line - 1 and line of the picture, across its
+        # length: a row (top, bottom) or a column (left, right).
+        at, length, across = (
+            round(sides[number]),
+            (height, width)[not rows],
+            (width, height)[not rows],
+        )
+        if not reach <= at <= length - reach:
+            continue
+        start, end = (x0, x1) if rows else (y0, y1)
+        first = max(0, round(start + SIDE_SPAN * (end - start)))
+        last = min(across, round(end - SIDE_SPAN * (end - start)))
+        low, high = max(1, at - reach), min(length - 1, at + reach)
+        if last - first < 2:
+            continue
+        band = (
+            signed[low - 1 : high + 1, first:last]
+            if rows
+            else signed[first:last, low - 1 : high + 1].T
+        )
+        steps = np.median(np.abs(np.diff(band, axis=0)), axis=1)  # line low + i at steps[i]
+        if steps.max() > 0:  # the strongest step, the nearest of equals
+            strongest = np.flatnonzero(steps == steps.max()) + low
+            sides[number] = float(strongest[np.argmin(np.abs(strongest - at))])
+    left, top, right, bottom = sides
+    return np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float32)
 
 
 def _plain_border(grey: np.ndarray) -> bool:
