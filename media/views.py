@@ -55,7 +55,11 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   hashed without them too (`content_box`, only when both ends of an axis are flat lines:
   `_barred`; every view checked cost a plain photo 0.5 more views and about 1 ms);
 - a picture turned on a kept canvas shows its turn as plain triangles in the corners: their
-  long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short.
+  long sides give the tilt exactly (`corner_tilt`) where Hough's segments are too short;
+- a story's picture found where it is, but a line or two of the decoded picture off (the
+  thumbnail's pixel is 1.5 of them, and the picture only 100-250 wide), hashed beyond the
+  confident radius: a level candidate's sides move to the strongest step across them within
+  two thumbnail pixels, read in the decoded picture (`stepped_sides`, sixth session).
 """
 
 from __future__ import annotations
