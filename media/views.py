@@ -220,7 +220,6 @@ def stepped_sides(grey: np.ndarray, quad: np.ndarray, reach: int) -> np.ndarray:
     x0, y0 = quad.min(axis=0)
     x1, y1 = quad.max(axis=0)
     sides = [float(x0), float(y0), float(x1), float(y1)]
-    signed = grey.astype(np.int16)
     for number, rows in ((0, False), (1, True), (2, False), (3, True)):
         # A side at `line` lies between lines line - 1 and line of the picture, across its
         # length: a row (top, bottom) or a column (left, right).
@@ -238,11 +237,11 @@ def stepped_sides(grey: np.ndarray, quad: np.ndarray, reach: int) -> np.ndarray:
         if last - first < 2:
             continue
         band = (
-            signed[low - 1 : high + 1, first:last]
-            if rows
-            else signed[first:last, low - 1 : high + 1].T
+            grey[low - 1 : high + 1, first:last] if rows else grey[first:last, low - 1 : high + 1].T
         )
-        steps = np.median(np.abs(np.diff(band, axis=0)), axis=1)  # line low + i at steps[i]
+        steps = np.median(
+            np.abs(np.diff(band.astype(np.int16), axis=0)), axis=1
+        )  # line low + i at steps[i]
         if steps.max() > 0:  # the strongest step, the nearest of equals
             strongest = np.flatnonzero(steps == steps.max()) + low
             sides[number] = float(strongest[np.argmin(np.abs(strongest - at))])
