@@ -123,7 +123,7 @@ FRAME_AREA = 0.5  # the picture fills at least this share of the outline
 CORNERS_AGREE, CORNER_SPREAD = 3, 1.0  # corners whose fill must show one turn, degrees apart
 TRIANGLE_LEG = 3  # thumbnail pixels: a corner's plain triangle is at least this long a side
 LEVEL = 1.5  # degrees: a candidate whose sides are all this close to level or upright is level
-SIDE_REACH = 2  # thumbnail pixels: a level candidate's side moves to the best step this near
+SIDE_REACH = 2  # thumbnail pixels: a box's side moves to the best step this near
 SIDE_SPAN = 0.1  # the step is read along the side less this share at either end (the corners)
 
 
@@ -196,9 +196,13 @@ def candidates(rgb: np.ndarray) -> Candidates:
     if texture.corners_plain():
         tilt = corner_tilt(texture.detail)
         tilt = dominant_tilt(edges) if tilt is None else tilt
+    # A picture inside a frame was placed in the decoded picture's pixels already (and keeps
+    # the frame's perspective); a level candidate found on the thumbnail is placed again.
     reach = max(1, round(SIDE_REACH / scale))
     placed = tuple(
-        stepped_sides(full, quad / scale, reach) if _skew(quad) <= LEVEL else quad / scale
+        stepped_sides(full, quad / scale, reach)
+        if _skew(quad) <= LEVEL and not any(quad is inner for inner in framed)
+        else quad / scale
         for quad in quads
     )
     return Candidates(placed, level, tilt, texture, scale)
