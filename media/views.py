@@ -123,7 +123,7 @@ FRAME_AREA = 0.5  # the picture fills at least this share of the outline
 CORNERS_AGREE, CORNER_SPREAD = 3, 1.0  # corners whose fill must show one turn, degrees apart
 TRIANGLE_LEG = 3  # thumbnail pixels: a corner's plain triangle is at least this long a side
 LEVEL = 1.5  # degrees: a candidate whose sides are all this close to level or upright is level
-SIDE_REACH = 2  # thumbnail pixels: a box's side moves to the best step this near
+SIDE_REACH = 2  # thumbnail pixels: a level candidate's side moves to a step this near
 SIDE_SPAN = 0.1  # the step is read along the side less this share at either end (the corners)
 
 
@@ -227,11 +227,8 @@ def stepped_sides(grey: np.ndarray, quad: np.ndarray, reach: int) -> np.ndarray:
     for number, rows in ((0, False), (1, True), (2, False), (3, True)):
         # A side at `line` lies between lines line - 1 and line of the picture, across its
         # length: a row (top, bottom) or a column (left, right).
-        at, length, across = (
-            round(sides[number]),
-            (height, width)[not rows],
-            (width, height)[not rows],
-        )
+        at = round(sides[number])
+        length, across = (height, width) if rows else (width, height)
         if not reach <= at <= length - reach:
             continue
         start, end = (x0, x1) if rows else (y0, y1)
@@ -243,9 +240,8 @@ def stepped_sides(grey: np.ndarray, quad: np.ndarray, reach: int) -> np.ndarray:
         band = (
             grey[low - 1 : high + 1, first:last] if rows else grey[first:last, low - 1 : high + 1].T
         )
-        steps = np.median(
-            np.abs(np.diff(band.astype(np.int16), axis=0)), axis=1
-        )  # line low + i at steps[i]
+        # The step across line low + i, at steps[i].
+        steps = np.median(np.abs(np.diff(band.astype(np.int16), axis=0)), axis=1)
         if steps.max() > 0:  # the strongest step, the nearest of equals
             strongest = np.flatnonzero(steps == steps.max()) + low
             sides[number] = float(strongest[np.argmin(np.abs(strongest - at))])
