@@ -7,7 +7,12 @@ after that.
 
 Why the dihedral variants: a mirrored or rotated re-upload has a PDQ hash far from the original,
 but PDQ computes all eight rotations and flips of one image for little more than the cost of one,
-so a query carries them and the index answers for any of them.
+so a query carries them and the index answers for any of them. pHash has no such shortcut, so a
+frame hashed with its turns also gets the pHash of its mirror image from the same 32-pixel copy
+(`FrameHashes.phash_mirror`): an entry's crops keep only their pHash, so a mirrored *and* cropped
+re-upload (a common pair of edits) is far from every PDQ the entry keeps and near one of its
+crops' pHashes only once it is turned back (bench/RESULTS.md, "Stories, crops and combinations,
+sixth session").
 
 Why a result with an outcome: a hostile or broken file must never read as "no match, clean".
 `MediaHashes.outcome` says whether hashes exist, and if not, which kind of failure it was
@@ -45,6 +50,7 @@ MIN_PDQ_QUALITY = 50
 # out the same on 1,450 corpus crops, bench/RESULTS.md), and an entry's quarters and an upload's
 # are read alike.
 SMALL_SIDE = 128
+PHASH_SIDE = 32  # imagehash.phash's default: 8 bits a side, times its high-frequency factor 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,7 @@ class FrameHashes:
     phash: Hash
     pdq_variants: tuple[Hash, ...] = ()
     time: float | None = None
+    phash_mirror: Hash | None = None  # the pHash of the picture flipped left to right
 
     @property
     def matchable(self) -> bool:
@@ -139,7 +146,22 @@ def pdq_dihedral(rgb: np.ndarray) -> tuple[tuple[Hash, ...], int]:
 
 
 def phash64(image: Image.Image) -> Hash:
-    return Hash("phash", str(imagehash.phash(image)))
+    return _phash(_phash_grey(image))
+
+
+def phash_and_mirror(image: Image.Image) -> tuple[Hash, Hash]:
+    """pHash of the picture and of its mirror image, both from one 32-pixel grey copy."""
+    grey = _phash_grey(image)
+    return _phash(grey), _phash(grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+
+
+def _phash_grey(image: Image.Image) -> Image.Image:
+    """The copy imagehash.phash reads (it returns it unchanged when given it: same size)."""
+    return image.convert("L").resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS)
+
+
+def _phash(grey: Image.Image) -> Hash:
+    return Hash("phash", str(imagehash.phash(grey)))
 
 
 def hash_frame(
@@ -147,12 +169,12 @@ def hash_frame(
 ) -> FrameHashes:
     """Hash one decoded RGB picture (already downscaled by `media.decode`)."""
     rgb = np.asarray(image.convert("RGB"))
-    if variants:
-        all_pdq, quality = pdq_dihedral(rgb)
-        pdq, rest = all_pdq[0], all_pdq[1:]
-    else:
-        (pdq, quality), rest = pdq_hash(rgb), ()
-    return FrameHashes(pdq=pdq, quality=quality, phash=phash64(image), pdq_variants=rest, time=time)
+    if not variants:
+        pdq, quality = pdq_hash(rgb)
+        return FrameHashes(pdq=pdq, quality=quality, phash=phash64(image), time=time)
+    all_pdq, quality = pdq_dihedral(rgb)
+    phash, mirror = phash_and_mirror(image)
+    return FrameHashes(all_pdq[0], quality, phash, all_pdq[1:], time, mirror)
 
 
 def region_hashes(picture: Image.Image) -> tuple[Hash, ...]:

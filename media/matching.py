@@ -215,7 +215,8 @@ def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
     Near-uniform frames (PDQ quality under 50) ask nothing. With `mirrors`, the picture and its
     mirror image are looked up at the review radius (which holds the confident one), and the
     six turned copies at the confident radius only: the review radius on turned copies found no
-    more true matches in bench/catch_rate.py, and would cost false ones.
+    more true matches in bench/catch_rate.py, and would cost false ones. The mirror image's
+    pHash (`FrameHashes.phash_mirror`) is looked up too, and only alerts.
     """
     frames = [*enumerate(media.frames), *((-1, extra) for extra in media.extra)]
     queries = []
@@ -233,6 +234,11 @@ def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
         # pHash only alerts. PDQ keeps both tiers.
         guess = number == -1 and not frame.pdq_variants
         queries.append(_Query(number, frame.phash, policy.phash.review, review_only=guess))
+        if policy.mirrors and frame.phash_mirror is not None:
+            # The mirror's pHash finds a mirrored and cropped copy through the entry's crops
+            # (pHash only). It doubles pHash's chances of a chance match, whose rate alone
+            # is already near the budget, so it only alerts: the local features decide.
+            queries.append(_Query(number, frame.phash_mirror, policy.phash.review, True))
     return queries + region_queries(media, policy)
 
 

@@ -71,7 +71,7 @@ RESULT_FIELDS = frozenset(
 MAX_CONFIRM_SIGNATURES = 16  # candidates confirmed in one job
 _COUNT = struct.Struct("!H")
 _SIZE = struct.Struct("!I")
-FRAME_FIELDS = frozenset({"pdq", "quality", "phash", "pdq_variants", "time"})
+FRAME_FIELDS = frozenset({"pdq", "quality", "phash", "pdq_variants", "time", "phash_mirror"})
 DETAIL_FIELDS = frozenset({"width", "height", "rgb"})
 MAX_DETAIL_CHARS = 4 * DETAIL_SIDE * DETAIL_SIDE  # base64 of DETAIL_SIDE squared RGB pixels
 
@@ -217,6 +217,7 @@ def _frame_document(frame: FrameHashes) -> dict[str, Any]:
         "phash": frame.phash.hex,
         "pdq_variants": [h.hex for h in frame.pdq_variants],
         "time": frame.time,
+        "phash_mirror": None if frame.phash_mirror is None else frame.phash_mirror.hex,
     }
 
 
@@ -355,6 +356,7 @@ def _frame(value: object) -> FrameHashes:
         phash=_phash(fields["phash"]),
         pdq_variants=variants,
         time=_time(fields["time"]),
+        phash_mirror=None if fields["phash_mirror"] is None else _phash(fields["phash_mirror"]),
     )
 
 

@@ -41,6 +41,16 @@ def test_phash_is_sixteen_hex_digits_and_survives_recompression() -> None:
     assert original.distance(again) <= 6
 
 
+def test_a_frame_carries_the_phash_of_its_mirror_image_and_a_view_none() -> None:
+    picture = samples.photo(3)
+    frame = hash_frame(picture)
+    mirrored = hash_frame(picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    assert frame.phash_mirror == mirrored.phash
+    assert frame.phash == mirrored.phash_mirror
+    assert frame.phash.distance(mirrored.phash) > 10
+    assert hash_frame(picture, variants=False).phash_mirror is None
+
+
 def test_mirrored_upload_matches_one_of_the_dihedral_variants() -> None:
     frame = hash_frame(samples.photo(3))
     mirrored = hash_frame(

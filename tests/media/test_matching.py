@@ -15,6 +15,7 @@ from media.entries import entry_hashes
 from media.hashing import FrameHashes, MediaHashes, Outcome, entry_hashes_for_image, hash_media
 from media.index import HammingIndex
 from media.matching import MatchPolicy, Radii, TakedownIndex, Tier, match_media
+from media.reupload import cut
 from tests.media import samples
 
 
@@ -177,6 +178,23 @@ def test_quarters_of_unrelated_photos_are_beyond_the_radius() -> None:
     for one, other in combinations(quarters, 2):
         nearest = min(a.distance(b) for a in quarters[one] for b in quarters[other])
         assert nearest > radius, (one, other, nearest)
+
+
+@pytest.mark.parametrize("cuts", [(0.2, 0, 0, 0), (0.1, 0.2, 0, 0), (0, 0, 0.26, 0.1)])
+def test_a_mirrored_and_cropped_copy_alerts_through_the_mirror_images_phash(
+    cuts: tuple[float, float, float, float],
+) -> None:
+    # Only the entry's crops are near such a copy, and they keep pHash alone: the mirror's
+    # PDQ (looked up since the first session) is far from all of them.
+    picture = samples.photo(4)
+    stored = entry_hashes([entry_hashes_for_image(samples.encode(picture, "PNG"))])
+    index = TakedownIndex()
+    index.add(4, stored.own, stored.variants)
+    copy = cut(picture, *cuts).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    upload = hash_media(samples.encode(copy, "JPEG", quality=80))
+    found = [(m.entry_id, m.algorithm, m.tier) for m in match_media(upload, index, MatchPolicy())]
+    assert found == [(4, "phash", Tier.REVIEW)]
+    assert match_media(upload, index, MatchPolicy(mirrors=False)) == []
 
 
 def random_frame(rng: random.Random) -> FrameHashes:

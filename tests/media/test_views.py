@@ -34,6 +34,7 @@ from media.views import (
     inside_frame,
     picture_views,
     sharp_region,
+    stepped_sides,
     untilted,
 )
 from tests.media import reshares, samples
@@ -470,3 +471,42 @@ def test_a_plain_photo_is_no_layout() -> None:
     for number in range(1, 11):
         _, grey = detection_thumbnail(np.asarray(samples.photo(number)))
         assert frame_parts(grey) == []
+
+
+@pytest.mark.parametrize("surround", ["blurred copy", "flat"])
+@pytest.mark.parametrize("number", [1, 2, 4, 5, 7])
+def test_a_level_candidates_sides_move_to_the_pictures_own_steps(
+    number: int, surround: str
+) -> None:
+    # As small as a story's picture in its decoded 288 x 512 frame; the box starts two pixels
+    # off each side, as detection on the thumbnail leaves it. (Sample photo 3 shows why the
+    # reach is small: a line of its own three pixels inside its right side steps more.)
+    picture = samples.photo(number)
+    shown = picture.resize((160, round(picture.height * 160 / picture.width)))
+    if surround == "flat":
+        canvas = Image.new("RGB", (288, 512), (30, 30, 30))
+    else:
+        canvas = reshares._blurred_cover(picture, (288, 512), 12)
+    left, top = 57, 183
+    canvas.paste(shown, (left, top))
+    right, bottom = left + shown.width, top + shown.height
+    grey = cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2GRAY)
+    off = np.array(
+        [
+            [left + 2, top - 2],
+            [right - 1, top - 2],
+            [right - 1, bottom + 2],
+            [left + 2, bottom + 2],
+        ],
+        np.float32,
+    )
+    placed = stepped_sides(grey, off, 2)
+    expected = [[left, top], [right, top], [right, bottom], [left, bottom]]
+    assert placed.tolist() == expected
+
+
+def test_a_side_on_the_frames_border_stays_there() -> None:
+    picture = np.asarray(samples.photo(4).resize((200, 280)))
+    grey = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
+    whole = np.array([[0, 0], [200, 0], [200, 280], [0, 280]], np.float32)
+    assert stepped_sides(grey, whole, 2).tolist() == whole.tolist()

@@ -131,6 +131,9 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "a quality as a float": lambda: edit(lambda d: frame(d).update(quality=80.0)),
     "a short pdq": lambda: edit(lambda d: frame(d).update(pdq="ab" * 16)),
     "an uppercase phash": lambda: edit(lambda d: frame(d).update(phash="AB" * 8)),
+    "a mirror phash of a pdq's length": lambda: edit(
+        lambda d: frame(d).update(phash_mirror="ab" * 32)
+    ),
     "a pdq that is a number": lambda: edit(lambda d: frame(d).update(pdq=12)),
     "three variants": lambda: edit(lambda d: frame(d).update(pdq_variants=["0" * 64] * 3)),
     "a negative time": lambda: edit(lambda d: frame(d).update(time=-1.0)),
