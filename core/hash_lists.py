@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.hashes import HEX_DIGITS, Hash, unknown_algorithm
+from core.hashes import GIVEN_ALGORITHMS, HEX_DIGITS, Hash, unknown_algorithm
 from core.phrases import Phrase, phrase, plural_phrase
 
 MAX_LINES = 100_000  # hash lines one import takes (header and blank lines not counted)
@@ -204,6 +204,8 @@ def _line(number: int, algorithm: str, digits: str, label: str) -> ListLine | Pr
         return Problem(
             number, phrase("the label has a control character (such as a tab or a null)")
         )
+    if algorithm not in GIVEN_ALGORITHMS:
+        return Problem(number, unknown_algorithm(algorithm))
     try:
         return ListLine(number, Hash(algorithm, digits), label)  # type: ignore[arg-type]
     except ValueError:
@@ -211,9 +213,7 @@ def _line(number: int, algorithm: str, digits: str, label: str) -> ListLine | Pr
 
 
 def _why_not_a_hash(algorithm: str, digits: str) -> Phrase:
-    expected = HEX_DIGITS.get(algorithm)
-    if expected is None:
-        return unknown_algorithm(algorithm)
+    expected = HEX_DIGITS[algorithm]
     if len(digits) != expected:
         return phrase(
             "a {algorithm} hash is {expected} hex digits; this one has {length}",

@@ -18,6 +18,9 @@ from core.phrases import Phrase, PhrasedError, phrase
 # up apart from whole pictures' PDQ, because a match through one only alerts.
 Algorithm = Literal["pdq", "phash", "pdq_region"]
 HEX_DIGITS: dict[str, int] = {"pdq": 64, "phash": 16, "pdq_region": 64}
+# What a moderator or a list file may give: a picture's hashes. "pdq_region" (a quarter of a
+# picture, `media.hashing.region_hashes`) is made by the bot alone, from a picture it hashed.
+GIVEN_ALGORITHMS = ("pdq", "phash")
 _HEX = re.compile(r"[0-9a-f]+")
 
 
@@ -72,7 +75,7 @@ def parse_hash(text: str) -> Hash:
             break
     else:
         algorithm, digits = "pdq", cleaned.lower()
-    if algorithm not in HEX_DIGITS:
+    if algorithm not in GIVEN_ALGORITHMS:
         raise PhrasedError(unknown_algorithm(algorithm))
     return Hash(algorithm, digits)  # type: ignore[arg-type]
 

@@ -66,6 +66,8 @@ def test_threatexchange_lines_load_without_labels() -> None:
     ("line", "reason"),
     [
         (f"md5,{PDQ},x", "line 3: unknown hash algorithm 'md5'; use pdq or phash"),
+        # A quarter's hash is made by the bot from a picture it hashed, never given.
+        (f"pdq_region,{PDQ},x", "line 3: unknown hash algorithm 'pdq_region'; use pdq or phash"),
         (f"pdq,{PDQ[:-1]},x", "line 3: a pdq hash is 64 hex digits; this one has 63"),
         (f"phash,{PDQ},x", "line 3: a phash hash is 16 hex digits; this one has 64"),
         (f"pdq,{PDQ[:-1]}g,x", "line 3: the hash has characters that aren't hex digits (0-9, a-f)"),

@@ -79,7 +79,9 @@ def test_parse_hash_accepts_the_import_forms(text: str, expected: Hash) -> None:
     assert parse_hash(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "md5:abcd", "pdq:xyz", "phash:" + "a" * 64])
+@pytest.mark.parametrize(
+    "text", ["", "md5:abcd", "pdq:xyz", "phash:" + "a" * 64, "pdq_region:" + "a" * 64]
+)
 def test_parse_hash_refuses_bad_hashes_with_a_reason(text: str) -> None:
     with pytest.raises(ValueError, match=r"\w"):
         parse_hash(text)
