@@ -47,8 +47,7 @@ log = logging.getLogger(__name__)
 MIN_PDQ_QUALITY = 50
 # A part of a picture is hashed from a copy this many pixels a side at most: PDQ reads a 64x64
 # summary of what it is given, so a small copy costs a fifth of the time (a crop's flatness came
-# out the same on 1,450 corpus crops, bench/RESULTS.md), and an entry's quarters and an upload's
-# are read alike.
+# out the same on 1,450 corpus crops, bench/RESULTS.md; the quarters, `region_hashes`, likewise).
 SMALL_SIDE = 128
 PHASH_SIDE = 32  # imagehash.phash's default: 8 bits a side, times its high-frequency factor 4
 
@@ -268,14 +267,9 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
 def _detailed(crop: Image.Image) -> bool:
     """Whether a crop's PDQ quality reaches MIN_PDQ_QUALITY (a near-uniform crop's pHash would
     match any flat picture); an entry has 58 such crops."""
-    return _small_pdq(crop)[1] >= MIN_PDQ_QUALITY
-
-
-def _small_pdq(part: Image.Image) -> tuple[Hash, int]:
-    """PDQ and quality of a part of a picture, read from a copy at most SMALL_SIDE a side."""
-    small = part.copy()
+    small = crop.copy()
     small.thumbnail((SMALL_SIDE, SMALL_SIDE), Image.Resampling.BILINEAR)
-    return pdq_hash(np.asarray(small.convert("RGB")))
+    return pdq_hash(np.asarray(small.convert("RGB")))[1] >= MIN_PDQ_QUALITY
 
 
 def _decode(data: bytes, limits: DecodeLimits | None) -> DecodedMedia | MediaHashes:
