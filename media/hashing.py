@@ -7,9 +7,10 @@ after that.
 
 Why the dihedral variants: a mirrored or rotated re-upload has a PDQ hash far from the original,
 but PDQ computes all eight rotations and flips of one image for little more than the cost of one,
-so a query carries them and the index answers for any of them. pHash has no such shortcut, so a
-frame hashed with its turns also gets the pHash of its mirror image from the same 32-pixel copy
-(`FrameHashes.phash_mirror`): an entry's crops keep only their pHash, so a mirrored *and* cropped
+so a query carries them and the index answers for any of them. pHash has no such shortcut for
+the turns, but a frame hashed with its turns also gets the pHash of its mirror image from the
+same DCT (a mirror only turns the sign of the odd horizontal frequencies;
+`FrameHashes.phash_mirror`): an entry's crops keep only their pHash, so a mirrored *and* cropped
 re-upload (a common pair of edits) is far from every PDQ the entry keeps and near one of its
 crops' pHashes only once it is turned back (bench/RESULTS.md, "Stories, crops and combinations,
 sixth session").
@@ -25,7 +26,6 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 
-import imagehash
 import numpy as np
 import pdqhash
 from PIL import Image
@@ -50,6 +50,18 @@ MIN_PDQ_QUALITY = 50
 # out the same on 1,450 corpus crops, bench/RESULTS.md; the quarters, `region_hashes`, likewise).
 SMALL_SIDE = 128
 PHASH_SIDE = 32  # imagehash.phash's default: 8 bits a side, times its high-frequency factor 4
+PHASH_BAND = 8  # the DCT's low band, 8 x 8 coefficients: pHash's 64 bits
+# pHash as imagehash.phash computes it (the reference most pHash lists come from): the 32x32
+# grey copy's DCT-II along both axes, unnormalised (scipy.fftpack.dct: 2 cos(pi k (2n + 1) / 2N)),
+# of which only the low band is kept; one bit a coefficient, set above the band's median. Only
+# the band is needed, so it is two small products with this matrix instead of a DCT of every
+# row and column (a sixth of the time; the same bits, tests/media/test_hashing.py).
+_DCT_BAND = 2 * np.cos(
+    np.pi * np.outer(np.arange(PHASH_BAND), 2 * np.arange(PHASH_SIDE) + 1) / (2 * PHASH_SIDE)
+)
+# A mirror image's band is the picture's with every odd horizontal frequency's sign turned
+# (cos(pi k (2 (N - 1 - n) + 1) / 2N) = (-1)^k cos(pi k (2n + 1) / 2N)): no second copy needed.
+_MIRROR_SIGNS = (-1.0) ** np.arange(PHASH_BAND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,22 +157,24 @@ def pdq_dihedral(rgb: np.ndarray) -> tuple[tuple[Hash, ...], int]:
 
 
 def phash64(image: Image.Image) -> Hash:
-    return _phash(_phash_grey(image))
+    return _phash(_phash_band(image))
 
 
 def phash_and_mirror(image: Image.Image) -> tuple[Hash, Hash]:
     """pHash of the picture and of its mirror image, both from one 32-pixel grey copy."""
-    grey = _phash_grey(image)
-    return _phash(grey), _phash(grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    band = _phash_band(image)
+    return _phash(band), _phash(band * _MIRROR_SIGNS)
 
 
-def _phash_grey(image: Image.Image) -> Image.Image:
-    """The copy imagehash.phash reads (it returns it unchanged when given it: same size)."""
-    return image.convert("L").resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS)
+def _phash_band(image: Image.Image) -> np.ndarray:
+    """The low band of the DCT of the 32x32 grey copy imagehash.phash reads."""
+    grey = image.convert("L").resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS)
+    return _DCT_BAND @ np.asarray(grey, dtype=np.float64) @ _DCT_BAND.T
 
 
-def _phash(grey: Image.Image) -> Hash:
-    return Hash("phash", str(imagehash.phash(grey)))
+def _phash(band: np.ndarray) -> Hash:
+    """The bits row by row, most significant first, as imagehash prints them in hex."""
+    return Hash("phash", np.packbits(band > np.median(band)).tobytes().hex())
 
 
 def hash_frame(

@@ -1,7 +1,7 @@
 """Imported once by the hashing pool's fork server, before any worker is forked from it.
 
 Importing it decodes and hashes one tiny picture, which pulls in every lazily imported piece
-(Pillow's plugins, imagehash's FFT, PDQ): each worker forked afterwards starts with all of it
+(Pillow's plugins, OpenCV, PDQ): each worker forked afterwards starts with all of it
 loaded, in milliseconds, instead of spending its first job's deadline on imports.
 """
 

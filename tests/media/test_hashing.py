@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import csv
 
+import imagehash
 import numpy as np
 import pytest
 from PIL import Image
 
 from core.hashes import Hash, parse_hash
-from media.hashing import MIN_PDQ_QUALITY, Outcome, hash_frame, hash_media, pdq_hash
+from media.hashing import (
+    MIN_PDQ_QUALITY,
+    Outcome,
+    hash_frame,
+    hash_media,
+    pdq_hash,
+    phash64,
+    phash_and_mirror,
+)
 from tests.media import samples
 
 with open(samples.REFERENCE_DIR / "expected.csv", newline="") as handle:
@@ -32,6 +41,32 @@ def test_hash_media_of_a_jpeg_file_equals_the_reference(
     assert result.outcome is Outcome.HASHED
     assert (result.kind, result.format) == ("image", "jpeg")
     assert result.frames[0].pdq.distance(Hash("pdq", expected)) <= tolerance
+
+
+def _phash_cases() -> list[Image.Image]:
+    """Real photos, their halves, noise and smooth gradients (whose DCT has near-equal
+    coefficients, where a rounding difference would first flip a bit), in grey and RGB."""
+    rng = np.random.default_rng(20261207)
+    photos = [Image.open(samples.REFERENCE_DIR / name).convert("RGB") for name, _, _ in REFERENCE]
+    halves = [photo.crop((0, 0, photo.width // 2, photo.height)) for photo in photos]
+    noise = [samples.noise((97 + 13 * n, 61 + 7 * n), n) for n in range(20)]
+    y, x = np.mgrid[0:64, 0:96].astype(np.float64)
+    ramps = [
+        Image.fromarray(np.clip(128 + a * x + b * y, 0, 255).astype(np.uint8), "L")
+        for a, b in rng.uniform(-2, 2, (20, 2))
+    ]
+    return [*photos, *halves, *noise, *ramps]
+
+
+def test_phash_equals_imagehash_bit_for_bit_and_so_does_the_mirror() -> None:
+    """pHash lists come from imagehash.phash; ours computes only the DCT's low band, and the
+    mirror image's from the same band."""
+    for picture in _phash_cases():
+        mirror = picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        expected = (str(imagehash.phash(picture)), str(imagehash.phash(mirror)))
+        phash, mirrored = phash_and_mirror(picture)
+        assert (phash.hex, mirrored.hex) == expected
+        assert phash64(picture) == phash
 
 
 def test_phash_is_sixteen_hex_digits_and_survives_recompression() -> None:

@@ -92,15 +92,14 @@ async def test_single_worker_pool_recovers_after_a_runaway() -> None:
 
 async def test_bomb_past_relaxed_caps_is_stopped_by_the_memory_cap() -> None:
     # With the declared-size checks switched off, only the worker's memory cap stands between a
-    # 35-byte GIF declaring 20000x20000 pixels and a multi-gigabyte allocation (a worker starts
-    # with some 700 MB of address space mapped, OpenCV's libraries included: 1 GiB leaves far
-    # less than the bomb asks). Previews are made in a worker too: in the bot's own process,
-    # nothing would stop it.
+    # 35-byte GIF declaring 40000x40000 pixels and a 1.6 GB allocation (more than the whole
+    # 1 GiB cap, whatever the worker's libraries already map). Previews are made in a worker
+    # too: in the bot's own process, nothing would stop it.
     relaxed = DecodeLimits(max_side=10**6, max_pixels_other=10**12, max_frames_pixels=10**13)
     settings = PoolSettings(
         workers=1, memory_bytes=1 << 30, job_seconds=20.0, decode_limits=relaxed
     )
-    bomb = samples.gif_declaring(20000, 20000)
+    bomb = samples.gif_declaring(40000, 40000)
     async with HashingPool(settings) as pool:
         hashed = await pool.hash_media(bomb)
         after = await pool.hash_media(photo_jpeg())
