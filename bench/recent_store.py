@@ -3,8 +3,9 @@ of one new entry against a million stored pictures. Prints figures.
 
 Run: .venv/bin/python bench/recent_store.py [stored pictures] [--seed N] [--postgres]
          [--list ENTRIES]
-Default: 1,000,000 stored pictures in a SQLite file (random hashes, a picture each, with a few
-real copies of the bench photo among them at random places from the printed seed); with
+Default: 1,000,000 stored pictures in a SQLite file (random hashes, a picture and its quarters
+each, with a few real copies of the bench photo among them at random places from the printed
+seed); with
 `--postgres`, the bytes per picture on the PostgreSQL of LIGHTSTICK_TEST_POSTGRES too (100,000
 rows in a scratch database, dropped after).
 
@@ -12,9 +13,10 @@ Figures:
 - bytes per stored picture: the table and its index on disk, divided by the rows;
 - the scanner's share per hashed file: packing its records and queueing them (`keep`), and
   writing a second's batch (1,000 files) in one transaction;
-- the sweep of one new entry (PDQ and pHash of the bench photo) against every stored picture:
-  the whole `RecentHashes.earlier_copies` (reading the rows in batches, the numpy filter in a
-  thread, the live index confirming the candidates), and the numpy filter alone in memory;
+- the sweep of one new entry (PDQ, pHash and quarters of the bench photo) against every stored
+  picture: the whole `RecentHashes.earlier_copies` (reading the rows in batches, the numpy
+  filter in a thread, the live index confirming the candidates), and the numpy filter alone in
+  memory;
 - with `--list ENTRIES`: the sweep when the server subscribes to another server's list of that
   many entries (random PDQ hashes, and the bench photo's PDQ and pHash): past
   `RecentHashes.FILTER_UP_TO` hashes every stored picture is matched by the live index, so the
@@ -41,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from core.hashes import RECORD_BYTES, Hash  # noqa: E402
+from core.hashes import MAX_REGIONS, RECORD_BYTES, REGION_BYTES, Hash  # noqa: E402
 from db import recent_media, takedowns  # noqa: E402
 from db.engine import Database  # noqa: E402
 from db.recent_media import RecentMedia, snowflake_at  # noqa: E402
@@ -49,7 +51,7 @@ from db.schema import recent_media as recent_table  # noqa: E402
 from db.takedowns import NewEntry  # noqa: E402
 from media.hashing import hash_media  # noqa: E402
 from media.matching import MatchPolicy  # noqa: E402
-from media.recent import near_rows, records_of  # noqa: E402
+from media.recent import near_rows, records_of, regions_of  # noqa: E402
 from services.live_index import LiveTakedownIndex  # noqa: E402
 from services.recent_hashes import RecentHashes  # noqa: E402
 from tests.media.samples import encode, photo  # noqa: E402
@@ -69,12 +71,15 @@ def random_rows(rng: random.Random, count: int, first_id: int) -> list[RecentMed
             0,
             1,
             rng.randbytes(RECORD_BYTES),
+            rng.randbytes(MAX_REGIONS * REGION_BYTES),  # a still photo's four quarters
         )
         for n in range(count)
     ]
 
 
-async def fill(database: Database, rng: random.Random, count: int, copy: bytes) -> set[int]:
+async def fill(
+    database: Database, rng: random.Random, count: int, copy: tuple[bytes, bytes]
+) -> set[int]:
     """`count` stored pictures posted over the last day, `COPIES` of them the bench photo."""
     start = snowflake_at(datetime.now(UTC) - timedelta(days=1))
     copies = set(rng.sample(range(count), COPIES))
@@ -82,7 +87,7 @@ async def fill(database: Database, rng: random.Random, count: int, copy: bytes) 
         rows = random_rows(rng, min(BATCH, count - low), start + low)
         for n, row in enumerate(rows):
             if low + n in copies:
-                rows[n] = RecentMedia(GUILD, 2, row.message_id, 3, 0, 1, copy)
+                rows[n] = RecentMedia(GUILD, 2, row.message_id, 3, 0, 1, *copy)
         async with database.transaction() as conn:
             await recent_media.add_many(conn, rows)
     return {start + n for n in copies}
@@ -199,11 +204,11 @@ async def main() -> None:
     rng = random.Random(seed)
     print(f"seed {seed}; load average {os.getloadavg()[0]:.1f}; {args.stored:,} stored pictures")
 
-    known = hash_media(encode(photo(4), "PNG")).frames[0]
+    listed = hash_media(encode(photo(4), "PNG"))
+    known, quarters = listed.frames[0], listed.regions
     picture = photo(4)
-    copy = records_of(
-        hash_media(encode(picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "JPEG"))
-    )
+    mirrored = hash_media(encode(picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "JPEG"))
+    copy = records_of(mirrored)
     assert copy is not None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
@@ -215,7 +220,7 @@ async def main() -> None:
                 f"a 1,000-file batch written in {flush_ms:.0f} ms"
             )
             started = time.perf_counter()
-            planted = await fill(database, rng, args.stored, copy[1])
+            planted = await fill(database, rng, args.stored, (copy[1], regions_of(mirrored)))
             print(f"filled in {time.perf_counter() - started:.0f} s")
             per_row = await sqlite_bytes(database, path)
             print(f"SQLite: {per_row:.0f} bytes a stored picture (table + index)")
@@ -224,7 +229,11 @@ async def main() -> None:
             await index.load()
             async with database.transaction() as conn:
                 entry = await takedowns.add_entry(
-                    conn, GUILD, NewEntry((known.pdq, known.phash)), source="hash", added_by=1
+                    conn,
+                    GUILD,
+                    NewEntry((known.pdq, known.phash), variants=quarters),
+                    source="hash",
+                    added_by=1,
                 )
             await index.sync()
             times, cpu = await three_sweeps(index, planted, "earlier_copies", [entry.id])
@@ -236,9 +245,10 @@ async def main() -> None:
                 f"load average {os.getloadavg()[0]:.1f}"
             )
             records = [rng.randbytes(RECORD_BYTES) for _ in range(BATCH)]
+            regions = [rng.randbytes(MAX_REGIONS * REGION_BYTES) for _ in range(BATCH)]
             started, used = time.perf_counter(), time.process_time()
             for _ in range(args.stored // BATCH):
-                near_rows(records, [known.pdq, known.phash], MatchPolicy())
+                near_rows(records, [known.pdq, known.phash, *quarters], MatchPolicy(), regions)
             filtered, cpu_filter = time.perf_counter() - started, time.process_time() - used
             print(
                 f"numpy filter alone, in memory: {filtered * 1000:.0f} ms wall, "

@@ -6,8 +6,11 @@ the message's ids and the file's hash bits, for the server's `recent_days`.
 
 What a row holds: guild, channel, message and author ids, which of the message's media it is,
 and `hashes`, a run of fixed-size records (`core.hashes.pack_record`: a picture's PDQ in its
-eight turns, then its pHash), the file's own frames first, then its trimmed views. The time a
-picture was posted is its message id's (a snowflake carries it), so expiry is a range of ids.
+eight turns, then its pHash), the file's own frames first, then its trimmed views; for a still
+image, `regions` also holds the PDQ of its quarters (up to four, 32 bytes each), so a copy
+posted under stickers or a caption is found by an entry added later, as live matching finds
+it. The time a picture was posted is its message id's (a snowflake carries it), so expiry is a
+range of ids.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.hashes import RECORD_BYTES
+from core.hashes import MAX_REGIONS, RECORD_BYTES, REGION_BYTES
 from db import bulk
 from db.schema import recent_media
 
@@ -49,6 +52,7 @@ class RecentMedia:
     media_index: int  # which of the message's media (attachments, embeds, stickers, forwards)
     frames: int  # how many of the records are the file's own frames; the rest are views
     hashes: bytes  # records of hash bits, RECORD_BYTES each
+    regions: bytes = b""  # a still image's quarters' PDQ bits, REGION_BYTES each
 
     def __post_init__(self) -> None:
         records, rest = divmod(len(self.hashes), RECORD_BYTES)
@@ -56,6 +60,12 @@ class RecentMedia:
             raise ValueError(
                 f"a recent file is 1-{MAX_RECORDS} records of {RECORD_BYTES} bytes, its frames "
                 f"first; not {len(self.hashes)} bytes with {self.frames} frames"
+            )
+        regions, rest = divmod(len(self.regions), REGION_BYTES)
+        if rest or regions > MAX_REGIONS:
+            raise ValueError(
+                f"a recent file has 0-{MAX_REGIONS} quarters of {REGION_BYTES} bytes, "
+                f"not {len(self.regions)} bytes"
             )
 
     @property
@@ -77,6 +87,7 @@ async def add_many(conn: AsyncConnection, rows: Sequence[RecentMedia]) -> None:
                     "media_index": r.media_index,
                     "frames": r.frames,
                     "hashes": r.hashes,
+                    "regions": r.regions or None,
                 }
                 for r in rows
             ],
@@ -89,6 +100,7 @@ class HashBatch:
 
     ids: list[int]
     hashes: list[bytes]
+    regions: list[bytes]  # empty for a file without quarters
 
 
 def _posted(guild_id: int, since: datetime, until: datetime | None) -> list[ColumnElement[bool]]:
@@ -115,13 +127,13 @@ async def hash_batches(
     from the driver's cursor (`bulk.driver_batches`: a million rows are 264 MB of hashes, and a
     SQLAlchemy row each would cost more than the sweep's filter)."""
     query = (
-        select(recent_media.c.id, recent_media.c.hashes)
+        select(recent_media.c.id, recent_media.c.hashes, recent_media.c.regions)
         .where(*_posted(guild_id, since, until))
         .order_by(recent_media.c.message_id)
     )
     async for batch in bulk.driver_batches(conn, query, size):
-        ids, hashes = (list(column) for column in zip(*batch, strict=True))
-        yield HashBatch(ids, hashes)
+        ids, hashes, regions = (list(column) for column in zip(*batch, strict=True))
+        yield HashBatch(ids, hashes, [bytes(r) if r is not None else b"" for r in regions])
 
 
 _FILE_COLUMNS = (
@@ -132,12 +144,13 @@ _FILE_COLUMNS = (
     recent_media.c.media_index,
     recent_media.c.frames,
     recent_media.c.hashes,
+    recent_media.c.regions,
 )
 
 
 def _file(row: Sequence[Any]) -> RecentMedia:
     """A stored file from `_FILE_COLUMNS`' values."""
-    return RecentMedia(*row[:6], bytes(row[6]))
+    return RecentMedia(*row[:6], bytes(row[6]), bytes(row[7]) if row[7] is not None else b"")
 
 
 async def file_page(

@@ -480,6 +480,8 @@ recent_media = Table(
     Column("media_index", SmallInteger, nullable=False),
     Column("frames", SmallInteger, nullable=False),
     Column("hashes", LargeBinary, nullable=False),
+    # The PDQ of a still image's quarters, 32 bytes each (none: NULL), for a covered copy.
+    Column("regions", LargeBinary, nullable=True),
     Index(None, "guild_id", "message_id"),
 )
 

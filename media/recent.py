@@ -6,6 +6,12 @@ PDQ's turns can't be worked out from the hash's bits afterwards, so a stored pic
 eight (`core.hashes.pack_record`, 264 bytes a picture); a sweep then asks of the stored pictures
 what live matching would have asked of them, and nothing the file isn't.
 
+Why a still image's quarters too: live matching finds a copy under stickers or a caption
+through the PDQ of its quarters ("pdq_region", `media.matching.region_queries`), a review match
+the local features may confirm; a stored file keeps them (`regions_of`, 32 bytes each), so an
+entry added later finds such a copy posted before it, for the moderators to review (a sweep has
+no picture to confirm it with).
+
 Why a filter and then the live matcher: a new entry is compared with every stored picture of the
 server (a million at most in a week of a busy server) by numpy popcounts over packed uint64
 columns, at the widest radius any lookup uses. The few pictures that pass are turned back into
@@ -19,7 +25,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.hashes import RECORD_BYTES, RECORD_TURNS, Hash, pack_record, unpack_record
+from core.hashes import (
+    RECORD_BYTES,
+    RECORD_TURNS,
+    REGION_BYTES,
+    Hash,
+    pack_record,
+    unpack_record,
+)
 from media.hashing import FrameHashes, MediaHashes
 from media.matching import MatchPolicy
 from media.outcomes import Outcome
@@ -38,6 +51,11 @@ def records_of(media: MediaHashes) -> tuple[int, bytes] | None:
     return len(frames), b"".join(_record(frame) for frame in (*frames, *extra))
 
 
+def regions_of(media: MediaHashes) -> bytes:
+    """The bits of a still image's quarters' PDQ, as the store keeps them beside its records."""
+    return b"".join(bytes.fromhex(value.hex) for value in media.regions)
+
+
 def _record(frame: FrameHashes) -> bytes:
     # A picture hashed without its turns (none today) repeats its own PDQ: those slots are
     # looked up at the confident radius, which the picture itself already answers at review.
@@ -45,15 +63,22 @@ def _record(frame: FrameHashes) -> bytes:
     return pack_record(turns or (frame.pdq,) * RECORD_TURNS, frame.phash)
 
 
-def media_of(frames: int, records: bytes) -> MediaHashes:
+def media_of(frames: int, records: bytes, regions: bytes = b"") -> MediaHashes:
     """The stored file as the live matcher takes it (its pictures are matchable by storage)."""
     pictures = []
     for at in range(0, len(records), RECORD_BYTES):
         turns, phash = unpack_record(records[at : at + RECORD_BYTES])
         variants = turns[1:] if len(set(turns)) > 1 else ()
         pictures.append(FrameHashes(turns[0], 100, phash, variants))
+    quarters = tuple(
+        Hash("pdq_region", regions[at : at + REGION_BYTES].hex())
+        for at in range(0, len(regions), REGION_BYTES)
+    )
     return MediaHashes(
-        Outcome.HASHED, frames=tuple(pictures[:frames]), extra=tuple(pictures[frames:])
+        Outcome.HASHED,
+        frames=tuple(pictures[:frames]),
+        extra=tuple(pictures[frames:]),
+        regions=quarters,
     )
 
 
@@ -63,17 +88,22 @@ def _words(hexes: Sequence[str]) -> np.ndarray:
 
 
 def near_rows(
-    records: Sequence[bytes], entry_hashes: Sequence[Hash], policy: MatchPolicy
+    records: Sequence[bytes],
+    entry_hashes: Sequence[Hash],
+    policy: MatchPolicy,
+    regions: Sequence[bytes] = (),
 ) -> list[int]:
-    """Which stored files (positions in `records`) have a picture within the widest radius any
-    live lookup would use of one of `entry_hashes`: candidates for the live matcher.
+    """Which stored files (positions in `records`, and in `regions` when given: each file's
+    quarters) have a picture within the widest radius any live lookup would use of one of
+    `entry_hashes`: candidates for the live matcher.
 
     PDQ: every turn at the review radius (the picture and its mirror are looked up there, the
     other turns only at the confident one, which the live matcher then applies). pHash: the
-    review radius.
+    review radius. A quarter: an entry's quarters at the PDQ confident radius, as live.
     """
     if not records or not entry_hashes:
         return []
+    found = set(_near_quarters(regions, entry_hashes, policy))
     owner = np.repeat(
         np.arange(len(records)), [len(r) // RECORD_BYTES for r in records]
     )  # the file of each picture
@@ -91,4 +121,20 @@ def near_rows(
         column = words[:, _PDQ_WORDS]
         for query in _words(phash):
             near |= np.bitwise_count(column ^ query) <= policy.phash.review
-    return sorted(set(owner[near].tolist()))
+    return sorted(found | set(owner[near].tolist()))
+
+
+def _near_quarters(
+    regions: Sequence[bytes], entry_hashes: Sequence[Hash], policy: MatchPolicy
+) -> list[int]:
+    """Which files' quarters lie within the PDQ confident radius of an entry's quarter."""
+    wanted = [h.hex for h in entry_hashes if h.algorithm == "pdq_region"]
+    if not wanted or not any(regions):
+        return []
+    owner = np.repeat(np.arange(len(regions)), [len(r) // REGION_BYTES for r in regions])
+    quarters = np.frombuffer(b"".join(regions), dtype=np.uint64).reshape(-1, 4)
+    near = np.zeros(len(quarters), dtype=bool)
+    for query in _words(wanted).reshape(-1, 4):
+        distances = np.bitwise_count(quarters ^ query).sum(axis=1, dtype=np.uint16)
+        near |= distances <= policy.pdq.confident
+    return owner[near].tolist()

@@ -20,6 +20,7 @@ from sandbox.scenario import GuildHandle
 from sandbox.server import Sandbox
 from sandbox.state import Message
 from tests.e2e.conftest import StartBot
+from tests.e2e.test_confirmation import STICKERED
 from tests.e2e.test_takedowns import (
     DELETE_ROUTE,
     UNRELATED,
@@ -34,6 +35,7 @@ from tests.e2e.test_takedowns import (
     wait_deleted,
     wait_for_message,
 )
+from tests.media.samples import encode, photo, stickered
 
 pytestmark = pytest.mark.e2e
 
@@ -208,6 +210,27 @@ async def test_a_weaker_match_found_by_a_sweep_is_alerted_for_review_and_left_up
     assert "Take down" in buttons(alert) and not copy.deleted
     queue = [m for m in sandbox.world.messages.values() if m.channel_id == alert.channel_id]
     assert queue == [alert], "no summary: nothing was removed"
+
+
+async def test_a_copy_under_stickers_posted_before_its_entry_is_alerted_for_review(
+    sandbox: Sandbox, guild: GuildHandle, bot: BotProcess
+) -> None:
+    """Live, its quarters find a stickered copy; a sweep finds one posted earlier the same way,
+    for review: a sweep keeps no picture to confirm it with, so it stays up for a moderator."""
+    await set_mod_channel(guild)
+    fan, general = guild.member("fan"), guild.channel("general")
+    covered = await fan.send(
+        general, "", files=[("s.jpg", encode(stickered(STICKERED), "JPEG", quality=85))]
+    )
+    await wait_stored(bot, 1)
+    added = await guild.member("moderator").run_command(
+        "takedown add", image=("deepfake.png", encode(photo(STICKERED), "PNG")), label="fake"
+    )
+    assert "Added entry" in (await added.message()).content
+    alert = await wait_for_message(sandbox, guild.channel("mod-queue").id)
+    assert "Possible takedown-list match: please review" in embed_text(alert)
+    assert str(covered.id) in embed_text(alert), embed_text(alert)
+    assert "Take down" in buttons(alert) and not covered.deleted
 
 
 async def test_the_message_an_entry_is_added_from_is_left_to_the_moderator(

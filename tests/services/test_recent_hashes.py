@@ -6,23 +6,26 @@ list a server subscribes to, by either way of finding them."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from PIL import Image
 
-from core.hashes import RECORD_BYTES
+from core.hashes import RECORD_BYTES, REGION_BYTES
 from db import allowlist, guild_settings, recent_media, retention, takedowns
 from db.engine import Database
 from db.recent_media import snowflake_at, snowflake_time
 from db.schema import recent_media as recent_table
 from db.takedowns import NewEntry
-from media.hashing import hash_media
+from media.entries import entry_hashes
+from media.hashing import entry_hashes_for_image, hash_media
 from media.matching import MatchPolicy, Tier
-from media.recent import media_of, records_of
+from media.recent import media_of, records_of, regions_of
 from services.live_index import LiveTakedownIndex
 from services.recent_hashes import EarlierCopy, RecentHashes
 from services.retention import RetentionJob
-from tests.media.samples import encode, photo
+from tests.media.samples import encode, photo, stickered
 from tests.services.test_live_index import random_pdq
 
 GUILD = 4101
@@ -65,6 +68,10 @@ def test_a_file_is_kept_as_fixed_records_of_bits_and_read_back_the_same() -> Non
     assert back.frames[0].pdq_variants == media.frames[0].pdq_variants
     assert back.frames[0].phash == media.frames[0].phash
     assert encode(photo(KNOWN), "JPEG")[:64] not in records  # bits of hashes, not of the file
+    regions = regions_of(media)
+    assert len(media.regions) == 4 and len(regions) == 4 * REGION_BYTES
+    assert media_of(frames, records, regions).regions == media.regions
+    assert media_of(frames, records).regions == ()  # a file stored before quarters were kept
 
 
 async def test_a_new_entry_finds_resized_mirrored_and_turned_copies_and_nothing_else(
@@ -100,6 +107,41 @@ async def test_a_new_entry_finds_resized_mirrored_and_turned_copies_and_nothing_
     scope = await index.scope(GUILD)
     again = await recent.earlier_copies(GUILD, [entry], since, MatchPolicy(), scope)
     assert {c.stored.message_id for c in again} == {ids["mirrored"], ids["turned"]}
+
+
+@pytest.mark.parametrize("each_file", [False, True], ids=["filter", "each file"])
+async def test_a_copy_under_stickers_posted_before_its_entry_is_found_through_its_quarters(
+    database: Database, each_file: bool
+) -> None:
+    """Live matching finds a stickered copy through its quarters, for review (the local
+    features may confirm it); a sweep must find it too, by the filter and by matching each
+    file, and only while the file's quarters are kept."""
+    index, recent = await store(database)
+    copy = hashed(stickered(KNOWN))
+    covered, unrelated, old_row = message_id(1, 0), message_id(1, 1), message_id(1, 2)
+    recent.keep(GUILD, CHANNEL, covered, AUTHOR, 0, copy)
+    recent.keep(GUILD, CHANNEL, unrelated, AUTHOR, 0, hashed(photo(UNRELATED)))
+    recent.keep(GUILD, CHANNEL, old_row, AUTHOR, 0, replace(copy, regions=()))
+    await recent.flush()
+    listed = entry_hashes([entry_hashes_for_image(encode(photo(KNOWN), "PNG"))])
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn,
+            GUILD,
+            NewEntry(listed.own, variants=listed.variants),
+            source="image",
+            added_by=1,
+        )
+    await index.sync()
+    if each_file:
+        recent.FILTER_UP_TO = 0
+    scope = await index.scope(GUILD)
+    since = datetime.now(UTC) - timedelta(days=7)
+    copies = await recent.earlier_copies(GUILD, [entry.id], since, MatchPolicy(), scope)
+    assert [c.stored.message_id for c in copies] == [covered]
+    (found,) = copies
+    assert found.found.match.entry_id == entry.id and found.found.match.tier is Tier.REVIEW
+    assert found.media.regions == copy.regions
 
 
 async def test_only_the_last_days_are_read_and_expiry_and_forgetting_delete_rows(
