@@ -93,6 +93,7 @@ class Match:
     tier: Tier
     frame: int  # which sampled frame of the upload matched
     variant: bool = False  # through one of the entry's variants' pHash, not its own picture's
+    region: bool = False  # through a quarter of the picture ("pdq_region"), not the whole
 
 
 # The index's parts and their widths: each algorithm's hashes, an entry's pHash variants apart
@@ -294,7 +295,9 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
                 tier = Tier.REVIEW
             # A quarter's match is a PDQ match for whoever reads the alert (of part of the picture).
             named = "pdq" if algorithm == "pdq_region" else algorithm
-            match = Match(entry_id, named, distance, tier, query.frame, variant)
+            match = Match(
+                entry_id, named, distance, tier, query.frame, variant, part == "pdq_region"
+            )
             # Ties go to the earliest lookup: the first frame, the picture before its turns.
             key = (_rank(match), order)
             current = best.get(entry_id)

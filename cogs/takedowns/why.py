@@ -314,6 +314,14 @@ def _verdict(
             "resized), which confirms the match.",
             **values,
         )
+    if verdict is Verdict.REVIEW_TIER and match.region:
+        # A quarter's PDQ: part of the picture, never a takedown on its own.
+        return tr(
+            "**Alerted, not removed**: a quarter of the picture is near one of entry {entry}'s "
+            "at {algorithm} {distance}, where the rest may be covered by stickers or a caption; "
+            "part of a picture only alerts unless the picture's details confirm the match.",
+            **values,
+        )
     if verdict is Verdict.REVIEW_TIER and match.variant and match.distance <= radii.confident:
         # Near a crop's pHash, however near: it removes only when PDQ or local features agree.
         return tr(

@@ -57,3 +57,20 @@ def test_a_phash_match_near_only_a_crop_says_so_not_that_it_was_too_far(language
     assert "4" in line and "only within" not in line and "이내일 때" not in line
     assert ("one of the crops the entry keeps" in line) == (language == "en")
     assert ("잘라낸 부분" in line) == (language == "ko")
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_quarters_match_says_part_of_the_picture_matched_not_that_phash_was_alone(
+    language: str,
+) -> None:
+    # PDQ 20 of one of the entry's quarters: within the confident radius, yet only an alert.
+    settings = GuildSettings(guild_id=1, language=language)
+    match = ListMatch(Match(5, "pdq", 20, Tier.REVIEW, 0, region=True), list_id=1, action="remove")
+    media = HashedMedia(MediaRef("attachment:1", "https://cdn/x.png", "attachment"),
+                        MediaHashes(Outcome.HASHED))  # fmt: skip
+    line = _verdict(
+        guild_texts(language), Explained(media, Verdict.REVIEW_TIER, match), settings, LABELS
+    )
+    assert "20" in line and "pHash" not in line
+    assert ("a quarter of the picture" in line) == (language == "en")
+    assert ("4분의 1" in line) == (language == "ko")

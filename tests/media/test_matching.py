@@ -157,8 +157,12 @@ def test_a_stickered_copy_is_found_through_its_uncovered_quarters_and_only_alert
     whole_only = replace(upload, regions=())
     assert match_media(whole_only, index, MatchPolicy()) == []  # the stickers hide it
     assert [
-        (m.entry_id, m.algorithm, m.tier) for m in match_media(upload, index, MatchPolicy())
-    ] == [(4, "pdq", Tier.REVIEW)]
+        (m.entry_id, m.algorithm, m.tier, m.region)
+        for m in match_media(upload, index, MatchPolicy())
+    ] == [(4, "pdq", Tier.REVIEW, True)]
+    plain = hash_media(samples.encode(samples.photo(4), "JPEG", quality=80))
+    (whole,) = match_media(plain, index, MatchPolicy())
+    assert whole.tier is Tier.TAKEDOWN and not whole.region
 
 
 def test_a_quarter_alone_never_removes_however_near() -> None:
