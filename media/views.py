@@ -612,7 +612,7 @@ def edge_map(grey: np.ndarray) -> np.ndarray:
 def _median(grey: np.ndarray) -> float:
     """np.median of a uint8 picture, from its histogram (no sort of every pixel)."""
     count = grey.size
-    below = np.cumsum(np.bincount(grey.ravel(), minlength=256))
+    below = np.cumsum(cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel())
     upper = float(np.searchsorted(below, count // 2, side="right"))
     if count % 2:
         return upper
@@ -776,14 +776,15 @@ def find_rectangles(grey: np.ndarray) -> list[np.ndarray]:
     """
     height, width = grey.shape
     across, down = step_maps(grey)
+    down = np.ascontiguousarray(down.T)  # columns as rows: both passes then read along rows
     rows = _side_lines(across, MIN_RUN * width)
-    columns = _side_lines(np.ascontiguousarray(down.T), MIN_RUN * height)
+    columns = _side_lines(down, MIN_RUN * height)
     ys = np.array(sorted({0, height - 1, *rows}))
     xs = np.array(sorted({0, width - 1, *columns}))
     row_sums = np.zeros((height, width + 1), np.int32)
     np.cumsum(across, axis=1, dtype=np.int32, out=row_sums[:, 1:])
-    column_sums = np.zeros((height + 1, width), np.int32)
-    np.cumsum(down, axis=0, dtype=np.int32, out=column_sums[1:])
+    column_sums = np.zeros((width, height + 1), np.int32)  # a column's sums, along its row
+    np.cumsum(down, axis=1, dtype=np.int32, out=column_sums[:, 1:])
     top, bottom = np.meshgrid(ys, ys, indexing="ij")
     left, right = np.meshgrid(xs, xs, indexing="ij")
     tall = (bottom - top >= MIN_SIDE * height).ravel()
@@ -799,8 +800,8 @@ def find_rectangles(grey: np.ndarray) -> list[np.ndarray]:
         [
             _row_support(row_sums, t, lft, rgt, height),
             _row_support(row_sums, b, lft, rgt, height),
-            _row_support(column_sums.T, lft, t, b, width),
-            _row_support(column_sums.T, rgt, t, b, width),
+            _row_support(column_sums, lft, t, b, width),
+            _row_support(column_sums, rgt, t, b, width),
         ]
     )
     area = (b - t) * (rgt - lft) / float(height * width)
