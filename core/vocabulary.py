@@ -1,5 +1,5 @@
-"""The record's vocabularies: what a case, a report and a match alert can be, and which
-profile picture an alert is about.
+"""The record's vocabularies: what a case, a report and a match alert can be, which profile
+picture an alert is about, and through which part of the picture a match was found.
 
 Stored as their string values (the database checks them with a constraint), compared as enums
 in code, and named for people in one table (`moderation.names`).
@@ -61,3 +61,12 @@ class ProfilePicture(enum.StrEnum):
     SERVER_AVATAR = "server_avatar"  # the avatar the member set for this server
     BANNER = "banner"  # the account's profile banner
     SERVER_BANNER = "server_banner"  # the banner the member set for this server
+
+
+class FoundThrough(enum.StrEnum):
+    """Through what a match was found, when not the whole picture against the entry's own: it
+    tells a moderator why a near match only alerts."""
+
+    QUARTER = "quarter"  # a quarter of the picture (the rest may be under stickers or a caption)
+    CROP = "crop"  # one of the crops the entry keeps
+    INSIDE = "inside"  # a picture found inside the upload (a screenshot, story, collage, bars)

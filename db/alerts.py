@@ -35,6 +35,7 @@ class MatchAlert:
     distance: int
     tier: str
     removed: bool
+    found_through: str | None  # core.vocabulary.FoundThrough; None: the whole picture
     upload_pdq: str | None
     upload_phash: str | None
     explicit_score: float | None  # when the server reviews explicit images
@@ -72,6 +73,7 @@ class NewAlert:
     case_id: int | None = None
     picture: str | None = None
     explicit_score: float | None = None
+    found_through: str | None = None
 
 
 # Built once: an alert is written with every match (see `db.cases._INSERT_CASE`).

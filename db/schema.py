@@ -33,7 +33,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from core.vocabulary import AlertStatus, CaseKind, FlagStatus, ProfilePicture, ReportStatus
+from core.vocabulary import (
+    AlertStatus,
+    CaseKind,
+    FlagStatus,
+    FoundThrough,
+    ProfilePicture,
+    ReportStatus,
+)
 
 metadata = MetaData(
     naming_convention={
@@ -64,6 +71,7 @@ EXEMPTION_KINDS = ("channel", "role")
 EXPLICIT_THRESHOLD_RANGE = (0.5, 0.99)
 CASE_KINDS = tuple(kind.value for kind in CaseKind)
 PROFILE_PICTURES = tuple(picture.value for picture in ProfilePicture)
+FOUND_THROUGH = tuple(part.value for part in FoundThrough)
 CHANGE_KINDS = ("entry_added", "entry_removed", "scope_changed")
 # An entry's standing in one server (db.flood_holds): counting its matches, held after a flood
 # (its matches flagged, not removed), or ignored there ("Stop using this entry" on a shared list).
@@ -441,6 +449,8 @@ match_alerts = Table(
     Column("distance", Integer, nullable=False),
     Column("tier", String(10), nullable=False),
     Column("removed", Boolean, nullable=False),
+    # Through what the match was found (FOUND_THROUGH), or empty: the whole picture.
+    Column("found_through", String(10)),
     Column("upload_pdq", String(64)),
     Column("upload_phash", String(16)),
     # The upload's explicit-image score when the server reviews explicit images: a picture both
@@ -455,6 +465,9 @@ match_alerts = Table(
     CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
     CheckConstraint(_in("algorithm", ALGORITHMS), name="algorithm"),
     CheckConstraint(f"picture IS NULL OR {_in('picture', PROFILE_PICTURES)}", name="picture"),
+    CheckConstraint(
+        f"found_through IS NULL OR {_in('found_through', FOUND_THROUGH)}", name="found_through"
+    ),
     CheckConstraint(
         "(picture IS NULL AND channel_id IS NOT NULL AND message_id IS NOT NULL) "
         "OR (picture IS NOT NULL AND channel_id IS NULL AND message_id IS NULL)",

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from itertools import compress
 
 from core.hashes import HEX_DIGITS, Algorithm, Hash
+from core.vocabulary import FoundThrough
 from media.hashing import MediaHashes
 from media.index import HammingIndex
 
@@ -94,6 +95,15 @@ class Match:
     frame: int  # which sampled frame of the upload matched
     variant: bool = False  # through one of the entry's variants' pHash, not its own picture's
     region: bool = False  # through a quarter of the picture ("pdq_region"), not the whole
+
+    @property
+    def found_through(self) -> FoundThrough | None:
+        """What found it, when not the whole upload against the entry's own picture."""
+        if self.region:
+            return FoundThrough.QUARTER
+        if self.variant:
+            return FoundThrough.CROP
+        return FoundThrough.INSIDE if self.frame == -1 else None
 
 
 # The index's parts and their widths: each algorithm's hashes, an entry's pHash variants apart

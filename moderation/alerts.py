@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import discord
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.vocabulary import AlertStatus, CaseKind, ProfilePicture
+from core.vocabulary import AlertStatus, CaseKind, FoundThrough, ProfilePicture
 from db import alerts as alerts_db
 from db import cases as cases_db
 from db import takedowns
@@ -35,7 +35,7 @@ from moderation.explicit_review import score_words
 from moderation.i18n import N_, Phrase, Texts, guild_texts, phrase
 from moderation.messages import message_url
 from moderation.mod_channel import mod_channel, post_burst_summary, preview_files
-from moderation.names import ALERT_DECISION_NAMES, PICTURE_NAMES
+from moderation.names import ALERT_DECISION_NAMES, FOUND_THROUGH_NAMES, PICTURE_NAMES
 from moderation.post_queue import PostQueue, QueuedPosts
 from moderation.shown_text import fit_embed, inert
 
@@ -244,6 +244,7 @@ class MatchAlerts(QueuedPosts[FollowUp]):
                 distance=found.match.distance,
                 tier=str(found.match.tier),
                 removed=case.kind is CaseKind.TAKEDOWN,
+                found_through=found.match.found_through,
                 upload_pdq=frame.pdq,
                 upload_phash=frame.phash,
                 case_id=case.id,
@@ -406,6 +407,8 @@ class MatchAlerts(QueuedPosts[FollowUp]):
                 **values,
             )
         )
+        if alert.found_through is not None:  # why a near match only alerted
+            match += "\n" + tr(FOUND_THROUGH_NAMES[FoundThrough(alert.found_through)])
         embed.add_field(name=tr("Match"), value=match)
         if alert.explicit_score is not None:  # listed and explicit: handled once, as a match
             embed.add_field(

@@ -4,7 +4,14 @@ it is shown (`tr(CASE_KIND_NAMES[kind])`)."""
 
 from __future__ import annotations
 
-from core.vocabulary import AlertStatus, CaseKind, FlagStatus, ProfilePicture, ReportStatus
+from core.vocabulary import (
+    AlertStatus,
+    CaseKind,
+    FlagStatus,
+    FoundThrough,
+    ProfilePicture,
+    ReportStatus,
+)
 from moderation.i18n import N_
 
 CASE_KIND_NAMES: dict[CaseKind, str] = {
@@ -45,6 +52,17 @@ PICTURE_NAMES: dict[ProfilePicture, str] = {
     ProfilePicture.SERVER_AVATAR: N_("Server avatar"),
     ProfilePicture.BANNER: N_("Profile banner"),
     ProfilePicture.SERVER_BANNER: N_("Server profile banner"),
+}
+# Why a near match only alerted: said under the alert's match line.
+FOUND_THROUGH_NAMES: dict[FoundThrough, str] = {
+    FoundThrough.QUARTER: N_(
+        "Found through a quarter of the picture: stickers or a caption may cover the rest."
+    ),
+    FoundThrough.CROP: N_("Found through one of the crops the entry keeps."),
+    FoundThrough.INSIDE: N_(
+        "Found through a picture inside the upload (a screenshot, story, collage or bars "
+        "around it)."
+    ),
 }
 FLAG_DECISION_NAMES: dict[FlagStatus, str] = {
     FlagStatus.OPEN: N_("Open"),

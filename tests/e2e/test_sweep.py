@@ -230,6 +230,7 @@ async def test_a_copy_under_stickers_posted_before_its_entry_is_alerted_for_revi
     alert = await wait_for_message(sandbox, guild.channel("mod-queue").id)
     assert "Possible takedown-list match: please review" in embed_text(alert)
     assert str(covered.id) in embed_text(alert), embed_text(alert)
+    assert "Found through a quarter of the picture" in embed_text(alert)
     assert "Take down" in buttons(alert) and not covered.deleted
 
 
