@@ -11,10 +11,11 @@ import pytest
 from PIL import Image
 
 from core.hashes import Hash
+from core.vocabulary import FoundThrough
 from media.entries import entry_hashes
 from media.hashing import FrameHashes, MediaHashes, Outcome, entry_hashes_for_image, hash_media
 from media.index import HammingIndex
-from media.matching import MatchPolicy, Radii, TakedownIndex, Tier, match_media
+from media.matching import Match, MatchPolicy, Radii, TakedownIndex, Tier, match_media
 from media.reupload import cut
 from tests.media import samples
 
@@ -321,3 +322,13 @@ def test_every_lookup_of_an_upload_at_once_equals_a_brute_force_over_every_frame
         m.entry_id: (m.algorithm, m.distance, m.tier) for m in match_media(media, index, policy)
     }
     assert found == brute_force_matches(media, entries, policy, variants)
+
+
+def test_what_found_a_match_is_named_for_the_alert() -> None:
+    def match(frame: int = 0, **kind: bool) -> Match:
+        return Match(1, "pdq", 20, Tier.REVIEW, frame, **kind)
+
+    assert match(region=True).found_through is FoundThrough.QUARTER
+    assert match(variant=True).found_through is FoundThrough.CROP
+    assert match(frame=-1).found_through is FoundThrough.INSIDE  # a view or the trimmed picture
+    assert match().found_through is None and match(frame=3).found_through is None
