@@ -3,11 +3,10 @@ of one new entry against a million stored pictures. Prints figures.
 
 Run: .venv/bin/python bench/recent_store.py [stored pictures] [--seed N] [--postgres]
          [--list ENTRIES]
-Default: 1,000,000 stored pictures in a SQLite file (random hashes, a picture and its quarters
-each, with a few real copies of the bench photo among them at random places from the printed
-seed); with
-`--postgres`, the bytes per picture on the PostgreSQL of LIGHTSTICK_TEST_POSTGRES too (100,000
-rows in a scratch database, dropped after).
+Default: 1,000,000 stored pictures in a SQLite file (random hashes, a picture, its quarters and
+its mirror's pHash each, with a few real copies of the bench photo among them at random places
+from the printed seed); with `--postgres`, the bytes per picture on the PostgreSQL of
+LIGHTSTICK_TEST_POSTGRES too (100,000 rows in a scratch database, dropped after).
 
 Figures:
 - bytes per stored picture: the table and its index on disk, divided by the rows;
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from core.hashes import MAX_REGIONS, RECORD_BYTES, REGION_BYTES, Hash  # noqa: E402
+from core.hashes import MAX_REGIONS, MIRROR_BYTES, RECORD_BYTES, REGION_BYTES, Hash  # noqa: E402
 from db import recent_media, takedowns  # noqa: E402
 from db.engine import Database  # noqa: E402
 from db.recent_media import RecentMedia, snowflake_at  # noqa: E402
@@ -51,7 +50,7 @@ from db.schema import recent_media as recent_table  # noqa: E402
 from db.takedowns import NewEntry  # noqa: E402
 from media.hashing import hash_media  # noqa: E402
 from media.matching import MatchPolicy  # noqa: E402
-from media.recent import near_rows, records_of, regions_of  # noqa: E402
+from media.recent import mirrors_of, near_rows, records_of, regions_of  # noqa: E402
 from services.live_index import LiveTakedownIndex  # noqa: E402
 from services.recent_hashes import RecentHashes  # noqa: E402
 from tests.media.samples import encode, photo  # noqa: E402
@@ -72,13 +71,14 @@ def random_rows(rng: random.Random, count: int, first_id: int) -> list[RecentMed
             1,
             rng.randbytes(RECORD_BYTES),
             rng.randbytes(MAX_REGIONS * REGION_BYTES),  # a still photo's four quarters
+            rng.randbytes(MIRROR_BYTES),  # and its mirror image's pHash
         )
         for n in range(count)
     ]
 
 
 async def fill(
-    database: Database, rng: random.Random, count: int, copy: tuple[bytes, bytes]
+    database: Database, rng: random.Random, count: int, copy: tuple[bytes, bytes, bytes]
 ) -> set[int]:
     """`count` stored pictures posted over the last day, `COPIES` of them the bench photo."""
     start = snowflake_at(datetime.now(UTC) - timedelta(days=1))
@@ -220,7 +220,9 @@ async def main() -> None:
                 f"a 1,000-file batch written in {flush_ms:.0f} ms"
             )
             started = time.perf_counter()
-            planted = await fill(database, rng, args.stored, (copy[1], regions_of(mirrored)))
+            planted = await fill(
+                database, rng, args.stored, (copy[1], regions_of(mirrored), mirrors_of(mirrored))
+            )
             print(f"filled in {time.perf_counter() - started:.0f} s")
             per_row = await sqlite_bytes(database, path)
             print(f"SQLite: {per_row:.0f} bytes a stored picture (table + index)")
@@ -246,9 +248,11 @@ async def main() -> None:
             )
             records = [rng.randbytes(RECORD_BYTES) for _ in range(BATCH)]
             regions = [rng.randbytes(MAX_REGIONS * REGION_BYTES) for _ in range(BATCH)]
+            mirrors = [rng.randbytes(MIRROR_BYTES) for _ in range(BATCH)]
+            wanted = [known.pdq, known.phash, *quarters]
             started, used = time.perf_counter(), time.process_time()
             for _ in range(args.stored // BATCH):
-                near_rows(records, [known.pdq, known.phash, *quarters], MatchPolicy(), regions)
+                near_rows(records, wanted, MatchPolicy(), regions, mirrors)
             filtered, cpu_filter = time.perf_counter() - started, time.process_time() - used
             print(
                 f"numpy filter alone, in memory: {filtered * 1000:.0f} ms wall, "

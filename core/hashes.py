@@ -121,10 +121,11 @@ class IndexRows:
 # size, so a run of them reads straight into arrays of bits.
 RECORD_TURNS = 8
 RECORD_BYTES = RECORD_TURNS * 32 + 8
-# A still image's quarters ("pdq_region" hashes, at most four) are kept beside its records,
-# a PDQ hash's 32 bytes each.
+# Kept beside the records: a still image's quarters ("pdq_region" hashes, at most four), a PDQ
+# hash's 32 bytes each, and the mirror image's pHash of each record with turns, 8 bytes each.
 REGION_BYTES = 32
 MAX_REGIONS = 4
+MIRROR_BYTES = 8
 
 
 def pack_record(pdq_turns: Sequence[Hash], phash: Hash) -> bytes:

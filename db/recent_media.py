@@ -7,10 +7,11 @@ the message's ids and the file's hash bits, for the server's `recent_days`.
 What a row holds: guild, channel, message and author ids, which of the message's media it is,
 and `hashes`, a run of fixed-size records (`core.hashes.pack_record`: a picture's PDQ in its
 eight turns, then its pHash), the file's own frames first, then its trimmed views; for a still
-image, `regions` also holds the PDQ of its quarters (up to four, 32 bytes each), so a copy
-posted under stickers or a caption is found by an entry added later, as live matching finds
-it. The time a picture was posted is its message id's (a snowflake carries it), so expiry is a
-range of ids.
+image, `regions` also holds the PDQ of its quarters (up to four, 32 bytes each), and `mirrors`
+the mirror image's pHash of each record that has its turns (8 bytes each, in record order), so
+a copy posted under stickers or a caption, or mirrored and cropped, is found by an entry added
+later, as live matching finds it. The time a picture was posted is its message id's (a
+snowflake carries it), so expiry is a range of ids.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.hashes import MAX_REGIONS, RECORD_BYTES, REGION_BYTES
+from core.hashes import MAX_REGIONS, MIRROR_BYTES, RECORD_BYTES, REGION_BYTES
 from db import bulk
 from db.schema import recent_media
 
@@ -53,6 +54,7 @@ class RecentMedia:
     frames: int  # how many of the records are the file's own frames; the rest are views
     hashes: bytes  # records of hash bits, RECORD_BYTES each
     regions: bytes = b""  # a still image's quarters' PDQ bits, REGION_BYTES each
+    mirrors: bytes = b""  # the mirror image's pHash of each record with turns, MIRROR_BYTES each
 
     def __post_init__(self) -> None:
         records, rest = divmod(len(self.hashes), RECORD_BYTES)
@@ -66,6 +68,12 @@ class RecentMedia:
             raise ValueError(
                 f"a recent file has 0-{MAX_REGIONS} quarters of {REGION_BYTES} bytes, "
                 f"not {len(self.regions)} bytes"
+            )
+        mirrors, rest = divmod(len(self.mirrors), MIRROR_BYTES)
+        if rest or mirrors > self.records:
+            raise ValueError(
+                f"a recent file has at most a mirror's pHash of {MIRROR_BYTES} bytes a record, "
+                f"not {len(self.mirrors)} bytes for {self.records} records"
             )
 
     @property
@@ -88,6 +96,7 @@ async def add_many(conn: AsyncConnection, rows: Sequence[RecentMedia]) -> None:
                     "frames": r.frames,
                     "hashes": r.hashes,
                     "regions": r.regions or None,
+                    "mirrors": r.mirrors or None,
                 }
                 for r in rows
             ],
@@ -101,6 +110,7 @@ class HashBatch:
     ids: list[int]
     hashes: list[bytes]
     regions: list[bytes]  # empty for a file without quarters
+    mirrors: list[bytes]  # empty for a file without mirror images' pHash
 
 
 def _posted(guild_id: int, since: datetime, until: datetime | None) -> list[ColumnElement[bool]]:
@@ -127,13 +137,22 @@ async def hash_batches(
     from the driver's cursor (`bulk.driver_batches`: a million rows are 264 MB of hashes, and a
     SQLAlchemy row each would cost more than the sweep's filter)."""
     query = (
-        select(recent_media.c.id, recent_media.c.hashes, recent_media.c.regions)
+        select(
+            recent_media.c.id,
+            recent_media.c.hashes,
+            recent_media.c.regions,
+            recent_media.c.mirrors,
+        )
         .where(*_posted(guild_id, since, until))
         .order_by(recent_media.c.message_id)
     )
     async for batch in bulk.driver_batches(conn, query, size):
-        ids, hashes, regions = (list(column) for column in zip(*batch, strict=True))
-        yield HashBatch(ids, hashes, [bytes(r) if r is not None else b"" for r in regions])
+        ids, hashes, regions, mirrors = (list(column) for column in zip(*batch, strict=True))
+        yield HashBatch(ids, hashes, _blobs(regions), _blobs(mirrors))
+
+
+def _blobs(values: list[Any]) -> list[bytes]:
+    return [bytes(value) if value is not None else b"" for value in values]
 
 
 _FILE_COLUMNS = (
@@ -145,12 +164,13 @@ _FILE_COLUMNS = (
     recent_media.c.frames,
     recent_media.c.hashes,
     recent_media.c.regions,
+    recent_media.c.mirrors,
 )
 
 
 def _file(row: Sequence[Any]) -> RecentMedia:
     """A stored file from `_FILE_COLUMNS`' values."""
-    return RecentMedia(*row[:6], bytes(row[6]), bytes(row[7]) if row[7] is not None else b"")
+    return RecentMedia(*row[:6], bytes(row[6]), *_blobs(list(row[7:9])))
 
 
 async def file_page(

@@ -493,8 +493,10 @@ recent_media = Table(
     Column("media_index", SmallInteger, nullable=False),
     Column("frames", SmallInteger, nullable=False),
     Column("hashes", LargeBinary, nullable=False),
-    # The PDQ of a still image's quarters, 32 bytes each (none: NULL), for a covered copy.
+    # The PDQ of a still image's quarters, 32 bytes each (none: NULL), for a covered copy, and
+    # the mirror image's pHash of each record with turns, 8 bytes each, for a mirrored crop.
     Column("regions", LargeBinary, nullable=True),
+    Column("mirrors", LargeBinary, nullable=True),
     Index(None, "guild_id", "message_id"),
 )
 

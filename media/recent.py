@@ -6,11 +6,13 @@ PDQ's turns can't be worked out from the hash's bits afterwards, so a stored pic
 eight (`core.hashes.pack_record`, 264 bytes a picture); a sweep then asks of the stored pictures
 what live matching would have asked of them, and nothing the file isn't.
 
-Why a still image's quarters too: live matching finds a copy under stickers or a caption
-through the PDQ of its quarters ("pdq_region", `media.matching.region_queries`), a review match
-the local features may confirm; a stored file keeps them (`regions_of`, 32 bytes each), so an
-entry added later finds such a copy posted before it, for the moderators to review (a sweep has
-no picture to confirm it with).
+Why a still image's quarters and the mirror images' pHash too: live matching finds a copy
+under stickers or a caption through the PDQ of its quarters ("pdq_region",
+`media.matching.region_queries`), and a mirrored and cropped copy through its mirror image's
+pHash (`FrameHashes.phash_mirror`), review matches the local features may confirm; a stored
+file keeps them (`regions_of`, 32 bytes a quarter; `mirrors_of`, 8 bytes a picture with turns),
+so an entry added later finds such a copy posted before it, for the moderators to review (a
+sweep has no picture to confirm it with).
 
 Why a filter and then the live matcher: a new entry is compared with every stored picture of the
 server (a million at most in a week of a busy server) by numpy popcounts over packed uint64
@@ -22,10 +24,12 @@ server's scope decide exactly as they did when the picture was posted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from core.hashes import (
+    MIRROR_BYTES,
     RECORD_BYTES,
     RECORD_TURNS,
     REGION_BYTES,
@@ -56,6 +60,19 @@ def regions_of(media: MediaHashes) -> bytes:
     return b"".join(bytes.fromhex(value.hex) for value in media.regions)
 
 
+def mirrors_of(media: MediaHashes) -> bytes:
+    """The mirror image's pHash of each recorded picture that has its turns, in record order
+    (`records_of`); none unless every such picture has one, so they line up when read back."""
+    mirrors = [
+        frame.phash_mirror
+        for frame in (*media.frames, *media.extra)
+        if frame.matchable and len(frame.pdq_variants) == RECORD_TURNS - 1
+    ]
+    if None in mirrors:
+        return b""
+    return b"".join(bytes.fromhex(mirror.hex) for mirror in mirrors if mirror is not None)
+
+
 def _record(frame: FrameHashes) -> bytes:
     # A picture hashed without its turns (none today) repeats its own PDQ: those slots are
     # looked up at the confident radius, which the picture itself already answers at review.
@@ -63,13 +80,20 @@ def _record(frame: FrameHashes) -> bytes:
     return pack_record(turns or (frame.pdq,) * RECORD_TURNS, frame.phash)
 
 
-def media_of(frames: int, records: bytes, regions: bytes = b"") -> MediaHashes:
+def media_of(
+    frames: int, records: bytes, regions: bytes = b"", mirrors: bytes = b""
+) -> MediaHashes:
     """The stored file as the live matcher takes it (its pictures are matchable by storage)."""
     pictures = []
     for at in range(0, len(records), RECORD_BYTES):
         turns, phash = unpack_record(records[at : at + RECORD_BYTES])
         variants = turns[1:] if len(set(turns)) > 1 else ()
         pictures.append(FrameHashes(turns[0], 100, phash, variants))
+    turned = [n for n, picture in enumerate(pictures) if picture.pdq_variants]
+    if len(mirrors) == MIRROR_BYTES * len(turned):  # else they can't be placed: left out
+        for n, at in zip(turned, range(0, len(mirrors), MIRROR_BYTES), strict=True):
+            mirror = Hash("phash", mirrors[at : at + MIRROR_BYTES].hex())
+            pictures[n] = replace(pictures[n], phash_mirror=mirror)
     quarters = tuple(
         Hash("pdq_region", regions[at : at + REGION_BYTES].hex())
         for at in range(0, len(regions), REGION_BYTES)
@@ -92,18 +116,21 @@ def near_rows(
     entry_hashes: Sequence[Hash],
     policy: MatchPolicy,
     regions: Sequence[bytes] = (),
+    mirrors: Sequence[bytes] = (),
 ) -> list[int]:
-    """Which stored files (positions in `records`, and in `regions` when given: each file's
-    quarters) have a picture within the widest radius any live lookup would use of one of
-    `entry_hashes`: candidates for the live matcher.
+    """Which stored files (positions in `records`, and in `regions` and `mirrors` when given:
+    each file's quarters and mirror images' pHash) have a picture within the widest radius any
+    live lookup would use of one of `entry_hashes`: candidates for the live matcher.
 
     PDQ: every turn at the review radius (the picture and its mirror are looked up there, the
-    other turns only at the confident one, which the live matcher then applies). pHash: the
-    review radius. A quarter: an entry's quarters at the PDQ confident radius, as live.
+    other turns only at the confident one, which the live matcher then applies). pHash, and a
+    mirror image's: the review radius. A quarter: an entry's quarters at the PDQ confident
+    radius, as live.
     """
     if not records or not entry_hashes:
         return []
     found = set(_near_quarters(regions, entry_hashes, policy))
+    found.update(_near_mirrors(mirrors, entry_hashes, policy))
     owner = np.repeat(
         np.arange(len(records)), [len(r) // RECORD_BYTES for r in records]
     )  # the file of each picture
@@ -137,4 +164,19 @@ def _near_quarters(
     for query in _words(wanted).reshape(-1, 4):
         distances = np.bitwise_count(quarters ^ query).sum(axis=1, dtype=np.uint16)
         near |= distances <= policy.pdq.confident
+    return owner[near].tolist()
+
+
+def _near_mirrors(
+    mirrors: Sequence[bytes], entry_hashes: Sequence[Hash], policy: MatchPolicy
+) -> list[int]:
+    """Which files' mirror images' pHash lie within the pHash review radius of an entry's."""
+    wanted = [h.hex for h in entry_hashes if h.algorithm == "phash"]
+    if not wanted or not any(mirrors):
+        return []
+    owner = np.repeat(np.arange(len(mirrors)), [len(m) // MIRROR_BYTES for m in mirrors])
+    column = np.frombuffer(b"".join(mirrors), dtype=np.uint64)
+    near = np.zeros(len(column), dtype=bool)
+    for query in _words(wanted):
+        near |= np.bitwise_count(column ^ query) <= policy.phash.review
     return owner[near].tolist()

@@ -30,7 +30,7 @@ from db.recent_media import RecentMedia
 from media.hashing import MediaHashes
 from media.list_scope import ListMatch, ListScope
 from media.matching import MatchPolicy
-from media.recent import media_of, near_rows, records_of, regions_of
+from media.recent import media_of, mirrors_of, near_rows, records_of, regions_of
 from services.live_index import LiveTakedownIndex
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class RecentHashes:
                 frames,
                 records,
                 regions_of(media),
+                mirrors_of(media),
             )
         )
         if len(self._waiting) > self.MAX_WAITING:
@@ -198,7 +199,7 @@ class RecentHashes:
             since, until = posted
             async for batch in recent_media.hash_batches(conn, guild_id, since, until=until):
                 near = await asyncio.to_thread(
-                    near_rows, batch.hashes, hashes, policy, batch.regions
+                    near_rows, batch.hashes, hashes, policy, batch.regions, batch.mirrors
                 )
                 candidates += [batch.ids[position] for position in near]
             stored = await recent_media.rows_by_id(conn, candidates)
@@ -240,7 +241,7 @@ class RecentHashes:
         self, row: RecentMedia, policy: MatchPolicy, scope: ListScope, wanted: set[int]
     ) -> EarlierCopy | None:
         """The stored file's best match among `wanted`, by the live index and its policy."""
-        media = media_of(row.frames, row.hashes, row.regions)
+        media = media_of(row.frames, row.hashes, row.regions, row.mirrors)
         matches = await self.index.match(media, policy, scope)
         best = next((m for m in matches if m.match.entry_id in wanted), None)
         return EarlierCopy(row, media, best) if best is not None else None

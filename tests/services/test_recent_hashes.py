@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from core.hashes import RECORD_BYTES, REGION_BYTES
+from core.hashes import MIRROR_BYTES, RECORD_BYTES, REGION_BYTES
 from db import allowlist, guild_settings, recent_media, retention, takedowns
 from db.engine import Database
 from db.recent_media import snowflake_at, snowflake_time
@@ -21,7 +21,8 @@ from db.takedowns import NewEntry
 from media.entries import entry_hashes
 from media.hashing import entry_hashes_for_image, hash_media
 from media.matching import MatchPolicy, Tier
-from media.recent import media_of, records_of, regions_of
+from media.recent import media_of, mirrors_of, records_of, regions_of
+from media.reupload import cut
 from services.live_index import LiveTakedownIndex
 from services.recent_hashes import EarlierCopy, RecentHashes
 from services.retention import RetentionJob
@@ -72,6 +73,15 @@ def test_a_file_is_kept_as_fixed_records_of_bits_and_read_back_the_same() -> Non
     assert len(media.regions) == 4 and len(regions) == 4 * REGION_BYTES
     assert media_of(frames, records, regions).regions == media.regions
     assert media_of(frames, records).regions == ()  # a file stored before quarters were kept
+    mirrors = mirrors_of(media)
+    turned = [f for f in (*media.frames, *media.extra) if f.matchable and f.pdq_variants]
+    assert len(mirrors) == MIRROR_BYTES * len(turned) > 0
+    again = media_of(frames, records, regions, mirrors)
+    assert [f.phash_mirror for f in (*again.frames, *again.extra) if f.pdq_variants] == [
+        f.phash_mirror for f in turned
+    ]
+    assert all(f.phash_mirror is None for f in again.extra if not f.pdq_variants)  # views
+    assert media_of(frames, records, regions, mirrors[:-1]).frames[0].phash_mirror is None
 
 
 async def test_a_new_entry_finds_resized_mirrored_and_turned_copies_and_nothing_else(
@@ -142,6 +152,41 @@ async def test_a_copy_under_stickers_posted_before_its_entry_is_found_through_it
     (found,) = copies
     assert found.found.match.entry_id == entry.id and found.found.match.tier is Tier.REVIEW
     assert found.media.regions == copy.regions
+
+
+@pytest.mark.parametrize("each_file", [False, True], ids=["filter", "each file"])
+async def test_a_mirrored_and_cropped_copy_posted_before_its_entry_is_found_for_review(
+    database: Database, each_file: bool
+) -> None:
+    """Live matching finds a mirrored and cropped copy only through its mirror image's pHash
+    (near one of the entry's crops); a sweep must too, and only while that pHash is kept."""
+    index, recent = await store(database)
+    picture = photo(KNOWN)
+    copy = hashed(cut(picture, 0.2, 0, 0, 0).transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    mirrored, unrelated, old_row = message_id(1, 0), message_id(1, 1), message_id(1, 2)
+    recent.keep(GUILD, CHANNEL, mirrored, AUTHOR, 0, copy)
+    recent.keep(GUILD, CHANNEL, unrelated, AUTHOR, 0, hashed(photo(UNRELATED)))
+    without = replace(copy, frames=tuple(replace(f, phash_mirror=None) for f in copy.frames))
+    recent.keep(GUILD, CHANNEL, old_row, AUTHOR, 0, without)
+    await recent.flush()
+    listed = entry_hashes([entry_hashes_for_image(encode(picture, "PNG"))])
+    async with database.transaction() as conn:
+        entry = await takedowns.add_entry(
+            conn,
+            GUILD,
+            NewEntry(listed.own, variants=listed.variants),
+            source="image",
+            added_by=1,
+        )
+    await index.sync()
+    if each_file:
+        recent.FILTER_UP_TO = 0
+    scope = await index.scope(GUILD)
+    since = datetime.now(UTC) - timedelta(days=7)
+    copies = await recent.earlier_copies(GUILD, [entry.id], since, MatchPolicy(), scope)
+    assert [c.stored.message_id for c in copies] == [mirrored]
+    (found,) = copies
+    assert (found.found.match.algorithm, found.found.match.tier) == ("phash", Tier.REVIEW)
 
 
 async def test_only_the_last_days_are_read_and_expiry_and_forgetting_delete_rows(
