@@ -156,15 +156,7 @@ def _near_quarters(
 ) -> list[int]:
     """Which files' quarters lie within the PDQ confident radius of an entry's quarter."""
     wanted = [h.hex for h in entry_hashes if h.algorithm == "pdq_region"]
-    if not wanted or not any(regions):
-        return []
-    owner = np.repeat(np.arange(len(regions)), [len(r) // REGION_BYTES for r in regions])
-    quarters = np.frombuffer(b"".join(regions), dtype=np.uint64).reshape(-1, 4)
-    near = np.zeros(len(quarters), dtype=bool)
-    for query in _words(wanted).reshape(-1, 4):
-        distances = np.bitwise_count(quarters ^ query).sum(axis=1, dtype=np.uint16)
-        near |= distances <= policy.pdq.confident
-    return owner[near].tolist()
+    return _near_files(regions, REGION_BYTES, wanted, policy.pdq.confident)
 
 
 def _near_mirrors(
@@ -172,11 +164,17 @@ def _near_mirrors(
 ) -> list[int]:
     """Which files' mirror images' pHash lie within the pHash review radius of an entry's."""
     wanted = [h.hex for h in entry_hashes if h.algorithm == "phash"]
-    if not wanted or not any(mirrors):
+    return _near_files(mirrors, MIRROR_BYTES, wanted, policy.phash.review)
+
+
+def _near_files(blobs: Sequence[bytes], size: int, wanted: list[str], radius: int) -> list[int]:
+    """Which files (positions in `blobs`, each a run of `size`-byte hashes) have a hash within
+    `radius` of one of `wanted`."""
+    if not wanted or not any(blobs):
         return []
-    owner = np.repeat(np.arange(len(mirrors)), [len(m) // MIRROR_BYTES for m in mirrors])
-    column = np.frombuffer(b"".join(mirrors), dtype=np.uint64)
-    near = np.zeros(len(column), dtype=bool)
-    for query in _words(wanted):
-        near |= np.bitwise_count(column ^ query) <= policy.phash.review
+    owner = np.repeat(np.arange(len(blobs)), [len(blob) // size for blob in blobs])
+    hashes = np.frombuffer(b"".join(blobs), dtype=np.uint64).reshape(-1, size // 8)
+    near = np.zeros(len(hashes), dtype=bool)
+    for query in _words(wanted).reshape(-1, size // 8):
+        near |= np.bitwise_count(hashes ^ query).sum(axis=1, dtype=np.uint16) <= radius
     return owner[near].tolist()

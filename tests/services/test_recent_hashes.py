@@ -6,6 +6,7 @@ list a server subscribes to, by either way of finding them."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,7 @@ from db.recent_media import snowflake_at, snowflake_time
 from db.schema import recent_media as recent_table
 from db.takedowns import NewEntry
 from media.entries import entry_hashes
-from media.hashing import entry_hashes_for_image, hash_media
+from media.hashing import MediaHashes, entry_hashes_for_image, hash_media
 from media.matching import MatchPolicy, Tier
 from media.recent import media_of, mirrors_of, records_of, regions_of
 from media.reupload import cut
@@ -119,19 +120,42 @@ async def test_a_new_entry_finds_resized_mirrored_and_turned_copies_and_nothing_
     assert {c.stored.message_id for c in again} == {ids["mirrored"], ids["turned"]}
 
 
-@pytest.mark.parametrize("each_file", [False, True], ids=["filter", "each file"])
-async def test_a_copy_under_stickers_posted_before_its_entry_is_found_through_its_quarters(
-    database: Database, each_file: bool
-) -> None:
-    """Live matching finds a stickered copy through its quarters, for review (the local
-    features may confirm it); a sweep must find it too, by the filter and by matching each
-    file, and only while the file's quarters are kept."""
-    index, recent = await store(database)
+def under_stickers() -> tuple[MediaHashes, MediaHashes]:
+    """A copy found live only through its quarters, and the same as a file stored without."""
     copy = hashed(stickered(KNOWN))
-    covered, unrelated, old_row = message_id(1, 0), message_id(1, 1), message_id(1, 2)
-    recent.keep(GUILD, CHANNEL, covered, AUTHOR, 0, copy)
+    return copy, replace(copy, regions=())
+
+
+def mirrored_crop() -> tuple[MediaHashes, MediaHashes]:
+    """A copy found live only through its mirror image's pHash (near one of the entry's crops),
+    and the same as a file stored without it."""
+    copy = hashed(cut(photo(KNOWN), 0.2, 0, 0, 0).transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    frames = tuple(replace(frame, phash_mirror=None) for frame in copy.frames)
+    return copy, replace(copy, frames=frames)
+
+
+@pytest.mark.parametrize("each_file", [False, True], ids=["filter", "each file"])
+@pytest.mark.parametrize(
+    ("made", "algorithm"),
+    [(under_stickers, "pdq"), (mirrored_crop, "phash")],
+    ids=["stickers", "mirrored crop"],
+)
+async def test_a_copy_found_live_only_for_review_is_found_by_a_sweep_while_its_hashes_are_kept(
+    database: Database,
+    each_file: bool,
+    made: Callable[[], tuple[MediaHashes, MediaHashes]],
+    algorithm: str,
+) -> None:
+    """Live matching finds a stickered copy through its quarters and a mirrored crop through its
+    mirror image's pHash, for review (the local features may confirm it); a sweep must find
+    them too, by the filter and by matching each file, and only while those hashes are kept
+    (a file stored without them stands for one stored before they were)."""
+    index, recent = await store(database)
+    copy, without = made()
+    found_copy, unrelated, old_row = message_id(1, 0), message_id(1, 1), message_id(1, 2)
+    recent.keep(GUILD, CHANNEL, found_copy, AUTHOR, 0, copy)
     recent.keep(GUILD, CHANNEL, unrelated, AUTHOR, 0, hashed(photo(UNRELATED)))
-    recent.keep(GUILD, CHANNEL, old_row, AUTHOR, 0, replace(copy, regions=()))
+    recent.keep(GUILD, CHANNEL, old_row, AUTHOR, 0, without)
     await recent.flush()
     listed = entry_hashes([entry_hashes_for_image(encode(photo(KNOWN), "PNG"))])
     async with database.transaction() as conn:
@@ -148,45 +172,10 @@ async def test_a_copy_under_stickers_posted_before_its_entry_is_found_through_it
     scope = await index.scope(GUILD)
     since = datetime.now(UTC) - timedelta(days=7)
     copies = await recent.earlier_copies(GUILD, [entry.id], since, MatchPolicy(), scope)
-    assert [c.stored.message_id for c in copies] == [covered]
+    assert [c.stored.message_id for c in copies] == [found_copy]
     (found,) = copies
-    assert found.found.match.entry_id == entry.id and found.found.match.tier is Tier.REVIEW
-    assert found.media.regions == copy.regions
-
-
-@pytest.mark.parametrize("each_file", [False, True], ids=["filter", "each file"])
-async def test_a_mirrored_and_cropped_copy_posted_before_its_entry_is_found_for_review(
-    database: Database, each_file: bool
-) -> None:
-    """Live matching finds a mirrored and cropped copy only through its mirror image's pHash
-    (near one of the entry's crops); a sweep must too, and only while that pHash is kept."""
-    index, recent = await store(database)
-    picture = photo(KNOWN)
-    copy = hashed(cut(picture, 0.2, 0, 0, 0).transpose(Image.Transpose.FLIP_LEFT_RIGHT))
-    mirrored, unrelated, old_row = message_id(1, 0), message_id(1, 1), message_id(1, 2)
-    recent.keep(GUILD, CHANNEL, mirrored, AUTHOR, 0, copy)
-    recent.keep(GUILD, CHANNEL, unrelated, AUTHOR, 0, hashed(photo(UNRELATED)))
-    without = replace(copy, frames=tuple(replace(f, phash_mirror=None) for f in copy.frames))
-    recent.keep(GUILD, CHANNEL, old_row, AUTHOR, 0, without)
-    await recent.flush()
-    listed = entry_hashes([entry_hashes_for_image(encode(picture, "PNG"))])
-    async with database.transaction() as conn:
-        entry = await takedowns.add_entry(
-            conn,
-            GUILD,
-            NewEntry(listed.own, variants=listed.variants),
-            source="image",
-            added_by=1,
-        )
-    await index.sync()
-    if each_file:
-        recent.FILTER_UP_TO = 0
-    scope = await index.scope(GUILD)
-    since = datetime.now(UTC) - timedelta(days=7)
-    copies = await recent.earlier_copies(GUILD, [entry.id], since, MatchPolicy(), scope)
-    assert [c.stored.message_id for c in copies] == [mirrored]
-    (found,) = copies
-    assert (found.found.match.algorithm, found.found.match.tier) == ("phash", Tier.REVIEW)
+    assert found.found.match.entry_id == entry.id
+    assert (found.found.match.algorithm, found.found.match.tier) == (algorithm, Tier.REVIEW)
 
 
 async def test_only_the_last_days_are_read_and_expiry_and_forgetting_delete_rows(
