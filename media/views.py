@@ -9,7 +9,8 @@ How, cheaply (every upload pays for it): on a small grey thumbnail, OpenCV's Can
 grouped into contours; the convex hull of a large contour that is close to a quadrilateral is a
 candidate picture (its boundary against a flat or blurred surround, or the blob of its own
 detail inside one). A turned picture whose corners the canvas cut off leaves no closed
-quadrilateral, so the dominant tilt of the long straight edges (Hough segments) is also undone.
+quadrilateral, so its tilt is also read (from the fill in its corners, or from where its
+outline must lie: `corner_tilt`, `outline_tilt`) and undone.
 Each candidate becomes a view, warped from the decoded picture; `media.hashing` hashes the views
 as extra queries (`MediaHashes.extra`).
 
@@ -67,6 +68,12 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   thumbnail's pixel is 1.5 of them, and the picture only 100-250 wide), hashed beyond the
   confident radius: a level candidate's sides move to the strongest step across them within
   two thumbnail pixels, read in the decoded picture (`stepped_sides`, sixth session).
+- a picture turned over a blurred copy of itself (or a flat fill near its edge's brightness)
+  showed no turn: the corners hold no detail to trace (`corner_tilt`), and Hough's longest
+  segments were often the photo's own leaning edges, not its soft sides. The outline of a
+  picture turned on a kept or grown canvas follows from the tilt alone, so each edge pixel
+  near the border votes for the tilt whose outline it lies on, its gradient across it
+  (`outline_tilt`, seventh session); it takes Hough's place.
 """
 
 from __future__ import annotations
@@ -105,7 +112,6 @@ SHARP_FILL = 0.4  # and fills this much of its rectangle (a photo has smooth par
 BY_SUPPORT, BY_AREA = 2, 2  # rectangles kept: the best-stepping ones, then the largest
 MIN_SUPPORT = 0.75  # every side of a rectangle steps over at least this share of its length
 MIN_TILT, MAX_TILT = 0.8, 20.0  # degrees: tilts worth undoing
-MIN_TILT_SUPPORT = 1.2  # long straight edges at the tilt, in total, as a share of the short side
 TILT_BAND = 0.3  # a turned picture's sides lie within this share of a side from the border
 VIEW_SIDE = 160  # views are hashed at this size (PDQ and pHash look at 64 and 32 pixels)
 FLAT = 3  # |Laplacian| at most this: flat (chrome, a filled corner)
@@ -134,6 +140,14 @@ CUT_DEPTH = 4  # a frame is cut into parts at most this many times over (a grid 
 MAX_PARTS = 3  # the largest few parts are views
 SIDE_REACH = 2  # thumbnail pixels: a level candidate's side moves to a step this near
 SIDE_SPAN = 0.1  # the step is read along the side less this share at either end (the corners)
+OUTLINE_EDGES = (10, 30)  # Canny's thresholds for a turned picture's outline: a faint step will do
+OUTLINE_AGREE = 12.0  # degrees: an edge pixel's gradient lies this close to across the side
+OUTLINE_NEAR = 0.75  # thumbnail pixels: an edge pixel this near the side lies on it
+OUTLINE_STEPS = 4  # Newton's steps to the tilt a pixel's side lies at
+OUTLINE_BIN, OUTLINE_WINDOW = 0.1, 0.5  # degrees: votes are counted over a window this wide
+OUTLINE_SUPPORT = 0.06  # the votes at the tilt cover this share of the outline in the band...
+OUTLINE_PEAK = 2.0  # ...and this many times the votes of any other tilt a degree or more away
+MAX_TILT_RADIANS = math.radians(MAX_TILT)
 
 
 Region = tuple[int, int, int, int]  # left, top, right, bottom (thumbnail pixels)
@@ -211,7 +225,7 @@ def candidates(rgb: np.ndarray) -> Candidates:
     tilt = None
     if texture.corners_plain():
         tilt = corner_tilt(texture.detail)
-        tilt = dominant_tilt(edges) if tilt is None else tilt
+        tilt = outline_tilt(grey) if tilt is None else tilt
     # A picture inside a frame was placed in the decoded picture's pixels already (and keeps
     # the frame's perspective); a level candidate found on the thumbnail is placed again.
     reach = max(1, round(SIDE_REACH / scale))
@@ -1071,45 +1085,8 @@ def _corners(lines: list[tuple[float, float]], width: int, height: int) -> np.nd
     return inner
 
 
-def dominant_tilt(edges: np.ndarray) -> float | None:
-    """The tilt (degrees, counter-clockwise as seen) most long straight edges share, if any.
-
-    Only edges in the frame's outer band are looked at: a turned picture's sides lie there
-    (within tan 20 degrees of a side from the border), and the middle, where a photo keeps most
-    of its own detail, would only cost time.
-    """
-    short = min(edges.shape)
-    height, width = edges.shape
-    band_y, band_x = round(height * TILT_BAND), round(width * TILT_BAND)
-    outer = edges.copy()
-    outer[band_y : height - band_y, band_x : width - band_x] = 0
-    segments = cv2.HoughLinesP(
-        outer,
-        1,
-        math.pi / 180,
-        threshold=max(20, short // 6),
-        minLineLength=short * 0.3,
-        maxLineGap=6,
-    )
-    if segments is None:
-        return None
-    x1, y1, x2, y2 = segments.reshape(-1, 4).astype(np.float64).T
-    angles = np.degrees(np.arctan2(-(y2 - y1), x2 - x1))
-    tilts = (angles + 45) % 90 - 45  # a vertical edge tilts like a horizontal one
-    lengths = np.hypot(x2 - x1, y2 - y1)
-    useful = (np.abs(tilts) >= MIN_TILT) & (np.abs(tilts) <= MAX_TILT)
-    if not useful.any():
-        return None
-    tilts, lengths = tilts[useful], lengths[useful]
-    best = max(tilts.tolist(), key=lambda t: lengths[np.abs(tilts - t) <= 0.75].sum())
-    near = np.abs(tilts - best) <= 0.75
-    if lengths[near].sum() < MIN_TILT_SUPPORT * short:
-        return None
-    return float(np.average(tilts[near], weights=lengths[near]))
-
-
 def corner_tilt(detail: np.ndarray) -> float | None:
-    """The tilt (degrees, as `dominant_tilt` gives it) that the fill in the frame's corners
+    """The tilt (degrees, counter-clockwise as seen) that the fill in the frame's corners
     shows, when at least three corners agree.
 
     A picture turned on its canvas leaves a plain triangle in each corner, whose long side is
@@ -1155,6 +1132,124 @@ def _triangle_tilt(detail: np.ndarray) -> float | None:
 def _first(line: np.ndarray) -> int | None:
     hits = np.flatnonzero(line)
     return int(hits[0]) if len(hits) else None
+
+
+def outline_tilt(grey: np.ndarray) -> float | None:
+    """The tilt (degrees, counter-clockwise as seen) of a picture turned on its canvas, read
+    from where its outline must lie: the tilt whose outline the most edge pixels lie along.
+
+    A turning tool either keeps the canvas (the picture, as large as the frame, turned about
+    its centre) or grows it to hold the turned picture; either way the picture's outline
+    follows from the tilt alone. Each edge pixel near the frame's border (a faint step is
+    enough: a blurred-copy fill, or a flat fill close in brightness to the picture's edge)
+    that lies on a side of that outline at some tilt, with its gradient across that side,
+    votes for the tilt, for either canvas (`_outline_votes`). The side need not be long and
+    straight (Hough's segments, which this replaced), nor bounded by detail (`corner_tilt`: a
+    picture's smooth edge shows none, a blurred copy hardly any); it need only step here and
+    there along the outline. A tilt is kept when the votes near it cover OUTLINE_SUPPORT of
+    the outline's length inside the band, and OUTLINE_PEAK times those of any tilt a degree
+    or more away (a photo's own edges, at every angle, vote for no one tilt).
+    """
+    height, width = grey.shape
+    soft = cv2.GaussianBlur(grey, (3, 3), 0)
+    edges = cv2.Canny(soft, *OUTLINE_EDGES, L2gradient=True)
+    band_y, band_x = round(height * TILT_BAND), round(width * TILT_BAND)
+    edges[band_y : height - band_y, band_x : width - band_x] = 0
+    ys, xs = np.nonzero(edges)
+    gx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)[ys, xs]
+    gy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)[ys, xs]
+    # The side each pixel faces (level or upright) and the tilt its gradient shows (its sign
+    # is either way); past MAX_TILT and OUTLINE_AGREE, no side.
+    level = np.abs(gy) >= np.abs(gx)
+    shown = np.where(level, np.arctan2(gx, gy), np.arctan2(-gy, gx))
+    shown = (shown + np.float32(math.pi / 2)) % np.float32(math.pi) - np.float32(math.pi / 2)
+    keep = np.abs(shown) <= math.radians(MAX_TILT + OUTLINE_AGREE)
+    x = (xs[keep] - (width - 1) / 2).astype(np.float32)
+    y = (ys[keep] - (height - 1) / 2).astype(np.float32)
+    level, shown = level[keep], shown[keep]
+    bins, window = round(2 * MAX_TILT / OUTLINE_BIN), round(OUTLINE_WINDOW / OUTLINE_BIN)
+    best: tuple[float, float] | None = None  # (tilt, votes a pixel of its outline)
+    for grown in (False, True):
+        votes = _outline_votes(x, y, level, shown, (width, height), grown)
+        if not len(votes):
+            continue
+        at = ((votes + MAX_TILT) / OUTLINE_BIN).astype(int)
+        counts = np.convolve(np.bincount(at, minlength=bins), np.ones(window), mode="same")
+        peak = int(counts.argmax())
+        near = np.abs(votes - (peak + 0.5) * OUTLINE_BIN + MAX_TILT) <= OUTLINE_WINDOW / 2
+        tilt = float(votes[near].mean())
+        length = _outline_length((width, height), tilt, grown, (band_x, band_y))
+        others = counts.copy()
+        others[max(0, peak - 2 * window) : peak + 2 * window + 1] = 0
+        if counts[peak] < OUTLINE_SUPPORT * length or counts[peak] < OUTLINE_PEAK * others.max():
+            continue
+        if MIN_TILT <= abs(tilt) <= MAX_TILT and (best is None or counts[peak] / length > best[1]):
+            best = (tilt, counts[peak] / length)
+    return None if best is None else best[0]
+
+
+def _outline_votes(
+    x: np.ndarray, y: np.ndarray, level: np.ndarray, shown: np.ndarray, frame: tuple[int, int],
+    grown: bool,
+) -> np.ndarray:  # fmt: skip
+    """The tilt (degrees) at which each edge pixel (x, y from the frame's centre; facing a
+    level side or an upright one; its gradient showing the tilt `shown`, radians) lies on that
+    side of the turned picture's outline, for the pixels that lie on one with their gradient
+    across it (within OUTLINE_AGREE).
+
+    Of the two sides the pixel may face, the one on its half of the frame. Its outward normal
+    at tilt t is n(t), and the pixel lies on it when n(t) . (x, y) = a cos t + b sin t =
+    r cos(t - phase) equals the side's distance from the centre: half the frame's side for a
+    kept canvas (solved outright), half the picture's for a grown one, which shrinks as t
+    grows (Newton's method, from the tilt the gradient shows)."""
+    width, height = frame
+    # (a, b) of the top, bottom, right and left sides; n(t) turns counter-clockwise as seen.
+    a = np.where(level, np.abs(y), np.abs(x))
+    b = np.where(level, np.where(y < 0, -x, x), np.where(x < 0, y, -y))
+    limit = math.radians(MAX_TILT + OUTLINE_AGREE)
+    if grown:  # the picture a canvas grown to width x height holds
+        across, along = np.where(level, height, width), np.where(level, width, height)
+        tilt = shown
+        for _ in range(OUTLINE_STEPS):
+            cos, sin = np.cos(tilt), np.sin(tilt)
+            turn = np.abs(sin)
+            cos2, sin2 = cos * cos - turn * turn, 2 * turn * cos
+            side = across * cos - along * turn
+            value = a * cos + b * sin - side / (2 * cos2)
+            slope = -(across * turn + along * cos)  # of `side`, as the turn grows
+            derivative = (
+                b * cos
+                - a * sin
+                - np.sign(tilt) * (slope * cos2 + 2 * side * sin2) / (2 * cos2 * cos2)
+            )
+            tilt = np.clip(tilt - value / np.where(np.abs(derivative) > 1e-6, derivative, 1e-6),
+                           -limit, limit)  # fmt: skip
+        on = np.abs(value) <= OUTLINE_NEAR  # before the last step: it misses by less after it
+    else:
+        radius, phase = np.hypot(a, b), np.arctan2(b, a)
+        half = np.where(level, height, width) / 2
+        reach = np.arccos(np.minimum(half / np.maximum(radius, 1e-6), 1))
+        up, down = phase + reach, phase - reach
+        tilt = np.where(np.abs(up - shown) <= np.abs(down - shown), up, down)
+        on = radius >= half - OUTLINE_NEAR
+    on &= (np.abs(tilt - shown) <= math.radians(OUTLINE_AGREE)) & (np.abs(tilt) < MAX_TILT_RADIANS)
+    return np.degrees(tilt[on])
+
+
+def _outline_length(frame: tuple[int, int], tilt: float, grown: bool, band: tuple[int, int]) -> int:
+    """Pixels of the turned picture's outline inside the frame's outer band (as the votes)."""
+    width, height = frame
+    shown_w, shown_h = float(width), float(height)
+    if grown:
+        turn = math.radians(abs(tilt))
+        cos, sin, cos2 = math.cos(turn), math.sin(turn), math.cos(2 * turn)
+        shown_w, shown_h = (width * cos - height * sin) / cos2, (height * cos - width * sin) / cos2
+    outline = _turned_rectangle(((width - 1) / 2, (height - 1) / 2), shown_w, shown_h, tilt)
+    drawn = np.zeros((height, width), np.uint8)
+    cv2.polylines(drawn, [np.round(outline).astype(np.int32)], True, 1)
+    band_x, band_y = band
+    drawn[band_y : height - band_y, band_x : width - band_x] = 0
+    return max(1, int(np.count_nonzero(drawn)))
 
 
 def untilted(rgb: np.ndarray, tilt: float, texture: Texture | None = None) -> list[np.ndarray]:
