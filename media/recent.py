@@ -74,8 +74,9 @@ def mirrors_of(media: MediaHashes) -> bytes:
 
 
 def _record(frame: FrameHashes) -> bytes:
-    # A picture hashed without its turns (none today) repeats its own PDQ: those slots are
-    # looked up at the confident radius, which the picture itself already answers at review.
+    # A picture hashed without its turns (a view, `media.views`) repeats its own PDQ: those
+    # slots are looked up at the confident radius, which the picture itself answers at review,
+    # and `media_of` reads a record of one repeated PDQ back as a picture without turns.
     turns = frame.pdq_all() if len(frame.pdq_variants) == RECORD_TURNS - 1 else ()
     return pack_record(turns or (frame.pdq,) * RECORD_TURNS, frame.phash)
 
