@@ -841,8 +841,8 @@ def _side_lines(steps: np.ndarray, least: float) -> list[int]:
     positions = np.arange(steps.shape[1], dtype=np.int16)  # a thumbnail's side is < 32768
     last_gap = np.maximum.accumulate(np.where(steps == 0, positions, np.int16(-1)), axis=1)
     longest = (positions - last_gap).max(axis=1)
-    candidates = np.nonzero(longest >= least)[0]
-    chosen = sorted(candidates.tolist(), key=lambda row: -longest[row])
+    candidates = np.flatnonzero(longest >= least)
+    chosen = candidates[np.argsort(-longest[candidates], kind="stable")].tolist()
     kept: list[int] = []
     for row in chosen:
         if all(abs(row - other) > 2 for other in kept):
