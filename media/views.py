@@ -74,6 +74,10 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   picture turned on a kept or grown canvas follows from the tilt alone, so each edge pixel
   near the border votes for the tilt whose outline it lies on, its gradient across it
   (`outline_tilt`, seventh session); it takes Hough's place.
+- a collage whose two halves meet with no gap (cover-fitted, or fitted with bars at the same
+  rows) had no part and, its halves alike in brightness, no rectangle: two unrelated pictures
+  break every row (or column) where they meet, so a line across the frame's middle where most
+  rows break splits it into its halves (`seam_halves`, eighth session).
 """
 
 from __future__ import annotations
@@ -190,6 +194,10 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
         if box is not None:
             left, top, right, bottom = box
             barred.append(view[top:bottom, left:right])
+            centred = _centred(box, view.shape[:2])
+            if centred != box:
+                left, top, right, bottom = centred
+                barred.append(view[top:bottom, left:right])
     if found.tilt is not None:
         views += untilted(rgb, found.tilt, found.texture)
     return [Image.fromarray(view) for view in (*views, *barred)]
@@ -536,6 +544,16 @@ def _barred(view: np.ndarray) -> bool:
     return (_flat_line(view[0]) and _flat_line(view[-1])) or (
         _flat_line(view[:, 0]) and _flat_line(view[:, -1])
     )
+
+
+def _centred(box: tuple[int, int, int, int], shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """`box` (a picture between bars) with the bars at both ends of an axis as deep as the
+    shallower: a picture is fitted between bars of one depth, and a dark edge of its own that
+    a bar's test took for more bar (on one side) would cut it off."""
+    height, width = shape
+    left, top, right, bottom = box
+    across, down = min(left, width - right), min(top, height - bottom)
+    return across, down, width - across, height - down
 
 
 def _flat_line(line: np.ndarray) -> bool:
