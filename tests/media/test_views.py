@@ -375,6 +375,28 @@ def test_a_picture_fitted_with_bars_into_a_collage_is_matched_without_them(
         assert match_media(hash_media(other), index, MatchPolicy()) == []
 
 
+@pytest.mark.parametrize("edge", ["left", "top"])
+@pytest.mark.parametrize("number", [2, 7, 9])
+def test_a_dark_edged_picture_fitted_with_bars_into_a_collage_is_removed(
+    number: int, edge: str
+) -> None:
+    # A dark band along one edge of the picture reads as more bar beside it (or as a bar where
+    # the picture meets its half's side): cut out between bars of one depth, it is whole.
+    pixels = np.asarray(samples.photo(number)).copy()
+    height, width = pixels.shape[:2]
+    if edge == "left":
+        pixels[:, : round(width * 0.12)] //= 12
+    else:
+        pixels[: round(height * 0.12)] //= 12
+    picture = Image.fromarray(pixels)
+    stored = entry_hashes([entry_hashes_for_image(samples.encode(picture, "PNG"))])
+    index = TakedownIndex()
+    index.add(number, stored.own, stored.variants)
+    data = samples.encode(padded_collage(picture, samples.photo(3)), "JPEG", quality=90)
+    (match,) = match_media(hash_media(data), index, MatchPolicy())
+    assert (match.entry_id, match.tier) == (number, Tier.TAKEDOWN)
+
+
 @pytest.mark.parametrize("fill", ["white", "black", "grey"])
 @pytest.mark.parametrize("degrees", [-12.0, -6.0, 3.0, 10.0])
 def test_the_turn_is_read_from_the_fill_in_the_corners(fill: str, degrees: float) -> None:
