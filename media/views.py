@@ -340,11 +340,11 @@ def seam_halves(grey: np.ndarray) -> list[np.ndarray]:
     across the columns around and at least STEP; a seam is a column where SEAM_SHARE of the
     rows break. A photo's own upright edge (a pole, a door, a horizon read the other
     way) breaks the rows too, so the seam is looked for only at the middle, where a collage
-    app puts it (cells of equal size): over 240 photos of the benchmark corpus, a seam anywhere
-    in the middle half of either axis would split 8 of them, at the middle 2-6, and 35 of the
-    43 collages of seeds 1 and 2 whose halves meet with no gap (most of the others are cut at
-    their bars). Each half is a level candidate, so a half fitted with bars is also trimmed of
-    them (`_barred`).
+    app puts it (cells of equal size): of the benchmark corpus's first 240 photos, 50 have such
+    a line within a quarter of the short side of the middle, 5 at the middle; of seeds 1 and
+    2's 43 collages whose halves meet with no gap, 35 are split at it (7 of the other 8 are
+    fitted with bars). Each half is a level candidate, so a half fitted with bars is also
+    trimmed of them (`_barred`).
     """
     height, width = grey.shape
     best = (SEAM_SHARE, 0, None)  # share, axis (0: a column), position
