@@ -77,7 +77,9 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
 - a collage whose two halves meet with no gap (cover-fitted, or fitted with bars at the same
   rows) had no part and, its halves alike in brightness, no rectangle: two unrelated pictures
   break every row (or column) where they meet, so a line across the frame's middle where most
-  rows break splits it into its halves (`seam_halves`, eighth session).
+  rows break splits it into its halves (`seam_halves`, eighth session); a half's picture with
+  a dark edge of its own beside a bar was cut short, so a picture between bars is also cut
+  out between bars of one depth (`_centred`).
 """
 
 from __future__ import annotations
@@ -194,8 +196,10 @@ def picture_views(picture: Image.Image) -> list[Image.Image]:
         if box is not None:
             left, top, right, bottom = box
             barred.append(view[top:bottom, left:right])
+            # Bars of one depth at both ends (the picture was centred between them); when
+            # one end had none, that is the view itself, already hashed.
             centred = _centred(box, view.shape[:2])
-            if centred != box:
+            if centred not in (box, (0, 0, view.shape[1], view.shape[0])):
                 left, top, right, bottom = centred
                 barred.append(view[top:bottom, left:right])
     if found.tilt is not None:
