@@ -33,6 +33,7 @@ from media.views import (
     inside_frame,
     outline_tilt,
     picture_views,
+    seam_halves,
     sharp_region,
     stepped_sides,
     untilted,
@@ -374,6 +375,28 @@ def test_a_picture_fitted_with_bars_into_a_collage_is_matched_without_them(
         assert match_media(hash_media(other), index, MatchPolicy()) == []
 
 
+@pytest.mark.parametrize("edge", ["left", "top"])
+@pytest.mark.parametrize("number", [2, 7, 9])
+def test_a_dark_edged_picture_fitted_with_bars_into_a_collage_is_removed(
+    number: int, edge: str
+) -> None:
+    # A dark band along one edge of the picture reads as more bar beside it (or as a bar where
+    # the picture meets its half's side): cut out between bars of one depth, it is whole.
+    pixels = np.asarray(samples.photo(number)).copy()
+    height, width = pixels.shape[:2]
+    if edge == "left":
+        pixels[:, : round(width * 0.12)] //= 12
+    else:
+        pixels[: round(height * 0.12)] //= 12
+    picture = Image.fromarray(pixels)
+    stored = entry_hashes([entry_hashes_for_image(samples.encode(picture, "PNG"))])
+    index = TakedownIndex()
+    index.add(number, stored.own, stored.variants)
+    data = samples.encode(padded_collage(picture, samples.photo(3)), "JPEG", quality=90)
+    (match,) = match_media(hash_media(data), index, MatchPolicy())
+    assert (match.entry_id, match.tier) == (number, Tier.TAKEDOWN)
+
+
 @pytest.mark.parametrize("fill", ["white", "black", "grey"])
 @pytest.mark.parametrize("degrees", [-12.0, -6.0, 3.0, 10.0])
 def test_the_turn_is_read_from_the_fill_in_the_corners(fill: str, degrees: float) -> None:
@@ -513,6 +536,47 @@ def test_a_plain_photo_is_no_layout() -> None:
     for number in range(1, 11):
         _, grey = detection_thumbnail(np.asarray(samples.photo(number)))
         assert frame_parts(grey) == []
+
+
+def seamless(picture: Image.Image, other: Image.Image, across: bool = True) -> Image.Image:
+    """`picture` and `other` cover-fitted into the two halves of a collage that meet with no gap
+    (side by side, `picture` on the left, or one above the other, `picture` on top)."""
+    half = (600, 600) if across else (800, 450)
+    canvas = Image.new("RGB", (half[0] * 2, half[1]) if across else (half[0], half[1] * 2))
+    canvas.paste(ImageOps.fit(picture, half), (0, 0))
+    canvas.paste(ImageOps.fit(other, half), (half[0], 0) if across else (0, half[1]))
+    return canvas
+
+
+@pytest.mark.parametrize("across", [True, False])
+def test_a_collage_whose_halves_meet_with_no_gap_is_split_at_its_seam(across: bool) -> None:
+    for number in (1, 2, 3, 5, 6, 7, 8, 9, 10):
+        collage = np.asarray(seamless(samples.photo(LISTED), samples.photo(number), across))
+        _, grey = detection_thumbnail(collage)
+        height, width = grey.shape
+        first, second = seam_halves(grey)
+        seam = first[1, 0] if across else first[2, 1]  # the first half's right or bottom side
+        assert abs(seam - (width if across else height) / 2) <= 2
+        assert first.min(axis=0).tolist() == [0, 0]
+        assert second.max(axis=0).tolist() == [width, height]
+
+
+def test_a_listed_photo_beside_another_with_no_gap_is_removed(index: TakedownIndex) -> None:
+    for number in (1, 2, 3, 5, 6, 7, 8, 9, 10):
+        collage = seamless(samples.photo(LISTED), samples.photo(number))
+        data = samples.encode(collage, "JPEG", quality=90)
+        (match,) = match_media(hash_media(data), index, MatchPolicy())
+        assert (match.entry_id, match.tier) == (LISTED, Tier.TAKEDOWN)
+        other = seamless(samples.photo(number), samples.photo(1 if number != 1 else 2))
+        assert match_media(hash_media(samples.encode(other, "JPEG")), index, MatchPolicy()) == []
+
+
+def test_a_plain_photo_is_not_split_at_its_middle() -> None:
+    for number in range(1, 11):
+        _, grey = detection_thumbnail(np.asarray(samples.photo(number)))
+        assert seam_halves(grey) == []
+    assert seam_halves(np.full((192, 288), 128, np.uint8)) == []  # nothing breaks at all
+    assert seam_halves(np.zeros((8, 8), np.uint8)) == []  # too small to look at its middle
 
 
 @pytest.mark.parametrize("surround", ["blurred copy", "flat"])
