@@ -29,8 +29,8 @@ shows the picture 4 times larger, beyond the scales ORB's pyramid spans (plain c
 ORB's pyramid only shrinks, and most of a signature's keypoints come from its picture's finest
 levels, so an upload shrunk to a third (a thumbnail, a copy resized, cropped and recompressed)
 shows them at a scale finer than any level of its own; enlarged to the signature's size it
-has that level again (bench/catch_rate.py's combinations of seed 2, 160-360 pixels: 6-17
-inliers as decoded, 34-57 enlarged; bench/RESULTS.md, "Combinations: the mirror's pHash with
+has that level again (bench/catch_rate.py's combinations of seeds 2 and 9, 110-360 pixels:
+2-16 inliers as decoded, 23-58 enlarged; bench/RESULTS.md, "Combinations: the mirror's pHash with
 PDQ, small uploads enlarged"). The caller compares the count with `CONFIRM_INLIERS`, chosen
 on bench/catch_rate.py from the inlier counts of the best false pairs. Run it through
 `media.workers.HashingPool.confirm` for untrusted bytes.
