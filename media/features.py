@@ -19,14 +19,20 @@ fills a fifth of a story keeps its detail), its keypoints matched against the si
 (Hamming distance, Lowe's ratio test), a similarity transform (rotation, uniform scale,
 translation) fitted with RANSAC, and its inliers counted; a transform that shrinks or grows
 the picture beyond `SCALE_RANGE` counts none. A signature the first look does not confirm gets
-more looks (`confirm_counts`): the upload at half its size, then mirrored at both sizes. Half
-the size for two reasons: a phone photo of a screen is soft and grainy, so at full size ORB
-spends its keypoints on grain (bench/catch_rate.py's 40 screen photos of seed 1: 20 inliers
-for 0.60 of them at full size, 0.95 at half); and a signature is made at about 400 pixels, so
-a large upload decoded at 1,600 shows the picture 4 times larger, beyond the scales ORB's
-pyramid spans (plain crops of 1,600-pixel photos kept 0-9 inliers at full size, 17-49 at
-half). The caller compares the count with `CONFIRM_INLIERS`, chosen on bench/catch_rate.py
-from the inlier counts of the best false pairs. Run it through
+more looks (`confirm_counts`): the upload at half its size, or enlarged when it is smaller than
+the signatures' pictures, then mirrored at those sizes. Half the size for two reasons: a phone
+photo of a screen is soft and grainy, so at full size ORB spends its keypoints on grain
+(bench/catch_rate.py's 40 screen photos of seed 1: 20 inliers for 0.60 of them at full size,
+0.95 at half); and a signature is made at about 400 pixels, so a large upload decoded at 1,600
+shows the picture 4 times larger, beyond the scales ORB's pyramid spans (plain crops of
+1,600-pixel photos kept 0-9 inliers at full size, 17-49 at half). Enlarged for the converse:
+ORB's pyramid only shrinks, and most of a signature's keypoints come from its picture's finest
+levels, so an upload shrunk to a third (a thumbnail, a copy resized, cropped and recompressed)
+shows them at a scale finer than any level of its own; enlarged to the signature's size it
+has that level again (bench/catch_rate.py's combinations of seeds 2 and 9, 110-360 pixels:
+2-16 inliers as decoded, 23-58 enlarged; bench/RESULTS.md, "Combinations: the mirror's pHash with
+PDQ, small uploads enlarged"). The caller compares the count with `CONFIRM_INLIERS`, chosen
+on bench/catch_rate.py from the inlier counts of the best false pairs. Run it through
 `media.workers.HashingPool.confirm` for untrusted bytes.
 """
 
@@ -62,6 +68,9 @@ REPROJECTION = 0.012  # RANSAC's inlier distance, as a share of the upload's lon
 SCALE_RANGE = (0.1, 4.0)  # entry pixels to upload pixels: a sane transform lies within
 CONFIRM_INLIERS = 20  # inliers that confirm a match (see bench/RESULTS.md for the margin)
 COARSE_MIN_SIDE = 64  # no look at half the size below this many pixels a side
+# An upload is looked at enlarged when the signatures' pictures are larger than it by more than
+# one step of ORB's pyramid (its scaleFactor): within a step, a level of its own is near.
+FINER_STEP = 1.2
 
 
 class BadSignature(ValueError):
@@ -182,7 +191,8 @@ def confirm_counts(
     before it did not confirm. Raises `media.outcomes.MediaFailure` like `upload_keypoints`,
     and ValueError for an animation or a video."""
     counts = [0] * len(signatures)
-    for look in _looks(_upload_picture(data, limits)):
+    side = max((max(s.width, s.height) for s in signatures), default=0)
+    for look in _looks(_upload_picture(data, limits), side):
         unconfirmed = [n for n, count in enumerate(counts) if count < CONFIRM_INLIERS]
         if not unconfirmed:
             break
@@ -192,21 +202,33 @@ def confirm_counts(
     return counts
 
 
-def _looks(picture: Image.Image) -> Iterator[Image.Image]:
+def _looks(picture: Image.Image, side: int) -> Iterator[Image.Image]:
     """The upload as decoded; at half its size (nearer the signature's scale, and where blur
-    and grain leave the coarser keypoints intact); and both mirrored left to right (PDQ
-    matches a mirrored copy through its mirror image; ORB's descriptors are not
+    and grain leave the coarser keypoints intact); enlarged to `side`, the longer side of the
+    largest signature's picture, when it is smaller (`_finer`); and each mirrored left to
+    right (PDQ matches a mirrored copy through its mirror image; ORB's descriptors are not
     mirror-invariant). Made one at a time, as they are asked for."""
     yield picture
     yield from _coarser(picture)
+    yield from _finer(picture, side)
     mirrored = ImageOps.mirror(picture)
     yield mirrored
     yield from _coarser(mirrored)
+    yield from _finer(mirrored, side)
 
 
 def _coarser(picture: Image.Image) -> Iterator[Image.Image]:
     if min(picture.size) >= 2 * COARSE_MIN_SIDE:
         yield picture.reduce(2)
+
+
+def _finer(picture: Image.Image, side: int) -> Iterator[Image.Image]:
+    """The picture enlarged until its longer side is `side`, when that is more than one step of
+    ORB's pyramid larger (no larger than a signature's picture: at most 512 pixels a side)."""
+    factor = side / max(picture.size)
+    if factor > FINER_STEP:
+        size = (round(picture.width * factor), round(picture.height * factor))
+        yield picture.resize(size, Image.Resampling.BICUBIC)
 
 
 def inliers(upload: Keypoints, entry: Signature) -> int:

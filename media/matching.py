@@ -26,6 +26,8 @@ Within `phash_alone` only the entry's own pHash removes alone: one of its varian
 crops an entry, so about 30 times the chance of an unrelated picture near one) alerts unless
 PDQ agrees, and the local-feature confirmation (`services.confirmation`) may promote it. The
 index keeps variant pHashes apart from own ones (`index_part`) so a match knows which it found.
+The mirror image's pHash (`FrameHashes.phash_mirror`) never removes alone, even through an
+entry's own pHash: with PDQ agreeing it counts as the picture's own.
 """
 
 from __future__ import annotations
@@ -218,6 +220,8 @@ class _Query:
     value: Hash
     radius: int
     review_only: bool = False  # a match through this lookup alerts, never removes
+    # A pHash match through this lookup never removes alone, however near: only with PDQ.
+    needs_pdq: bool = False
 
 
 def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
@@ -227,7 +231,7 @@ def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
     mirror image are looked up at the review radius (which holds the confident one), and the
     six turned copies at the confident radius only: the review radius on turned copies found no
     more true matches in bench/catch_rate.py, and would cost false ones. The mirror image's
-    pHash (`FrameHashes.phash_mirror`) is looked up too, and only alerts.
+    pHash (`FrameHashes.phash_mirror`) is looked up too, and removes only when PDQ agrees.
     """
     frames = [*enumerate(media.frames), *((-1, extra) for extra in media.extra)]
     queries = []
@@ -248,8 +252,14 @@ def image_queries(media: MediaHashes, policy: MatchPolicy) -> list[_Query]:
         if policy.mirrors and frame.phash_mirror is not None:
             # The mirror's pHash finds a mirrored and cropped copy through the entry's crops
             # (pHash only). It doubles pHash's chances of a chance match, whose rate alone
-            # is already near the budget, so it only alerts: the local features decide.
-            queries.append(_Query(number, frame.phash_mirror, policy.phash.review, True))
+            # is already near the budget, so it never removes alone, not even through the
+            # entry's own pHash: alone it alerts and the local features decide. With PDQ of
+            # the same picture (its mirror image's, as a rule) within the review radius of the
+            # same entry it counts as the picture's own pHash does, which removes a mirrored
+            # copy shrunk, blurred or cropped enough to move both hashes past the confident
+            # radius (bench/RESULTS.md, "Combinations: the mirror's pHash with PDQ, small
+            # uploads enlarged").
+            queries.append(_Query(number, frame.phash_mirror, policy.phash.review, needs_pdq=True))
     return queries + region_queries(media, policy)
 
 
@@ -279,8 +289,6 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
             [q.value for _, q in asked], [q.radius for _, q in asked]
         )
         radii = policy.radii(algorithm)
-        # Alone, an entry's own pHash removes within `phash_alone`; a variant's never does.
-        alone = -1 if variant else policy.phash_alone
         for number, entry_id, distance in zip(
             found.query_numbers.tolist(),
             found.entry_ids.tolist(),
@@ -291,6 +299,9 @@ def match_media(media: MediaHashes, index: TakedownIndex, policy: MatchPolicy) -
             tier = radii.tier(distance)
             if tier is None:
                 continue
+            # Alone, an entry's own pHash removes within `phash_alone`; a variant's never
+            # does, nor a lookup that needs PDQ (the mirror image's).
+            alone = -1 if variant or query.needs_pdq else policy.phash_alone
             if algorithm == "pdq":
                 pdq_agrees.add((entry_id, query.frame))
             elif (

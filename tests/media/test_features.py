@@ -16,6 +16,7 @@ from media.features import (
     CONFIRM_INLIERS,
     MAX_SIGNATURE_BYTES,
     BadSignature,
+    Keypoints,
     Signature,
     confirm_counts,
     decode_signature,
@@ -130,6 +131,41 @@ def test_a_crop_of_a_large_copy_is_confirmed_through_its_look_at_half_the_size(
     assert inliers(upload_keypoints(upload), signature) < CONFIRM_INLIERS
     (count,) = confirm_counts(upload, [signature])
     assert count >= CONFIRM_INLIERS
+
+
+def small_copy(number: int, side: int, mirrored: bool = False) -> bytes:
+    """The photo cut a little on every side, shrunk to `side` pixels, recompressed hard: a
+    thumbnail-sized re-share, a third of the signature's scale."""
+    picture = cut(samples.photo(number), 0.06, 0.08, 0.1, 0.04)
+    picture = ImageOps.mirror(picture) if mirrored else picture
+    picture.thumbnail((side, side), Image.Resampling.BICUBIC)
+    return samples.encode(picture, "JPEG", quality=60)
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_a_small_copy_is_confirmed_through_its_look_enlarged(mirrored: bool) -> None:
+    """ORB's pyramid only shrinks: at a third of the signature's scale the upload has no level
+    as fine as the one most of the signature's keypoints come from, until it is enlarged."""
+    signature = decode_signature(entry())
+    upload = small_copy(KNOWN, 170, mirrored)
+    as_decoded = upload_keypoints(upload)
+    assert inliers(as_decoded, signature) < CONFIRM_INLIERS
+    assert inliers(Keypoints.of(ImageOps.mirror(Image.open(io.BytesIO(upload)))), signature) < (
+        CONFIRM_INLIERS
+    )
+    (count,) = confirm_counts(upload, [signature])
+    assert count >= CONFIRM_INLIERS
+
+
+def test_small_copies_of_unrelated_photos_are_not_confirmed_enlarged() -> None:
+    signature = decode_signature(entry())
+    counts = [
+        count
+        for number in OTHERS
+        for side in (120, 170, 300)
+        for count in confirm_counts(small_copy(number, side), [signature])
+    ]
+    assert max(counts) < CONFIRM_INLIERS // 2, counts
 
 
 def test_unrelated_photos_are_not_confirmed_however_near_their_hashes() -> None:

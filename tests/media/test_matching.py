@@ -202,6 +202,23 @@ def test_a_mirrored_and_cropped_copy_alerts_through_the_mirror_images_phash(
     assert match_media(upload, index, MatchPolicy(mirrors=False)) == []
 
 
+def test_the_mirror_images_phash_removes_only_when_pdq_agrees() -> None:
+    """The mirror's pHash doubles pHash's chances of a chance match: alone it alerts, even
+    through an entry's own pHash; with PDQ of the same picture it counts as the picture's own."""
+    frame = hash_media(samples.encode(samples.photo(6), "PNG")).frames[0]
+    assert frame.phash_mirror is not None
+    mirror, mirror_pdq = frame.phash_mirror, frame.pdq_variants[4]
+    index = TakedownIndex()
+    index.add(1, [flipped(mirror, 2)])  # the entry's own pHash this near, alone: alerts
+    index.add(2, [flipped(mirror_pdq, 50)], [flipped(mirror, 8)])  # a crop's, PDQ agrees
+    index.add(3, [flipped(mirror_pdq, 70)], [flipped(mirror, 4)])  # PDQ beyond review: alerts
+    index.add(4, [flipped(mirror_pdq, 56), flipped(mirror, 10)])  # beyond confident: alerts
+    index.add(5, [flipped(mirror, 10)])  # beyond the confident radius, alone: nothing
+    upload = hash_media(samples.encode(samples.photo(6), "PNG"))
+    found = {(m.entry_id, m.tier) for m in match_media(upload, index, MatchPolicy())}
+    assert found == {(1, Tier.REVIEW), (2, Tier.TAKEDOWN), (3, Tier.REVIEW), (4, Tier.REVIEW)}
+
+
 def random_frame(rng: random.Random) -> FrameHashes:
     def pdq() -> Hash:
         return Hash("pdq", f"{rng.getrandbits(256):064x}")
@@ -211,6 +228,7 @@ def random_frame(rng: random.Random) -> FrameHashes:
         quality=100,
         phash=Hash("phash", f"{rng.getrandbits(64):016x}"),
         pdq_variants=tuple(pdq() for _ in range(7)),
+        phash_mirror=Hash("phash", f"{rng.getrandbits(64):016x}"),
     )
 
 
@@ -228,14 +246,15 @@ def brute_force_matches(
     variants: Sequence[tuple[int, Hash]] = (),
 ) -> dict[int, tuple[str, int, Tier]]:
     """What every lookup of every frame finds, entry by entry, the best kept. A pHash match
-    beyond `phash_alone` (a variant's pHash: at any distance) counts fully only when PDQ of
-    the same frame found the same entry; without, it alerts within the confident radius and
-    is dropped beyond it."""
+    beyond `phash_alone` (a variant's pHash, or the mirror image's: at any distance) counts
+    fully only when PDQ of the same frame found the same entry; without, it alerts within the
+    confident radius and is dropped beyond it."""
     frames = [*enumerate(media.frames), *((-1, extra) for extra in media.extra)]
 
     def lookups(frame: FrameHashes, algorithm: str) -> list[tuple[Hash, Radii]]:
         if algorithm == "phash":
-            return [(frame.phash, policy.phash)]
+            mirror = [(frame.phash_mirror, policy.phash)] if frame.phash_mirror else []
+            return [(frame.phash, policy.phash), *mirror]
         wide = frame.pdq_and_mirror()
         turned = [v for v in frame.pdq_variants if v not in wide]
         asked = [(v, policy.pdq) for v in wide]
@@ -253,9 +272,10 @@ def brute_force_matches(
     }
     best: dict[int, tuple[str, int, Tier]] = {}
     for entry_id, value, variant in rows:
-        alone = -1 if variant else policy.phash_alone
         for number, frame in frames:
             for query, radii in lookups(frame, value.algorithm):
+                mirror = value.algorithm == "phash" and query == frame.phash_mirror
+                alone = -1 if variant or mirror else policy.phash_alone
                 distance = query.distance(value)
                 tier = radii.tier(distance)
                 if tier is None:
@@ -301,7 +321,9 @@ def test_every_lookup_of_an_upload_at_once_equals_a_brute_force_over_every_frame
         frame = rng.choice(frames)
         if i % 4 == 0:
             rows = variants if i % 8 == 0 else entries
-            rows.append((3000 + i % 40, near(frame.phash, rng.randint(0, 14), rng)))
+            phash = frame.phash if i % 3 else frame.phash_mirror
+            assert phash is not None
+            rows.append((3000 + i % 40, near(phash, rng.randint(0, 14), rng)))
         else:
             entries.append(
                 (3000 + i % 40, near(rng.choice(frame.pdq_all()), rng.randint(0, 70), rng))
