@@ -38,7 +38,7 @@ What the weak families of bench/catch_rate.py missed (bench/reshare_misses.py so
 misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix looks at:
 - a story's picture, small beside its status bar, caption and reply box, held less than the
   80% of the frame's detail `sharp_region` asked for: a region clear of the border all round
-  is also kept when its surround is sparse in detail beside it (`_soft_around`), and a caption
+  is also kept when its surround is sparse in detail beside it (`_set_apart`), and a caption
   joined to it across a soft gap is split off (`_soft_fringe`);
 - a photo of a screen: the closed outline is the bezel's, and the picture lies a few pixels in;
   `inside_frame` finds the band of one colour along every side of the outline's upright warp
@@ -74,6 +74,16 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   picture turned on a kept or grown canvas follows from the tilt alone, so each edge pixel
   near the border votes for the tilt whose outline it lies on, its gradient across it
   (`outline_tilt`, seventh session); it takes Hough's place.
+- a story's picture with little detail of its own (an object on a plain ground, a sky, open
+  water) filled too little of its rectangle for `sharp_region`, or the chrome held as much
+  detail over the frame as it did; a dark picture's side, stepping along little of its length,
+  was snapped out to its blurred copy's own gradual steps; a caption wider than the picture
+  kept its width when split off (eighth session). A region clear of the border is now kept,
+  whatever its fill, when the band around it is sparse (`_set_apart`: a story's chrome lies
+  further out); it takes in the outline its sides leave apart from an object
+  (`_around_largest`); its sides snap only to sharp steps, with fine detail on them; and a
+  split-off caption's region reads its columns again over the rows left, its cut side moving
+  out no further than the gap.
 """
 
 from __future__ import annotations
