@@ -606,3 +606,20 @@ def test_a_caption_wider_than_a_storys_picture_is_split_off_to_the_pictures_widt
     picture = samples.photo(number)
     story, where = story_over(picture, 440, "no way this is real omg look")
     assert_found(story, where)
+
+
+@pytest.mark.parametrize("number", [3, 6, 7])
+def test_a_dark_storys_side_stays_at_the_picture_not_at_a_blurred_highlight_beside_it(
+    number: int,
+) -> None:
+    # A dark picture on a dark surround steps along little of its side; a bright highlight
+    # of the blurred copy just beyond it steps along more, but gradually (no fine detail).
+    picture = ImageEnhance.Brightness(samples.photo(number)).enhance(0.3)
+    story = Image.new("RGB", (1080, 1920), (8, 8, 8))
+    shown = picture.resize((540, round(picture.height * 540 / picture.width)))
+    left, top = 270, 760
+    right, bottom = left + shown.width, top + shown.height
+    ImageDraw.Draw(story).ellipse((right + 30, top, right + 200, bottom), fill=(235, 235, 235))
+    story = story.filter(ImageFilter.GaussianBlur(30))
+    story.paste(shown, (left, top))
+    assert_found(story, (left, top, right, bottom))
