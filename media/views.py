@@ -725,8 +725,10 @@ def sharp_region(grey: np.ndarray, detail: np.ndarray | None = None) -> list[np.
     top, bottom, gaps = _soft_fringe(detail[y : y + h, x : x + w]) if inside else (0, h, None)
     if (top, bottom) != (0, h):
         columns = np.flatnonzero(detail[y + top : y + bottom, x : x + w].any(axis=0))
-        left, right = x + int(columns[0]), x + int(columns[-1]) + 1
-        found.append(_snapped(across, down, (left, y + top, right - left, bottom - top), gaps))
+        if len(columns):  # (none only if the closing bridged every row left)
+            left, right = x + int(columns[0]), x + int(columns[-1]) + 1
+            box = (left, y + top, right - left, bottom - top)
+            found.append(_snapped(across, down, box, gaps))
     return found
 
 
