@@ -695,7 +695,7 @@ def sharp_region(grey: np.ndarray, detail: np.ndarray | None = None) -> list[np.
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count < 2:
         return []
-    x, y, w, h, area = _around_largest(stats)
+    x, y, w, h, area = _around_largest(stats, (width, height))
     share = w * h / float(height * width)
     if not MIN_AREA <= share <= MAX_AREA:
         return []
@@ -732,15 +732,20 @@ def sharp_region(grey: np.ndarray, detail: np.ndarray | None = None) -> list[np.
     return found
 
 
-def _around_largest(stats: np.ndarray) -> tuple[int, int, int, int, int]:
+def _around_largest(stats: np.ndarray, frame: tuple[int, int]) -> tuple[int, int, int, int, int]:
     """The box (x, y, w, h) of the largest component (of `connectedComponentsWithStats`'
-    `stats`) and of every other whose box overlaps it, and their area.
+    `stats`) and, when it is clear of the frame's (width, height) border all round, of every
+    other whose box overlaps it; and their area.
 
-    A picture whose detail is one object on a plain ground (a tool on a white table) shows its
-    own sides as a thin outline of detail (their steps) apart from the object: the outline's
-    box overlaps the object's, and the picture is both."""
+    A picture shown inside the frame whose detail is one object on a plain ground (a tool on a
+    white table) shows its own sides as a thin outline of detail (their steps) apart from the
+    object: the outline's box overlaps the object's, and the picture is both. A region that
+    reaches the border is left as it is (a turned photo's blurred corners would join it)."""
     boxes = stats[1:]
-    x, y, w, h, _ = boxes[int(np.argmax(boxes[:, cv2.CC_STAT_AREA]))].tolist()
+    largest = boxes[int(np.argmax(boxes[:, cv2.CC_STAT_AREA]))]
+    x, y, w, h, _ = largest.tolist()
+    if _touches(x, x + w, frame[0]) or _touches(y, y + h, frame[1]):
+        return x, y, w, h, int(largest[4])
     overlap = (
         (boxes[:, 0] < x + w)
         & (boxes[:, 0] + boxes[:, 2] > x)
