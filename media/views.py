@@ -38,7 +38,7 @@ What the weak families of bench/catch_rate.py missed (bench/reshare_misses.py so
 misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix looks at:
 - a story's picture, small beside its status bar, caption and reply box, held less than the
   80% of the frame's detail `sharp_region` asked for: a region clear of the border all round
-  is also kept when its surround is sparse in detail beside it (`_soft_around`), and a caption
+  is also kept when its surround is sparse in detail beside it (`_set_apart`), and a caption
   joined to it across a soft gap is split off (`_soft_fringe`);
 - a photo of a screen: the closed outline is the bezel's, and the picture lies a few pixels in;
   `inside_frame` finds the band of one colour along every side of the outline's upright warp
@@ -80,6 +80,16 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   rows break splits it into its halves (`seam_halves`, eighth session); a half's picture with
   a dark edge of its own beside a bar was cut short, so a picture between bars is also cut
   out between bars of one depth (`_centred`).
+- a story's picture with little detail of its own (an object on a plain ground, a sky, open
+  water) filled too little of its rectangle for `sharp_region`, or the chrome held as much
+  detail over the frame as it did; a dark picture's side, stepping along little of its length,
+  was snapped out to its blurred copy's own gradual steps; a caption wider than the picture
+  kept its width when split off (eighth session). A region clear of the border is now kept,
+  whatever its fill, when the band around it is sparse (`_set_apart`: a story's chrome lies
+  further out); it takes in the outline its sides leave apart from an object
+  (`_around_largest`); its sides snap only to sharp steps, with fine detail on them; and a
+  split-off caption's region reads its columns again over the rows left, its cut side moving
+  out no further than the gap.
 """
 
 from __future__ import annotations
@@ -111,10 +121,12 @@ DETAIL = 24  # |Laplacian| of fine detail: a sharp picture has it, a blurred cop
 CLOSE_SIDE = 9  # detail this close together is one region
 SOFT_OUTSIDE = 0.2  # most of the frame's detail lies inside the sharp region...
 FRINGE, SOFT_ROW = 0.25, 0.02  # a soft row in this share of either end splits a caption off
-SPARSE_AROUND = 0.3  # ...or, clear of the border, its surround this sparse in detail beside it
+SPARSE_AROUND = 0.3  # ...or, clear of the border, the band around it this sparse beside it
+AROUND = 0.1  # that band's width, a share of the frame's short side (chrome lies further out)
 SNAP_REACH = 0.15  # a sharp region's side moves out to a stepping line this near (share of frame)
 SNAP_SUPPORT = 0.3  # that steps over at least this share of the side
-SHARP_FILL = 0.4  # and fills this much of its rectangle (a photo has smooth parts too)
+SHARP_FILL = 0.4  # and fills this much of its rectangle (a photo has smooth parts too), or not:
+# a region set apart by that band may be mostly a sky or a plain ground
 BY_SUPPORT, BY_AREA = 2, 2  # rectangles kept: the best-stepping ones, then the largest
 MIN_SUPPORT = 0.75  # every side of a rectangle steps over at least this share of its length
 MIN_TILT, MAX_TILT = 0.8, 20.0  # degrees: tilts worth undoing
@@ -765,32 +777,83 @@ def sharp_region(grey: np.ndarray, detail: np.ndarray | None = None) -> list[np.
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count < 2:
         return []
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    x, y, w, h, area = stats[largest].tolist()
+    x, y, w, h, area = _around_largest(stats, (width, height))
     share = w * h / float(height * width)
-    if not MIN_AREA <= share <= MAX_AREA or area < SHARP_FILL * w * h:
+    if not MIN_AREA <= share <= MAX_AREA:
         return []
     if w < MIN_SIDE * width or h < MIN_SIDE * height:
         return []
-    if not _soft_around(detail, x, y, w, h):
+    # A picture set on a soft surround is one however little of its rectangle its detail fills
+    # (a sky, a plain ground); else its detail must fill the rectangle and hold most of the
+    # frame's.
+    if not _set_apart(detail, x, y, w, h) and (
+        area < SHARP_FILL * w * h or not _mostly_inside(detail, x, y, w, h)
+    ):
         return []
-    # A soft side steps on one row here and the next there: look at three rows at once.
+    # A soft side steps on one row here and the next there: look at three rows at once. Only
+    # a sharp step is a picture's side: fine detail lies on it (a blurred copy's own gradual
+    # steps, beside the picture, have none).
     across, down = step_maps(grey)
+    sharp = detail.view(np.uint8)
+    across &= cv2.dilate(sharp, np.ones((3, 1), np.uint8))
+    down &= cv2.dilate(sharp, np.ones((1, 3), np.uint8))
     across = cv2.dilate(across, np.ones((3, 1), np.uint8))
     down = cv2.dilate(down, np.ones((1, 3), np.uint8))
-    found = [_snapped(across, down, x, y, w, h)]
+    found = [_snapped(across, down, (x, y, w, h))]
     # A caption typed just above or below a picture shown inside the frame (a story's) joins
-    # its region across a soft gap.
+    # its region across a soft gap; it may be wider than the picture, so the columns are read
+    # again over the rows left, and a side cut at the gap moves out no further than the gap.
     inside = not _touches(x, x + w, width) and not _touches(y, y + h, height)
-    top, bottom = _soft_fringe(detail[y : y + h, x : x + w]) if inside else (0, h)
+    top, bottom, gaps = _soft_fringe(detail[y : y + h, x : x + w]) if inside else (0, h, None)
     if (top, bottom) != (0, h):
-        found.append(_snapped(across, down, x, y + top, w, bottom - top))
+        columns = np.flatnonzero(detail[y + top : y + bottom, x : x + w].any(axis=0))
+        if len(columns):  # (none only if the closing bridged every row left)
+            left, right = x + int(columns[0]), x + int(columns[-1]) + 1
+            box = (left, y + top, right - left, bottom - top)
+            found.append(_snapped(across, down, box, gaps))
     return found
 
 
-def _snapped(across: np.ndarray, down: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
-    """The rectangle (x, y, w, h) with each side moved out to the line it steps along."""
-    top, bottom = _snap(across, y, x, x + w, -1), _snap(across, y + h - 1, x, x + w, 1)
+def _around_largest(stats: np.ndarray, frame: tuple[int, int]) -> tuple[int, int, int, int, int]:
+    """The box (x, y, w, h) of the largest component (of `connectedComponentsWithStats`'
+    `stats`) and, when it is clear of the frame's (width, height) border all round, of every
+    other whose box overlaps it; and their area.
+
+    A picture shown inside the frame whose detail is one object on a plain ground (a tool on a
+    white table) shows its own sides as a thin outline of detail (their steps) apart from the
+    object: the outline's box overlaps the object's, and the picture is both. A region that
+    reaches the border is left as it is (a turned photo's blurred corners would join it)."""
+    boxes = stats[1:]
+    largest = boxes[int(np.argmax(boxes[:, cv2.CC_STAT_AREA]))]
+    x, y, w, h, _ = largest.tolist()
+    if _touches(x, x + w, frame[0]) or _touches(y, y + h, frame[1]):
+        return x, y, w, h, int(largest[4])
+    overlap = (
+        (boxes[:, 0] < x + w)
+        & (boxes[:, 0] + boxes[:, 2] > x)
+        & (boxes[:, 1] < y + h)
+        & (boxes[:, 1] + boxes[:, 3] > y)
+    )
+    chosen = boxes[overlap]
+    x0, y0 = chosen[:, 0].min(), chosen[:, 1].min()
+    x1, y1 = (chosen[:, 0] + chosen[:, 2]).max(), (chosen[:, 1] + chosen[:, 3]).max()
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0), int(chosen[:, 4].sum())
+
+
+def _snapped(
+    across: np.ndarray,
+    down: np.ndarray,
+    region: tuple[int, int, int, int],
+    gaps: tuple[int | None, int | None] | None = None,
+) -> np.ndarray:
+    """The rectangle (x, y, w, h) with each side moved out to the line it steps along; with
+    `gaps`, the top and bottom sides move that many lines out at most (None: as far as any)."""
+    x, y, w, h = region
+    above, below = gaps if gaps is not None else (None, None)
+    top, bottom = (
+        _snap(across, y, x, x + w, -1, above),
+        _snap(across, y + h - 1, x, x + w, 1, below),
+    )
     left, right = _snap(down.T, x, top, bottom, -1), _snap(down.T, x + w - 1, top, bottom, 1)
     # The side's own step is detail on both of its pixels: keep the inner one.
     left, top, right, bottom = left + 1, top + 1, right - 1, bottom - 1
@@ -798,32 +861,52 @@ def _snapped(across: np.ndarray, down: np.ndarray, x: int, y: int, w: int, h: in
     return np.array(corners, dtype=np.float32)
 
 
-def _soft_fringe(region: np.ndarray) -> tuple[int, int]:
+def _soft_fringe(region: np.ndarray) -> tuple[int, int, tuple[int | None, int | None]]:
     """The rows of `region` (its detail) between the last soft row of its top FRINGE and the
     first of its bottom FRINGE: a row with hardly any detail, inside a sharp region, is a gap
-    the closing bridged (all of them, when there is none)."""
+    the closing bridged (all of them, when there is none); and, at a side cut there, how many
+    soft rows run on outwards from it (the gap: the picture's own soft edge lies in it, the
+    caption beyond it; None at a side not cut)."""
     height = region.shape[0]
-    soft = np.flatnonzero(region.mean(axis=1) < SOFT_ROW)
+    soft = region.mean(axis=1) < SOFT_ROW
+    rows = np.flatnonzero(soft)
     reach = round(FRINGE * height)
-    upper, lower = soft[soft < reach], soft[soft >= height - reach]
+    upper, lower = rows[rows < reach], rows[rows >= height - reach]
     top = int(upper.max()) + 1 if len(upper) else 0
     bottom = int(lower.min()) if len(lower) else height
-    return top, bottom
+    above = below = None
+    if top:
+        sharp_above = np.flatnonzero(~soft[:top])
+        above = top - 1 - (int(sharp_above[-1]) if len(sharp_above) else -1)
+    if bottom < height:
+        sharp_below = _first(~soft[bottom:])
+        below = height - bottom if sharp_below is None else sharp_below
+    return top, bottom, (above, below)
 
 
-def _soft_around(detail: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
-    """Whether the frame around the region holds little of the detail: most of it lies inside,
-    or, for a region clear of the frame's border all round (a story's picture, small beside its
-    status bar, caption and reply box), the surround's detail is sparse beside the region's."""
-    height, width = detail.shape
+def _mostly_inside(detail: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
+    """Whether most of the frame's detail lies inside the region."""
     inside = int(detail[y : y + h, x : x + w].sum())
-    outside = int(detail.sum()) - inside
-    if outside <= SOFT_OUTSIDE * (inside + outside):
-        return True
+    return int(detail.sum()) - inside <= SOFT_OUTSIDE * int(detail.sum())
+
+
+def _set_apart(detail: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
+    """Whether the region is clear of the frame's border all round and the band AROUND it is
+    sparse in detail beside the region (a story's picture over its blurred copy).
+
+    The band, not the whole frame: a story's status bar, caption and reply box hold detail
+    away from the picture, as much of it as a picture with little of its own (a dolphin in
+    open water: 0.43 of the picture's density over the frame, none in the band), while a
+    region inside a plain photo is surrounded by more of the photo."""
+    height, width = detail.shape
     if _touches(x, x + w, width) or _touches(y, y + h, height):
         return False
-    outside_area = height * width - w * h
-    return outside / outside_area <= SPARSE_AROUND * inside / (w * h)
+    band = round(AROUND * min(height, width))
+    x0, y0 = max(0, x - band), max(0, y - band)
+    x1, y1 = min(width, x + w + band), min(height, y + h + band)
+    inside = int(detail[y : y + h, x : x + w].sum())
+    beside = int(detail[y0:y1, x0:x1].sum()) - inside
+    return beside / ((x1 - x0) * (y1 - y0) - w * h) <= SPARSE_AROUND * inside / (w * h)
 
 
 def step_maps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -839,11 +922,15 @@ def step_maps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return across, down
 
 
-def _snap(steps: np.ndarray, line: int, start: int, end: int, outward: int) -> int:
-    """The nearest line to `line`, on its outer side, along which [start, end) steps over
-    SNAP_SUPPORT of it, if any (a picture's smooth edge, a sky, shows no detail but its side
-    still steps against the surround)."""
-    reach = line + outward * round(SNAP_REACH * steps.shape[0])
+def _snap(
+    steps: np.ndarray, line: int, start: int, end: int, outward: int, lines: int | None = None
+) -> int:
+    """The nearest line to `line`, on its outer side (within `lines`, or SNAP_REACH of the
+    frame), along which [start, end) steps over SNAP_SUPPORT of it, if any (a picture's smooth
+    edge, a sky, shows no detail but its side still steps against the surround)."""
+    if lines is None:
+        lines = round(SNAP_REACH * steps.shape[0])
+    reach = line + outward * lines
     low, high = sorted((line, min(max(reach, 0), steps.shape[0] - 1)))
     if high <= low:
         return line

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from media.decode import decode_media
 from media.entries import entry_hashes
@@ -616,3 +616,74 @@ def test_a_side_on_the_frames_border_stays_there() -> None:
     grey = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
     whole = np.array([[0, 0], [200, 0], [200, 280], [0, 280]], np.float32)
     assert stepped_sides(grey, whole, 2).tolist() == whole.tolist()
+
+
+def story_over(
+    picture: Image.Image, shown_width: int, caption: str = ""
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """A 9:16 story: `picture` `shown_width` wide over a darkened blurred copy of itself, with
+    a status bar, a reply box and, if given, a caption just above the picture; and where the
+    picture lies (left, top, right, bottom)."""
+    width, height = 1080, 1920
+    story = ImageEnhance.Brightness(reshares._blurred_cover(picture, (width, height), 40)).enhance(
+        0.75
+    )
+    shown = picture.resize((shown_width, round(picture.height * shown_width / picture.width)))
+    left, top = (width - shown.width) // 2, 760
+    story.paste(shown, (left, top))
+    draw = ImageDraw.Draw(story)
+    text = reshares._font(44)
+    draw.text((60, 20), "9:41   5G  LTE  87%", fill="white", font=text)
+    draw.text((140, 110), "some_account  2h", fill="white", font=text)
+    if caption:
+        font = reshares._font(56)
+        draw.text((width / 2, top - 60), caption, fill="white", font=font, anchor="mm",
+                  stroke_width=2, stroke_fill="black")  # fmt: skip
+    draw.rounded_rectangle((36, 1760, 900, 1870), radius=40, outline="white", width=3)
+    draw.text((80, 1790), "Send message", fill="white", font=text)
+    return story, (left, top, left + shown.width, top + shown.height)
+
+
+def assert_found(story: Image.Image, where: tuple[int, int, int, int]) -> None:
+    """A region `sharp_region` finds lies on the picture, each side within 3 thumbnail pixels."""
+    scale, grey = detection_thumbnail(np.asarray(story))
+    expected = np.array(where, np.float64) * scale
+    boxes = [np.array([*quad.min(axis=0), *quad.max(axis=0)]) for quad in sharp_region(grey)]
+    assert any(np.abs(found - expected).max() <= 3 for found in boxes), (expected, boxes)
+
+
+@pytest.mark.parametrize("number", [1, 4, 7])
+def test_an_object_on_a_plain_ground_in_a_story_is_found_whole(number: int) -> None:
+    # The picture's detail is the object alone, a quarter of its rectangle; its sides show as a
+    # thin outline of their own (the plain ground steps against the darkened blurred copy).
+    picture = Image.new("RGB", (800, 600), (226, 224, 218))
+    thing = samples.photo(number)
+    picture.paste(thing.resize((420, round(thing.height * 420 / thing.width))), (220, 150))
+    story, where = story_over(picture, 600)
+    assert_found(story, where)
+
+
+@pytest.mark.parametrize("number", [2, 5, 9])
+def test_a_caption_wider_than_a_storys_picture_is_split_off_to_the_pictures_width(
+    number: int,
+) -> None:
+    picture = samples.photo(number)
+    story, where = story_over(picture, 440, "no way this is real omg look")
+    assert_found(story, where)
+
+
+@pytest.mark.parametrize("number", [3, 6, 7])
+def test_a_dark_storys_side_stays_at_the_picture_not_at_a_blurred_highlight_beside_it(
+    number: int,
+) -> None:
+    # A dark picture on a dark surround steps along little of its side; a bright highlight
+    # of the blurred copy just beyond it steps along more, but gradually (no fine detail).
+    picture = ImageEnhance.Brightness(samples.photo(number)).enhance(0.3)
+    story = Image.new("RGB", (1080, 1920), (8, 8, 8))
+    shown = picture.resize((540, round(picture.height * 540 / picture.width)))
+    left, top = 270, 760
+    right, bottom = left + shown.width, top + shown.height
+    ImageDraw.Draw(story).ellipse((right + 30, top, right + 200, bottom), fill=(235, 235, 235))
+    story = story.filter(ImageFilter.GaussianBlur(30))
+    story.paste(shown, (left, top))
+    assert_found(story, (left, top, right, bottom))
