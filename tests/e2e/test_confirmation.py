@@ -38,8 +38,9 @@ STICKERED = 4  # the listed photo the stickered copy covers
 
 
 def story() -> bytes:
-    """A 9:16 story of sample photo 4 over a blurred copy (drawn once, the same each run)."""
-    return encode(reshares.story(photo(4), random.Random("e2e/0")), "JPEG", quality=85)
+    """A 9:16 story of sample photo 1 over a blurred copy (drawn once, the same each run). Not
+    photo 4's, since the eighth session's detection: the hashes alone now remove its story."""
+    return encode(reshares.story(photo(1), random.Random("e2e/0")), "JPEG", quality=85)
 
 
 def cut_copy() -> bytes:
@@ -50,7 +51,7 @@ def cut_copy() -> bytes:
 
 # (listed photo, its re-share, what `/takedown why` says while the hashes alone only alert)
 RESHARES = [
-    pytest.param(4, story, "**Alerted, not removed**", id="story"),
+    pytest.param(1, story, "**Alerted, not removed**", id="story"),
     pytest.param(7, cut_copy, "one of the crops the entry keeps", id="crop"),
 ]
 
