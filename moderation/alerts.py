@@ -407,7 +407,7 @@ class MatchAlerts(QueuedPosts[FollowUp]):
                 **values,
             )
         )
-        if alert.found_through is not None:  # why a near match only alerted
+        if alert.found_through is not None:  # how it was found (why a near one only alerted)
             match += "\n" + tr(FOUND_THROUGH_NAMES[FoundThrough(alert.found_through)])
         embed.add_field(name=tr("Match"), value=match)
         if alert.explicit_score is not None:  # listed and explicit: handled once, as a match

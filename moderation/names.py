@@ -53,7 +53,8 @@ PICTURE_NAMES: dict[ProfilePicture, str] = {
     ProfilePicture.BANNER: N_("Profile banner"),
     ProfilePicture.SERVER_BANNER: N_("Server profile banner"),
 }
-# Why a near match only alerted: said under the alert's match line.
+# Through what a match was found, when not the whole picture (for a near match, why it only
+# alerted): said under the alert's match line, removed or not.
 FOUND_THROUGH_NAMES: dict[FoundThrough, str] = {
     FoundThrough.QUARTER: N_(
         "Found through a quarter of the picture: stickers or a caption may cover the rest."
