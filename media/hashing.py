@@ -181,7 +181,7 @@ def hash_frame(
     image: Image.Image, *, variants: bool = True, time: float | None = None
 ) -> FrameHashes:
     """Hash one decoded RGB picture (already downscaled by `media.decode`)."""
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))  # (no copy first)
     if not variants:
         pdq, quality = pdq_hash(rgb)
         return FrameHashes(pdq=pdq, quality=quality, phash=phash64(image), time=time)
