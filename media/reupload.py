@@ -95,7 +95,7 @@ def bar_depth(lines: np.ndarray) -> int:
     and centred) stays in the bar when a bar line follows it; a long run (a pillarboxed
     picture) does not.
     """
-    colour = np.median(lines[0], axis=0)
+    colour = row_medians(lines[0].T)  # each channel's
     if _near(lines[:1], colour).mean() < EDGE_SHARE:
         return 0  # the common case, a photo to its edge, costs one line
     margin = max(1, int(lines.shape[1] * MARGIN_SHARE))
@@ -119,6 +119,16 @@ def bar_depth(lines: np.ndarray) -> int:
     return depth
 
 
+def row_medians(values: np.ndarray) -> np.ndarray:
+    """np.median(values, axis=1) from a partial sort, without np.median's own overhead (a
+    tenth of a millisecond a photo over its few calls)."""
+    half = values.shape[1] // 2
+    if values.shape[1] % 2:
+        return np.partition(values, half, axis=1)[:, half].astype(np.float64)
+    middle = np.partition(values, (half - 1, half), axis=1)
+    return (middle[:, half - 1] + middle[:, half].astype(np.float64)) / 2
+
+
 def _near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """Which pixels of `lines` are within FLAT_TOLERANCE of `colour` on every channel."""
     diff = np.abs(lines.astype(np.int16) - colour.astype(np.int16))
@@ -128,9 +138,12 @@ def _near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return close
 
 
-def content_block(picture: Image.Image) -> Image.Image | None:
-    """The picture without bars and screenshot chrome, or None when nothing was trimmed."""
-    box = content_box(np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB")))
+def content_block(picture: Image.Image, pixels: np.ndarray | None = None) -> Image.Image | None:
+    """The picture without bars and screenshot chrome, or None when nothing was trimmed
+    (`pixels`: its RGB pixels, when the caller has them already)."""
+    if pixels is None:
+        pixels = np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
+    box = content_box(pixels)
     return picture.crop(box) if box is not None else None
 
 
