@@ -38,7 +38,7 @@ from media.features import signature
 from media.formats import DecodeLimits
 from media.outcomes import NEEDS_TOO_MUCH_MEMORY, MediaFailure, Outcome
 from media.preview import PreviewDetail
-from media.reupload import content_block, edge_crops, entry_variants, quarters
+from media.reupload import content_box, edge_crops, entry_variants, quarters
 from media.views import picture_views
 
 log = logging.getLogger(__name__)
@@ -245,9 +245,11 @@ def hash_media(
         # photo's pixels into an array in about 0.4 ms, a tenth of a plain photo's hashing
         # once the trim, the views and the hashes each did it.
         pixels = np.asarray(picture)
-        if trim:
-            block = content_block(picture, pixels)
-            extra = (hash_frame(block),) if block is not None else ()
+        box = content_box(pixels) if trim else None
+        if box is not None:
+            left, top, right, bottom = box
+            block = pixels[top:bottom, left:right]
+            extra = (hash_frame(picture.crop(box), pixels=block),)
         if views:
             found = picture_views(picture, pixels)
             extra += tuple(hash_frame(view, variants=False) for view in found)

@@ -138,12 +138,9 @@ def _near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return close
 
 
-def content_block(picture: Image.Image, pixels: np.ndarray | None = None) -> Image.Image | None:
-    """The picture without bars and screenshot chrome, or None when nothing was trimmed
-    (`pixels`: its RGB pixels, when the caller has them already)."""
-    if pixels is None:
-        pixels = np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
-    box = content_box(pixels)
+def content_block(picture: Image.Image) -> Image.Image | None:
+    """The picture without bars and screenshot chrome, or None when nothing was trimmed."""
+    box = content_box(np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB")))
     return picture.crop(box) if box is not None else None
 
 
