@@ -81,16 +81,18 @@ def _side_and_corner_cuts() -> tuple[Cuts, ...]:
 EDGE_CUTS = _side_and_corner_cuts()  # pHash only
 
 # Off-centre cuts, for a copy cut on all four sides and placed anywhere. pHash follows where the
-# crop's centre lies more than how deep it is: on 60 corpus photos, a copy within 8 of a stored
-# cut at 0.88 when its centre moved 2% along one axis, 0.48 at 3%, 0.35 at 2% along both, but
-# 0.88 when both ends of one axis moved 3% deeper (both axes: 0.72). So each axis is cut 10% or
-# 20% in all, three times as deep on one side as on the other (the centre 2.5% or 5% off, a
-# side), either way round, and every pairing of the two axes is kept: 16 pHash. The central
-# crops (`ENTRY_CROPS`), the cut sides and corners and the edge crops cover the rest: a centred
-# copy, or one cut mostly on one side of an axis. On 160 corpus photos none of the benchmark
-# lists, the copies with a kept pHash within 8 or PDQ within 62 of the entry, 5-30% of the area
-# cut off all sides anywhere: 0.909 -> 0.977; 3-35% with the axes split 20-80% (not the
-# benchmark's 30-70): 0.863 -> 0.940 (bench/RESULTS.md, "allsides").
+# crop's centre lies more than how deep it is: on 30 corpus photos (two stored cuts each), a copy
+# was within 8 of a stored cut 0.88 of the time when its centre moved 2% of a side along one
+# axis, 0.48 at 3%, 0.35 at 2% along both axes, but 0.88 when both ends of one axis were cut 3%
+# deeper (0.72 on both axes). So each axis is cut 10% or 20% in all, three times as deep at one
+# end as at the other (the centre 2.5% or 5% off), either way round, and every pairing of the
+# two axes' four cuts is kept: 16 pHash. A centred copy, or one cut mostly at one end of an
+# axis, is the central crops', the cut sides' and corners' and the edge crops'. Chosen among
+# grids of 4-34 cuts on corpus photos 140-299 (none re-shared by the benchmark's 40- and
+# 100-picture runs), checked on 300-399: the share of copies with a kept pHash within 8 or PDQ
+# within 62, 5-30% of the area cut off all sides anywhere, 0.907 -> 0.966 (25 cuts: 0.973);
+# 3-35% with the axes split 20-80% (the benchmark's 30-70), 0.865 -> 0.946 (bench/RESULTS.md,
+# "Crops off all four sides", branch `allsides`).
 AXIS_CUTS: tuple[tuple[float, float], ...] = ((0.075, 0.025), (0.15, 0.05))
 
 
