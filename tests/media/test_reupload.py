@@ -200,7 +200,8 @@ def test_flat_edge_crops_are_not_stored() -> None:
     assert entry.frames[0].matchable
     # The photo is the right fifth: the crops along the left edge are flat, and so are the
     # cuts that keep at most 0.8 of the width from the left (the right cut by 20% or more: 4
-    # off one side, 4 at corners). The cuts off the left, top and bottom hold the photo.
+    # off one side, 4 at corners). The cuts off the left, top and bottom hold the photo, and so
+    # do the off-centre cuts (at most 15% off the right).
     flat = len(EDGE_CROPS) // 2 + 8
     assert (
         18
