@@ -295,7 +295,7 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
 
 def _detailed(crop: Image.Image) -> bool:
     """Whether a crop's PDQ quality reaches MIN_PDQ_QUALITY (a near-uniform crop's pHash would
-    match any flat picture); an entry has 58 such crops."""
+    match any flat picture); an entry has 74 such crops."""
     small = crop.copy()
     small.thumbnail((SMALL_SIDE, SMALL_SIDE), Image.Resampling.BILINEAR)
     return pdq_hash(np.asarray(small.convert("RGB")))[1] >= MIN_PDQ_QUALITY

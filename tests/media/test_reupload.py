@@ -12,6 +12,7 @@ from media.matching import MatchPolicy, TakedownIndex, Tier, match_media
 from media.reupload import (
     EDGE_CROPS,
     EDGE_CUTS,
+    OFF_CENTRE_CUTS,
     content_block,
     crop_share,
     cut,
@@ -108,6 +109,35 @@ def test_a_cut_copy_matches_its_entry_and_no_other(cuts: tuple[float, float, flo
     assert [m.entry_id for m in match_media(upload, index, MatchPolicy())] == [7]
 
 
+# Cut off all four sides, placed off-centre, none of them a cut the entry keeps.
+OFF_CENTRE_COPIES = [
+    (1, (0.13, 0.13, 0.04, 0.04)),  # deeper at the top left
+    (6, (0.03, 0.03, 0.1, 0.12)),  # deeper at the bottom right
+    (8, (0.12, 0.04, 0.03, 0.1)),  # deeper at the left and bottom
+]
+
+
+@pytest.mark.parametrize(("number", "cuts"), OFF_CENTRE_COPIES)
+def test_a_copy_cut_off_all_four_sides_off_centre_alerts_through_an_off_centre_cut(
+    number: int, cuts: tuple[float, float, float, float]
+) -> None:
+    index = listed(number)
+    original = hash_frame(samples.photo(number), variants=False)
+    upload = hash_media(samples.encode(cut(samples.photo(number), *cuts), "JPEG", quality=85))
+    assert upload.frames[0].phash.distance(original.phash) > MatchPolicy().phash.review
+    assert upload.frames[0].pdq.distance(original.pdq) > MatchPolicy().pdq.review
+    # Near one of the entry's off-centre cuts (pHash only): an alert the local features may
+    # confirm. Without them no stored crop's pHash was within the confident radius.
+    (match,) = match_media(upload, index, MatchPolicy())
+    assert (match.entry_id, match.algorithm, match.tier, match.variant) == (
+        number,
+        "phash",
+        Tier.REVIEW,
+        True,
+    )
+    assert match.distance <= MatchPolicy().phash.confident
+
+
 def test_an_unrelated_photo_or_its_cut_copy_matches_no_entry_with_crops() -> None:
     index = listed(2, 3, 7, 9)
     for number in (1, 4, 5, 6, 8, 10):
@@ -131,7 +161,7 @@ def test_a_cut_copy_near_only_through_a_crops_phash_alerts_rather_than_removes()
     found = {(m.entry_id, m.tier, m.variant) for m in match_media(near, index, MatchPolicy())}
     assert found == {(7, Tier.REVIEW, True), (8, Tier.TAKEDOWN, False)}
     # Three sides cut: a stored crop's pHash is 8 away and no PDQ of the entry is near.
-    farther = hash_media(samples.encode(cut(samples.photo(7), 0.06, 0.12, 0.06, 0.0), "JPEG"))
+    farther = hash_media(samples.encode(cut(samples.photo(7), 0.08, 0.12, 0.08, 0.0), "JPEG"))
     (match,) = match_media(farther, index, MatchPolicy())
     assert (match.algorithm, match.tier) == ("phash", Tier.REVIEW)
     assert MatchPolicy().phash_alone < match.distance <= MatchPolicy().phash.confident
@@ -157,7 +187,7 @@ def test_entry_stores_both_hashes_of_its_picture_and_of_each_crop_and_rotation()
 
 def test_entry_stores_only_the_phash_of_each_edge_crop() -> None:
     entry = entry_hashes_for_image(samples.encode(samples.photo(5), "PNG"))
-    assert len(entry.edge_phash) == len(EDGE_CROPS) + len(EDGE_CUTS)
+    assert len(entry.edge_phash) == len(EDGE_CROPS) + len(EDGE_CUTS) + len(OFF_CENTRE_CUTS)
     assert all(value.algorithm == "phash" for value in entry.edge_phash)
     assert set(entry.edge_phash) <= set(entry_hashes([entry]).variants)
 
@@ -170,6 +200,11 @@ def test_flat_edge_crops_are_not_stored() -> None:
     assert entry.frames[0].matchable
     # The photo is the right fifth: the crops along the left edge are flat, and so are the
     # cuts that keep at most 0.8 of the width from the left (the right cut by 20% or more: 4
-    # off one side, 4 at corners). The cuts off the left, top and bottom hold the photo.
+    # off one side, 4 at corners). The cuts off the left, top and bottom hold the photo, and so
+    # do the off-centre cuts (at most 15% off the right).
     flat = len(EDGE_CROPS) // 2 + 8
-    assert 18 <= len(entry.edge_phash) <= len(EDGE_CROPS) + len(EDGE_CUTS) - flat
+    assert (
+        18
+        <= len(entry.edge_phash)
+        <= len(EDGE_CROPS) + len(EDGE_CUTS) + len(OFF_CENTRE_CUTS) - flat
+    )

@@ -16,6 +16,7 @@ from media.outcomes import Outcome
 from media.preview import blurred_preview
 from media.worker_protocol import (
     MAX_CONFIRM_SIGNATURES,
+    MAX_EDGE_HASHES,
     MAX_PREVIEW_BYTES,
     BadReply,
     check_preview,
@@ -140,7 +141,9 @@ MALFORMED: dict[str, bytes | Callable[[], bytes]] = {
     "a frame field more": lambda: edit(lambda d: frame(d).update(score=1)),
     "a frame that is a list": lambda: edit(lambda d: d.update(frames=[[1, 2]])),
     "too many frames": lambda: edit(lambda d: d.update(frames=d["frames"] * 257)),
-    "too many edge hashes": lambda: edit(lambda d: d.update(edge_phash=["0" * 16] * 65)),
+    "too many edge hashes": lambda: edit(
+        lambda d: d.update(edge_phash=["0" * 16] * (MAX_EDGE_HASHES + 1))
+    ),
     "a reason too long": lambda: edit(reason(text="x" * 501), failed_document),
     "a reason as plain text": lambda: edit(lambda d: d.update(reason="too big"), failed_document),
     "a reason field more": lambda: edit(reason(code="run me"), failed_document),

@@ -11,7 +11,14 @@ import pytest
 
 from media.formats import DecodeLimits
 from media.hashing import Outcome
-from media.reupload import CENTRE_CUTS, EDGE_CROPS, EDGE_CUTS, ENTRY_CROPS, ENTRY_ROTATIONS
+from media.reupload import (
+    CENTRE_CUTS,
+    EDGE_CROPS,
+    EDGE_CUTS,
+    ENTRY_CROPS,
+    ENTRY_ROTATIONS,
+    OFF_CENTRE_CUTS,
+)
 from media.worker_environment import ALLOWED, MALLOC_TUNABLES, RESTARTED
 from media.workers import HashingPool, PoolBusy, PoolSettings
 from tests.media import jobs, samples
@@ -32,7 +39,7 @@ async def test_pool_hashes_an_upload_and_an_entry_with_its_crops_and_rotations()
     assert len(upload.frames[0].pdq.hex) == 64
     assert entry.frames == upload.frames
     assert len(entry.extra) == len(ENTRY_CROPS) + len(ENTRY_ROTATIONS) + len(CENTRE_CUTS)
-    assert len(entry.edge_phash) == len(EDGE_CROPS) + len(EDGE_CUTS)
+    assert len(entry.edge_phash) == len(EDGE_CROPS) + len(EDGE_CUTS) + len(OFF_CENTRE_CUTS)
 
 
 async def test_workers_run_at_a_lower_priority_than_the_bot() -> None:
