@@ -571,6 +571,43 @@ def test_a_listed_photo_beside_another_with_no_gap_is_removed(index: TakedownInd
         assert match_media(hash_media(samples.encode(other, "JPEG")), index, MatchPolicy()) == []
 
 
+def barred_pair(picture: Image.Image, other: Image.Image) -> Image.Image:
+    """`picture` and `other`, both wide, fitted with black bars into the two tall halves of a
+    collage that meet with no gap: most rows are bars on both sides of the seam."""
+    half = (400, 900)
+    canvas = Image.new("RGB", (half[0] * 2, half[1]))
+    canvas.paste(ImageOps.pad(picture, half, color="black"), (0, 0))
+    canvas.paste(ImageOps.pad(other, half, color="black"), (half[0], 0))
+    return canvas
+
+
+WIDE = (1, 2, 5, 6, 7, 8, 10)  # the test photos wider than tall
+
+
+@pytest.mark.parametrize("number", WIDE[1:])
+def test_a_collage_of_barred_halves_is_split_at_its_seam(number: int) -> None:
+    collage = np.asarray(barred_pair(samples.photo(WIDE[0]), samples.photo(number)))
+    _, grey = detection_thumbnail(collage)
+    first, _ = seam_halves(grey)
+    assert abs(first[1, 0] - grey.shape[1] / 2) <= 2
+
+
+def test_a_wide_photo_beside_another_between_bars_is_matched() -> None:
+    listed = 5
+    stored = entry_hashes([entry_hashes_for_image(samples.encode(samples.photo(listed), "PNG"))])
+    index = TakedownIndex()
+    index.add(listed, stored.own, stored.variants)
+    for number in WIDE:
+        if number == listed:
+            continue
+        collage = barred_pair(samples.photo(listed), samples.photo(number))
+        data = samples.encode(collage, "JPEG", quality=90)
+        found = match_media(hash_media(data), index, MatchPolicy())
+        assert [match.entry_id for match in found] == [listed]
+        other = barred_pair(samples.photo(number), samples.photo(listed + 1))
+        assert match_media(hash_media(samples.encode(other, "JPEG")), index, MatchPolicy()) == []
+
+
 def test_a_plain_photo_is_not_split_at_its_middle() -> None:
     for number in range(1, 11):
         _, grey = detection_thumbnail(np.asarray(samples.photo(number)))
