@@ -39,7 +39,7 @@ from media.formats import DecodeLimits
 from media.outcomes import NEEDS_TOO_MUCH_MEMORY, MediaFailure, Outcome
 from media.preview import PreviewDetail
 from media.reupload import content_box, edge_crops, entry_variants, quarters
-from media.views import picture_views
+from media.views import picture_views, plain_margins
 
 log = logging.getLogger(__name__)
 
@@ -275,10 +275,11 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
     """Hashes to store when a moderator adds this file to the takedown list.
 
     `frames` are the file's own hashes (what `hash_media` gives); for a still image, `extra`
-    holds the hashes of its central crops and small rotations (`media.reupload.entry_variants`),
-    `edge_phash` the pHash of its edge crops (`media.reupload.edge_crops`), `regions` the PDQ of
-    its quarters (`region_hashes`) and `signature` its local features (`media.features`). The
-    takedown cog stores them all under one entry so edited copies match.
+    holds the hashes of its central crops and small rotations (`media.reupload.entry_variants`)
+    and of the picture less its plain margins, if it has any (`media.views.plain_margins`),
+    `edge_phash` the pHash of its edge crops (`media.reupload.edge_crops`), `regions` the PDQ
+    of its quarters (`region_hashes`) and `signature` its local features (`media.features`).
+    The takedown cog stores them all under one entry so edited copies match.
     """
     decoded = _decode(data, limits)
     if isinstance(decoded, MediaHashes):
@@ -286,7 +287,9 @@ def entry_hashes_for_image(data: bytes, limits: DecodeLimits | None = None) -> M
     if decoded.kind != "image":
         return _hashed(decoded, ())
     picture = decoded.frames[0].image
-    extra = tuple(hash_frame(v, variants=False) for v in entry_variants(picture))
+    trimmed = plain_margins(picture)
+    variants = [*entry_variants(picture), *([trimmed] if trimmed is not None else [])]
+    extra = tuple(hash_frame(v, variants=False) for v in variants)
     edges = (phash64(crop) for crop in edge_crops(picture) if _detailed(crop))
     hashed = replace(_hashed(decoded, extra, tuple(edges)), regions=region_hashes(picture))
     found = signature(picture)

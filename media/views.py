@@ -101,7 +101,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from media.reupload import EDGE_SHARE, FLAT_TOLERANCE, content_box, row_medians
+from media.reupload import EDGE_SHARE, FLAT_TOLERANCE, MIN_TRIM, content_box, row_medians
 
 # A worker is one core's worth of work: OpenCV's own thread pool would only fight the others.
 cv2.setNumThreads(1)
@@ -337,7 +337,7 @@ def frame_parts(grey: np.ndarray) -> list[np.ndarray]:
                 if x1 - x0 >= MIN_SIDE * width
                 and y1 - y0 >= MIN_SIDE * height
                 and MIN_AREA <= (x1 - x0) * (y1 - y0) / (width * height) <= MAX_AREA
-                and _edged(grey, (x0, y0, x1, y1))
+                and (_edged(grey, (x0, y0, x1, y1)) or _inset(grey, (x0, y0, x1, y1)))
             ]
         )
     ]
@@ -502,6 +502,35 @@ def _edged(grey: np.ndarray, part: Region) -> bool:
     if x1 < width:
         sides.append((grey[y0:y1, x1], grey[y0:y1, max(x1 - 2, x0)]))
     return any(np.mean(np.abs(out - inside) >= STEP) >= MIN_SUPPORT for out, inside in sides)
+
+
+def _inset(grey: np.ndarray, part: Region) -> bool:
+    """Whether `part` keeps clear of the frame's border all round, plain lines on every side.
+
+    A picture whose own edges are of the layout's colour (an object on white in a light post,
+    a dark photo in a dark one) has no side that steps against its gap: cut out, it is the
+    picture less its plain margins, which an entry also keeps (`plain_margins`). A plain
+    photo's part is the photo less a band of sky or shadow, so it reaches the border (one
+    that does not is an object on a plain ground: 0.05 more views a photo over the corpus's
+    first 400)."""
+    height, width = grey.shape
+    x0, y0, x1, y1 = part
+    return not _touches(x0, x1, width) and not _touches(y0, y1, height)
+
+
+def plain_margins(picture: Image.Image) -> Image.Image | None:
+    """The picture less its plain margins (lines at either end of one colour, as `frame_parts`
+    trims a layout's: a white ground around an object, a dark edge, a band of sky), or None
+    when they are thinner than MIN_TRIM of a side. Shown on a ground of their colour, they
+    can't be told from it (`_inset`), so an entry keeps the picture without them too."""
+    grey = np.asarray(picture.convert("L"))
+    height, width = grey.shape
+    top, bottom = _margins(_plain_lines(grey), None)
+    left, right = _margins(_plain_lines(grey[top:bottom].T), None)
+    trimmed = max((top + height - bottom) / height, (left + width - right) / width)
+    if trimmed < MIN_TRIM or min(right - left, bottom - top) < MIN_SIDE * min(height, width):
+        return None
+    return picture.crop((left, top, right, bottom))
 
 
 def _plain_lines(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,7 @@ from media.views import (
     inside_frame,
     outline_tilt,
     picture_views,
+    plain_margins,
     seam_halves,
     sharp_region,
     stepped_sides,
@@ -530,6 +531,42 @@ def test_a_posts_picture_is_a_part_of_its_layout(background: str, ink: str) -> N
     picture = np.array([[150, 300], [570, 300], [570, 888], [150, 888]]) * scale
     parts = frame_parts(grey)
     assert any(np.abs(part - picture).max() <= 2 for part in parts)
+
+
+def on_ground(picture: Image.Image, ground: str) -> Image.Image:
+    """`picture` cut out as an oval and set on a plain ground with wide margins, as an object
+    photographed on white (or on black): no straight side of its own."""
+    width, height = picture.size
+    canvas = Image.new("RGB", (round(width * 1.5), round(height * 1.5)), ground)
+    mask = Image.new("L", picture.size, 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, width - 1, height - 1), fill=255)
+    canvas.paste(picture, (width // 4, height // 4), mask)
+    return canvas
+
+
+def test_a_picture_less_its_plain_margins_is_the_object_on_them() -> None:
+    framed = on_ground(samples.photo(LISTED), "white")
+    trimmed = plain_margins(framed)
+    assert trimmed is not None
+    width, height = samples.photo(LISTED).size
+    assert abs(trimmed.width - width) <= 2 and abs(trimmed.height - height) <= 2
+    assert plain_margins(samples.photo(1)) is None  # a photo with detail to its edges has none
+    assert plain_margins(samples.photo(LISTED)).height < height  # this one has plain bands
+
+
+@pytest.mark.parametrize(("ground", "ink"), [("white", "black"), ("black", "white")])
+def test_an_object_on_a_ground_of_the_posts_colour_is_matched(ground: str, ink: str) -> None:
+    stored = entry_hashes(
+        [entry_hashes_for_image(samples.encode(on_ground(samples.photo(LISTED), ground), "PNG"))]
+    )
+    index = TakedownIndex()
+    index.add(LISTED, stored.own, stored.variants)
+    for number in range(1, 11):
+        post = post_with_caption(on_ground(samples.photo(number), ground), ground, ink)
+        found = match_media(
+            hash_media(samples.encode(post, "JPEG", quality=90)), index, MatchPolicy()
+        )
+        assert [match.entry_id for match in found] == ([LISTED] if number == LISTED else [])
 
 
 def test_a_plain_photo_is_no_layout() -> None:
