@@ -569,6 +569,34 @@ def test_an_object_on_a_ground_of_the_posts_colour_is_matched(ground: str, ink: 
         assert [match.entry_id for match in found] == ([LISTED] if number == LISTED else [])
 
 
+def tall_post(picture: Image.Image, background: str, ink: str) -> tuple[Image.Image, tuple]:
+    """A phone screenshot as tall as a modern phone's (9:19.5) whose picture, wide, is shown
+    at 340 of its 750 pixels' width: not a twelfth of the screenshot's height. Also the
+    picture's box."""
+    canvas = Image.new("RGB", (750, 1624), background)
+    draw = ImageDraw.Draw(canvas)
+    text = reshares._font(28)
+    draw.text((40, 30), "9:41            5G  87%", fill=ink, font=text)
+    draw.ellipse((40, 110, 110, 180), fill="grey")
+    draw.text((130, 115), "bias_updates", fill=ink, font=text)
+    draw.text((40, 220), "look at this omg", fill=ink, font=text)
+    shown = picture.resize((340, round(picture.height * 340 / picture.width)))
+    canvas.paste(shown, (60, 300))
+    draw.text((40, 340 + shown.height), "12  3  45", fill="grey", font=text)
+    return canvas, (60, 300, 400, 300 + shown.height)
+
+
+@pytest.mark.parametrize(("background", "ink"), [("white", "black"), ("black", "white")])
+def test_a_wide_picture_in_a_tall_screenshot_is_a_part_of_its_layout(
+    background: str, ink: str
+) -> None:
+    post, (x0, y0, x1, y1) = tall_post(samples.photo(8), background, ink)
+    scale, grey = detection_thumbnail(np.asarray(post))
+    picture = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) * scale
+    assert y1 - y0 < post.height / 12
+    assert any(np.abs(part - picture).max() <= 2 for part in frame_parts(grey))
+
+
 def test_a_plain_photo_is_no_layout() -> None:
     for number in range(1, 11):
         _, grey = detection_thumbnail(np.asarray(samples.photo(number)))
