@@ -458,6 +458,19 @@ def test_the_turn_is_read_from_the_outline_over_a_flat_fill_too(
     assert outline_tilt(grey) == pytest.approx(degrees, abs=0.3)
 
 
+@pytest.mark.parametrize("degrees", [-11.0, -6.0, 8.0, 14.0])
+def test_a_small_photo_turned_over_a_lightly_blurred_copy_has_its_turn_read(
+    degrees: float,
+) -> None:
+    # A 300-pixel photo over a copy blurred by a seventieth of its side: the thumbnail hardly
+    # shrinks it, so one of its corners keeps some detail (|Laplacian| 24-28).
+    photo = samples.photo(10)
+    turned = photo.convert("RGBA").rotate(degrees, resample=Image.Resampling.BICUBIC)
+    canvas = photo.filter(ImageFilter.GaussianBlur(max(photo.size) / 70))
+    canvas.paste(turned, (0, 0), turned)
+    assert candidates(np.asarray(canvas)).tilt == pytest.approx(degrees, abs=0.3)
+
+
 def test_a_photo_as_it_is_shows_no_turned_outline_and_gains_no_view() -> None:
     for number in range(1, 11):
         photo = samples.photo(number)
