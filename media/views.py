@@ -91,6 +91,15 @@ misses; bench/RESULTS.md, "Re-shares: the weak families"), and what each fix loo
   (`_around_largest`); its sides snap only to sharp steps, with fine detail on them; and a
   split-off caption's region reads its columns again over the rows left, its cut side moving
   out no further than the gap.
+- at 100 pictures a family (ninth session): a picture whose margins are of its surround's
+  colour (an object on white in a light post, a dark photo in a dark post) had no side that
+  stepped, so its part was dropped: a part clear of the frame's border all round is kept
+  (`_inset`) and an entry also keeps the picture less its plain margins (`plain_margins`);
+  a wide picture in a tall phone screenshot was under MIN_SIDE of its height (parts are
+  measured against the frame's short side); two wide pictures fitted with bars into tall
+  halves broke too few rows at their seam, most rows being bars on both sides (those rows no
+  longer count); and a small picture turned over a lightly blurred copy of itself kept some
+  detail in its corners, so its turn was never looked for (`Texture.corners_plain`).
 """
 
 from __future__ import annotations
