@@ -9,7 +9,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from media.decode import decode_media
 from media.entries import entry_hashes
@@ -519,16 +519,25 @@ def test_a_picture_in_one_cell_of_a_layout_is_removed_through_its_part(
         assert match_media(hash_media(samples.encode(other, "JPEG")), index, MatchPolicy()) == []
 
 
-def post_with_caption(picture: Image.Image, background: str, ink: str) -> Image.Image:
-    """A post: a header and caption above the picture (inset from the sides), buttons below."""
-    canvas = Image.new("RGB", (750, 1400), background)
+def post_header(
+    size: tuple[int, int], background: str, ink: str
+) -> tuple[Image.Image, ImageDraw.ImageDraw, ImageFont.FreeTypeFont]:
+    """A phone screenshot's canvas with its status bar, the poster's avatar and name, and a
+    caption; its drawing context and font, to go on."""
+    canvas = Image.new("RGB", size, background)
     draw = ImageDraw.Draw(canvas)
     text = reshares._font(28)
     draw.text((40, 30), "9:41            5G  87%", fill=ink, font=text)
     draw.ellipse((40, 110, 110, 180), fill="grey")
     draw.text((130, 115), "bias_updates", fill=ink, font=text)
-    draw.text((130, 150), "@bias_updates  2h", fill="grey", font=text)
     draw.text((40, 220), "look at this omg", fill=ink, font=text)
+    return canvas, draw, text
+
+
+def post_with_caption(picture: Image.Image, background: str, ink: str) -> Image.Image:
+    """A post: a header and caption above the picture (inset from the sides), buttons below."""
+    canvas, draw, text = post_header((750, 1400), background, ink)
+    draw.text((130, 150), "@bias_updates  2h", fill="grey", font=text)
     canvas.paste(picture.resize((420, 588)), (150, 300))
     for number in range(4):
         x = 40 + number * 170
@@ -586,13 +595,7 @@ def tall_post(picture: Image.Image, background: str, ink: str) -> tuple[Image.Im
     """A phone screenshot as tall as a modern phone's (9:19.5) whose picture, wide, is shown
     at 340 of its 750 pixels' width: not a twelfth of the screenshot's height. Also the
     picture's box."""
-    canvas = Image.new("RGB", (750, 1624), background)
-    draw = ImageDraw.Draw(canvas)
-    text = reshares._font(28)
-    draw.text((40, 30), "9:41            5G  87%", fill=ink, font=text)
-    draw.ellipse((40, 110, 110, 180), fill="grey")
-    draw.text((130, 115), "bias_updates", fill=ink, font=text)
-    draw.text((40, 220), "look at this omg", fill=ink, font=text)
+    canvas, draw, text = post_header((750, 1624), background, ink)
     shown = picture.resize((340, round(picture.height * 340 / picture.width)))
     canvas.paste(shown, (60, 300))
     draw.text((40, 340 + shown.height), "12  3  45", fill="grey", font=text)
