@@ -223,7 +223,7 @@ def hash_media(
     """Decode and hash an upload in this process; every failure becomes an explicit outcome.
 
     With `trim`, a still image that has flat bars or screenshot chrome around it also gets the
-    hashes of the picture inside (`MediaHashes.extra`), see `media.reupload.content_block`.
+    hashes of the picture inside (`MediaHashes.extra`), see `media.reupload.content_box`.
     With `views`, a still image also gets the hashes (PDQ and pHash, no turns) of the upright
     views `media.views.picture_views` finds: the picture inside a screenshot, story, collage,
     photo of a screen or turned canvas. A still image always gets the PDQ of its quarters

@@ -4,7 +4,7 @@ Why: PDQ and pHash survive recompression, resizing, colour changes and blur, but
 borders, caption bars, screenshots, crops or rotations; each of those moves most of the picture.
 Two remedies, both measured on bench/catch_rate.py before they were kept:
 
-- Query side (`content_block`): a letterbox, meme caption bars and the chrome of a phone
+- Query side (`content_box`): a letterbox, meme caption bars and the chrome of a phone
   screenshot are rows and columns dominated by one flat colour. The largest block of rows and
   columns that are not flat is the picture; it is hashed as an extra query.
 - Both sides (`quarters`): a sticker, an emoji, a caption or a blurred face covers a part of
@@ -161,14 +161,9 @@ def _near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return close
 
 
-def content_block(picture: Image.Image) -> Image.Image | None:
-    """The picture without bars and screenshot chrome, or None when nothing was trimmed."""
-    box = content_box(np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB")))
-    return picture.crop(box) if box is not None else None
-
-
 def content_box(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
-    """`content_block`'s box (left, top, right, bottom) in an RGB array, or None."""
+    """The box (left, top, right, bottom) of the picture without bars and screenshot chrome,
+    in an RGB array; None when nothing would be trimmed."""
     height, width = pixels.shape[:2]
     top, bottom = bar_depth(pixels), height - bar_depth(pixels[::-1])
     if bottom - top < height * MIN_KEEP:

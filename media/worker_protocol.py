@@ -38,6 +38,7 @@ from media.formats import MediaFormat
 from media.hashing import FrameHashes, MediaHashes
 from media.outcomes import Outcome
 from media.preview import DETAIL_SIDE, PreviewDetail
+from media.reupload import EDGE_CROPS, EDGE_CUTS, OFF_CENTRE_CUTS
 
 READY = b"ready"  # a new worker's first message, once its imports are warm
 MAX_REPLY_BYTES = 1 << 20  # a 12-frame video's hashes take about 7 KB, a preview a few KB
@@ -49,7 +50,8 @@ MAX_PHRASE_DEPTH = 3  # a reason inside a description inside an explanation
 FORMAT_SPECS = frozenset({"", ","})  # `{name}` or `{name:,}`: nothing a worker could abuse
 PHRASE_FIELDS = frozenset({"text", "plural", "values"})
 MAX_FRAMES = 256  # frames and extra pictures in one result; the decoder samples 12 by default
-MAX_EDGE_HASHES = 80  # an entry keeps at most 74 (`media.reupload.edge_crops`)
+# An entry's edge crops (`media.reupload.edge_crops`): a reply with more is out of shape.
+MAX_EDGE_HASHES = len(EDGE_CROPS) + len(EDGE_CUTS) + len(OFF_CENTRE_CUTS)
 MAX_REGION_HASHES = 4  # a still image's quarters
 KINDS = frozenset({"", "image", "animation", "video"})
 FORMATS = frozenset({"", *(f.value for f in MediaFormat)})
