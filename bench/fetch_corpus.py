@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pdqhash
 from corpus import CACHE, MANIFEST
 from PIL import Image, ImageOps
+
+from media.hashing import pdq_hash
 
 MIN_SIDE = 200  # smaller pictures are icons or thumbnails
 SAME_PICTURE = 31  # PDQ distance: the product's confident radius
@@ -376,8 +377,8 @@ def photos(source: Source, archive: Path) -> Iterator[tuple[str, Image.Image, bo
 def pdq_bits(picture: Image.Image) -> np.ndarray:
     small = picture.copy()
     small.thumbnail((512, 512))
-    vector, _ = pdqhash.compute(np.asarray(small))
-    return vector.astype(bool)
+    value, _ = pdq_hash(np.asarray(small.convert("RGB")))
+    return np.unpackbits(np.frombuffer(bytes.fromhex(value.hex), np.uint8)).astype(bool)
 
 
 def main() -> None:
