@@ -199,44 +199,41 @@ static void grid_as_is(const float *luma64, float grid[SIDE][SIDE]) {
     memcpy(grid, luma64, sizeof(float) * SIDE * SIDE);
 }
 
+/* The reference's step between two neighbours, in percent of full scale, truncated. */
+static inline int step(float a, float b) { return abs((int)(((a - b) * 100.0f) / 255.0f)); }
+
+/* Quality: the steps between neighbours down and across the grid (an integer sum, so in any
+ * order), a ninetieth of it, at most 100. */
 static int quality_of(float grid[SIDE][SIDE]) {
     int total = 0;
-    for (int i = 0; i < SIDE - 1; i++) {
-        for (int j = 0; j < SIDE; j++) {
-            int d = (int)(((grid[i][j] - grid[i + 1][j]) * 100.0f) / 255.0f);
-            total += abs(d);
-        }
-    }
     for (int i = 0; i < SIDE; i++) {
-        for (int j = 0; j < SIDE - 1; j++) {
-            int d = (int)(((grid[i][j] - grid[i][j + 1]) * 100.0f) / 255.0f);
-            total += abs(d);
+        for (int j = 0; j < SIDE; j++) {
+            if (i + 1 < SIDE) total += step(grid[i][j], grid[i + 1][j]);
+            if (j + 1 < SIDE) total += step(grid[i][j], grid[i][j + 1]);
         }
     }
     int quality = total / 90;
     return quality > 100 ? 100 : quality;
 }
 
-/* out = D A D^T, each sum over k in the reference's order (k ascending), several sums side
- * by side. */
-static void dct16(float grid[SIDE][SIDE], float out[BAND][BAND]) {
-    float rows[BAND][SIDE];
+/* out = a b for a of BAND x SIDE and b of SIDE x n, each sum over k in the reference's order
+ * (k ascending, every product rounded before it is added), n sums side by side. */
+static void product(const float *a, const float *b, float *out, int n) {
     for (int i = 0; i < BAND; i++) {
         float acc[SIDE] = {0};
         for (int k = 0; k < SIDE; k++) {
-            const float d = dct[i][k];
-            for (int j = 0; j < SIDE; j++) acc[j] += d * grid[k][j];
+            const float x = a[i * SIDE + k];
+            for (int j = 0; j < n; j++) acc[j] += x * b[k * n + j];
         }
-        memcpy(rows[i], acc, sizeof(acc));
+        memcpy(out + i * n, acc, (size_t)n * sizeof(float));
     }
-    for (int i = 0; i < BAND; i++) {
-        float acc[BAND] = {0};
-        for (int k = 0; k < SIDE; k++) {
-            const float t = rows[i][k];
-            for (int j = 0; j < BAND; j++) acc[j] += t * dct_t[k][j];
-        }
-        memcpy(out[i], acc, sizeof(acc));
-    }
+}
+
+/* The 16 x 16 DCT: D A D^T. */
+static void dct16(float grid[SIDE][SIDE], float out[BAND][BAND]) {
+    float rows[BAND][SIDE];
+    product(&dct[0][0], &grid[0][0], &rows[0][0], SIDE);
+    product(&rows[0][0], &dct_t[0][0], &out[0][0], BAND);
 }
 
 /* Torben's median, as the reference computes it (which value it returns matters for ties). */
