@@ -521,7 +521,8 @@ def _edged(grey: np.ndarray, part: Region) -> bool:
 
 
 def _inset(grey: np.ndarray, part: Region) -> bool:
-    """Whether `part` keeps clear of the frame's border all round, plain lines on every side.
+    """Whether `part` keeps clear of the frame's border all round (`frame_parts` cut it out
+    along plain lines, so plain lines then bound it on every side).
 
     A picture whose own edges are of the layout's colour (an object on white in a light post,
     a dark photo in a dark one) has no side that steps against its gap: cut out, it is the
