@@ -29,6 +29,7 @@ import numpy as np
 from PIL import GifImagePlugin, Image, ImageOps
 
 from core.phrases import Phrase, phrase
+from media import png
 from media.containers import iso_video_codec, matroska_video_codec
 from media.formats import (
     Declared,
@@ -107,7 +108,7 @@ def decode_first_picture(data: bytes, limits: DecodeLimits | None = None) -> Ima
         image = _open(data, declared, limits)
         if getattr(image, "n_frames", 1) > 1:
             return viewable(image, limits.target_side)
-        return _still(image, declared, limits)
+        return _still(image, data, declared, limits)
 
 
 @contextlib.contextmanager
@@ -165,11 +166,19 @@ def _decode_image(data: bytes, declared: Declared, limits: DecodeLimits) -> Deco
     if frames > 1:
         check_frame_budget(Declared(declared.format, *image.size, frames), limits)
         return DecodedMedia(declared.format, "animation", _sample_animation(image, frames, limits))
-    picture = _still(image, declared, limits)
+    picture = _still(image, data, declared, limits)
     return DecodedMedia(declared.format, "image", (DecodedFrame(picture),))
 
 
-def _still(image: Image.Image, declared: Declared, limits: DecodeLimits) -> Image.Image:
+def _still(
+    image: Image.Image, data: bytes, declared: Declared, limits: DecodeLimits
+) -> Image.Image:
+    if declared.format is MediaFormat.PNG:
+        # A plain PNG's thumbnail made from its rows as they are unfiltered: the same picture
+        # as below, in half the time (`media.png`); None sends any other PNG on to Pillow.
+        small = png.thumbnail(data, limits.target_side)
+        if small is not None:
+            return _flattened(small)
     if declared.format is MediaFormat.JPEG:
         # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; accepting 3/4 of the target size
         # lets a 1080p photo decode at 1/4 (480 px) instead of 1/2, twice as fast.
@@ -192,7 +201,12 @@ def viewable(image: Image.Image, side: int, *, keep: bool = True) -> Image.Image
         image = image.convert("RGBA" if has_alpha else "RGB")
     elif keep:
         image = image.copy()  # thumbnail() works in place
-    image.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    image.thumbnail((side, side), png.RESAMPLE, reducing_gap=png.REDUCING_GAP)
+    return _flattened(image)
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    """An L, RGB or RGBA thumbnail as RGB, transparency shown on `BACKGROUND`."""
     if image.mode == "RGBA":
         canvas = Image.new("RGBA", image.size, BACKGROUND)
         image = Image.alpha_composite(canvas, image)
