@@ -225,7 +225,7 @@ def test_text_that_turns_nothing_keeps_the_fast_path() -> None:
 
 
 def _raw(pixels: np.ndarray) -> bytes:
-    height, width, channels = pixels.shape
+    height, _, channels = pixels.shape
     return filtered(pixels.reshape(height, -1), [4] * height, channels)
 
 
