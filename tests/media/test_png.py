@@ -139,6 +139,23 @@ def test_each_filter_alone(kind: int, mode: str) -> None:
     assert_same(png.thumbnail(data, SIDE), pillows(data))
 
 
+@pytest.mark.parametrize("mode", CHANNELS)
+@pytest.mark.parametrize(("width", "height"), [(7, 9), (8, 9), (9, 13), (13, 4), (64, 33)])
+def test_rows_come_back_as_they_were_paeth_runs_and_all(width: int, height: int, mode: str) -> None:
+    """Unfiltered, every row is the pixels it was made of: rows of Paeth four at a time (where
+    the processor has AVX2, `media/_png.c` does such runs side by side), runs of five, broken
+    by other filters, and pictures too narrow for it."""
+    channels = CHANNELS[mode]
+    pixels = picture(width, height, mode, width * height)
+    rows = pixels.reshape(height, width * channels)
+    random_filters = list(np.random.default_rng(height).integers(0, 5, height))
+    for filters in ([4] * height, ([4] * 5 + [1, 4, 4, 3]) * 4, random_filters):
+        raw = filtered(rows, filters[:height], channels)
+        assert _png.unfilter(raw, width, height, channels, False) == pixels.tobytes()
+        data = png_file(pixels, filters[:height])
+        assert_same(png.thumbnail(data, 4), pillows(data, 4))
+
+
 @pytest.mark.parametrize(("size", "side"), [((1600, 2900), 512), ((1100, 700), 512)])
 def test_pillows_own_files_at_the_products_side(size: tuple[int, int], side: int) -> None:
     """Files Pillow's encoder wrote (its own choice of filters), at the decoder's target side:
