@@ -50,27 +50,30 @@ def thumbnail(data: bytes, side: int) -> Image.Image | None:
     channels = len(mode)
     expected = (width * channels + 1) * height
     try:
-        inflater = zlib_ng.decompressobj()
-        raw = inflater.decompress(compressed, expected)  # never more than the rows
+        raw = zlib_ng.decompressobj().decompress(compressed, expected)  # never more than that
     except zlib_ng.error:
         return None
+    del compressed
     if len(raw) != expected:
         return None
     size = thumbnail_size(width, height, side)
     factor_x = int(width / size[0] / REDUCING_GAP) or 1
     factor_y = int(height / size[1] / REDUCING_GAP) or 1
+    whole = mode == "RGBA" or factor_x == factor_y == 1
     try:
-        if mode == "RGBA":  # Pillow's RGBA thumbnail premultiplies the whole picture first
+        if whole:
             image = _whole(raw, width, height, mode)
-            image.thumbnail((side, side), RESAMPLE, reducing_gap=REDUCING_GAP)
-            return image
-        if factor_x == factor_y == 1:  # nothing to reduce: resized (or kept) as it is
-            image = _whole(raw, width, height, mode)
-            resized = image if size == image.size else image.resize(size, RESAMPLE)
-            return resized.convert(mode) if resized.mode != mode else resized
-        pixels = _png.reduced(raw, width, height, channels, factor_x, factor_y)
+        else:
+            pixels = _png.reduced(raw, width, height, channels, factor_x, factor_y)
     except ValueError:  # a filter byte PNG does not define
         return None
+    del raw  # as large as the picture: gone before the resize takes its own memory
+    if mode == "RGBA":  # Pillow's RGBA thumbnail premultiplies the whole picture first
+        image.thumbnail((side, side), RESAMPLE, reducing_gap=REDUCING_GAP)
+        return image
+    if whole:  # nothing to reduce: resized (or kept) as it is
+        resized = image if size == image.size else image.resize(size, RESAMPLE)
+        return resized.convert(mode) if resized.mode != mode else resized
     # Then the rest of Pillow's resize with a reducing gap: the reduced picture resized, the
     # box it stands for in the reduced picture's own pixels.
     reduced = Image.frombytes(
