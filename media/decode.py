@@ -175,7 +175,7 @@ def _still(
 ) -> Image.Image:
     if declared.format is MediaFormat.PNG:
         # A plain PNG's thumbnail made from its rows as they are unfiltered: the same picture
-        # as below, in half the time (`media.png`); None sends any other PNG on to Pillow.
+        # as below, in a third of the time (`media.png`); None sends any other PNG to Pillow.
         small = png.thumbnail(data, limits.target_side)
         if small is not None:
             return _flattened(small)

@@ -1,19 +1,20 @@
-"""A plain still PNG's thumbnail without Pillow's PNG decoder: the same pixels, in half the time.
+"""A plain still PNG's thumbnail without Pillow's PNG decoder: the same pixels, a third the time.
 
 Why: a tall chat screenshot is a PNG of 4 to 6 megapixels, and Pillow spent 110 ms of a 2-core
 server's time decoding one (1789 x 3103, 4.5 MB), then 7 more reducing it for the thumbnail,
 where the hashes need no more than 512 pixels a side. A fifth of that is the inflate; most of
 the rest is Pillow unfiltering every byte on its own (three rows in four of such a screenshot
 use the Paeth filter) and widening each pixel to four bytes. Here zlib-ng inflates the image
-data in one call, and `media._png` unfilters the rows a pixel at a time, adding an RGB or grey
-picture's rows straight into the box sums Pillow's `Image.reduce` would make: the full-size
-picture is never built. The result is the very picture `Image.thumbnail` gives after Pillow's
-`load` (tests/media/test_png.py compares them, filter by filter, on every kind of size), so a
-hash does not depend on which path decoded the file.
+data in one call, and `media._png` unfilters the rows a pixel at a time (four Paeth rows side
+by side where the processor has AVX2), adding an RGB or grey picture's rows straight into the
+box sums Pillow's `Image.reduce` would make: the full-size picture is never built (that file's
+decoding and reduction: 118 -> about 40 ms). The result is the very picture `Image.thumbnail`
+gives after Pillow's `load` (tests/media/test_png.py compares them, filter by filter, on every
+kind of size), so a hash does not depend on which path decoded the file.
 
 Only the plain kind takes this path: 8-bit grey, RGB or RGBA, not interlaced, with nothing
 that changes what a viewer sees (no transparency chunk, no animation, no EXIF or XMP that could
-turn it). Anything else, and anything unexpected in the data (a short or overlong stream, a bad
+turn it). Anything else, and anything unexpected in the data (a stream cut short, a bad
 filter byte, a zlib error), returns None, and Pillow decodes the file as before: its outcome for
 a broken or hostile file stays what it was. The structure was vetted before (`media.formats`).
 """
@@ -124,10 +125,10 @@ def _plain_rows(data: bytes) -> tuple[str, int, int, bytes] | None:
     mode = _MODES.get(colour)
     if mode is None or depth != 8 or compression or filtering or interlace or not width * height:
         return None
-    pos, parts, run = 8, [], "before"
+    pos, parts, run, view = 8, [], "before", memoryview(data)
     while pos + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, pos)
-        body = data[pos + 8 : pos + 8 + length]
+        body = view[pos + 8 : pos + 8 + length]  # no copy: the image data is joined once
         if len(body) < length or kind in _REFUSED or (kind in _TEXT and _turns_it(kind, body)):
             return None
         if kind == b"IDAT" and run != "after":
@@ -143,10 +144,10 @@ def _plain_rows(data: bytes) -> tuple[str, int, int, bytes] | None:
     return mode, width, height, b"".join(parts)
 
 
-def _turns_it(kind: bytes, body: bytes) -> bool:
+def _turns_it(kind: bytes, body: memoryview) -> bool:
     """Whether a text chunk may carry an orientation Pillow would apply (EXIF in a text chunk,
     or XMP naming one; compressed XMP can't be read here, so it counts)."""
-    keyword, _, rest = body.partition(b"\0")
+    keyword, _, rest = bytes(body).partition(b"\0")
     if keyword in _EXIF_KEYWORDS:
         return True
     if keyword != _XMP_KEYWORD:
