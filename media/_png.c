@@ -64,31 +64,20 @@ static int full_box_shift(int fx, int fy) {
 }
 
 /* The Paeth predictor, one byte: of a (left), b (above) and c (above left), the nearest to
- * a + b - c, ties going to a, then b. Two selections, which compile to conditional moves (the
- * comparisons depend on the pixels: branches on them would be mispredicted half the time). */
+ * a + b - c, ties going to a, then b. Without a branch: the comparisons depend on the pixels,
+ * and a branch on them would be mispredicted on every noisy row. `b_nearer` is all ones where
+ * b is nearer than a, `c_nearer` where c is nearer than both. */
 static inline int paeth(int a, int b, int c) {
-    int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
-    if (pb < pa) {
-        pa = pb;
-        a = b;
-    }
-    return pc < pa ? c : a;
-}
-
-/* One channel's Paeth step, without a branch: the comparisons depend on the pixels, and a
- * branch on them would be mispredicted on every noisy row. `m_` is all ones where b is nearer
- * than a, `m2_` where c is nearer than both. */
 #define ABSOLUTE(v) (((v) ^ ((v) >> 31)) - ((v) >> 31))
-#define PAETH_STEP(a, b, c, x)                                                                  \
-    do {                                                                                       \
-        int p_ = (b) - (c), t_ = (a) - (c), u_ = p_ + t_;                                      \
-        int pa_ = ABSOLUTE(p_), pb_ = ABSOLUTE(t_), pc_ = ABSOLUTE(u_);                        \
-        int m_ = (pb_ - pa_) >> 31;                                                            \
-        int near_ = pa_ + ((pb_ - pa_) & m_);                                                  \
-        int best_ = (a) ^ (((a) ^ (b)) & m_);                                                  \
-        int m2_ = (pc_ - near_) >> 31;                                                         \
-        (a) = ((x) + (best_ ^ ((best_ ^ (c)) & m2_))) & 255;                                   \
-    } while (0)
+    int p = b - c, t = a - c, u = p + t;
+    int pa = ABSOLUTE(p), pb = ABSOLUTE(t), pc = ABSOLUTE(u);
+#undef ABSOLUTE
+    int b_nearer = (pb - pa) >> 31;
+    int nearest = pa + ((pb - pa) & b_nearer);
+    int best = a ^ ((a ^ b) & b_nearer);
+    int c_nearer = (pc - nearest) >> 31;
+    return best ^ ((best ^ c) & c_nearer);
+}
 
 /* A Paeth row of 3- or 4-byte pixels. Each pixel waits for the one on its left, so a row is
  * one chain of dependent steps per channel: the channels' chains are kept side by side, and
@@ -99,9 +88,9 @@ static void paeth_row3(const uint8_t *restrict in, const uint8_t *restrict above
     int a0 = 0, a1 = 0, a2 = 0, c0 = 0, c1 = 0, c2 = 0;
     for (Py_ssize_t i = 0; i + 3 <= bytes; i += 3) {
         int b0 = above[i], b1 = above[i + 1], b2 = above[i + 2];
-        PAETH_STEP(a0, b0, c0, in[i]);
-        PAETH_STEP(a1, b1, c1, in[i + 1]);
-        PAETH_STEP(a2, b2, c2, in[i + 2]);
+        a0 = (in[i] + paeth(a0, b0, c0)) & 255;
+        a1 = (in[i + 1] + paeth(a1, b1, c1)) & 255;
+        a2 = (in[i + 2] + paeth(a2, b2, c2)) & 255;
         out[i] = (uint8_t)a0;
         out[i + 1] = (uint8_t)a1;
         out[i + 2] = (uint8_t)a2;
@@ -114,10 +103,10 @@ static void paeth_row4(const uint8_t *restrict in, const uint8_t *restrict above
     int a0 = 0, a1 = 0, a2 = 0, a3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
     for (Py_ssize_t i = 0; i + 4 <= bytes; i += 4) {
         int b0 = above[i], b1 = above[i + 1], b2 = above[i + 2], b3 = above[i + 3];
-        PAETH_STEP(a0, b0, c0, in[i]);
-        PAETH_STEP(a1, b1, c1, in[i + 1]);
-        PAETH_STEP(a2, b2, c2, in[i + 2]);
-        PAETH_STEP(a3, b3, c3, in[i + 3]);
+        a0 = (in[i] + paeth(a0, b0, c0)) & 255;
+        a1 = (in[i + 1] + paeth(a1, b1, c1)) & 255;
+        a2 = (in[i + 2] + paeth(a2, b2, c2)) & 255;
+        a3 = (in[i + 3] + paeth(a3, b3, c3)) & 255;
         out[i] = (uint8_t)a0;
         out[i + 1] = (uint8_t)a1;
         out[i + 2] = (uint8_t)a2;
