@@ -79,39 +79,39 @@ static inline int paeth(int a, int b, int c) {
     return best ^ ((best ^ c) & c_nearer);
 }
 
-/* A Paeth row of 3- or 4-byte pixels. Each pixel waits for the one on its left, so a row is
- * one chain of dependent steps per channel: the channels' chains are kept side by side, and
- * each channel's last value stays in a register (read back from memory, every step would
- * also wait for its own store). */
-static void paeth_row3(const uint8_t *restrict in, const uint8_t *restrict above,
-                       uint8_t *restrict out, Py_ssize_t bytes) {
-    int a0 = 0, a1 = 0, a2 = 0, c0 = 0, c1 = 0, c2 = 0;
-    for (Py_ssize_t i = 0; i + 3 <= bytes; i += 3) {
-        int b0 = above[i], b1 = above[i + 1], b2 = above[i + 2];
-        a0 = (in[i] + paeth(a0, b0, c0)) & 255;
-        a1 = (in[i + 1] + paeth(a1, b1, c1)) & 255;
-        a2 = (in[i + 2] + paeth(a2, b2, c2)) & 255;
-        out[i] = (uint8_t)a0;
-        out[i + 1] = (uint8_t)a1;
-        out[i + 2] = (uint8_t)a2;
-        c0 = b0, c1 = b1, c2 = b2;
+/* A Paeth row. Each pixel waits for the one on its left, so a row is one chain of dependent
+ * steps per channel: the channels' chains are kept side by side, and each channel's last value
+ * stays in a register (read back from memory, every step would also wait for its own store).
+ * `bpp` is a constant in each call (`paeth_row`), so the channel loop unrolls. */
+static inline __attribute__((always_inline)) void paeth_row_bpp(const uint8_t *restrict in,
+                                                                const uint8_t *restrict above,
+                                                                uint8_t *restrict out,
+                                                                Py_ssize_t bytes, const int bpp) {
+    int left[MAX_CHANNELS] = {0, 0, 0, 0}, corner[MAX_CHANNELS] = {0, 0, 0, 0};
+    for (Py_ssize_t i = 0; i + bpp <= bytes; i += bpp) {
+        for (int k = 0; k < bpp; k++) {
+            int up = above[i + k];
+            left[k] = (in[i + k] + paeth(left[k], up, corner[k])) & 255;
+            out[i + k] = (uint8_t)left[k];
+            corner[k] = up;
+        }
     }
 }
 
-static void paeth_row4(const uint8_t *restrict in, const uint8_t *restrict above,
-                       uint8_t *restrict out, Py_ssize_t bytes) {
-    int a0 = 0, a1 = 0, a2 = 0, a3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-    for (Py_ssize_t i = 0; i + 4 <= bytes; i += 4) {
-        int b0 = above[i], b1 = above[i + 1], b2 = above[i + 2], b3 = above[i + 3];
-        a0 = (in[i] + paeth(a0, b0, c0)) & 255;
-        a1 = (in[i + 1] + paeth(a1, b1, c1)) & 255;
-        a2 = (in[i + 2] + paeth(a2, b2, c2)) & 255;
-        a3 = (in[i + 3] + paeth(a3, b3, c3)) & 255;
-        out[i] = (uint8_t)a0;
-        out[i + 1] = (uint8_t)a1;
-        out[i + 2] = (uint8_t)a2;
-        out[i + 3] = (uint8_t)a3;
-        c0 = b0, c1 = b1, c2 = b2, c3 = b3;
+static void paeth_row(const uint8_t *in, const uint8_t *above, uint8_t *out, Py_ssize_t bytes,
+                      int bpp) {
+    switch (bpp) {
+    case 1:
+        paeth_row_bpp(in, above, out, bytes, 1);
+        break;
+    case 2:
+        paeth_row_bpp(in, above, out, bytes, 2);
+        break;
+    case 3:
+        paeth_row_bpp(in, above, out, bytes, 3);
+        break;
+    default:
+        paeth_row_bpp(in, above, out, bytes, 4);
     }
 }
 
@@ -137,17 +137,7 @@ static int unfilter_row(const uint8_t *row, const uint8_t *above, uint8_t *out, 
         for (; i < bytes; i++) out[i] = (uint8_t)(in[i] + ((out[i - bpp] + above[i]) >> 1));
         return 1;
     case 4:
-        if (bpp == 3) {
-            paeth_row3(in, above, out, bytes);
-            return 1;
-        }
-        if (bpp == 4) {
-            paeth_row4(in, above, out, bytes);
-            return 1;
-        }
-        for (i = 0; i < bpp && i < bytes; i++) out[i] = (uint8_t)(in[i] + above[i]);
-        for (; i < bytes; i++)
-            out[i] = (uint8_t)(in[i] + paeth(out[i - bpp], above[i], above[i - bpp]));
+        paeth_row(in, above, out, bytes, bpp);
         return 1;
     default:
         return 0;
@@ -158,9 +148,9 @@ static int unfilter_row(const uint8_t *row, const uint8_t *above, uint8_t *out, 
  * group works on pixel k - j while row 0 works on pixel k: each row's pixel above was made by
  * the row before one step earlier, and the four chains run side by side in one 256-bit
  * register, 16-bit lanes, four to a row. A row alone is one chain of dependent steps; four of
- * them cost about what one did (a tall chat screenshot's unfiltering: about a sixth of the
- * time). The first and last few pixels of each row, where the rows are not all at work, are
- * done one at a time. */
+ * them cost about what one did (rows of Paeth: a sixth of the time; a tall chat screenshot's
+ * whole unfiltering, under half). The first and last few pixels of each row, where the rows
+ * are not all at work, are done one at a time. */
 #define GROUP 4
 #define MIN_GROUP_WIDTH 8
 
@@ -185,7 +175,7 @@ __attribute__((target("avx2"))) static inline __m256i pick(__m256i mask, __m256i
     return _mm256_blendv_epi8(no, yes, mask);
 }
 
-/* One pixel's bytes (3 or 4; `bpp` bytes after it are in the row) widened to 16-bit lanes. */
+/* Four bytes from `p`: a pixel's 3 or 4, read as one word (the caller keeps them in the row). */
 static inline __attribute__((always_inline)) uint32_t pixel_word(const uint8_t *p) {
     uint32_t word;
     memcpy(&word, p, 4);
@@ -262,26 +252,22 @@ typedef struct {
     Py_ssize_t width, height, channels, row_bytes;
 } Rows;
 
-static int parse_rows(Rows *rows, PyObject *args, const char *format, void *more,
-                      void *more2) {
-    int ok = more2 ? PyArg_ParseTuple(args, format, &rows->raw, &rows->width, &rows->height,
-                                      &rows->channels, more, more2)
-                   : PyArg_ParseTuple(args, format, &rows->raw, &rows->width, &rows->height,
-                                      &rows->channels, more);
-    if (!ok) return 0;
+/* The sizes checked against the inflated bytes; on failure the buffer is released and a
+ * ValueError set. */
+static int check_rows(Rows *rows) {
+    const char *problem = NULL;
     if (rows->width < 1 || rows->height < 1 || rows->channels < 1 ||
         rows->channels > MAX_CHANNELS || rows->width > PY_SSIZE_T_MAX / MAX_CHANNELS - 1 ||
-        (rows->width * rows->channels + 1) > PY_SSIZE_T_MAX / rows->height) {
-        PyErr_SetString(PyExc_ValueError, "bad picture size");
+        (rows->width * rows->channels + 1) > PY_SSIZE_T_MAX / rows->height)
+        problem = "bad picture size";
+    else if (rows->raw.len < (rows->width * rows->channels + 1) * rows->height)
+        problem = "fewer bytes than the picture's rows";
+    if (problem != NULL) {
+        PyErr_SetString(PyExc_ValueError, problem);
         PyBuffer_Release(&rows->raw);
         return 0;
     }
     rows->row_bytes = rows->width * rows->channels;
-    if (rows->raw.len < (rows->row_bytes + 1) * rows->height) {
-        PyErr_SetString(PyExc_ValueError, "fewer bytes than the picture's rows");
-        PyBuffer_Release(&rows->raw);
-        return 0;
-    }
     return 1;
 }
 
@@ -300,8 +286,8 @@ static inline uint8_t *ring_row(uint8_t *scratch, Py_ssize_t bytes, Py_ssize_t y
 /* What is done with each unfiltered row, in order. */
 typedef void (*RowSink)(void *sink, Py_ssize_t y, const uint8_t *row);
 
-static int starts_paeth_group(const Rows *rows, Py_ssize_t y) {
 #ifdef GROUPED_PAETH
+static int starts_paeth_group(const Rows *rows, Py_ssize_t y) {
     if (!have_avx2 || (rows->channels != 3 && rows->channels != 4) ||
         rows->width < MIN_GROUP_WIDTH || y + GROUP > rows->height)
         return 0;
@@ -309,12 +295,8 @@ static int starts_paeth_group(const Rows *rows, Py_ssize_t y) {
     for (int j = 0; j < GROUP; j++)
         if (raw[(y + j) * (rows->row_bytes + 1)] != 4) return 0;
     return 1;
-#else
-    (void)rows;
-    (void)y;
-    return 0;
-#endif
 }
+#endif
 
 /* Every row unfiltered, in order, and given to `sink`; -1, or the first row whose filter PNG
  * does not define (no row from it on is given). */
@@ -346,9 +328,28 @@ static Py_ssize_t walk_rows(const Rows *rows, uint8_t *scratch, RowSink sink, vo
     return -1;
 }
 
-static PyObject *bad_filter(Py_ssize_t y) {
-    PyErr_Format(PyExc_ValueError, "row %zd has an unknown filter", y);
-    return NULL;
+/* Every row through `sink` into `result` (NULL: it could not be made), the lock released while
+ * they run; the rows' buffer is released. `result`, or NULL with the error set. */
+static PyObject *walk_into(Rows *rows, PyObject *result, RowSink sink, void *ctx) {
+    uint8_t *scratch = result != NULL ? new_scratch(rows) : NULL;
+    Py_ssize_t bad = -1;
+    if (scratch != NULL) {
+        Py_BEGIN_ALLOW_THREADS;
+        bad = walk_rows(rows, scratch, sink, ctx);
+        Py_END_ALLOW_THREADS;
+        free(scratch);
+    }
+    PyBuffer_Release(&rows->raw);
+    if (scratch == NULL) {
+        Py_XDECREF(result);
+        return PyErr_NoMemory();
+    }
+    if (bad >= 0) {
+        Py_DECREF(result);
+        PyErr_Format(PyExc_ValueError, "row %zd has an unknown filter", bad);
+        return NULL;
+    }
+    return result;
 }
 
 /* The picture row after row, 3-byte pixels widened to Pillow's 4 when `padded` (its RGBX,
@@ -356,7 +357,7 @@ static PyObject *bad_filter(Py_ssize_t y) {
 typedef struct {
     uint8_t *out;
     Py_ssize_t width, out_bytes;
-    int channels, padded;
+    int padded;
 } Picture;
 
 static void place_row(void *ctx, Py_ssize_t y, const uint8_t *restrict row) {
@@ -378,34 +379,19 @@ static void place_row(void *ctx, Py_ssize_t y, const uint8_t *restrict row) {
 static PyObject *unfilter(PyObject *self, PyObject *args) {
     Rows rows;
     int padded;
-    if (!parse_rows(&rows, args, "y*nnnp", &padded, NULL)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*nnnp", &rows.raw, &rows.width, &rows.height, &rows.channels,
+                          &padded) ||
+        !check_rows(&rows))
+        return NULL;
     if (padded && rows.channels != 3) {
         PyBuffer_Release(&rows.raw);
         PyErr_SetString(PyExc_ValueError, "only 3-byte pixels are padded");
         return NULL;
     }
-    Py_ssize_t out_bytes = padded ? rows.width * 4 : rows.row_bytes;
-    PyObject *result = PyBytes_FromStringAndSize(NULL, out_bytes * rows.height);
-    uint8_t *scratch = new_scratch(&rows);
-    if (result == NULL || scratch == NULL) {
-        Py_XDECREF(result);
-        free(scratch);
-        PyBuffer_Release(&rows.raw);
-        return PyErr_NoMemory();
-    }
-    Picture picture = {(uint8_t *)PyBytes_AS_STRING(result), rows.width, out_bytes,
-                       (int)rows.channels, padded};
-    Py_ssize_t bad;
-    Py_BEGIN_ALLOW_THREADS;
-    bad = walk_rows(&rows, scratch, place_row, &picture);
-    Py_END_ALLOW_THREADS;
-    free(scratch);
-    PyBuffer_Release(&rows.raw);
-    if (bad >= 0) {
-        Py_DECREF(result);
-        return bad_filter(bad);
-    }
-    return result;
+    Picture picture = {NULL, rows.width, padded ? rows.width * 4 : rows.row_bytes, padded};
+    PyObject *result = PyBytes_FromStringAndSize(NULL, picture.out_bytes * rows.height);
+    if (result != NULL) picture.out = (uint8_t *)PyBytes_AS_STRING(result);
+    return walk_into(&rows, result, place_row, &picture);
 }
 
 /* The boxes of one output row: each column's sum over the rows added so far, and the boxes'
@@ -452,7 +438,10 @@ static void add_row(void *ctx, Py_ssize_t y, const uint8_t *restrict row) {
 static PyObject *reduced(PyObject *self, PyObject *args) {
     Rows rows;
     Py_ssize_t fx, fy;
-    if (!parse_rows(&rows, args, "y*nnnnn", &fx, &fy)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*nnnnn", &rows.raw, &rows.width, &rows.height, &rows.channels,
+                          &fx, &fy) ||
+        !check_rows(&rows))
+        return NULL;
     if (fx < 1 || fy < 1 || fx > rows.width || fy > rows.height || fx * fy > 65536) {
         PyBuffer_Release(&rows.raw);
         PyErr_SetString(PyExc_ValueError, "bad reduction");
@@ -462,27 +451,11 @@ static PyObject *reduced(PyObject *self, PyObject *args) {
     Boxes b = {rows.row_bytes, width, height, out_width, width / fx, out_width * rows.channels,
                (int)fx, (int)fy, (int)rows.channels, 0, NULL, NULL};
     PyObject *result = PyBytes_FromStringAndSize(NULL, b.out_bytes * ((height + fy - 1) / fy));
-    uint8_t *scratch = new_scratch(&rows);
     b.columns = calloc((size_t)rows.row_bytes, sizeof(uint32_t));
-    if (result == NULL || scratch == NULL || b.columns == NULL) {
-        Py_XDECREF(result);
-        free(scratch);
-        free(b.columns);
-        PyBuffer_Release(&rows.raw);
-        return PyErr_NoMemory();
-    }
-    b.out = (uint8_t *)PyBytes_AS_STRING(result);
-    Py_ssize_t bad;
-    Py_BEGIN_ALLOW_THREADS;
-    bad = walk_rows(&rows, scratch, add_row, &b);
-    Py_END_ALLOW_THREADS;
-    free(scratch);
+    if (b.columns == NULL) Py_CLEAR(result); /* walk_into reports the missing memory */
+    if (result != NULL) b.out = (uint8_t *)PyBytes_AS_STRING(result);
+    result = walk_into(&rows, result, add_row, &b);
     free(b.columns);
-    PyBuffer_Release(&rows.raw);
-    if (bad >= 0) {
-        Py_DECREF(result);
-        return bad_filter(bad);
-    }
     return result;
 }
 
