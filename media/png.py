@@ -17,14 +17,21 @@ that changes what a viewer sees (no transparency chunk, no animation, no EXIF or
 turn it). Anything else, and anything unexpected in the data (a stream cut short, a bad
 filter byte, a zlib error), returns None, and Pillow decodes the file as before: its outcome for
 a broken or hostile file stays what it was. The structure was vetted before (`media.formats`).
+
+Every other 8-bit PNG that is not interlaced (palettes, transparency chunks, grey with alpha)
+and every frame of an APNG still goes through Pillow, which reads the chunks and composes the
+frames (disposal, blending, a frame's region of the canvas), but its rows are decoded by
+`_RowsDecoder` (`decode_rows_ourselves`): the same inflate and unfiltering as above instead of
+Pillow's "zip" decoder, half an APNG's decoding time (a 41-frame clip: 119 -> 61 ms).
 """
 
 from __future__ import annotations
 
 import math
 import struct
+from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageFile
 from zlib_ng import zlib_ng
 
 from media import _png
@@ -154,3 +161,84 @@ def _turns_it(kind: bytes, body: memoryview) -> bool:
         return False
     compressed = kind == b"zTXt" or (kind == b"iTXt" and rest[:1] != b"\0")
     return compressed or b"Orientation" in rest
+
+
+# Pillow's raw modes of the 8-bit PNG rows `media._png` unfilters, and their bytes a pixel.
+_ROW_CHANNELS = {"L": 1, "P": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+ROWS_DECODER = "lightstick_png_rows"
+
+
+def decode_rows_ourselves(image: Image.Image) -> None:
+    """Have the picture Pillow is about to load (a PNG, or an APNG's current frame) decoded by
+    `_RowsDecoder` instead of Pillow's own "zip" decoder, when its rows are of a kind that
+    decoder takes (8-bit, not interlaced); otherwise leave it to Pillow. Call between `seek`
+    and `load`: the swap lasts for that one load."""
+    tile = getattr(image, "tile", None)
+    if (
+        not tile
+        or len(tile) != 1
+        or tile[0].codec_name != "zip"
+        or tile[0].args not in _ROW_CHANNELS
+        or image.info.get("interlace")
+    ):
+        return
+    image.tile = [tile[0]._replace(codec_name=ROWS_DECODER)]
+
+
+class _RowsDecoder(ImageFile.PyDecoder):
+    """What Pillow's PNG "zip" decoder does for 8-bit rows that are not interlaced, in about a
+    third of the time: zlib-ng inflates them as they are read, `media._png` unfilters them (its
+    grouped Paeth rows), and Pillow's raw decoder places them in the picture (or the frame's
+    region of an animation's canvas).
+
+    Anything unexpected (a zlib error, a stream that ends before the rows, a filter PNG does
+    not define) hands everything read so far to Pillow's own decoder, and what it makes of the
+    data is the result: a broken file shows, or fails, exactly as it would in Pillow."""
+
+    def init(self, args: tuple[Any, ...]) -> None:
+        super().init(args)
+        self.rawmode = args[0]
+        self._inflater = zlib_ng.decompressobj()
+        self._rows = bytearray()
+        self._read: list[bytes] = []
+        self._pillow: Any = None  # Pillow's decoder, once the data surprised this one
+
+    def decode(self, buffer: Any) -> tuple[int, int]:
+        if self._pillow is not None:
+            return self._pillow.decode(buffer)
+        buffer = bytes(buffer)
+        self._read.append(buffer)
+        width, height = self.state.xsize, self.state.ysize
+        channels = _ROW_CHANNELS[self.rawmode]
+        expected = (width * channels + 1) * height
+        try:
+            self._rows += self._inflater.decompress(buffer, expected - len(self._rows))
+        except zlib_ng.error:
+            return self._to_pillow(buffer)
+        if len(self._rows) < expected:
+            if self._inflater.eof:  # the stream ended before the rows did
+                return self._to_pillow(buffer)
+            return len(buffer), 0
+        padded = channels == 3  # Pillow's own four-byte RGB, placed without unpacking
+        try:
+            pixels = _png.unfilter(self._rows, width, height, channels, padded)
+        except ValueError:
+            return self._to_pillow(buffer)
+        self.set_as_raw(pixels, "RGBX" if padded else self.rawmode)
+        return -1, 0
+
+    def _to_pillow(self, buffer: bytes) -> tuple[int, int]:
+        """Pillow's decoder given the frame's data from its start; what it consumed counted
+        against `buffer`, the part ImageFile.load handed this call."""
+        assert self.im is not None
+        self._pillow = Image._getdecoder(self.mode, "zip", self.args)
+        self._pillow.setimage(self.im, self.state.extents())
+        everything = b"".join(self._read)
+        self._read = []
+        consumed, error = self._pillow.decode(everything)
+        if consumed < 0:
+            return consumed, error
+        return max(0, consumed - (len(everything) - len(buffer))), error
+
+
+Image.register_decoder(ROWS_DECODER, _RowsDecoder)
