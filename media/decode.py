@@ -19,6 +19,7 @@ are bounded by the worker process that runs it (`media.workers`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 from collections.abc import Iterator
@@ -255,41 +256,39 @@ def _sample_animation(
 
 
 def _frame_signature(image: Image.Image) -> np.ndarray:
-    """The signature of what a viewer sees in the current frame, by the cheapest exact way:
-    grey first (a byte a pixel) for opaque frames, through the palette for palette frames."""
+    """The signature of what a viewer sees in the current frame: a palette frame's indices
+    through the greys its palette shows, any other frame as it is (`signature` shows
+    transparent pixels on white)."""
     if image.mode == "P":
-        return signature(_palette_grey(image))
-    if image.mode in ("L", "RGB") or (image.mode == "RGBA" and _opaque(image)):
+        return signature(image, _palette_greys(image))
+    if image.mode in ("L", "RGB", "RGBA"):
         return signature(image)
-    if image.mode != "RGBA":
-        return signature(viewable(image, SIGNATURE_SIDE * 2))
-    # Transparent pixels: averaged with their alpha (Pillow premultiplies), then shown on white.
-    small = image.resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX)
-    return signature(Image.alpha_composite(Image.new("RGBA", small.size, BACKGROUND), small))
+    return signature(viewable(image, SIGNATURE_SIDE * 2))  # 16-bit, grey with alpha, ...
 
 
-def _opaque(image: Image.Image) -> bool:
-    """Whether an RGBA frame has no transparent pixel (animated WebP frames are RGBA always)."""
-    return image.getchannel("A").getextrema()[0] == 255  # one band: a third of getextrema()
+def _palette_greys(image: Image.Image) -> bytes:
+    """Each palette entry's grey (as Pillow's "L") as shown: a transparent entry on the white
+    background."""
+    transparency = image.info.get("transparency")
+    if not isinstance(transparency, int | bytes):
+        transparency = None
+    return _greys_shown(tuple(image.getpalette("RGB") or ()), transparency)
 
 
-def _palette_grey(image: Image.Image) -> Image.Image:
-    """A palette frame in grey as shown: each palette entry's grey (as Pillow's "L"), and a
-    transparent entry shown on the white background."""
+@functools.lru_cache(maxsize=8)  # most animations keep one palette for every frame
+def _greys_shown(entries_rgb: tuple[int, ...], transparency: int | bytes | None) -> bytes:
     palette = np.zeros((256, 3), dtype=np.float32)
-    entries = np.asarray(image.getpalette("RGB") or [], dtype=np.float32).reshape(-1, 3)[:256]
+    entries = np.asarray(entries_rgb, dtype=np.float32).reshape(-1, 3)[:256]
     palette[: len(entries)] = entries
     grey = palette @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     alpha = np.ones(256, dtype=np.float32)
-    transparency = image.info.get("transparency")
     if isinstance(transparency, int) and 0 <= transparency < 256:
         alpha[transparency] = 0.0
     elif isinstance(transparency, bytes):  # PNG: an alpha for each entry
         given = np.frombuffer(transparency[:256], dtype=np.uint8) / np.float32(255)
         alpha[: len(given)] = given
     shown = grey * alpha + BACKGROUND[0] * (1 - alpha)
-    lut = np.clip(np.rint(shown), 0, 255).astype(np.uint8)
-    return image.point(lut.tolist(), "L")  # a byte a pixel through the table, in C
+    return np.clip(np.rint(shown), 0, 255).astype(np.uint8).tobytes()
 
 
 def _decode_video(data: bytes, fmt: MediaFormat, limits: DecodeLimits) -> DecodedMedia:

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from core.phrases import phrase
+from media import _frames
 from media.formats import DecodeLimits
 from media.outcomes import MediaUnfinished
 
@@ -48,16 +49,39 @@ class DecodedFrame:
     time: float | None = None  # seconds from the start, for animations and video
 
 
-def signature(picture: Image.Image) -> np.ndarray:
-    """A 32x32 grey thumbnail, averaged (BOX): cheap to compare, blind to noise.
+def signature(picture: Image.Image, greys: bytes | None = None) -> np.ndarray:
+    """A 32x32 grey thumbnail, each pixel the mean of a box of the picture: cheap to compare,
+    blind to noise. Transparent pixels are seen on white, as shown; a palette picture's
+    indices are read through `greys` (each entry's grey as shown, 256 bytes) when given.
 
-    Whole grey levels as int16, so two are compared in integers (`_Signatures.totals`), at a
-    fifth of the cost of floats: the sampler compares every frame with up to `LOOKS` pictures.
+    One pass over the picture in `media._frames` (a third of Pillow's grey, copy and box
+    resize). Whole grey levels as int16, so two are compared in integers
+    (`_Signatures.totals`), at a fifth of the cost of floats: the sampler compares every frame
+    with up to `LOOKS` pictures.
     """
-    grey = picture.convert("L").resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX)
-    return np.asarray(grey, dtype=np.int16).ravel()
+    mode = picture.mode
+    if (mode == "P" and greys is not None) or mode == "L":
+        found = _frames.grey_boxes(
+            _pixels(picture), *picture.size, 1, greys or _IDENTITY, False, SIGNATURE_SIDE
+        )
+    elif mode in ("RGB", "RGBA"):
+        pixels = _pixels(picture)
+        found = _frames.grey_boxes(pixels, *picture.size, 4, b"", mode == "RGBA", SIGNATURE_SIDE)
+    else:
+        return signature(picture.convert("RGBA"))
+    return np.frombuffer(found, dtype=np.int16)
 
 
+def _pixels(picture: Image.Image) -> object:
+    """The picture's pixels without a copy (the array of Pillow's Arrow export: RGB as RGBX),
+    or as bytes when Pillow keeps them in several blocks of memory (large pictures)."""
+    try:
+        return picture.__arrow_c_array__()[1]
+    except ValueError:
+        return picture.tobytes("raw", "RGBX") if picture.mode == "RGB" else picture.tobytes()
+
+
+_IDENTITY = bytes(range(256))  # an "L" picture's bytes are its greys
 _PIXELS = SIGNATURE_SIDE**2
 _SAME_TOTAL = SAME_PICTURE * _PIXELS  # the thresholds as sums over the pixels: no division
 _SCENE_TOTAL = SCENE_CHANGE * _PIXELS
