@@ -200,7 +200,29 @@ static PyObject *lzw(PyObject *self, PyObject *args) {
     return Py_BuildValue("iNN", DONE, pixels, mask);
 }
 
+/* blocks_end(data, start) -> where the chain of sub-blocks from `start` ends: just past its
+ * empty block, or the end of the data (a length byte's block cut short ends it there). */
+static PyObject *blocks_end(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    Py_ssize_t pos;
+    if (!PyArg_ParseTuple(args, "y*n", &data, &pos)) return NULL;
+    if (pos < 0) pos = 0;
+    const uint8_t *bytes = data.buf;
+    while (pos < data.len) {
+        Py_ssize_t block = bytes[pos++];
+        if (block == 0) break;
+        pos = block < data.len - pos ? pos + block : data.len;
+    }
+    if (pos > data.len) pos = data.len;
+    PyBuffer_Release(&data);
+    return PyLong_FromSsize_t(pos);
+}
+
 static PyMethodDef methods[] = {
+    {"blocks_end", blocks_end, METH_VARARGS,
+     "blocks_end(data, start) -> int\n\n"
+     "The index just past the chain of sub-blocks that starts at `start` (past its empty\n"
+     "block), or the data's length if it ends first."},
     {"lzw", lzw, METH_VARARGS,
      "lzw(data, bits, width, height, interlaced, transparency) -> (status, pixels, mask)\n\n"
      "A frame's image data (its sub-blocks, each with its length byte) decoded to width x\n"

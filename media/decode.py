@@ -248,6 +248,7 @@ def _sample_animation(
         image.seek(index)
         _our_decoders(image)
         image.load()  # WebP and AVIF set the frame's duration when it is loaded
+        gif.past_frame_data(image)
         duration = shown_for(image.info.get("duration"))
         sig = _frame_signature(image)
         sampler.add(index, start, duration, sig, lambda: viewable(image, limits.target_side))

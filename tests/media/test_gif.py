@@ -120,7 +120,8 @@ def gif_file(size: tuple[int, int], frames: list[dict]) -> bytes:
 
 def frames_of(data: bytes, ours: bool, strategy: str = "palette frames") -> list | str:
     """Every frame's mode and pixels as Pillow composes them, its codes decoded by ours or by
-    Pillow's; the exception's type when the file fails to load."""
+    Pillow's (and with ours, the file left past each frame's data for the next seek); the
+    exception's type when the file fails to load."""
     before = GifImagePlugin.LOADING_STRATEGY
     GifImagePlugin.LOADING_STRATEGY = STRATEGIES[strategy]
     try:
@@ -131,6 +132,8 @@ def frames_of(data: bytes, ours: bool, strategy: str = "palette frames") -> list
             if ours:
                 gif.decode_codes_ourselves(image)
             image.load()
+            if ours:
+                gif.past_frame_data(image)
             found.append((image.mode, image.tobytes()))
         return found
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError) as exc:
@@ -256,6 +259,22 @@ def test_frames_that_are_not_clean_end_as_in_pillow() -> None:
             ours = frames_of(data, True, strategy)
             assert ours == frames_of(data, False, strategy), (name, strategy)
     assert isinstance(frames_of(cases["many clear codes"], True), list)
+
+
+def test_the_next_seek_starts_past_the_frames_data() -> None:
+    """Pillow's next seek would read the frame's data again to find its end: it is found in
+    one call instead, where Pillow's loop would stop (the same frames follow, above)."""
+    frames = [{"pixels": indices(60, 40, 3)}, {"pixels": indices(60, 40, 4)}]
+    data = gif_file((60, 40), frames)
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    start = image._GifImageFile__offset  # where Pillow would read the frame's data again
+    assert start > 0
+    gif.past_frame_data(image)
+    assert image._GifImageFile__offset == 0
+    assert data[image._fp.tell() - 1] == 0  # just past the frame's empty block
+    assert data[image._fp.tell() : image._fp.tell() + 2] == b"\x21\xf9"  # the next frame's
+    assert _gif.blocks_end(data[:start] + b"\x05abc", start) == start + 4  # cut short: the end
 
 
 def test_damaged_files_end_as_they_do_in_pillow() -> None:
