@@ -93,16 +93,24 @@ def full_hd_reupload(number: int = 4) -> bytes:
     return buffer.getvalue()
 
 
+# The files below are made while the burst runs, by the posting fan on the bot's own cores:
+# each is one join of the original's bytes (memoryview slices, not copies) and the few new ones,
+# a single copy of a file of up to several MB.
+
+
 def unique(jpeg: bytes, number: int) -> bytes:
     """The same picture with a JPEG comment segment holding `number`: new bytes, same pixels."""
     comment = f"burst {number}".encode()
-    return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + jpeg[2:]
+    segment = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
+    view = memoryview(jpeg)
+    return b"".join((view[:2], segment, view[2:]))
 
 
 def unique_gif(gif: bytes, number: int) -> bytes:
     """The same animation with a GIF comment extension holding `number` before its trailer."""
     comment = f"burst {number}".encode()
-    return gif[:-1] + b"\x21\xfe" + bytes([len(comment)]) + comment + b"\x00\x3b"
+    extension = b"\x21\xfe" + bytes([len(comment)]) + comment + b"\x00\x3b"
+    return b"".join((memoryview(gif)[:-1], extension))
 
 
 def unique_animation(data: bytes, number: int) -> bytes:
@@ -111,14 +119,16 @@ def unique_animation(data: bytes, number: int) -> bytes:
     if data.startswith(b"GIF"):
         return unique_gif(data, number)
     comment = f"burst {number}".encode()
+    view = memoryview(data)
     if data.startswith(b"\x89PNG"):
         body = b"Comment\x00" + comment
         chunk = struct.pack(">I", len(body)) + b"tEXt" + body
         chunk += struct.pack(">I", zlib.crc32(b"tEXt" + body))
-        return data[:-12] + chunk + data[-12:]
+        return b"".join((view[:-12], chunk, view[-12:]))
     comment += b"\x00" * (len(comment) & 1)  # RIFF chunks are padded to an even length
-    grown = data + b"XBRS" + struct.pack("<I", len(comment)) + comment
-    return grown[:4] + struct.pack("<I", len(grown) - 8) + grown[8:]
+    extra = b"XBRS" + struct.pack("<I", len(comment)) + comment
+    size = struct.pack("<I", len(data) + len(extra) - 8)  # the RIFF header's length
+    return b"".join((view[:4], size, view[8:], extra))
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -311,6 +311,7 @@ def create_message(
         **{"type": 19 if reference and not forward else 0, **fields},
     )
     sandbox.world.messages[message.id] = message
+    sandbox.attachment_homes.update((attachment.id, message.id) for attachment in attachments)
     if not message.ephemeral:
         channel.last_message_id = message.id
         sandbox.gateway.dispatch_message("MESSAGE_CREATE", message)

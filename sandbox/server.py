@@ -52,6 +52,7 @@ class Sandbox:
         self.interaction_deadline = 3.0  # seconds to the first answer, as on Discord
         # Attachments given as slash-command options: in no message, still on the CDN.
         self.loose_attachments: dict[int, Attachment] = {}
+        self.attachment_homes: dict[int, int] = {}  # attachment id -> the message it came on
         self.recommended_shards = 1
         self.host = "127.0.0.1"
         self.port = 0
@@ -199,9 +200,19 @@ class Sandbox:
         return channel.recipients[0]
 
     def find_attachment(self, attachment_id: int) -> Attachment | None:
+        """The attachment the CDN serves under this id: on a message that still has it, or
+        given as a slash-command option. Looked up through `attachment_homes` (which message
+        it was posted on), checked against the message as it is now; a stale or missing
+        entry falls back to a walk over every message. Without it the CDN walked every
+        message for every download, the costliest thing the sandbox did under a burst."""
+        home = self.world.messages.get(self.attachment_homes.get(attachment_id, 0))
+        found = home and next((a for a in home.attachments if a.id == attachment_id), None)
+        if found is not None:
+            return found
         for message in self.world.messages.values():
             for attachment in message.attachments:
                 if attachment.id == attachment_id:
+                    self.attachment_homes[attachment_id] = message.id
                     return attachment
         return self.loose_attachments.get(attachment_id)
 

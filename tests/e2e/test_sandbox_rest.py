@@ -14,6 +14,7 @@ import pytest
 from discord.http import HTTPClient, Route
 from PIL import Image
 
+from sandbox.messaging import edit_message
 from sandbox.permissions import Permission
 from sandbox.scenario import GuildHandle, InteractionHandle
 from sandbox.server import Sandbox
@@ -370,3 +371,25 @@ async def test_avatars_and_banners_are_served_where_discord_serves_them(
                     assert (await response.read())[:4] == b"\x89PNG"
     animated = fan.set_avatar(b"GIF89a" + bytes(20))
     assert animated is not None and animated.startswith("a_")
+
+
+async def test_cdn_serves_an_attachment_while_its_message_has_it(
+    sandbox: Sandbox, guild: GuildHandle, http: HTTPClient
+) -> None:
+    """The CDN finds an attachment through the message it was posted on, checked as the message
+    is now: one edited away is gone, one added by an edit is served (found by the walk)."""
+    fan = guild.member("fan")
+    channel = guild.channel("general")
+    first = await fan.send(channel, "", files=[("a.png", PNG), ("b.png", PNG)])
+    dropped = first.attachments[1]
+    edit_message(sandbox, first, {"attachments": [{"id": str(first.attachments[0].id)}]}, [])
+    url = sandbox.world.attachment_url
+    assert await http.get_from_cdn(url(channel.id, first.attachments[0])) == PNG
+    with pytest.raises(discord.NotFound):
+        await http.get_from_cdn(url(channel.id, dropped))
+    later = await fan.send(channel, "hi", files=[("c.png", PNG)])
+    moved = later.attachments[0]
+    edit_message(sandbox, later, {"attachments": []}, [])
+    edit_message(sandbox, first, {}, [moved])  # now on another message than it came on
+    assert await http.get_from_cdn(url(channel.id, moved)) == PNG
+    assert sandbox.attachment_homes[moved.id] == first.id
