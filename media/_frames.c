@@ -82,39 +82,42 @@ static uint64_t shown_on_white(const uint8_t *pixels, Py_ssize_t stride, Py_ssiz
     return total;
 }
 
-/* One row of boxes. Four-byte pixels: every column's bytes summed down the rows first (a
- * vector add a row), then each box's columns once. One-byte pixels: each box's greys. */
-static void box_row(const uint8_t *pixels, Py_ssize_t stride, Py_ssize_t width, int pixel_bytes,
-                    const uint8_t *lut, int alpha, Py_ssize_t y0, Py_ssize_t y1, int side,
-                    const Py_ssize_t *xs, const Py_ssize_t *ends, uint32_t *columns,
-                    int16_t *out) {
-    if (pixel_bytes == 4) {
-        memset(columns, 0, (size_t)stride * sizeof(uint32_t));
+/* One row of boxes of one-byte pixels: each box's greys through the table, in a register. */
+static void grey_row(const uint8_t *pixels, Py_ssize_t stride, const uint8_t *lut,
+                     Py_ssize_t y0, Py_ssize_t y1, int side, const Py_ssize_t *xs,
+                     const Py_ssize_t *ends, int16_t *out) {
+    for (int i = 0; i < side; i++) {
+        uint32_t sum = 0;
         for (Py_ssize_t y = y0; y < y1; y++) {
             const uint8_t *row = pixels + y * stride;
-            for (Py_ssize_t k = 0; k < stride; k++) columns[k] += row[k];
+            for (Py_ssize_t x = xs[i]; x < ends[i]; x++) sum += lut[row[x]];
         }
+        uint64_t count = (uint64_t)(ends[i] - xs[i]) * (uint64_t)(y1 - y0);
+        out[i] = (int16_t)((sum + count / 2) / count);
+    }
+}
+
+/* One row of boxes of four-byte pixels: every column's bytes summed down the rows first (a
+ * vector add a row), then each box's columns once; a box with a transparent pixel is read
+ * again pixel by pixel, shown on white. */
+static void four_byte_row(const uint8_t *pixels, Py_ssize_t stride, int alpha, Py_ssize_t y0,
+                          Py_ssize_t y1, int side, const Py_ssize_t *xs, const Py_ssize_t *ends,
+                          uint32_t *columns, int16_t *out) {
+    memset(columns, 0, (size_t)stride * sizeof(uint32_t));
+    for (Py_ssize_t y = y0; y < y1; y++) {
+        const uint8_t *row = pixels + y * stride;
+        for (Py_ssize_t k = 0; k < stride; k++) columns[k] += row[k];
     }
     for (int i = 0; i < side; i++) {
-        uint64_t count = (uint64_t)(ends[i] - xs[i]) * (uint64_t)(y1 - y0), total, parts;
-        if (pixel_bytes == 1) { /* greys through the table: each box summed in a register */
-            uint32_t sum = 0;
-            for (Py_ssize_t y = y0; y < y1; y++) {
-                const uint8_t *row = pixels + y * stride;
-                for (Py_ssize_t x = xs[i]; x < ends[i]; x++) sum += lut[row[x]];
-            }
-            total = sum;
-            parts = count;
-        } else {
-            uint64_t c[4] = {0, 0, 0, 0};
-            for (Py_ssize_t x = xs[i]; x < ends[i]; x++)
-                for (int k = 0; k < 4; k++) c[k] += columns[4 * x + k];
-            if (alpha && c[3] != 255 * count)
-                total = shown_on_white(pixels, stride, xs[i], ends[i], y0, y1);
-            else
-                total = (c[0] * WR + c[1] * WG + c[2] * WB) * 255;
-            parts = count * FOUR_BYTE_UNIT;
-        }
+        uint64_t count = (uint64_t)(ends[i] - xs[i]) * (uint64_t)(y1 - y0), total;
+        uint64_t c[4] = {0, 0, 0, 0};
+        for (Py_ssize_t x = xs[i]; x < ends[i]; x++)
+            for (int k = 0; k < 4; k++) c[k] += columns[4 * x + k];
+        if (alpha && c[3] != 255 * count)
+            total = shown_on_white(pixels, stride, xs[i], ends[i], y0, y1);
+        else
+            total = (c[0] * WR + c[1] * WG + c[2] * WB) * 255;
+        uint64_t parts = count * FOUR_BYTE_UNIT;
         out[i] = (int16_t)((total + parts / 2) / parts);
     }
 }
@@ -144,8 +147,10 @@ static PyObject *grey_boxes(PyObject *self, PyObject *args) {
     }
     PyObject *result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)side * side * 2);
     Py_ssize_t stride = width * pixel_bytes;
-    uint32_t *columns = result != NULL ? PyMem_Malloc((size_t)stride * sizeof(uint32_t)) : NULL;
-    if (result != NULL && columns == NULL) {
+    uint32_t *columns = NULL; /* four-byte pixels' column sums */
+    if (result != NULL && pixel_bytes == 4)
+        columns = PyMem_Malloc((size_t)stride * sizeof(uint32_t));
+    if (result != NULL && pixel_bytes == 4 && columns == NULL) {
         Py_CLEAR(result);
         PyErr_NoMemory();
     }
@@ -159,8 +164,11 @@ static PyObject *grey_boxes(PyObject *self, PyObject *args) {
         for (int j = 0; j < side; j++) {
             Py_ssize_t y0 = height * j / side, y1 = height * (j + 1) / side;
             if (y1 <= y0) y1 = y0 + 1; /* a frame shorter than `side`: rows repeat */
-            box_row(pixels.pixels, stride, width, pixel_bytes, lut.buf, alpha, y0, y1, side, xs,
-                    ends, columns, out + j * side);
+            if (pixel_bytes == 1)
+                grey_row(pixels.pixels, stride, lut.buf, y0, y1, side, xs, ends, out + j * side);
+            else
+                four_byte_row(pixels.pixels, stride, alpha, y0, y1, side, xs, ends, columns,
+                              out + j * side);
         }
         Py_END_ALLOW_THREADS;
     }
