@@ -320,6 +320,9 @@ class SettingsCache:
         self._database = database
         self._ttl = ttl
         self._cached: dict[int, tuple[float, GuildSettings, datetime | None]] = {}
+        # Bumped by every invalidation: a read that began before one must not be cached after
+        # it (it may have read the settings as they were before the change).
+        self._invalidations: dict[int, int] = {}
         self._newest: datetime | None = None  # the newest stamp a refresh has seen
         self._poller: asyncio.Task[None] | None = None
 
@@ -328,16 +331,19 @@ class SettingsCache:
         hit = self._cached.get(guild_id)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
+        invalidations = self._invalidations.get(guild_id, 0)
         async with self._database.connect() as conn:
             settings = await get_settings(conn, guild_id)
             stamp = await conn.scalar(
                 select(guild_settings.c.updated_at).where(guild_settings.c.guild_id == guild_id)
             )
-        self._cached[guild_id] = (now, settings, stamp)
+        if self._invalidations.get(guild_id, 0) == invalidations:
+            self._cached[guild_id] = (now, settings, stamp)
         return settings
 
     def invalidate(self, guild_id: int) -> None:
         self._cached.pop(guild_id, None)
+        self._invalidations[guild_id] = self._invalidations.get(guild_id, 0) + 1
 
     async def refresh(self) -> set[int]:
         """Drop the cached guilds whose settings changed since they were read (by any

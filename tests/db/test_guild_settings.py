@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from db import cases, guild_settings
 from db.engine import Database
@@ -85,6 +87,31 @@ async def test_cache_serves_reads_and_every_change_invalidates_it(database: Data
         (case,) = await cases.list_cases(conn, GUILD)
     assert (case.kind, case.moderator_id) == ("settings", 8)
     assert "previews: True -> False" in case.reason and "+[33]" in case.reason
+
+
+async def test_a_read_under_way_when_a_change_lands_is_not_cached(database: Database) -> None:
+    """A scan read the settings, a moderator's change committed and dropped the cache, then the
+    scan's read finished: caching what it read would keep the old settings for a minute."""
+    cache = guild_settings.SettingsCache(database)
+    seen: list[str] = []
+
+    def change_lands(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # After the settings were read and before the read ends (its stamp query), the change
+        # ends as `SettingsCache.change` ends: by invalidating (SQLAlchemy runs this in the
+        # event loop's thread).
+        if statement.startswith("SELECT guild_settings.updated_at") and not seen:
+            seen.append(statement)
+            cache.invalidate(GUILD)
+
+    event.listen(database.engine.sync_engine, "after_cursor_execute", change_lands)
+    try:
+        assert (await cache.get(GUILD)).previews is True  # as they were when read
+    finally:
+        event.remove(database.engine.sync_engine, "after_cursor_execute", change_lands)
+    assert seen
+    async with database.transaction() as conn:  # the change it did not see
+        await guild_settings.update_settings(conn, GUILD, previews=False)
+    assert (await cache.get(GUILD)).previews is False
 
 
 async def test_explicit_review_settings_and_what_it_skips_are_one_case(
