@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ def decode_first_picture(data: bytes, limits: DecodeLimits | None = None) -> Ima
         raise MediaUnsupported(_no_frame(declared.format))
     with _pillow_failures(declared.format), _gif_loading(declared):
         image = _open(data, declared, limits)
-        if getattr(image, "n_frames", 1) > 1:
+        if _animated(image):
             return viewable(image, limits.target_side)
         return _still(image, data, declared, limits)
 
@@ -163,12 +164,32 @@ def _open(data: bytes, declared: Declared, limits: DecodeLimits) -> Image.Image:
 
 def _decode_image(data: bytes, declared: Declared, limits: DecodeLimits) -> DecodedMedia:
     image = _open(data, declared, limits)
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1:
-        check_frame_budget(Declared(declared.format, *image.size, frames), limits)
-        return DecodedMedia(declared.format, "animation", _sample_animation(image, frames, limits))
+    if _animated(image):
+        frames = _frames_known(image)
+        if frames is not None:
+            check_frame_budget(Declared(declared.format, *image.size, frames), limits)
+        sampled = _sample_animation(image, frames, limits, declared.format)
+        return DecodedMedia(declared.format, "animation", sampled)
     picture = _still(image, data, declared, limits)
     return DecodedMedia(declared.format, "image", (DecodedFrame(picture),))
+
+
+def _animated(image: Image.Image) -> bool:
+    """Whether the file has more than one frame: Pillow's `is_animated`, which for a GIF reads
+    no further than the second frame (its `n_frames` reads every frame's data, see
+    `_frames_known`)."""
+    return bool(getattr(image, "is_animated", False))
+
+
+def _frames_known(image: Image.Image) -> int | None:
+    """Pillow's frame count where it comes from the file's header (APNG, WebP, AVIF); None for
+    a GIF, which is counted as its frames are decoded: Pillow counts a GIF's frames by reading
+    every frame's data a sub-block at a time in Python (a fifth of a 50-frame clip's decoding),
+    and its frames are the ones its seeks find, counted or not. (Our own count of them was
+    checked against the budget already, `check_structure`.)"""
+    if isinstance(image, GifImagePlugin.GifImageFile):
+        return None
+    return int(getattr(image, "n_frames", 1))
 
 
 def _still(
@@ -239,13 +260,23 @@ def shown_for(milliseconds: float | None) -> float:
 
 
 def _sample_animation(
-    image: Image.Image, frames: int, limits: DecodeLimits
+    image: Image.Image, frames: int | None, limits: DecodeLimits, fmt: MediaFormat
 ) -> tuple[DecodedFrame, ...]:
-    """Every frame is decoded in order (each builds on the last); `FrameSampler` picks."""
+    """Every frame is decoded in order (each builds on the last); `FrameSampler` picks.
+    `frames` is how many there are, or None to go on until Pillow finds no next frame (a GIF),
+    each frame then checked against the frame budget as it is reached."""
     sampler = FrameSampler(limits)
     start = 0.0
-    for index in range(frames):
-        image.seek(index)
+    width, height = image.size
+    for index in range(frames) if frames is not None else itertools.count():
+        if frames is not None or not index:
+            image.seek(index)
+        else:
+            check_frame_budget(Declared(fmt, width, height, index + 1), limits)
+            try:
+                image.seek(index)
+            except EOFError:  # no more frames: how Pillow's own count ends
+                break
         _our_decoders(image)
         image.load()  # WebP and AVIF set the frame's duration when it is loaded
         gif.past_frame_data(image)
