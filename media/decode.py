@@ -184,9 +184,9 @@ def _animated(image: Image.Image) -> bool:
 def _frames_known(image: Image.Image) -> int | None:
     """Pillow's frame count where it comes from the file's header (APNG, WebP, AVIF); None for
     a GIF, which is counted as its frames are decoded: Pillow counts a GIF's frames by reading
-    every frame's data a sub-block at a time in Python (a fifth of a 50-frame clip's decoding),
-    and its frames are the ones its seeks find, counted or not. (Our own count of them was
-    checked against the budget already, `check_structure`.)"""
+    every frame's data a sub-block at a time in Python (5% of a burst clip's instructions, its
+    hashing included), and its frames are the ones its seeks find, counted or not. (Our own
+    count of them was checked against the budget already, `check_structure`.)"""
     if isinstance(image, GifImagePlugin.GifImageFile):
         return None
     return int(getattr(image, "n_frames", 1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -40,6 +41,18 @@ async def test_one_broken_extension_does_not_stop_the_others(
     assert lightstick.tree.get_command("working") is not None
     assert "broken on purpose" in lightstick.failed_extensions["tests.extensions.broken_cog"]
     assert "Could not load tests.extensions.broken_cog" in caplog.text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows")
+def test_the_bot_runs_on_uvloops_event_loop_where_it_is_installed() -> None:
+    factory = bot.event_loop_factory()
+    assert factory is not None
+    loop = factory()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+        assert loop.run_until_complete(asyncio.sleep(0, "ran")) == "ran"
+    finally:
+        loop.close()
 
 
 def test_endpoints_are_applied_only_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
