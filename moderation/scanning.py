@@ -12,6 +12,11 @@ the rest of a message that stays up goes to `bot.explicit_review`.
 The queue is bounded so a burst of uploads slows scanning down instead of dropping messages or
 stalling the gateway: a full queue makes the event handler wait, not the bot.
 After downtime or a reconnect, each channel is caught up from its last scanned message.
+A message whose media were queued once is not queued again for the same media: catch-up reads
+back messages the live scan may hold still, and an edit of a message the client no longer
+caches (it keeps the newest 1,000) comes without the message as it was, so a text edit would
+otherwise scan it again, and alert again on a file the bot could not check or a picture flagged
+for review.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from db.guild_settings import GuildSettings
 from db.scan_positions import Position
 from media.hashing import Outcome
 from media.list_scope import ListMatch
-from media.pipeline import HashedMedia, MediaRef
+from media.pipeline import LRU, HashedMedia, MediaRef
 from moderation.messages import media_refs, where_posted
 from services.confirmation import confirmed
 from services.explicit_policy import reviews
@@ -70,6 +75,7 @@ class MessageScanner:
     STATS_EVERY_SECONDS = 60
     POSITIONS_EVERY_SECONDS = 1.0  # scan positions are written in one batch this often
     BUSY_ATTEMPTS = 3  # a file the busy pool turns away is tried this often, waiting for room
+    QUEUED_REMEMBERED = 20_000  # messages whose queued media are remembered (the newest queued)
 
     def __init__(self, bot: Lightstick) -> None:
         self.bot = bot
@@ -80,6 +86,8 @@ class MessageScanner:
         self._positions: dict[int, Position] = {}
         self._catching_up: asyncio.Task[None] | None = None
         self._last_stats = time.monotonic()
+        # message id -> the keys of its media queued for a scan so far
+        self._queued: LRU[int, frozenset[str]] = LRU(self.QUEUED_REMEMBERED)
 
     def start(self) -> None:
         consumers = self.bot.pipeline.pool.settings.workers * 2  # downloads overlap hashing
@@ -106,16 +114,18 @@ class MessageScanner:
         await self.enqueue(after)
 
     async def enqueue(self, message: discord.Message) -> None:
-        if not self._wanted(message):
+        """Queue the message for a scan, unless none of its media are new to the scanner (see
+        the module's docstring); an edit that added media scans the message again."""
+        if message.guild is None or message.author.id == self.bot.user.id:  # type: ignore[union-attr]
             return
+        keys = frozenset(ref.key for ref in media_refs(message))
+        queued = self._queued.get(message.id) or frozenset()
+        if keys <= queued:
+            return
+        self._queued.put(message.id, queued | keys)
         if self.queue.full():
             log.warning("Scan queue full (%d messages): new messages wait", self.queue.qsize())
         await self.queue.put(ScanJob(message, time.monotonic()))
-
-    def _wanted(self, message: discord.Message) -> bool:
-        if message.guild is None or message.author.id == self.bot.user.id:  # type: ignore[union-attr]
-            return False
-        return bool(media_refs(message))
 
     # -- scanning ----------------------------------------------------------------------------
 

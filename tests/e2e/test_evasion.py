@@ -179,6 +179,31 @@ async def test_files_the_bot_cannot_check_follow_the_servers_policy(
     assert "Ignored (unsupported)" in check
 
 
+async def test_a_text_edit_of_a_message_the_bot_no_longer_caches_alerts_no_second_time(
+    sandbox: Sandbox, guild: GuildHandle, evasion_bot: BotProcess
+) -> None:
+    """discord.py keeps the newest 1,000 messages; an edit of an older one comes without the
+    message as it was, and must not scan its files again (nor alert on them again)."""
+    fan, general = guild.member("fan"), guild.channel("general")
+    truncated = evasion.listed_jpeg()[:4000]
+    first = await fan.send(general, "look", files=[("cut.jpg", truncated)])
+    await file_alert_count(sandbox, guild, 1)
+    for number in range(1000):  # the gateway delivers these, then the edit, in order
+        await fan.send(general, f"chat {number}")
+    await fan.edit(first, "look, again")
+    later = await fan.send(general, "", files=[("cut-later.jpg", truncated + b"\x00")])
+    # Alerts are posted one at a time in the order found: a second one for `first`, found
+    # from the edit (its file's hashes cached), would be posted before `later`'s.
+    await eventually(
+        lambda: any(str(later.id) in embed_text(m) for m in file_alerts(sandbox, guild)),
+        "the later message's alert",
+        WITHIN,
+    )
+    alerts = file_alerts(sandbox, guild)
+    assert len(alerts) == 2
+    assert sum(str(first.id) in embed_text(m) for m in alerts) == 1
+
+
 async def test_forwards_count_in_scan_reports_and_the_add_menu(
     sandbox: Sandbox, tmp_path: Path, guild: GuildHandle, evasion_bot: BotProcess
 ) -> None:
