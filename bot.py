@@ -519,10 +519,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's event loop where it is installed (not on Windows), else asyncio's own.
 
-    Why: the bot's own CPU under a burst is mostly the event loop's bookkeeping (sockets to
-    Discord, to the CDN and to the hashing workers, and a wake-up for every database call
-    answered from aiosqlite's thread); uvloop's libuv loop does it in C, and the bot spent
-    8% less CPU an image on the burst benchmark (7.6 -> 7.0 ms, bench/RESULTS.md)."""
+    Why: a good share of the bot's own CPU under a burst is the event loop's bookkeeping
+    (sockets to Discord, to the CDN and to the hashing workers, and a wake-up for every
+    database call answered from aiosqlite's thread); uvloop's libuv loop does it in C, and the
+    bot spent 8% less CPU an image on the burst benchmark (7.6 -> 7.0 ms, bench/RESULTS.md)."""
     try:
         import uvloop
     except ImportError:

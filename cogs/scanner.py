@@ -24,7 +24,7 @@ class Scanner(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        await self.bot.scanner.enqueue_edit(payload.cached_message, payload.message)
+        await self.bot.scanner.enqueue(payload.message)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

@@ -262,21 +262,10 @@ def shown_for(milliseconds: float | None) -> float:
 def _sample_animation(
     image: Image.Image, frames: int | None, limits: DecodeLimits, fmt: MediaFormat
 ) -> tuple[DecodedFrame, ...]:
-    """Every frame is decoded in order (each builds on the last); `FrameSampler` picks.
-    `frames` is how many there are, or None to go on until Pillow finds no next frame (a GIF),
-    each frame then checked against the frame budget as it is reached."""
+    """Every frame is decoded in order (each builds on the last); `FrameSampler` picks."""
     sampler = FrameSampler(limits)
     start = 0.0
-    width, height = image.size
-    for index in range(frames) if frames is not None else itertools.count():
-        if frames is not None or not index:
-            image.seek(index)
-        else:
-            check_frame_budget(Declared(fmt, width, height, index + 1), limits)
-            try:
-                image.seek(index)
-            except EOFError:  # no more frames: how Pillow's own count ends
-                break
+    for index in _each_frame(image, frames, limits, fmt):
         _our_decoders(image)
         image.load()  # WebP and AVIF set the frame's duration when it is loaded
         gif.past_frame_data(image)
@@ -285,6 +274,28 @@ def _sample_animation(
         sampler.add(index, start, duration, sig, lambda: viewable(image, limits.target_side))
         start += duration
     return sampler.frames()
+
+
+def _each_frame(
+    image: Image.Image, frames: int | None, limits: DecodeLimits, fmt: MediaFormat
+) -> Iterator[int]:
+    """Seek `image` to each of its `frames` in turn, yielding the index; with `frames` None (a
+    GIF), on until Pillow finds no next frame, each checked against the frame budget first."""
+    if frames is not None:
+        for index in range(frames):
+            image.seek(index)
+            yield index
+        return
+    width, height = image.size
+    image.seek(0)
+    yield 0
+    for index in itertools.count(1):
+        check_frame_budget(Declared(fmt, width, height, index + 1), limits)
+        try:
+            image.seek(index)
+        except EOFError:  # no more frames: how Pillow's own count ends
+            return
+        yield index
 
 
 def _frame_signature(image: Image.Image) -> np.ndarray:

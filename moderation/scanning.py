@@ -105,17 +105,10 @@ class MessageScanner:
 
     # -- intake ------------------------------------------------------------------------------
 
-    async def enqueue_edit(self, before: discord.Message | None, after: discord.Message) -> None:
-        """An edited message is scanned again only when it gained media."""
-        if before is not None and {r.key for r in media_refs(before)} >= {
-            r.key for r in media_refs(after)
-        }:
-            return  # a text edit: the media were scanned already
-        await self.enqueue(after)
-
     async def enqueue(self, message: discord.Message) -> None:
-        """Queue the message for a scan, unless none of its media are new to the scanner (see
-        the module's docstring); an edit that added media scans the message again."""
+        """Queue a new or edited message for a scan, unless none of its media are new to the
+        scanner (see the module's docstring): a text edit is not scanned, an edit that added
+        media is, whether or not the client still has the message as it was."""
         if message.guild is None or message.author.id == self.bot.user.id:  # type: ignore[union-attr]
             return
         keys = frozenset(ref.key for ref in media_refs(message))
